@@ -1,0 +1,86 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace Dataplane.Wire;
+
+/// <summary>An IPv6 address, kept in wire order.</summary>
+[WireValue(16)]
+[StructLayout(LayoutKind.Sequential, Size = 16)]
+public readonly struct Ipv6Address : IEquatable<Ipv6Address>, ISpanFormattable
+{
+    private readonly ulong _high;
+    private readonly ulong _low;
+
+    /// <summary>Size on the wire in bytes.</summary>
+    public const int Length = 16;
+
+    /// <summary>The unspecified address ::.</summary>
+    public static Ipv6Address Any => default;
+
+    /// <summary>Reads an address from the first sixteen bytes of <paramref name="source"/>.</summary>
+    public Ipv6Address(ReadOnlySpan<byte> source) => this = MemoryMarshal.Read<Ipv6Address>(source[..Length]);
+
+    /// <summary>Writes the sixteen bytes to <paramref name="destination"/>.</summary>
+    public void CopyTo(Span<byte> destination) => MemoryMarshal.Write(destination[..Length], in this);
+
+    /// <summary>Byte <paramref name="index"/> in wire order.</summary>
+    public byte this[int index]
+    {
+        get
+        {
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)Length, nameof(index));
+            return MemoryMarshal.AsBytes(new ReadOnlySpan<Ipv6Address>(in this))[index];
+        }
+    }
+
+    /// <summary>::.</summary>
+    public bool IsUnspecified => _high == 0 && _low == 0;
+
+    /// <summary>ff00::/8.</summary>
+    public bool IsMulticast => this[0] == 0xFF;
+
+    /// <summary>fe80::/10.</summary>
+    public bool IsLinkLocal => this[0] == 0xFE && (this[1] & 0xC0) == 0x80;
+
+    /// <summary>::1.</summary>
+    public bool IsLoopback => _high == 0 && this[15] == 1 && MemoryMarshal.AsBytes(new ReadOnlySpan<Ipv6Address>(in this))[8..15].IndexOfAnyExcept((byte)0) < 0;
+
+    /// <summary>Parses the text forms of RFC 4291 2.2, without a zone index.</summary>
+    public static bool TryParse(ReadOnlySpan<char> text, out Ipv6Address address)
+    {
+        address = default;
+        if (text.IndexOfAny('%', '/') >= 0 || !IPAddress.TryParse(text, out IPAddress? ip) || ip.AddressFamily != AddressFamily.InterNetworkV6)
+            return false;
+        Span<byte> b = stackalloc byte[Length];
+        if (!ip.TryWriteBytes(b, out _))
+            return false;
+        address = new Ipv6Address(b);
+        return true;
+    }
+
+    /// <inheritdoc/>
+    public bool Equals(Ipv6Address other) => _high == other._high && _low == other._low;
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => obj is Ipv6Address a && Equals(a);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(_high, _low);
+
+    /// <summary>Equality.</summary>
+    public static bool operator ==(Ipv6Address a, Ipv6Address b) => a.Equals(b);
+
+    /// <summary>Inequality.</summary>
+    public static bool operator !=(Ipv6Address a, Ipv6Address b) => !a.Equals(b);
+
+    /// <inheritdoc/>
+    public bool TryFormat(Span<char> destination, out int charsWritten, ReadOnlySpan<char> format, IFormatProvider? provider)
+        => new IPAddress(MemoryMarshal.AsBytes(new ReadOnlySpan<Ipv6Address>(in this))).TryFormat(destination, out charsWritten);
+
+    /// <inheritdoc/>
+    public string ToString(string? format, IFormatProvider? formatProvider) => ToString();
+
+    /// <summary>The RFC 5952 canonical text form.</summary>
+    public override string ToString() => new IPAddress(MemoryMarshal.AsBytes(new ReadOnlySpan<Ipv6Address>(in this))).ToString();
+}
