@@ -172,3 +172,17 @@ public sealed class WireValueAttribute(int size) : Attribute
     /// <summary>Size on the wire, in bytes.</summary>
     public int Size { get; } = size;
 }
+
+/// <summary>
+/// The payload holds <c>CountField</c> records of <paramref name="recordType"/> laid end to end
+/// (IGMPv3 group records, MLDv2 address records); the generator emits <c>EnumerateRecords()</c>.
+/// </summary>
+[AttributeUsage(AttributeTargets.Struct, Inherited = false)]
+public sealed class RecordsAttribute(Type recordType, string countField) : Attribute
+{
+    /// <summary>The record view type, itself a <see cref="WireHeaderAttribute"/> struct.</summary>
+    public Type RecordType { get; } = recordType;
+
+    /// <summary>The property holding the number of records.</summary>
+    public string CountField { get; } = countField;
+}
