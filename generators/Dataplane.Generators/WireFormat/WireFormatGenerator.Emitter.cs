@@ -10,12 +10,13 @@ public sealed partial class WireFormatGenerator
     internal static class Emitter
     {
         private const string Wire = "global::Dataplane.Wire.";
-        private const string Access = "global::Dataplane.Wire.WireAccess.";
-        private const string Checksum = "global::Dataplane.Wire.InternetChecksum.";
+        // Short names through the aliases at the top of every generated file.
+        private const string Access = "WireAccess.";
+        private const string Checksum = "InternetChecksum.";
         private const string Span = "global::System.Span<byte>";
-        private const string Marshal = "global::System.Runtime.InteropServices.MemoryMarshal.";
-        private const string Unsafe = "global::System.Runtime.CompilerServices.Unsafe.";
-        private const string Inline = "[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]";
+        private const string Marshal = "MemoryMarshal.";
+        private const string Unsafe = "Unsafe.";
+        private const string Inline = "[MethodImpl(MethodImplOptions.AggressiveInlining)]";
 
         public static string Emit(HeaderModel m)
         {
@@ -25,6 +26,14 @@ public sealed partial class WireFormatGenerator
             w.Line("// Do not edit: change the declaration instead.");
             w.Line("#nullable enable");
             w.Line("#pragma warning disable CS1591 // members are documented on their declaration");
+            w.Line();
+            w.Line("using InternetChecksum = global::Dataplane.Wire.InternetChecksum;");
+            w.Line("using MemoryMarshal = global::System.Runtime.InteropServices.MemoryMarshal;");
+            w.Line("using MethodImplAttribute = global::System.Runtime.CompilerServices.MethodImplAttribute;");
+            w.Line("using MethodImplOptions = global::System.Runtime.CompilerServices.MethodImplOptions;");
+            w.Line("using Unsafe = global::System.Runtime.CompilerServices.Unsafe;");
+            w.Line("using WireAccess = global::Dataplane.Wire.WireAccess;");
+            w.Line("using WireError = global::Dataplane.Wire.WireError;");
             w.Line();
             if (m.Namespace.Length > 0)
             {
@@ -73,12 +82,12 @@ public sealed partial class WireFormatGenerator
             w.Line($"public static bool TryCreate({Span} buffer, out {m.TypeName} view) => TryCreate(buffer, out view, out _);");
             w.Line();
             w.Line($"/// <summary>Creates a view over <paramref name=\"buffer\"/> after checking every length once; says why not.</summary>");
-            w.Line($"public static bool TryCreate({Span} buffer, out {m.TypeName} view, out {Wire}WireError error)");
+            w.Line($"public static bool TryCreate({Span} buffer, out {m.TypeName} view, out WireError error)");
             w.Open();
             w.Line("view = default;");
             w.Line("if (buffer.Length < FixedLength)");
             w.Open();
-            w.Line($"error = {Wire}WireError.Truncated;");
+            w.Line($"error = WireError.Truncated;");
             w.Line("return false;");
             w.Close();
             if (m.IsVariableLength || m.TotalLength is not null)
@@ -88,7 +97,7 @@ public sealed partial class WireFormatGenerator
                 w.Line("long headerLength = ComputeHeaderLength(ref b);");
                 w.Line("if (headerLength < FixedLength || headerLength > buffer.Length)");
                 w.Open();
-                w.Line($"error = {Wire}WireError.BadHeaderLength;");
+                w.Line($"error = WireError.BadHeaderLength;");
                 w.Line("return false;");
                 w.Close();
             }
@@ -102,7 +111,7 @@ public sealed partial class WireFormatGenerator
                 w.Line($"long totalLength = (long){RawRead(m, f, "b")} * {total.Unit} + {total.Bias};");
                 w.Line("if (totalLength < headerLength || totalLength > buffer.Length)");
                 w.Open();
-                w.Line($"error = {Wire}WireError.BadTotalLength;");
+                w.Line($"error = WireError.BadTotalLength;");
                 w.Line("return false;");
                 w.Close();
             }
@@ -111,7 +120,7 @@ public sealed partial class WireFormatGenerator
                 w.Line("int totalLength = buffer.Length;");
             }
             w.Line($"view = new {m.TypeName}(buffer, (int)headerLength, (int)totalLength);");
-            w.Line($"error = {Wire}WireError.None;");
+            w.Line($"error = WireError.None;");
             w.Line("return true;");
             w.Close();
             w.Line();
@@ -318,7 +327,7 @@ public sealed partial class WireFormatGenerator
             w.Line($"public static bool TryParse(global::System.ReadOnlySpan<byte> buffer, out Repr repr) => TryParse(buffer, out repr, out _);");
             w.Line();
             w.Line("/// <summary>Parses and checks a header; says why it was refused.</summary>");
-            w.Line($"public static bool TryParse(global::System.ReadOnlySpan<byte> buffer, out Repr repr, out {Wire}WireError error)");
+            w.Line($"public static bool TryParse(global::System.ReadOnlySpan<byte> buffer, out Repr repr, out WireError error)");
             w.Open();
             w.Line("repr = default;");
             w.Line("// The view is only read here, so widening the read-only span is safe.");
@@ -329,7 +338,7 @@ public sealed partial class WireFormatGenerator
             {
                 w.Line($"if ({RawRead(m, f, $"{Marshal}GetReference(span)")} != {Literal(f, f.Expect!.Value)})");
                 w.Open();
-                w.Line($"error = {Wire}WireError.UnexpectedValue;");
+                w.Line($"error = WireError.UnexpectedValue;");
                 w.Line("return false;");
                 w.Close();
             }
@@ -337,7 +346,7 @@ public sealed partial class WireFormatGenerator
             {
                 w.Line($"if (!view.Verify{f.Name}())");
                 w.Open();
-                w.Line($"error = {Wire}WireError.BadChecksum;");
+                w.Line($"error = WireError.BadChecksum;");
                 w.Line("return false;");
                 w.Close();
             }
@@ -345,7 +354,7 @@ public sealed partial class WireFormatGenerator
             {
                 w.Line($"if (!{Wire}WireOptionEnumerator.IsWellFormed(view.Options, ({Wire}OptionFormat){format}))");
                 w.Open();
-                w.Line($"error = {Wire}WireError.BadOptions;");
+                w.Line($"error = WireError.BadOptions;");
                 w.Line("return false;");
                 w.Close();
             }
