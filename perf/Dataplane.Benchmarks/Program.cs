@@ -1,1 +1,4 @@
-return 0;
+using BenchmarkDotNet.Running;
+
+// Runs the microbenchmarks; pass BenchmarkDotNet's arguments through (e.g. --filter '*Checksum*').
+BenchmarkSwitcher.FromAssembly(typeof(Dataplane.Benchmarks.ParseBenchmarks).Assembly).Run(args);
