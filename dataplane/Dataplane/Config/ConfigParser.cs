@@ -39,11 +39,12 @@ internal sealed partial class ConfigParser
     public static ConfigResult Parse(string file, string text)
     {
         var parser = new ConfigParser(file);
+        // Lines end at '\n' only, as editors and 'wc -l' count them; a '\r' before it is whitespace.
         int line = 0;
-        foreach (ReadOnlySpan<char> raw in text.AsSpan().EnumerateLines())
+        foreach (Range range in text.AsSpan().Split('\n'))
         {
             line++;
-            string[] tokens = Tokenize(raw);
+            string[] tokens = Tokenize(text.AsSpan()[range]);
             if (tokens.Length > 0)
                 parser.ParseStatement(tokens, line);
         }
@@ -86,11 +87,20 @@ internal sealed partial class ConfigParser
             case "mtu": ParseMtu(t, line); break;
             case "vlan": ParseVlan(t, line); break;
             case "app": ParseApp(t, line); break;
-            default: Error(line, $"unknown statement '{t[0]}' (expected {Alternatives(Statements)})"); break;
+            default: Error(line, $"unknown statement '{Shorten(t[0])}' (expected {Alternatives(Statements)})"); break;
         }
     }
 
-    private void Error(int line, string message) => _errors.Add(new ConfigError(_file, line, message));
+    // Control characters become '?': a binary file given by mistake must not drive the terminal.
+    private void Error(int line, string message)
+        => _errors.Add(new ConfigError(_file, line, string.Create(message.Length, message, static (d, m) =>
+        {
+            for (int i = 0; i < m.Length; i++)
+                d[i] = char.IsControl(m[i]) ? '?' : m[i];
+        })));
+
+    /// <summary>A token cut to a length that fits a message line.</summary>
+    private static string Shorten(string token) => token.Length <= 40 ? token : token[..40] + "...";
 
     /// <summary>"a, b, c or d", for the lists of accepted words in messages.</summary>
     internal static string Alternatives(IReadOnlyList<string> words)

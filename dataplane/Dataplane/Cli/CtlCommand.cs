@@ -1,0 +1,93 @@
+namespace Dataplane.Cli;
+
+/// <summary><c>dataplane ctl [-s PATH] COMMAND</c>: talks to a running dataplane.</summary>
+internal static class CtlCommand
+{
+    /// <summary>The command's name.</summary>
+    public const string Name = "ctl";
+
+    /// <summary>The line of the top-level help.</summary>
+    public const string Summary = "inspect a running dataplane over its control socket";
+
+    /// <summary>Where run serves and ctl connects unless -s says otherwise.</summary>
+    public const string DefaultSocket = "/run/dataplane.sock";
+
+    /// <summary>What ctl says until the control socket exists.</summary>
+    public const string NotAvailable = "ctl is not available yet: the control socket lands with issue 3";
+
+    private static readonly CommandOption[] Options =
+    [
+        new('s', "socket", "PATH", $"the control socket of the running instance (default {DefaultSocket})"),
+    ];
+
+    /// <summary>The ctl commands: the words, the operands after them, and one line of help.</summary>
+    private static readonly (string Words, string Operands, string Help)[] Commands =
+    [
+        ("ifconfig", "", "ports and vlans: addresses, MTU, link, queues, offloads, counters"),
+        ("netstat -s", "", "protocol counters, every drop under its own name"),
+        ("netstat -an", "", "sockets: listening and connected, with addresses and states"),
+        ("route show", "", "the inet and inet6 routing tables"),
+        ("arp -a", "", "the ARP cache"),
+        ("ndp -a", "", "the IPv6 neighbour cache"),
+        ("stats --json", "", "every counter as one JSON object, for scripts"),
+        ("capture", "PORT FILE.pcapng [COUNT]", "write packets seen on PORT to FILE, COUNT of them or until Ctrl-C"),
+    ];
+
+    /// <summary>The full help of the command.</summary>
+    public static string Help => $"""
+        usage: dataplane ctl [-s PATH] COMMAND
+
+        Query a running 'dataplane run' over its control socket.
+
+        Options:
+        {CommandOptions.Describe(Options)}
+        Commands:
+        {string.Concat(Commands.Select(c => "  " + Synopsis(c).PadRight(Commands.Max(d => Synopsis(d).Length) + 2) + c.Help + "\n"))}
+        """;
+
+    private static string Synopsis((string Words, string Operands, string Help) c) => $"{c.Words} {c.Operands}".Trim();
+
+    /// <summary>Runs the command on the arguments after its name.</summary>
+    public static int Run(ReadOnlySpan<string> args, TextWriter stdout, TextWriter stderr)
+    {
+        if (CommandOptions.Parse(Name, args, Options, firstOperandEndsOptions: true, stderr) is not { } options)
+            return ExitCodes.Usage;
+        if (options.Help || options.Operands.Any(o => o is "-h" or "--help"))
+        {
+            stdout.Write(Help);
+            return ExitCodes.Ok;
+        }
+        if (options.Operands.Count == 0)
+            return CommandOptions.WriteUsageError(stderr, Name, "ctl needs a command, e.g. 'dataplane ctl ifconfig'");
+        if (Validate(options.Operands) is { } error)
+            return CommandOptions.WriteUsageError(stderr, Name, error);
+        stderr.WriteLine($"dataplane: {NotAvailable}");
+        return ExitCodes.Usage;
+    }
+
+    /// <summary>Null when <paramref name="words"/> is one of the ctl commands, else what is wrong.</summary>
+    internal static string? Validate(IReadOnlyList<string> words)
+    {
+        string verb = words[0];
+        if (verb == "capture")
+        {
+            if (words.Count < 3)
+                return "ctl capture needs PORT and FILE: capture PORT FILE.pcapng [COUNT]";
+            if (words.Count > 4)
+                return $"ctl capture: unexpected argument '{words[4]}'";
+            if (words.Count == 4 && (!int.TryParse(words[3], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int count) || count < 1))
+                return $"ctl capture: COUNT '{words[3]}' is not a positive number";
+            return null;
+        }
+        string line = string.Join(' ', words);
+        if (Commands.Any(c => c.Operands.Length == 0 && c.Words == line))
+            return null;
+        string[] forms = [.. Commands.Where(c => c.Words.Split(' ')[0] == verb).Select(c => $"'{c.Words}'")];
+        if (forms.Length == 0)
+            return $"unknown ctl command '{verb}'";
+        string expected = Config.ConfigParser.Alternatives(forms);
+        return words.Count == 1
+            ? $"ctl {verb}: missing argument (expected {expected})"
+            : $"ctl {verb}: unexpected '{string.Join(' ', words.Skip(1))}' (expected {expected})";
+    }
+}
