@@ -12,11 +12,20 @@ namespace Dataplane.Fuzz;
 /// </summary>
 internal static class FuzzTargets
 {
-    /// <summary>The targets: add one line per wire header, e.g. <c>["ipv4"] = b => Ipv4Packet.TryCreate(...)</c>.</summary>
+    /// <summary>The targets: the text and checksum primitives, every view by protocol family, and whole frames.</summary>
     public static readonly IReadOnlyDictionary<string, Action<ReadOnlySpan<byte>>> All =
         new SortedDictionary<string, Action<ReadOnlySpan<byte>>>(StringComparer.Ordinal)
         {
             ["checksum"] = Checksum,
+            ["frame"] = Frames.Walk,
+            ["icmpv4"] = WireTargets.Icmpv4,
+            ["icmpv6"] = WireTargets.Icmpv6,
+            ["ipv4"] = WireTargets.Ipv4,
+            ["ipv6"] = WireTargets.Ipv6,
+            ["link"] = WireTargets.Link,
+            ["multicast"] = WireTargets.Multicast,
+            ["transport"] = WireTargets.Transport,
+            ["tunnel"] = WireTargets.Tunnel,
             ["ipv4address"] = input => TextRoundTrip<Ipv4Address>(input, Ipv4Address.TryParse),
             ["ipv6address"] = input => TextRoundTrip<Ipv6Address>(input, Ipv6Address.TryParse),
             ["macaddress"] = input => TextRoundTrip<MacAddress>(input, MacAddress.TryParse),

@@ -1,0 +1,464 @@
+#!/usr/bin/env bash
+# build.sh: build, test, run, benchmark and fuzz the dataplane on Linux (Debian 12 with the .NET SDK).
+# Every verb installs what it needs. `./build.sh` alone lists the verbs.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$ROOT"
+
+SOLUTION=Dataplane.sln
+CONFIGURATION=Release
+OUT=$ROOT/out
+FUZZ=$ROOT/.fuzz
+FUZZ_PROJECT=tests/Dataplane.Fuzz/Dataplane.Fuzz.csproj
+# The assemblies SharpFuzz instruments for AFL's coverage map (paths inside the published fuzz harness).
+FUZZ_INSTRUMENTED=(Dataplane.Wire.dll)
+TEST_PROJECTS=(
+    tests/Dataplane.Wire.Tests/Dataplane.Wire.Tests.csproj
+    tests/Dataplane.Tests/Dataplane.Tests.csproj
+    tests/Dataplane.Generators.Tests/Dataplane.Generators.Tests.csproj
+)
+EXAMPLE_CONFIG=dataplane/Dataplane/examples/dataplane.conf
+
+# Debian packages the tests and `run` use: namespaces and veth (iproute2), the Linux peers and
+# judges (ping, tracepath, traceroute, iperf3, socat, nc, tcpdump, tshark, scapy), afl++ for the
+# fuzz verb, and zlib for the NativeAOT link (which uses the system's gcc).
+APT_PACKAGES=(
+    iproute2 ethtool tcpdump tshark iperf3 iputils-ping iputils-tracepath traceroute socat
+    netcat-openbsd python3-scapy afl++ file zlib1g-dev
+)
+
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+export DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE=1 DOTNET_GENERATE_ASPNET_CERTIFICATE=false
+# Also for the builds that tools start on their own (BenchmarkDotNet builds a project per run).
+export MSBUILDDISABLENODEREUSE=1
+
+# No MSBuild nodes outlive the command (they would hold memory on a 2-core box); in CI no live
+# progress display and no compiler server left running after the job.
+MSBUILD_ARGS=(-nodeReuse:false -nologo -v:minimal)
+if [ "${CI:-}" = true ]; then
+    MSBUILD_ARGS+=(-tl:off -p:UseSharedCompilation=false)
+fi
+
+if [ "${CI:-}" != true ] && [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+    BOLD=$'\e[1m' RED=$'\e[31m' GREEN=$'\e[32m' YELLOW=$'\e[33m' RESET=$'\e[0m'
+else
+    BOLD='' RED='' GREEN='' YELLOW='' RESET=''
+fi
+
+step() { printf '%s==> %s%s\n' "$BOLD" "$*" "$RESET"; }
+note() { printf '%s%s%s\n' "$YELLOW" "$*" "$RESET"; }
+die() { printf '%sbuild.sh: %s%s\n' "$RED" "$*" "$RESET" >&2; exit 1; }
+
+usage() {
+    cat <<'EOF'
+usage: ./build.sh VERB [ARGS]
+
+  deps                  install the Linux tools the tests and `run` need (apt-get; quiet when present)
+  build                 dotnet build Dataplane.sln -c Release
+  publish               NativeAOT publish of the dataplane binary to out/dataplane (no warnings allowed)
+  test                  deps, build, every test project, a short fuzz smoke; ends with `N passed, N failed`
+  run                   deps, publish, then run the dataplane on the example configuration
+  bench [ARGS...]       BenchmarkDotNet microbenchmarks in perf/ (ARGS go to BenchmarkDotNet, e.g. --filter '*')
+  fuzz [SECONDS] [TARGET...]
+                        AFL++ on every fuzz target (or the named ones), SECONDS each (default 60);
+                        findings in .fuzz/TARGET/; exits 1 if a crash was found
+  clean                 remove bin/ obj/ out/ .fuzz/
+EOF
+}
+
+# ---------------------------------------------------------------------------------------------
+# deps
+
+missing_packages() {
+    local package status
+    for package in "${APT_PACKAGES[@]}"; do
+        status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+        [ "$status" = "install ok installed" ] || printf '%s\n' "$package"
+    done
+}
+
+cmd_deps() {
+    command -v dpkg-query >/dev/null || die "deps: this is not a Debian system; install by hand: ${APT_PACKAGES[*]}"
+    local missing
+    missing=$(missing_packages | tr '\n' ' ')
+    missing=${missing% }
+    [ -n "$missing" ] || return 0
+
+    local sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+            sudo=(sudo -n)
+        else
+            die "deps: missing Debian packages: $missing
+    install them as root:  sudo apt-get install --no-install-recommends $missing"
+        fi
+    fi
+
+    step "installing Debian packages: $missing"
+    mkdir -p "$OUT"
+    # Answer the two questions these packages ask: no setuid dumpcap group, no iperf3 daemon.
+    printf '%s\n' \
+        'wireshark-common wireshark-common/install-setuid boolean false' \
+        'iperf3 iperf3/start_daemon boolean false' | "${sudo[@]}" debconf-set-selections
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    # shellcheck disable=SC2086 # one word per package
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        -o Dpkg::Use-Pty=0 $missing >"$OUT/deps.log" 2>&1 || {
+        tail -n 30 "$OUT/deps.log" >&2
+        die "deps: apt-get install failed (log: out/deps.log)"
+    }
+    missing=$(missing_packages | tr '\n' ' ')
+    [ -z "$missing" ] || die "deps: still missing after apt-get install: $missing"
+}
+
+# ---------------------------------------------------------------------------------------------
+# build, publish
+
+cmd_restore() {
+    dotnet restore "$SOLUTION" "${MSBUILD_ARGS[@]}"
+}
+
+cmd_build() {
+    step "dotnet build $SOLUTION -c $CONFIGURATION"
+    dotnet build "$SOLUTION" -c "$CONFIGURATION" "${MSBUILD_ARGS[@]}" "$@"
+}
+
+cmd_publish() {
+    local stage=$OUT/publish log=$OUT/publish.log
+    step "NativeAOT publish -> out/dataplane"
+    mkdir -p "$OUT"
+    rm -rf "$stage"
+    local status=0
+    dotnet publish dataplane/Dataplane/Dataplane.csproj -c "$CONFIGURATION" -r linux-x64 -o "$stage" \
+        "${MSBUILD_ARGS[@]}" 2>&1 | tee "$log" || status=$?
+    [ "$status" -eq 0 ] || die "publish failed (log: out/publish.log)"
+    # A trim or AOT warning is a runtime failure waiting to happen: refuse it. ("0 Warning(s)" is
+    # MSBuild's summary, not a warning.)
+    if grep -i 'warning' "$log" | grep -qvE '^\s*0 Warning\(s\)'; then
+        die "publish printed warnings (log: out/publish.log); the binary must publish clean"
+    fi
+    cp "$stage/dataplane" "$OUT/dataplane"
+    printf 'out/dataplane: %s bytes\n' "$(stat -c %s "$OUT/dataplane")"
+}
+
+cmd_run() {
+    cmd_deps
+    cmd_publish
+    # Until forwarding lands, `run` validates the example configuration with the real binary.
+    note "run: forwarding is not there yet; checking the example configuration instead:"
+    note "     out/dataplane check -c $EXAMPLE_CONFIG"
+    [ -f "$EXAMPLE_CONFIG" ] || die "run: $EXAMPLE_CONFIG does not exist yet"
+    "$OUT/dataplane" check -c "$EXAMPLE_CONFIG"
+}
+
+cmd_bench() {
+    step "BenchmarkDotNet (perf/Dataplane.Benchmarks, $CONFIGURATION)"
+    dotnet run --project perf/Dataplane.Benchmarks/Dataplane.Benchmarks.csproj -c "$CONFIGURATION" \
+        "${MSBUILD_ARGS[@]}" -- "$@"
+}
+
+cmd_clean() {
+    find "$ROOT" -path "$ROOT/.git" -prune -o -type d \( -name bin -o -name obj \) -prune -print0 |
+        xargs -0 rm -rf
+    rm -rf "$OUT" "$FUZZ"
+}
+
+# ---------------------------------------------------------------------------------------------
+# fuzz: SharpFuzz + AFL++
+#
+# The recipe: publish the harness (framework-dependent: SharpFuzz rewrites IL, so no NativeAOT) to
+# .fuzz/bin; let `dotnet sharpfuzz` add AFL edge coverage to Dataplane.Wire.dll in place there; run
+# afl-fuzz on the harness's apphost. The harness is its own fork server (SharpFuzz speaks AFL's
+# protocol on fds 198/199 and runs every input in the same process), so AFL_SKIP_BIN_CHECK is needed:
+# the apphost carries no AFL marker. An exception escaping a target is reported as a crash.
+
+FUZZ_RUNNER=''   # the uninstrumented harness, for --list and --replay
+
+fuzz_prepare() {
+    command -v afl-fuzz >/dev/null || die "fuzz: afl-fuzz not found (./build.sh deps installs afl++)"
+    dotnet tool restore >/dev/null || die "fuzz: dotnet tool restore failed (SharpFuzz.CommandLine)"
+    rm -rf "${FUZZ:?}/bin"
+    dotnet publish "$FUZZ_PROJECT" -c "$CONFIGURATION" -o "$FUZZ/bin" "${MSBUILD_ARGS[@]}" >"$FUZZ/publish.log" 2>&1 || {
+        cat "$FUZZ/publish.log" >&2
+        die "fuzz: building the harness failed"
+    }
+    FUZZ_RUNNER=$ROOT/tests/Dataplane.Fuzz/bin/$CONFIGURATION/net10.0/Dataplane.Fuzz
+    local dll
+    for dll in "${FUZZ_INSTRUMENTED[@]}"; do
+        dotnet sharpfuzz "$FUZZ/bin/$dll" >"$FUZZ/instrument.log" 2>&1 || {
+            cat "$FUZZ/instrument.log" >&2
+            die "fuzz: dotnet sharpfuzz $dll failed"
+        }
+    done
+}
+
+fuzz_stat() { sed -n "s/^$1 *: *//p" "$2" 2>/dev/null | head -n 1; }
+
+# fuzz_target TARGET SECONDS: one bounded afl-fuzz run; prints one result line; returns 1 on a crash
+# or when AFL could not run.
+fuzz_target() {
+    local target=$1 seconds=$2
+    local dir=$FUZZ/$target
+    rm -rf "$dir"
+    mkdir -p "$dir/in"
+    if [ -d "tests/Dataplane.Fuzz/Seeds/$target" ]; then
+        find "tests/Dataplane.Fuzz/Seeds/$target" -maxdepth 1 -type f ! -name 'README*' -exec cp {} "$dir/in/" \;
+    fi
+    if [ -n "${FUZZ_SEEDS_FROM_PCAP:-}" ]; then
+        "$FUZZ_RUNNER" --frames "$FUZZ_SEEDS_FROM_PCAP" "$dir/in" 32 >/dev/null ||
+            die "fuzz: cannot take seeds from $FUZZ_SEEDS_FROM_PCAP"
+    fi
+    [ -n "$(ls -A "$dir/in")" ] || printf '0' >"$dir/in/zero"
+
+    # -V bounds the fuzzing time; `timeout` bounds the whole run (calibration included) in case
+    # AFL itself stalls. AFL_NO_AFFINITY: the cores are shared with the build and other jobs.
+    local status=0
+    AFL_SKIP_BIN_CHECK=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
+        AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_FAST_CAL=1 AFL_NO_CRASH_README=1 \
+        timeout -k 10 $((seconds + 120)) \
+        afl-fuzz -i "$dir/in" -o "$dir" -V "$seconds" -t 5000 -m none -- "$FUZZ/bin/Dataplane.Fuzz" "$target" \
+        >"$dir/afl.log" 2>&1 || status=$?
+
+    local stats=$dir/default/fuzzer_stats
+    if [ "$status" -ne 0 ] || [ ! -f "$stats" ]; then
+        printf '%s%s: afl-fuzz failed (exit %s); last lines of %s:%s\n' "$RED" "$target" "$status" "${dir#"$ROOT"/}/afl.log" "$RESET"
+        sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1b(B//g' "$dir/afl.log" | grep -v '^\s*$' | tail -n 8 | sed 's/^/    /'
+        return 1
+    fi
+    local crashes hangs
+    crashes=$(find "$dir/default/crashes" -type f -name 'id:*' 2>/dev/null | wc -l)
+    hangs=$(find "$dir/default/hangs" -type f -name 'id:*' 2>/dev/null | wc -l)
+    printf '%s: %s execs in %ss, %s inputs in corpus, stability %s, %s crashes, %s hangs\n' "$target" \
+        "$(fuzz_stat execs_done "$stats")" "$seconds" "$(fuzz_stat corpus_count "$stats")" \
+        "$(fuzz_stat stability "$stats")" "$crashes" "$hangs"
+    if [ "$crashes" -gt 0 ]; then
+        printf '%s%s: crashing inputs in %s; the first, replayed:%s\n' "$RED" "$target" "${dir#"$ROOT"/}/default/crashes/" "$RESET"
+        "$FUZZ_RUNNER" --replay "$target" "$(find "$dir/default/crashes" -type f -name 'id:*' | sort | head -n 1)" |
+            head -n 12 | sed 's/^/    /' || true
+        return 1
+    fi
+}
+
+# fuzz_replay TARGET: the committed seeds and regression inputs of TARGET, run without AFL.
+fuzz_replay() {
+    local target=$1 paths=()
+    local dir
+    for dir in tests/Dataplane.Fuzz/Seeds/"$target" tests/Dataplane.Fuzz/Regressions/"$target"; do
+        [ -d "$dir" ] && paths+=("$dir")
+    done
+    [ "${#paths[@]}" -gt 0 ] || return 0
+    "$FUZZ_RUNNER" --replay "$target" "${paths[@]}" | tail -n 20
+}
+
+# fuzz_all SECONDS [TARGET...]
+fuzz_all() {
+    local seconds=$1
+    shift
+    local targets=("$@")
+    if [ "${#targets[@]}" -eq 0 ]; then
+        mapfile -t targets < <("$FUZZ_RUNNER" --list)
+    fi
+    local target failed=0
+    for target in "${targets[@]}"; do
+        "$FUZZ_RUNNER" --list | grep -qxF "$target" || die "fuzz: unknown target '$target' (targets: $("$FUZZ_RUNNER" --list | tr '\n' ' '))"
+    done
+    for target in "${targets[@]}"; do
+        fuzz_replay "$target" >"$FUZZ/replay.log" 2>&1 || {
+            cat "$FUZZ/replay.log"
+            failed=1
+        }
+        fuzz_target "$target" "$seconds" || failed=1
+    done
+    return "$failed"
+}
+
+cmd_fuzz() {
+    local seconds=60
+    if [ $# -gt 0 ] && [[ $1 =~ ^[0-9]+$ ]]; then
+        seconds=$1
+        shift
+    fi
+    [ "$seconds" -gt 0 ] || die "fuzz: SECONDS must be positive"
+    cmd_deps
+    mkdir -p "$FUZZ"
+    step "fuzz: instrumenting the harness"
+    fuzz_prepare
+    step "fuzz: ${seconds}s per target"
+    fuzz_all "$seconds" "$@" || die "fuzz: crashes found (or AFL failed); see above"
+}
+
+# ---------------------------------------------------------------------------------------------
+# test
+
+PASSED=0 FAILED=0 SKIPPED=0
+RESULTS=()
+
+record() { # NAME PASSED FAILED SKIPPED [NOTE]
+    PASSED=$((PASSED + $2)) FAILED=$((FAILED + $3)) SKIPPED=$((SKIPPED + $4))
+    RESULTS+=("$(printf '%-28s %s passed, %s failed, %s skipped%s' "$1" "$2" "$3" "$4" "${5:+  ($5)}")")
+}
+
+# count_trx FILE OUTCOME...: how many test results in a VSTest TRX file have one of the outcomes.
+count_trx() {
+    local file=$1
+    shift
+    local pattern
+    pattern=$(printf '|%s' "$@")
+    grep -o '<UnitTestResult [^>]*>' "$file" | grep -cE " outcome=\"(${pattern:1})\"" || true
+}
+
+run_test_project() {
+    local project=$1 results=$2
+    local name
+    name=$(basename "$project" .csproj)
+    local trx=$results/$name.trx status=0
+    step "test $name"
+    dotnet test "$project" -c "$CONFIGURATION" --no-build --no-restore \
+        --logger "trx;LogFileName=$name.trx" --results-directory "$results" \
+        --blame-hang-timeout 15m --blame-hang-dump-type none \
+        "${MSBUILD_ARGS[@]}" || status=$?
+    if [ ! -f "$trx" ]; then
+        record "$name" 0 1 0 "no results: the test run did not complete, exit $status"
+        return
+    fi
+    local passed failed skipped
+    passed=$(count_trx "$trx" Passed)
+    failed=$(count_trx "$trx" Failed Error Timeout Aborted)
+    skipped=$(count_trx "$trx" NotExecuted Inconclusive NotRunnable)
+    if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+        # The runner failed with no failing test recorded: a crashed or aborted test host.
+        record "$name" "$passed" 1 "$skipped" "test run aborted, exit $status"
+    elif [ $((passed + failed + skipped)) -eq 0 ]; then
+        record "$name" 0 0 0 "no tests"
+    else
+        record "$name" "$passed" "$failed" "$skipped"
+    fi
+}
+
+# binary_checks: publish the NativeAOT binary with no warnings, then use it as a new user would.
+binary_checks() {
+    step "NativeAOT binary"
+    if ! (cmd_publish) >"$OUT/binary.log" 2>&1; then
+        tail -n 20 "$OUT/binary.log" | sed 's/^/    /'
+        record "binary" 0 1 0 "publish failed or printed warnings"
+        return
+    fi
+    local passed=0 failed=0 bad=$OUT/three-mistakes.conf errors status
+    check() { # DESCRIPTION COMMAND...: one check of the binary
+        local what=$1
+        shift
+        if "$@" >>"$OUT/binary.log" 2>&1; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+            printf '    %sFAILED: %s%s\n' "$RED" "$what" "$RESET"
+        fi
+    }
+    check "file says one ELF executable" bash -c "file '$OUT/dataplane' | grep -q 'ELF 64-bit LSB pie executable'"
+    check "--help exits 0" "$OUT/dataplane" --help
+    check "check --help exits 0" "$OUT/dataplane" check --help
+    check "version exits 0" "$OUT/dataplane" version
+    check "the example config checks clean" "$OUT/dataplane" check -c "$EXAMPLE_CONFIG"
+    printf '%s\n' 'port left driver tap ifname dpl0' 'inet left 10.0.0.300/24' 'port right driver afpacket' \
+        'inet right 10.0.2.1/24' 'mtu left 70000' >"$bad"
+    status=0
+    errors=$("$OUT/dataplane" check -c "$bad" 2>&1) || status=$?
+    check "three mistakes: exit 2" test "$status" -eq 2
+    check "three mistakes: three FILE:LINE errors" test "$(grep -cE "^$bad:[0-9]+: " <<<"$errors")" -eq 3
+    check "run is not available yet: exit 2" bash -c "'$OUT/dataplane' run -c '$EXAMPLE_CONFIG'; test \$? -eq 2"
+    printf '    %s checks of out/dataplane passed, %s failed\n' "$passed" "$failed"
+    record "binary" "$passed" "$failed" 0
+}
+
+fuzz_smoke() {
+    step "fuzz smoke"
+    if ! command -v afl-fuzz >/dev/null; then
+        record "fuzz smoke" 0 0 1 "afl-fuzz not installed"
+        return
+    fi
+    mkdir -p "$FUZZ"
+    local log=$FUZZ/smoke.log status=0
+    (
+        fuzz_prepare
+        mapfile -t targets < <("$FUZZ_RUNNER" --list)
+        [ "${#targets[@]}" -gt 0 ] || die "fuzz: the harness lists no targets"
+        # About a minute of fuzzing in all, at most 5 s and at least 2 s per target.
+        seconds=$((60 / ${#targets[@]}))
+        [ "$seconds" -le 5 ] || seconds=5
+        [ "$seconds" -ge 2 ] || seconds=2
+        fuzz_all "$seconds" "${targets[@]}"
+    ) >"$log" 2>&1 || status=$?
+    sed 's/^/    /' "$log"
+    if [ "$status" -eq 0 ]; then
+        record "fuzz smoke" 1 0 0
+    else
+        record "fuzz smoke" 0 1 0 "see .fuzz/"
+    fi
+}
+
+cmd_test() {
+    # A failed install is one failure, not the end: the summary line must still come last.
+    (cmd_deps) || record "deps" 0 1 0 "Debian packages missing; see above"
+    local results=$OUT/test-results
+    rm -rf "$results"
+    mkdir -p "$results"
+
+    step "restore"
+    local build_ok=true
+    cmd_restore || build_ok=false
+    if $build_ok; then
+        cmd_build --no-restore || build_ok=false
+    fi
+    if ! $build_ok; then
+        record "build $SOLUTION" 0 1 0 "does not build"
+    fi
+
+    local project
+    for project in "${TEST_PROJECTS[@]}"; do
+        if ! $build_ok; then
+            # The solution does not build: still run the test projects that do.
+            step "build $(basename "$project" .csproj) alone"
+            dotnet build "$project" -c "$CONFIGURATION" "${MSBUILD_ARGS[@]}" || {
+                record "$(basename "$project" .csproj)" 0 1 0 "does not build"
+                continue
+            }
+        fi
+        run_test_project "$project" "$results"
+    done
+
+    binary_checks
+    fuzz_smoke
+
+    step "results"
+    printf '%s\n' "${RESULTS[@]}"
+    local summary="$PASSED passed, $FAILED failed"
+    [ "$SKIPPED" -eq 0 ] || summary+=", $SKIPPED skipped"
+    if [ "$FAILED" -eq 0 ]; then
+        printf '%s%s%s\n' "$GREEN" "$summary" "$RESET"
+    else
+        printf '%s%s%s\n' "$RED" "$summary" "$RESET"
+        exit 1
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
+
+verb=${1:-}
+[ $# -eq 0 ] || shift
+case "$verb" in
+    deps) cmd_deps ;;
+    build) cmd_build "$@" ;;
+    publish) cmd_publish ;;
+    test) cmd_test ;;
+    run) cmd_run ;;
+    bench) cmd_bench "$@" ;;
+    fuzz) cmd_fuzz "$@" ;;
+    clean) cmd_clean ;;
+    '' | help | -h | --help) usage ;;
+    *)
+        printf 'build.sh: unknown verb "%s"\n\n' "$verb" >&2
+        usage >&2
+        exit 2
+        ;;
+esac
