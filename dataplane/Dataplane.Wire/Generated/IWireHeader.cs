@@ -40,3 +40,13 @@ public enum WireError
     /// <summary>An option runs past the end of the options area, or has an impossible length.</summary>
     BadOptions,
 }
+
+/// <summary>A generated value representation of a header: what generic code (tests, fuzzing) needs of it.</summary>
+public interface IWireRepr<TSelf> : IEquatable<TSelf> where TSelf : struct, IWireRepr<TSelf>
+{
+    /// <summary>Parses and checks a header; says why it was refused.</summary>
+    static abstract bool TryParse(ReadOnlySpan<byte> buffer, out TSelf repr, out WireError error);
+
+    /// <summary>Writes the fixed part of the header and returns its length.</summary>
+    int Emit(Span<byte> destination);
+}

@@ -15,6 +15,8 @@ public readonly struct Ipv6Address : IEquatable<Ipv6Address>, ISpanFormattable
     /// <summary>Size on the wire in bytes.</summary>
     public const int Length = 16;
 
+    private static readonly System.Buffers.SearchValues<char> TextCharacters = System.Buffers.SearchValues.Create("0123456789abcdefABCDEF:.");
+
     /// <summary>The unspecified address ::.</summary>
     public static Ipv6Address Any => default;
 
@@ -50,7 +52,9 @@ public readonly struct Ipv6Address : IEquatable<Ipv6Address>, ISpanFormattable
     public static bool TryParse(ReadOnlySpan<char> text, out Ipv6Address address)
     {
         address = default;
-        if (text.IndexOfAny('%', '/') >= 0 || !IPAddress.TryParse(text, out IPAddress? ip) || ip.AddressFamily != AddressFamily.InterNetworkV6)
+        // Only hex digits, colons and the dots of an embedded IPv4 address: IPAddress would also take
+        // a zone index, a bracketed URI host and a port, none of which is an address.
+        if (text.IsEmpty || text.ContainsAnyExcept(TextCharacters) || !IPAddress.TryParse(text, out IPAddress? ip) || ip.AddressFamily != AddressFamily.InterNetworkV6)
             return false;
         Span<byte> b = stackalloc byte[Length];
         if (!ip.TryWriteBytes(b, out _))

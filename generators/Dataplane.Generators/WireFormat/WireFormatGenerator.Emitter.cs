@@ -305,7 +305,18 @@ public sealed partial class WireFormatGenerator
                 w.Line($"{Span} old = stackalloc byte[{length}];");
                 w.Line("words.CopyTo(old);");
                 w.Line($"{f.Name} = value;");
-                w.Line($"{c.Name} = {Checksum}Update({c.Name}, old, words);");
+                if (c.Checksum!.ZeroMeansNone)
+                {
+                    // RFC 768: 0 means no checksum was sent, so a rewrite leaves it 0 (as Linux's NAT
+                    // does); an updated sum of 0 is a computed 0, which goes out as all ones.
+                    w.Line($"if ({c.Name} == 0) return; // RFC 768: no checksum was sent, so none is updated");
+                    w.Line($"ushort checksum = {Checksum}Update({c.Name}, old, words);");
+                    w.Line($"{c.Name} = checksum == 0 ? (ushort)0xFFFF : checksum; // RFC 768: a computed 0 is sent as all ones");
+                }
+                else
+                {
+                    w.Line($"{c.Name} = {Checksum}Update({c.Name}, old, words);");
+                }
                 w.Close();
                 w.Line();
             }
@@ -315,7 +326,7 @@ public sealed partial class WireFormatGenerator
         {
             FieldModel[] values = m.Fields.Where(f => f.Checksum is null).ToArray();
             w.Line($"/// <summary>The value of a {m.TypeName} header's fixed part: every field but the checksums.</summary>");
-            w.Line("public readonly record struct Repr");
+            w.Line($"public readonly record struct Repr : {Wire}IWireRepr<Repr>");
             w.Open();
             foreach (FieldModel f in values)
             {
