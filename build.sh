@@ -178,7 +178,7 @@ FUZZ_RUNNER=''   # the uninstrumented harness, for --list and --replay
 fuzz_prepare() {
     command -v afl-fuzz >/dev/null || die "fuzz: afl-fuzz not found (./build.sh deps installs afl++)"
     dotnet tool restore >/dev/null || die "fuzz: dotnet tool restore failed (SharpFuzz.CommandLine)"
-    rm -rf "${FUZZ:?}/bin"
+    rm -rf "${FUZZ:?}/bin" "$FUZZ/pcap-seeds"
     dotnet publish "$FUZZ_PROJECT" -c "$CONFIGURATION" -o "$FUZZ/bin" "${MSBUILD_ARGS[@]}" >"$FUZZ/publish.log" 2>&1 || {
         cat "$FUZZ/publish.log" >&2
         die "fuzz: building the harness failed"
@@ -206,8 +206,14 @@ fuzz_target() {
         find "tests/Dataplane.Fuzz/Seeds/$target" -maxdepth 1 -type f ! -name 'README*' -exec cp {} "$dir/in/" \;
     fi
     if [ -n "${FUZZ_SEEDS_FROM_PCAP:-}" ]; then
-        "$FUZZ_RUNNER" --frames "$FUZZ_SEEDS_FROM_PCAP" "$dir/in" 32 >/dev/null ||
-            die "fuzz: cannot take seeds from $FUZZ_SEEDS_FROM_PCAP"
+        # Each frame cut at its layers: the IPv4 packets seed "ipv4", the TCP segments "transport", ...
+        if [ ! -d "$FUZZ/pcap-seeds" ]; then
+            "$FUZZ_RUNNER" --seeds "$FUZZ_SEEDS_FROM_PCAP" "$FUZZ/pcap-seeds" 32 >/dev/null ||
+                die "fuzz: cannot take seeds from $FUZZ_SEEDS_FROM_PCAP"
+        fi
+        if [ -d "$FUZZ/pcap-seeds/$target" ]; then
+            cp "$FUZZ/pcap-seeds/$target"/* "$dir/in/"
+        fi
     fi
     [ -n "$(ls -A "$dir/in")" ] || printf '0' >"$dir/in/zero"
 
