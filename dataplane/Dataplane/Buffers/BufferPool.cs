@@ -1,0 +1,137 @@
+using System.Runtime.CompilerServices;
+
+namespace Dataplane.Buffers;
+
+/// <summary>
+/// Fixed-size packet buffers in pinned memory, with their metadata beside them. Buffers
+/// are handed out through per-core <see cref="BufferCache"/>s, which refill from and spill to the
+/// shared <see cref="RefillRing"/> in bursts; frames longer than one buffer are chains.
+/// </summary>
+internal sealed class BufferPool
+{
+    /// <summary>Bytes reserved in front of the data for headers prepended on the way out.</summary>
+    public const int DefaultHeadroom = 128;
+
+    /// <summary>Data bytes of a buffer: a standard frame with its virtio-net header.</summary>
+    public const int DefaultDataRoom = 2048;
+
+    /// <summary>The longest frame a chain carries: a TSO or LRO super-frame.</summary>
+    public const int MaxPacketLength = 64 * 1024;
+
+    // Pinned on the pinned object heap: the garbage collector never moves them, so drivers can
+    // hand their addresses to the kernel or a device.
+    private readonly byte[] _memory;
+    private readonly BufferMetadata[] _metadata;
+
+    /// <summary>A pool of <paramref name="count"/> buffers of <paramref name="headroom"/> + <paramref name="dataRoom"/> bytes.</summary>
+    public BufferPool(int count, int headroom = DefaultHeadroom, int dataRoom = DefaultDataRoom)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(headroom);
+        ArgumentOutOfRangeException.ThrowIfLessThan(dataRoom, 64);
+        Count = count;
+        Headroom = headroom;
+        DataRoom = dataRoom;
+        // Each buffer starts on a cache line.
+        BufferSize = (headroom + dataRoom + 63) & ~63;
+        MemoryBytes = (long)count * BufferSize;
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MemoryBytes, Array.MaxLength, nameof(count));
+        _memory = GC.AllocateUninitializedArray<byte>((int)MemoryBytes, pinned: true);
+        _metadata = GC.AllocateArray<BufferMetadata>(count, pinned: true);
+
+        Shared = new RefillRing(count);
+        Span<int> all = new int[count];
+        for (int i = 0; i < count; i++)
+            all[i] = i;
+        Shared.Enqueue(all);
+    }
+
+    /// <summary>Buffers in the pool.</summary>
+    public int Count { get; }
+
+    /// <summary>Headroom of a fresh buffer.</summary>
+    public int Headroom { get; }
+
+    /// <summary>Data bytes after the headroom.</summary>
+    public int DataRoom { get; }
+
+    /// <summary>Bytes between the starts of two buffers.</summary>
+    public int BufferSize { get; }
+
+    /// <summary>Bytes of packet memory.</summary>
+    public long MemoryBytes { get; }
+
+    /// <summary>The free buffers not held by any cache.</summary>
+    internal RefillRing Shared { get; }
+
+    /// <summary>The metadata of <paramref name="buffer"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref BufferMetadata Metadata(PacketBuffer buffer)
+    {
+        Check(buffer);
+        return ref _metadata[buffer.Index];
+    }
+
+    /// <summary>The data bytes of <paramref name="buffer"/>: this buffer's piece of the frame.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Span<byte> Data(PacketBuffer buffer)
+    {
+        ref BufferMetadata m = ref Metadata(buffer);
+        return _memory.AsSpan(buffer.Index * BufferSize + m.DataOffset, m.DataLength);
+    }
+
+    /// <summary>The room from the data start to the end of the buffer, for a driver or builder to fill.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Span<byte> Room(PacketBuffer buffer)
+    {
+        ref BufferMetadata m = ref Metadata(buffer);
+        return _memory.AsSpan(buffer.Index * BufferSize + m.DataOffset, BufferSize - m.DataOffset);
+    }
+
+    /// <summary>Moves the data start back by <paramref name="bytes"/> of headroom, for a header; false when there is not enough.</summary>
+    public bool TryPrepend(PacketBuffer buffer, int bytes)
+    {
+        ref BufferMetadata m = ref Metadata(buffer);
+        if ((uint)bytes > m.DataOffset)
+            return false;
+        m.DataOffset -= (ushort)bytes;
+        m.DataLength += (ushort)bytes;
+        m.PacketLength += bytes;
+        return true;
+    }
+
+    /// <summary>Drops <paramref name="bytes"/> from the front of the data (a header that was consumed).</summary>
+    public bool TryTrimFront(PacketBuffer buffer, int bytes)
+    {
+        ref BufferMetadata m = ref Metadata(buffer);
+        if ((uint)bytes > m.DataLength)
+            return false;
+        m.DataOffset += (ushort)bytes;
+        m.DataLength -= (ushort)bytes;
+        m.PacketLength -= bytes;
+        return true;
+    }
+
+    /// <summary>Metadata of a buffer just taken from the free list: empty, one reference, headroom in front.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void Reset(int index)
+    {
+        ref BufferMetadata m = ref _metadata[index];
+        m = default;
+        m.DataOffset = (ushort)Headroom;
+        m.Next = -1;
+        m.ReferenceCount = 1;
+        m.Segments = 1;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Check(PacketBuffer buffer)
+    {
+        // A bad handle is a bug in the stack, never input: fail loudly rather than scribble.
+        if ((uint)buffer.Index >= (uint)Count)
+            ThrowBadHandle(buffer);
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowBadHandle(PacketBuffer buffer) => throw new ArgumentOutOfRangeException(nameof(buffer), buffer.Index, "not a buffer of this pool");
+}
