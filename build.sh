@@ -154,8 +154,9 @@ cmd_run() {
 
 cmd_bench() {
     step "BenchmarkDotNet (perf/Dataplane.Benchmarks, $CONFIGURATION)"
-    dotnet run --project perf/Dataplane.Benchmarks/Dataplane.Benchmarks.csproj -c "$CONFIGURATION" \
-        "${MSBUILD_ARGS[@]}" -- "$@"
+    # Build with the MSBuild switches, then run without them: `dotnet run` would hand them to the app.
+    dotnet build perf/Dataplane.Benchmarks/Dataplane.Benchmarks.csproj -c "$CONFIGURATION" "${MSBUILD_ARGS[@]}"
+    dotnet run --no-build --project perf/Dataplane.Benchmarks/Dataplane.Benchmarks.csproj -c "$CONFIGURATION" -- "$@"
 }
 
 cmd_clean() {
