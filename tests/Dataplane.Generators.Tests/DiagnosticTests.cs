@@ -144,3 +144,43 @@ public class DiagnosticTests
         Assert.Equal("Samples.SampleUdp.g.cs", Assert.Single(result.Results.Single().GeneratedSources).HintName);
     }
 }
+
+/// <summary>Declarations that would compile to code reading outside the header, or not compile, are refused.</summary>
+public class UnsafeDeclarationTests
+{
+    private static string Run(string attributes, string body)
+    {
+        var (result, _) = GeneratorHarness.Run($$"""
+            using Dataplane.Wire;
+            namespace Samples;
+            public enum Kind : ushort { A = 1 }
+            public readonly ref partial struct NotAHeader { }
+            {{attributes}}
+            public readonly ref partial struct Bad
+            {
+            {{body}}
+            }
+            """);
+        return string.Join(" ", result.Diagnostics.Select(d => d.Id + ": " + d.GetMessage()));
+    }
+
+    [Fact]
+    public void A_bit_field_whose_word_is_longer_than_the_header_is_refused()
+        => Assert.StartsWith("DPW008", Run("[WireHeader(3)]", "    [Bits(4, 16)] public partial ushort A { get; set; }"));
+
+    [Fact]
+    public void An_expected_value_on_an_address_is_refused()
+        => Assert.StartsWith("DPW008", Run("[WireHeader(4)]", "    [Field(0), Expect(1)] public partial Ipv4Address A { get; set; }"));
+
+    [Fact]
+    public void A_checksum_of_an_enum_type_is_refused()
+        => Assert.StartsWith("DPW009", Run("[WireHeader(4)]", "    [Field(2), Checksum(ChecksumScope.Header)] public partial Kind C { get; set; }"));
+
+    [Fact]
+    public void Records_of_a_type_that_is_not_a_header_are_refused()
+        => Assert.StartsWith("DPW011", Run("[WireHeader(4)][Records(typeof(NotAHeader), \"N\")]", "    [Field(2)] public partial ushort N { get; set; }"));
+
+    [Fact]
+    public void A_signed_length_field_is_refused()
+        => Assert.StartsWith("DPW011", Run("[WireHeader(4)][HeaderLength(\"L\", Unit = 4)]", "    [Field(0)] public partial short L { get; set; }"));
+}

@@ -24,8 +24,10 @@ public readonly ref struct WireOption
 
 /// <summary>
 /// Walks the options of a header in one of the framings of <see cref="OptionFormat"/>. Padding
-/// (IPv4/TCP no-operation, IPv6 Pad1) is skipped; an end-of-list option ends the walk. When an
-/// option's length is impossible the walk stops and <see cref="IsMalformed"/> is set.
+/// (IPv4/TCP no-operation, IPv6 Pad1 and PadN) is skipped; an end-of-list option ends the walk.
+/// When an option's length is impossible the walk stops and <see cref="IsMalformed"/> is set.
+/// <c>foreach</c> walks a copy, so a caller that must tell a malformed list from a short one walks
+/// with <see cref="MoveNext"/> and reads <see cref="IsMalformed"/> afterwards.
 /// </summary>
 public ref struct WireOptionEnumerator
 {
@@ -47,7 +49,7 @@ public ref struct WireOptionEnumerator
     /// <summary>The walk stopped at an option whose length does not fit.</summary>
     public bool IsMalformed { get; private set; }
 
-    /// <summary>For <c>foreach</c>.</summary>
+    /// <summary>For <c>foreach</c>, over a copy: <see cref="IsMalformed"/> of this one is not updated.</summary>
     public readonly WireOptionEnumerator GetEnumerator() => this;
 
     /// <summary>Moves to the next option that is neither padding nor end of list.</summary>
@@ -74,6 +76,12 @@ public ref struct WireOptionEnumerator
                     if (type == 0) // RFC 8200 4.2: Pad1
                     {
                         _next++;
+                        continue;
+                    }
+                    if (type == 1) // PadN: padding too, but framed like any option
+                    {
+                        if (!Take(type, lengthIncludesHeader: false, unit: 1))
+                            return false;
                         continue;
                     }
                     return Take(type, lengthIncludesHeader: false, unit: 1);

@@ -13,7 +13,7 @@ public readonly record struct TcpSackBlock(uint Left, uint Right);
 /// </summary>
 public struct TcpOptions : IEquatable<TcpOptions>
 {
-    /// <summary>The most SACK blocks that fit beside timestamps in 40 bytes of options (RFC 2018 3).</summary>
+    /// <summary>The most SACK blocks that fit in 40 bytes of options (RFC 2018 3); with timestamps, 3 fit.</summary>
     public const int MaxSackBlocks = 4;
 
     private SackBlocks _sack;
@@ -21,7 +21,7 @@ public struct TcpOptions : IEquatable<TcpOptions>
     /// <summary>Maximum segment size, from a SYN.</summary>
     public ushort? MaximumSegmentSize { get; set; }
 
-    /// <summary>Window scale shift count, from a SYN; RFC 7323 2.3 caps it at 14.</summary>
+    /// <summary>Window scale shift count as sent, from a SYN; RFC 7323 2.3: a receiver uses at most 14.</summary>
     public byte? WindowScale { get; set; }
 
     /// <summary>The peer may send SACK blocks.</summary>
@@ -94,7 +94,10 @@ public struct TcpOptions : IEquatable<TcpOptions>
         (MaximumSegmentSize.HasValue ? 4 : 0)
         + (Timestamps.HasValue ? 12 : SackPermitted ? 4 : 0) // SACK-permitted rides in the timestamps' padding
         + (WindowScale.HasValue ? 4 : 0)
-        + (SackBlockCount > 0 ? 4 + 8 * SackBlockCount : 0);
+        + (SackBlocksToEmit > 0 ? 4 + 8 * SackBlocksToEmit : 0);
+
+    // RFC 2018 3: beside timestamps only three blocks fit; the first ones, the most recent, go out.
+    private readonly int SackBlocksToEmit => Math.Min(SackBlockCount, Timestamps.HasValue ? 3 : MaxSackBlocks);
 
     /// <summary>
     /// Writes the options as Linux lays them out (MSS, SACK-permitted folded into the timestamp
@@ -146,13 +149,14 @@ public struct TcpOptions : IEquatable<TcpOptions>
             destination[at++] = 3;
             destination[at++] = shift;
         }
-        if (SackBlockCount > 0)
+        int blocks = SackBlocksToEmit;
+        if (blocks > 0)
         {
             destination[at++] = (byte)TcpOptionKind.NoOperation;
             destination[at++] = (byte)TcpOptionKind.NoOperation;
             destination[at++] = (byte)TcpOptionKind.Sack;
-            destination[at++] = (byte)(2 + 8 * SackBlockCount);
-            for (int i = 0; i < SackBlockCount; i++)
+            destination[at++] = (byte)(2 + 8 * blocks);
+            for (int i = 0; i < blocks; i++)
             {
                 BinaryPrimitives.WriteUInt32BigEndian(destination[at..], _sack[i].Left);
                 BinaryPrimitives.WriteUInt32BigEndian(destination[(at + 4)..], _sack[i].Right);

@@ -15,8 +15,8 @@ public readonly ref partial struct GreHeader
     /// <summary>The checksum and reserved1 words are present.</summary>
     [Bits(0, 1)] public partial bool ChecksumPresent { get; set; }
 
-    /// <summary>Reserved bit (routing present in RFC 1701).</summary>
-    [Bits(1, 1)] public partial bool Reserved0A { get; set; }
+    /// <summary>Routing present (RFC 1701); reserved, sent as zero, since RFC 2784.</summary>
+    [Bits(1, 1)] public partial bool RoutingPresent { get; set; }
 
     /// <summary>The key word is present (RFC 2890).</summary>
     [Bits(2, 1)] public partial bool KeyPresent { get; set; }

@@ -45,7 +45,7 @@ public readonly struct MacAddress : IEquatable<MacAddress>, ISpanFormattable
         (byte)(value >> 16), (byte)(value >> 8), (byte)value);
 
     /// <summary>The group bit (I/G) is set: multicast or broadcast.</summary>
-    public bool IsMulticast => (ToUInt64() & 0x0100_0000_0000UL) != 0;
+    public bool IsMulticast => (MemoryMarshal.AsBytes(new ReadOnlySpan<MacAddress>(in this))[0] & 1) != 0;
 
     /// <summary>The address is ff:ff:ff:ff:ff:ff.</summary>
     public bool IsBroadcast => _high == uint.MaxValue && _low == ushort.MaxValue;

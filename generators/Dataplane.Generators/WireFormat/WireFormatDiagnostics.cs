@@ -74,6 +74,7 @@ internal static class WireFormatDiagnostics
         "DPW008" => BadPlacement,
         "DPW009" => BadChecksumField,
         "DPW010" => ExpectDoesNotFit,
-        _ => BadLength,
+        "DPW011" => BadLength,
+        _ => throw new System.ArgumentException($"no diagnostic {id}: a generator bug", nameof(id)),
     };
 }

@@ -168,16 +168,17 @@ public sealed partial class WireFormatGenerator
                 w.Line(m.IsVariableLength
                     ? "/// <summary>The options: the bytes between the fixed part and the header length.</summary>"
                     : "/// <summary>The options: every byte after the fixed part, up to the total length.</summary>");
-                w.Line($"public {Span} Options => {Marshal}CreateSpan(ref {Unsafe}Add(ref {Marshal}GetReference(_buffer), FixedLength), {variableEnd} - FixedLength);");
+                // Math.Max: on default(View) the lengths are 0, and a negative span length would be unchecked.
+                w.Line($"public {Span} Options => {Marshal}CreateSpan(ref {Unsafe}Add(ref {Marshal}GetReference(_buffer), FixedLength), global::System.Math.Max(0, {variableEnd} - FixedLength));");
                 w.Line();
-                w.Line("/// <summary>Walks the options, skipping padding; check IsMalformed after the walk.</summary>");
+                w.Line("/// <summary>Walks the options, skipping padding; walked with MoveNext, IsMalformed tells whether it stopped at a bad one.</summary>");
                 w.Line($"public {Wire}WireOptionEnumerator EnumerateOptions() => new(Options, ({Wire}OptionFormat){format});");
                 w.Line();
             }
             else if (m.IsVariableLength)
             {
                 w.Line("/// <summary>The variable part of the header, after the fixed part (source lists, auxiliary data).</summary>");
-                w.Line($"public {Span} Variable => {Marshal}CreateSpan(ref {Unsafe}Add(ref {Marshal}GetReference(_buffer), FixedLength), _headerLength - FixedLength);");
+                w.Line($"public {Span} Variable => {Marshal}CreateSpan(ref {Unsafe}Add(ref {Marshal}GetReference(_buffer), FixedLength), global::System.Math.Max(0, _headerLength - FixedLength));");
                 w.Line();
             }
             if (m.Records is { } records)
@@ -264,12 +265,16 @@ public sealed partial class WireFormatGenerator
                     w.Line($"/// <summary>The Internet checksum of {what} with the {family} pseudo-header, as {f.Name} should hold it.</summary>");
                     w.Line($"public ushort Compute{f.Name}({mod}{addr} source, {mod}{addr} destination) => {Checksum}Finish(Sum{f.Name}({pseudo}));");
                     w.Line();
-                    bool none = c.ZeroMeansNone && family == "Ipv4";
-                    w.Line(none
-                        ? $"/// <summary>True when {f.Name} matches, or is 0: no checksum was sent (RFC 768).</summary>"
-                        : $"/// <summary>True when {f.Name} matches {what} and the {family} pseudo-header.</summary>");
+                    // RFC 768: over IPv4 a 0 means none was sent; RFC 8200 8.1: over IPv6 it is refused,
+                    // even where the sum would fold to all ones.
+                    string zero = !c.ZeroMeansNone ? "" : family == "Ipv4" ? f.Name + " == 0 || " : f.Name + " != 0 && ";
+                    w.Line(!c.ZeroMeansNone
+                        ? $"/// <summary>True when {f.Name} matches {what} and the {family} pseudo-header.</summary>"
+                        : family == "Ipv4"
+                            ? $"/// <summary>True when {f.Name} matches, or is 0: no checksum was sent (RFC 768).</summary>"
+                            : $"/// <summary>True when {f.Name} matches; 0 never does over IPv6 (RFC 8200 8.1).</summary>");
                     w.Line($"public bool Verify{f.Name}({mod}{addr} source, {mod}{addr} destination)");
-                    w.Line($"    => {(none ? f.Name + " == 0 || " : "")}{Checksum}FoldToUInt16({Checksum}Add({pseudo}, Covered)) == 0xFFFF;");
+                    w.Line($"    => {zero}{Checksum}FoldToUInt16({Checksum}Add({pseudo}, Covered)) == 0xFFFF;");
                     w.Line();
                     w.Line($"/// <summary>Computes the checksum with the {family} pseudo-header and stores it in {f.Name}.</summary>");
                     w.Line($"public void Fill{f.Name}({mod}{addr} source, {mod}{addr} destination)");
@@ -298,24 +303,40 @@ public sealed partial class WireFormatGenerator
                 // The 16-bit words that hold the field; the checksum field is word-aligned, so they never overlap it.
                 int start = f.FirstByte & ~1;
                 int length = (f.LastByte | 1) + 1 - start;
+                if (start + length > m.FixedLength)
+                    continue; // an odd fixed length: the last word would reach past the header
                 w.Line($"/// <summary>Sets {f.Name} and updates {c.Name} incrementally (RFC 1624 eqn. 3) instead of summing again.</summary>");
                 w.Line($"public void Set{f.Name}Updating{c.Name}({f.Type} value)");
                 w.Open();
-                w.Line($"{Span} words = {Marshal}CreateSpan(ref {Unsafe}Add(ref {Marshal}GetReference(_buffer), {start}), {length});");
-                w.Line($"{Span} old = stackalloc byte[{length}];");
-                w.Line("words.CopyTo(old);");
-                w.Line($"{f.Name} = value;");
+                w.Line($"ref byte b = ref {Marshal}GetReference(_buffer);");
+                string update;
+                if (length is 2 or 4)
+                {
+                    // One word or two: read them as a number before and after, no copy.
+                    string read = $"{Access}{ReadMethod(length, false)}(ref b, {start})";
+                    w.Line($"{UnsignedType(length)} old = {read};");
+                    w.Line($"{f.Name} = value;");
+                    update = $"{Checksum}Update({c.Name}, old, {read})";
+                }
+                else
+                {
+                    w.Line($"{Span} words = {Marshal}CreateSpan(ref {Unsafe}Add(ref b, {start}), {length});");
+                    w.Line($"{Span} old = stackalloc byte[{length}];");
+                    w.Line("words.CopyTo(old);");
+                    w.Line($"{f.Name} = value;");
+                    update = $"{Checksum}Update({c.Name}, old, words)";
+                }
                 if (c.Checksum!.ZeroMeansNone)
                 {
                     // RFC 768: 0 means no checksum was sent, so a rewrite leaves it 0 (as Linux's NAT
                     // does); an updated sum of 0 is a computed 0, which goes out as all ones.
                     w.Line($"if ({c.Name} == 0) return; // RFC 768: no checksum was sent, so none is updated");
-                    w.Line($"ushort checksum = {Checksum}Update({c.Name}, old, words);");
+                    w.Line($"ushort checksum = {update};");
                     w.Line($"{c.Name} = checksum == 0 ? (ushort)0xFFFF : checksum; // RFC 768: a computed 0 is sent as all ones");
                 }
                 else
                 {
-                    w.Line($"{c.Name} = {Checksum}Update({c.Name}, old, words);");
+                    w.Line($"{c.Name} = {update};");
                 }
                 w.Close();
                 w.Line();
@@ -328,10 +349,28 @@ public sealed partial class WireFormatGenerator
             w.Line($"/// <summary>The value of a {m.TypeName} header's fixed part: every field but the checksums.</summary>");
             w.Line($"public readonly record struct Repr : {Wire}IWireRepr<Repr>");
             w.Open();
+            if (values.Any(f => f.Expect is not null))
+            {
+                w.Line("/// <summary>A header with the values the protocol fixes (a version) already set.</summary>");
+                w.Line("public Repr()");
+                w.Line("{");
+                w.Line("}");
+                w.Line();
+            }
             foreach (FieldModel f in values)
             {
-                w.Line($"/// <summary>{Describe(f)}.</summary>");
-                w.Line($"public {f.Type} {f.Name} {{ get; init; }}");
+                if (f.Expect is { } e)
+                {
+                    // Set by default, so that a Repr built with an initializer cannot forget it; a
+                    // test can still set another value to craft a bad header.
+                    w.Line($"/// <summary>{Describe(f)}; {e} unless set otherwise.</summary>");
+                    w.Line($"public {f.Type} {f.Name} {{ get; init; }} = {Convert(f, Literal(f, e))};");
+                }
+                else
+                {
+                    w.Line($"/// <summary>{Describe(f)}.</summary>");
+                    w.Line($"public {f.Type} {f.Name} {{ get; init; }}");
+                }
                 w.Line();
             }
             w.Line("/// <summary>Parses and checks a header: lengths, expected values, checksums that need no pseudo-header, option framing.</summary>");
@@ -343,16 +382,25 @@ public sealed partial class WireFormatGenerator
             w.Line("repr = default;");
             w.Line("// The view is only read here, so widening the read-only span is safe.");
             w.Line($"{Span} span = {Marshal}CreateSpan(ref {Marshal}GetReference(buffer), buffer.Length);");
-            w.Line($"if (!{m.TypeName}.TryCreate(span, out {m.TypeName} view, out error))");
-            w.Line("    return false;");
-            foreach (FieldModel f in m.Fields.Where(f => f.Expect is not null))
+            FieldModel[] expected = m.Fields.Where(f => f.Expect is not null).ToArray();
+            if (expected.Length > 0)
             {
-                w.Line($"if ({RawRead(m, f, $"{Marshal}GetReference(span)")} != {Literal(f, f.Expect!.Value)})");
+                // Expected values first: an IPv6 packet handed to IPv4 counts as the wrong version,
+                // not as a bad header length. They lie in the fixed part, so check its length first.
+                w.Line("if (span.Length >= FixedLength)");
                 w.Open();
-                w.Line($"error = WireError.UnexpectedValue;");
-                w.Line("return false;");
+                foreach (FieldModel f in expected)
+                {
+                    w.Line($"if ({RawRead(m, f, $"{Marshal}GetReference(span)")} != {Literal(f, f.Expect!.Value)})");
+                    w.Open();
+                    w.Line($"error = WireError.UnexpectedValue;");
+                    w.Line("return false;");
+                    w.Close();
+                }
                 w.Close();
             }
+            w.Line($"if (!{m.TypeName}.TryCreate(span, out {m.TypeName} view, out error))");
+            w.Line("    return false;");
             foreach (FieldModel f in m.Fields.Where(f => f.Checksum is { PseudoHeaderProtocol: 0 }))
             {
                 w.Line($"if (!view.Verify{f.Name}())");
@@ -397,7 +445,7 @@ public sealed partial class WireFormatGenerator
                 if (m.IsVariableLength)
                 {
                     w.Line("if (headerLength < FixedLength || headerLength > destination.Length)");
-                    w.Line("    ThrowDestinationTooShort();");
+                    w.Line("    ThrowBadHeaderLength();");
                 }
                 w.Line($"var view = new {m.TypeName}(destination, (int)headerLength, destination.Length);");
                 foreach (FieldModel f in headerChecksums)
@@ -409,6 +457,13 @@ public sealed partial class WireFormatGenerator
             w.Line("[global::System.Diagnostics.CodeAnalysis.DoesNotReturn]");
             w.Line("private static void ThrowDestinationTooShort()");
             w.Line($"    => throw new global::System.ArgumentException(\"The destination is shorter than the {m.TypeName} header.\", \"destination\");");
+            if (headerChecksums.Length > 0 && m.IsVariableLength)
+            {
+                w.Line();
+                w.Line("[global::System.Diagnostics.CodeAnalysis.DoesNotReturn]");
+                w.Line("private static void ThrowBadHeaderLength()");
+                w.Line($"    => throw new global::System.ArgumentException(\"The header length of the {m.TypeName} Repr is below the fixed part or beyond the destination.\", \"destination\");");
+            }
             w.Close();
         }
 

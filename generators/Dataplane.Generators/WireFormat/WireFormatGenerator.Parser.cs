@@ -75,7 +75,9 @@ public sealed partial class WireFormatGenerator
                     case Ns + "RecordsAttribute":
                         if (a.ConstructorArguments[0].Value is INamedTypeSymbol recordType && a.ConstructorArguments[1].Value is string count)
                         {
-                            if (fields.Any(f => f.Name == count))
+                            if (!recordType.GetAttributes().Any(r => r.AttributeClass?.ToDisplayString() == WireHeaderAttribute))
+                                diagnostics.Add(Diag("DPW011", typeLocation, type.Name, $"[Records] names '{recordType.Name}', which is not a [WireHeader] struct"));
+                            else if (fields.Any(f => f.Name == count))
                                 records = new RecordsModel(recordType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), count);
                             else
                                 diagnostics.Add(Diag("DPW006", typeLocation, "Records", count, type.Name));
@@ -176,8 +178,21 @@ public sealed partial class WireFormatGenerator
                 diagnostics.Add(Diag("DPW004", location, property.Name, ((bit + width + 7) / 8).ToString(), fixedLength.ToString(), typeName));
                 return null;
             }
+            int spanned = (bit + width - 1) / 8 - bit / 8 + 1;
+            int container = spanned <= 1 ? 1 : spanned <= 2 ? 2 : spanned <= 4 ? 4 : 8;
+            if (container > fixedLength)
+            {
+                // Bit fields are read as one 1, 2, 4 or 8-byte word inside the fixed part.
+                diagnostics.Add(Diag("DPW008", location, property.Name, $"a field spanning {spanned} bytes is read as a {container}-byte word, longer than the fixed length {fixedLength}"));
+                return null;
+            }
 
             ulong? expected = null;
+            if (expect is not null && kind == FieldKind.WireValue)
+            {
+                diagnostics.Add(Diag("DPW008", location, property.Name, "[Expect] needs an integer, bool or enum field"));
+                return null;
+            }
             if (expect is not null)
             {
                 expected = System.Convert.ToUInt64(expect.ConstructorArguments[0].Value);
@@ -191,7 +206,7 @@ public sealed partial class WireFormatGenerator
             ChecksumModel? checksumModel = null;
             if (checksum is not null)
             {
-                if (bit % 16 != 0 || width != 16 || storage != "ushort")
+                if (bit % 16 != 0 || width != 16 || storage != "ushort" || kind != FieldKind.Integer)
                 {
                     diagnostics.Add(Diag("DPW009", location, property.Name));
                     return null;
@@ -258,16 +273,21 @@ public sealed partial class WireFormatGenerator
         private static void CheckOverlaps(ImmutableArray<FieldModel>.Builder fields, Dictionary<string, LocationInfo?> locations, ImmutableArray<DiagnosticInfo>.Builder diagnostics)
         {
             var sorted = fields.OrderBy(f => f.Bit).ToList();
+            if (sorted.Count == 0)
+                return;
+            // Compare each field with the one reaching furthest so far, so a wide field that spans
+            // several later ones is caught too.
+            FieldModel furthest = sorted[0];
             for (int i = 1; i < sorted.Count; i++)
             {
-                // Compare with the field reaching furthest so far, so a wide field that spans several
-                // later ones is caught too.
-                FieldModel a = sorted.Take(i).OrderByDescending(f => f.Bit + f.Width).First(), b = sorted[i];
-                if (b.Bit < a.Bit + a.Width)
+                FieldModel b = sorted[i];
+                if (b.Bit < furthest.Bit + furthest.Width)
                 {
                     diagnostics.Add(Diag("DPW002", locations[b.Name], b.Name, b.Bit.ToString(), (b.Bit + b.Width - 1).ToString(),
-                        a.Name, a.Bit.ToString(), (a.Bit + a.Width - 1).ToString()));
+                        furthest.Name, furthest.Bit.ToString(), (furthest.Bit + furthest.Width - 1).ToString()));
                 }
+                if (b.Bit + b.Width > furthest.Bit + furthest.Width)
+                    furthest = b;
             }
         }
 
@@ -280,10 +300,12 @@ public sealed partial class WireFormatGenerator
                 diagnostics.Add(Diag("DPW006", location, what, name, typeName));
                 return null;
             }
+            if (field.StorageType is "sbyte" or "short" or "int" or "long" or "ulong")
+                diagnostics.Add(Diag("DPW011", location, typeName, $"[{what}] field '{name}' must be an unsigned integer of at most 32 bits"));
             int unit = Named(a, "Unit") as int? ?? 1;
             int bias = Named(a, "Bias") as int? ?? 0;
-            if (unit <= 0)
-                diagnostics.Add(Diag("DPW011", location, typeName, $"[{what}] unit must be positive, not {unit}"));
+            if (unit <= 0 || unit > 65536)
+                diagnostics.Add(Diag("DPW011", location, typeName, $"[{what}] unit must be 1 to 65536, not {unit}"));
             return new LengthRule(name, unit, bias);
         }
 

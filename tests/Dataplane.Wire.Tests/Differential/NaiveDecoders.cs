@@ -98,7 +98,10 @@ internal static class Naive
         return options;
     }
 
-    /// <summary>IPv6 hop-by-hop and destination options (RFC 8200 4.2): Pad1 is one byte, others count only their data.</summary>
+    /// <summary>
+    /// IPv6 hop-by-hop and destination options (RFC 8200 4.2): Pad1 is one byte, others count only
+    /// their data; Pad1 and PadN are padding and not listed (their framing still counts).
+    /// </summary>
     public static List<NaiveOption>? Ipv6Options(ReadOnlySpan<byte> area)
     {
         var options = new List<NaiveOption>();
@@ -116,7 +119,8 @@ internal static class Naive
             int dataLength = area[i + 1];
             if (i + 2 + dataLength > area.Length)
                 return null;
-            options.Add(new NaiveOption(type, area.Slice(i + 2, dataLength).ToArray()));
+            if (type != 1)
+                options.Add(new NaiveOption(type, area.Slice(i + 2, dataLength).ToArray()));
             i += 2 + dataLength;
         }
         return options;

@@ -26,7 +26,7 @@ public class TunnelDifferentialTests
             var repr = new GreHeader.Repr
             {
                 ChecksumPresent = random.Bool(),
-                Reserved0A = random.Chance(5),
+                RoutingPresent = random.Chance(5),
                 KeyPresent = random.Bool(),
                 SequenceNumberPresent = random.Bool(),
                 Reserved0 = random.Chance(95) ? (ushort)0 : (ushort)random.Next(512),

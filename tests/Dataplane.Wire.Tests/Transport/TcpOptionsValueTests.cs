@@ -100,3 +100,27 @@ public class TcpOptionsValueTests
         Assert.Throws<ArgumentException>(() => options.Emit(new byte[64]));
     }
 }
+
+public class TcpOptionsSackLimitTests
+{
+    [Fact]
+    public void Beside_timestamps_only_the_three_most_recent_sack_blocks_go_out()
+    {
+        var options = new TcpOptions { Timestamps = (1, 2) };
+        for (uint i = 0; i < TcpOptions.MaxSackBlocks; i++)
+            Assert.True(options.AddSackBlock(new TcpSackBlock(i * 10, i * 10 + 5)));
+        byte[] written = new byte[40];
+
+        int n = options.Emit(written);
+
+        Assert.Equal(40, n); // RFC 2018 3: 12 bytes of timestamps, 4 + 3 * 8 of SACK
+        Assert.Equal(n, options.Length);
+        byte[] segment = new byte[TcpSegment.FixedLength + n];
+        new TcpSegment.Repr { DataOffset = (byte)(segment.Length / 4) }.Emit(segment);
+        written.CopyTo(segment, TcpSegment.FixedLength);
+        Assert.True(TcpSegment.TryCreate(segment, out TcpSegment tcp));
+        Assert.True(TcpOptions.TryParse(tcp, out TcpOptions parsed));
+        Assert.Equal(3, parsed.SackBlockCount);
+        Assert.Equal(new TcpSackBlock(20, 25), parsed.SackBlock(2));
+    }
+}

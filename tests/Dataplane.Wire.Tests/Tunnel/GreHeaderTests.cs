@@ -31,7 +31,7 @@ public class GreHeaderTests
     private static readonly GreHeader.Repr AllWords = new()
     {
         ChecksumPresent = true,
-        Reserved0A = false,
+        RoutingPresent = false,
         KeyPresent = true,
         SequenceNumberPresent = true,
         Reserved0 = 0,
@@ -49,7 +49,7 @@ public class GreHeaderTests
 
         Assert.Equal(WireError.None, error);
         Assert.True(gre.ChecksumPresent);
-        Assert.False(gre.Reserved0A);
+        Assert.False(gre.RoutingPresent);
         Assert.True(gre.KeyPresent);
         Assert.True(gre.SequenceNumberPresent);
         Assert.Equal(0, gre.Reserved0);
@@ -115,7 +115,7 @@ public class GreHeaderTests
         bytes[20] = 0xb0; // the presence bits first, so that the view covers the optional words
         Assert.True(GreHeader.TryCreate(bytes.AsSpan(20, 100), out GreHeader gre));
         gre.ChecksumPresent = true;
-        gre.Reserved0A = false;
+        gre.RoutingPresent = false;
         gre.KeyPresent = true;
         gre.SequenceNumberPresent = true;
         gre.Reserved0 = 0;
@@ -196,11 +196,11 @@ public class GreHeaderTests
         Assert.Equal(new byte[] { 0x0f, 0xf8, 0x08, 0x00 }, bytes[..4]);
         gre.Version = 7;
         Assert.Equal(new byte[] { 0x0f, 0xff, 0x08, 0x00 }, bytes[..4]);
-        gre.Reserved0A = true;
+        gre.RoutingPresent = true;
         Assert.Equal(0x4f, bytes[0]);
         gre.Reserved0 = 0;
         Assert.Equal(new byte[] { 0x40, 0x07, 0x08, 0x00 }, bytes[..4]);
-        Assert.True(gre.Reserved0A);
+        Assert.True(gre.RoutingPresent);
         Assert.Equal(7, gre.Version);
         Assert.False(gre.ChecksumPresent);
         Assert.Equal(EtherType.Ipv4, gre.ProtocolType);

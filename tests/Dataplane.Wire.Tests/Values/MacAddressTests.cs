@@ -111,3 +111,18 @@ public class MacAddressTests
         Assert.False(a.Equals((object)"01:02:03:04:05:06"));
     }
 }
+
+public class MacAddressGroupBitTests
+{
+    [Theory]
+    [InlineData("01:00:5e:00:00:01", true)]
+    [InlineData("33:33:00:00:00:01", true)]
+    [InlineData("ff:ff:ff:ff:ff:ff", true)]
+    [InlineData("02:00:00:00:00:01", false)]
+    [InlineData("00:01:00:00:00:00", false)]
+    public void The_group_bit_is_the_low_bit_of_the_first_byte(string text, bool multicast)
+    {
+        Assert.True(MacAddress.TryParse(text, out MacAddress mac));
+        Assert.Equal(multicast, mac.IsMulticast);
+    }
+}
