@@ -60,9 +60,20 @@ internal sealed class BufferCache
         return buffers.Length;
     }
 
-    /// <summary>Adds a reference to <paramref name="buffer"/>, so that it can be held in two places without a copy.</summary>
-    public void AddReference(PacketBuffer buffer)
-        => Interlocked.Increment(ref _pool.Metadata(buffer).ReferenceCount);
+    /// <summary>
+    /// Adds a reference to every buffer of the chain at <paramref name="head"/>, so that the frame
+    /// can be held in two places without a copy (as DPDK's rte_pktmbuf_refcnt_update does):
+    /// <see cref="Release"/> drops one from each.
+    /// </summary>
+    public void AddReference(PacketBuffer head)
+    {
+        for (int index = head.Index; index >= 0;)
+        {
+            ref BufferMetadata m = ref _pool.Metadata(new PacketBuffer(index));
+            Interlocked.Increment(ref m.ReferenceCount);
+            index = m.Next;
+        }
+    }
 
     /// <summary>
     /// Drops one reference to each buffer of the chain starting at <paramref name="head"/>;
@@ -75,6 +86,7 @@ internal sealed class BufferCache
         {
             ref BufferMetadata m = ref _pool.Metadata(new PacketBuffer(index));
             int next = m.Next;
+            System.Diagnostics.Debug.Assert(m.ReferenceCount > 0, "a buffer released more often than referenced");
             // The common case is a buffer with one owner: no atomic operation needed for it.
             if (m.ReferenceCount == 1 || Interlocked.Decrement(ref m.ReferenceCount) == 0)
             {
@@ -103,8 +115,15 @@ internal sealed class BufferCache
         if (h.PacketLength + t.PacketLength > BufferPool.MaxPacketLength || h.Segments + t.Segments > byte.MaxValue)
             return false;
         int last = head.Index;
-        while (_pool.Metadata(new PacketBuffer(last)).Next >= 0)
-            last = _pool.Metadata(new PacketBuffer(last)).Next;
+        while (true)
+        {
+            if (last == tail.Index)
+                return false; // already in the chain: appending it would make a cycle
+            int next = _pool.Metadata(new PacketBuffer(last)).Next;
+            if (next < 0)
+                break;
+            last = next;
+        }
         _pool.Metadata(new PacketBuffer(last)).Next = tail.Index;
         h.PacketLength += t.PacketLength;
         h.Segments += t.Segments;

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Dataplane.Buffers;
 
@@ -19,9 +20,12 @@ internal sealed class BufferPool
     public const int MaxPacketLength = 64 * 1024;
 
     // Pinned on the pinned object heap: the garbage collector never moves them, so drivers can
-    // hand their addresses to the kernel or a device.
+    // hand their addresses to the kernel or a device. Both are over-allocated so that buffers start
+    // on a page (AF_XDP's UMEM wants page-aligned frames) and metadata entries on a cache line.
     private readonly byte[] _memory;
-    private readonly BufferMetadata[] _metadata;
+    private readonly int _memoryStart;
+    private readonly byte[] _metadata;
+    private readonly int _metadataStart;
 
     /// <summary>A pool of <paramref name="count"/> buffers of <paramref name="headroom"/> + <paramref name="dataRoom"/> bytes.</summary>
     public BufferPool(int count, int headroom = DefaultHeadroom, int dataRoom = DefaultDataRoom)
@@ -35,9 +39,11 @@ internal sealed class BufferPool
         // Each buffer starts on a cache line.
         BufferSize = (headroom + dataRoom + 63) & ~63;
         MemoryBytes = (long)count * BufferSize;
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(MemoryBytes, Array.MaxLength, nameof(count));
-        _memory = GC.AllocateUninitializedArray<byte>((int)MemoryBytes, pinned: true);
-        _metadata = GC.AllocateArray<BufferMetadata>(count, pinned: true);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MemoryBytes, Array.MaxLength - PageSize, nameof(count));
+        _memory = GC.AllocateUninitializedArray<byte>((int)MemoryBytes + PageSize, pinned: true);
+        _memoryStart = AlignmentPadding(_memory, PageSize);
+        _metadata = GC.AllocateArray<byte>(count * MetadataSize + CacheLine, pinned: true);
+        _metadataStart = AlignmentPadding(_metadata, CacheLine);
 
         Shared = new RefillRing(count);
         Span<int> all = new int[count];
@@ -69,15 +75,20 @@ internal sealed class BufferPool
     public ref BufferMetadata Metadata(PacketBuffer buffer)
     {
         Check(buffer);
-        return ref _metadata[buffer.Index];
+        return ref MetadataAt(buffer.Index);
     }
+
+    // Checked by the caller: index is below Count, so the entry lies inside the array.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref BufferMetadata MetadataAt(int index)
+        => ref Unsafe.As<byte, BufferMetadata>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_metadata), _metadataStart + index * MetadataSize));
 
     /// <summary>The data bytes of <paramref name="buffer"/>: this buffer's piece of the frame.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Span<byte> Data(PacketBuffer buffer)
     {
         ref BufferMetadata m = ref Metadata(buffer);
-        return _memory.AsSpan(buffer.Index * BufferSize + m.DataOffset, m.DataLength);
+        return _memory.AsSpan(_memoryStart + buffer.Index * BufferSize + m.DataOffset, m.DataLength);
     }
 
     /// <summary>The room from the data start to the end of the buffer, for a driver or builder to fill.</summary>
@@ -85,7 +96,7 @@ internal sealed class BufferPool
     public Span<byte> Room(PacketBuffer buffer)
     {
         ref BufferMetadata m = ref Metadata(buffer);
-        return _memory.AsSpan(buffer.Index * BufferSize + m.DataOffset, BufferSize - m.DataOffset);
+        return _memory.AsSpan(_memoryStart + buffer.Index * BufferSize + m.DataOffset, BufferSize - m.DataOffset);
     }
 
     /// <summary>Moves the data start back by <paramref name="bytes"/> of headroom, for a header; false when there is not enough.</summary>
@@ -116,12 +127,41 @@ internal sealed class BufferPool
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void Reset(int index)
     {
-        ref BufferMetadata m = ref _metadata[index];
+        ref BufferMetadata m = ref MetadataAt(index);
         m = default;
         m.DataOffset = (ushort)Headroom;
         m.Next = -1;
         m.ReferenceCount = 1;
         m.Segments = 1;
+    }
+
+    /// <summary>The address of the first byte of buffer <paramref name="index"/>, for a device or the kernel.</summary>
+    public nint Address(int index)
+    {
+        Check(new PacketBuffer(index));
+        return AddressOf(_memory) + _memoryStart + (nint)index * BufferSize;
+    }
+
+    private const int PageSize = 4096;
+    private const int CacheLine = 64;
+    private static readonly int MetadataSize = Unsafe.SizeOf<BufferMetadata>();
+
+    // Bytes to skip from the start of a pinned array's data to the next multiple of alignment.
+    private static int AlignmentPadding(byte[] pinned, int alignment)
+        => (int)((alignment - (AddressOf(pinned) & (alignment - 1))) & (alignment - 1));
+
+    private static nint AddressOf(byte[] pinned)
+    {
+        // The array is on the pinned object heap, so its address stays valid after the handle goes.
+        GCHandle handle = GCHandle.Alloc(pinned, GCHandleType.Pinned);
+        try
+        {
+            return handle.AddrOfPinnedObject();
+        }
+        finally
+        {
+            handle.Free();
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -88,8 +88,8 @@ internal sealed class RefillRing
         Volatile.Write(ref tail, to);
     }
 
-    // Head and tail of one side share a cache line; the two sides do not (128 bytes apart covers
-    // the adjacent-line prefetcher too).
+    // Head and tail of a side sit 64 bytes apart and the sides 128 bytes apart, so that no two
+    // indices written by different threads share a cache line wherever the object lands.
     [StructLayout(LayoutKind.Explicit, Size = 128)]
     private struct Indices
     {

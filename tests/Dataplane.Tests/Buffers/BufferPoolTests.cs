@@ -129,6 +129,49 @@ public class BufferPoolTests
     }
 
     [Fact]
+    public void A_shared_chain_returns_every_buffer_exactly_once()
+    {
+        var pool = new BufferPool(3);
+        var cache = new BufferCache(pool, size: 4, burst: 2);
+        var held = new PacketBuffer[3];
+        cache.Allocate(held);
+        Assert.True(cache.TryAppend(held[0], held[1]));
+        Assert.True(cache.TryAppend(held[0], held[2]));
+
+        cache.AddReference(held[0]);
+        Assert.All(held, b => Assert.Equal(2, pool.Metadata(b).ReferenceCount));
+        cache.Release(held[0]);
+        Assert.Equal(0, cache.Allocate(new PacketBuffer[3])); // still held by the second owner
+
+        cache.Release(held[0]);
+        var again = new PacketBuffer[4];
+        Assert.Equal(3, cache.Allocate(again)); // each buffer back once, not twice
+        Assert.Equal(3, again[..3].Distinct().Count());
+    }
+
+    [Fact]
+    public void Appending_a_buffer_already_in_the_chain_is_refused()
+    {
+        var pool = new BufferPool(2);
+        var cache = new BufferCache(pool, size: 2, burst: 1);
+        cache.TryAllocate(out PacketBuffer a);
+        cache.TryAllocate(out PacketBuffer b);
+        Assert.True(cache.TryAppend(a, b));
+
+        Assert.False(cache.TryAppend(a, b));
+        Assert.False(cache.TryAppend(a, a));
+        Assert.Equal(-1, pool.Metadata(b).Next);
+    }
+
+    [Fact]
+    public void Buffers_start_on_a_page()
+    {
+        var pool = new BufferPool(8, headroom: 0, dataRoom: 4096);
+        for (int i = 0; i < pool.Count; i++)
+            Assert.Equal(0, pool.Address(i) % 4096);
+    }
+
+    [Fact]
     public void A_cache_spills_to_the_shared_ring_and_another_cache_gets_the_buffers()
     {
         var pool = new BufferPool(64);
