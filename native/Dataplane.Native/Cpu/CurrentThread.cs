@@ -1,0 +1,56 @@
+using static Tmds.Linux.LibC;
+
+namespace Dataplane.Native;
+
+/// <summary>
+/// The calling OS thread, for pinned per-core workers: its kernel thread id, the CPU it runs on, and
+/// its CPU affinity (sched_setaffinity(2) with pid 0, which means the calling thread, not the process).
+/// A .NET thread is one OS thread for its whole life, so a pin set here lasts until the thread ends.
+/// </summary>
+public static unsafe class CurrentThread
+{
+    /// <summary>CPU_SETSIZE (<c>/usr/include/x86_64-linux-gnu/bits/cpu-set.h</c>): CPUs a glibc cpu_set_t holds.</summary>
+    public const int CpuSetSize = 1024;
+
+    private const int MaskWords = CpuSetSize / 64;
+
+    /// <summary>gettid(2): the kernel's id of this thread (what <c>ps -L</c> and <c>/proc/PID/task</c> show).</summary>
+    public static int Id => Libc.gettid();
+
+    /// <summary>sched_getcpu(3): the CPU this thread is running on now, or -1 (it may move right after unless pinned).</summary>
+    public static int Cpu => sched_getcpu();
+
+    /// <summary>Pins this thread to <paramref name="cpu"/> alone. EINVAL if the CPU is offline or outside the cpuset.</summary>
+    public static void PinToCpu(int cpu) => SetAffinity([cpu]);
+
+    /// <summary>sched_setaffinity(2): this thread may run on <paramref name="cpus"/> only.</summary>
+    public static void SetAffinity(ReadOnlySpan<int> cpus)
+    {
+        ulong* mask = stackalloc ulong[MaskWords];
+        new Span<ulong>(mask, MaskWords).Clear();
+        foreach (int cpu in cpus)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(cpu, nameof(cpus));
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(cpu, CpuSetSize, nameof(cpus));
+            mask[cpu / 64] |= 1UL << (cpu % 64);
+        }
+        int result = sched_setaffinity(0, MaskWords * sizeof(ulong), (Tmds.Linux.cpu_set_t*)mask);
+        NativeException.ThrowIfFailed(result, $"sched_setaffinity({string.Join(',', cpus.ToArray())})");
+    }
+
+    /// <summary>sched_getaffinity(2): the CPUs this thread may run on, ascending.</summary>
+    public static int[] GetAffinity()
+    {
+        ulong* mask = stackalloc ulong[MaskWords];
+        new Span<ulong>(mask, MaskWords).Clear();
+        int result = sched_getaffinity(0, MaskWords * sizeof(ulong), (Tmds.Linux.cpu_set_t*)mask);
+        NativeException.ThrowIfFailed(result, "sched_getaffinity");
+        var cpus = new List<int>();
+        for (int cpu = 0; cpu < CpuSetSize; cpu++)
+        {
+            if ((mask[cpu / 64] & (1UL << (cpu % 64))) != 0)
+                cpus.Add(cpu);
+        }
+        return [.. cpus];
+    }
+}

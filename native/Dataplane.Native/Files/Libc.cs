@@ -1,0 +1,30 @@
+using System.Runtime.InteropServices;
+
+namespace Dataplane.Native;
+
+/// <summary>
+/// The libc functions Tmds.LibC 0.5.0 does not declare, as source-generated P/Invokes that capture
+/// errno (<c>SetLastError = true</c>). Everything else comes from <c>Tmds.Linux.LibC</c>.
+/// </summary>
+internal static unsafe partial class Libc
+{
+    // glibc's soname, as Tmds.LibC names it. "libc" also resolves in the end, but only after the loader
+    // has searched the library path for "libc.so" (with libc6-dev installed, a linker script it cannot load).
+    private const string Library = "libc.so.6";
+
+    /// <summary>readv(2): scatter input into <paramref name="count"/> buffers.</summary>
+    [LibraryImport(Library, EntryPoint = "readv", SetLastError = true)]
+    public static partial nint readv(int fd, IoVec* iov, int count);
+
+    /// <summary>writev(2): gather output from <paramref name="count"/> buffers.</summary>
+    [LibraryImport(Library, EntryPoint = "writev", SetLastError = true)]
+    public static partial nint writev(int fd, IoVec* iov, int count);
+
+    /// <summary>if_nametoindex(3): the interface index of a name, 0 (errno ENODEV) if there is none.</summary>
+    [LibraryImport(Library, EntryPoint = "if_nametoindex", SetLastError = true)]
+    public static partial uint if_nametoindex(byte* name);
+
+    /// <summary>gettid(2) (glibc 2.30 and later): the calling thread's kernel thread id.</summary>
+    [LibraryImport(Library, EntryPoint = "gettid")]
+    public static partial int gettid();
+}

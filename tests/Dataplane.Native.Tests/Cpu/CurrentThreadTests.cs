@@ -1,0 +1,91 @@
+namespace Dataplane.Native.Tests.Cpu;
+
+[Trait("Category", "Linux")]
+public class CurrentThreadTests
+{
+    [SkippableFact]
+    public void Pinning_to_a_cpu_makes_the_thread_run_there_and_only_there()
+    {
+        Support.Lab.RequireLinux();
+        int[] allowed = CurrentThread.GetAffinity();
+        Assert.NotEmpty(allowed);
+        // A thread of its own: a pin outlives the test, and xunit's threads are shared.
+        var results = new List<(int Wanted, int Ran, int[] Affinity)>();
+        Exception? failure = null;
+        var worker = new Thread(() =>
+        {
+            try
+            {
+                foreach (int cpu in allowed)
+                {
+                    CurrentThread.PinToCpu(cpu);
+                    Thread.Yield();
+                    results.Add((cpu, CurrentThread.Cpu, CurrentThread.GetAffinity()));
+                }
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        });
+        worker.Start();
+        worker.Join();
+
+        Assert.Null(failure);
+        Assert.Equal(allowed.Length, results.Count);
+        foreach (var (wanted, ran, affinity) in results)
+        {
+            Assert.Equal(wanted, ran);
+            Assert.Equal(new[] { wanted }, affinity);
+        }
+    }
+
+    [SkippableFact]
+    public void Pinning_leaves_the_other_threads_alone()
+    {
+        Support.Lab.RequireLinux();
+        int[] before = CurrentThread.GetAffinity();
+        var worker = new Thread(() => CurrentThread.PinToCpu(before[^1]));
+        worker.Start();
+        worker.Join();
+        Assert.Equal(before, CurrentThread.GetAffinity());
+    }
+
+    [SkippableFact]
+    public void A_cpu_outside_the_allowed_set_fails_with_EINVAL()
+    {
+        Support.Lab.RequireLinux();
+        // sched_setaffinity(2): EINVAL when the mask holds no CPU that is online and permitted.
+        Exception? failure = null;
+        var worker = new Thread(() =>
+        {
+            try
+            {
+                var e = Assert.Throws<NativeException>(() => CurrentThread.PinToCpu(CurrentThread.CpuSetSize - 1));
+                Assert.Equal(Errno.EINVAL, e.Errno.Number);
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        });
+        worker.Start();
+        worker.Join();
+        Assert.Null(failure);
+        Assert.Throws<ArgumentOutOfRangeException>(() => CurrentThread.PinToCpu(CurrentThread.CpuSetSize));
+    }
+
+    [SkippableFact]
+    public void Id_is_the_kernel_thread_id_listed_under_proc_self_task()
+    {
+        Support.Lab.RequireLinux();
+        int id = CurrentThread.Id;
+        Assert.True(id > 0);
+        Assert.True(Directory.Exists($"/proc/self/task/{id}"));
+        int other = 0;
+        var worker = new Thread(() => other = CurrentThread.Id);
+        worker.Start();
+        worker.Join();
+        Assert.NotEqual(id, other);
+    }
+}

@@ -1,0 +1,45 @@
+namespace Dataplane.Native.Tests.Support;
+
+/// <summary>
+/// A veth pair in this (root) network namespace with unique names, IPv6 off, no addresses, both ends
+/// up: whatever goes into one end comes out of the other and nowhere else. Deleted on dispose
+/// (deleting one end deletes both).
+/// </summary>
+internal sealed class VethPair : IDisposable
+{
+    public VethPair()
+    {
+        string stem = Lab.UniqueName('v');
+        A = stem + "a";
+        B = stem + "b";
+        Lab.Ip("link", "add", A, "type", "veth", "peer", "name", B);
+        try
+        {
+            Lab.DisableIpv6(A);
+            Lab.DisableIpv6(B);
+            Lab.Ip("link", "set", A, "up");
+            Lab.Ip("link", "set", B, "up");
+            IndexA = LinkControl.IndexOf(A);
+            IndexB = LinkControl.IndexOf(B);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>One end.</summary>
+    public string A { get; }
+
+    /// <summary>The other end.</summary>
+    public string B { get; }
+
+    /// <summary>The interface index of <see cref="A"/>.</summary>
+    public int IndexA { get; }
+
+    /// <summary>The interface index of <see cref="B"/>.</summary>
+    public int IndexB { get; }
+
+    public void Dispose() => Lab.IpQuietly("link", "del", A);
+}
