@@ -1,0 +1,133 @@
+using System.Runtime.CompilerServices;
+using Dataplane.Buffers;
+using Dataplane.Native;
+using Dataplane.Ports;
+
+namespace Dataplane.Engine;
+
+/// <summary>A port as the engine drives it: its control side and a way to get the data path of queue i.</summary>
+internal sealed record PortBinding(IPort Port, Func<int, QueuePoller> Queue);
+
+/// <summary>
+/// The workers of one dataplane: one per core named by <c>set cores</c>, each pinned to its core,
+/// each owning queue i of every port, its buffer cache and timer wheel, joined to the others by
+/// single-producer/single-consumer rings for packets that arrive on the wrong core.
+/// </summary>
+internal sealed class PacketEngine<TProcessor> : IDisposable where TProcessor : struct, IPacketProcessor
+{
+    private readonly StrongBox<bool> _stop = new(false);
+    private readonly Worker<TProcessor>[] _workers;
+    private readonly IReadOnlyList<int> _cores;
+    private readonly IReadOnlyList<PortBinding> _ports;
+    private Thread[] _threads = [];
+
+    /// <summary>Builds the workers; nothing runs until <see cref="Start"/>.</summary>
+    public PacketEngine(BufferPool pool, IReadOnlyList<int> cores, IReadOnlyList<PortBinding> ports, Func<int, TProcessor> processor, int handOffRingSize = 1024)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(cores.Count);
+        _cores = cores;
+        _ports = ports;
+        int count = cores.Count;
+        var owners = new RssIndirectionTable(count);
+        _workers = new Worker<TProcessor>[count];
+        for (int w = 0; w < count; w++)
+        {
+            var pollers = new QueuePoller?[ports.Count];
+            var receive = new List<QueuePoller>();
+            for (int p = 0; p < ports.Count; p++)
+            {
+                if (w >= ports[p].Port.QueueCount)
+                    continue; // a port with fewer queues than workers is served by the first ones
+                QueuePoller poller = ports[p].Queue(w);
+                poller.Port = p;
+                pollers[p] = poller;
+                receive.Add(poller);
+            }
+            var cache = new BufferCache(pool);
+            var timers = new TimerWheel(0);
+            var context = new WorkerContext(w, pool, cache, timers, pollers);
+            // The symmetric key, so that both directions of a flow land on the same worker.
+            _workers[w] = new Worker<TProcessor>(context, [.. receive], owners, ToeplitzHash.CreateSymmetric(), processor(w));
+        }
+        // rings[from, to] carries packets of worker to's flows that arrived at worker from.
+        var rings = new SpscRing<PacketBuffer>?[count, count];
+        for (int from = 0; from < count; from++)
+        {
+            for (int to = 0; to < count; to++)
+            {
+                if (from != to)
+                    rings[from, to] = new SpscRing<PacketBuffer>(handOffRingSize);
+            }
+        }
+        for (int w = 0; w < count; w++)
+        {
+            var inbound = new SpscRing<PacketBuffer>?[count];
+            var outbound = new SpscRing<PacketBuffer>?[count];
+            for (int other = 0; other < count; other++)
+            {
+                inbound[other] = rings[other, w];
+                outbound[other] = rings[w, other];
+            }
+            _workers[w].Connect(_workers, inbound, outbound);
+        }
+    }
+
+    /// <summary>The workers, in core order.</summary>
+    public IReadOnlyList<Worker<TProcessor>> Workers => _workers;
+
+    /// <summary>Whether worker threads pin themselves to their cores (tests on a busy machine may not want it).</summary>
+    public bool PinThreads { get; init; } = true;
+
+    /// <summary>Starts the ports and one thread per worker.</summary>
+    public void Start()
+    {
+        foreach (PortBinding port in _ports)
+            port.Port.Start();
+        _stop.Value = false;
+        _threads = new Thread[_workers.Length];
+        for (int w = 0; w < _workers.Length; w++)
+        {
+            Worker<TProcessor> worker = _workers[w];
+            int core = _cores[w];
+            _threads[w] = new Thread(() => RunWorker(worker, core))
+            {
+                IsBackground = true,
+                Name = $"dataplane worker {w} (cpu {core})",
+            };
+            _threads[w].Start();
+        }
+    }
+
+    private void RunWorker(Worker<TProcessor> worker, int core)
+    {
+        if (PinThreads)
+            CurrentThread.PinToCpu(core);
+        using Epoll sleep = Epoll.Create();
+        sleep.Add(worker.Wakeup.Descriptor, EpollEvents.In, 0);
+        worker.Run(_stop, sleep);
+        worker.Context.FlushAll();
+        worker.Context.Cache.Flush(); // the cache belongs to this thread: give its buffers back as it ends
+    }
+
+    /// <summary>Stops the workers, waits for them, and stops the ports.</summary>
+    public void Stop()
+    {
+        Volatile.Write(ref _stop.Value, true);
+        foreach (Worker<TProcessor> worker in _workers)
+            worker.Wakeup.Signal();
+        foreach (Thread thread in _threads)
+            thread.Join();
+        _threads = [];
+        foreach (PortBinding port in _ports)
+            port.Port.Stop();
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (_threads.Length > 0)
+            Stop();
+        foreach (Worker<TProcessor> worker in _workers)
+            worker.Wakeup.Dispose();
+    }
+}

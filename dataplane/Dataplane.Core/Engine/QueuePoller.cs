@@ -1,0 +1,33 @@
+using Dataplane.Buffers;
+using Dataplane.Ports;
+
+namespace Dataplane.Engine;
+
+/// <summary>
+/// One port's queue pair as its worker drives it. The worker calls through this base once per
+/// burst; the subclass is generic over the driver's queue struct, so the per-packet calls inside
+/// (receive and transmit bursts) are direct calls the compiler specializes for each driver.
+/// </summary>
+internal abstract class QueuePoller
+{
+    /// <summary>Index of the port in the engine.</summary>
+    public int Port { get; internal set; }
+
+    /// <summary>Receives one burst into <paramref name="burst"/>; returns how many arrived.</summary>
+    public abstract int Receive(Span<PacketBuffer> burst);
+
+    /// <summary>Transmits from the front of <paramref name="burst"/>; returns how many the queue took.</summary>
+    public abstract int Transmit(ReadOnlySpan<PacketBuffer> burst);
+}
+
+/// <summary>The poller of one driver's queue type.</summary>
+internal sealed class QueuePoller<TQueue>(TQueue queue) : QueuePoller where TQueue : struct, IQueuePair
+{
+    private TQueue _queue = queue;
+
+    /// <inheritdoc/>
+    public override int Receive(Span<PacketBuffer> burst) => _queue.Receive(burst);
+
+    /// <inheritdoc/>
+    public override int Transmit(ReadOnlySpan<PacketBuffer> burst) => _queue.Transmit(burst);
+}

@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Dataplane.Buffers;
+using Dataplane.Native;
+using Dataplane.Wire;
+
+namespace Dataplane.Engine;
+
+/// <summary>
+/// One per-core run-to-completion loop, as in DPDK's l3fwd: receive a burst from each owned queue,
+/// send every packet of another worker's flow to that worker, process the rest to completion,
+/// take in what other workers handed over, run due timers, flush partial transmit bursts, and when
+/// there was nothing to do for a while, sleep until a queue or a hand-off wakes it.
+/// </summary>
+internal sealed class Worker<TProcessor> where TProcessor : struct, IPacketProcessor
+{
+    private const int SpinTurns = 256;
+    private const int YieldTurns = 1024;
+
+    private readonly QueuePoller[] _receive;
+    private readonly RssIndirectionTable _owners;
+    private readonly ToeplitzHash _hash;
+    private readonly PacketBuffer[] _burst = new PacketBuffer[WorkerContext.BurstSize];
+    private readonly PacketBuffer[] _handOffBurst = new PacketBuffer[WorkerContext.BurstSize];
+    private TProcessor _processor;
+    private SpscRing<PacketBuffer>?[] _inbound = [];
+    private SpscRing<PacketBuffer>?[] _outbound = [];
+    private Worker<TProcessor>[] _peers = [];
+    private int _idleTurns;
+    private volatile bool _sleeping;
+
+    internal Worker(WorkerContext context, QueuePoller[] receive, RssIndirectionTable owners, ToeplitzHash hash, TProcessor processor)
+    {
+        Context = context;
+        _receive = receive;
+        _owners = owners;
+        _hash = hash;
+        _processor = processor;
+        Wakeup = EventFd.Create();
+    }
+
+    /// <summary>What the worker owns.</summary>
+    public WorkerContext Context { get; }
+
+    /// <summary>Signalled to wake the worker from its idle sleep (a hand-off, or stop).</summary>
+    public EventFd Wakeup { get; }
+
+    /// <summary>The processor, for inspection after the worker stopped.</summary>
+    public ref TProcessor Processor => ref _processor;
+
+    /// <summary>Joins the workers by rings: one from every worker to every other (single producer, single consumer each).</summary>
+    internal void Connect(Worker<TProcessor>[] peers, SpscRing<PacketBuffer>?[] inbound, SpscRing<PacketBuffer>?[] outbound)
+    {
+        _peers = peers;
+        _inbound = inbound;
+        _outbound = outbound;
+    }
+
+    /// <summary>Runs turns until <paramref name="stop"/> is set.</summary>
+    public void Run(StrongBox<bool> stop, Epoll sleep)
+    {
+        Span<EpollEvent> events = stackalloc EpollEvent[8];
+        while (!Volatile.Read(ref stop.Value))
+        {
+            if (RunOnce() > 0)
+            {
+                _idleTurns = 0;
+                continue;
+            }
+            // Back off: spin a little (traffic usually comes back within microseconds), then
+            // yield the core, then sleep until a queue is readable or a peer hands over packets.
+            _idleTurns++;
+            if (_idleTurns < SpinTurns)
+                Thread.SpinWait(32);
+            else if (_idleTurns < YieldTurns)
+                Thread.Yield();
+            else
+                Sleep(sleep, events);
+        }
+    }
+
+    /// <summary>One turn of the loop; returns how many packets it moved.</summary>
+    public int RunOnce()
+    {
+        WorkerContext context = Context;
+        context.Now = (long)(Stopwatch.GetTimestamp() * s_nanosecondsPerTick); // once per batch
+        context.Counters.Loops++;
+        int work = 0;
+        for (int q = 0; q < _receive.Length; q++)
+        {
+            QueuePoller queue = _receive[q];
+            int n = queue.Receive(_burst);
+            if (n == 0)
+                continue;
+            context.Counters.Received += n;
+            work += n;
+            for (int i = 0; i < n; i++)
+                Dispatch(queue.Port, _burst[i]);
+        }
+        work += DrainHandOffs();
+        context.Timers.Advance(context.Now, ref _processor);
+        context.FlushAll();
+        return work;
+    }
+
+    /// <summary>Sends a packet to the worker that owns its flow, or processes it here.</summary>
+    private void Dispatch(int port, PacketBuffer packet)
+    {
+        ref BufferMetadata m = ref Context.Pool.Metadata(packet);
+        m.Port = (ushort)port;
+        if ((m.Offload & OffloadFlags.RssHashValid) == 0)
+        {
+            m.RssHash = SoftwareHash(Context.Pool.Data(packet));
+            m.Offload |= OffloadFlags.RssHashValid;
+        }
+        int owner = _peers.Length <= 1 ? Context.Index : _owners.OwnerOf(m.RssHash);
+        if (owner == Context.Index)
+        {
+            Context.Counters.Processed++;
+            _processor.Process(Context, port, packet);
+            return;
+        }
+        if (_outbound[owner]!.TryEnqueue(packet))
+        {
+            Context.Counters.HandedOff++;
+            if (_peers[owner]._sleeping)
+                _peers[owner].Wakeup.Signal();
+        }
+        else
+        {
+            Context.Counters.HandOffDrops++;
+            Context.Cache.Release(packet);
+        }
+    }
+
+    private int DrainHandOffs()
+    {
+        int total = 0;
+        for (int from = 0; from < _inbound.Length; from++)
+        {
+            SpscRing<PacketBuffer>? ring = _inbound[from]; // null for the worker itself
+            if (ring is null)
+                continue;
+            int n = ring.TryDequeue(_handOffBurst);
+            total += n;
+            Context.Counters.HandedIn += n;
+            Context.Counters.Processed += n;
+            for (int i = 0; i < n; i++)
+            {
+                PacketBuffer packet = _handOffBurst[i];
+                _processor.Process(Context, Context.Pool.Metadata(packet).Port, packet);
+            }
+        }
+        return total;
+    }
+
+    /// <summary>
+    /// The symmetric Toeplitz hash of the flow, so both directions land on one worker; frames that
+    /// are not IP (ARP) hash to 0, the first worker's entry.
+    /// </summary>
+    private uint SoftwareHash(Span<byte> frame)
+    {
+        if (!EthernetFrame.TryCreate(frame, out EthernetFrame eth))
+            return 0;
+        FlowKey key;
+        switch (eth.EtherType)
+        {
+            case EtherType.Ipv4 when Ipv4Packet.TryCreate(eth.Payload, out Ipv4Packet ip) && FlowKey.TryCreate(ip, out key):
+            case EtherType.Ipv6 when Ipv6Packet.TryCreate(eth.Payload, out Ipv6Packet ip6) && FlowKey.TryCreate(ip6, out key):
+                return key.Hash(_hash);
+            default:
+                return 0;
+        }
+    }
+
+    private void Sleep(Epoll sleep, Span<EpollEvent> events)
+    {
+        _sleeping = true;
+        // Check once more after raising the flag: a peer that handed over just before saw it down.
+        if (!HasHandOffs())
+        {
+            Context.Counters.Sleeps++;
+            // Queues without a readiness descriptor (the memory driver) are polled again within 1 ms.
+            sleep.Wait(events, 1);
+            Wakeup.Drain();
+        }
+        _sleeping = false;
+        _idleTurns = SpinTurns;
+    }
+
+    private bool HasHandOffs()
+    {
+        foreach (SpscRing<PacketBuffer>? ring in _inbound)
+        {
+            if (ring is not null && ring.Count > 0)
+                return true;
+        }
+        return false;
+    }
+
+    private static readonly double s_nanosecondsPerTick = 1e9 / Stopwatch.Frequency;
+}

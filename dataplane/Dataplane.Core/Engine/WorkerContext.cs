@@ -1,0 +1,132 @@
+using Dataplane.Buffers;
+
+namespace Dataplane.Engine;
+
+/// <summary>Counters of one worker, written only by its own thread.</summary>
+internal sealed class WorkerCounters
+{
+    /// <summary>Packets received from its queues.</summary>
+    public long Received;
+
+    /// <summary>Packets this worker processed to completion (its own flows).</summary>
+    public long Processed;
+
+    /// <summary>Packets of another worker's flows handed to that worker.</summary>
+    public long HandedOff;
+
+    /// <summary>Packets other workers handed to this one.</summary>
+    public long HandedIn;
+
+    /// <summary>Hand-offs refused because the owner's ring was full: dropped.</summary>
+    public long HandOffDrops;
+
+    /// <summary>Packets transmitted.</summary>
+    public long Transmitted;
+
+    /// <summary>Packets dropped because a transmit queue stayed full.</summary>
+    public long TransmitDrops;
+
+    /// <summary>Packets the processor dropped.</summary>
+    public long Dropped;
+
+    /// <summary>Turns of the loop.</summary>
+    public long Loops;
+
+    /// <summary>Times the worker went to sleep on its queues' readiness.</summary>
+    public long Sleeps;
+}
+
+/// <summary>
+/// What a worker owns, as its packet processor sees it: the buffers, the timer wheel, the clock of
+/// the current batch, and the transmit bursts per port. One per worker; no other thread touches it.
+/// </summary>
+internal sealed class WorkerContext
+{
+    /// <summary>Packets gathered per port before a transmit burst.</summary>
+    public const int BurstSize = 32;
+
+    private readonly QueuePoller?[] _transmit;
+    private readonly PacketBuffer[][] _pending;
+    private readonly int[] _pendingCount;
+
+    internal WorkerContext(int index, BufferPool pool, BufferCache cache, TimerWheel timers, QueuePoller?[] transmit)
+    {
+        Index = index;
+        Pool = pool;
+        Cache = cache;
+        Timers = timers;
+        _transmit = transmit;
+        _pending = new PacketBuffer[transmit.Length][];
+        for (int i = 0; i < transmit.Length; i++)
+            _pending[i] = new PacketBuffer[BurstSize];
+        _pendingCount = new int[transmit.Length];
+    }
+
+    /// <summary>The worker's number, 0 to workers - 1; it owns queue <see cref="Index"/> of every port.</summary>
+    public int Index { get; }
+
+    /// <summary>The packet memory.</summary>
+    public BufferPool Pool { get; }
+
+    /// <summary>This worker's buffers.</summary>
+    public BufferCache Cache { get; }
+
+    /// <summary>This worker's timers.</summary>
+    public TimerWheel Timers { get; }
+
+    /// <summary>The clock of the current batch, in nanoseconds; read once per turn of the loop.</summary>
+    public long Now { get; internal set; }
+
+    /// <summary>The worker's counters.</summary>
+    public WorkerCounters Counters { get; } = new();
+
+    /// <summary>
+    /// Queues <paramref name="packet"/> for sending on <paramref name="port"/> (this worker's queue
+    /// of it). Bursts go out when full, and partial ones at the end of the turn.
+    /// </summary>
+    public void Transmit(int port, PacketBuffer packet)
+    {
+        if ((uint)port >= (uint)_transmit.Length || _transmit[port] is null)
+        {
+            Drop(packet);
+            return;
+        }
+        int n = _pendingCount[port];
+        _pending[port][n++] = packet;
+        _pendingCount[port] = n;
+        if (n == BurstSize)
+            Flush(port);
+    }
+
+    /// <summary>Releases <paramref name="packet"/> and counts it as dropped by the processor.</summary>
+    public void Drop(PacketBuffer packet)
+    {
+        Counters.Dropped++;
+        Cache.Release(packet);
+    }
+
+    /// <summary>Sends every partial burst (the flush deadline of a turn).</summary>
+    public void FlushAll()
+    {
+        for (int port = 0; port < _pendingCount.Length; port++)
+        {
+            if (_pendingCount[port] > 0)
+                Flush(port);
+        }
+    }
+
+    private void Flush(int port)
+    {
+        int n = _pendingCount[port];
+        Span<PacketBuffer> burst = _pending[port].AsSpan(0, n);
+        int sent = _transmit[port]!.Transmit(burst);
+        Counters.Transmitted += sent;
+        if (sent < n)
+        {
+            // The queue stayed full: drop the rest rather than hold the loop (DPDK's l3fwd does the same).
+            Counters.TransmitDrops += n - sent;
+            Cache.Release(burst[sent..]);
+        }
+        _pendingCount[port] = 0;
+    }
+}
