@@ -9,9 +9,6 @@ internal static class RunCommand
     /// <summary>The line of the top-level help.</summary>
     public const string Summary = "run the dataplane in the foreground on the ports of a config file";
 
-    /// <summary>What run says until the packet engine exists.</summary>
-    public const string NotAvailable = "run is not available yet: the packet engine lands with issue 3 (ports, per-core loops)";
-
     private static readonly CommandOption[] Options =
     [
         CheckCommand.ConfigOption,
@@ -46,9 +43,8 @@ internal static class RunCommand
             return CommandOptions.WriteUsageError(stderr, Name, $"unexpected argument '{options.Operands[0]}'");
         if (options.Get(CheckCommand.ConfigOption.Long) is not { } path)
             return CommandOptions.WriteUsageError(stderr, Name, "run needs a config file: -c FILE");
-        if (!CheckCommand.TryLoadValid(path, stderr, out _))
+        if (!CheckCommand.TryLoadValid(path, stderr, out Config.DataplaneConfig? config))
             return ExitCodes.Usage;
-        stderr.WriteLine($"dataplane: {NotAvailable}");
-        return ExitCodes.Usage;
+        return new Runtime.DataplaneHost(config, stdout, stderr).Run(CancellationToken.None);
     }
 }

@@ -178,13 +178,13 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
-    public void Run_of_a_good_config_says_it_is_not_available_yet_and_exits_2()
+    public void Run_with_a_driver_that_is_not_available_names_the_port_and_starts_nothing()
     {
-        string path = Write("good.conf", GoodConfig);
+        string path = Write("xdp.conf", "port m0 driver memory\nport x0 driver afxdp ifname vx0\n");
         var (code, stdout, stderr) = Run("run", "-c", path);
-        Assert.Equal(2, code);
+        Assert.Equal(1, code);
         Assert.Equal("", stdout);
-        Assert.Equal("dataplane: run is not available yet: the packet engine lands with issue 3 (ports, per-core loops)\n", stderr);
+        Assert.Equal("dataplane: port x0 (line 2): the afxdp driver is not available yet\n", stderr);
     }
 
     [Fact]

@@ -1,0 +1,107 @@
+using System.Runtime.InteropServices;
+using Dataplane.Buffers;
+using Dataplane.Config;
+using Dataplane.Engine;
+using Dataplane.Ports;
+
+namespace Dataplane.Runtime;
+
+/// <summary>
+/// <c>dataplane run</c>: opens the ports of a config, runs the workers on the cores of
+/// <c>set cores</c> until SIGINT or SIGTERM, then gives the ports back and prints the counters.
+/// </summary>
+internal sealed class DataplaneHost
+{
+    /// <summary>Buffers in the pool: enough for every ring of every queue plus bursts in flight.</summary>
+    public const int PoolBuffers = 32 * 1024;
+
+    private readonly DataplaneConfig _config;
+    private readonly TextWriter _stdout;
+    private readonly TextWriter _stderr;
+
+    /// <summary>A host for <paramref name="config"/>, reporting to the writers.</summary>
+    public DataplaneHost(DataplaneConfig config, TextWriter stdout, TextWriter stderr)
+    {
+        _config = config;
+        _stdout = stdout;
+        _stderr = stderr;
+    }
+
+    /// <summary>Runs until <paramref name="stop"/> is cancelled or a signal arrives; returns the exit code.</summary>
+    public int Run(CancellationToken stop)
+    {
+        var ports = new List<PortBinding>();
+        try
+        {
+            // Every port first: if one cannot be opened, nothing starts.
+            foreach (PortConfig port in _config.Ports)
+                ports.Add(PortFactory.Open(port, _config));
+        }
+        catch (Exception e) when (e is PortOpenException or Native.NativeException or IOException or UnauthorizedAccessException)
+        {
+            _stderr.WriteLine($"dataplane: {e.Message}");
+            foreach (PortBinding opened in ports)
+                opened.Port.Dispose();
+            return 1;
+        }
+
+        int[] cores = [.. _config.Cores];
+        var counts = new FrameCounts[cores.Length][];
+        var pool = new BufferPool(PoolBuffers);
+        using var engine = new PacketEngine<FrameCounter>(pool, cores, ports, w =>
+        {
+            counts[w] = new FrameCounts[ports.Count];
+            for (int p = 0; p < ports.Count; p++)
+                counts[w][p] = new FrameCounts();
+            return new FrameCounter(counts[w]);
+        });
+
+        using var stopped = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
+        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
+        void Cancel(PosixSignalContext context)
+        {
+            context.Cancel = true; // we stop ourselves, cleanly
+            stopped.Cancel();
+        }
+
+        engine.Start();
+        _stdout.WriteLine($"dataplane: running: {ports.Count} ports, {cores.Length} workers on cpus {string.Join(',', cores)}; SIGINT or SIGTERM stops");
+        _stdout.Flush();
+        stopped.Token.WaitHandle.WaitOne();
+        engine.Stop();
+        foreach (PortBinding port in ports)
+            port.Port.Dispose();
+        PrintCounters(ports, engine, counts);
+        return 0;
+    }
+
+    private void PrintCounters(List<PortBinding> ports, PacketEngine<FrameCounter> engine, FrameCounts[][] counts)
+    {
+        _stdout.WriteLine("dataplane: stopped; counters:");
+        for (int p = 0; p < ports.Count; p++)
+        {
+            IPort port = ports[p].Port;
+            for (int q = 0; q < port.QueueCount; q++)
+            {
+                QueueCounters c = port.Counters(q);
+                _stdout.WriteLine($"  {port.Name} queue {q}: rx {c.ReceivedPackets} packets {c.ReceivedBytes} bytes, tx {c.TransmittedPackets} packets {c.TransmittedBytes} bytes, rx drops {c.ReceiveDrops}, errors {c.Errors}");
+            }
+            long arp = 0, v4 = 0, v6 = 0, other = 0;
+            foreach (FrameCounts[] worker in counts)
+            {
+                arp += worker[p].Arp;
+                v4 += worker[p].Ipv4;
+                v6 += worker[p].Ipv6;
+                other += worker[p].Other;
+            }
+            _stdout.WriteLine($"  {port.Name} frames: arp {arp}, ipv4 {v4}, ipv6 {v6}, other {other}");
+        }
+        foreach (Worker<FrameCounter> worker in engine.Workers)
+        {
+            WorkerCounters c = worker.Context.Counters;
+            _stdout.WriteLine($"  worker {worker.Context.Index}: received {c.Received}, processed {c.Processed}, handed off {c.HandedOff}, handed in {c.HandedIn}, hand-off drops {c.HandOffDrops}, buffer exhaustion {worker.Context.Cache.Exhausted}");
+        }
+        _stdout.Flush();
+    }
+}

@@ -1,0 +1,33 @@
+using Dataplane.Config;
+using Dataplane.Runtime;
+
+namespace Dataplane.Tests.Runtime;
+
+public class DataplaneHostTests
+{
+    private static DataplaneConfig Parse(string text)
+    {
+        ConfigResult result = ConfigParser.Parse("test.conf", text);
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        return result.Config;
+    }
+
+    [Fact]
+    public void Run_starts_the_workers_on_the_ports_and_prints_the_counters_when_stopped()
+    {
+        DataplaneConfig config = Parse("port m0 driver memory queues 2\nport m1 driver memory\nset cores 0-1\n");
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        using var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+
+        int code = new DataplaneHost(config, stdout, stderr).Run(stop.Token);
+
+        Assert.Equal(0, code);
+        Assert.Equal("", stderr.ToString());
+        string output = stdout.ToString();
+        Assert.Contains("dataplane: running: 2 ports, 2 workers on cpus 0,1", output);
+        Assert.Contains("m0 queue 1: rx 0 packets", output);
+        Assert.Contains("m1 frames: arp 0, ipv4 0, ipv6 0, other 0", output);
+        Assert.Contains("worker 1: received 0", output);
+    }
+}
