@@ -30,6 +30,16 @@ internal sealed class DataplaneHost
     /// <summary>Runs until <paramref name="stop"/> is cancelled or a signal arrives; returns the exit code.</summary>
     public int Run(CancellationToken stop)
     {
+        int[] allowed = Native.CurrentThread.GetAffinity();
+        foreach (int core in _config.Cores)
+        {
+            if (Array.IndexOf(allowed, core) < 0)
+            {
+                _stderr.WriteLine($"dataplane: set cores: cpu {core} is not available to this process (it may use {string.Join(',', allowed)})");
+                return 1;
+            }
+        }
+
         var ports = new List<PortBinding>();
         try
         {

@@ -30,4 +30,16 @@ public class DataplaneHostTests
         Assert.Contains("m1 frames: arp 0, ipv4 0, ipv6 0, other 0", output);
         Assert.Contains("worker 1: received 0", output);
     }
+
+    [Fact]
+    public void A_core_the_process_may_not_use_is_refused_before_anything_starts()
+    {
+        DataplaneConfig config = Parse("port m0 driver memory\nset cores 1000\n");
+        var stderr = new StringWriter();
+
+        int code = new DataplaneHost(config, new StringWriter(), stderr).Run(CancellationToken.None);
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("dataplane: set cores: cpu 1000 is not available to this process", stderr.ToString());
+    }
 }
