@@ -24,6 +24,7 @@ internal sealed class BufferPool
     // on a page (AF_XDP's UMEM wants page-aligned frames) and metadata entries on a cache line.
     private readonly byte[] _memory;
     private readonly int _memoryStart;
+    private readonly nint _memoryAddress;
     private readonly byte[] _metadata;
     private readonly int _metadataStart;
 
@@ -42,6 +43,7 @@ internal sealed class BufferPool
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MemoryBytes, Array.MaxLength - PageSize, nameof(count));
         _memory = GC.AllocateUninitializedArray<byte>((int)MemoryBytes + PageSize, pinned: true);
         _memoryStart = AlignmentPadding(_memory, PageSize);
+        _memoryAddress = AddressOf(_memory) + _memoryStart;
         _metadata = GC.AllocateArray<byte>(count * MetadataSize + CacheLine, pinned: true);
         _metadataStart = AlignmentPadding(_metadata, CacheLine);
 
@@ -139,7 +141,7 @@ internal sealed class BufferPool
     public nint Address(int index)
     {
         Check(new PacketBuffer(index));
-        return AddressOf(_memory) + _memoryStart + (nint)index * BufferSize;
+        return _memoryAddress + (nint)index * BufferSize;
     }
 
     private const int PageSize = 4096;

@@ -5,8 +5,11 @@ using Dataplane.Ports;
 
 namespace Dataplane.Engine;
 
-/// <summary>A port as the engine drives it: its control side and a way to get the data path of queue i.</summary>
-internal sealed record PortBinding(IPort Port, Func<int, QueuePoller> Queue);
+/// <summary>
+/// A port as the engine drives it: its control side, and a way to get the data path of queue i
+/// given the buffer cache of the worker that will own it (drivers fill received frames from it).
+/// </summary>
+internal sealed record PortBinding(IPort Port, Func<int, BufferCache, QueuePoller> Queue);
 
 /// <summary>
 /// The workers of one dataplane: one per core named by <c>set cores</c>, each pinned to its core,
@@ -32,18 +35,18 @@ internal sealed class PacketEngine<TProcessor> : IDisposable where TProcessor : 
         _workers = new Worker<TProcessor>[count];
         for (int w = 0; w < count; w++)
         {
+            var cache = new BufferCache(pool);
             var pollers = new QueuePoller?[ports.Count];
             var receive = new List<QueuePoller>();
             for (int p = 0; p < ports.Count; p++)
             {
                 if (w >= ports[p].Port.QueueCount)
                     continue; // a port with fewer queues than workers is served by the first ones
-                QueuePoller poller = ports[p].Queue(w);
+                QueuePoller poller = ports[p].Queue(w, cache);
                 poller.Port = p;
                 pollers[p] = poller;
                 receive.Add(poller);
             }
-            var cache = new BufferCache(pool);
             var timers = new TimerWheel(0);
             var context = new WorkerContext(w, pool, cache, timers, pollers);
             // The symmetric key, so that both directions of a flow land on the same worker.
@@ -104,9 +107,13 @@ internal sealed class PacketEngine<TProcessor> : IDisposable where TProcessor : 
             CurrentThread.PinToCpu(core);
         using Epoll sleep = Epoll.Create();
         sleep.Add(worker.Wakeup.Descriptor, EpollEvents.In, 0);
+        foreach (QueuePoller queue in worker.Queues)
+        {
+            if (queue.ReadinessDescriptor is { } descriptor)
+                sleep.Add(descriptor, EpollEvents.In, 1);
+        }
         worker.Run(_stop, sleep);
         worker.Context.FlushAll();
-        worker.Context.Cache.Flush(); // the cache belongs to this thread: give its buffers back as it ends
     }
 
     /// <summary>Stops the workers, waits for them, and stops the ports.</summary>
@@ -119,7 +126,10 @@ internal sealed class PacketEngine<TProcessor> : IDisposable where TProcessor : 
             thread.Join();
         _threads = [];
         foreach (PortBinding port in _ports)
-            port.Port.Stop();
+            port.Port.Stop(); // drivers give buffers they hold back to their worker's cache
+        // The worker threads are gone, so their caches can be emptied from here.
+        foreach (Worker<TProcessor> worker in _workers)
+            worker.Context.Cache.Flush();
     }
 
     /// <inheritdoc/>

@@ -18,6 +18,9 @@ internal abstract class QueuePoller
 
     /// <summary>Transmits from the front of <paramref name="burst"/>; returns how many the queue took.</summary>
     public abstract int Transmit(ReadOnlySpan<PacketBuffer> burst);
+
+    /// <summary>The queue's readiness descriptor, if the driver has one.</summary>
+    public abstract Native.FileDescriptor? ReadinessDescriptor { get; }
 }
 
 /// <summary>The poller of one driver's queue type.</summary>
@@ -30,4 +33,7 @@ internal sealed class QueuePoller<TQueue>(TQueue queue) : QueuePoller where TQue
 
     /// <inheritdoc/>
     public override int Transmit(ReadOnlySpan<PacketBuffer> burst) => _queue.Transmit(burst);
+
+    /// <inheritdoc/>
+    public override Native.FileDescriptor? ReadinessDescriptor => _queue.ReadinessDescriptor;
 }

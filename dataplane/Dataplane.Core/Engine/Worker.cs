@@ -27,6 +27,7 @@ internal sealed class Worker<TProcessor> where TProcessor : struct, IPacketProce
     private SpscRing<PacketBuffer>?[] _outbound = [];
     private Worker<TProcessor>[] _peers = [];
     private int _idleTurns;
+    private readonly int _sleepMilliseconds;
     private volatile bool _sleeping;
 
     internal Worker(WorkerContext context, QueuePoller[] receive, RssIndirectionTable owners, ToeplitzHash hash, TProcessor processor)
@@ -36,8 +37,14 @@ internal sealed class Worker<TProcessor> where TProcessor : struct, IPacketProce
         _owners = owners;
         _hash = hash;
         _processor = processor;
+        // With a descriptor for every queue, epoll wakes the worker as soon as a frame arrives and a
+        // long timeout costs nothing; queues without one are looked at again within 1 ms.
+        _sleepMilliseconds = Array.TrueForAll(receive, q => q.ReadinessDescriptor is not null) ? 100 : 1;
         Wakeup = EventFd.Create();
     }
+
+    /// <summary>The queues this worker receives from.</summary>
+    public IReadOnlyList<QueuePoller> Queues => _receive;
 
     /// <summary>What the worker owns.</summary>
     public WorkerContext Context { get; }
@@ -180,8 +187,7 @@ internal sealed class Worker<TProcessor> where TProcessor : struct, IPacketProce
         if (!HasHandOffs())
         {
             Context.Counters.Sleeps++;
-            // Queues without a readiness descriptor (the memory driver) are polled again within 1 ms.
-            sleep.Wait(events, 1);
+            sleep.Wait(events, _sleepMilliseconds);
             Wakeup.Drain();
         }
         _sleeping = false;

@@ -1,4 +1,5 @@
 using Dataplane.Buffers;
+using Dataplane.Native;
 
 namespace Dataplane.Ports;
 
@@ -20,4 +21,10 @@ internal interface IQueuePair
     /// accepted; returns how many, from the front. The rest stay the caller's.
     /// </summary>
     int Transmit(ReadOnlySpan<PacketBuffer> burst);
+
+    /// <summary>
+    /// A descriptor that polls readable when frames wait, for the worker's idle sleep; null when
+    /// the driver has none (the memory driver), and the sleeping worker then looks again within 1 ms.
+    /// </summary>
+    FileDescriptor? ReadinessDescriptor { get; }
 }

@@ -1,5 +1,7 @@
 using Dataplane.Config;
+using Dataplane.Drivers.AfPacket;
 using Dataplane.Drivers.Memory;
+using Dataplane.Drivers.Tap;
 using Dataplane.Engine;
 
 namespace Dataplane.Runtime;
@@ -10,15 +12,25 @@ internal sealed class PortOpenException(string message, Exception? inner = null)
 /// <summary>Opens the ports a config names, with the driver each asks for.</summary>
 internal static class PortFactory
 {
-    /// <summary>Opens <paramref name="port"/>; throws <see cref="PortOpenException"/> naming it when it cannot.</summary>
-    public static PortBinding Open(PortConfig port, DataplaneConfig config)
+    /// <summary>
+    /// Opens <paramref name="port"/>, the <paramref name="index"/>th of the config; throws
+    /// <see cref="PortOpenException"/> or the driver's NativeException naming it when it cannot.
+    /// </summary>
+    public static PortBinding Open(PortConfig port, int index, DataplaneConfig config)
     {
+        int? mtu = config.Mtus.FirstOrDefault(m => m.Interface == port.Name)?.Mtu;
         switch (port.Driver)
         {
             case PortDriver.Memory:
                 // A memory port alone is looped to itself: what it sends comes back in.
                 MemoryPort memory = MemoryPort.CreateLoopback(port.Name, port.Queues);
-                return new PortBinding(memory, q => new QueuePoller<MemoryQueue>(memory.Queue(q)));
+                return new PortBinding(memory, (q, _) => new QueuePoller<MemoryQueue>(memory.Queue(q)));
+            case PortDriver.Tap:
+                var tap = new TapPort(port.Name, port.IfName!, port.Queues, config.Tso, mtu, (ushort)index);
+                return new PortBinding(tap, (q, cache) => new QueuePoller<TapQueue>(tap.Queue(q, cache)));
+            case PortDriver.AfPacket:
+                AfPacketPort packet = AfPacketPort.Open(port.Name, port.IfName!, port.Queues, (ushort)index);
+                return new PortBinding(packet, (q, cache) => new QueuePoller<AfPacketQueue>(packet.Queue(q, cache)));
             default:
                 throw new PortOpenException($"port {port.Name} (line {port.Line}): the {port.Driver.Keyword()} driver is not available yet");
         }

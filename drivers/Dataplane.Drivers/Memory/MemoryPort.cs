@@ -110,4 +110,7 @@ internal readonly struct MemoryQueue(SpscRing<PacketBuffer> receive, SpscRing<Pa
         counters.TransmittedPackets += n;
         return n;
     }
+
+    /// <summary>None: rings in memory have no descriptor to wait on.</summary>
+    public Native.FileDescriptor? ReadinessDescriptor => null;
 }

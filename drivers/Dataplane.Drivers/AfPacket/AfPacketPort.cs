@@ -1,0 +1,261 @@
+using Dataplane.Buffers;
+using Dataplane.Native;
+using Dataplane.Ports;
+using Dataplane.Wire;
+
+namespace Dataplane.Drivers.AfPacket;
+
+/// <summary>
+/// The <c>afpacket</c> driver: an existing Linux interface (a veth end, a NIC the kernel keeps)
+/// used through AF_PACKET sockets with TPACKET_V3 rings mapped into the process (packet(7), the
+/// kernel's Documentation/networking/packet_mmap.rst). One socket per queue, bound to the interface;
+/// the queues form one PACKET_FANOUT group, so the kernel spreads the flows over them by hash as a
+/// NIC's RSS would. Frames carry a virtio-net header (PACKET_VNET_HDR) for checksum and
+/// segmentation offload state. The interface is promiscuous while the port is open.
+/// </summary>
+internal sealed class AfPacketPort : IPort
+{
+    /// <summary>How many fanout group ids to try when another group (another port, another process) holds one.</summary>
+    internal const int FanoutAttempts = 64;
+
+    private readonly AfPacketChannel[] _channels;
+    private PacketSocket? _promiscuous;
+    private bool _disposed;
+
+    private AfPacketPort(string name, string interfaceName, int interfaceIndex, MacAddress mac, AfPacketChannel[] channels, ushort fanoutGroup)
+    {
+        Name = name;
+        InterfaceName = interfaceName;
+        InterfaceIndex = interfaceIndex;
+        Mac = mac;
+        _channels = channels;
+        FanoutGroup = fanoutGroup;
+    }
+
+    /// <inheritdoc/>
+    public string Name { get; }
+
+    /// <inheritdoc/>
+    public string Driver => "afpacket";
+
+    /// <summary>The Linux interface the port uses.</summary>
+    public string InterfaceName { get; }
+
+    /// <summary>Its interface index.</summary>
+    public int InterfaceIndex { get; }
+
+    /// <summary>The PACKET_FANOUT group id the queues share.</summary>
+    public ushort FanoutGroup { get; }
+
+    /// <inheritdoc/>
+    public int QueueCount => _channels.Length;
+
+    /// <summary>The interface's hardware address, read when the port was opened.</summary>
+    public MacAddress Mac { get; }
+
+    /// <summary>The interface's MTU now (SIOCGIFMTU).</summary>
+    public int Mtu => LinkControl.GetMtu(InterfaceName);
+
+    /// <summary>IFF_RUNNING now: the interface is up and has carrier (for a veth: its peer is up too).</summary>
+    public bool LinkUp
+    {
+        get
+        {
+            try
+            {
+                return (LinkControl.GetFlags(InterfaceName) & InterfaceFlags.Running) != 0;
+            }
+            catch (NativeException)
+            {
+                return false; // the interface is gone
+            }
+        }
+    }
+
+    /// <summary>
+    /// Checksums arrive verified or partial and may leave partial (the virtio-net header says which);
+    /// the kernel's flow hash comes with every frame; and a veth peer's TSO super-frames arrive whole,
+    /// which is LRO as far as the stack can tell. Segmentation on the way out is not offered: a
+    /// transmit slot holds one MTU-sized frame.
+    /// </summary>
+    public PortCapabilities Capabilities =>
+        PortCapabilities.ReceiveChecksum | PortCapabilities.TransmitChecksum | PortCapabilities.Lro
+        | (_channels.Length > 1 ? PortCapabilities.MultiQueue : PortCapabilities.None);
+
+    /// <summary>Whether the port holds the interface in promiscuous mode.</summary>
+    public bool Promiscuous => _promiscuous is not null;
+
+    /// <inheritdoc/>
+    public QueueCounters Counters(int queue) => Channel(queue).Counters;
+
+    /// <summary>
+    /// Opens port <paramref name="name"/> on the interface <paramref name="interfaceName"/> with
+    /// <paramref name="queues"/> queues; <paramref name="portIndex"/> is written into each received
+    /// frame's metadata. Brings the interface up (a packet socket on a down interface receives nothing
+    /// and cannot join a fanout group) and makes it promiscuous. Throws <see cref="NativeException"/>
+    /// naming the port and the interface when it cannot, with nothing left open.
+    /// </summary>
+    public static AfPacketPort Open(string name, string interfaceName, int queues = 1, ushort portIndex = 0)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentOutOfRangeException.ThrowIfLessThan(queues, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(queues, ushort.MaxValue);
+        string where = $"port {name}: afpacket on interface {interfaceName}";
+        bool exists;
+        try
+        {
+            exists = LinkControl.Exists(interfaceName);
+        }
+        catch (ArgumentException e)
+        {
+            throw new NativeException($"{where}: {e.Message}", e);
+        }
+        if (!exists)
+            throw new NativeException($"{where}: no such interface in this network namespace");
+
+        var channels = new List<AfPacketChannel>(queues);
+        PacketSocket? promiscuous = null;
+        try
+        {
+            int index = LinkControl.IndexOf(interfaceName);
+            MacAddress mac = new(LinkControl.GetHardwareAddress(interfaceName));
+            LinkControl.SetUp(interfaceName, true);
+            var geometry = AfPacketGeometry.ForMtu(LinkControl.GetMtu(interfaceName));
+            for (int q = 0; q < queues; q++)
+                channels.Add(AfPacketChannel.Open(index, geometry, portIndex, (ushort)q));
+            ushort group = JoinFanout(channels, index);
+            promiscuous = HoldPromiscuous(index);
+            return new AfPacketPort(name, interfaceName, index, mac, [.. channels], group) { _promiscuous = promiscuous };
+        }
+        catch (Exception e)
+        {
+            promiscuous?.Dispose();
+            foreach (AfPacketChannel channel in channels)
+                channel.Dispose();
+            if (e is not NativeException native)
+                throw;
+            string hint = native.Errno.Number is Errno.EPERM or Errno.EACCES
+                ? " (packet sockets need CAP_NET_RAW, and bringing the interface up CAP_NET_ADMIN: run as root)"
+                : "";
+            throw new NativeException($"{where}: {native.Message}{hint}", native);
+        }
+    }
+
+    /// <summary>The data path of queue <paramref name="queue"/>, receiving into and releasing to <paramref name="cache"/> (its worker's).</summary>
+    public AfPacketQueue Queue(int queue, BufferCache cache)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        return new AfPacketQueue(Channel(queue), cache);
+    }
+
+    /// <summary>The descriptor of queue <paramref name="queue"/>'s socket: readable when a receive block is ready, for epoll.</summary>
+    public FileDescriptor Descriptor(int queue) => Channel(queue).Socket.Descriptor;
+
+    /// <summary>
+    /// Starts the queues. What the rings gathered while the port was stopped (or before its first
+    /// start) is handed back to the kernel unread. Control path, with the workers not yet running.
+    /// </summary>
+    public void Start()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        foreach (AfPacketChannel channel in _channels)
+        {
+            channel.Receiver.Discard();
+            channel.Started = true;
+        }
+    }
+
+    /// <summary>Stops the queues and adds what the kernel dropped for want of ring space to their ReceiveDrops. With the workers stopped.</summary>
+    public void Stop()
+    {
+        foreach (AfPacketChannel channel in _channels)
+        {
+            if (!channel.Started)
+                continue;
+            channel.Started = false;
+            channel.Receiver.FoldKernelDrops();
+        }
+    }
+
+    /// <summary>
+    /// Holds or lets go of the interface's promiscuous mode (PACKET_MR_PROMISC), through a membership
+    /// on a socket of its own, so that turning it off is closing that socket.
+    /// </summary>
+    public void SetPromiscuous(bool on)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (on && _promiscuous is null)
+        {
+            _promiscuous = HoldPromiscuous(InterfaceIndex);
+        }
+        else if (!on && _promiscuous is not null)
+        {
+            _promiscuous.Dispose();
+            _promiscuous = null;
+        }
+    }
+
+    /// <summary>Stops the port, closes its sockets and unmaps its rings; the interface is given back as it was, but up.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        Stop();
+        _disposed = true;
+        _promiscuous?.Dispose();
+        _promiscuous = null;
+        foreach (AfPacketChannel channel in _channels)
+            channel.Dispose();
+    }
+
+    private AfPacketChannel Channel(int queue)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)queue, (uint)_channels.Length, nameof(queue));
+        return _channels[queue];
+    }
+
+    /// <summary>
+    /// Joins every queue's socket to one PACKET_FANOUT group in hash mode with DEFRAG (IP fragments
+    /// are reassembled first, so they hash with their flow). Group ids are per network namespace and
+    /// a group is bound to one interface and mode, so the first socket looks for a free id, starting
+    /// from one derived from the process and the interface; the others join the id it got.
+    /// </summary>
+    private static ushort JoinFanout(List<AfPacketChannel> channels, int interfaceIndex)
+    {
+        ushort group = FirstFanoutGroup(interfaceIndex);
+        for (int attempt = 1; ; attempt++, group++)
+        {
+            try
+            {
+                channels[0].Socket.JoinFanout(group, PacketFanoutMode.Hash, PacketFanoutFlags.Defrag);
+                break;
+            }
+            catch (NativeException e) when (e.Errno.Number == Errno.EINVAL && attempt < FanoutAttempts)
+            {
+                // Taken by a group of another interface or mode.
+            }
+        }
+        for (int q = 1; q < channels.Count; q++)
+            channels[q].Socket.JoinFanout(group, PacketFanoutMode.Hash, PacketFanoutFlags.Defrag);
+        return group;
+    }
+
+    /// <summary>The first fanout group id tried for the interface <paramref name="interfaceIndex"/>: spread by process and interface.</summary>
+    internal static ushort FirstFanoutGroup(int interfaceIndex) => unchecked((ushort)(Environment.ProcessId * 40503 + interfaceIndex * 977));
+
+    /// <summary>A socket that receives nothing (protocol 0) and holds a PACKET_MR_PROMISC membership on the interface.</summary>
+    private static PacketSocket HoldPromiscuous(int interfaceIndex)
+    {
+        PacketSocket socket = PacketSocket.Open(protocol: 0);
+        try
+        {
+            socket.AddPromiscuousMembership(interfaceIndex);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+}

@@ -1,0 +1,36 @@
+using Dataplane.Buffers;
+using Dataplane.Native;
+using Dataplane.Ports;
+
+namespace Dataplane.Drivers.AfPacket;
+
+/// <summary>
+/// The data path of one queue of an <see cref="AfPacketPort"/>, for the worker that owns it: frames
+/// are received into and released to that worker's <see cref="BufferCache"/>. A struct, so the
+/// engine's loop is compiled for it and nothing is dispatched per burst.
+/// </summary>
+internal readonly struct AfPacketQueue : IQueuePair
+{
+    private readonly AfPacketChannel _channel;
+    private readonly BufferCache _cache;
+
+    internal AfPacketQueue(AfPacketChannel channel, BufferCache cache)
+    {
+        _channel = channel;
+        _cache = cache;
+    }
+
+    /// <summary>The socket's descriptor: readable (EPOLLIN) when a receive block is ours, for the worker's sleep.</summary>
+    public FileDescriptor Descriptor => _channel.Socket.Descriptor;
+
+    /// <inheritdoc/>
+    public FileDescriptor? ReadinessDescriptor => Descriptor;
+
+    /// <inheritdoc/>
+    public int Receive(Span<PacketBuffer> burst) =>
+        _channel.Started ? _channel.Receiver.Receive(burst, _cache) : 0;
+
+    /// <inheritdoc/>
+    public int Transmit(ReadOnlySpan<PacketBuffer> burst) =>
+        _channel.Started ? _channel.Transmitter.Transmit(burst, _cache) : 0;
+}

@@ -1,0 +1,278 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Dataplane.Buffers;
+using Dataplane.Drivers.AfPacket;
+using Dataplane.Wire;
+
+namespace Dataplane.Tests.Drivers;
+
+/// <summary>
+/// The lab of the afpacket tests: a network namespace <c>dpa&lt;pid&gt;-peer</c> holding one end of a
+/// veth pair (10.67.0.2/24, fd67::2/64), a Linux peer with its own stack and tools; the other end,
+/// <c>dpa&lt;pid&gt;0</c>, stays in this namespace with no address and IPv6 and forwarding off, so the
+/// host's stack neither answers nor routes what arrives on it: the dataplane owns it. Everything
+/// is removed on dispose, and every process started here is killed by its own PID.
+/// </summary>
+internal sealed class AfPacketLab : IDisposable
+{
+    /// <summary>The dataplane's address on the link (the port has it; the host does not).</summary>
+    public static readonly Ipv4Address Local = new(10, 67, 0, 1);
+
+    /// <summary>The peer's address.</summary>
+    public static readonly Ipv4Address PeerAddress = new(10, 67, 0, 2);
+
+    private readonly List<Process> _processes = [];
+
+    /// <summary>Makes the lab; <paramref name="mtu"/> is set on both ends.</summary>
+    public AfPacketLab(int mtu = 1500)
+    {
+        string stem = $"dpa{Environment.ProcessId}";
+        Namespace = stem + "-peer";
+        Interface = stem + "0";
+        PeerInterface = stem + "p";
+        Cleanup(); // what a killed earlier run of this process id may have left
+        try
+        {
+            Run("ip", "netns", "add", Namespace);
+            Run("ip", "link", "add", Interface, "type", "veth", "peer", "name", PeerInterface, "netns", Namespace);
+            // Our end: no IPv6 (no router solicitations, MLD or DAD of the host's own) and no IPv4
+            // forwarding, so frames to 10.67.0.1 that reach the host's stack die there quietly.
+            File.WriteAllText($"/proc/sys/net/ipv6/conf/{Interface}/disable_ipv6", "1");
+            File.WriteAllText($"/proc/sys/net/ipv4/conf/{Interface}/forwarding", "0");
+            // The peer: no router solicitations, which repeat for minutes and would blur the counts.
+            InPeer("sh", "-c", $"echo 0 > /proc/sys/net/ipv6/conf/{PeerInterface}/router_solicitations");
+            if (mtu != 1500)
+            {
+                Run("ip", "link", "set", Interface, "mtu", mtu.ToString(CultureInfo.InvariantCulture));
+                Run("ip", "-n", Namespace, "link", "set", PeerInterface, "mtu", mtu.ToString(CultureInfo.InvariantCulture));
+            }
+            Run("ip", "-n", Namespace, "addr", "add", "10.67.0.2/24", "dev", PeerInterface);
+            Run("ip", "-n", Namespace, "addr", "add", "fd67::2/64", "dev", PeerInterface, "nodad");
+            Run("ip", "-n", Namespace, "link", "set", "lo", "up");
+            Run("ip", "-n", Namespace, "link", "set", PeerInterface, "up");
+            Run("ip", "link", "set", Interface, "up");
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The namespace of the peer.</summary>
+    public string Namespace { get; }
+
+    /// <summary>Our end, in this namespace: the port's interface.</summary>
+    public string Interface { get; }
+
+    /// <summary>The peer's end, in <see cref="Namespace"/>.</summary>
+    public string PeerInterface { get; }
+
+    /// <summary>Why the lab cannot be built here, or null: it needs Linux, root, ip and the peer tools.</summary>
+    public static string? CannotRunBecause()
+    {
+        if (!OperatingSystem.IsLinux())
+            return "needs Linux";
+        if (!Environment.IsPrivilegedProcess)
+            return "needs root (network namespaces, veth pairs, packet sockets)";
+        foreach (string tool in new[] { "ip", "ping", "tcpdump", "tshark", "ethtool", "python3" })
+        {
+            if (!OnPath(tool))
+                return $"{tool} is not installed: ./build.sh deps";
+        }
+        return null;
+    }
+
+    /// <summary>Runs a command in the peer's namespace; throws with its output if it fails.</summary>
+    public string InPeer(params string[] command) => Run("ip", ["netns", "exec", Namespace, .. command]);
+
+    /// <summary>Runs a command in the peer's namespace and returns its exit code and output, whatever they are.</summary>
+    public (int ExitCode, string Output) TryInPeer(params string[] command) =>
+        Execute("ip", ["netns", "exec", Namespace, .. command]);
+
+    /// <summary>
+    /// Starts a command in the peer's namespace in the background (ip netns exec execs it, so the
+    /// process is the command itself); it is killed by its PID on dispose if still running.
+    /// </summary>
+    public Process StartInPeer(params string[] command)
+    {
+        var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string arg in (string[])["netns", "exec", Namespace, .. command])
+            start.ArgumentList.Add(arg);
+        Process process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {string.Join(' ', command)}");
+        _processes.Add(process);
+        return process;
+    }
+
+    /// <summary>The peer's transmitted-frame counter, as <c>ip -s link</c> shows it.</summary>
+    public long PeerTransmittedPackets()
+    {
+        using JsonDocument json = JsonDocument.Parse(Run("ip", "-n", Namespace, "-s", "-j", "link", "show", PeerInterface));
+        return json.RootElement[0].GetProperty("stats64").GetProperty("tx").GetProperty("packets").GetInt64();
+    }
+
+    /// <summary>Points the peer's neighbour entry for 10.67.0.1 at <paramref name="mac"/>, so it sends IP without asking ARP.</summary>
+    public void SetPeerNeighbor(MacAddress mac) =>
+        Run("ip", "-n", Namespace, "neigh", "replace", Local.ToString(), "lladdr", mac.ToString(), "dev", PeerInterface, "nud", "permanent");
+
+    /// <summary>Sends UDP datagrams from the peer to 10.67.0.1 port <paramref name="port"/>, one socket each (a new source port, a new flow), payload "seq-N".</summary>
+    public void SendUdpFromPeer(int count, int port = 9, bool oneSocket = false)
+    {
+        string script = oneSocket
+            ? $"import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor i in range({count}): s.sendto(b'seq-%d' % i, ('{Local}', {port}))"
+            : $"import socket\nfor i in range({count}):\n  s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n  s.sendto(b'seq-%d' % i, ('{Local}', {port}))\n  s.close()";
+        InPeer("python3", "-c", script);
+    }
+
+    /// <summary>The peer end's hardware address.</summary>
+    public MacAddress PeerMac()
+    {
+        using JsonDocument json = JsonDocument.Parse(Run("ip", "-n", Namespace, "-j", "link", "show", PeerInterface));
+        Assert.True(MacAddress.TryParse(json.RootElement[0].GetProperty("address").GetString(), out MacAddress mac));
+        return mac;
+    }
+
+    /// <summary>Sends <paramref name="frame"/> as it is out of the peer's end, through a packet socket of the peer.</summary>
+    public void SendRawFromPeer(byte[] frame) =>
+        InPeer("python3", "-c",
+            $"import socket\ns = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)\ns.bind(('{PeerInterface}', 0))\ns.send(bytes.fromhex('{Convert.ToHexString(frame)}'))");
+
+    /// <summary>Kills what the lab started and removes the namespace and the veth pair.</summary>
+    public void Dispose()
+    {
+        foreach (Process process in _processes)
+        {
+            try
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: false); // by its own PID
+                    process.WaitForExit(5_000);
+                }
+            }
+            catch (InvalidOperationException)
+            {
+                // it ended meanwhile
+            }
+            process.Dispose();
+        }
+        _processes.Clear();
+        Cleanup();
+    }
+
+    private void Cleanup()
+    {
+        Execute("ip", "netns", "del", Namespace); // takes the peer end, and with it ours
+        Execute("ip", "link", "del", Interface);
+    }
+
+    /// <summary>Runs a command with a 30-second limit; throws with its output if it fails.</summary>
+    public static string Run(string file, params string[] args)
+    {
+        (int code, string output) = Execute(file, args);
+        if (code != 0)
+            throw new InvalidOperationException($"{file} {string.Join(' ', args)}: exit {code}: {output}");
+        return output;
+    }
+
+    /// <summary>Runs a command with a 30-second limit; its exit code and its standard output followed by standard error.</summary>
+    public static (int ExitCode, string Output) Execute(string file, params string[] args)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string arg in args)
+            start.ArgumentList.Add(arg);
+        using Process process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {file}");
+        Task<string> output = process.StandardOutput.ReadToEndAsync();
+        Task<string> error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(30_000))
+        {
+            process.Kill(entireProcessTree: false);
+            throw new TimeoutException($"{file} {string.Join(' ', args)}: no exit after 30 s");
+        }
+        process.WaitForExit();
+        return (process.ExitCode, output.Result + error.Result);
+    }
+
+    private static bool OnPath(string tool) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin")
+            .Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Concat(["/usr/sbin", "/sbin"])
+            .Any(dir => File.Exists(Path.Combine(dir, tool)));
+}
+
+/// <summary>A frame taken off a queue: where it came from, its metadata, its bytes gathered from the chain, and the chain's pieces.</summary>
+internal sealed record ReceivedFrame(int Queue, BufferMetadata Metadata, byte[] Bytes, int[] Pieces)
+{
+    /// <summary>The EtherType after the MAC addresses.</summary>
+    public EtherType EtherType => (EtherType)(Bytes[12] << 8 | Bytes[13]);
+
+    /// <summary>Copies the frame at <paramref name="head"/> out of <paramref name="pool"/>.</summary>
+    public static ReceivedFrame Copy(BufferPool pool, int queue, PacketBuffer head)
+    {
+        var bytes = new List<byte>();
+        var pieces = new List<int>();
+        for (PacketBuffer b = head; b.IsValid; b = new PacketBuffer(pool.Metadata(b).Next))
+        {
+            bytes.AddRange(pool.Data(b).ToArray());
+            pieces.Add(pool.Metadata(b).DataLength);
+        }
+        return new ReceivedFrame(queue, pool.Metadata(head), [.. bytes], [.. pieces]);
+    }
+}
+
+/// <summary>Takes frames off every queue of a port into a list, releasing the buffers.</summary>
+internal sealed class QueueDrain(AfPacketPort port, BufferCache cache)
+{
+    private readonly PacketBuffer[] _burst = new PacketBuffer[32];
+
+    /// <summary>Everything taken so far.</summary>
+    public List<ReceivedFrame> Frames { get; } = [];
+
+    /// <summary>One burst from each queue; returns how many frames came.</summary>
+    public int Poll()
+    {
+        int total = 0;
+        for (int q = 0; q < port.QueueCount; q++)
+        {
+            int n = port.Queue(q, cache).Receive(_burst);
+            for (int i = 0; i < n; i++)
+            {
+                Frames.Add(ReceivedFrame.Copy(cache.Pool, q, _burst[i]));
+                cache.Release(_burst[i]);
+            }
+            total += n;
+        }
+        return total;
+    }
+
+    /// <summary>Polls until <paramref name="done"/> holds or <paramref name="limit"/> passes; returns whether it held.</summary>
+    public bool Until(Func<List<ReceivedFrame>, bool> done, TimeSpan limit)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < limit)
+        {
+            if (Poll() == 0)
+            {
+                if (done(Frames))
+                    return true;
+                Thread.Sleep(2);
+            }
+        }
+        return done(Frames);
+    }
+
+    /// <summary>Polls until nothing has come for <paramref name="quiet"/> (at most <paramref name="limit"/>).</summary>
+    public void UntilQuiet(TimeSpan quiet, TimeSpan limit)
+    {
+        var clock = Stopwatch.StartNew();
+        var idle = Stopwatch.StartNew();
+        while (clock.Elapsed < limit && idle.Elapsed < quiet)
+        {
+            if (Poll() > 0)
+                idle.Restart();
+            else
+                Thread.Sleep(2);
+        }
+    }
+}
