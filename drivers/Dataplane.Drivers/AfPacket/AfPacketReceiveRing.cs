@@ -1,3 +1,4 @@
+using Dataplane.Drivers.Virtio;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Runtime.InteropServices;

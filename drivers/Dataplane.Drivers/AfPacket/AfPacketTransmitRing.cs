@@ -1,3 +1,4 @@
+using Dataplane.Drivers.Virtio;
 using System.Runtime.InteropServices;
 using Dataplane.Buffers;
 using Dataplane.Native;
@@ -87,7 +88,7 @@ internal sealed class AfPacketTransmitRing
 
     private bool TryFill(BufferPool pool, PacketBuffer frame, int length, Span<byte> slot)
     {
-        if ((uint)length > (uint)_frameRoom || !VirtioNetOffload.TryTransmit(pool.Metadata(frame), length, out VirtioNetHeader vnet))
+        if ((uint)length > (uint)_frameRoom || !VirtioNetOffload.TryTransmit(pool.Metadata(frame), pool.Data(frame), length, out VirtioNetHeader vnet))
             return false;
         Span<byte> data = slot.Slice(Tpacket3Hdr.TxDataOffset, VirtioNetHeader.Size + length);
         MemoryMarshal.Write(data, in vnet);

@@ -1,3 +1,4 @@
+using Dataplane.Drivers.Virtio;
 using System.Diagnostics;
 using Dataplane.Buffers;
 using Dataplane.Native;
@@ -110,7 +111,7 @@ internal readonly struct TapQueue : IQueuePair
         m.Port = _port;
         m.Queue = (ushort)state.Index;
         m.Timestamp = now;
-        TapOffloads.ToMetadata(TapOffloads.Read(state.ReceiveHeader), ref m);
+        VirtioNetOffload.Receive(TapOffloads.Read(state.ReceiveHeader), ref m);
         state.Take(used);
         return head;
     }
@@ -150,7 +151,7 @@ internal readonly struct TapQueue : IQueuePair
             ref BufferMetadata m = ref pool.Metadata(head);
             // Only a super-frame's header needs a look into the frame (for hdr_len).
             ReadOnlySpan<byte> headers = m.Gso == GsoType.None ? default : pool.Data(head);
-            TapOffloads.Write(TapOffloads.FromMetadata(m, headers), state.TransmitHeader);
+            TapOffloads.Write(VirtioNetOffload.FromMetadata(m, headers), state.TransmitHeader);
             int vectors = state.PrepareTransmit(pool, head);
             nint n = vectors < 0 ? -Errno.EMSGSIZE : fd.GatherWrite(state.TransmitVectors(vectors));
             if (n == -Errno.EAGAIN)

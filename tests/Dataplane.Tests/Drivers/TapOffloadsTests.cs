@@ -1,3 +1,4 @@
+using Dataplane.Drivers.Virtio;
 using Dataplane.Buffers;
 using Dataplane.Drivers.Tap;
 using Dataplane.Native;
@@ -17,7 +18,7 @@ public class TapOffloadsTests
         VirtioNetHeader header = TapOffloads.Read(TcpV4SuperFrame);
         Assert.Equal(54, header.HeaderLength);
         BufferMetadata m = default;
-        TapOffloads.ToMetadata(header, ref m);
+        VirtioNetOffload.Receive(header, ref m);
         Assert.Equal(OffloadFlags.L4ChecksumPartial, m.Offload);
         Assert.Equal(34, m.ChecksumStart);
         Assert.Equal(16, m.ChecksumOffset);
@@ -29,7 +30,7 @@ public class TapOffloadsTests
     public void Data_valid_becomes_a_verified_checksum_and_leaves_the_checksum_fields_alone()
     {
         BufferMetadata m = default;
-        TapOffloads.ToMetadata(TapOffloads.Read([0x02, 0, 0, 0, 0, 0, 0x22, 0, 0x06, 0]), ref m);
+        VirtioNetOffload.Receive(TapOffloads.Read([0x02, 0, 0, 0, 0, 0, 0x22, 0, 0x06, 0]), ref m);
         Assert.Equal(OffloadFlags.L4ChecksumVerified, m.Offload);
         Assert.Equal(0, m.ChecksumStart);
         Assert.Equal(GsoType.None, m.Gso);
@@ -46,7 +47,7 @@ public class TapOffloadsTests
     {
         var expected = (GsoType)gso;
         BufferMetadata m = default;
-        TapOffloads.ToMetadata(TapOffloads.Read([0, virtio, 0, 0, 0xb4, 0x05, 0, 0, 0, 0]), ref m);
+        VirtioNetOffload.Receive(TapOffloads.Read([0, virtio, 0, 0, 0xb4, 0x05, 0, 0, 0, 0]), ref m);
         Assert.Equal(expected, m.Gso);
         Assert.Equal(expected == GsoType.None ? 0 : 1460, m.SegmentSize);
     }
@@ -57,7 +58,7 @@ public class TapOffloadsTests
         BufferMetadata m = default;
         var bytes = new byte[TapOffloads.HeaderSize];
         bytes.AsSpan().Fill(0xee);
-        TapOffloads.Write(TapOffloads.FromMetadata(m, new byte[60]), bytes);
+        TapOffloads.Write(VirtioNetOffload.FromMetadata(m, new byte[60]), bytes);
         Assert.Equal(new byte[10], bytes);
     }
 
@@ -72,7 +73,7 @@ public class TapOffloadsTests
             Gso = GsoType.TcpV4, SegmentSize = 1460,
         };
         var bytes = new byte[TapOffloads.HeaderSize];
-        TapOffloads.Write(TapOffloads.FromMetadata(m, frame), bytes);
+        TapOffloads.Write(VirtioNetOffload.FromMetadata(m, frame), bytes);
         Assert.Equal([0x01, 0x01, 66, 0x00, 0xb4, 0x05, 0x22, 0x00, 0x10, 0x00], bytes);
         // Without options: the header the kernel itself sends us for such a frame, byte for byte.
         Assert.Equal(TcpV4SuperFrame, Written(m, TcpHeadWithDataOffset(5)));
@@ -96,7 +97,7 @@ public class TapOffloadsTests
     public void A_super_frame_whose_tcp_header_is_not_in_the_head_buffer_leaves_the_header_length_to_the_kernel()
     {
         var m = new BufferMetadata { Offload = OffloadFlags.L4ChecksumPartial, ChecksumStart = 34, ChecksumOffset = 16, Gso = GsoType.TcpV4, SegmentSize = 1400 };
-        Assert.Equal(0, TapOffloads.FromMetadata(m, new byte[40]).HeaderLength);
+        Assert.Equal(0, VirtioNetOffload.FromMetadata(m, new byte[40]).HeaderLength);
     }
 
     [Fact]
@@ -112,7 +113,7 @@ public class TapOffloadsTests
     private static byte[] Written(BufferMetadata m, byte[] head)
     {
         var bytes = new byte[TapOffloads.HeaderSize];
-        TapOffloads.Write(TapOffloads.FromMetadata(m, head), bytes);
+        TapOffloads.Write(VirtioNetOffload.FromMetadata(m, head), bytes);
         return bytes;
     }
 
