@@ -19,17 +19,21 @@ internal sealed class BufferPool
     /// <summary>The longest frame a chain carries: a TSO or LRO super-frame.</summary>
     public const int MaxPacketLength = 64 * 1024;
 
-    // Pinned on the pinned object heap: the garbage collector never moves them, so drivers can
-    // hand their addresses to the kernel or a device. Both are over-allocated so that buffers start
-    // on a page (AF_XDP's UMEM wants page-aligned frames) and metadata entries on a cache line.
-    private readonly byte[] _memory;
-    private readonly int _memoryStart;
+    // Packet memory is 2 MiB huge pages when the machine has enough reserved, otherwise an array on
+    // the pinned object heap; neither ever moves, so drivers can hand addresses to the kernel or a
+    // device. Buffers start on a page (AF_XDP's UMEM wants page-aligned frames). The pool lives as
+    // long as the process: the mapping is never unmapped, the array never collected.
+    private readonly byte[]? _memory;
+    private readonly Native.PinnedMemory? _hugePages;
     private readonly nint _memoryAddress;
     private readonly byte[] _metadata;
     private readonly int _metadataStart;
 
-    /// <summary>A pool of <paramref name="count"/> buffers of <paramref name="headroom"/> + <paramref name="dataRoom"/> bytes.</summary>
-    public BufferPool(int count, int headroom = DefaultHeadroom, int dataRoom = DefaultDataRoom)
+    /// <summary>
+    /// A pool of <paramref name="count"/> buffers of <paramref name="headroom"/> + <paramref name="dataRoom"/>
+    /// bytes, on huge pages when <paramref name="hugePages"/> is set and the machine has them reserved.
+    /// </summary>
+    public BufferPool(int count, int headroom = DefaultHeadroom, int dataRoom = DefaultDataRoom, bool hugePages = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(headroom);
@@ -41,9 +45,24 @@ internal sealed class BufferPool
         BufferSize = (headroom + dataRoom + 63) & ~63;
         MemoryBytes = (long)count * BufferSize;
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MemoryBytes, Array.MaxLength - PageSize, nameof(count));
-        _memory = GC.AllocateUninitializedArray<byte>((int)MemoryBytes + PageSize, pinned: true);
-        _memoryStart = AlignmentPadding(_memory, PageSize);
-        _memoryAddress = AddressOf(_memory) + _memoryStart;
+        if (hugePages && Native.HugePages.FreeCount() * Native.HugePages.Size >= MemoryBytes)
+        {
+            Native.PinnedMemory mapped = Native.HugePages.Allocate((nuint)MemoryBytes);
+            if (mapped.Pages == Native.PageKind.HugePages)
+            {
+                _hugePages = mapped;
+                _memoryAddress = Native.PinnedAddress.Of(mapped);
+            }
+            else
+            {
+                mapped.Dispose(); // another process took the reserved pages first
+            }
+        }
+        if (_hugePages is null)
+        {
+            _memory = GC.AllocateUninitializedArray<byte>((int)MemoryBytes + PageSize, pinned: true);
+            _memoryAddress = AddressOf(_memory) + AlignmentPadding(_memory, PageSize);
+        }
         _metadata = GC.AllocateArray<byte>(count * MetadataSize + CacheLine, pinned: true);
         _metadataStart = AlignmentPadding(_metadata, CacheLine);
 
@@ -53,6 +72,9 @@ internal sealed class BufferPool
             all[i] = i;
         Shared.Enqueue(all);
     }
+
+    /// <summary>True when the packet memory is 2 MiB huge pages, false when it is the pinned heap.</summary>
+    public bool OnHugePages => _hugePages is not null;
 
     /// <summary>Buffers in the pool.</summary>
     public int Count { get; }
@@ -90,7 +112,10 @@ internal sealed class BufferPool
     public Span<byte> Data(PacketBuffer buffer)
     {
         ref BufferMetadata m = ref Metadata(buffer);
-        return _memory.AsSpan(_memoryStart + buffer.Index * BufferSize + m.DataOffset, m.DataLength);
+        if (m.DataOffset + m.DataLength > BufferSize)
+            ThrowCorrupt(buffer);
+        // The index is checked and the offsets lie inside the buffer, so the span lies in the pool.
+        return Native.PinnedAddress.Span(_memoryAddress + (nint)buffer.Index * BufferSize + m.DataOffset, m.DataLength);
     }
 
     /// <summary>The room from the data start to the end of the buffer, for a driver or builder to fill.</summary>
@@ -98,7 +123,9 @@ internal sealed class BufferPool
     public Span<byte> Room(PacketBuffer buffer)
     {
         ref BufferMetadata m = ref Metadata(buffer);
-        return _memory.AsSpan(_memoryStart + buffer.Index * BufferSize + m.DataOffset, BufferSize - m.DataOffset);
+        if (m.DataOffset > BufferSize)
+            ThrowCorrupt(buffer);
+        return Native.PinnedAddress.Span(_memoryAddress + (nint)buffer.Index * BufferSize + m.DataOffset, BufferSize - m.DataOffset);
     }
 
     /// <summary>Moves the data start back by <paramref name="bytes"/> of headroom, for a header; false when there is not enough.</summary>
@@ -173,6 +200,9 @@ internal sealed class BufferPool
         if ((uint)buffer.Index >= (uint)Count)
             ThrowBadHandle(buffer);
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowCorrupt(PacketBuffer buffer) => throw new InvalidOperationException($"buffer {buffer.Index}: data offset and length reach past the buffer");
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static void ThrowBadHandle(PacketBuffer buffer) => throw new ArgumentOutOfRangeException(nameof(buffer), buffer.Index, "not a buffer of this pool");

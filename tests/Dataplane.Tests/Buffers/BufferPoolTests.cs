@@ -233,3 +233,44 @@ public class BufferPoolTests
         Assert.Equal(0, allocated);
     }
 }
+
+public class BufferPoolHugePageTests
+{
+    [SkippableFact]
+    [Trait("Category", "Linux")]
+    public void With_huge_pages_reserved_the_pool_lives_on_them_and_works_the_same()
+    {
+        Skip.IfNot(Environment.UserName == "root", "reserving huge pages needs root");
+        const string Knob = "/proc/sys/vm/nr_hugepages";
+        string before = File.ReadAllText(Knob).Trim();
+        try
+        {
+            File.WriteAllText(Knob, (int.Parse(before, System.Globalization.CultureInfo.InvariantCulture) + 8).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Skip.If(Native.HugePages.FreeCount() < 8, "the kernel could not reserve 8 huge pages");
+
+            var pool = new BufferPool(1024, hugePages: true);
+            var cache = new BufferCache(pool);
+
+            Assert.True(pool.OnHugePages);
+            Assert.Equal(0, pool.Address(0) % Native.HugePages.Size);
+            Assert.True(cache.TryAllocate(out PacketBuffer b));
+            pool.Metadata(b).DataLength = 64;
+            pool.Data(b).Fill(0xA5);
+            Assert.All(pool.Data(b).ToArray(), x => Assert.Equal(0xA5, x));
+        }
+        finally
+        {
+            // The pool keeps its pages until the process ends; the kernel frees them then.
+            File.WriteAllText(Knob, before);
+        }
+    }
+
+    [SkippableFact]
+    public void Without_huge_pages_reserved_the_pool_falls_back_to_pinned_memory()
+    {
+        Skip.If(Native.HugePages.FreeCount() * Native.HugePages.Size >= 1024L * 2176);
+        var pool = new BufferPool(1024, hugePages: true);
+        Assert.False(pool.OnHugePages);
+        Assert.Equal(0, pool.Address(0) % 4096);
+    }
+}

@@ -1,0 +1,18 @@
+using System.Runtime.CompilerServices;
+
+namespace Dataplane.Native;
+
+/// <summary>
+/// Spans over memory that never moves (a pinned array, a mapping), by address: the primitive that
+/// lets safe code above this project index packet memory without pointers. The caller guarantees
+/// that the range lies inside memory it keeps alive; nothing here can check that.
+/// </summary>
+public static unsafe class PinnedAddress
+{
+    /// <summary><paramref name="length"/> bytes at <paramref name="address"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Span<byte> Span(nint address, int length) => new((void*)address, length);
+
+    /// <summary>The address of the first byte of <paramref name="memory"/>.</summary>
+    public static nint Of(PinnedMemory memory) => (nint)memory.Pointer;
+}
