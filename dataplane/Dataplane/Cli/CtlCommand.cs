@@ -12,9 +12,6 @@ internal static class CtlCommand
     /// <summary>Where run serves and ctl connects unless -s says otherwise.</summary>
     public const string DefaultSocket = "/run/dataplane.sock";
 
-    /// <summary>What ctl says until the control socket exists.</summary>
-    public const string NotAvailable = "ctl is not available yet: the control socket lands with issue 3";
-
     private static readonly CommandOption[] Options =
     [
         new('s', "socket", "PATH", $"the control socket of the running instance (default {DefaultSocket})"),
@@ -61,8 +58,8 @@ internal static class CtlCommand
             return CommandOptions.WriteUsageError(stderr, Name, "ctl needs a command, e.g. 'dataplane ctl ifconfig'");
         if (Validate(options.Operands) is { } error)
             return CommandOptions.WriteUsageError(stderr, Name, error);
-        stderr.WriteLine($"dataplane: {NotAvailable}");
-        return ExitCodes.Usage;
+        string socket = options.Get(Options[0].Long) ?? DefaultSocket;
+        return Control.ControlClient.Run(socket, options.Operands, stdout, stderr);
     }
 
     /// <summary>Null when <paramref name="words"/> is one of the ctl commands, else what is wrong.</summary>

@@ -45,6 +45,7 @@ internal static class RunCommand
             return CommandOptions.WriteUsageError(stderr, Name, "run needs a config file: -c FILE");
         if (!CheckCommand.TryLoadValid(path, stderr, out Config.DataplaneConfig? config))
             return ExitCodes.Usage;
-        return new Runtime.DataplaneHost(config, stdout, stderr).Run(CancellationToken.None);
+        string socket = options.Get(Options[1].Long) ?? CtlCommand.DefaultSocket;
+        return new Runtime.DataplaneHost(config, stdout, stderr, socket).Run(CancellationToken.None);
     }
 }

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Dataplane.Buffers;
 using Dataplane.Config;
+using Dataplane.Control;
 using Dataplane.Engine;
 using Dataplane.Ports;
 
@@ -18,13 +19,18 @@ internal sealed class DataplaneHost
     private readonly DataplaneConfig _config;
     private readonly TextWriter _stdout;
     private readonly TextWriter _stderr;
+    private readonly string? _controlSocket;
 
-    /// <summary>A host for <paramref name="config"/>, reporting to the writers.</summary>
-    public DataplaneHost(DataplaneConfig config, TextWriter stdout, TextWriter stderr)
+    /// <summary>
+    /// A host for <paramref name="config"/>, reporting to the writers and serving 'dataplane ctl' on
+    /// <paramref name="controlSocket"/> (none when null).
+    /// </summary>
+    public DataplaneHost(DataplaneConfig config, TextWriter stdout, TextWriter stderr, string? controlSocket = null)
     {
         _config = config;
         _stdout = stdout;
         _stderr = stderr;
+        _controlSocket = controlSocket;
     }
 
     /// <summary>Runs until <paramref name="stop"/> is cancelled or a signal arrives; returns the exit code.</summary>
@@ -57,7 +63,7 @@ internal sealed class DataplaneHost
 
         int[] cores = [.. _config.Cores];
         var counts = new FrameCounts[cores.Length][];
-        var pool = new BufferPool(PoolBuffers);
+        var pool = new BufferPool(PoolBuffers, hugePages: true);
         using var engine = new PacketEngine<FrameCounter>(pool, cores, ports, w =>
         {
             counts[w] = new FrameCounts[ports.Count];
@@ -75,10 +81,29 @@ internal sealed class DataplaneHost
             stopped.Cancel();
         }
 
+        ControlServer? control = null;
+        if (_controlSocket is not null)
+        {
+            var workers = engine.Workers.Select(w => new WorkerView(w.Context.Index, cores[w.Context.Index], w.Context.Counters, w.Context.Cache)).ToArray();
+            var view = new DataplaneView([.. ports.Select(p => p.Port)], workers, counts);
+            try
+            {
+                control = ControlServer.Start(_controlSocket, request => ControlCommands.Execute(request, view));
+            }
+            catch (ControlSocketException e)
+            {
+                _stderr.WriteLine($"dataplane: {e.Message}");
+                foreach (PortBinding port in ports)
+                    port.Port.Dispose();
+                return 1;
+            }
+        }
+
         engine.Start();
         _stdout.WriteLine($"dataplane: running: {ports.Count} ports, {cores.Length} workers on cpus {string.Join(',', cores)}; SIGINT or SIGTERM stops");
         _stdout.Flush();
         stopped.Token.WaitHandle.WaitOne();
+        control?.Dispose();
         engine.Stop();
         foreach (PortBinding port in ports)
             port.Port.Dispose();

@@ -211,14 +211,22 @@ public sealed class CommandLineTests : IDisposable
     [InlineData("stats", "--json")]
     [InlineData("capture", "left", "left.pcapng")]
     [InlineData("capture", "left", "left.pcapng", "100")]
-    [InlineData("-s", "/tmp/dp.sock", "ifconfig")]
-    [InlineData("--socket=/tmp/dp.sock", "netstat", "-s")]
-    public void Ctl_commands_are_recognised_and_say_they_are_not_available_yet(params string[] ctlArgs)
+    public void Ctl_commands_are_recognised_and_with_no_dataplane_running_exit_1(params string[] command)
     {
-        var (code, stdout, stderr) = Run(["ctl", .. ctlArgs]);
-        Assert.Equal(2, code);
+        string socket = Path.Combine(_dir, "none.sock");
+        var (code, stdout, stderr) = Run(["ctl", "-s", socket, .. command]);
+        Assert.Equal(1, code);
         Assert.Equal("", stdout);
-        Assert.Equal("dataplane: ctl is not available yet: the control socket lands with issue 3\n", stderr);
+        Assert.StartsWith($"dataplane: no dataplane is running on {socket} (connect: ", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Ctl_socket_option_has_a_long_form()
+    {
+        string socket = Path.Combine(_dir, "none.sock");
+        var (code, _, stderr) = Run("ctl", $"--socket={socket}", "netstat", "-s");
+        Assert.Equal(1, code);
+        Assert.StartsWith($"dataplane: no dataplane is running on {socket} (connect: ", stderr, StringComparison.Ordinal);
     }
 
     [Theory]

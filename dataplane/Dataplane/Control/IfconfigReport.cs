@@ -1,0 +1,41 @@
+using System.Globalization;
+using System.Text;
+using Dataplane.Ports;
+
+namespace Dataplane.Control;
+
+/// <summary>
+/// <c>ctl ifconfig</c>: every port in the layout of OpenBSD's ifconfig, a header line with the flags
+/// and MTU, then tab-indented detail lines, one queue a line.
+/// </summary>
+internal static class IfconfigReport
+{
+    /// <summary>The report for every port of <paramref name="view"/>.</summary>
+    public static string Write(DataplaneView view)
+    {
+        var text = new StringBuilder();
+        foreach (IPort port in view.Ports)
+            Write(text, port);
+        return text.ToString();
+    }
+
+    private static void Write(StringBuilder text, IPort port)
+    {
+        // A port the dataplane runs on is always UP (it was started); RUNNING is the link, as in BSD.
+        string flags = port.LinkUp ? "UP,RUNNING" : "UP";
+        string[] capabilities = [.. DataplaneView.CapabilityNames(port.Capabilities)];
+        Line(text, $"{port.Name}: flags=<{flags}> mtu {port.Mtu}");
+        Line(text, $"\tlladdr {port.Mac}");
+        Line(text, $"\tdriver {port.Driver} queues {port.QueueCount}");
+        Line(text, $"\thwfeatures=<{(capabilities.Length == 0 ? "none" : string.Join(',', capabilities).ToUpperInvariant())}>");
+        Line(text, $"\tstatus: {(port.LinkUp ? "active" : "no carrier")}");
+        for (int q = 0; q < port.QueueCount; q++)
+        {
+            QueueCounters c = port.Counters(q);
+            Line(text, $"\tqueue {q}: rx {c.ReceivedPackets} packets {c.ReceivedBytes} bytes, tx {c.TransmittedPackets} packets {c.TransmittedBytes} bytes, rx drops {c.ReceiveDrops}, tx drops {c.TransmitDrops}, errors {c.Errors}");
+        }
+    }
+
+    private static void Line(StringBuilder text, FormattableString line)
+        => text.Append(line.ToString(CultureInfo.InvariantCulture)).Append('\n');
+}

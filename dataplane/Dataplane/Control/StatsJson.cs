@@ -1,0 +1,95 @@
+using System.Text;
+using System.Text.Json;
+using Dataplane.Engine;
+using Dataplane.Ports;
+using Dataplane.Runtime;
+
+namespace Dataplane.Control;
+
+/// <summary>
+/// <c>ctl stats --json</c>: every counter as one JSON object with stable snake_case names, written
+/// by hand with <see cref="Utf8JsonWriter"/> (no reflection, so NativeAOT keeps it whole):
+/// <c>{"ports":[{"name","driver","mac","mtu","link_up","queue_count","capabilities":[],
+/// "queues":[{"queue","rx_packets",...}],"frames":{"arp",...}}],"workers":[{"index","cpu",...}]}</c>.
+/// </summary>
+internal static class StatsJson
+{
+    /// <summary>The JSON text for <paramref name="view"/>.</summary>
+    public static string Write(DataplaneView view)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteStartArray("ports");
+            for (int p = 0; p < view.Ports.Count; p++)
+                WritePort(json, view.Ports[p], view.Frames(p));
+            json.WriteEndArray();
+            json.WriteStartArray("workers");
+            foreach (WorkerView worker in view.Workers)
+                WriteWorker(json, worker);
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    private static void WritePort(Utf8JsonWriter json, IPort port, FrameCounts frames)
+    {
+        json.WriteStartObject();
+        json.WriteString("name", port.Name);
+        json.WriteString("driver", port.Driver);
+        json.WriteString("mac", port.Mac.ToString());
+        json.WriteNumber("mtu", port.Mtu);
+        json.WriteBoolean("link_up", port.LinkUp);
+        json.WriteNumber("queue_count", port.QueueCount);
+        json.WriteStartArray("capabilities");
+        foreach (string name in DataplaneView.CapabilityNames(port.Capabilities))
+            json.WriteStringValue(name);
+        json.WriteEndArray();
+        json.WriteStartArray("queues");
+        for (int q = 0; q < port.QueueCount; q++)
+        {
+            QueueCounters c = port.Counters(q);
+            json.WriteStartObject();
+            json.WriteNumber("queue", q);
+            json.WriteNumber("rx_packets", c.ReceivedPackets);
+            json.WriteNumber("rx_bytes", c.ReceivedBytes);
+            json.WriteNumber("tx_packets", c.TransmittedPackets);
+            json.WriteNumber("tx_bytes", c.TransmittedBytes);
+            json.WriteNumber("rx_drops", c.ReceiveDrops);
+            json.WriteNumber("tx_drops", c.TransmitDrops);
+            json.WriteNumber("errors", c.Errors);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteStartObject("frames");
+        json.WriteNumber("arp", frames.Arp);
+        json.WriteNumber("ipv4", frames.Ipv4);
+        json.WriteNumber("ipv6", frames.Ipv6);
+        json.WriteNumber("other", frames.Other);
+        json.WriteNumber("bytes", frames.Bytes);
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
+
+    private static void WriteWorker(Utf8JsonWriter json, WorkerView worker)
+    {
+        WorkerCounters c = worker.Counters;
+        json.WriteStartObject();
+        json.WriteNumber("index", worker.Index);
+        json.WriteNumber("cpu", worker.Cpu);
+        json.WriteNumber("received", c.Received);
+        json.WriteNumber("processed", c.Processed);
+        json.WriteNumber("handed_off", c.HandedOff);
+        json.WriteNumber("handed_in", c.HandedIn);
+        json.WriteNumber("hand_off_drops", c.HandOffDrops);
+        json.WriteNumber("transmitted", c.Transmitted);
+        json.WriteNumber("transmit_drops", c.TransmitDrops);
+        json.WriteNumber("dropped", c.Dropped);
+        json.WriteNumber("buffer_exhaustion", worker.Cache.Exhausted);
+        json.WriteNumber("loops", c.Loops);
+        json.WriteNumber("sleeps", c.Sleeps);
+        json.WriteEndObject();
+    }
+}

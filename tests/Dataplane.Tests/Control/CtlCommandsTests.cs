@@ -1,0 +1,136 @@
+using System.Text.Json;
+
+namespace Dataplane.Tests.Control;
+
+/// <summary>ctl against a running host on memory ports: what each command prints.</summary>
+public sealed class CtlCommandsTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("dpctl-").FullName;
+    private readonly RunningHost _host;
+
+    public CtlCommandsTests()
+    {
+        _host = new RunningHost(Path.Combine(_dir, "dp.sock"));
+        Assert.True(_host.WaitServing(), _host.Stderr.ToString());
+    }
+
+    public void Dispose()
+    {
+        _host.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private (int Code, string Out, string Err) Ctl(params string[] command) => RunningHost.Ctl(["-s", _host.Socket, .. command]);
+
+    [Fact]
+    public void Ifconfig_shows_every_port_with_its_link_queues_features_and_counters()
+    {
+        var (code, stdout, stderr) = Ctl("ifconfig");
+
+        Assert.Equal(0, code);
+        Assert.Equal("", stderr);
+        Assert.Matches(@"(?m)^m0: flags=<UP(,RUNNING)?> mtu \d+$", stdout);
+        Assert.Matches(@"(?m)^m1: flags=<UP(,RUNNING)?> mtu \d+$", stdout);
+        Assert.Matches(@"(?m)^\tlladdr [0-9a-f]{2}(:[0-9a-f]{2}){5}$", stdout);
+        Assert.Contains("\tdriver memory queues 2\n", stdout);
+        Assert.Contains("\tdriver memory queues 1\n", stdout);
+        Assert.Matches(@"(?m)^\thwfeatures=<[A-Z,]+>$", stdout);
+        Assert.Matches(@"(?m)^\tstatus: (active|no carrier)$", stdout);
+        Assert.Contains("\tqueue 0: rx 0 packets 0 bytes, tx 0 packets 0 bytes, rx drops 0, tx drops 0, errors 0\n", stdout);
+        Assert.Contains("\tqueue 1: rx 0 packets", stdout);
+        Assert.True(stdout.IndexOf("m0:", StringComparison.Ordinal) < stdout.IndexOf("m1:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Netstat_s_names_every_worker_and_port_counter_including_the_zeros()
+    {
+        var (code, stdout, stderr) = Ctl("netstat", "-s");
+
+        Assert.Equal(0, code);
+        Assert.Equal("", stderr);
+        Assert.Contains("worker 0 (cpu 0):\n", stdout);
+        Assert.Contains("worker 1 (cpu 1):\n", stdout);
+        foreach (string counter in new[]
+        {
+            "packets received from its queues", "packets processed", "packets handed off to the worker of their flow",
+            "packets handed in by other workers", "hand-off drops", "packets transmitted", "transmit drops",
+            "packets dropped by the processor", "buffer allocations failed (pool exhausted)", "turns of the loop", "sleeps on queue readiness",
+        })
+            Assert.Matches($@"(?m)^\t\d+ {System.Text.RegularExpressions.Regex.Escape(counter)}", stdout);
+        Assert.Contains("port m0:\n\t0 arp frames\n\t0 ipv4 packets\n\t0 ipv6 packets\n\t0 other frames\n\t0 bytes\n", stdout);
+        Assert.Contains("port m1:\n", stdout);
+    }
+
+    [Fact]
+    public void Stats_json_is_one_valid_object_with_every_counter_under_a_stable_name()
+    {
+        var (code, stdout, stderr) = Ctl("stats", "--json");
+
+        Assert.Equal(0, code);
+        Assert.Equal("", stderr);
+        using JsonDocument doc = JsonDocument.Parse(stdout);
+        JsonElement ports = doc.RootElement.GetProperty("ports");
+        Assert.Equal(2, ports.GetArrayLength());
+        JsonElement m0 = ports[0];
+        Assert.Equal("m0", m0.GetProperty("name").GetString());
+        Assert.Equal("memory", m0.GetProperty("driver").GetString());
+        Assert.Matches("^[0-9a-f]{2}(:[0-9a-f]{2}){5}$", m0.GetProperty("mac").GetString());
+        Assert.True(m0.GetProperty("mtu").GetInt32() > 0);
+        Assert.True(m0.GetProperty("link_up").ValueKind is JsonValueKind.True or JsonValueKind.False);
+        Assert.Equal(2, m0.GetProperty("queue_count").GetInt32());
+        Assert.Equal(JsonValueKind.Array, m0.GetProperty("capabilities").ValueKind);
+        Assert.Equal(2, m0.GetProperty("queues").GetArrayLength());
+        JsonElement queue = m0.GetProperty("queues")[1];
+        Assert.Equal(1, queue.GetProperty("queue").GetInt32());
+        foreach (string name in new[] { "rx_packets", "rx_bytes", "tx_packets", "tx_bytes", "rx_drops", "tx_drops", "errors" })
+            Assert.Equal(0, queue.GetProperty(name).GetInt64());
+        foreach (string name in new[] { "arp", "ipv4", "ipv6", "other", "bytes" })
+            Assert.Equal(0, m0.GetProperty("frames").GetProperty(name).GetInt64());
+        Assert.Equal("m1", ports[1].GetProperty("name").GetString());
+
+        JsonElement workers = doc.RootElement.GetProperty("workers");
+        Assert.Equal(2, workers.GetArrayLength());
+        Assert.Equal(1, workers[1].GetProperty("index").GetInt32());
+        Assert.Equal(1, workers[1].GetProperty("cpu").GetInt32());
+        foreach (string name in new[] { "received", "processed", "handed_off", "handed_in", "hand_off_drops", "transmitted", "transmit_drops", "dropped", "buffer_exhaustion", "loops", "sleeps" })
+            Assert.True(workers[0].GetProperty(name).GetInt64() >= 0, name);
+    }
+
+    [Theory]
+    [InlineData("network layer (issue 4)", "route", "show")]
+    [InlineData("network layer (issue 4)", "arp", "-a")]
+    [InlineData("network layer (issue 4)", "ndp", "-a")]
+    [InlineData("TCP and UDP layers", "netstat", "-an")]
+    [InlineData("pcapng writer", "capture", "m0", "m0.pcapng", "10")]
+    public void Commands_whose_subsystem_has_not_landed_say_what_lands_them_and_exit_2(string landsWith, params string[] command)
+    {
+        var (code, stdout, stderr) = Ctl(command);
+
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.StartsWith($"dataplane: ctl {string.Join(' ', command)}: not available yet: ", stderr, StringComparison.Ordinal);
+        Assert.Contains(landsWith, stderr);
+    }
+
+    [Fact]
+    public void A_request_the_server_does_not_know_gets_an_error_reply()
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        socket.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(_host.Socket));
+        socket.Send("reboot now\n"u8);
+        socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        byte[] buffer = new byte[4096];
+        int length = 0, n;
+        while ((n = socket.Receive(buffer.AsSpan(length))) > 0)
+            length += n;
+
+        Assert.Equal("error\nunknown command 'reboot now'\n", System.Text.Encoding.UTF8.GetString(buffer, 0, length));
+    }
+
+    [Fact]
+    public void The_server_answers_one_request_after_another()
+    {
+        for (int i = 0; i < 5; i++)
+            Assert.Equal(0, Ctl(i % 2 == 0 ? ["ifconfig"] : ["stats", "--json"]).Code);
+    }
+}
