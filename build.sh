@@ -391,6 +391,15 @@ binary_checks() {
         if kill -0 \$pid 2>/dev/null; then kill -KILL \$pid; wait \$pid; exit 1; fi
         status=0; wait \$pid || status=\$?
         test \$status -eq 0 && grep -q 'stopped; counters' '$OUT/run.log'"
+    # run serves ctl on its socket while it runs.
+    check "ctl ifconfig and stats --json answer from a running dataplane" bash -c "
+        '$OUT/dataplane' run -c '$OUT/memory.conf' -s '$OUT/ctl.sock' >'$OUT/run-ctl.log' 2>&1 & pid=\$!
+        for _ in \$(seq 50); do test -S '$OUT/ctl.sock' && break; sleep 0.1; done
+        ok=0
+        '$OUT/dataplane' ctl -s '$OUT/ctl.sock' ifconfig | grep -q '^m0: flags=' &&
+            '$OUT/dataplane' ctl -s '$OUT/ctl.sock' stats --json | python3 -c 'import json, sys; json.load(sys.stdin)' && ok=1
+        kill -TERM \$pid; wait \$pid
+        test \$ok -eq 1 && test ! -e '$OUT/ctl.sock'"
     printf '    %s checks of out/dataplane passed, %s failed\n' "$passed" "$failed"
     record "binary" "$passed" "$failed" 0
 }
