@@ -33,6 +33,7 @@ internal sealed class PacketEngine<TProcessor> : IDisposable where TProcessor : 
         int count = cores.Count;
         var owners = new RssIndirectionTable(count);
         _workers = new Worker<TProcessor>[count];
+        CaptureSlots = new CaptureTap?[ports.Count];
         for (int w = 0; w < count; w++)
         {
             var cache = new BufferCache(pool);
@@ -44,11 +45,12 @@ internal sealed class PacketEngine<TProcessor> : IDisposable where TProcessor : 
                     continue; // a port with fewer queues than workers is served by the first ones
                 QueuePoller poller = ports[p].Queue(w, cache);
                 poller.Port = p;
+                poller.Counters = ports[p].Port.Counters(w);
                 pollers[p] = poller;
                 receive.Add(poller);
             }
             var timers = new TimerWheel(0);
-            var context = new WorkerContext(w, pool, cache, timers, pollers);
+            var context = new WorkerContext(w, pool, cache, timers, pollers, CaptureSlots);
             // The symmetric key, so that both directions of a flow land on the same worker.
             _workers[w] = new Worker<TProcessor>(context, [.. receive], owners, ToeplitzHash.CreateSymmetric(), processor(w));
         }
@@ -72,6 +74,25 @@ internal sealed class PacketEngine<TProcessor> : IDisposable where TProcessor : 
                 outbound[other] = rings[w, other];
             }
             _workers[w].Connect(_workers, inbound, outbound);
+        }
+    }
+
+    /// <summary>The armed capture of each port, by port index (null when none); shared with every worker.</summary>
+    internal CaptureTap?[] CaptureSlots { get; }
+
+    /// <summary>The queues whose workers gave up on them, by port and queue.</summary>
+    public IEnumerable<(IPort Port, int Queue)> FailedQueues
+    {
+        get
+        {
+            foreach (Worker<TProcessor> worker in _workers)
+            {
+                foreach (QueuePoller queue in worker.Queues)
+                {
+                    if (queue.Failed)
+                        yield return (_ports[queue.Port].Port, worker.Context.Index);
+                }
+            }
         }
     }
 

@@ -13,6 +13,23 @@ internal abstract class QueuePoller
     /// <summary>Index of the port in the engine.</summary>
     public int Port { get; internal set; }
 
+    /// <summary>The driver's counters of this queue, which the worker watches for errors.</summary>
+    public QueueCounters? Counters { get; internal set; }
+
+    /// <summary>
+    /// Set by the owning worker when the queue kept failing (the interface went away): the worker
+    /// stops polling it and the other ports keep running. Read by the control thread to log it.
+    /// </summary>
+    public bool Failed => Volatile.Read(ref _failed);
+
+    private bool _failed;
+
+    // Errors seen at the last turn, and how many turns in a row brought new ones.
+    internal long ErrorsSeen;
+    internal int ErrorTurns;
+
+    internal void MarkFailed() => Volatile.Write(ref _failed, true);
+
     /// <summary>Receives one burst into <paramref name="burst"/>; returns how many arrived.</summary>
     public abstract int Receive(Span<PacketBuffer> burst);
 

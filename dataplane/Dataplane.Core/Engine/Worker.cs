@@ -15,6 +15,10 @@ namespace Dataplane.Engine;
 internal sealed class Worker<TProcessor> where TProcessor : struct, IPacketProcessor
 {
     private const int SpinTurns = 256;
+
+    // A queue whose every burst for this many turns in a row reported a new error is given up on:
+    // the interface is gone, and polling it would only spin (its descriptor polls as always ready).
+    private const int FailAfterErrorTurns = 1000;
     private const int YieldTurns = 1024;
 
     private readonly QueuePoller[] _receive;
@@ -27,6 +31,7 @@ internal sealed class Worker<TProcessor> where TProcessor : struct, IPacketProce
     private SpscRing<PacketBuffer>?[] _outbound = [];
     private Worker<TProcessor>[] _peers = [];
     private int _idleTurns;
+    private Epoll? _sleep;
     private readonly int _sleepMilliseconds;
     private volatile bool _sleeping;
 
@@ -66,6 +71,7 @@ internal sealed class Worker<TProcessor> where TProcessor : struct, IPacketProce
     /// <summary>Runs turns until <paramref name="stop"/> is set.</summary>
     public void Run(StrongBox<bool> stop, Epoll sleep)
     {
+        _sleep = sleep;
         Span<EpollEvent> events = stackalloc EpollEvent[8];
         while (!Volatile.Read(ref stop.Value))
         {
@@ -96,9 +102,15 @@ internal sealed class Worker<TProcessor> where TProcessor : struct, IPacketProce
         for (int q = 0; q < _receive.Length; q++)
         {
             QueuePoller queue = _receive[q];
+            if (queue.Failed)
+                continue;
             int n = queue.Receive(_burst);
             if (n == 0)
+            {
+                CheckHealth(queue);
                 continue;
+            }
+            queue.ErrorTurns = 0;
             context.Counters.Received += n;
             work += n;
             for (int i = 0; i < n; i++)
@@ -108,6 +120,23 @@ internal sealed class Worker<TProcessor> where TProcessor : struct, IPacketProce
         context.Timers.Advance(context.Now, ref _processor);
         context.FlushAll();
         return work;
+    }
+
+    /// <summary>Counts turns in a row in which the queue's driver reported new errors; gives up on it after enough.</summary>
+    private void CheckHealth(QueuePoller queue)
+    {
+        long errors = queue.Counters is { } counters ? counters.Errors : 0;
+        if (errors == queue.ErrorsSeen)
+        {
+            queue.ErrorTurns = 0;
+            return;
+        }
+        queue.ErrorsSeen = errors;
+        if (++queue.ErrorTurns < FailAfterErrorTurns)
+            return;
+        queue.MarkFailed();
+        if (queue.ReadinessDescriptor is { } descriptor && _sleep is { } sleep)
+            sleep.Delete(descriptor); // or the idle sleep would wake at once, forever
     }
 
     /// <summary>Sends a packet to the worker that owns its flow, or processes it here.</summary>
@@ -120,6 +149,7 @@ internal sealed class Worker<TProcessor> where TProcessor : struct, IPacketProce
             m.RssHash = SoftwareHash(Context.Pool.Data(packet));
             m.Offload |= OffloadFlags.RssHashValid;
         }
+        Context.Capture(port, packet, outbound: false); // before anyone else may own or free it
         int owner = _peers.Length <= 1 ? Context.Index : _owners.OwnerOf(m.RssHash);
         if (owner == Context.Index)
         {

@@ -34,6 +34,9 @@ internal sealed class WorkerCounters
 
     /// <summary>Times the worker went to sleep on its queues' readiness.</summary>
     public long Sleeps;
+
+    /// <summary>Capture copies dropped because the capture writer's ring was full (the packet itself went on).</summary>
+    public long CaptureDrops;
 }
 
 /// <summary>
@@ -49,8 +52,9 @@ internal sealed class WorkerContext
     private readonly PacketBuffer[][] _pending;
     private readonly int[] _pendingCount;
 
-    internal WorkerContext(int index, BufferPool pool, BufferCache cache, TimerWheel timers, QueuePoller?[] transmit)
+    internal WorkerContext(int index, BufferPool pool, BufferCache cache, TimerWheel timers, QueuePoller?[] transmit, CaptureTap?[]? captureSlots = null)
     {
+        CaptureSlots = captureSlots ?? new CaptureTap?[transmit.Length];
         Index = index;
         Pool = pool;
         Cache = cache;
@@ -81,6 +85,21 @@ internal sealed class WorkerContext
     public WorkerCounters Counters { get; } = new();
 
     /// <summary>
+    /// The armed capture of each port, by port index, shared by every worker; null while the port
+    /// is not captured. Written by the control thread, read once per packet here.
+    /// </summary>
+    internal CaptureTap?[] CaptureSlots { get; }
+
+    /// <summary>Hands a copy of <paramref name="packet"/> to the capture of <paramref name="port"/> when one is armed.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal void Capture(int port, PacketBuffer packet, bool outbound)
+    {
+        CaptureTap?[] slots = CaptureSlots;
+        if ((uint)port < (uint)slots.Length && Volatile.Read(ref slots[port]) is { } tap)
+            tap.Offer(this, packet, outbound);
+    }
+
+    /// <summary>
     /// Queues <paramref name="packet"/> for sending on <paramref name="port"/> (this worker's queue
     /// of it). Bursts go out when full, and partial ones at the end of the turn.
     /// </summary>
@@ -91,6 +110,7 @@ internal sealed class WorkerContext
             Drop(packet);
             return;
         }
+        Capture(port, packet, outbound: true); // before the queue owns it: the copy's reference keeps it alive
         int n = _pendingCount[port];
         _pending[port][n++] = packet;
         _pendingCount[port] = n;

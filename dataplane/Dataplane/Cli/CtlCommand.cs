@@ -12,6 +12,9 @@ internal static class CtlCommand
     /// <summary>Where run serves and ctl connects unless -s says otherwise.</summary>
     public const string DefaultSocket = "/run/dataplane.sock";
 
+    /// <summary>How long ctl waits for a capture's reply: the server's 10 s and the writing, with room.</summary>
+    private const int CaptureTimeoutMilliseconds = 30_000;
+
     private static readonly CommandOption[] Options =
     [
         new('s', "socket", "PATH", $"the control socket of the running instance (default {DefaultSocket})"),
@@ -27,7 +30,7 @@ internal static class CtlCommand
         ("arp -a", "", "the ARP cache"),
         ("ndp -a", "", "the IPv6 neighbour cache"),
         ("stats --json", "", "every counter as one JSON object, for scripts"),
-        ("capture", "PORT FILE.pcapng [COUNT]", "write packets seen on PORT to FILE, COUNT of them or until Ctrl-C"),
+        ("capture", "PORT FILE.pcapng [COUNT]", "write frames seen on PORT to FILE (pcapng), COUNT of them (default 100) or what 10 s bring"),
     ];
 
     /// <summary>The full help of the command.</summary>
@@ -59,6 +62,16 @@ internal static class CtlCommand
         if (Validate(options.Operands) is { } error)
             return CommandOptions.WriteUsageError(stderr, Name, error);
         string socket = options.Get(Options[0].Long) ?? DefaultSocket;
+        if (options.Operands[0] == "capture")
+        {
+            // The server runs in another directory: send it the file as an absolute path. A
+            // capture lasts up to 10 s on the server, so wait longer than other commands do.
+            string[] words = [.. options.Operands];
+            words[2] = Path.GetFullPath(words[2]);
+            if (words[2].Contains(' ', StringComparison.Ordinal) || words[2].Contains('\t', StringComparison.Ordinal))
+                return CommandOptions.WriteUsageError(stderr, Name, $"ctl capture: the file name '{words[2]}' has a space or tab, which the control protocol cannot carry");
+            return Control.ControlClient.Run(socket, words, stdout, stderr, CaptureTimeoutMilliseconds);
+        }
         return Control.ControlClient.Run(socket, options.Operands, stdout, stderr);
     }
 

@@ -14,7 +14,7 @@ internal static class ControlClient
     /// Sends <paramref name="words"/> to the dataplane serving <paramref name="path"/>: the reply goes
     /// to stdout and exits 0; a command not there yet exits 2; no server, or a failure, exits 1.
     /// </summary>
-    public static int Run(string path, IReadOnlyList<string> words, TextWriter stdout, TextWriter stderr)
+    public static int Run(string path, IReadOnlyList<string> words, TextWriter stdout, TextWriter stderr, int timeoutMilliseconds = TimeoutMilliseconds)
     {
         string line = string.Join(' ', words);
         string received;
@@ -31,8 +31,8 @@ internal static class ControlClient
             }
             try
             {
-                socket.ReceiveTimeout = TimeoutMilliseconds;
-                socket.SendTimeout = TimeoutMilliseconds;
+                socket.ReceiveTimeout = timeoutMilliseconds;
+                socket.SendTimeout = timeoutMilliseconds;
                 socket.Send(Encoding.UTF8.GetBytes(line + "\n"));
                 socket.Shutdown(SocketShutdown.Send);
                 received = ReadToEnd(socket);

@@ -10,13 +10,15 @@ internal static class ControlCommands
         ("route show", "the routing table lands with the network layer (issue 4)"),
         ("arp -a", "the ARP cache lands with the network layer (issue 4)"),
         ("ndp -a", "the neighbour cache lands with the network layer (issue 4)"),
-        ("capture", "capture lands with the pcapng writer (issue 3)"),
     ];
 
-    /// <summary>The reply to the request line <paramref name="request"/>.</summary>
-    public static ControlReply Execute(string request, DataplaneView view)
+    /// <summary>The reply to the request line <paramref name="request"/>; <paramref name="capture"/> serves <c>capture</c>.</summary>
+    public static ControlReply Execute(string request, DataplaneView view, CaptureService? capture = null)
     {
-        string line = string.Join(' ', request.Split(' ', '\t', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        string[] split = request.Split(' ', '\t', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        string line = string.Join(' ', split);
+        if (split.Length > 0 && split[0] == "capture")
+            return Capture(split, capture);
         switch (line)
         {
             case "ifconfig":
@@ -32,5 +34,18 @@ internal static class ControlCommands
                 return new(ControlStatus.Unavailable, $"not available yet: {landsWith}\n");
         }
         return new(ControlStatus.Error, $"unknown command '{line}'\n");
+    }
+
+    /// <summary><c>capture PORT FILE [COUNT]</c>, FILE an absolute path (ctl resolves it).</summary>
+    private static ControlReply Capture(string[] words, CaptureService? capture)
+    {
+        if (capture is null)
+            return new(ControlStatus.Unavailable, "not available yet: this dataplane has no capture\n");
+        if (words.Length is < 3 or > 4)
+            return new(ControlStatus.Error, "usage: capture PORT FILE.pcapng [COUNT]\n");
+        int count = CaptureService.DefaultCount;
+        if (words.Length == 4 && (!int.TryParse(words[3], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out count) || count < 1))
+            return new(ControlStatus.Error, $"capture: COUNT '{words[3]}' is not a positive number\n");
+        return capture.Capture(words[1], words[2], count);
     }
 }

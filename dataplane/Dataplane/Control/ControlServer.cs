@@ -24,6 +24,7 @@ internal sealed class ControlServer : IDisposable
     private readonly Func<string, ControlReply> _handler;
     private readonly Thread _thread;
     private volatile bool _stopping;
+    private readonly List<Thread> _long = [];
 
     private ControlServer(string path, Socket listener, Func<string, ControlReply> handler)
     {
@@ -119,18 +120,47 @@ internal sealed class ControlServer : IDisposable
             {
                 return;
             }
+            string request;
+            try
+            {
+                client.ReceiveTimeout = ClientTimeoutMilliseconds;
+                client.SendTimeout = ClientTimeoutMilliseconds;
+                request = ReadLine(client);
+            }
+            catch (SocketException)
+            {
+                client.Dispose();
+                continue;
+            }
+            if (IsLong(request))
+            {
+                // A capture runs for seconds: on a thread of its own, so other requests (and a
+                // capture of another port) are answered meanwhile.
+                var thread = new Thread(() =>
+                {
+                    using (client)
+                        Answer(client, request);
+                }) { IsBackground = true, Name = "dataplane-control capture" };
+                lock (_long)
+                {
+                    _long.RemoveAll(t => !t.IsAlive);
+                    _long.Add(thread);
+                }
+                thread.Start();
+                continue;
+            }
             using (client)
-                Answer(client);
+                Answer(client, request);
         }
     }
 
-    private void Answer(Socket client)
+    /// <summary>Requests that take long: <c>capture</c>.</summary>
+    private static bool IsLong(string request) => request.TrimStart(' ', '\t').StartsWith("capture", StringComparison.Ordinal);
+
+    private void Answer(Socket client, string request)
     {
         try
         {
-            client.ReceiveTimeout = ClientTimeoutMilliseconds;
-            client.SendTimeout = ClientTimeoutMilliseconds;
-            string request = ReadLine(client);
             ControlReply reply;
             try
             {
@@ -178,6 +208,11 @@ internal sealed class ControlServer : IDisposable
             return;
         _stopping = true;
         _thread.Join();
+        Thread[] running;
+        lock (_long)
+            running = [.. _long];
+        foreach (Thread thread in running)
+            thread.Join(); // captures stop when the dataplane does (their handler's token)
         _listener.Dispose();
         try
         {

@@ -33,6 +33,15 @@ internal sealed class DataplaneHost
         _controlSocket = controlSocket;
     }
 
+    /// <summary>How long a <c>ctl capture</c> waits for its COUNT frames (tests shorten it).</summary>
+    internal TimeSpan CaptureTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The packet memory of the running host, for tests (null until <see cref="Run"/> opened the ports).</summary>
+    internal BufferPool? Pool { get; private set; }
+
+    /// <summary>The opened ports of the running host, for tests (a test may feed a memory port's receive ring).</summary>
+    internal IReadOnlyList<IPort>? Ports { get; private set; }
+
     /// <summary>Runs until <paramref name="stop"/> is cancelled or a signal arrives; returns the exit code.</summary>
     public int Run(CancellationToken stop)
     {
@@ -86,9 +95,12 @@ internal sealed class DataplaneHost
         {
             var workers = engine.Workers.Select(w => new WorkerView(w.Context.Index, cores[w.Context.Index], w.Context.Counters, w.Context.Cache)).ToArray();
             var view = new DataplaneView([.. ports.Select(p => p.Port)], workers, counts);
+            var capture = new CaptureService(pool, view.Ports, engine.CaptureSlots, [.. engine.Workers.Select(w => w.Context)], stopped.Token) { Timeout = CaptureTimeout };
+            Pool = pool;
+            Ports = view.Ports;
             try
             {
-                control = ControlServer.Start(_controlSocket, request => ControlCommands.Execute(request, view));
+                control = ControlServer.Start(_controlSocket, request => ControlCommands.Execute(request, view, capture));
             }
             catch (ControlSocketException e)
             {
@@ -102,7 +114,17 @@ internal sealed class DataplaneHost
         engine.Start();
         _stdout.WriteLine($"dataplane: running: {ports.Count} ports, {cores.Length} workers on cpus {string.Join(',', cores)}; SIGINT or SIGTERM stops");
         _stdout.Flush();
-        stopped.Token.WaitHandle.WaitOne();
+        // Wait for the stop, and say once when a worker gives up on a failing queue: the other
+        // ports keep running.
+        var reported = new HashSet<(string, int)>();
+        while (!stopped.Token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(500)))
+        {
+            foreach ((IPort port, int queue) in engine.FailedQueues)
+            {
+                if (reported.Add((port.Name, queue)))
+                    _stderr.WriteLine($"dataplane: port {port.Name} queue {queue} failed ({port.Counters(queue).Errors} errors): no longer polled; the other ports keep running");
+            }
+        }
         control?.Dispose();
         engine.Stop();
         foreach (PortBinding port in ports)

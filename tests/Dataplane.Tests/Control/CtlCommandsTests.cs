@@ -101,7 +101,6 @@ public sealed class CtlCommandsTests : IDisposable
     [InlineData("network layer (issue 4)", "arp", "-a")]
     [InlineData("network layer (issue 4)", "ndp", "-a")]
     [InlineData("TCP and UDP layers", "netstat", "-an")]
-    [InlineData("pcapng writer", "capture", "m0", "m0.pcapng", "10")]
     public void Commands_whose_subsystem_has_not_landed_say_what_lands_them_and_exit_2(string landsWith, params string[] command)
     {
         var (code, stdout, stderr) = Ctl(command);

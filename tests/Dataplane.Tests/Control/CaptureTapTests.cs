@@ -1,0 +1,78 @@
+using Dataplane.Buffers;
+using Dataplane.Drivers.Memory;
+using Dataplane.Engine;
+
+namespace Dataplane.Tests.Control;
+
+/// <summary>The worker side of capture: what an armed slot does to a transmitted frame, and a full ring.</summary>
+public sealed class CaptureTapTests
+{
+    private static (WorkerContext Context, MemoryPort Port) Worker(BufferPool pool)
+    {
+        MemoryPort port = MemoryPort.CreateLoopback("m0", queues: 1);
+        port.Start();
+        var poller = new QueuePoller<MemoryQueue>(port.Queue(0)) { Port = 0 };
+        var context = new WorkerContext(0, pool, new BufferCache(pool, size: 16, burst: 4), new TimerWheel(0), [poller]);
+        return (context, port);
+    }
+
+    [Fact]
+    public void A_transmitted_frame_is_offered_outbound_with_a_reference_that_outlives_the_queue()
+    {
+        var pool = new BufferPool(64);
+        (WorkerContext context, MemoryPort port) = Worker(pool);
+        var tap = new CaptureTap(0, workers: 1, ringSize: 4);
+        context.CaptureSlots[0] = tap;
+        context.Now = 12345;
+        Assert.True(context.Cache.TryAllocate(out PacketBuffer frame));
+
+        context.Transmit(0, frame);
+        context.FlushAll();
+
+        Assert.True(tap.Rings[0].TryDequeue(out CapturedPacket captured));
+        Assert.Equal(new CapturedPacket(frame, 12345, Outbound: true), captured);
+        Assert.Equal(2, pool.Metadata(frame).ReferenceCount);
+        // The frame comes back on the loopback and its receiver frees it: the copy still holds it.
+        var burst = new PacketBuffer[4];
+        Assert.Equal(1, port.Queue(0).Receive(burst));
+        context.Cache.Release(burst[0]);
+        Assert.Equal(1, pool.Metadata(frame).ReferenceCount);
+        context.Cache.Release(captured.Buffer);
+        Assert.Equal(0, pool.Metadata(frame).ReferenceCount);
+    }
+
+    [Fact]
+    public void A_full_ring_drops_the_copy_only_and_counts_it()
+    {
+        var pool = new BufferPool(64);
+        (WorkerContext context, MemoryPort port) = Worker(pool);
+        var tap = new CaptureTap(0, workers: 1, ringSize: 1);
+        context.CaptureSlots[0] = tap;
+        Assert.True(context.Cache.TryAllocate(out PacketBuffer a));
+        Assert.True(context.Cache.TryAllocate(out PacketBuffer b));
+
+        context.Transmit(0, a);
+        context.Transmit(0, b);
+        context.FlushAll();
+
+        Assert.Equal(2, context.Counters.Transmitted);
+        Assert.Equal(1, context.Counters.CaptureDrops);
+        Assert.Equal(1, tap.Drops);
+        Assert.Equal(2, pool.Metadata(a).ReferenceCount);
+        Assert.Equal(1, pool.Metadata(b).ReferenceCount);
+        Assert.Equal(2, port.Queue(0).Receive(new PacketBuffer[4]));
+    }
+
+    [Fact]
+    public void An_idle_slot_takes_no_reference()
+    {
+        var pool = new BufferPool(64);
+        (WorkerContext context, _) = Worker(pool);
+        Assert.True(context.Cache.TryAllocate(out PacketBuffer a));
+
+        context.Transmit(0, a);
+        context.FlushAll();
+
+        Assert.Equal(1, pool.Metadata(a).ReferenceCount);
+    }
+}
