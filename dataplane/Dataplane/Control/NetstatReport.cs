@@ -31,6 +31,7 @@ internal static class NetstatReport
             Line(text, $"\t{worker.Cache.Exhausted} buffer allocations failed (pool exhausted)");
             Line(text, $"\t{c.Loops} turns of the loop");
             Line(text, $"\t{c.Sleeps} sleeps on queue readiness");
+            Line(text, $"\t{c.CaptureDrops} capture copies dropped (the capture writer's ring was full)");
         }
         for (int p = 0; p < view.Ports.Count; p++)
         {

@@ -90,6 +90,7 @@ internal static class StatsJson
         json.WriteNumber("buffer_exhaustion", worker.Cache.Exhausted);
         json.WriteNumber("loops", c.Loops);
         json.WriteNumber("sleeps", c.Sleeps);
+        json.WriteNumber("capture_drops", c.CaptureDrops);
         json.WriteEndObject();
     }
 }

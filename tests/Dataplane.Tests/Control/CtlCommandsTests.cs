@@ -54,7 +54,7 @@ public sealed class CtlCommandsTests : IDisposable
         {
             "packets received from its queues", "packets processed", "packets handed off to the worker of their flow",
             "packets handed in by other workers", "hand-off drops", "packets transmitted", "transmit drops",
-            "packets dropped by the processor", "buffer allocations failed (pool exhausted)", "turns of the loop", "sleeps on queue readiness",
+            "packets dropped by the processor", "buffer allocations failed (pool exhausted)", "turns of the loop", "sleeps on queue readiness", "capture copies dropped",
         })
             Assert.Matches($@"(?m)^\t\d+ {System.Text.RegularExpressions.Regex.Escape(counter)}", stdout);
         Assert.Contains("port m0:\n\t0 arp frames\n\t0 ipv4 packets\n\t0 ipv6 packets\n\t0 other frames\n\t0 bytes\n", stdout);
@@ -92,7 +92,7 @@ public sealed class CtlCommandsTests : IDisposable
         Assert.Equal(2, workers.GetArrayLength());
         Assert.Equal(1, workers[1].GetProperty("index").GetInt32());
         Assert.Equal(1, workers[1].GetProperty("cpu").GetInt32());
-        foreach (string name in new[] { "received", "processed", "handed_off", "handed_in", "hand_off_drops", "transmitted", "transmit_drops", "dropped", "buffer_exhaustion", "loops", "sleeps" })
+        foreach (string name in new[] { "received", "processed", "handed_off", "handed_in", "hand_off_drops", "transmitted", "transmit_drops", "dropped", "buffer_exhaustion", "loops", "sleeps", "capture_drops" })
             Assert.True(workers[0].GetProperty(name).GetInt64() >= 0, name);
     }
 
