@@ -49,7 +49,7 @@ internal sealed class PacketEngine<TProcessor> : IDisposable where TProcessor : 
                 pollers[p] = poller;
                 receive.Add(poller);
             }
-            var timers = new TimerWheel(0);
+            var timers = new TimerWheel(EngineClock.Nanoseconds());
             var context = new WorkerContext(w, pool, cache, timers, pollers, CaptureSlots);
             // The symmetric key, so that both directions of a flow land on the same worker.
             _workers[w] = new Worker<TProcessor>(context, [.. receive], owners, ToeplitzHash.CreateSymmetric(), processor(w));

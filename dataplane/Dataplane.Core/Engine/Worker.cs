@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Dataplane.Buffers;
 using Dataplane.Native;
@@ -14,12 +13,13 @@ namespace Dataplane.Engine;
 /// </summary>
 internal sealed class Worker<TProcessor> where TProcessor : struct, IPacketProcessor
 {
+    // Idle turns spent spinning, then yielding, before the worker sleeps on its queues.
     private const int SpinTurns = 256;
+    private const int YieldTurns = 1024;
 
     // A queue whose every burst for this many turns in a row reported a new error is given up on:
     // the interface is gone, and polling it would only spin (its descriptor polls as always ready).
     private const int FailAfterErrorTurns = 1000;
-    private const int YieldTurns = 1024;
 
     private readonly QueuePoller[] _receive;
     private readonly RssIndirectionTable _owners;
@@ -96,7 +96,7 @@ internal sealed class Worker<TProcessor> where TProcessor : struct, IPacketProce
     public int RunOnce()
     {
         WorkerContext context = Context;
-        context.Now = (long)(Stopwatch.GetTimestamp() * s_nanosecondsPerTick); // once per batch
+        context.Now = EngineClock.Nanoseconds(); // once per batch
         context.Counters.Loops++;
         int work = 0;
         for (int q = 0; q < _receive.Length; q++)
@@ -234,5 +234,5 @@ internal sealed class Worker<TProcessor> where TProcessor : struct, IPacketProce
         return false;
     }
 
-    private static readonly double s_nanosecondsPerTick = 1e9 / Stopwatch.Frequency;
+
 }

@@ -74,7 +74,7 @@ internal sealed class CaptureService
         {
             using var writer = new CapturePcapng(stream, portName);
             // Workers stamp frames with the monotonic clock in ns; the file wants the Unix epoch.
-            long epochOffset = UnixNanoseconds() - MonotonicNanoseconds();
+            long epochOffset = UnixNanoseconds() - EngineClock.Nanoseconds();
             var buffer = new CapturedPacket[64];
             long deadline = Stopwatch.GetTimestamp() + (long)(Timeout.TotalSeconds * Stopwatch.Frequency);
             try
@@ -190,5 +190,5 @@ internal sealed class CaptureService
     private static long UnixNanoseconds() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
 
     // The same conversion as the worker's clock (Worker.RunOnce).
-    private static long MonotonicNanoseconds() => (long)(Stopwatch.GetTimestamp() * (1e9 / Stopwatch.Frequency));
+
 }
