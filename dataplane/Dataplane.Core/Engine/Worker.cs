@@ -57,9 +57,6 @@ internal sealed class Worker<TProcessor> where TProcessor : struct, IPacketProce
     /// <summary>Signalled to wake the worker from its idle sleep (a hand-off, or stop).</summary>
     public EventFd Wakeup { get; }
 
-    /// <summary>The processor, for inspection after the worker stopped.</summary>
-    public ref TProcessor Processor => ref _processor;
-
     /// <summary>Joins the workers by rings: one from every worker to every other (single producer, single consumer each).</summary>
     internal void Connect(Worker<TProcessor>[] peers, SpscRing<PacketBuffer>?[] inbound, SpscRing<PacketBuffer>?[] outbound)
     {

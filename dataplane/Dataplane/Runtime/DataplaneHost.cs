@@ -90,11 +90,12 @@ internal sealed class DataplaneHost
             stopped.Cancel();
         }
 
+        // What ctl reports, and what the counters printed at the stop are summed from.
+        var workers = engine.Workers.Select(w => new WorkerView(w.Context.Index, cores[w.Context.Index], w.Context.Counters, w.Context.Cache)).ToArray();
+        var view = new DataplaneView([.. ports.Select(p => p.Port)], workers, counts);
         ControlServer? control = null;
         if (_controlSocket is not null)
         {
-            var workers = engine.Workers.Select(w => new WorkerView(w.Context.Index, cores[w.Context.Index], w.Context.Counters, w.Context.Cache)).ToArray();
-            var view = new DataplaneView([.. ports.Select(p => p.Port)], workers, counts);
             var capture = new CaptureService(pool, view.Ports, engine.CaptureSlots, [.. engine.Workers.Select(w => w.Context)], stopped.Token) { Timeout = CaptureTimeout };
             Pool = pool;
             Ports = view.Ports;
@@ -129,35 +130,28 @@ internal sealed class DataplaneHost
         engine.Stop();
         foreach (PortBinding port in ports)
             port.Port.Dispose();
-        PrintCounters(ports, engine, counts);
+        PrintCounters(view);
         return 0;
     }
 
-    private void PrintCounters(List<PortBinding> ports, PacketEngine<FrameCounter> engine, FrameCounts[][] counts)
+    private void PrintCounters(DataplaneView view)
     {
         _stdout.WriteLine("dataplane: stopped; counters:");
-        for (int p = 0; p < ports.Count; p++)
+        for (int p = 0; p < view.Ports.Count; p++)
         {
-            IPort port = ports[p].Port;
+            IPort port = view.Ports[p];
             for (int q = 0; q < port.QueueCount; q++)
             {
                 QueueCounters c = port.Counters(q);
                 _stdout.WriteLine($"  {port.Name} queue {q}: rx {c.ReceivedPackets} packets {c.ReceivedBytes} bytes, tx {c.TransmittedPackets} packets {c.TransmittedBytes} bytes, rx drops {c.ReceiveDrops}, errors {c.Errors}");
             }
-            long arp = 0, v4 = 0, v6 = 0, other = 0;
-            foreach (FrameCounts[] worker in counts)
-            {
-                arp += worker[p].Arp;
-                v4 += worker[p].Ipv4;
-                v6 += worker[p].Ipv6;
-                other += worker[p].Other;
-            }
-            _stdout.WriteLine($"  {port.Name} frames: arp {arp}, ipv4 {v4}, ipv6 {v6}, other {other}");
+            FrameCounts f = view.Frames(p);
+            _stdout.WriteLine($"  {port.Name} frames: arp {f.Arp}, ipv4 {f.Ipv4}, ipv6 {f.Ipv6}, other {f.Other}");
         }
-        foreach (Worker<FrameCounter> worker in engine.Workers)
+        foreach (WorkerView worker in view.Workers)
         {
-            WorkerCounters c = worker.Context.Counters;
-            _stdout.WriteLine($"  worker {worker.Context.Index}: received {c.Received}, processed {c.Processed}, handed off {c.HandedOff}, handed in {c.HandedIn}, hand-off drops {c.HandOffDrops}, buffer exhaustion {worker.Context.Cache.Exhausted}");
+            WorkerCounters c = worker.Counters;
+            _stdout.WriteLine($"  worker {worker.Index}: received {c.Received}, processed {c.Processed}, handed off {c.HandedOff}, handed in {c.HandedIn}, hand-off drops {c.HandOffDrops}, buffer exhaustion {worker.Cache.Exhausted}");
         }
         _stdout.Flush();
     }
