@@ -26,6 +26,12 @@ internal sealed class PacketEngine<TProcessor> : IDisposable where TProcessor : 
 
     /// <summary>Builds the workers; nothing runs until <see cref="Start"/>.</summary>
     public PacketEngine(BufferPool pool, IReadOnlyList<int> cores, IReadOnlyList<PortBinding> ports, Func<int, TProcessor> processor, int handOffRingSize = 1024)
+        : this(pool, cores, ports, (WorkerContext context) => processor(context.Index), handOffRingSize)
+    {
+    }
+
+    /// <summary>Builds the workers, each processor made from what its worker owns; nothing runs until <see cref="Start"/>.</summary>
+    public PacketEngine(BufferPool pool, IReadOnlyList<int> cores, IReadOnlyList<PortBinding> ports, Func<WorkerContext, TProcessor> processor, int handOffRingSize = 1024)
     {
         ArgumentOutOfRangeException.ThrowIfZero(cores.Count);
         _cores = cores;
@@ -52,7 +58,7 @@ internal sealed class PacketEngine<TProcessor> : IDisposable where TProcessor : 
             var timers = new TimerWheel(EngineClock.Nanoseconds());
             var context = new WorkerContext(w, pool, cache, timers, pollers, CaptureSlots);
             // The symmetric key, so that both directions of a flow land on the same worker.
-            _workers[w] = new Worker<TProcessor>(context, [.. receive], owners, ToeplitzHash.CreateSymmetric(), processor(w));
+            _workers[w] = new Worker<TProcessor>(context, [.. receive], owners, ToeplitzHash.CreateSymmetric(), processor(context));
         }
         // rings[from, to] carries packets of worker to's flows that arrived at worker from.
         var rings = new SpscRing<PacketBuffer>?[count, count];

@@ -8,8 +8,6 @@ internal static class ControlCommands
     [
         ("netstat -an", "sockets land with the TCP and UDP layers"),
         ("route show", "the routing table lands with the network layer (issue 4)"),
-        ("arp -a", "the ARP cache lands with the network layer (issue 4)"),
-        ("ndp -a", "the neighbour cache lands with the network layer (issue 4)"),
     ];
 
     /// <summary>The reply to the request line <paramref name="request"/>; <paramref name="capture"/> serves <c>capture</c>.</summary>
@@ -27,6 +25,10 @@ internal static class ControlCommands
                 return new(ControlStatus.Ok, NetstatReport.Write(view));
             case "stats --json":
                 return new(ControlStatus.Ok, StatsJson.Write(view) + "\n");
+            case "arp -a" or "arp -an":
+                return new(ControlStatus.Ok, NeighborReport.WriteArp(view.Stack));
+            case "ndp -a" or "ndp -an":
+                return new(ControlStatus.Ok, NeighborReport.WriteNdp(view.Stack));
         }
         foreach ((string words, string landsWith) in Unavailable)
         {

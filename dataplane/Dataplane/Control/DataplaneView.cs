@@ -1,7 +1,7 @@
 using Dataplane.Buffers;
 using Dataplane.Engine;
 using Dataplane.Ports;
-using Dataplane.Runtime;
+using Dataplane.Stack;
 
 namespace Dataplane.Control;
 
@@ -9,8 +9,8 @@ namespace Dataplane.Control;
 internal sealed record WorkerView(int Index, int Cpu, WorkerCounters Counters, BufferCache Cache);
 
 /// <summary>
-/// What a running dataplane shows over its control socket: the ports, the workers and the frame
-/// counts of <see cref="FrameCounter"/>.
+/// What a running dataplane shows over its control socket: the ports, the workers, the network
+/// stack they run (interfaces, routes, neighbour caches) and the stack's counters of each worker.
 /// </summary>
 /// <remarks>
 /// Every counter here is a plain <c>long</c> field written by the one worker that owns it, without
@@ -20,7 +20,7 @@ internal sealed record WorkerView(int Index, int Cpu, WorkerCounters Counters, B
 /// other need not be from the same instant. That is what monitoring needs, as it is for DPDK's
 /// rte_eth_stats_get.
 /// </remarks>
-internal sealed class DataplaneView(IReadOnlyList<IPort> ports, IReadOnlyList<WorkerView> workers, FrameCounts[][] frames)
+internal sealed class DataplaneView(IReadOnlyList<IPort> ports, IReadOnlyList<WorkerView> workers, NetworkStack stack, IReadOnlyList<StackCounters> counters)
 {
     /// <summary>The ports, in config order.</summary>
     public IReadOnlyList<IPort> Ports => ports;
@@ -28,21 +28,15 @@ internal sealed class DataplaneView(IReadOnlyList<IPort> ports, IReadOnlyList<Wo
     /// <summary>The workers, by index.</summary>
     public IReadOnlyList<WorkerView> Workers => workers;
 
-    /// <summary>The frames of port <paramref name="port"/> summed over the workers.</summary>
-    public FrameCounts Frames(int port)
+    /// <summary>The network stack.</summary>
+    public NetworkStack Stack => stack;
+
+    /// <summary>Counter <paramref name="counter"/> of <paramref name="group"/> summed over the workers.</summary>
+    public long Sum(CounterGroup group, int counter)
     {
-        var sum = new FrameCounts();
-        foreach (FrameCounts[] worker in frames)
-        {
-            // A worker fills its row as it is built; until then there is nothing to add.
-            if (worker is null || (uint)port >= (uint)worker.Length || worker[port] is not { } c)
-                continue;
-            sum.Arp += c.Arp;
-            sum.Ipv4 += c.Ipv4;
-            sum.Ipv6 += c.Ipv6;
-            sum.Other += c.Other;
-            sum.Bytes += c.Bytes;
-        }
+        long sum = 0;
+        foreach (StackCounters c in counters)
+            sum += c.Of(group)[counter];
         return sum;
     }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Dataplane.Ports;
+using Dataplane.Stack;
 
 namespace Dataplane.Control;
 
@@ -14,12 +15,12 @@ internal static class IfconfigReport
     public static string Write(DataplaneView view)
     {
         var text = new StringBuilder();
-        foreach (IPort port in view.Ports)
-            Write(text, port);
+        for (int p = 0; p < view.Ports.Count; p++)
+            Write(text, view.Ports[p], view.Stack.Interfaces[p]);
         return text.ToString();
     }
 
-    private static void Write(StringBuilder text, IPort port)
+    private static void Write(StringBuilder text, IPort port, NetInterface iface)
     {
         // A port the dataplane runs on is always UP (it was started); RUNNING is the link, as in BSD.
         string flags = port.LinkUp ? "UP,RUNNING" : "UP";
@@ -29,6 +30,19 @@ internal static class IfconfigReport
         Line(text, $"\tdriver {port.Driver} queues {port.QueueCount}");
         Line(text, $"\thwfeatures=<{(capabilities.Length == 0 ? "none" : string.Join(',', capabilities).ToUpperInvariant())}>");
         Line(text, $"\tstatus: {(port.LinkUp ? "active" : "no carrier")}");
+        foreach (InterfaceAddress4 a in iface.Ipv4)
+        {
+            string broadcast = a.PrefixLength < 31 ? $" broadcast {a.Broadcast}" : "";
+            Line(text, $"\tinet {a.Address} netmask 0x{a.Mask:x8}{broadcast}");
+        }
+        foreach (InterfaceAddress6 a in iface.Ipv6)
+        {
+            // OpenBSD's layout: the scope of a link-local address after %, and the DAD state as a flag.
+            string scope = a.Address.IsLinkLocal ? $"%{iface.Name}" : "";
+            string state = a.State switch { AddressState.Tentative => " tentative", AddressState.Duplicated => " duplicated", _ => "" };
+            string scopeId = a.Address.IsLinkLocal ? $" scopeid 0x{iface.Index + 1:x}" : "";
+            Line(text, $"\tinet6 {a.Address}{scope} prefixlen {a.PrefixLength}{state}{scopeId}");
+        }
         for (int q = 0; q < port.QueueCount; q++)
         {
             QueueCounters c = port.Counters(q);

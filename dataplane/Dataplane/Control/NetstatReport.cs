@@ -1,13 +1,13 @@
 using System.Globalization;
 using System.Text;
 using Dataplane.Engine;
-using Dataplane.Runtime;
+using Dataplane.Stack;
 
 namespace Dataplane.Control;
 
 /// <summary>
 /// <c>ctl netstat -s</c>: the counters of each layer in the layout of BSD's netstat -s, a heading
-/// per worker and per port, then one counter a line, the number first. Zero counters are printed
+/// per worker and per protocol, then one counter a line, the number first. Zero counters are printed
 /// too: the list is short, and a script can count on every line being there.
 /// </summary>
 internal static class NetstatReport
@@ -33,15 +33,12 @@ internal static class NetstatReport
             Line(text, $"\t{c.Sleeps} sleeps on queue readiness");
             Line(text, $"\t{c.CaptureDrops} capture copies dropped (the capture writer's ring was full)");
         }
-        for (int p = 0; p < view.Ports.Count; p++)
+        foreach (CounterGroup group in CounterNames.Groups)
         {
-            FrameCounts f = view.Frames(p);
-            Line(text, $"port {view.Ports[p].Name}:");
-            Line(text, $"\t{f.Arp} arp frames");
-            Line(text, $"\t{f.Ipv4} ipv4 packets");
-            Line(text, $"\t{f.Ipv6} ipv6 packets");
-            Line(text, $"\t{f.Other} other frames");
-            Line(text, $"\t{f.Bytes} bytes");
+            Line(text, $"{CounterNames.Heading(group)}:");
+            string[] texts = CounterNames.Texts(group);
+            for (int c = 0; c < texts.Length; c++)
+                Line(text, $"\t{view.Sum(group, c)} {texts[c]}");
         }
         return text.ToString();
     }

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Dataplane.Engine;
 using Dataplane.Ports;
-using Dataplane.Runtime;
+using Dataplane.Stack;
 
 namespace Dataplane.Control;
 
@@ -10,7 +10,8 @@ namespace Dataplane.Control;
 /// <c>ctl stats --json</c>: every counter as one JSON object with stable snake_case names, written
 /// by hand with <see cref="Utf8JsonWriter"/> (no reflection, so NativeAOT keeps it whole):
 /// <c>{"ports":[{"name","driver","mac","mtu","link_up","queue_count","capabilities":[],
-/// "queues":[{"queue","rx_packets",...}],"frames":{"arp",...}}],"workers":[{"index","cpu",...}]}</c>.
+/// "queues":[{"queue","rx_packets",...}]}],"workers":[{"index","cpu",...}],
+/// "protocols":{"ip":{"received",...},...}}</c>.
 /// </summary>
 internal static class StatsJson
 {
@@ -23,18 +24,28 @@ internal static class StatsJson
             json.WriteStartObject();
             json.WriteStartArray("ports");
             for (int p = 0; p < view.Ports.Count; p++)
-                WritePort(json, view.Ports[p], view.Frames(p));
+                WritePort(json, view.Ports[p]);
             json.WriteEndArray();
             json.WriteStartArray("workers");
             foreach (WorkerView worker in view.Workers)
                 WriteWorker(json, worker);
             json.WriteEndArray();
+            json.WriteStartObject("protocols");
+            foreach (CounterGroup group in CounterNames.Groups)
+            {
+                json.WriteStartObject(CounterNames.Heading(group));
+                string[] keys = CounterNames.Keys(group);
+                for (int c = 0; c < keys.Length; c++)
+                    json.WriteNumber(keys[c], view.Sum(group, c));
+                json.WriteEndObject();
+            }
+            json.WriteEndObject();
             json.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
-    private static void WritePort(Utf8JsonWriter json, IPort port, FrameCounts frames)
+    private static void WritePort(Utf8JsonWriter json, IPort port)
     {
         json.WriteStartObject();
         json.WriteString("name", port.Name);
@@ -63,13 +74,6 @@ internal static class StatsJson
             json.WriteEndObject();
         }
         json.WriteEndArray();
-        json.WriteStartObject("frames");
-        json.WriteNumber("arp", frames.Arp);
-        json.WriteNumber("ipv4", frames.Ipv4);
-        json.WriteNumber("ipv6", frames.Ipv6);
-        json.WriteNumber("other", frames.Other);
-        json.WriteNumber("bytes", frames.Bytes);
-        json.WriteEndObject();
         json.WriteEndObject();
     }
 

@@ -4,6 +4,7 @@ using Dataplane.Config;
 using Dataplane.Control;
 using Dataplane.Engine;
 using Dataplane.Ports;
+using Dataplane.Stack;
 
 namespace Dataplane.Runtime;
 
@@ -42,6 +43,21 @@ internal sealed class DataplaneHost
     /// <summary>The opened ports of the running host, for tests (a test may feed a memory port's receive ring).</summary>
     internal IReadOnlyList<IPort>? Ports { get; private set; }
 
+    /// <summary>The network stack of the running host, for tests (null until <see cref="Run"/> opened the ports).</summary>
+    internal NetworkStack? Stack { get; private set; }
+
+    /// <summary>What the config asks for that this build does not run yet: said once at start, so nothing is silently ignored.</summary>
+    private static IEnumerable<string> NotYetRunning(DataplaneConfig config)
+    {
+        foreach (VlanConfig vlan in config.Vlans)
+            yield return $"vlan {vlan.Name} (line {vlan.Line}): vlan interfaces are not available yet; its addresses are not configured";
+        foreach (AppConfig app in config.Apps)
+        {
+            if (app.Transport == AppTransport.Tcp)
+                yield return $"app {AppConfig.KindKeywords[(int)app.Kind]} tcp (line {app.Line}): TCP is not available yet; the app does not run";
+        }
+    }
+
     /// <summary>Runs until <paramref name="stop"/> is cancelled or a signal arrives; returns the exit code.</summary>
     public int Run(CancellationToken stop)
     {
@@ -71,15 +87,18 @@ internal sealed class DataplaneHost
         }
 
         int[] cores = [.. _config.Cores];
-        var counts = new FrameCounts[cores.Length][];
         var pool = new BufferPool(PoolBuffers, hugePages: true);
-        using var engine = new PacketEngine<FrameCounter>(pool, cores, ports, w =>
+        NetworkStack stack = StackBuilder.Build(_config, ports, message => _stderr.WriteLine($"dataplane: {message}"));
+        Stack = stack;
+        var stackWorkers = new StackWorker[cores.Length];
+        using var engine = new PacketEngine<StackProcessor>(pool, cores, ports, (WorkerContext context) =>
         {
-            counts[w] = new FrameCounts[ports.Count];
-            for (int p = 0; p < ports.Count; p++)
-                counts[w][p] = new FrameCounts();
-            return new FrameCounter(counts[w]);
+            var worker = new StackWorker(stack, context);
+            stackWorkers[context.Index] = worker;
+            return new StackProcessor(worker);
         });
+        foreach (string warning in NotYetRunning(_config))
+            _stderr.WriteLine($"dataplane: {warning}");
 
         using var stopped = CancellationTokenSource.CreateLinkedTokenSource(stop);
         using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
@@ -92,7 +111,7 @@ internal sealed class DataplaneHost
 
         // What ctl reports, and what the counters printed at the stop are summed from.
         var workers = engine.Workers.Select(w => new WorkerView(w.Context.Index, cores[w.Context.Index], w.Context.Counters, w.Context.Cache)).ToArray();
-        var view = new DataplaneView([.. ports.Select(p => p.Port)], workers, counts);
+        var view = new DataplaneView([.. ports.Select(p => p.Port)], workers, stack, [.. stackWorkers.Select(w => w.Counters)]);
         ControlServer? control = null;
         if (_controlSocket is not null)
         {
@@ -145,8 +164,17 @@ internal sealed class DataplaneHost
                 QueueCounters c = port.Counters(q);
                 _stdout.WriteLine($"  {port.Name} queue {q}: rx {c.ReceivedPackets} packets {c.ReceivedBytes} bytes, tx {c.TransmittedPackets} packets {c.TransmittedBytes} bytes, rx drops {c.ReceiveDrops}, errors {c.Errors}");
             }
-            FrameCounts f = view.Frames(p);
-            _stdout.WriteLine($"  {port.Name} frames: arp {f.Arp}, ipv4 {f.Ipv4}, ipv6 {f.Ipv6}, other {f.Other}");
+        }
+        foreach (CounterGroup group in CounterNames.Groups)
+        {
+            // The protocol counters that moved, in netstat's words.
+            string[] texts = CounterNames.Texts(group);
+            for (int c = 0; c < texts.Length; c++)
+            {
+                long n = view.Sum(group, c);
+                if (n != 0)
+                    _stdout.WriteLine($"  {CounterNames.Heading(group)}: {n} {texts[c]}");
+            }
         }
         foreach (WorkerView worker in view.Workers)
         {

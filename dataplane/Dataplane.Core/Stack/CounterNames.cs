@@ -1,0 +1,204 @@
+using System.Text;
+
+namespace Dataplane.Stack;
+
+/// <summary>
+/// What <c>netstat -s</c> and <c>stats --json</c> call each counter: the heading of each group, a
+/// line of text per counter in the words of BSD's netstat, and a snake_case key for JSON made from
+/// the enum name. The texts are indexed by the counter enums; a test checks every enum has one each.
+/// </summary>
+internal static class CounterNames
+{
+    /// <summary>The groups, in print order.</summary>
+    public static readonly CounterGroup[] Groups = Enum.GetValues<CounterGroup>();
+
+    /// <summary>The heading (and JSON key) of <paramref name="group"/>, as netstat names the protocol.</summary>
+    public static string Heading(CounterGroup group) => group switch
+    {
+        CounterGroup.Ether => "ether",
+        CounterGroup.Arp => "arp",
+        CounterGroup.Ip => "ip",
+        CounterGroup.Icmp => "icmp",
+        CounterGroup.Ip6 => "ip6",
+        CounterGroup.Icmp6 => "icmp6",
+        _ => "udp",
+    };
+
+    /// <summary>The line texts of <paramref name="group"/>, by counter.</summary>
+    public static string[] Texts(CounterGroup group) => group switch
+    {
+        CounterGroup.Ether => Ether,
+        CounterGroup.Arp => Arp,
+        CounterGroup.Ip => Ip,
+        CounterGroup.Icmp => Icmp,
+        CounterGroup.Ip6 => Ip6,
+        CounterGroup.Icmp6 => Icmp6,
+        _ => Udp,
+    };
+
+    /// <summary>The JSON keys of <paramref name="group"/>, by counter: the enum names in snake_case.</summary>
+    public static string[] Keys(CounterGroup group) => group switch
+    {
+        CounterGroup.Ether => Snake(Enum.GetNames<EtherCounter>()),
+        CounterGroup.Arp => Snake(Enum.GetNames<ArpCounter>()),
+        CounterGroup.Ip => Snake(Enum.GetNames<IpCounter>()),
+        CounterGroup.Icmp => Snake(Enum.GetNames<IcmpCounter>()),
+        CounterGroup.Ip6 => Snake(Enum.GetNames<Ip6Counter>()),
+        CounterGroup.Icmp6 => Snake(Enum.GetNames<Icmp6Counter>()),
+        _ => Snake(Enum.GetNames<UdpCounter>()),
+    };
+
+    private static readonly string[] Ether =
+    [
+        "frames shorter than an Ethernet header",
+        "frames of an unknown EtherType",
+        "unicast frames for another station",
+        "frames from our own address",
+        "chained frames not taken by the input path",
+    ];
+
+    private static readonly string[] Arp =
+    [
+        "packets received",
+        "packets with a bad format",
+        "requests for our addresses",
+        "packets about a foreign target address",
+        "replies received",
+        "packets from a martian sender",
+        "packets claiming one of our addresses",
+        "requests sent",
+        "replies sent",
+        "announcements sent",
+        "packets held for resolution",
+        "held packets dropped",
+        "neighbours that did not answer",
+    ];
+
+    private static readonly string[] Ip =
+    [
+        "total packets received",
+        "packets too short",
+        "packets with a bad version",
+        "packets with a bad header length",
+        "packets with a bad total length",
+        "bad header checksums",
+        "packets from a martian source",
+        "packets to a martian destination",
+        "packets for us with a zero TTL",
+        "source-routed packets dropped",
+        "packets for this host",
+        "packets for an unknown or unsupported protocol",
+        "packets not for us while not forwarding",
+        "packets forwarded",
+        "packets not forwarded: no route",
+        "packets not forwarded: TTL exceeded",
+        "packets not forwarded: need fragmentation with don't fragment set",
+        "packets not forwarded: broadcast or multicast",
+        "packets sent from this host",
+        "output datagrams fragmented",
+        "fragments created",
+        "fragments received",
+        "fragments dropped (bad, overlapping, excessive or out of memory)",
+        "fragments dropped after timeout",
+        "packets reassembled",
+        "output packets dropped: no buffer",
+    ];
+
+    private static readonly string[] Icmp =
+    [
+        "messages received",
+        "messages too short",
+        "bad checksums",
+        "echo replies sent",
+        "broadcast or multicast echo requests ignored",
+        "error messages received",
+        "other messages received",
+        "error messages sent",
+        "errors not sent: rate limit",
+        "errors not sent: about an error, a fragment or a non-unicast packet",
+    ];
+
+    private static readonly string[] Ip6 =
+    [
+        "total packets received",
+        "packets too short",
+        "packets with a bad version",
+        "packets with a bad payload length",
+        "packets from a martian source",
+        "packets to a martian destination",
+        "packets with bad extension headers or options",
+        "packets with an unknown next header",
+        "packets for this host",
+        "packets not for us while not forwarding",
+        "multicast packets for groups we are not in",
+        "packets forwarded",
+        "packets not forwarded: no route",
+        "packets not forwarded: hop limit exceeded",
+        "packets not forwarded: too big",
+        "packets not forwarded: beyond scope",
+        "packets sent from this host",
+        "output datagrams fragmented",
+        "fragments created",
+        "fragments received",
+        "fragments dropped (bad, overlapping, excessive or out of memory)",
+        "fragments dropped after timeout",
+        "packets reassembled",
+        "output packets dropped: no buffer",
+    ];
+
+    private static readonly string[] Icmp6 =
+    [
+        "messages received",
+        "messages too short",
+        "bad checksums",
+        "echo replies sent",
+        "error messages received",
+        "other messages received",
+        "error messages sent",
+        "errors not sent: rate limit",
+        "errors not sent: about an error or a multicast packet",
+        "neighbour discovery messages with a bad hop limit",
+        "neighbour discovery messages with a bad format",
+        "neighbour solicitations received",
+        "neighbour advertisements received",
+        "neighbour discovery messages about a foreign target",
+        "neighbour solicitations sent",
+        "neighbour advertisements sent",
+        "duplicate address detection probes sent",
+        "duplicate addresses detected",
+        "packets held for resolution",
+        "held packets dropped",
+        "neighbours that did not answer",
+    ];
+
+    private static readonly string[] Udp =
+    [
+        "datagrams received",
+        "datagrams with a bad length",
+        "bad checksums",
+        "IPv6 datagrams with a zero checksum",
+        "datagrams to a port nobody listens on",
+        "broadcast or multicast datagrams to a port nobody listens on",
+        "datagrams delivered",
+        "datagrams dropped: socket queue full",
+        "datagrams sent",
+        "datagrams not sent: no route, no buffer or too large",
+    ];
+
+    private static string[] Snake(string[] names)
+    {
+        var keys = new string[names.Length];
+        for (int i = 0; i < names.Length; i++)
+        {
+            var text = new StringBuilder();
+            foreach (char c in names[i])
+            {
+                if (char.IsUpper(c) && text.Length > 0)
+                    text.Append('_');
+                text.Append(char.ToLowerInvariant(c));
+            }
+            keys[i] = text.ToString();
+        }
+        return keys;
+    }
+}

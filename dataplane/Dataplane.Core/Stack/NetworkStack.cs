@@ -1,0 +1,118 @@
+using Dataplane.Stack.Neighbors;
+using Dataplane.Stack.Routing;
+using Dataplane.Wire;
+
+namespace Dataplane.Stack;
+
+/// <summary>
+/// What every worker of the stack shares: the interfaces, the routing tables, the neighbour
+/// caches and the switches. Built before the workers start. Workers read it without locks: the
+/// interfaces do not change, the routing table is swapped whole, and the neighbour caches are
+/// read lock-free (see <see cref="NeighborTable{TAddress}"/>).
+/// </summary>
+internal sealed class NetworkStack
+{
+    /// <summary>A stack over <paramref name="interfaces"/>, indexed by port.</summary>
+    public NetworkStack(NetInterface[] interfaces, bool forwarding)
+    {
+        Interfaces = interfaces;
+        Forwarding = forwarding;
+        Arp = new NeighborTable<Ipv4Address>[interfaces.Length];
+        Nd = new NeighborTable<Ipv6Address>[interfaces.Length];
+        for (int i = 0; i < interfaces.Length; i++)
+        {
+            Arp[i] = new NeighborTable<Ipv4Address>();
+            Nd[i] = new NeighborTable<Ipv6Address>();
+        }
+        Routes = new Routes();
+        foreach (NetInterface iface in interfaces)
+        {
+            // Connected routes, from the addresses (RFC 1812 5.2.4.1's directly connected networks).
+            foreach (InterfaceAddress4 a in iface.Ipv4)
+                Routes.Add(a.Network, a.PrefixLength, new NextHop4(iface.Index, Ipv4Address.Any, RouteOrigin.Connected));
+            foreach (InterfaceAddress6 a in iface.Ipv6)
+            {
+                if (!a.Address.IsLinkLocal)
+                    Routes.Add(Ipv6Network(a.Address, a.PrefixLength), a.PrefixLength, new NextHop6(iface.Index, Ipv6Address.Any, RouteOrigin.Connected));
+            }
+        }
+    }
+
+    /// <summary>The interfaces, by port index.</summary>
+    public NetInterface[] Interfaces { get; }
+
+    /// <summary><c>set forwarding</c>: route packets that are not for us.</summary>
+    public bool Forwarding { get; }
+
+    /// <summary>The routing tables; the control thread changes them, workers read <see cref="Routes.Current"/>.</summary>
+    public Routes Routes { get; }
+
+    /// <summary>The ARP cache of each interface.</summary>
+    public NeighborTable<Ipv4Address>[] Arp { get; }
+
+    /// <summary>The IPv6 neighbour cache of each interface.</summary>
+    public NeighborTable<Ipv6Address>[] Nd { get; }
+
+    /// <summary>Reports of events worth a line in the log (a duplicate address); the host prints them.</summary>
+    public Action<string>? Log { get; init; }
+
+    /// <summary>The interface that owns <paramref name="address"/>, or null (the weak host model of RFC 1122 3.3.4.2: any interface's address is ours).</summary>
+    public NetInterface? Owner(Ipv4Address address)
+    {
+        foreach (NetInterface iface in Interfaces)
+        {
+            if (iface.Owns(address))
+                return iface;
+        }
+        return null;
+    }
+
+    /// <summary>Our usable IPv6 address equal to <paramref name="address"/>, on any interface, or null.</summary>
+    public InterfaceAddress6? Owner(in Ipv6Address address)
+    {
+        foreach (NetInterface iface in Interfaces)
+        {
+            if (iface.Find(address) is { Usable: true } a)
+                return a;
+        }
+        return null;
+    }
+
+    /// <summary>The interface whose connected IPv4 prefix holds <paramref name="address"/>, or null.</summary>
+    public NetInterface? ConnectedTo(Ipv4Address address)
+    {
+        foreach (NetInterface iface in Interfaces)
+        {
+            foreach (InterfaceAddress4 a in iface.Ipv4)
+            {
+                if (a.Contains(address))
+                    return iface;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The interface whose connected IPv6 prefix holds <paramref name="address"/>, or null.</summary>
+    public NetInterface? ConnectedTo(in Ipv6Address address)
+    {
+        foreach (NetInterface iface in Interfaces)
+        {
+            foreach (InterfaceAddress6 a in iface.Ipv6)
+            {
+                if (!a.Address.IsLinkLocal && a.Contains(address))
+                    return iface;
+            }
+        }
+        return null;
+    }
+
+    /// <summary><paramref name="address"/> with the bits after <paramref name="prefixLength"/> cleared.</summary>
+    public static Ipv6Address Ipv6Network(in Ipv6Address address, int prefixLength)
+    {
+        Span<byte> b = stackalloc byte[Ipv6Address.Length];
+        address.CopyTo(b);
+        for (int bit = prefixLength; bit < 128; bit++)
+            b[bit >> 3] &= (byte)~(0x80 >> (bit & 7));
+        return new Ipv6Address(b);
+    }
+}

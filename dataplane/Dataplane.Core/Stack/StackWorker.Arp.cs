@@ -1,0 +1,126 @@
+using Dataplane.Buffers;
+using Dataplane.Wire;
+
+namespace Dataplane.Stack;
+
+// ARP, RFC 826, with the merge rule of its "Packet Reception" section and the announcements of
+// RFC 5227 3.
+internal sealed partial class StackWorker
+{
+    private const int ArpLength = ArpPacket.FixedLength;
+
+    private void ArpInput(NetInterface iface, PacketBuffer packet, Span<byte> frame)
+    {
+        Counters.Count(ArpCounter.Received);
+        if (!ArpPacket.TryCreate(frame[EthernetHeader..], out ArpPacket arp)
+            || arp.HardwareType != 1 || arp.ProtocolType != EtherType.Ipv4 || arp.HardwareLength != MacAddress.Length || arp.ProtocolLength != Ipv4Address.Length
+            || arp.Operation is not (ArpOperation.Request or ArpOperation.Reply))
+        {
+            Drop(packet, ArpCounter.BadFormat);
+            return;
+        }
+        Ipv4Address sender = arp.SenderProtocolAddress;
+        Ipv4Address target = arp.TargetProtocolAddress;
+        MacAddress senderMac = arp.SenderHardwareAddress;
+        if (senderMac.IsMulticast || (!sender.IsUnspecified && IsMartian4(sender)))
+        {
+            Drop(packet, ArpCounter.BadSender);
+            return;
+        }
+        if (iface.Owns(sender))
+        {
+            // Somebody else claims our address (RFC 5227 2.4): we keep it, and count.
+            Drop(packet, ArpCounter.AddressConflict);
+            return;
+        }
+        bool forUs = iface.Owns(target);
+        // RFC 826: update the sender's entry if there is one; make one when the packet is for us.
+        // A probe (sender 0.0.0.0, RFC 5227 2.1.1) teaches nothing.
+        if (!sender.IsUnspecified)
+            ConfirmNeighbor(iface, _stack.Arp[iface.Index], sender, senderMac, create: forUs);
+        if (!forUs)
+        {
+            Drop(packet, ArpCounter.ForeignTarget);
+            return;
+        }
+        if (arp.Operation == ArpOperation.Reply)
+        {
+            Counters.Count(ArpCounter.RepliesReceived);
+            Consume(packet);
+            return;
+        }
+        // A request for us: turn it into the reply in place.
+        Counters.Count(ArpCounter.RequestsForUs);
+        arp.Operation = ArpOperation.Reply;
+        arp.TargetHardwareAddress = senderMac;
+        arp.TargetProtocolAddress = sender;
+        arp.SenderHardwareAddress = iface.Mac;
+        arp.SenderProtocolAddress = target;
+        WriteMacs(frame, senderMac, iface.Mac);
+        SetFrameLength(packet, EthernetHeader + ArpLength);
+        _pool.Metadata(packet).Offload = OffloadFlags.None;
+        Counters.Count(ArpCounter.RepliesSent);
+        _context.Transmit(iface.Index, packet);
+    }
+
+    /// <summary>Broadcasts (or unicasts, to refresh a stale entry) a request for <paramref name="target"/>.</summary>
+    private void SendArpRequest(NetInterface iface, Ipv4Address target, MacAddress destination)
+    {
+        if (!iface.TrySelectSource(target, out Ipv4Address source))
+            return;
+        if (WriteArp(iface, ArpOperation.Request, source, target, destination))
+            Counters.Count(ArpCounter.RequestsSent);
+    }
+
+    /// <summary>A gratuitous ARP request for each of our addresses (RFC 5227 3's announcement), so peers learn our MAC address.</summary>
+    private void AnnounceArp(NetInterface iface)
+    {
+        foreach (InterfaceAddress4 a in iface.Ipv4)
+        {
+            if (WriteArp(iface, ArpOperation.Request, a.Address, a.Address, MacAddress.Broadcast))
+                Counters.Count(ArpCounter.AnnouncementsSent);
+        }
+    }
+
+    private bool WriteArp(NetInterface iface, ArpOperation operation, Ipv4Address sender, Ipv4Address target, MacAddress destination)
+    {
+        Span<byte> l3 = NewPacket(ArpLength, out PacketBuffer packet);
+        if (!packet.IsValid)
+            return false;
+        ArpPacket.TryCreate(l3, out ArpPacket arp);
+        arp.HardwareType = 1;
+        arp.ProtocolType = EtherType.Ipv4;
+        arp.HardwareLength = MacAddress.Length;
+        arp.ProtocolLength = Ipv4Address.Length;
+        arp.Operation = operation;
+        arp.SenderHardwareAddress = iface.Mac;
+        arp.SenderProtocolAddress = sender;
+        arp.TargetHardwareAddress = default;
+        arp.TargetProtocolAddress = target;
+        WriteEthernet(_pool.Data(packet), destination, iface.Mac, EtherType.Arp);
+        _context.Transmit(iface.Index, packet);
+        return true;
+    }
+
+    /// <summary>Worker 0's announcement round <paramref name="round"/>: gratuitous ARP, and in the first round the IPv6 DAD probes.</summary>
+    private void Announce(int round)
+    {
+        foreach (NetInterface iface in _stack.Interfaces)
+        {
+            AnnounceArp(iface);
+            if (round == 0)
+                StartDad(iface);
+        }
+    }
+
+    /// <summary>
+    /// True for an IPv4 source no packet may come from (RFC 1812 5.3.7, RFC 6890): this network
+    /// (0/8), loopback (127/8), multicast, and the reserved 240/4 with the limited broadcast.
+    /// </summary>
+    private static bool IsMartian4(Ipv4Address address)
+    {
+        uint a = address.ToUInt32();
+        uint first = a >> 24;
+        return first == 0 || first == 127 || first >= 224;
+    }
+}

@@ -1,0 +1,126 @@
+using System.Buffers.Binary;
+using Dataplane.Buffers;
+using Dataplane.Wire;
+
+namespace Dataplane.Stack;
+
+// ICMPv6, RFC 4443: echo answered, errors counted, errors sent rate-limited; neighbour discovery
+// messages go on to StackWorker.Nd.cs.
+internal sealed partial class StackWorker
+{
+    /// <summary>An ICMPv6 error fits the IPv6 minimum MTU (RFC 4443 2.4 c).</summary>
+    private const int Icmp6ErrorMaxLength = 1280;
+
+    private void Icmp6Input(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, int offset)
+    {
+        Counters.Count(Icmp6Counter.Received);
+        Span<byte> message = ip.Buffer[offset..ip.PacketLength];
+        if (!Icmpv6Packet.TryCreate(message, out Icmpv6Packet icmp))
+        {
+            Drop(packet, Icmp6Counter.TooShort);
+            return;
+        }
+        if ((_pool.Metadata(packet).Offload & (OffloadFlags.L4ChecksumVerified | OffloadFlags.L4ChecksumPartial)) == 0 && !icmp.VerifyChecksum(ip.Source, ip.Destination))
+        {
+            Drop(packet, Icmp6Counter.BadChecksum);
+            return;
+        }
+        switch (icmp.Type)
+        {
+            case Icmpv6Type.EchoRequest:
+                EchoReply6(iface, packet, ip, offset, icmp);
+                break;
+            case Icmpv6Type.NeighborSolicitation:
+                NeighborSolicitationInput(iface, packet, ip, message);
+                break;
+            case Icmpv6Type.NeighborAdvertisement:
+                NeighborAdvertisementInput(iface, packet, ip, message);
+                break;
+            case Icmpv6Type.DestinationUnreachable or Icmpv6Type.PacketTooBig or Icmpv6Type.TimeExceeded or Icmpv6Type.ParameterProblem:
+                Counters.Count(Icmp6Counter.ErrorsReceived);
+                Consume(packet);
+                break;
+            default:
+                Counters.Count(Icmp6Counter.OtherReceived);
+                Consume(packet);
+                break;
+        }
+    }
+
+    /// <summary>Answers an echo request in its own buffer (RFC 4443 4.2).</summary>
+    private void EchoReply6(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, int offset, Icmpv6Packet icmp)
+    {
+        Ipv6Address destination = ip.Destination;
+        if (destination.IsMulticast)
+        {
+            Drop(packet, Icmp6Counter.OtherReceived);
+            return;
+        }
+        Ipv6Address source = ip.Source;
+        // Swapping the addresses leaves the pseudo-header sum alone; the type changes from 128 to 129.
+        ushort checksum = icmp.Checksum;
+        icmp.Type = Icmpv6Type.EchoReply;
+        icmp.Checksum = InternetChecksum.Update(checksum, (ushort)((byte)Icmpv6Type.EchoRequest << 8 | icmp.Code), (ushort)((byte)Icmpv6Type.EchoReply << 8 | icmp.Code));
+        int length = icmp.PacketLength;
+        if (offset > Ipv6Header)
+            ip.Buffer.Slice(offset, length).CopyTo(ip.Buffer[Ipv6Header..]); // without the request's extension headers
+        WriteIpv6Header(packet, destination, source, IpProtocol.Icmpv6, length);
+        SetFrameLength(packet, EthernetHeader + Ipv6Header + length);
+        _pool.Metadata(packet).Offload = OffloadFlags.None;
+        Counters.Count(Icmp6Counter.EchoReplies);
+        Ipv6Output(packet, source, iface);
+    }
+
+    /// <summary>
+    /// Sends an ICMPv6 error about <paramref name="offending"/>, which arrived on
+    /// <paramref name="iface"/>, unless RFC 4443 2.4 (e) forbids one or the rate limit holds it
+    /// back. The caller still owns and releases the offending packet.
+    /// </summary>
+    private void SendIcmp6Error(NetInterface iface, Ipv6Packet offending, Icmpv6Type type, byte code, uint rest)
+    {
+        Ipv6Address destination = offending.Source;
+        bool multicastAllowed = type == Icmpv6Type.PacketTooBig || (type == Icmpv6Type.ParameterProblem && code == 2);
+        if (destination.IsUnspecified || destination.IsMulticast
+            || (offending.Destination.IsMulticast && !multicastAllowed)
+            || IsIcmp6Error(offending))
+        {
+            Counters.Count(Icmp6Counter.ErrorsSuppressed);
+            return;
+        }
+        if (type != Icmpv6Type.PacketTooBig && !_icmpLimit.TryTake(_context.Now))
+        {
+            Counters.Count(Icmp6Counter.RateLimited);
+            return;
+        }
+        if (!iface.TrySelectSource(destination, out Ipv6Address source))
+            return;
+        int quote = Math.Min(offending.PacketLength, Icmp6ErrorMaxLength - Ipv6Header - Icmpv6Packet.FixedLength);
+        int length = Icmpv6Packet.FixedLength + quote;
+        Span<byte> l3 = NewPacket(Ipv6Header + length, out PacketBuffer packet);
+        if (!packet.IsValid)
+        {
+            Counters.Count(Ip6Counter.NoBuffer);
+            return;
+        }
+        Span<byte> message = l3.Slice(Ipv6Header, length);
+        offending.Buffer[..quote].CopyTo(message[Icmpv6Packet.FixedLength..]);
+        message[0] = (byte)type;
+        message[1] = code;
+        BinaryPrimitives.WriteUInt16BigEndian(message[2..], 0);
+        BinaryPrimitives.WriteUInt32BigEndian(message[4..], rest);
+        Icmpv6Packet.TryCreate(message, out Icmpv6Packet icmp);
+        icmp.FillChecksum(source, destination);
+        WriteIpv6Header(packet, source, destination, IpProtocol.Icmpv6, length);
+        Counters.Count(Icmp6Counter.ErrorsSent);
+        Ipv6Output(packet, destination, iface);
+    }
+
+    /// <summary>True when the packet is an ICMPv6 error or redirect right after its header (RFC 4443 2.4 e.1).</summary>
+    private static bool IsIcmp6Error(Ipv6Packet ip)
+    {
+        if (ip.NextHeader != IpProtocol.Icmpv6)
+            return false;
+        Span<byte> payload = ip.Payload;
+        return !payload.IsEmpty && (payload[0] < 128 || payload[0] == (byte)Icmpv6Type.Redirect);
+    }
+}

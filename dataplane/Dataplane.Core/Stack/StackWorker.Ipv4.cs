@@ -1,0 +1,275 @@
+using Dataplane.Buffers;
+using Dataplane.Stack.Routing;
+using Dataplane.Wire;
+
+namespace Dataplane.Stack;
+
+// IPv4 input (RFC 791, with the checks of RFC 1122 3.2.1 and RFC 1812 5.2.2), forwarding (RFC
+// 1812 5.2 and 5.3) and output.
+internal sealed partial class StackWorker
+{
+    private const int Ipv4Header = Ipv4Packet.FixedLength;
+
+    private void Ipv4Input(NetInterface iface, PacketBuffer packet, Span<byte> frame, bool linkMulticast)
+    {
+        Counters.Count(IpCounter.Received);
+        Span<byte> l3 = frame[EthernetHeader..];
+        if (l3.Length < Ipv4Header)
+        {
+            Drop(packet, IpCounter.TooShort);
+            return;
+        }
+        if (l3[0] >> 4 != 4)
+        {
+            Drop(packet, IpCounter.BadVersion);
+            return;
+        }
+        if (!Ipv4Packet.TryCreate(l3, out Ipv4Packet ip, out WireError error))
+        {
+            Drop(packet, error == WireError.BadTotalLength ? IpCounter.BadLength : IpCounter.BadHeaderLength);
+            return;
+        }
+        ref BufferMetadata m = ref _pool.Metadata(packet);
+        if ((m.Offload & OffloadFlags.Ipv4ChecksumVerified) == 0 && !ip.VerifyHeaderChecksum())
+        {
+            Drop(packet, IpCounter.BadChecksum);
+            return;
+        }
+        if (ip.PacketLength < l3.Length)
+            SetFrameLength(packet, EthernetHeader + ip.PacketLength); // Ethernet padding, or trailing junk
+        Ipv4Address source = ip.Source;
+        Ipv4Address destination = ip.Destination;
+        if (IsMartian4(source) || _stack.Owner(source) is not null || IsDirectedBroadcast(iface, source))
+        {
+            Drop(packet, IpCounter.MartianSource);
+            return;
+        }
+        uint first = destination.ToUInt32() >> 24;
+        if (first == 0 || first == 127)
+        {
+            Drop(packet, IpCounter.MartianDestination);
+            return;
+        }
+        if (ip.HeaderLength > Ipv4Header && HasSourceRoute(ip))
+        {
+            Drop(packet, IpCounter.SourceRouted);
+            return;
+        }
+        if (_stack.Owner(destination) is not null || destination.IsBroadcast || IsDirectedBroadcast(iface, destination))
+        {
+            Ipv4Deliver(iface, packet, ip);
+            return;
+        }
+        if (destination.IsMulticast)
+        {
+            // 224.0.0.1 (all systems) is ours; other groups are neither joined nor routed yet.
+            if (destination.ToUInt32() == 0xE0000001)
+                Ipv4Deliver(iface, packet, ip);
+            else
+                Drop(packet, IpCounter.NotForwardable);
+            return;
+        }
+        if (!_stack.Forwarding)
+        {
+            Drop(packet, IpCounter.NotForwarding);
+            return;
+        }
+        if (linkMulticast)
+        {
+            // RFC 1812 5.3.4: a unicast packet in a link-layer broadcast is not forwarded.
+            Drop(packet, IpCounter.NotForwardable);
+            return;
+        }
+        Ipv4Forward(iface, packet, ip);
+    }
+
+    private void Ipv4Deliver(NetInterface iface, PacketBuffer packet, Ipv4Packet ip)
+    {
+        if (ip.TimeToLive == 0)
+        {
+            Drop(packet, IpCounter.ZeroTtl);
+            return;
+        }
+        if (ip.FragmentOffset != 0 || ip.HasFlags(Ipv4Flags.MoreFragments))
+        {
+            Ipv4Reassemble(iface, packet, ip);
+            return;
+        }
+        Ipv4Protocol(iface, packet, ip);
+    }
+
+    /// <summary>Hands a whole (possibly reassembled) datagram for us to its protocol.</summary>
+    private void Ipv4Protocol(NetInterface iface, PacketBuffer packet, Ipv4Packet ip)
+    {
+        switch (ip.Protocol)
+        {
+            case IpProtocol.Icmp:
+                Counters.Count(IpCounter.Delivered);
+                IcmpInput(iface, packet, ip);
+                break;
+            case IpProtocol.Udp:
+                Counters.Count(IpCounter.Delivered);
+                UdpInput4(iface, packet, ip);
+                break;
+            default:
+                // RFC 1122 3.2.2.1: protocol unreachable for a transport we do not have.
+                Counters.Count(IpCounter.NoProtocol);
+                SendIcmpError(iface, ip, Icmpv4Type.DestinationUnreachable, IcmpUnreachable.Protocol, 0);
+                _context.Drop(packet);
+                break;
+        }
+    }
+
+    private void Ipv4Forward(NetInterface iface, PacketBuffer packet, Ipv4Packet ip)
+    {
+        byte ttl = ip.TimeToLive;
+        if (ttl <= 1)
+        {
+            Counters.Count(IpCounter.TtlExceeded);
+            SendIcmpError(iface, ip, Icmpv4Type.TimeExceeded, 0, 0);
+            _context.Drop(packet);
+            return;
+        }
+        Ipv4Address destination = ip.Destination;
+        if (!_stack.Routes.Current.TryLookup(destination, out NextHop4 hop))
+        {
+            Counters.Count(IpCounter.NoRoute);
+            SendIcmpError(iface, ip, Icmpv4Type.DestinationUnreachable, IcmpUnreachable.Network, 0);
+            _context.Drop(packet);
+            return;
+        }
+        NetInterface output = _stack.Interfaces[hop.Interface];
+        if (ip.PacketLength > output.Mtu)
+        {
+            if (ip.HasFlags(Ipv4Flags.DontFragment))
+            {
+                // RFC 1191 4: fragmentation needed, with the MTU of the next hop.
+                Counters.Count(IpCounter.CantFragment);
+                SendIcmpError(iface, ip, Icmpv4Type.DestinationUnreachable, IcmpUnreachable.FragmentationNeeded, (uint)output.Mtu);
+                _context.Drop(packet);
+                return;
+            }
+            ip.SetTimeToLiveUpdatingHeaderChecksum((byte)(ttl - 1));
+            Counters.Count(IpCounter.Forwarded);
+            Ipv4Fragment(output, hop.IsDirect ? destination : hop.Gateway, packet, ip);
+            return;
+        }
+        // RFC 1812 5.3.1 and RFC 1624: one less hop, and the checksum updated for it.
+        ip.SetTimeToLiveUpdatingHeaderChecksum((byte)(ttl - 1));
+        Counters.Count(IpCounter.Forwarded);
+        Ipv4SendTo(output, hop.IsDirect ? destination : hop.Gateway, packet);
+    }
+
+    /// <summary>Sends an IPv4 frame to <paramref name="nextHop"/> on <paramref name="iface"/>: broadcast and multicast map to their MAC addresses, unicast goes through ARP.</summary>
+    private void Ipv4SendTo(NetInterface iface, Ipv4Address nextHop, PacketBuffer packet)
+    {
+        if (nextHop.IsBroadcast || IsDirectedBroadcast(iface, nextHop))
+        {
+            WriteMacs(_pool.Data(packet), MacAddress.Broadcast, iface.Mac);
+            _context.Transmit(iface.Index, packet);
+        }
+        else if (nextHop.IsMulticast)
+        {
+            WriteMacs(_pool.Data(packet), Ipv6Addresses.MulticastMac(nextHop), iface.Mac);
+            _context.Transmit(iface.Index, packet);
+        }
+        else
+        {
+            SendToNeighbor(iface, _stack.Arp[iface.Index], nextHop, packet);
+        }
+    }
+
+    /// <summary>
+    /// Sends a packet this host built: its IPv4 header written at offset 14 but for the route,
+    /// which is looked up here. Counts and releases it when there is no route.
+    /// </summary>
+    private bool Ipv4Output(PacketBuffer packet, Ipv4Address destination)
+    {
+        if (!_stack.Routes.Current.TryLookup(destination, out NextHop4 hop))
+        {
+            // A broadcast or a reply to a martian has no route: nothing to do.
+            Drop(packet, IpCounter.NoRoute);
+            return false;
+        }
+        NetInterface output = _stack.Interfaces[hop.Interface];
+        Counters.Count(IpCounter.LocalOut);
+        Span<byte> l3 = _pool.Data(packet)[EthernetHeader..];
+        Ipv4Packet.TryCreate(l3, out Ipv4Packet ip);
+        Ipv4Address nextHop = hop.IsDirect ? destination : hop.Gateway;
+        if (ip.PacketLength > output.Mtu)
+        {
+            if (ip.HasFlags(Ipv4Flags.DontFragment))
+            {
+                Drop(packet, IpCounter.CantFragment);
+                return false;
+            }
+            Ipv4Fragment(output, nextHop, packet, ip);
+            return true;
+        }
+        Ipv4SendTo(output, nextHop, packet);
+        return true;
+    }
+
+    /// <summary>
+    /// Writes an IPv4 header without options at the front of <paramref name="l3"/>, for a packet
+    /// of <paramref name="totalLength"/> bytes, and fills its checksum; writes the EtherType too.
+    /// </summary>
+    private void WriteIpv4Header(PacketBuffer packet, Ipv4Address source, Ipv4Address destination, IpProtocol protocol, int totalLength, bool dontFragment = false)
+    {
+        Span<byte> frame = _pool.Data(packet);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(frame[12..], (ushort)EtherType.Ipv4);
+        Span<byte> l3 = frame[EthernetHeader..];
+        // Version, header length and total length first: the view checks them when it is made.
+        l3[0] = 0x45;
+        l3[1] = 0;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(l3[2..], (ushort)totalLength);
+        if (!Ipv4Packet.TryCreate(l3, out Ipv4Packet ip))
+            throw new InvalidOperationException($"IPv4 total length {totalLength} beyond the buffer"); // a bug in the caller, not bad input
+        ip.Identification = NextId();
+        ip.Flags = dontFragment ? Ipv4Flags.DontFragment : Ipv4Flags.None;
+        ip.FragmentOffset = 0;
+        ip.TimeToLive = DefaultTtl;
+        ip.Protocol = protocol;
+        ip.HeaderChecksum = 0;
+        ip.Source = source;
+        ip.Destination = destination;
+        ip.FillHeaderChecksum();
+    }
+
+    /// <summary>The first IPv4 address of any interface, for a message from an interface that has none.</summary>
+    private bool TryAnySource4(out Ipv4Address source)
+    {
+        foreach (NetInterface iface in _stack.Interfaces)
+        {
+            if (iface.Ipv4.Length > 0)
+            {
+                source = iface.Ipv4[0].Address;
+                return true;
+            }
+        }
+        source = default;
+        return false;
+    }
+
+    /// <summary>True when <paramref name="address"/> is the directed broadcast of one of the interface's prefixes.</summary>
+    private static bool IsDirectedBroadcast(NetInterface iface, Ipv4Address address)
+    {
+        foreach (InterfaceAddress4 a in iface.Ipv4)
+        {
+            if (a.PrefixLength < 31 && a.Broadcast == address)
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>True when the options hold a loose or strict source route (RFC 791 3.1, types 131 and 137).</summary>
+    private static bool HasSourceRoute(Ipv4Packet ip)
+    {
+        foreach (WireOption option in ip.EnumerateOptions())
+        {
+            if (option.Type is 131 or 137)
+                return true;
+        }
+        return false;
+    }
+}

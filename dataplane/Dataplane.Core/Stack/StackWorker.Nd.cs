@@ -1,0 +1,210 @@
+using Dataplane.Buffers;
+using Dataplane.Wire;
+
+namespace Dataplane.Stack;
+
+// Neighbour discovery, RFC 4861 (solicitation and advertisement; routers here neither send nor
+// take router advertisements), and duplicate address detection, RFC 4862 5.4.
+internal sealed partial class StackWorker
+{
+    /// <summary>How long DAD waits for an answer before the tentative addresses become preferred: 1 s (RetransTimer).</summary>
+    private const long DadTime = 1_000_000_000;
+
+    /// <summary>RFC 4861 7.1: every ND message arrives with hop limit 255, so it cannot have been routed.</summary>
+    private const byte NdHopLimit = 255;
+
+    private const int LinkLayerOption = 8;
+
+    private void NeighborSolicitationInput(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, Span<byte> message)
+    {
+        Counters.Count(Icmp6Counter.NeighborSolicitations);
+        if (ip.HopLimit != NdHopLimit)
+        {
+            Drop(packet, Icmp6Counter.NdBadHopLimit);
+            return;
+        }
+        if (!NeighborSolicitation.TryCreate(message, out NeighborSolicitation ns) || ns.Code != 0 || ns.TargetAddress.IsMulticast
+            || !TryLinkLayerOption(ns.EnumerateOptions(), NdpOptionType.SourceLinkLayerAddress, out MacAddress? sourceMac))
+        {
+            Drop(packet, Icmp6Counter.NdBadFormat);
+            return;
+        }
+        Ipv6Address source = ip.Source;
+        Ipv6Address target = ns.TargetAddress;
+        // RFC 4861 7.1.1: a DAD probe (unspecified source) goes to the solicited-node group and carries no address option.
+        if (source.IsUnspecified && (sourceMac is not null || ip.Destination != Ipv6Addresses.SolicitedNode(target)))
+        {
+            Drop(packet, Icmp6Counter.NdBadFormat);
+            return;
+        }
+        InterfaceAddress6? ours = iface.Find(target);
+        if (ours is null)
+        {
+            Drop(packet, Icmp6Counter.NdForeignTarget);
+            return;
+        }
+        if (source.IsUnspecified)
+        {
+            if (ours.State == AddressState.Tentative)
+                MarkDuplicate(iface, ours); // RFC 4862 5.4.3: someone else probes for it too
+            else if (ours.Usable)
+                SendNeighborAdvertisement(iface, target, Ipv6Addresses.AllNodes, Ipv6Addresses.MulticastMac(Ipv6Addresses.AllNodes), solicited: false);
+            Consume(packet);
+            return;
+        }
+        if (sourceMac is { } mac)
+            ConfirmNeighbor(iface, _stack.Nd[iface.Index], source, mac, create: true);
+        if (ours.Usable)
+        {
+            MacAddress replyTo = sourceMac ?? new MacAddress(_pool.Data(packet)[MacAddress.Length..]);
+            SendNeighborAdvertisement(iface, target, source, replyTo, solicited: true);
+        }
+        Consume(packet);
+    }
+
+    private void NeighborAdvertisementInput(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, Span<byte> message)
+    {
+        Counters.Count(Icmp6Counter.NeighborAdvertisements);
+        if (ip.HopLimit != NdHopLimit)
+        {
+            Drop(packet, Icmp6Counter.NdBadHopLimit);
+            return;
+        }
+        if (!NeighborAdvertisement.TryCreate(message, out NeighborAdvertisement na) || na.Code != 0 || na.TargetAddress.IsMulticast
+            || (ip.Destination.IsMulticast && (na.Flags & NeighborAdvertisementFlags.Solicited) != 0)
+            || !TryLinkLayerOption(na.EnumerateOptions(), NdpOptionType.TargetLinkLayerAddress, out MacAddress? targetMac))
+        {
+            Drop(packet, Icmp6Counter.NdBadFormat);
+            return;
+        }
+        Ipv6Address target = na.TargetAddress;
+        if (iface.Find(target) is { } ours)
+        {
+            if (ours.State == AddressState.Tentative)
+                MarkDuplicate(iface, ours);
+            else
+                Counters.Count(Icmp6Counter.DuplicateAddresses);
+            Consume(packet);
+            return;
+        }
+        if (targetMac is { } mac)
+            ConfirmNeighbor(iface, _stack.Nd[iface.Index], target, mac, create: false);
+        Consume(packet);
+    }
+
+    /// <summary>
+    /// Finds the link-layer address option of <paramref name="type"/>; false when the options are
+    /// malformed (RFC 4861 4.6: a zero length is invalid).
+    /// </summary>
+    private static bool TryLinkLayerOption(WireOptionEnumerator options, NdpOptionType type, out MacAddress? mac)
+    {
+        mac = null;
+        while (options.MoveNext())
+        {
+            WireOption option = options.Current;
+            if (option.Type == (byte)type && option.Data.Length >= MacAddress.Length)
+                mac = new MacAddress(option.Data);
+        }
+        return !options.IsMalformed;
+    }
+
+    /// <summary>Asks for the link-layer address of <paramref name="target"/>: to its solicited-node group, or unicast to refresh a stale entry.</summary>
+    private void SendNeighborSolicitation(NetInterface iface, in Ipv6Address target, MacAddress destination)
+    {
+        if (!iface.TrySelectSource(target, out Ipv6Address source))
+            return;
+        bool multicast = destination.IsBroadcast;
+        Ipv6Address to = multicast ? Ipv6Addresses.SolicitedNode(target) : target;
+        MacAddress toMac = multicast ? Ipv6Addresses.MulticastMac(to) : destination;
+        if (WriteSolicitation(iface, source, to, toMac, target, withSourceOption: true))
+            Counters.Count(Icmp6Counter.SolicitationsSent);
+    }
+
+    /// <summary>Probes every tentative address of <paramref name="iface"/> (RFC 4862 5.4.2): from ::, to its solicited-node group.</summary>
+    private void StartDad(NetInterface iface)
+    {
+        foreach (InterfaceAddress6 a in iface.Ipv6)
+        {
+            if (a.State != AddressState.Tentative)
+                continue;
+            if (WriteSolicitation(iface, Ipv6Address.Any, a.SolicitedNode, Ipv6Addresses.MulticastMac(a.SolicitedNode), a.Address, withSourceOption: false))
+                Counters.Count(Icmp6Counter.DadProbesSent);
+        }
+    }
+
+    /// <summary>DAD is over: the addresses nobody claimed become preferred and are announced (RFC 4861 7.2.6).</summary>
+    private void CompleteDad()
+    {
+        foreach (NetInterface iface in _stack.Interfaces)
+        {
+            foreach (InterfaceAddress6 a in iface.Ipv6)
+            {
+                if (a.State != AddressState.Tentative)
+                    continue;
+                a.State = AddressState.Preferred;
+                SendNeighborAdvertisement(iface, a.Address, Ipv6Addresses.AllNodes, Ipv6Addresses.MulticastMac(Ipv6Addresses.AllNodes), solicited: false);
+            }
+        }
+    }
+
+    private void MarkDuplicate(NetInterface iface, InterfaceAddress6 address)
+    {
+        address.State = AddressState.Duplicated;
+        Counters.Count(Icmp6Counter.DuplicateAddresses);
+        _stack.Log?.Invoke($"{iface.Name}: duplicate address {address.Address} detected; it is not used");
+    }
+
+    private bool WriteSolicitation(NetInterface iface, in Ipv6Address source, in Ipv6Address destination, MacAddress destinationMac, in Ipv6Address target, bool withSourceOption)
+    {
+        int length = NeighborSolicitation.FixedLength + (withSourceOption ? LinkLayerOption : 0);
+        Span<byte> l3 = NewPacket(Ipv6Header + length, out PacketBuffer packet);
+        if (!packet.IsValid)
+            return false;
+        Span<byte> message = l3.Slice(Ipv6Header, length);
+        message.Clear();
+        message[0] = (byte)Icmpv6Type.NeighborSolicitation;
+        target.CopyTo(message[8..]);
+        if (withSourceOption)
+            WriteLinkLayerOption(message[NeighborSolicitation.FixedLength..], NdpOptionType.SourceLinkLayerAddress, iface.Mac);
+        Icmpv6Packet.TryCreate(message, out Icmpv6Packet icmp);
+        icmp.FillChecksum(source, destination);
+        WriteIpv6Header(packet, source, destination, IpProtocol.Icmpv6, length, NdHopLimit);
+        WriteMacs(_pool.Data(packet), destinationMac, iface.Mac);
+        _context.Transmit(iface.Index, packet);
+        return true;
+    }
+
+    /// <summary>Advertises our <paramref name="target"/> address with our MAC address (RFC 4861 7.2.4).</summary>
+    private void SendNeighborAdvertisement(NetInterface iface, in Ipv6Address target, in Ipv6Address destination, MacAddress destinationMac, bool solicited)
+    {
+        int length = NeighborAdvertisement.FixedLength + LinkLayerOption;
+        Span<byte> l3 = NewPacket(Ipv6Header + length, out PacketBuffer packet);
+        if (!packet.IsValid)
+            return;
+        Span<byte> message = l3.Slice(Ipv6Header, length);
+        message.Clear();
+        NeighborAdvertisementFlags flags = NeighborAdvertisementFlags.Override;
+        if (solicited)
+            flags |= NeighborAdvertisementFlags.Solicited;
+        if (_stack.Forwarding)
+            flags |= NeighborAdvertisementFlags.Router;
+        message[0] = (byte)Icmpv6Type.NeighborAdvertisement;
+        NeighborAdvertisement.TryCreate(message, out NeighborAdvertisement na);
+        na.Flags = flags;
+        na.TargetAddress = target;
+        WriteLinkLayerOption(message[NeighborAdvertisement.FixedLength..], NdpOptionType.TargetLinkLayerAddress, iface.Mac);
+        Icmpv6Packet.TryCreate(message, out Icmpv6Packet icmp);
+        icmp.FillChecksum(target, destination);
+        WriteIpv6Header(packet, target, destination, IpProtocol.Icmpv6, length, NdHopLimit);
+        WriteMacs(_pool.Data(packet), destinationMac, iface.Mac);
+        Counters.Count(Icmp6Counter.AdvertisementsSent);
+        _context.Transmit(iface.Index, packet);
+    }
+
+    private static void WriteLinkLayerOption(Span<byte> option, NdpOptionType type, MacAddress mac)
+    {
+        option[0] = (byte)type;
+        option[1] = 1; // in units of 8 octets
+        mac.CopyTo(option[2..]);
+    }
+}

@@ -1,0 +1,195 @@
+using System.Runtime.CompilerServices;
+using Dataplane.Buffers;
+using Dataplane.Stack.Neighbors;
+using Dataplane.Wire;
+
+namespace Dataplane.Stack;
+
+// Sending to a neighbour: the link-layer address from the cache when it is known, else the packet
+// waits in the entry while a request goes out (ARP for IPv4, a neighbour solicitation for IPv6).
+// One generic path for both families; the JIT compiles it once per address type, and the
+// typeof tests below are constants in each.
+internal sealed partial class StackWorker
+{
+    private const int NeighborHoldLimit = NeighborEntry<Ipv4Address>.HoldLimit;
+
+    /// <summary>How often worker 0 retransmits requests and gives up on silent neighbours.</summary>
+    private const long SweepInterval = 200_000_000;
+
+    /// <summary>Entries unused this long are forgotten (OpenBSD keeps ARP entries 20 minutes).</summary>
+    private const long NeighborKeepTime = 20L * 60 * 1_000_000_000;
+
+    /// <summary>
+    /// Sends <paramref name="packet"/>, a complete frame but for its Ethernet addresses, to
+    /// <paramref name="nextHop"/> on <paramref name="iface"/>; resolves the neighbour first when
+    /// its address is not known.
+    /// </summary>
+    private void SendToNeighbor<TAddress>(NetInterface iface, NeighborTable<TAddress> table, in TAddress nextHop, PacketBuffer packet)
+        where TAddress : struct, IEquatable<TAddress>
+    {
+        if (table.TryGet(nextHop, out NeighborEntry<TAddress> entry) && entry.HasMac)
+        {
+            WriteMacs(_pool.Data(packet), entry.Mac, iface.Mac);
+            _context.Transmit(iface.Index, packet);
+            // A stale entry is still used, and asked about again (RFC 4861 7.3.3's STALE, simplified).
+            long now = _context.Now;
+            if (now - entry.Confirmed > NeighborTable<TAddress>.ReachableTime && entry.TryClaimRequest(now, NeighborTable<TAddress>.RequestInterval))
+                SendNeighborRequest(iface, nextHop, entry.Mac);
+            return;
+        }
+        Resolve(iface, table, nextHop, packet);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Resolve<TAddress>(NetInterface iface, NeighborTable<TAddress> table, in TAddress nextHop, PacketBuffer packet)
+        where TAddress : struct, IEquatable<TAddress>
+    {
+        NeighborEntry<TAddress>? entry = table.GetOrAdd(nextHop);
+        if (entry is null)
+        {
+            CountNeighbor<TAddress>(held: false);
+            _context.Drop(packet);
+            return;
+        }
+        bool resolved;
+        PacketBuffer evicted = PacketBuffer.None;
+        lock (entry.Gate)
+        {
+            // Checked under the lock: whoever confirms the entry takes the held packets under it too.
+            resolved = entry.HasMac;
+            if (!resolved)
+                entry.Hold(packet, out evicted);
+        }
+        if (resolved)
+        {
+            WriteMacs(_pool.Data(packet), entry.Mac, iface.Mac);
+            _context.Transmit(iface.Index, packet);
+            return;
+        }
+        CountNeighbor<TAddress>(held: true);
+        if (evicted.IsValid)
+        {
+            CountNeighbor<TAddress>(held: false);
+            _context.Drop(evicted);
+        }
+        if (entry.Requests < NeighborTable<TAddress>.MaxRequests && entry.TryClaimRequest(_context.Now, NeighborTable<TAddress>.RequestInterval))
+            SendNeighborRequest(iface, nextHop, MacAddress.Broadcast);
+    }
+
+    /// <summary>
+    /// A neighbour told us its link-layer address: records it when there is an entry (or
+    /// <paramref name="create"/> says to make one) and sends the packets that waited for it.
+    /// </summary>
+    private void ConfirmNeighbor<TAddress>(NetInterface iface, NeighborTable<TAddress> table, in TAddress address, MacAddress mac, bool create)
+        where TAddress : struct, IEquatable<TAddress>
+    {
+        NeighborEntry<TAddress>? entry = table.TryGet(address, out NeighborEntry<TAddress> found) ? found : create ? table.GetOrAdd(address) : null;
+        if (entry is null)
+            return;
+        if (!entry.HasMac || entry.Mac != mac || _context.Now - entry.Confirmed > SweepInterval)
+            entry.Confirm(mac, _context.Now);
+        if (entry.HeldCount == 0)
+            return;
+        int n;
+        lock (entry.Gate)
+            n = entry.TakeHeld(_released);
+        for (int i = 0; i < n; i++)
+        {
+            WriteMacs(_pool.Data(_released[i]), mac, iface.Mac);
+            _context.Transmit(iface.Index, _released[i]);
+        }
+        _released.AsSpan(0, n).Clear();
+    }
+
+    /// <summary>Worker 0's chore: retransmit requests for neighbours with waiting packets, give up on silent ones, forget old ones.</summary>
+    private void SweepNeighbors()
+    {
+        foreach (NetInterface iface in _stack.Interfaces)
+        {
+            Sweep(iface, _stack.Arp[iface.Index]);
+            Sweep(iface, _stack.Nd[iface.Index]);
+        }
+    }
+
+    private void Sweep<TAddress>(NetInterface iface, NeighborTable<TAddress> table) where TAddress : struct, IEquatable<TAddress>
+    {
+        long now = _context.Now;
+        foreach (NeighborEntry<TAddress> entry in table.Entries)
+        {
+            if (entry.HasMac)
+            {
+                if (now - entry.Confirmed > NeighborKeepTime)
+                    table.Remove(entry.Address);
+                continue;
+            }
+            bool due = now - entry.LastRequest >= NeighborTable<TAddress>.RequestInterval;
+            if (entry.HeldCount == 0)
+            {
+                // Nothing waits: an unanswered entry is dropped once its last request has had its time.
+                if (due && entry.Requests > 0)
+                    table.Remove(entry.Address);
+                continue;
+            }
+            if (entry.Requests >= NeighborTable<TAddress>.MaxRequests)
+            {
+                if (!due)
+                    continue;
+                // No answer to the last request either: the neighbour is unreachable; drop what waited.
+                int n;
+                lock (entry.Gate)
+                    n = entry.TakeHeld(_released);
+                for (int i = 0; i < n; i++)
+                {
+                    CountNeighbor<TAddress>(held: false);
+                    _context.Drop(_released[i]);
+                }
+                _released.AsSpan(0, n).Clear();
+                CountNeighborFailure<TAddress>();
+                entry.ResetRequests();
+                continue;
+            }
+            if (entry.TryClaimRequest(now, NeighborTable<TAddress>.RequestInterval))
+                SendNeighborRequest(iface, entry.Address, MacAddress.Broadcast);
+        }
+    }
+
+    private void SendNeighborRequest<TAddress>(NetInterface iface, in TAddress target, MacAddress destination)
+        where TAddress : struct, IEquatable<TAddress>
+    {
+        if (typeof(TAddress) == typeof(Ipv4Address))
+            SendArpRequest(iface, Unsafe.As<TAddress, Ipv4Address>(ref Unsafe.AsRef(in target)), destination);
+        else
+            SendNeighborSolicitation(iface, Unsafe.As<TAddress, Ipv6Address>(ref Unsafe.AsRef(in target)), destination);
+    }
+
+    private void CountNeighbor<TAddress>(bool held)
+    {
+        if (typeof(TAddress) == typeof(Ipv4Address))
+            Counters.Count(held ? ArpCounter.Held : ArpCounter.HeldDropped);
+        else
+            Counters.Count(held ? Icmp6Counter.Held : Icmp6Counter.HeldDropped);
+    }
+
+    private void CountNeighborFailure<TAddress>()
+    {
+        if (typeof(TAddress) == typeof(Ipv4Address))
+            Counters.Count(ArpCounter.ResolutionFailed);
+        else
+            Counters.Count(Icmp6Counter.ResolutionFailed);
+    }
+
+    /// <summary>Writes the destination and source MAC addresses of the frame.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WriteMacs(Span<byte> frame, MacAddress destination, MacAddress source)
+    {
+        destination.CopyTo(frame);
+        source.CopyTo(frame[MacAddress.Length..]);
+    }
+
+    /// <summary>Writes a whole Ethernet header.</summary>
+    private static void WriteEthernet(Span<byte> frame, MacAddress destination, MacAddress source, EtherType type)
+    {
+        WriteMacs(frame, destination, source);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(frame[12..], (ushort)type);
+    }
+}

@@ -1,0 +1,213 @@
+using System.Runtime.CompilerServices;
+using Dataplane.Buffers;
+using Dataplane.Engine;
+using Dataplane.Wire;
+
+namespace Dataplane.Stack;
+
+/// <summary>
+/// The stack as one worker runs it: link, network and transport input for the packets the worker
+/// owns, and the output and forwarding paths they lead to. Holds what the worker owns alone (its
+/// counters, its ICMP rate limit, its IPv4 identification space); everything shared is in
+/// <see cref="NetworkStack"/>. The protocol handlers are split by protocol into the partial files
+/// beside this one.
+/// </summary>
+internal sealed partial class StackWorker
+{
+    /// <summary>Time to live and hop limit of packets this host originates (RFC 1700's default).</summary>
+    public const byte DefaultTtl = 64;
+
+    private const int EthernetHeader = EthernetFrame.FixedLength;
+
+    private readonly NetworkStack _stack;
+    private readonly WorkerContext _context;
+    private readonly BufferPool _pool;
+    private readonly PacketBuffer[] _released = new PacketBuffer[NeighborHoldLimit];
+    private IcmpRateLimit _icmpLimit;
+    private ushort _nextId;
+
+    /// <summary>The stack of worker <paramref name="context"/>; worker 0 also runs the shared chores (announcements, neighbour sweeps).</summary>
+    public StackWorker(NetworkStack stack, WorkerContext context)
+    {
+        _stack = stack;
+        _context = context;
+        _pool = context.Pool;
+        _icmpLimit = new IcmpRateLimit(context.Now);
+        // Each worker takes its own slice of the identification space, so that two workers never
+        // give one source/destination pair the same ID at once (RFC 6864 4.1).
+        _nextId = (ushort)(context.Index * 0x1000 + Environment.TickCount);
+        if (context.Index == 0)
+            ScheduleChores();
+    }
+
+    /// <summary>This worker's counters.</summary>
+    public StackCounters Counters { get; } = new();
+
+    /// <summary>The shared state.</summary>
+    public NetworkStack Stack => _stack;
+
+    /// <summary>The worker this runs on.</summary>
+    public WorkerContext Context => _context;
+
+    /// <summary>Handles one received frame to completion.</summary>
+    public void Input(int port, PacketBuffer packet)
+    {
+        ref BufferMetadata m = ref _pool.Metadata(packet);
+        NetInterface iface = _stack.Interfaces[port];
+        Span<byte> frame = _pool.Data(packet);
+        if (!EthernetFrame.TryCreate(frame, out EthernetFrame eth))
+        {
+            Drop(packet, EtherCounter.TooShort);
+            return;
+        }
+        MacAddress destination = eth.Destination;
+        if (!destination.IsMulticast && destination != iface.Mac)
+        {
+            Drop(packet, EtherCounter.NotForUs);
+            return;
+        }
+        if (eth.Source == iface.Mac)
+        {
+            Drop(packet, EtherCounter.FromSelf);
+            return;
+        }
+        if (m.Segments > 1)
+        {
+            Drop(packet, EtherCounter.Chained);
+            return;
+        }
+        switch (eth.EtherType)
+        {
+            case EtherType.Ipv4:
+                Ipv4Input(iface, packet, frame, destination.IsMulticast);
+                break;
+            case EtherType.Ipv6:
+                Ipv6Input(iface, packet, frame, destination.IsMulticast);
+                break;
+            case EtherType.Arp:
+                ArpInput(iface, packet, frame);
+                break;
+            default:
+                Drop(packet, EtherCounter.UnknownType);
+                break;
+        }
+    }
+
+    /// <summary>Runs one of the stack's timers.</summary>
+    public void OnTimer(in ExpiredTimer timer)
+    {
+        switch ((StackTimer)timer.Kind)
+        {
+            case StackTimer.Announce:
+                Announce((int)timer.Payload);
+                break;
+            case StackTimer.DadDone:
+                CompleteDad();
+                break;
+            case StackTimer.NeighborSweep:
+                SweepNeighbors();
+                _context.Timers.Schedule(SweepInterval, (int)StackTimer.NeighborSweep, 0);
+                break;
+            default:
+                OnTransportTimer(timer);
+                break;
+        }
+    }
+
+    // Announce our addresses three times a second apart (peers may come up after us), start duplicate
+    // address detection, and sweep the neighbour caches.
+    private void ScheduleChores()
+    {
+        _context.Timers.Schedule(0, (int)StackTimer.Announce, 0);
+        _context.Timers.Schedule(1_000_000_000, (int)StackTimer.Announce, 1);
+        _context.Timers.Schedule(2_000_000_000, (int)StackTimer.Announce, 2);
+        _context.Timers.Schedule(DadTime, (int)StackTimer.DadDone, 0);
+        _context.Timers.Schedule(SweepInterval, (int)StackTimer.NeighborSweep, 0);
+    }
+
+    /// <summary>Releases <paramref name="packet"/> and counts the drop under <paramref name="reason"/>.</summary>
+    private void Drop(PacketBuffer packet, EtherCounter reason)
+    {
+        Counters.Count(reason);
+        _context.Drop(packet);
+    }
+
+    private void Drop(PacketBuffer packet, ArpCounter reason)
+    {
+        Counters.Count(reason);
+        _context.Drop(packet);
+    }
+
+    private void Drop(PacketBuffer packet, IpCounter reason)
+    {
+        Counters.Count(reason);
+        _context.Drop(packet);
+    }
+
+    private void Drop(PacketBuffer packet, IcmpCounter reason)
+    {
+        Counters.Count(reason);
+        _context.Drop(packet);
+    }
+
+    private void Drop(PacketBuffer packet, Ip6Counter reason)
+    {
+        Counters.Count(reason);
+        _context.Drop(packet);
+    }
+
+    private void Drop(PacketBuffer packet, Icmp6Counter reason)
+    {
+        Counters.Count(reason);
+        _context.Drop(packet);
+    }
+
+    /// <summary>Releases a packet that was consumed, not dropped (a reply went out in another buffer, or it was absorbed).</summary>
+    private void Consume(PacketBuffer packet) => _context.Cache.Release(packet);
+
+    /// <summary>
+    /// A fresh single-buffer packet of <paramref name="length"/> bytes after the Ethernet header;
+    /// returns the span after the Ethernet header, or an empty span when no buffer was left.
+    /// </summary>
+    private Span<byte> NewPacket(int length, out PacketBuffer packet)
+    {
+        int frameLength = EthernetHeader + length;
+        if (frameLength > _pool.DataRoom || !_context.Cache.TryAllocate(out packet))
+        {
+            packet = PacketBuffer.None;
+            return default;
+        }
+        ref BufferMetadata m = ref _pool.Metadata(packet);
+        m.DataLength = (ushort)frameLength;
+        m.PacketLength = frameLength;
+        return _pool.Data(packet)[EthernetHeader..];
+    }
+
+    /// <summary>Sets the frame length of a single-buffer packet (after trimming padding or rewriting in place).</summary>
+    private void SetFrameLength(PacketBuffer packet, int frameLength)
+    {
+        ref BufferMetadata m = ref _pool.Metadata(packet);
+        m.DataLength = (ushort)frameLength;
+        m.PacketLength = frameLength;
+    }
+
+    /// <summary>The next IPv4 identification of this worker.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ushort NextId() => _nextId++;
+}
+
+/// <summary>The kinds of timer the stack schedules on a worker's wheel.</summary>
+internal enum StackTimer
+{
+    /// <summary>Gratuitous ARP and IPv6 DAD probes for our addresses; payload: the round.</summary>
+    Announce = 0x100,
+
+    /// <summary>Duplicate address detection is over: tentative addresses become preferred.</summary>
+    DadDone,
+
+    /// <summary>Retransmit neighbour requests and give up on silent neighbours.</summary>
+    NeighborSweep,
+
+    /// <summary>The first kind the transport layer may use.</summary>
+    Transport = 0x200,
+}

@@ -1,0 +1,45 @@
+using Dataplane.Config;
+using Dataplane.Engine;
+using Dataplane.Stack;
+using Dataplane.Stack.Routing;
+using Dataplane.Wire;
+
+namespace Dataplane.Runtime;
+
+/// <summary>Builds the network stack a config describes over the ports it opened: interfaces, addresses, MTUs and static routes.</summary>
+internal static class StackBuilder
+{
+    /// <summary>The stack of <paramref name="config"/> over <paramref name="ports"/> (in config order).</summary>
+    public static NetworkStack Build(DataplaneConfig config, IReadOnlyList<PortBinding> ports, Action<string>? log = null)
+    {
+        var interfaces = new NetInterface[ports.Count];
+        for (int i = 0; i < ports.Count; i++)
+        {
+            Ports.IPort port = ports[i].Port;
+            int mtu = config.Mtus.FirstOrDefault(m => m.Interface == port.Name)?.Mtu ?? port.Mtu;
+            InterfaceAddress4[] v4 = [.. config.Addresses.Where(a => a.Interface == port.Name && a.Family == IpFamily.Inet)
+                .Select(a => new InterfaceAddress4(a.Prefix.Address.V4, a.Prefix.Length))];
+            InterfaceAddress6[] v6 = [.. config.Addresses.Where(a => a.Interface == port.Name && a.Family == IpFamily.Inet6)
+                .Select(a => new InterfaceAddress6(a.Prefix.Address.V6, a.Prefix.Length))];
+            interfaces[i] = new NetInterface(i, port.Name, port.Mac, mtu, port.Capabilities, v4, v6);
+        }
+        var stack = new NetworkStack(interfaces, config.Forwarding) { Log = log };
+        foreach (RouteConfig route in config.Routes)
+            AddRoute(stack, route.Destination, route.Gateway);
+        return stack;
+    }
+
+    /// <summary>Adds a static route through <paramref name="gateway"/>, which must be on a connected network; the result says what happened.</summary>
+    public static RouteChange AddRoute(NetworkStack stack, IpPrefix destination, IpAddress gateway)
+    {
+        if (destination.Family == IpFamily.Inet)
+        {
+            if (stack.ConnectedTo(gateway.V4) is not { } iface)
+                return RouteChange.NotFound;
+            return stack.Routes.Add(destination.Network.V4, destination.Length, new NextHop4(iface.Index, gateway.V4, RouteOrigin.Static));
+        }
+        if (stack.ConnectedTo(gateway.V6) is not { } iface6)
+            return RouteChange.NotFound;
+        return stack.Routes.Add(destination.Network.V6, destination.Length, new NextHop6(iface6.Index, gateway.V6, RouteOrigin.Static));
+    }
+}
