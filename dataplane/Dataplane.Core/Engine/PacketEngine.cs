@@ -24,12 +24,6 @@ internal sealed class PacketEngine<TProcessor> : IDisposable where TProcessor : 
     private readonly IReadOnlyList<PortBinding> _ports;
     private Thread[] _threads = [];
 
-    /// <summary>Builds the workers; nothing runs until <see cref="Start"/>.</summary>
-    public PacketEngine(BufferPool pool, IReadOnlyList<int> cores, IReadOnlyList<PortBinding> ports, Func<int, TProcessor> processor, int handOffRingSize = 1024)
-        : this(pool, cores, ports, (WorkerContext context) => processor(context.Index), handOffRingSize)
-    {
-    }
-
     /// <summary>Builds the workers, each processor made from what its worker owns; nothing runs until <see cref="Start"/>.</summary>
     public PacketEngine(BufferPool pool, IReadOnlyList<int> cores, IReadOnlyList<PortBinding> ports, Func<WorkerContext, TProcessor> processor, int handOffRingSize = 1024)
     {

@@ -79,8 +79,9 @@ internal sealed class NetInterface
         Capabilities = capabilities;
         Ipv4 = ipv4;
         // RFC 4291 2.1: every IPv6 interface has a link-local address; ours is the EUI-64 one (RFC 4862 5.3).
+        // As on OpenBSD, IPv6 runs on an interface only once the config gives it an inet6 address.
         LinkLocal = new InterfaceAddress6(Ipv6Addresses.LinkLocalFromMac(mac), 64);
-        Ipv6 = [LinkLocal, .. ipv6];
+        Ipv6 = ipv6.Length == 0 ? [] : [LinkLocal, .. ipv6];
     }
 
     /// <summary>The port index, which is also the interface index.</summary>
@@ -101,10 +102,10 @@ internal sealed class NetInterface
     /// <summary>The IPv4 addresses, in config order.</summary>
     public InterfaceAddress4[] Ipv4 { get; }
 
-    /// <summary>The IPv6 addresses: the link-local one first, then the config's.</summary>
+    /// <summary>The IPv6 addresses: the link-local one first, then the config's; none when the config gives the interface no inet6 address.</summary>
     public InterfaceAddress6[] Ipv6 { get; }
 
-    /// <summary>The link-local address, fe80::/64 from the MAC address.</summary>
+    /// <summary>The link-local address, fe80::/64 from the MAC address (in use only when <see cref="Ipv6"/> is not empty).</summary>
     public InterfaceAddress6 LinkLocal { get; }
 
     /// <summary>True when <paramref name="address"/> is one of the IPv4 addresses.</summary>
@@ -166,7 +167,7 @@ internal sealed class NetInterface
             if (best is null || a.Contains(destination))
                 best = a;
         }
-        best ??= LinkLocal.Usable ? LinkLocal : null;
+        best ??= Ipv6.Length > 0 && LinkLocal.Usable ? LinkLocal : null;
         if (best is null)
             return false;
         source = best.Address;
@@ -176,6 +177,8 @@ internal sealed class NetInterface
     /// <summary>True when <paramref name="group"/> is a multicast group this interface listens to: all-nodes, all-routers, or the solicited-node group of one of its addresses.</summary>
     public bool Listens(in Ipv6Address group)
     {
+        if (Ipv6.Length == 0)
+            return false;
         if (group == Ipv6Addresses.AllNodes || group == Ipv6Addresses.AllRouters)
             return true;
         foreach (InterfaceAddress6 a in Ipv6)
