@@ -26,7 +26,9 @@ internal static class CtlCommand
         ("ifconfig", "", "ports and vlans: addresses, MTU, link, queues, offloads, counters"),
         ("netstat -s", "", "protocol counters, every drop under its own name"),
         ("netstat -an", "", "sockets: listening and connected, with addresses and states"),
-        ("route show", "", "the inet and inet6 routing tables"),
+        ("route show", "[-inet | -inet6]", "the inet and inet6 routing tables"),
+        ("route add", "[-inet | -inet6] DESTINATION GATEWAY", "add a static route (DESTINATION: default, A.B.C.D/N, X::/N or a host)"),
+        ("route delete", "[-inet | -inet6] DESTINATION", "delete a static route"),
         ("arp -a", "", "the ARP cache"),
         ("ndp -a", "", "the IPv6 neighbour cache"),
         ("stats --json", "", "every counter as one JSON object, for scripts"),
@@ -89,6 +91,8 @@ internal static class CtlCommand
                 return $"ctl capture: COUNT '{words[3]}' is not a positive number";
             return null;
         }
+        if (verb == "route")
+            return Control.RouteCommand.Validate(words) is { } routeError ? $"ctl {routeError}" : null;
         string line = string.Join(' ', words);
         if (Commands.Any(c => c.Operands.Length == 0 && c.Words == line))
             return null;

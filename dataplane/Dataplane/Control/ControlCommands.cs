@@ -1,3 +1,5 @@
+using Dataplane.Stack;
+
 namespace Dataplane.Control;
 
 /// <summary>Runs one control request against a running dataplane and returns the reply.</summary>
@@ -7,7 +9,6 @@ internal static class ControlCommands
     private static readonly (string Words, string LandsWith)[] Unavailable =
     [
         ("netstat -an", "sockets land with the TCP and UDP layers"),
-        ("route show", "the routing table lands with the network layer (issue 4)"),
     ];
 
     /// <summary>The reply to the request line <paramref name="request"/>; <paramref name="capture"/> serves <c>capture</c>.</summary>
@@ -17,6 +18,8 @@ internal static class ControlCommands
         string line = string.Join(' ', split);
         if (split.Length > 0 && split[0] == "capture")
             return Capture(split, capture);
+        if (split.Length > 0 && split[0] == "route")
+            return RouteCommand.Execute(split, view.Stack.Routes, gateway => GatewayInterface(view.Stack, gateway), [.. view.Stack.Interfaces.Select(i => i.Name)]);
         switch (line)
         {
             case "ifconfig":
@@ -36,6 +39,14 @@ internal static class ControlCommands
                 return new(ControlStatus.Unavailable, $"not available yet: {landsWith}\n");
         }
         return new(ControlStatus.Error, $"unknown command '{line}'\n");
+    }
+
+    /// <summary>The interface whose connected network holds <paramref name="gateway"/>; null when none does, or when it is one of our own addresses.</summary>
+    private static int? GatewayInterface(NetworkStack stack, Config.IpAddress gateway)
+    {
+        if (gateway.Family == Config.IpFamily.Inet)
+            return stack.Owner(gateway.V4) is null ? stack.ConnectedTo(gateway.V4)?.Index : null;
+        return stack.Owner(gateway.V6) is null ? stack.ConnectedTo(gateway.V6)?.Index : null;
     }
 
     /// <summary><c>capture PORT FILE [COUNT]</c>, FILE an absolute path (ctl resolves it).</summary>

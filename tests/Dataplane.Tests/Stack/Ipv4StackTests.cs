@@ -234,13 +234,19 @@ public class Ipv4StackTests
         for (int i = 0; i < 1000; i++)
             ForwardOne(h, frame);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100_000; i++)
-            ForwardOne(h, frame);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // Steady state: the JIT may still be replacing methods with their tier-1 code (which
+        // allocates on the compiling thread's behalf) in the first rounds on a busy machine.
+        var rounds = new List<long>();
+        for (int round = 0; round < 5 && (rounds.Count == 0 || rounds[^1] != 0); round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 20_000; i++)
+                ForwardOne(h, frame);
+            rounds.Add(GC.GetAllocatedBytesForCurrentThread() - before);
+        }
 
-        Assert.Equal(0, allocated);
-        Assert.Equal(101_000, h.Count(IpCounter.Forwarded));
+        Assert.True(rounds[^1] == 0, $"bytes allocated per round of 20,000 packets: {string.Join(", ", rounds)}");
+        Assert.Equal(1000 + 20_000 * rounds.Count, h.Count(IpCounter.Forwarded));
     }
 
     private static readonly Dataplane.Buffers.PacketBuffer[] s_drain = new Dataplane.Buffers.PacketBuffer[32];
