@@ -60,7 +60,9 @@ usage: ./build.sh VERB [ARGS]
   build                 dotnet build Dataplane.sln -c Release
   publish               NativeAOT publish of the dataplane binary to out/dataplane (no warnings allowed)
   test                  deps, build, every test project, a short fuzz smoke; ends with `N passed, N failed`
-  run                   deps, publish, then run the dataplane on the example configuration
+  run                   deps, publish, then the lab: ping and iperf3 from a left to a right host
+                        through the dataplane and through Linux as the router, side by side
+                        (LAB_DURATION=SECONDS per iperf3 test, default 5)
   bench [ARGS...]       BenchmarkDotNet microbenchmarks in perf/ (ARGS go to BenchmarkDotNet, e.g. --filter '*')
   fuzz [SECONDS] [TARGET...]
                         AFL++ on every fuzz target (or the named ones), SECONDS each (default 60);
@@ -145,13 +147,22 @@ cmd_publish() {
 }
 
 cmd_run() {
+    # The lab needs root for its network namespaces: say so before a minute of publishing.
+    local as_root=()
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+            as_root=(sudo -n)
+        else
+            die "run: the lab creates network namespaces and needs root; run ./build.sh run as root"
+        fi
+    fi
     cmd_deps
     cmd_publish
-    # Until forwarding lands, `run` validates the example configuration with the real binary.
-    note "run: forwarding is not there yet; checking the example configuration instead:"
-    note "     out/dataplane check -c $EXAMPLE_CONFIG"
-    [ -f "$EXAMPLE_CONFIG" ] || die "run: $EXAMPLE_CONFIG does not exist yet"
-    "$OUT/dataplane" check -c "$EXAMPLE_CONFIG"
+    step "lab: left host -> router -> right host; the dataplane, then Linux, as the router"
+    local status=0
+    "${as_root[@]}" env LAB_DURATION="${LAB_DURATION:-5}" "$ROOT/lab/main-job.sh" \
+        --binary "$OUT/dataplane" --config "$ROOT/$EXAMPLE_CONFIG" || status=$?
+    [ "$status" -eq 0 ] || die "run: the lab exited $status: a cell of the table did not pass, or the lab could not start (see above)"
 }
 
 cmd_bench() {
