@@ -415,6 +415,47 @@ binary_checks() {
     record "binary" "$passed" "$failed" 0
 }
 
+# lab_check: the main job's Linux-router phase, 1 s per iperf3 test, under its own lab id: it
+# prints a table of six passing rows and leaves no namespace behind. (The dataplane phase needs
+# the stack; `./build.sh run` runs it.)
+lab_check() {
+    step "lab: main job, Linux-router phase"
+    if [ "$(id -u)" -ne 0 ]; then
+        record "lab (linux router)" 0 0 1 "needs root for network namespaces"
+        return
+    fi
+    local tool
+    for tool in ip ss ping iperf3 python3; do
+        if ! command -v "$tool" >/dev/null; then
+            record "lab (linux router)" 0 0 1 "$tool not installed"
+            return
+        fi
+    done
+    local id=dpl-test-$$ log=$OUT/lab.log status=0 passed=0 failed=0
+    rm -rf "$OUT/lab-logs"
+    LAB_ID=$id timeout -k 5 60 "$ROOT/lab/main-job.sh" --linux-only --duration 1 --logs "$OUT/lab-logs" \
+        >"$log" 2>&1 || status=$?
+    lab_expect() { # DESCRIPTION COMMAND...
+        local what=$1
+        shift
+        if "$@"; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+            printf '    %sFAILED: lab: %s%s\n' "$RED" "$what" "$RESET"
+        fi
+    }
+    lab_expect "exits 0 (exit $status)" test "$status" -eq 0
+    lab_expect "prints six PASS rows" test "$(grep -cE '^(icmp[46] ping|(tcp|udp)[46] iperf3) +\| PASS ' "$log")" -eq 6
+    lab_expect "leaves no namespace $id-*" bash -c "! ip netns list | grep -q '^$id-'"
+    if [ "$failed" -gt 0 ]; then
+        tail -n 25 "$log" | sed 's/^/    /'
+    else
+        grep -E '^(icmp|tcp|udp)[46] ' "$log" | sed 's/^/    /'
+    fi
+    record "lab (linux router)" "$passed" "$failed" 0
+}
+
 fuzz_smoke() {
     step "fuzz smoke"
     if ! command -v afl-fuzz >/dev/null; then
@@ -478,6 +519,7 @@ cmd_test() {
     done
 
     binary_checks
+    lab_check
     fuzz_smoke
 
     step "results"
