@@ -60,7 +60,9 @@ usage: ./build.sh VERB [ARGS]
   build                 dotnet build Dataplane.sln -c Release
   publish               NativeAOT publish of the dataplane binary to out/dataplane (no warnings allowed)
   test                  deps, build, every test project, a short fuzz smoke; ends with `N passed, N failed`
-  run                   deps, publish, then run the dataplane on the example configuration
+  run                   deps, publish, then the lab: ping and iperf3 from a left to a right host
+                        through the dataplane and through Linux as the router, side by side
+                        (LAB_DURATION=SECONDS per iperf3 test, default 5)
   bench [ARGS...]       BenchmarkDotNet microbenchmarks in perf/ (ARGS go to BenchmarkDotNet, e.g. --filter '*')
   fuzz [SECONDS] [TARGET...]
                         AFL++ on every fuzz target (or the named ones), SECONDS each (default 60);
@@ -145,13 +147,22 @@ cmd_publish() {
 }
 
 cmd_run() {
+    # The lab needs root for its network namespaces: say so before a minute of publishing.
+    local as_root=()
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+            as_root=(sudo -n)
+        else
+            die "run: the lab creates network namespaces and needs root; run ./build.sh run as root"
+        fi
+    fi
     cmd_deps
     cmd_publish
-    # Until forwarding lands, `run` validates the example configuration with the real binary.
-    note "run: forwarding is not there yet; checking the example configuration instead:"
-    note "     out/dataplane check -c $EXAMPLE_CONFIG"
-    [ -f "$EXAMPLE_CONFIG" ] || die "run: $EXAMPLE_CONFIG does not exist yet"
-    "$OUT/dataplane" check -c "$EXAMPLE_CONFIG"
+    step "lab: left host -> router -> right host; the dataplane, then Linux, as the router"
+    local status=0
+    "${as_root[@]}" env LAB_DURATION="${LAB_DURATION:-5}" "$ROOT/lab/main-job.sh" \
+        --binary "$OUT/dataplane" --config "$ROOT/$EXAMPLE_CONFIG" || status=$?
+    [ "$status" -eq 0 ] || die "run: the lab exited $status: a cell of the table did not pass, or the lab could not start (see above)"
 }
 
 cmd_bench() {
@@ -404,6 +415,47 @@ binary_checks() {
     record "binary" "$passed" "$failed" 0
 }
 
+# lab_check: the main job's Linux-router phase, 1 s per iperf3 test, under its own lab id: it
+# prints a table of six passing rows and leaves no namespace behind. (The dataplane phase needs
+# the stack; `./build.sh run` runs it.)
+lab_check() {
+    step "lab: main job, Linux-router phase"
+    if [ "$(id -u)" -ne 0 ]; then
+        record "lab (linux router)" 0 0 1 "needs root for network namespaces"
+        return
+    fi
+    local tool
+    for tool in ip ss ping iperf3 python3; do
+        if ! command -v "$tool" >/dev/null; then
+            record "lab (linux router)" 0 0 1 "$tool not installed"
+            return
+        fi
+    done
+    local id=dpl-test-$$ log=$OUT/lab.log status=0 passed=0 failed=0
+    rm -rf "$OUT/lab-logs"
+    LAB_ID=$id timeout -k 5 60 "$ROOT/lab/main-job.sh" --linux-only --duration 1 --logs "$OUT/lab-logs" \
+        >"$log" 2>&1 || status=$?
+    lab_expect() { # DESCRIPTION COMMAND...
+        local what=$1
+        shift
+        if "$@"; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+            printf '    %sFAILED: lab: %s%s\n' "$RED" "$what" "$RESET"
+        fi
+    }
+    lab_expect "exits 0 (exit $status)" test "$status" -eq 0
+    lab_expect "prints six PASS rows" test "$(grep -cE '^(icmp[46] ping|(tcp|udp)[46] iperf3) +\| PASS ' "$log")" -eq 6
+    lab_expect "leaves no namespace $id-*" bash -c "! ip netns list | grep -q '^$id-'"
+    if [ "$failed" -gt 0 ]; then
+        tail -n 25 "$log" | sed 's/^/    /'
+    else
+        grep -E '^(icmp|tcp|udp)[46] ' "$log" | sed 's/^/    /'
+    fi
+    record "lab (linux router)" "$passed" "$failed" 0
+}
+
 fuzz_smoke() {
     step "fuzz smoke"
     if ! command -v afl-fuzz >/dev/null; then
@@ -467,6 +519,7 @@ cmd_test() {
     done
 
     binary_checks
+    lab_check
     fuzz_smoke
 
     step "results"
