@@ -34,7 +34,7 @@ public class EngineBenchmarks
         _engine = new PacketEngine<Reflector>(
             _pool,
             Enumerable.Range(0, Workers).ToArray(),
-            [new PortBinding(port, (q, _) => new QueuePoller<MemoryQueue>(port.Queue(q)))],
+            [new PortBinding(port, (q, _) => new MemoryQueuePath(port.Queue(q)))],
             _ => default);
         var cache = new BufferCache(_pool, size: 512, burst: 64);
         var frames = new PacketBuffer[FramesInFlight];

@@ -20,13 +20,7 @@ public class SnapshotTests
 
         Assert.Empty(GeneratorHarness.Errors(result, output));
         GeneratedSourceResult generated = result.Results.Single().GeneratedSources.Single(s => s.HintName == hintName);
-        string actual = generated.SourceText.ToString();
-
-        string path = Path.Combine(SnapshotDirectory(), hintName + ".txt");
-        if (Environment.GetEnvironmentVariable("UPDATE_SNAPSHOTS") == "1")
-            File.WriteAllText(path, actual);
-        Assert.True(File.Exists(path), $"no snapshot {path}: run with UPDATE_SNAPSHOTS=1 to create it");
-        Assert.Equal(File.ReadAllText(path), actual);
+        SnapshotFile.AssertMatches(hintName, generated.SourceText.ToString());
     }
 
     [Fact]
@@ -38,8 +32,4 @@ public class SnapshotTests
             ["Samples.SampleIpv4.g.cs", "Samples.SampleRecord.g.cs", "Samples.SampleReport.g.cs", "Samples.SampleUdp.g.cs"],
             result.Results.Single().GeneratedSources.Select(s => s.HintName).Order());
     }
-
-    // The snapshots live in the source tree, next to this file, so an update lands in git.
-    private static string SnapshotDirectory([System.Runtime.CompilerServices.CallerFilePath] string thisFile = "")
-        => Path.Combine(Path.GetDirectoryName(thisFile)!, "Snapshots");
 }

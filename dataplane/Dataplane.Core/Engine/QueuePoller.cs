@@ -4,9 +4,10 @@ using Dataplane.Ports;
 namespace Dataplane.Engine;
 
 /// <summary>
-/// One port's queue pair as its worker drives it. The worker calls through this base once per
-/// burst; the subclass is generic over the driver's queue struct, so the per-packet calls inside
-/// (receive and transmit bursts) are direct calls the compiler specializes for each driver.
+/// One port's queue pair as its worker drives it. The subclasses are emitted by the packet-path
+/// generator, one per driver (<c>TapQueuePath</c> for <c>[PacketPath("tap")] TapQueue</c>): each holds
+/// the driver's queue struct and calls it directly, so a burst costs one virtual call here and
+/// nothing inside it is dispatched per packet.
 /// </summary>
 internal abstract class QueuePoller
 {
@@ -30,27 +31,33 @@ internal abstract class QueuePoller
 
     internal void MarkFailed() => Volatile.Write(ref _failed, true);
 
-    /// <summary>Receives one burst into <paramref name="burst"/>; returns how many arrived.</summary>
-    public abstract int Receive(Span<PacketBuffer> burst);
-
     /// <summary>Transmits from the front of <paramref name="burst"/>; returns how many the queue took.</summary>
     public abstract int Transmit(ReadOnlySpan<PacketBuffer> burst);
 
     /// <summary>The queue's readiness descriptor, if the driver has one.</summary>
     public abstract Native.FileDescriptor? ReadinessDescriptor { get; }
+
+    /// <summary>
+    /// The receive path of this queue compiled for the processor of the worker that owns it. A generic
+    /// virtual call, made once per queue when the worker is built, so that every burst afterwards is
+    /// one plain virtual call (<see cref="ReceivePath{TProcessor}.Poll"/>).
+    /// </summary>
+    public abstract ReceivePath<TProcessor> BindReceive<TProcessor>() where TProcessor : struct, IPacketProcessor;
 }
 
-/// <summary>The poller of one driver's queue type.</summary>
-internal sealed class QueuePoller<TQueue>(TQueue queue) : QueuePoller where TQueue : struct, IQueuePair
+/// <summary>
+/// The receive side of one queue, compiled for one driver and one processor: the emitted loop that
+/// takes a burst from the driver's struct and dispatches every packet of it through the worker.
+/// </summary>
+internal abstract class ReceivePath<TProcessor>(QueuePoller queue) where TProcessor : struct, IPacketProcessor
 {
-    private TQueue _queue = queue;
+    /// <summary>The queue this path receives from.</summary>
+    public QueuePoller Queue { get; } = queue;
 
-    /// <inheritdoc/>
-    public override int Receive(Span<PacketBuffer> burst) => _queue.Receive(burst);
-
-    /// <inheritdoc/>
-    public override int Transmit(ReadOnlySpan<PacketBuffer> burst) => _queue.Transmit(burst);
-
-    /// <inheritdoc/>
-    public override Native.FileDescriptor? ReadinessDescriptor => _queue.ReadinessDescriptor;
+    /// <summary>
+    /// Receives one burst into <paramref name="burst"/> and dispatches every packet: stamps the port,
+    /// hashes the flow where the driver did not, offers the packet to capture, and has the worker
+    /// process it or hand it to the worker that owns its flow. Returns how many arrived.
+    /// </summary>
+    public abstract int Poll(Worker<TProcessor> worker, Span<PacketBuffer> burst);
 }

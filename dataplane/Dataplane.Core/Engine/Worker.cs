@@ -21,7 +21,8 @@ internal sealed class Worker<TProcessor> where TProcessor : struct, IPacketProce
     // the interface is gone, and polling it would only spin (its descriptor polls as always ready).
     private const int FailAfterErrorTurns = 1000;
 
-    private readonly QueuePoller[] _receive;
+    private readonly QueuePoller[] _queues;
+    private readonly ReceivePath<TProcessor>[] _receive;
     private readonly RssIndirectionTable _owners;
     private readonly ToeplitzHash _hash;
     private readonly PacketBuffer[] _burst = new PacketBuffer[WorkerContext.BurstSize];
@@ -38,7 +39,9 @@ internal sealed class Worker<TProcessor> where TProcessor : struct, IPacketProce
     internal Worker(WorkerContext context, QueuePoller[] receive, RssIndirectionTable owners, ToeplitzHash hash, TProcessor processor)
     {
         Context = context;
-        _receive = receive;
+        _queues = receive;
+        // Each queue's emitted receive path, compiled for this worker's processor.
+        _receive = Array.ConvertAll(receive, q => q.BindReceive<TProcessor>());
         _owners = owners;
         _hash = hash;
         _processor = processor;
@@ -49,7 +52,7 @@ internal sealed class Worker<TProcessor> where TProcessor : struct, IPacketProce
     }
 
     /// <summary>The queues this worker receives from.</summary>
-    public IReadOnlyList<QueuePoller> Queues => _receive;
+    public IReadOnlyList<QueuePoller> Queues => _queues;
 
     /// <summary>What the worker owns.</summary>
     public WorkerContext Context { get; }
@@ -98,10 +101,12 @@ internal sealed class Worker<TProcessor> where TProcessor : struct, IPacketProce
         int work = 0;
         for (int q = 0; q < _receive.Length; q++)
         {
-            QueuePoller queue = _receive[q];
+            ReceivePath<TProcessor> path = _receive[q];
+            QueuePoller queue = path.Queue;
             if (queue.Failed)
                 continue;
-            int n = queue.Receive(_burst);
+            // The burst's one virtual call: the driver's emitted loop receives and dispatches every packet.
+            int n = path.Poll(this, _burst);
             if (n == 0)
             {
                 CheckHealth(queue);
@@ -110,8 +115,6 @@ internal sealed class Worker<TProcessor> where TProcessor : struct, IPacketProce
             queue.ErrorTurns = 0;
             context.Counters.Received += n;
             work += n;
-            for (int i = 0; i < n; i++)
-                Dispatch(queue.Port, _burst[i]);
         }
         work += DrainHandOffs();
         context.Timers.Advance(context.Now, ref _processor);
@@ -136,24 +139,26 @@ internal sealed class Worker<TProcessor> where TProcessor : struct, IPacketProce
             sleep.Delete(descriptor); // or the idle sleep would wake at once, forever
     }
 
-    /// <summary>Sends a packet to the worker that owns its flow, or processes it here.</summary>
-    private void Dispatch(int port, PacketBuffer packet)
+    /// <summary>
+    /// Processes <paramref name="packet"/> here, or hands it to the worker that owns its flow by
+    /// <paramref name="hash"/>. Called by the emitted receive paths for every packet, after they
+    /// stamped, hashed and offered it to capture; a direct call, inlined into them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void Deliver(int port, PacketBuffer packet, uint hash)
     {
-        ref BufferMetadata m = ref Context.Pool.Metadata(packet);
-        m.Port = (ushort)port;
-        if ((m.Offload & OffloadFlags.RssHashValid) == 0)
-        {
-            m.RssHash = SoftwareHash(Context.Pool.Data(packet));
-            m.Offload |= OffloadFlags.RssHashValid;
-        }
-        Context.Capture(port, packet, outbound: false); // before anyone else may own or free it
-        int owner = _peers.Length <= 1 ? Context.Index : _owners.OwnerOf(m.RssHash);
+        int owner = _peers.Length <= 1 ? Context.Index : _owners.OwnerOf(hash);
         if (owner == Context.Index)
         {
             Context.Counters.Processed++;
             _processor.Process(Context, port, packet);
             return;
         }
+        HandOff(owner, packet);
+    }
+
+    private void HandOff(int owner, PacketBuffer packet)
+    {
         if (_outbound[owner]!.TryEnqueue(packet))
         {
             Context.Counters.HandedOff++;
@@ -192,7 +197,7 @@ internal sealed class Worker<TProcessor> where TProcessor : struct, IPacketProce
     /// The symmetric Toeplitz hash of the flow, so both directions land on one worker; frames that
     /// are not IP (ARP) hash to 0, the first worker's entry.
     /// </summary>
-    private uint SoftwareHash(Span<byte> frame)
+    internal uint SoftwareHash(Span<byte> frame)
     {
         if (!EthernetFrame.TryCreate(frame, out EthernetFrame eth))
             return 0;

@@ -24,13 +24,13 @@ internal static class PortFactory
             case PortDriver.Memory:
                 // A memory port alone is looped to itself: what it sends comes back in.
                 MemoryPort memory = MemoryPort.CreateLoopback(port.Name, port.Queues);
-                return new PortBinding(memory, (q, _) => new QueuePoller<MemoryQueue>(memory.Queue(q)));
+                return new PortBinding(memory, (q, _) => new MemoryQueuePath(memory.Queue(q)));
             case PortDriver.Tap:
                 var tap = new TapPort(port.Name, port.IfName!, port.Queues, config.Tso, mtu, (ushort)index);
-                return new PortBinding(tap, (q, cache) => new QueuePoller<TapQueue>(tap.Queue(q, cache)));
+                return new PortBinding(tap, (q, cache) => new TapQueuePath(tap.Queue(q, cache)));
             case PortDriver.AfPacket:
                 AfPacketPort packet = AfPacketPort.Open(port.Name, port.IfName!, port.Queues, (ushort)index);
-                return new PortBinding(packet, (q, cache) => new QueuePoller<AfPacketQueue>(packet.Queue(q, cache)));
+                return new PortBinding(packet, (q, cache) => new AfPacketQueuePath(packet.Queue(q, cache)));
             default:
                 throw new PortOpenException($"port {port.Name} (line {port.Line}): the {port.Driver.Keyword()} driver is not available yet");
         }

@@ -7,8 +7,15 @@ namespace Dataplane.Drivers.AfPacket;
 /// <summary>
 /// The data path of one queue of an <see cref="AfPacketPort"/>, for the worker that owns it: frames
 /// are received into and released to that worker's <see cref="BufferCache"/>. A struct, so the
-/// engine's loop is compiled for it and nothing is dispatched per burst.
+/// engine's loop is compiled for it and nothing is dispatched per packet.
 /// </summary>
+/// <remarks>
+/// Receive facts: checksum state and merged frames come from each frame's virtio-net header (per
+/// frame). tp_rxhash is the kernel's flow hash, not the symmetric Toeplitz hash the engine places
+/// flows by, so the driver never claims it (<see cref="AfPacketReceiveRing"/>) and the engine hashes
+/// every frame.
+/// </remarks>
+[PacketPath("afpacket", Checksum = OffloadReport.PerFrame, RssHash = OffloadReport.Never, Lro = OffloadReport.PerFrame)]
 internal readonly struct AfPacketQueue : IQueuePair
 {
     private readonly AfPacketChannel _channel;

@@ -12,6 +12,11 @@ namespace Dataplane.Drivers.Tap;
 /// call) from buffer chains, each behind a virtio-net header. Non-blocking: a burst stops at EAGAIN.
 /// Never throws on the data path; failures are counted.
 /// </summary>
+/// <remarks>
+/// Receive facts: checksum state and super-frames come from each frame's virtio-net header (per
+/// frame); the 10-byte header the port reads has no hash field, so the engine hashes every frame.
+/// </remarks>
+[PacketPath("tap", Checksum = OffloadReport.PerFrame, RssHash = OffloadReport.Never, Lro = OffloadReport.PerFrame)]
 internal readonly struct TapQueue : IQueuePair
 {
     private readonly TapQueueState _state;

@@ -562,38 +562,4 @@ public sealed partial class WireFormatGenerator
                 ? $"{f.Name}: bytes {f.FirstByte}..{f.LastByte}{(f.LittleEndian ? ", little-endian" : "")}"
                 : $"{f.Name}: bits {f.Bit}..{f.Bit + f.Width - 1}";
     }
-
-    /// <summary>A small indenting writer for generated source.</summary>
-    private sealed class SourceWriter
-    {
-        private readonly StringBuilder _sb = new();
-        private int _indent;
-
-        public void Line(string text = "")
-        {
-            if (text.Length > 0)
-                _sb.Append(' ', _indent * 4).Append(text);
-            _sb.Append('\n');
-        }
-
-        public void Lines(string text)
-        {
-            foreach (string line in text.Split('\n'))
-                Line(line);
-        }
-
-        public void Open()
-        {
-            Line("{");
-            _indent++;
-        }
-
-        public void Close(string suffix = "")
-        {
-            _indent--;
-            Line("}" + suffix);
-        }
-
-        public override string ToString() => _sb.ToString();
-    }
 }

@@ -1,6 +1,3 @@
-using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.Text;
-
 namespace Dataplane.Generators.WireFormat;
 
 // The model the parser builds and the emitter reads. Immutable records with value equality that
@@ -60,20 +57,6 @@ internal sealed record FieldModel(
 
 /// <summary>A checksum field.</summary>
 internal sealed record ChecksumModel(int Scope, byte PseudoHeaderProtocol, bool ZeroMeansNone);
-
-/// <summary>A diagnostic carried as data until the output stage reports it.</summary>
-internal sealed record DiagnosticInfo(string Id, LocationInfo? Location, EquatableArray<string> Arguments);
-
-/// <summary>A location that compares by value.</summary>
-internal sealed record LocationInfo(string FilePath, TextSpan Span, LinePositionSpan LineSpan)
-{
-    public Location ToLocation() => Location.Create(FilePath, Span, LineSpan);
-
-    public static LocationInfo? From(Location? location)
-        => location is null || location.SourceTree is null
-            ? null
-            : new LocationInfo(location.SourceTree.FilePath, location.SourceSpan, location.GetLineSpan().Span);
-}
 
 /// <summary>What the parser returns for one declaration: a model to emit, diagnostics, or both.</summary>
 internal sealed record ParseResult(HeaderModel? Model, EquatableArray<DiagnosticInfo> Diagnostics);

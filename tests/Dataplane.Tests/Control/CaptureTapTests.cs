@@ -11,7 +11,7 @@ public sealed class CaptureTapTests
     {
         MemoryPort port = MemoryPort.CreateLoopback("m0", queues: 1);
         port.Start();
-        var poller = new QueuePoller<MemoryQueue>(port.Queue(0)) { Port = 0 };
+        var poller = new MemoryQueuePath(port.Queue(0)) { Port = 0 };
         var context = new WorkerContext(0, pool, new BufferCache(pool, size: 16, burst: 4), new TimerWheel(0), [poller]);
         return (context, port);
     }

@@ -59,8 +59,8 @@ public class PortFailureTests
             pool,
             [0],
             [
-                new PortBinding(tap, (q, c) => new QueuePoller<TapQueue>(tap.Queue(q, c))),
-                new PortBinding(memory, (q, _) => new QueuePoller<MemoryQueue>(memory.Queue(q))),
+                new PortBinding(tap, (q, c) => new TapQueuePath(tap.Queue(q, c))),
+                new PortBinding(memory, (q, _) => new MemoryQueuePath(memory.Queue(q))),
             ],
             _ => default)
         {

@@ -60,7 +60,7 @@ public class PacketEngineTests
         var engine = new PacketEngine<Reflector>(
             pool,
             Enumerable.Range(0, workers).ToArray(),
-            [new PortBinding(port, (q, _) => new QueuePoller<MemoryQueue>(port.Queue(q)))],
+            [new PortBinding(port, (q, _) => new MemoryQueuePath(port.Queue(q)))],
             _ => new Reflector(ledger))
         {
             PinThreads = false,
