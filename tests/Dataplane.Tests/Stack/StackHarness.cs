@@ -35,7 +35,7 @@ internal sealed class StackHarness
             ours.Start();
             peer.Start();
             _peers[i] = peer;
-            _transmit[i] = new QueuePoller<MemoryQueue>(ours.Queue(0));
+            _transmit[i] = new MemoryQueuePath(ours.Queue(0));
             nets[i] = new NetInterface(i, $"p{i}", ours.Mac, interfaces[i].Mtu, ours.Capabilities, interfaces[i].V4, interfaces[i].V6);
         }
         Stack = new NetworkStack(nets, forwarding);
