@@ -45,16 +45,59 @@ internal sealed class CaptureTap
     }
 
     /// <summary>
-    /// Called by worker <paramref name="worker"/> for a frame it holds: takes a reference on the
-    /// chain and queues it for the writer; when the ring is full only the copy is dropped.
+    /// Called by worker <paramref name="worker"/> for a frame it holds: queues it for the writer;
+    /// when the ring is full (or, for a received frame, no buffer is free) only the capture's
+    /// copy is dropped. A sent frame is final, so the capture takes a reference on its chain; a
+    /// received frame is still to be processed, and forwarding rewrites it in place (addresses,
+    /// TTL), so the capture takes a copy of it as it arrived.
     /// </summary>
     internal void Offer(WorkerContext worker, PacketBuffer packet, bool outbound)
     {
-        worker.Cache.AddReference(packet);
-        if (Rings[worker.Index].TryEnqueue(new CapturedPacket(packet, worker.Now, outbound)))
+        PacketBuffer captured = packet;
+        if (outbound)
+            worker.Cache.AddReference(packet);
+        else if (!TryCopy(worker, packet, out captured))
+        {
+            CountDrop(worker);
             return;
-        worker.Cache.Release(packet);
+        }
+        if (Rings[worker.Index].TryEnqueue(new CapturedPacket(captured, worker.Now, outbound)))
+            return;
+        worker.Cache.Release(captured);
+        CountDrop(worker);
+    }
+
+    private void CountDrop(WorkerContext worker)
+    {
         worker.Counters.CaptureDrops++;
         _drops[worker.Index * 8]++;
+    }
+
+    /// <summary>Copies the chain of <paramref name="packet"/> into fresh buffers of the worker's cache; false when the pool ran dry.</summary>
+    private static bool TryCopy(WorkerContext worker, PacketBuffer packet, out PacketBuffer copy)
+    {
+        BufferPool pool = worker.Pool;
+        BufferCache cache = worker.Cache;
+        copy = PacketBuffer.None;
+        for (int index = packet.Index; index >= 0; index = pool.Metadata(new PacketBuffer(index)).Next)
+        {
+            if (!cache.TryAllocate(out PacketBuffer piece))
+            {
+                if (copy.IsValid)
+                    cache.Release(copy);
+                copy = PacketBuffer.None;
+                return false;
+            }
+            Span<byte> data = pool.Data(new PacketBuffer(index));
+            ref BufferMetadata m = ref pool.Metadata(piece);
+            m.DataLength = (ushort)data.Length;
+            m.PacketLength = data.Length;
+            data.CopyTo(pool.Room(piece));
+            if (!copy.IsValid)
+                copy = piece;
+            else
+                cache.TryAppend(copy, piece);
+        }
+        return true;
     }
 }
