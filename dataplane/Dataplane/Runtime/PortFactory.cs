@@ -26,7 +26,9 @@ internal static class PortFactory
                 MemoryPort memory = MemoryPort.CreateLoopback(port.Name, port.Queues);
                 return new PortBinding(memory, (q, _) => new MemoryQueuePath(memory.Queue(q)));
             case PortDriver.Tap:
-                var tap = new TapPort(port.Name, port.IfName!, port.Queues, config.Tso, mtu, (ushort)index);
+                // TSO stays off on the tap until forwarding can split a super-frame for a port without it
+                // (DataplaneHost says so at start when the config asks for it).
+                var tap = new TapPort(port.Name, port.IfName!, port.Queues, tso: false, mtu, (ushort)index);
                 return new PortBinding(tap, (q, cache) => new TapQueuePath(tap.Queue(q, cache)));
             case PortDriver.AfPacket:
                 AfPacketPort packet = AfPacketPort.Open(port.Name, port.IfName!, port.Queues, (ushort)index);
