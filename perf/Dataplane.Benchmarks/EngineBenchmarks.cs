@@ -35,7 +35,7 @@ public class EngineBenchmarks
             _pool,
             Enumerable.Range(0, Workers).ToArray(),
             [new PortBinding(port, (q, _) => new QueuePoller<MemoryQueue>(port.Queue(q)))],
-            _ => default);
+            (int _) => default);
         var cache = new BufferCache(_pool, size: 512, burst: 64);
         var frames = new PacketBuffer[FramesInFlight];
         for (int q = 0; q < Workers; q++)

@@ -62,7 +62,7 @@ public class PortFailureTests
                 new PortBinding(tap, (q, c) => new QueuePoller<TapQueue>(tap.Queue(q, c))),
                 new PortBinding(memory, (q, _) => new QueuePoller<MemoryQueue>(memory.Queue(q))),
             ],
-            _ => default)
+            (int _) => default)
         {
             PinThreads = false,
         };

@@ -183,7 +183,7 @@ public class TapPortTests
         string host = lab.Namespace();
         TapLab.MoveInto(tap, host, "10.66.0.1/24");
         using (var engine = new PacketEngine<Responder>(
-            pool, [0, 1], [new PortBinding(port, (q, cache) => new QueuePoller<TapQueue>(port.Queue(q, cache)))], _ => new Responder(port.Mac))
+            pool, [0, 1], [new PortBinding(port, (q, cache) => new QueuePoller<TapQueue>(port.Queue(q, cache)))], (int _) => new Responder(port.Mac))
         {
             PinThreads = false,
         })

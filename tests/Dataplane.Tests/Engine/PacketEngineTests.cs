@@ -61,7 +61,7 @@ public class PacketEngineTests
             pool,
             Enumerable.Range(0, workers).ToArray(),
             [new PortBinding(port, (q, _) => new QueuePoller<MemoryQueue>(port.Queue(q)))],
-            _ => new Reflector(ledger))
+            (int _) => new Reflector(ledger))
         {
             PinThreads = false,
         };
