@@ -192,6 +192,35 @@ public class Ipv6ReassemblyTests
     }
 
     [Fact]
+    public void A_duplicate_fragment_is_dropped_and_the_packet_still_completes()
+    {
+        var h = new StackHarness();
+        byte[] request = Request();
+        List<byte[]> frames = Frames(h, Fragments6(request, 1448, id: 14));
+
+        h.Input([frames[2], frames[0], frames[2], frames[1]]);
+
+        AssertReply(request, [.. h.Sent().Select(Read6)]);
+        Assert.Equal(1, h.Count(Ip6Counter.FragmentsDuplicate));
+        Assert.Equal(1, h.Count(Ip6Counter.FragmentsDropped));
+        Assert.Equal(0, h.BuffersOutstanding);
+    }
+
+    [Fact]
+    public void More_fragments_than_a_packet_may_have_discard_it()
+    {
+        var h = new StackHarness();
+        List<byte[]> pieces = Fragments6(Request(), 8, id: 15); // 376 fragments
+
+        h.Input(Frames(h, pieces));
+
+        Assert.Empty(h.Sent());
+        Assert.Equal(1, h.Count(Ip6Counter.ReassemblyTooManyFragments));
+        Assert.Equal(pieces.Count, h.Count(Ip6Counter.FragmentsDropped));
+        Assert.Equal(0, h.BuffersOutstanding);
+    }
+
+    [Fact]
     public void Ipv4_and_ipv6_datagrams_share_the_table_and_its_bounds()
     {
         var h = new StackHarness();
