@@ -376,17 +376,6 @@ internal sealed class ReassemblyTable
         Free(slot);
     }
 
-    /// <summary>Drops every datagram (a worker stopping): buffers go back, timers are cancelled.</summary>
-    public void Clear()
-    {
-        while (_liveCount > 0)
-        {
-            int slot = _live[0];
-            ReleaseHeld(slot);
-            Free(slot);
-        }
-    }
-
     // Discards a datagram to make room, counted as reassembly memory running out.
     private void Evict(int slot)
     {
