@@ -101,6 +101,12 @@ internal static class CounterNames
         "fragments dropped (bad, overlapping, excessive or out of memory)",
         "fragments dropped after timeout",
         "packets reassembled",
+        "malformed fragments dropped (bad length, past 65535 bytes or past the end)",
+        "duplicate fragments dropped",
+        "fragments dropped: their datagram was discarded",
+        "datagrams discarded: overlapping fragments",
+        "datagrams discarded: too many fragments",
+        "datagrams discarded: reassembly memory full",
         "output packets dropped: no buffer",
     ];
 
@@ -143,6 +149,12 @@ internal static class CounterNames
         "fragments dropped (bad, overlapping, excessive or out of memory)",
         "fragments dropped after timeout",
         "packets reassembled",
+        "malformed fragments dropped (bad length, past 65535 bytes or past the end)",
+        "duplicate fragments dropped",
+        "fragments dropped: their datagram was discarded",
+        "datagrams discarded: overlapping fragments",
+        "datagrams discarded: too many fragments",
+        "datagrams discarded: reassembly memory full",
         "output packets dropped: no buffer",
     ];
 

@@ -165,6 +165,24 @@ internal enum IpCounter
     /// <summary>Packets reassembled.</summary>
     Reassembled,
 
+    /// <summary>Fragments dropped as malformed: a length not a multiple of 8 before the last, past 65535 bytes, or past the datagram's end.</summary>
+    FragmentsMalformed,
+
+    /// <summary>Fragments dropped as exact duplicates of one held.</summary>
+    FragmentsDuplicate,
+
+    /// <summary>Fragments dropped because their datagram was discarded earlier (overlap, too many) and has not timed out yet.</summary>
+    FragmentsAfterDiscard,
+
+    /// <summary>Datagrams discarded because two of their fragments overlapped (RFC 5722).</summary>
+    ReassemblyOverlapping,
+
+    /// <summary>Datagrams discarded because they came in more fragments than a datagram may.</summary>
+    ReassemblyTooManyFragments,
+
+    /// <summary>Datagrams discarded, oldest first, to make room: too many datagrams or fragments in reassembly.</summary>
+    ReassemblyOutOfMemory,
+
     /// <summary>Output packets dropped: no buffer.</summary>
     NoBuffer,
 }
@@ -274,6 +292,24 @@ internal enum Ip6Counter
 
     /// <summary>Packets reassembled.</summary>
     Reassembled,
+
+    /// <summary>Fragments dropped as malformed: a length not a multiple of 8 before the last, past 65535 bytes, or past the datagram's end.</summary>
+    FragmentsMalformed,
+
+    /// <summary>Fragments dropped as exact duplicates of one held.</summary>
+    FragmentsDuplicate,
+
+    /// <summary>Fragments dropped because their datagram was discarded earlier (overlap, too many) and has not timed out yet.</summary>
+    FragmentsAfterDiscard,
+
+    /// <summary>Datagrams discarded because two of their fragments overlapped (RFC 5722).</summary>
+    ReassemblyOverlapping,
+
+    /// <summary>Datagrams discarded because they came in more fragments than a datagram may.</summary>
+    ReassemblyTooManyFragments,
+
+    /// <summary>Datagrams discarded, oldest first, to make room: too many datagrams or fragments in reassembly.</summary>
+    ReassemblyOutOfMemory,
 
     /// <summary>Output packets dropped: no buffer.</summary>
     NoBuffer,
@@ -440,6 +476,12 @@ internal sealed class StackCounters
 
     /// <summary>Counts one UDP event.</summary>
     public void Count(UdpCounter c) => Udp[(int)c]++;
+
+    /// <summary>Adds <paramref name="n"/> to one IPv4 counter.</summary>
+    public void Add(IpCounter c, long n) => Ip[(int)c] += n;
+
+    /// <summary>Adds <paramref name="n"/> to one IPv6 counter.</summary>
+    public void Add(Ip6Counter c, long n) => Ip6[(int)c] += n;
 
     /// <summary>Adds <paramref name="n"/> to one UDP counter.</summary>
     public void Add(UdpCounter c, long n) => Udp[(int)c] += n;

@@ -1,30 +1,266 @@
+using System.Buffers.Binary;
 using Dataplane.Buffers;
+using Dataplane.Stack.Fragments;
+using Dataplane.Stack.Routing;
 using Dataplane.Wire;
 
 namespace Dataplane.Stack;
 
-// Fragments: not reassembled or created yet; counted and dropped.
+// Fragments on output: IPv4 fragmentation of forwarded and local datagrams (RFC 791 3.2, RFC 1812
+// 5.2.6), IPv6 source fragmentation (RFC 8200 4.5), and the output of datagrams that sit in a
+// linear copy rather than in their buffers (replies built in place from a reassembled request too
+// large for one buffer). Each fragment goes out in a fresh buffer, or a chain of them when the MTU
+// is larger than a buffer; the datagram is read through its view, so it may sit anywhere.
+// Reassembly is in Fragments/StackWorker.Reassembly.cs.
 internal sealed partial class StackWorker
 {
-    private void Ipv4Reassemble(NetInterface iface, PacketBuffer packet, Ipv4Packet ip)
+    /// <summary>The longest IPv4 options field; the options copied into later fragments fit it too.</summary>
+    private const int MaxIpv4Options = 40;
+
+    private const int FragmentHeader6 = Ipv6FragmentHeader.FixedLength;
+
+    private ReassemblyTable _reassembly = null!;
+    private uint _nextId6;
+
+    /// <summary>Sets up what fragmentation and reassembly own (the constructor's part; allocates).</summary>
+    private void InitializeFragments()
     {
-        Counters.Count(IpCounter.Fragments);
-        Drop(packet, IpCounter.FragmentsDropped);
+        // A quarter of a small pool at most, so a fragment flood cannot starve the receive rings.
+        int maxFragments = Math.Clamp(_pool.Count / 4, 2, ReassemblyTable.DefaultMaxFragments);
+        _reassembly = new ReassemblyTable(_context, Counters, (int)StackTimer.Reassembly, maxFragments: maxFragments);
+        _linear = GC.AllocateUninitializedArray<byte>(LinearRoom);
+        // Each worker starts in its own quarter of the 32-bit space, from an unpredictable point
+        // (RFC 7739 3.1): two workers never give one pair of addresses the same identification.
+        _nextId6 = (uint)(_context.Index & 0xF) << 28 | (uint)Random.Shared.Next(1 << 28);
     }
 
+    /// <summary>The datagrams this worker holds in reassembly.</summary>
+    internal ReassemblyTable Reassembly => _reassembly;
+
+    /// <summary>
+    /// Sends <paramref name="ip"/>, larger than <paramref name="output"/>'s MTU and without
+    /// don't-fragment, in fragments (RFC 791 3.2): data cut at 8-byte boundaries, the first fragment
+    /// with the whole header, the later ones with only the options whose copy bit is set, the
+    /// original's more-fragments flag on the last. Releases <paramref name="packet"/>.
+    /// </summary>
     private void Ipv4Fragment(NetInterface output, Ipv4Address nextHop, PacketBuffer packet, Ipv4Packet ip)
     {
-        Drop(packet, IpCounter.CantFragment);
+        Span<byte> copied = stackalloc byte[MaxIpv4Options];
+        int headerLength = ip.HeaderLength;
+        int laterHeaderLength = Ipv4Header + CopiedOptions(ip, copied);
+        int firstData = (output.Mtu - headerLength) & ~7;
+        int laterData = (output.Mtu - laterHeaderLength) & ~7;
+        if (firstData < 8 || laterData < 8)
+        {
+            // An MTU below RFC 791's 68 bytes cannot carry a fragment.
+            Drop(packet, IpCounter.CantFragment);
+            return;
+        }
+        Span<byte> payload = ip.Payload;
+        int baseOffset = ip.FragmentOffset; // a fragment forwarded on and cut again keeps its place
+        bool moreAfterLast = ip.HasFlags(Ipv4Flags.MoreFragments);
+        int reserved = BinaryPrimitives.ReadUInt16BigEndian(ip.Buffer[6..]) & 0x8000; // passed on as it came
+        Counters.Count(IpCounter.Fragmented);
+        for (int at = 0; at < payload.Length;)
+        {
+            bool first = at == 0;
+            int header = first ? headerLength : laterHeaderLength;
+            int size = Math.Min(first ? firstData : laterData, payload.Length - at);
+            bool last = at + size == payload.Length;
+            if (!FrameChain.TryAllocate(_context.Cache, EthernetHeader + header + size, out PacketBuffer fragment))
+            {
+                // The rest cannot be sent; the receiver times the datagram out.
+                Counters.Count(IpCounter.NoBuffer);
+                break;
+            }
+            Span<byte> frame = _pool.Data(fragment);
+            BinaryPrimitives.WriteUInt16BigEndian(frame[12..], (ushort)EtherType.Ipv4);
+            Span<byte> h = frame.Slice(EthernetHeader, header);
+            if (first)
+            {
+                ip.Buffer[..header].CopyTo(h);
+            }
+            else
+            {
+                ip.Buffer[..Ipv4Header].CopyTo(h);
+                copied[..(header - Ipv4Header)].CopyTo(h[Ipv4Header..]);
+                h[0] = (byte)(0x40 | header >> 2);
+            }
+            BinaryPrimitives.WriteUInt16BigEndian(h[2..], (ushort)(header + size));
+            int more = last && !moreAfterLast ? 0 : 0x2000;
+            BinaryPrimitives.WriteUInt16BigEndian(h[6..], (ushort)(reserved | more | ((baseOffset + (at >> 3)) & 0x1FFF)));
+            BinaryPrimitives.WriteUInt16BigEndian(h[10..], 0);
+            BinaryPrimitives.WriteUInt16BigEndian(h[10..], InternetChecksum.Compute(h));
+            FrameChain.Write(_pool, fragment, EthernetHeader + header, payload.Slice(at, size));
+            Counters.Count(IpCounter.FragmentsCreated);
+            Ipv4SendTo(output, nextHop, fragment);
+            at += size;
+        }
+        Consume(packet);
     }
 
-    private void Ipv6Reassemble(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, int offset)
+    /// <summary>
+    /// Writes the options of <paramref name="ip"/> whose copy bit is set (RFC 791 3.1: security,
+    /// source routes, stream identifier) into <paramref name="into"/>, padded with end-of-list to a
+    /// multiple of 4; returns their length.
+    /// </summary>
+    private static int CopiedOptions(Ipv4Packet ip, Span<byte> into)
     {
-        Counters.Count(Ip6Counter.Fragments);
-        Drop(packet, Ip6Counter.FragmentsDropped);
+        if (ip.HeaderLength == Ipv4Header)
+            return 0;
+        int length = 0;
+        foreach (WireOption option in ip.EnumerateOptions())
+        {
+            if ((option.Type & 0x80) == 0)
+                continue;
+            option.Raw.CopyTo(into[length..]);
+            length += option.Raw.Length;
+        }
+        int padded = (length + 3) & ~3;
+        into[length..padded].Clear();
+        return padded;
     }
 
+    /// <summary>
+    /// Sends <paramref name="ip"/>, a packet this host built larger than <paramref name="output"/>'s
+    /// MTU, in fragments (RFC 8200 4.5): a fragment header after the unfragmentable part, a fresh
+    /// identification, data cut at 8-byte boundaries to fit the MTU. Releases <paramref name="packet"/>.
+    /// </summary>
     private void Ipv6Fragment(NetInterface output, in Ipv6Address nextHop, PacketBuffer packet, Ipv6Packet ip)
     {
-        Drop(packet, Ip6Counter.TooBig);
+        int unfragmentable = UnfragmentablePart(ip, out int nameField);
+        int data = (output.Mtu - unfragmentable - FragmentHeader6) & ~7;
+        if (data < 8 || EthernetHeader + unfragmentable + FragmentHeader6 > _pool.DataRoom)
+        {
+            Drop(packet, Ip6Counter.TooBig);
+            return;
+        }
+        Span<byte> fragmentable = ip.Buffer[unfragmentable..ip.PacketLength];
+        byte next = ip.Buffer[nameField];
+        uint identification = _nextId6++;
+        Counters.Count(Ip6Counter.Fragmented);
+        for (int at = 0; at < fragmentable.Length;)
+        {
+            int size = Math.Min(data, fragmentable.Length - at);
+            bool last = at + size == fragmentable.Length;
+            int length = unfragmentable + FragmentHeader6 + size;
+            if (!FrameChain.TryAllocate(_context.Cache, EthernetHeader + length, out PacketBuffer fragment))
+            {
+                Counters.Count(Ip6Counter.NoBuffer);
+                break;
+            }
+            Span<byte> frame = _pool.Data(fragment);
+            BinaryPrimitives.WriteUInt16BigEndian(frame[12..], (ushort)EtherType.Ipv6);
+            Span<byte> l3 = frame[EthernetHeader..];
+            ip.Buffer[..unfragmentable].CopyTo(l3);
+            BinaryPrimitives.WriteUInt16BigEndian(l3[4..], (ushort)(length - Ipv6Header));
+            l3[nameField] = (byte)IpProtocol.Ipv6Fragment;
+            Span<byte> header = l3.Slice(unfragmentable, FragmentHeader6);
+            header[0] = next;
+            header[1] = 0;
+            // The offset in 8-byte units sits above three low bits (two reserved, then M): at itself.
+            BinaryPrimitives.WriteUInt16BigEndian(header[2..], (ushort)(at | (last ? 0 : 1)));
+            BinaryPrimitives.WriteUInt32BigEndian(header[4..], identification);
+            FrameChain.Write(_pool, fragment, EthernetHeader + unfragmentable + FragmentHeader6, fragmentable.Slice(at, size));
+            Counters.Count(Ip6Counter.FragmentsCreated);
+            Ipv6SendTo(output, nextHop, fragment);
+            at += size;
+        }
+        Consume(packet);
+    }
+
+    /// <summary>
+    /// The length of the unfragmentable part of <paramref name="ip"/> (RFC 8200 4.5): the IPv6
+    /// header and the extension headers up to and including a routing header, else a hop-by-hop
+    /// header (destination options before a routing header go with it). <paramref name="nameField"/>
+    /// is where the field naming the first fragmentable header sits.
+    /// </summary>
+    private static int UnfragmentablePart(Ipv6Packet ip, out int nameField)
+    {
+        Span<byte> b = ip.Buffer;
+        int end = Ipv6Header;
+        nameField = 6;
+        int at = Ipv6Header;
+        IpProtocol next = ip.NextHeader;
+        while ((next is IpProtocol.HopByHop or IpProtocol.Ipv6Routing or IpProtocol.Ipv6DestinationOptions) && at + 2 <= ip.PacketLength)
+        {
+            int length = (b[at + 1] + 1) * 8;
+            if (at + length > ip.PacketLength)
+                break;
+            if (next != IpProtocol.Ipv6DestinationOptions)
+            {
+                end = at + length;
+                nameField = at;
+            }
+            next = (IpProtocol)b[at];
+            at += length;
+        }
+        return end;
+    }
+
+    /// <summary>
+    /// Sends an IPv4 datagram this host built in a linear copy (<paramref name="ip"/> lies outside
+    /// <paramref name="packet"/>, a reassembled request's chain): routed, fragmented when larger than
+    /// the MTU, else copied into a fresh frame. Releases <paramref name="packet"/>.
+    /// </summary>
+    private void Ipv4OutputLinear(PacketBuffer packet, Ipv4Packet ip)
+    {
+        Ipv4Address destination = ip.Destination;
+        if (!_stack.Routes.Current.TryLookup(destination, out NextHop4 hop))
+        {
+            Drop(packet, IpCounter.NoRoute);
+            return;
+        }
+        NetInterface output = _stack.Interfaces[hop.Interface];
+        Ipv4Address nextHop = hop.IsDirect ? destination : hop.Gateway;
+        Counters.Count(IpCounter.LocalOut);
+        if (ip.PacketLength > output.Mtu)
+        {
+            if (ip.HasFlags(Ipv4Flags.DontFragment))
+                Drop(packet, IpCounter.CantFragment);
+            else
+                Ipv4Fragment(output, nextHop, packet, ip);
+            return;
+        }
+        if (!TryCopyFrame(ip.Buffer[..ip.PacketLength], EtherType.Ipv4, out PacketBuffer frame))
+        {
+            Drop(packet, IpCounter.NoBuffer);
+            return;
+        }
+        Consume(packet);
+        Ipv4SendTo(output, nextHop, frame);
+    }
+
+    /// <summary>The IPv6 counterpart of <see cref="Ipv4OutputLinear"/>; link-scoped destinations leave by <paramref name="scope"/>.</summary>
+    private void Ipv6OutputLinear(PacketBuffer packet, Ipv6Packet ip, NetInterface? scope)
+    {
+        if (!TryRoute6(ip.Destination, scope, out NetInterface output, out Ipv6Address nextHop))
+        {
+            Drop(packet, Ip6Counter.NoRoute);
+            return;
+        }
+        Counters.Count(Ip6Counter.LocalOut);
+        if (ip.PacketLength > output.Mtu)
+        {
+            Ipv6Fragment(output, nextHop, packet, ip);
+            return;
+        }
+        if (!TryCopyFrame(ip.Buffer[..ip.PacketLength], EtherType.Ipv6, out PacketBuffer frame))
+        {
+            Drop(packet, Ip6Counter.NoBuffer);
+            return;
+        }
+        Consume(packet);
+        Ipv6SendTo(output, nextHop, frame);
+    }
+
+    /// <summary>A fresh frame (one buffer or a chain) holding <paramref name="l3"/> after an Ethernet header of <paramref name="type"/>.</summary>
+    private bool TryCopyFrame(ReadOnlySpan<byte> l3, EtherType type, out PacketBuffer frame)
+    {
+        if (!FrameChain.TryAllocate(_context.Cache, EthernetHeader + l3.Length, out frame))
+            return false;
+        BinaryPrimitives.WriteUInt16BigEndian(_pool.Data(frame)[12..], (ushort)type);
+        FrameChain.Write(_pool, frame, EthernetHeader, l3);
+        return true;
     }
 }

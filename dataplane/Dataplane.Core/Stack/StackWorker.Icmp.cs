@@ -108,6 +108,16 @@ internal sealed partial class StackWorker
         int icmpLength = icmp.PacketLength;
         if (ip.HeaderLength > Ipv4Header)
             ip.Payload[..icmpLength].CopyTo(ip.Buffer[Ipv4Header..]); // the reply carries no options
+        if (_pool.Metadata(packet).Segments > 1)
+        {
+            // A reassembled request too large for one buffer: ip is a linear copy of it, and the
+            // reply is built there and sent from there (in fragments when it passes the MTU).
+            WriteIpv4Header(ip.Buffer, destination, source, IpProtocol.Icmp, Ipv4Header + icmpLength);
+            Ipv4Packet.TryCreate(ip.Buffer, out Ipv4Packet reply);
+            Counters.Count(IcmpCounter.EchoReplies);
+            Ipv4OutputLinear(packet, reply);
+            return;
+        }
         WriteIpv4Header(packet, destination, source, IpProtocol.Icmp, Ipv4Header + icmpLength);
         SetFrameLength(packet, EthernetHeader + Ipv4Header + icmpLength);
         _pool.Metadata(packet).Offload = OffloadFlags.None;

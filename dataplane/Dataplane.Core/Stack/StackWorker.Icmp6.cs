@@ -64,6 +64,15 @@ internal sealed partial class StackWorker
         int length = icmp.PacketLength;
         if (offset > Ipv6Header)
             ip.Buffer.Slice(offset, length).CopyTo(ip.Buffer[Ipv6Header..]); // without the request's extension headers
+        if (_pool.Metadata(packet).Segments > 1)
+        {
+            // A reassembled request too large for one buffer: built and sent from the linear copy.
+            WriteIpv6Header(ip.Buffer, destination, source, IpProtocol.Icmpv6, length);
+            Ipv6Packet.TryCreate(ip.Buffer, out Ipv6Packet reply);
+            Counters.Count(Icmp6Counter.EchoReplies);
+            Ipv6OutputLinear(packet, reply, iface);
+            return;
+        }
         WriteIpv6Header(packet, destination, source, IpProtocol.Icmpv6, length);
         SetFrameLength(packet, EthernetHeader + Ipv6Header + length);
         _pool.Metadata(packet).Offload = OffloadFlags.None;

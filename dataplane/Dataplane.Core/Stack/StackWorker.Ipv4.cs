@@ -218,7 +218,12 @@ internal sealed partial class StackWorker
     {
         Span<byte> frame = _pool.Data(packet);
         System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(frame[12..], (ushort)EtherType.Ipv4);
-        Span<byte> l3 = frame[EthernetHeader..];
+        WriteIpv4Header(frame[EthernetHeader..], source, destination, protocol, totalLength, dontFragment);
+    }
+
+    /// <summary>Writes an IPv4 header without options at the front of <paramref name="l3"/> and fills its checksum.</summary>
+    private void WriteIpv4Header(Span<byte> l3, Ipv4Address source, Ipv4Address destination, IpProtocol protocol, int totalLength, bool dontFragment = false)
+    {
         // Version, header length and total length first: the view checks them when it is made.
         l3[0] = 0x45;
         l3[1] = 0;

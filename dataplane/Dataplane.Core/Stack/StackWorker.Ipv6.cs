@@ -241,20 +241,7 @@ internal sealed partial class StackWorker
     /// </summary>
     private bool Ipv6Output(PacketBuffer packet, in Ipv6Address destination, NetInterface? scope)
     {
-        NetInterface output;
-        Ipv6Address nextHop = destination;
-        bool linkScoped = destination.IsLinkLocal || (destination.IsMulticast && (destination[1] & 0x0F) <= 2);
-        if (linkScoped && scope is not null)
-        {
-            output = scope;
-        }
-        else if (_stack.Routes.Current.TryLookup(destination, out NextHop6 hop))
-        {
-            output = _stack.Interfaces[hop.Interface];
-            if (!hop.IsDirect)
-                nextHop = hop.Gateway;
-        }
-        else
+        if (!TryRoute6(destination, scope, out NetInterface output, out Ipv6Address nextHop))
         {
             Drop(packet, Ip6Counter.NoRoute);
             return false;
@@ -270,13 +257,42 @@ internal sealed partial class StackWorker
         return true;
     }
 
+    /// <summary>
+    /// The interface and next hop for a packet this host sends to <paramref name="destination"/>:
+    /// link-scoped destinations go out of <paramref name="scope"/>, others follow the route.
+    /// </summary>
+    private bool TryRoute6(in Ipv6Address destination, NetInterface? scope, out NetInterface output, out Ipv6Address nextHop)
+    {
+        nextHop = destination;
+        bool linkScoped = destination.IsLinkLocal || (destination.IsMulticast && (destination[1] & 0x0F) <= 2);
+        if (linkScoped && scope is not null)
+        {
+            output = scope;
+            return true;
+        }
+        if (_stack.Routes.Current.TryLookup(destination, out NextHop6 hop))
+        {
+            output = _stack.Interfaces[hop.Interface];
+            if (!hop.IsDirect)
+                nextHop = hop.Gateway;
+            return true;
+        }
+        output = null!;
+        return false;
+    }
+
     /// <summary>Writes an IPv6 header (and the EtherType) for a payload of <paramref name="payloadLength"/> bytes.</summary>
     private void WriteIpv6Header(PacketBuffer packet, in Ipv6Address source, in Ipv6Address destination, IpProtocol next, int payloadLength, byte hopLimit = DefaultTtl)
     {
         Span<byte> frame = _pool.Data(packet);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(frame[EthernetHeader..], 0x6000_0000);
         System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(frame[12..], (ushort)EtherType.Ipv6);
-        Span<byte> l3 = frame[EthernetHeader..];
+        WriteIpv6Header(frame[EthernetHeader..], source, destination, next, payloadLength, hopLimit);
+    }
+
+    /// <summary>Writes an IPv6 header at the front of <paramref name="l3"/>.</summary>
+    private static void WriteIpv6Header(Span<byte> l3, in Ipv6Address source, in Ipv6Address destination, IpProtocol next, int payloadLength, byte hopLimit = DefaultTtl)
+    {
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(l3, 0x6000_0000);
         System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(l3[4..], (ushort)payloadLength);
         l3[6] = (byte)next;
         l3[7] = hopLimit;

@@ -36,6 +36,7 @@ internal sealed partial class StackWorker
         // Each worker takes its own slice of the identification space, so that two workers never
         // give one source/destination pair the same ID at once (RFC 6864 4.1).
         _nextId = (ushort)(context.Index * 0x1000 + Environment.TickCount);
+        InitializeFragments();
         if (context.Index == 0)
             ScheduleChores();
     }
@@ -107,6 +108,9 @@ internal sealed partial class StackWorker
             case StackTimer.NeighborSweep:
                 SweepNeighbors();
                 _context.Timers.Schedule(SweepInterval, (int)StackTimer.NeighborSweep, 0);
+                break;
+            case StackTimer.Reassembly:
+                ReassemblyTimedOut(timer.Payload);
                 break;
             default:
                 OnTransportTimer(timer);
@@ -207,6 +211,9 @@ internal enum StackTimer
 
     /// <summary>Retransmit neighbour requests and give up on silent neighbours.</summary>
     NeighborSweep,
+
+    /// <summary>A datagram in reassembly ran out of time; payload: its slot and generation.</summary>
+    Reassembly,
 
     /// <summary>The first kind the transport layer may use.</summary>
     Transport = 0x200,

@@ -144,6 +144,22 @@ public class FlowKeyTests
         Assert.Equal(0x2cc18cd5u, key.Hash(Microsoft));
     }
 
+    [Theory]
+    [InlineData((ushort)0x0001)] // offset 0, more fragments: the first piece, ports right behind
+    [InlineData((ushort)0x05a9)] // offset 181 (1448 bytes), more fragments: data only
+    [InlineData((ushort)0x0b50)] // offset 362, the last piece
+    public void Every_ipv6_fragment_keys_on_addresses_so_the_pieces_meet(ushort offsetAndMore)
+    {
+        byte[] fragment = [(byte)IpProtocol.Udp, 0, (byte)(offsetAndMore >> 8), (byte)offsetAndMore, 0xde, 0xad, 0xbe, 0xef];
+        // Behind a later piece's fragment header is datagram data, which must not be read as ports.
+        byte[] data = offsetAndMore >> 3 == 0 ? Udp(2794, 1766) : [0xff, 0xff, 0xff, 0xff, 0, 12, 0, 0];
+        FlowKey key = Key6(Ipv6(IpProtocol.Ipv6Fragment, [.. fragment, .. data]));
+        Assert.False(key.HasPorts);
+        Assert.Equal(FlowKey.Ipv6(V6("3ffe:2501:200:1fff::7"), V6("3ffe:2501:200:3::1"), IpProtocol.Udp), key);
+        Assert.Equal(0x2cc18cd5u, key.Hash(Microsoft));
+        Assert.Equal(key.Hash(Symmetric), key.Reversed().Hash(Symmetric));
+    }
+
     [Fact]
     public void Icmpv6_keys_on_addresses()
     {

@@ -1,0 +1,317 @@
+using System.Buffers.Binary;
+using Dataplane.Buffers;
+using Dataplane.Stack.Fragments;
+using Dataplane.Wire;
+
+namespace Dataplane.Stack;
+
+// Reassembly of the fragments of datagrams for this host: IPv4 (RFC 791 3.2, RFC 815, RFC 1122
+// 3.3.2) and IPv6 (RFC 8200 4.5, RFC 5722, RFC 6946), in this worker's ReassemblyTable.
+//
+// A whole datagram goes up the stack as the (packet, view) pair every input handler takes:
+// - when it fits the first fragment's buffer (up to about 2 KiB), the other fragments' data is
+//   copied behind the first's header: one buffer, and the view lies in it, as for any packet;
+// - when it does not, the fragments become a chain (the first fragment's buffer, then the others
+//   with their headers trimmed; no copy), and the view is over a linear copy of the chain in this
+//   worker's scratch (_linear). The view is valid until the handler returns, and writes to it do
+//   not reach the chain: a handler that answers in place (ICMP echo) sends from the copy
+//   (Ipv4OutputLinear), one that keeps data copies it out. A handler can tell the two cases apart
+//   by the first buffer's Segments: more than one means the view is the copy.
+// The input paths read one contiguous span (the generated views check the whole length once), so
+// this keeps them unchanged while the chain is there for handlers that learn to walk one.
+internal sealed partial class StackWorker
+{
+    /// <summary>How long an IPv4 datagram may take to reassemble: 30 s, as Linux (ipfrag_time) and OpenBSD (IPFRAGTTL).</summary>
+    public const long Ipv4ReassemblyTimeout = 30_000_000_000;
+
+    /// <summary>How long an IPv6 packet may take to reassemble: 60 s from its first-arriving fragment (RFC 8200 4.5).</summary>
+    public const long Ipv6ReassemblyTimeout = 60_000_000_000;
+
+    /// <summary>Room for the longest reassembled frame: an IPv6 header and a payload of 65535 bytes behind an Ethernet header.</summary>
+    private const int LinearRoom = EthernetHeader + Ipv6Header + ushort.MaxValue;
+
+    private byte[] _linear = [];
+
+    private void Ipv4Reassemble(NetInterface iface, PacketBuffer packet, Ipv4Packet ip)
+    {
+        Counters.Count(IpCounter.Fragments);
+        int headerLength = ip.HeaderLength;
+        int length = ip.PacketLength - headerLength;
+        int offset = ip.FragmentOffset * 8;
+        bool more = ip.HasFlags(Ipv4Flags.MoreFragments);
+        // Every fragment but the last carries a non-zero multiple of 8 bytes, and none reaches past
+        // what a total length of 65535 can hold (the "ping of death").
+        if ((more && (length == 0 || (length & 7) != 0)) || headerLength + offset + length > ushort.MaxValue)
+        {
+            DropFragment(packet, IpCounter.FragmentsMalformed);
+            return;
+        }
+        int slot = _reassembly.FindOrAdd(ReassemblyKey.Ipv4(ip), iface.Index, Ipv4ReassemblyTimeout);
+        if (slot < 0)
+        {
+            DropFragment(packet, IpCounter.ReassemblyOutOfMemory); // no timer left on the wheel
+            return;
+        }
+        FragmentVerdict verdict = _reassembly.Add(slot, packet, EthernetHeader + headerLength, offset, length, last: !more);
+        if (verdict == FragmentVerdict.Held)
+            return;
+        if (verdict == FragmentVerdict.Complete)
+        {
+            Ipv4Reassembled(iface, slot);
+            return;
+        }
+        IpCounter reason = verdict switch
+        {
+            FragmentVerdict.Duplicate => IpCounter.FragmentsDuplicate,
+            FragmentVerdict.AfterDiscard => IpCounter.FragmentsAfterDiscard,
+            FragmentVerdict.Overlapping => IpCounter.ReassemblyOverlapping,
+            FragmentVerdict.TooMany => IpCounter.ReassemblyTooManyFragments,
+            FragmentVerdict.OutOfMemory => IpCounter.ReassemblyOutOfMemory,
+            _ => IpCounter.FragmentsMalformed,
+        };
+        Refuse(slot, verdict);
+        DropFragment(packet, reason);
+    }
+
+    private void Ipv6Reassemble(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, int offset)
+    {
+        Counters.Count(Ip6Counter.Fragments);
+        if (!Ipv6FragmentHeader.TryCreate(ip.Buffer[offset..ip.PacketLength], out Ipv6FragmentHeader header))
+        {
+            DropFragment(packet, Ip6Counter.FragmentsMalformed);
+            return;
+        }
+        int dataStart = offset + FragmentHeader6;
+        int length = ip.PacketLength - dataStart;
+        int fragmentOffset = header.FragmentOffset * 8;
+        bool more = header.MoreFragments;
+        if (fragmentOffset == 0 && !more)
+        {
+            // RFC 6946: an atomic fragment is a whole packet, processed apart from any reassembly.
+            Ipv6Deliver(iface, packet, ip, header.NextHeader, dataStart, offset);
+            return;
+        }
+        if (more && (length & 7) != 0)
+        {
+            // RFC 8200 4.5: a parameter problem pointing at the payload length.
+            Counters.Count(Ip6Counter.FragmentsMalformed);
+            SendIcmp6Error(iface, ip, Icmpv6Type.ParameterProblem, 0, 4);
+            Drop(packet, Ip6Counter.FragmentsDropped);
+            return;
+        }
+        if (fragmentOffset + length > ushort.MaxValue)
+        {
+            // RFC 8200 4.5: a parameter problem pointing at the fragment offset.
+            Counters.Count(Ip6Counter.FragmentsMalformed);
+            SendIcmp6Error(iface, ip, Icmpv6Type.ParameterProblem, 0, (uint)(offset + 2));
+            Drop(packet, Ip6Counter.FragmentsDropped);
+            return;
+        }
+        if (more && length == 0)
+        {
+            DropFragment(packet, Ip6Counter.FragmentsMalformed);
+            return;
+        }
+        int slot = _reassembly.FindOrAdd(ReassemblyKey.Ipv6(ip, header.Identification), iface.Index, Ipv6ReassemblyTimeout);
+        if (slot < 0)
+        {
+            DropFragment(packet, Ip6Counter.ReassemblyOutOfMemory);
+            return;
+        }
+        FragmentVerdict verdict = _reassembly.Add(slot, packet, EthernetHeader + dataStart, fragmentOffset, length, last: !more);
+        if (verdict == FragmentVerdict.Held)
+            return;
+        if (verdict == FragmentVerdict.Complete)
+        {
+            Ipv6Reassembled(iface, slot);
+            return;
+        }
+        Ip6Counter reason = verdict switch
+        {
+            FragmentVerdict.Duplicate => Ip6Counter.FragmentsDuplicate,
+            FragmentVerdict.AfterDiscard => Ip6Counter.FragmentsAfterDiscard,
+            FragmentVerdict.Overlapping => Ip6Counter.ReassemblyOverlapping, // RFC 5722, no ICMP error
+            FragmentVerdict.TooMany => Ip6Counter.ReassemblyTooManyFragments,
+            FragmentVerdict.OutOfMemory => Ip6Counter.ReassemblyOutOfMemory,
+            _ => Ip6Counter.FragmentsMalformed,
+        };
+        Refuse(slot, verdict);
+        DropFragment(packet, reason);
+    }
+
+    /// <summary>What a refused fragment does to its datagram: discarded for an overlap, a disagreement or too many pieces; forgotten when it held nothing yet.</summary>
+    private void Refuse(int slot, FragmentVerdict verdict)
+    {
+        if (verdict is FragmentVerdict.Overlapping or FragmentVerdict.Inconsistent or FragmentVerdict.TooMany)
+            _reassembly.Discard(slot);
+        else if (verdict == FragmentVerdict.OutOfMemory && _reassembly[slot].Count == 0)
+            _reassembly.Remove(slot);
+    }
+
+    /// <summary>The last hole of an IPv4 datagram was filled: hands it to its protocol.</summary>
+    private void Ipv4Reassembled(NetInterface iface, int slot)
+    {
+        ref ReassemblyEntry entry = ref _reassembly[slot];
+        int headerEnd = _reassembly.Fragment(entry.First).DataStart; // the first fragment's header becomes the datagram's
+        int totalLength = headerEnd - EthernetHeader + entry.Total;
+        if (totalLength > ushort.MaxValue)
+        {
+            // Each fragment fit with its own header; the first's options make the whole too long.
+            Counters.Count(IpCounter.FragmentsMalformed);
+            _reassembly.Discard(slot);
+            return;
+        }
+        PacketBuffer datagram = Gather(slot, headerEnd, out bool chained);
+        Span<byte> frame = _pool.Data(datagram);
+        Span<byte> l3 = frame[EthernetHeader..];
+        BinaryPrimitives.WriteUInt16BigEndian(l3[2..], (ushort)totalLength);
+        l3[6] &= 0xC0; // reserved and don't-fragment stay; more-fragments and the offset go
+        l3[7] = 0;
+        BinaryPrimitives.WriteUInt16BigEndian(l3[10..], 0);
+        BinaryPrimitives.WriteUInt16BigEndian(l3[10..], InternetChecksum.Compute(l3[..(headerEnd - EthernetHeader)]));
+        Span<byte> whole = chained ? Linearize(datagram) : frame;
+        Ipv4Packet.TryCreate(whole[EthernetHeader..], out Ipv4Packet ip);
+        Counters.Count(IpCounter.Reassembled);
+        Ipv4Protocol(iface, datagram, ip);
+    }
+
+    /// <summary>
+    /// The last hole of an IPv6 packet was filled: rebuilds it from the first fragment's
+    /// unfragmentable part (RFC 8200 4.5: its fragment header removed, the next header taken from
+    /// it) and the data, and goes on along its header chain.
+    /// </summary>
+    private void Ipv6Reassembled(NetInterface iface, int slot)
+    {
+        ref ReassemblyEntry entry = ref _reassembly[slot];
+        PacketBuffer head = _reassembly.Fragment(entry.First).Buffer;
+        int unfragmentable = _reassembly.Fragment(entry.First).DataStart - EthernetHeader - FragmentHeader6;
+        int payloadLength = unfragmentable - Ipv6Header + entry.Total;
+        Span<byte> frame = _pool.Data(head);
+        Span<byte> l3 = frame[EthernetHeader..];
+        int nameField = NameFieldOf(l3, unfragmentable);
+        if (nameField < 0 || payloadLength > ushort.MaxValue)
+        {
+            Counters.Count(Ip6Counter.FragmentsMalformed);
+            _reassembly.Discard(slot);
+            return;
+        }
+        var next = (IpProtocol)l3[unfragmentable];
+        l3[nameField] = (byte)next;
+        // The fragment header goes: the headers in front of it move up over it.
+        frame[..(EthernetHeader + unfragmentable)].CopyTo(frame[FragmentHeader6..]);
+        _pool.TryTrimFront(head, FragmentHeader6);
+        PacketBuffer datagram = Gather(slot, EthernetHeader + unfragmentable, out bool chained);
+        frame = _pool.Data(datagram);
+        BinaryPrimitives.WriteUInt16BigEndian(frame[(EthernetHeader + 4)..], (ushort)payloadLength);
+        Span<byte> whole = chained ? Linearize(datagram) : frame;
+        Ipv6Packet.TryCreate(whole[EthernetHeader..], out Ipv6Packet ip);
+        Counters.Count(Ip6Counter.Reassembled);
+        Ipv6Deliver(iface, datagram, ip, next, unfragmentable, nameField);
+    }
+
+    /// <summary>Where the field naming the header at <paramref name="target"/> sits, walking the extension headers before it; -1 when none ends there.</summary>
+    private static int NameFieldOf(Span<byte> l3, int target)
+    {
+        int at = Ipv6Header, name = 6;
+        while (at < target)
+        {
+            name = at;
+            at += (l3[at + 1] + 1) * 8;
+        }
+        return at == target ? name : -1;
+    }
+
+    /// <summary>
+    /// Takes the fragments of the whole datagram in <paramref name="slot"/> out of the table as one
+    /// frame headed by the first fragment's buffer, whose first <paramref name="headerEnd"/> bytes
+    /// are the datagram's headers: the other fragments' data copied behind them when the frame fits
+    /// the buffer, else the other buffers linked behind it, their own headers trimmed.
+    /// </summary>
+    private PacketBuffer Gather(int slot, int headerEnd, out bool chained)
+    {
+        ref ReassemblyEntry entry = ref _reassembly[slot];
+        ref HeldFragment first = ref _reassembly.Fragment(entry.First);
+        PacketBuffer head = first.Buffer;
+        int frameLength = headerEnd + entry.Total;
+        Span<byte> room = _pool.Room(head);
+        chained = frameLength > room.Length;
+        PacketBuffer tail = head;
+        int segments = 1;
+        for (int index = first.Next; index >= 0; index = _reassembly.Fragment(index).Next)
+        {
+            ref HeldFragment f = ref _reassembly.Fragment(index);
+            if (!chained || f.Length == 0)
+            {
+                if (!chained)
+                    _pool.Data(f.Buffer).Slice(f.DataStart, f.Length).CopyTo(room[(headerEnd + f.Offset)..]);
+                Consume(f.Buffer);
+                continue;
+            }
+            _pool.TryTrimFront(f.Buffer, f.DataStart);
+            ref BufferMetadata piece = ref _pool.Metadata(f.Buffer);
+            piece.DataLength = (ushort)f.Length;
+            piece.PacketLength = f.Length;
+            _pool.Metadata(tail).Next = f.Buffer.Index;
+            tail = f.Buffer;
+            segments++;
+        }
+        ref BufferMetadata m = ref _pool.Metadata(head);
+        m.DataLength = (ushort)(chained ? headerEnd + first.Length : frameLength);
+        m.PacketLength = frameLength;
+        m.Segments = (byte)segments;
+        m.Offload = OffloadFlags.None; // what a driver said of the first fragment says nothing of the datagram
+        _reassembly.Remove(slot);
+        return head;
+    }
+
+    /// <summary>Copies the chain at <paramref name="head"/> into the worker's scratch; returns the copy.</summary>
+    private Span<byte> Linearize(PacketBuffer head)
+    {
+        int at = 0;
+        for (PacketBuffer b = head; b.IsValid; b = new PacketBuffer(_pool.Metadata(b).Next))
+        {
+            Span<byte> data = _pool.Data(b);
+            data.CopyTo(_linear.AsSpan(at));
+            at += data.Length;
+        }
+        return _linear.AsSpan(0, at);
+    }
+
+    /// <summary>
+    /// A datagram's time ran out: its fragments are dropped, and when the first one had come, its
+    /// source hears of it (RFC 792 and RFC 1122 3.3.2; RFC 8200 4.5): time exceeded, code 1.
+    /// </summary>
+    private void ReassemblyTimedOut(long payload)
+    {
+        if (!_reassembly.TryExpire(payload, out int slot))
+            return;
+        ref ReassemblyEntry entry = ref _reassembly[slot];
+        if (entry.First >= 0 && _reassembly.Fragment(entry.First).Offset == 0)
+        {
+            NetInterface iface = _stack.Interfaces[entry.Port];
+            Span<byte> l3 = _pool.Data(_reassembly.Fragment(entry.First).Buffer)[EthernetHeader..];
+            if (entry.Key.IsIpv6)
+            {
+                if (Ipv6Packet.TryCreate(l3, out Ipv6Packet ip6))
+                    SendIcmp6Error(iface, ip6, Icmpv6Type.TimeExceeded, 1, 0);
+            }
+            else if (Ipv4Packet.TryCreate(l3, out Ipv4Packet ip))
+            {
+                SendIcmpError(iface, ip, Icmpv4Type.TimeExceeded, 1, 0);
+            }
+        }
+        _reassembly.Expire(slot);
+    }
+
+    private void DropFragment(PacketBuffer packet, IpCounter reason)
+    {
+        Counters.Count(reason);
+        Drop(packet, IpCounter.FragmentsDropped);
+    }
+
+    private void DropFragment(PacketBuffer packet, Ip6Counter reason)
+    {
+        Counters.Count(reason);
+        Drop(packet, Ip6Counter.FragmentsDropped);
+    }
+}
