@@ -76,12 +76,7 @@ internal sealed class AfPacketLab : IDisposable
             return "needs Linux";
         if (!Environment.IsPrivilegedProcess)
             return "needs root (network namespaces, veth pairs, packet sockets)";
-        foreach (string tool in new[] { "ip", "ping", "tcpdump", "tshark", "ethtool", "python3" })
-        {
-            if (!OnPath(tool))
-                return $"{tool} is not installed: ./build.sh deps";
-        }
-        return null;
+        return LinuxLab.Missing("ip", "ping", "tcpdump", "tshark", "ethtool", "python3");
     }
 
     /// <summary>Runs a command in the peer's namespace; throws with its output if it fails.</summary>
@@ -167,38 +162,9 @@ internal sealed class AfPacketLab : IDisposable
         Execute("ip", "link", "del", Interface);
     }
 
-    /// <summary>Runs a command with a 30-second limit; throws with its output if it fails.</summary>
-    public static string Run(string file, params string[] args)
-    {
-        (int code, string output) = Execute(file, args);
-        if (code != 0)
-            throw new InvalidOperationException($"{file} {string.Join(' ', args)}: exit {code}: {output}");
-        return output;
-    }
+    private static string Run(string file, params string[] args) => LinuxLab.Run(file, args);
 
-    /// <summary>Runs a command with a 30-second limit; its exit code and its standard output followed by standard error.</summary>
-    public static (int ExitCode, string Output) Execute(string file, params string[] args)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in args)
-            start.ArgumentList.Add(arg);
-        using Process process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {file}");
-        Task<string> output = process.StandardOutput.ReadToEndAsync();
-        Task<string> error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(30_000))
-        {
-            process.Kill(entireProcessTree: false);
-            throw new TimeoutException($"{file} {string.Join(' ', args)}: no exit after 30 s");
-        }
-        process.WaitForExit();
-        return (process.ExitCode, output.Result + error.Result);
-    }
-
-    private static bool OnPath(string tool) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin")
-            .Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Concat(["/usr/sbin", "/sbin"])
-            .Any(dir => File.Exists(Path.Combine(dir, tool)));
+    private static (int ExitCode, string Output) Execute(string file, params string[] args) => LinuxLab.Execute(file, args);
 }
 
 /// <summary>A frame taken off a queue: where it came from, its metadata, its bytes gathered from the chain, and the chain's pieces.</summary>

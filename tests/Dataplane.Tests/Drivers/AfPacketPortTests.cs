@@ -39,7 +39,7 @@ public class AfPacketPortTests
         Assert.True(port.LinkUp);
         Assert.True(port.Promiscuous);
         Assert.Equal(1500, port.Mtu);
-        Assert.Equal(AfPacketLab.Run("cat", $"/sys/class/net/{lab.Interface}/address").Trim(), port.Mac.ToString());
+        Assert.Equal(LinuxLab.Run("cat", $"/sys/class/net/{lab.Interface}/address").Trim(), port.Mac.ToString());
 
         // Let the peer's own start-up traffic (MLD reports, DAD of its link-local address) die down,
         // so that what it sends from now on is what we count.
@@ -116,14 +116,14 @@ public class AfPacketPortTests
             Assert.Equal(0, port.Counters(0).Errors);
 
             Assert.True(tcpdump.WaitForExit(5_000), "tcpdump did not see 4 frames");
-            string fields = AfPacketLab.Run("tshark", "-r", capture, "-T", "fields",
+            string fields = LinuxLab.Run("tshark", "-r", capture, "-T", "fields",
                 "-e", "eth.src", "-e", "arp.opcode", "-e", "icmp.type", "-e", "icmp.checksum.status", "-e", "ip.checksum.status");
             string[] lines = fields.Split('\n', StringSplitOptions.RemoveEmptyEntries)
                 .Where(l => l.StartsWith(port.Mac.ToString(), StringComparison.Ordinal)).ToArray();
             Assert.True(lines.Length == 4, fields);
             Assert.Contains(lines, l => l.Split('\t')[1] == "2"); // an ARP reply
             Assert.Equal(3, lines.Count(l => l.Split('\t')[2] == "0" && l.Split('\t')[3] == "1")); // echo replies, checksum good
-            string bad = AfPacketLab.Run("tshark", "-r", capture, "-Y", "_ws.malformed || _ws.expert.severity >= 8388608");
+            string bad = LinuxLab.Run("tshark", "-r", capture, "-Y", "_ws.malformed || _ws.expert.severity >= 8388608");
             Assert.True(bad.Split('\n', StringSplitOptions.RemoveEmptyEntries).All(l => l.StartsWith("Running as user", StringComparison.Ordinal)), bad);
         }
         finally
@@ -431,7 +431,7 @@ public class AfPacketPortTests
 
             Assert.StartsWith($"port p6: afpacket on interface {lab.Interface}: setsockopt(SOL_PACKET, PACKET_FANOUT): EINVAL", e.Message, StringComparison.Ordinal);
             Assert.Equal(blockers.Count, PacketSocketsBoundTo(index)); // the blockers, and nothing of the port's
-            Assert.Equal(0, Convert.ToInt32(AfPacketLab.Run("cat", $"/sys/class/net/{lab.Interface}/flags").Trim(), 16) & (int)InterfaceFlags.Promiscuous);
+            Assert.Equal(0, Convert.ToInt32(LinuxLab.Run("cat", $"/sys/class/net/{lab.Interface}/flags").Trim(), 16) & (int)InterfaceFlags.Promiscuous);
         }
         finally
         {

@@ -9,12 +9,10 @@ using Dataplane.Wire;
 namespace Dataplane.Tests.Drivers;
 
 /// <summary>
-/// The network namespaces, interfaces and processes of one root-only tap test, all removed on
-/// dispose. Names are <c>dpt&lt;pid&gt;&lt;kind&gt;&lt;n&gt;</c> so parallel tests and parallel runs do not
-/// collide; traffic stays inside the test's namespaces (10.66.0.0/24 on the tap, 10.67.0.0/24
-/// behind it); every process started is stopped by its own PID.
+/// The lab of one root-only tap test (a <see cref="LinuxLab"/>: everything removed on dispose);
+/// traffic stays inside the test's namespaces (10.66.0.0/24 on the tap, 10.67.0.0/24 behind it).
 /// </summary>
-internal sealed class TapLab : IDisposable
+internal sealed class TapLab : LinuxLab
 {
     /// <summary>The host's address on the tap.</summary>
     public static readonly Ipv4Address HostAddress = new(10, 66, 0, 1);
@@ -28,37 +26,9 @@ internal sealed class TapLab : IDisposable
     /// <summary>The far namespace's address, reached through the host.</summary>
     public static readonly Ipv4Address FarAddress = new(10, 67, 0, 2);
 
-    private static int s_counter;
     private static readonly Lazy<string?> s_skipReason = new(CannotRunBecause);
-    private readonly List<string> _namespaces = [];
-    private readonly List<string> _links = [];
-    private readonly List<LabProcess> _processes = [];
-    private readonly string _directory;
-
-    public TapLab()
-    {
-        _directory = Directory.CreateTempSubdirectory($"dpt{Environment.ProcessId}-").FullName;
-    }
-
     /// <summary>Skips the calling <c>[SkippableFact]</c> unless this is Linux, as root, with ip, tcpdump, tshark and /dev/net/tun.</summary>
     public static void RequireRoot() => Skip.If(s_skipReason.Value is not null, s_skipReason.Value);
-
-    /// <summary>A fresh interface or namespace name of at most 15 bytes.</summary>
-    public static string UniqueName(char kind) =>
-        $"dpt{Environment.ProcessId}{kind}{Interlocked.Increment(ref s_counter)}";
-
-    /// <summary>A scratch file path in the lab's directory (removed on dispose).</summary>
-    public string File(string name) => Path.Combine(_directory, name);
-
-    /// <summary>A new network namespace with its loopback up, deleted on dispose.</summary>
-    public string Namespace()
-    {
-        string ns = UniqueName('n');
-        Run("ip", "netns", "add", ns);
-        _namespaces.Add(ns);
-        Run("ip", "-n", ns, "link", "set", "lo", "up");
-        return ns;
-    }
 
     /// <summary>
     /// Moves the interface <paramref name="name"/> into <paramref name="ns"/>, turns IPv6 off on it (no
@@ -85,11 +55,9 @@ internal sealed class TapLab : IDisposable
         string far = Namespace();
         string stem = UniqueName('v');
         string hostEnd = stem + "h", farEnd = stem + "f";
-        Run("ip", "link", "add", hostEnd, "type", "veth", "peer", "name", farEnd);
-        _links.Add(hostEnd);
+        Veth(hostEnd, farEnd);
         Run("ip", "link", "set", hostEnd, "netns", host);
         Run("ip", "link", "set", farEnd, "netns", far);
-        _links.Remove(hostEnd); // deleted with the namespaces now
         RunIn(host, "sysctl", "-qw", $"net.ipv6.conf.{hostEnd}.disable_ipv6=1");
         RunIn(far, "sysctl", "-qw", $"net.ipv6.conf.{farEnd}.disable_ipv6=1");
         RunIn(host, "sysctl", "-qw", "net.ipv4.ip_forward=1");
@@ -101,14 +69,6 @@ internal sealed class TapLab : IDisposable
         Run("ip", "-n", far, "link", "set", farEnd, "up");
         Run("ip", "-n", far, "route", "add", "default", "via", "10.67.0.1");
         return (far, hostEnd, farEnd);
-    }
-
-    /// <summary>Starts <paramref name="file"/> inside <paramref name="ns"/> in the background; stopped by PID on dispose.</summary>
-    public LabProcess StartIn(string ns, string file, params string[] args)
-    {
-        var process = new LabProcess("ip", ["netns", "exec", ns, file, .. args]);
-        _processes.Add(process);
-        return process;
     }
 
     /// <summary>
@@ -153,19 +113,6 @@ internal sealed class TapLab : IDisposable
         for (int i = 1; i < names.Length; i++)
             counters[names[i]] = long.Parse(values[i], CultureInfo.InvariantCulture);
         return counters;
-    }
-
-    /// <summary>Runs <paramref name="file"/> inside <paramref name="ns"/> with a 20-second limit; throws with its output if it fails.</summary>
-    public static string RunIn(string ns, string file, params string[] args) => Run("ip", ["netns", "exec", ns, file, .. args]);
-
-    /// <summary>Runs a command with a 20-second limit; throws with its output if it fails.</summary>
-    public static string Run(string file, params string[] args)
-    {
-        using var process = new LabProcess(file, args);
-        int exit = process.WaitForExit(TimeSpan.FromSeconds(20));
-        if (exit != 0)
-            throw new InvalidOperationException($"{file} {string.Join(' ', args)}: exit {exit}: {process.Error}{process.Output}");
-        return process.Output;
     }
 
     /// <summary>
@@ -230,35 +177,6 @@ internal sealed class TapLab : IDisposable
         return head;
     }
 
-    /// <summary>Stops every process (by its PID), deletes the namespaces and interfaces, removes the files.</summary>
-    public void Dispose()
-    {
-        foreach (LabProcess process in _processes)
-            process.Dispose();
-        foreach (string link in _links)
-            Quietly("ip", "link", "del", link);
-        foreach (string ns in _namespaces)
-            Quietly("ip", "netns", "del", ns);
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
-    private static void Quietly(string file, params string[] args)
-    {
-        try
-        {
-            Run(file, args);
-        }
-        catch (Exception e) when (e is InvalidOperationException or TimeoutException)
-        {
-        }
-    }
-
     private static string? CannotRunBecause()
     {
         if (!OperatingSystem.IsLinux())
@@ -267,115 +185,6 @@ internal sealed class TapLab : IDisposable
             return "needs root (CAP_NET_ADMIN) to create taps and network namespaces";
         if (!System.IO.File.Exists(Tun.CloneDevice))
             return $"{Tun.CloneDevice} is missing (no tun module)";
-        foreach (string tool in new[] { "ip", "tcpdump", "tshark", "ping", "socat", "ethtool" })
-        {
-            if (!Environment.GetEnvironmentVariable("PATH")!.Split(':').Any(d => System.IO.File.Exists(Path.Combine(d, tool))))
-                return $"{tool} is not installed: ./build.sh deps";
-        }
-        return null;
-    }
-}
-
-/// <summary>A child process with its output collected; stopped by its own PID (SIGTERM, then SIGKILL) on dispose.</summary>
-internal sealed class LabProcess : IDisposable
-{
-    private readonly Process _process;
-    private readonly StringBuilder _output = new();
-    private readonly StringBuilder _error = new();
-
-    public LabProcess(string file, IEnumerable<string> args)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in args)
-            start.ArgumentList.Add(arg);
-        CommandLine = $"{file} {string.Join(' ', args)}";
-        _process = new Process { StartInfo = start };
-        _process.OutputDataReceived += (_, e) => Append(_output, e.Data);
-        _process.ErrorDataReceived += (_, e) => Append(_error, e.Data);
-        _process.Start();
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-    }
-
-    /// <summary>What was started.</summary>
-    public string CommandLine { get; }
-
-    /// <summary>The process id.</summary>
-    public int Id => _process.Id;
-
-    /// <summary>Whether it has exited.</summary>
-    public bool HasExited => _process.HasExited;
-
-    /// <summary>Standard output so far.</summary>
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-                return _output.ToString();
-        }
-    }
-
-    /// <summary>Standard error so far.</summary>
-    public string Error
-    {
-        get
-        {
-            lock (_error)
-                return _error.ToString();
-        }
-    }
-
-    /// <summary>Waits for it to exit and its output to be read; its exit code. Throws on timeout.</summary>
-    public int WaitForExit(TimeSpan timeout)
-    {
-        if (!_process.WaitForExit(timeout))
-            throw new TimeoutException($"{CommandLine}: no exit after {timeout.TotalSeconds} s: {Error}{Output}");
-        _process.WaitForExit(); // drains the asynchronous output readers
-        return _process.ExitCode;
-    }
-
-    /// <summary>Waits until standard output or error contains <paramref name="text"/>.</summary>
-    public void WaitForOutput(string text, TimeSpan timeout)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!Error.Contains(text, StringComparison.Ordinal) && !Output.Contains(text, StringComparison.Ordinal))
-        {
-            if (clock.Elapsed > timeout || _process.HasExited)
-                throw new TimeoutException($"{CommandLine}: no '{text}' after {clock.Elapsed.TotalSeconds:0.0} s: {Error}{Output}");
-            Thread.Sleep(20);
-        }
-    }
-
-    /// <summary>Asks it to end (SIGTERM to its PID: tcpdump then flushes its file) and waits; SIGKILL after 5 s.</summary>
-    public void Stop()
-    {
-        if (_process.HasExited)
-            return;
-        _ = Tmds.Linux.LibC.kill(_process.Id, Tmds.Linux.LibC.SIGTERM);
-        if (!_process.WaitForExit(5000))
-            _process.Kill(entireProcessTree: false);
-        _process.WaitForExit();
-    }
-
-    public void Dispose()
-    {
-        try
-        {
-            Stop();
-        }
-        catch (InvalidOperationException)
-        {
-            // Never started or already reaped.
-        }
-        _process.Dispose();
-    }
-
-    private static void Append(StringBuilder text, string? line)
-    {
-        if (line is null)
-            return;
-        lock (text)
-            text.Append(line).Append('\n');
+        return Missing("ip", "tcpdump", "tshark", "ping", "socat", "ethtool");
     }
 }
