@@ -30,6 +30,9 @@ internal sealed class RunningHost : IDisposable
 
     public int? ExitCode { get; private set; }
 
+    /// <summary>Whether the host is still running (it has neither stopped nor died).</summary>
+    public bool IsRunning => _thread.IsAlive;
+
     /// <summary>Waits until the host accepts connections on its socket (true) or has exited (false).</summary>
     public bool WaitServing()
     {

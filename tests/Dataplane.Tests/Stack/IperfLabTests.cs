@@ -1,0 +1,110 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Xunit.Abstractions;
+using Dataplane.Tests.Stack.Lab;
+
+namespace Dataplane.Tests.Stack;
+
+/// <summary>
+/// iperf3 from the left host to the right host, forwarded by the dataplane: TCP and UDP, IPv4 and
+/// IPv6, over both host-backed drivers, 2 seconds each. The bytes are counted at both ends:
+/// iperf3's sender and receiver must agree (TCP: exactly; UDP: at least 99 % delivered at a
+/// moderate rate).
+/// </summary>
+[Collection(StackLab.Collection)]
+[Trait("Category", "Linux")]
+public class IperfLabTests(ITestOutputHelper output)
+{
+    /// <summary>The length of the stream sent byte for byte: 64 MiB, a fraction of a second.</summary>
+    private const int StreamBytes = 64 << 20;
+
+    /// <summary>The UDP rate: well inside what the lab forwards on two shared cores, so loss means a fault.</summary>
+    private const string UdpBitrate = "100M";
+
+    [SkippableTheory]
+    [InlineData(LabDriver.Tap, LabFamily.Ipv4)]
+    [InlineData(LabDriver.Tap, LabFamily.Ipv6)]
+    [InlineData(LabDriver.AfPacket, LabFamily.Ipv4)]
+    [InlineData(LabDriver.AfPacket, LabFamily.Ipv6)]
+    public void Tcp_forwarded_left_to_right_arrives_byte_for_byte_and_iperf3_counts_it_alike_at_both_ends(LabDriver driver, LabFamily family)
+    {
+        using StackLab lab = StackLab.Start(driver);
+        Dictionary<string, long> before = lab.Counters();
+
+        using JsonDocument result = Iperf(lab, family, "-t", "2");
+
+        // iperf3's sender counts what it wrote into its socket, the receiver what it read before
+        // the client's TEST_END; the receiver does not drain its stream after that, so the two
+        // differ by what sat in the socket buffers at the stop, and by nothing more.
+        JsonElement end = result.RootElement.GetProperty("end");
+        long sent = end.GetProperty("sum_sent").GetProperty("bytes").GetInt64();
+        long received = end.GetProperty("sum_received").GetProperty("bytes").GetInt64();
+        long buffers = MaximumBuffer(lab.Left, "tcp_wmem") + MaximumBuffer(lab.Right, "tcp_rmem");
+        string moved = StackLab.Moved(before, lab.Counters());
+        output.WriteLine($"iperf3: sent {sent} bytes, received {received} ({8 * received / 2e9:0.00} Gbit/s); counters moved: {moved}");
+        Assert.True(received > 0, $"iperf3: nothing received of {sent} bytes; counters moved: {moved}");
+        Assert.True(received <= sent && sent - received <= buffers,
+            $"iperf3: sent {sent} bytes, received {received}: more apart than the socket buffers ({buffers}) hold; counters moved: {moved}");
+
+        // Exactly: a stream of known bytes, counted and hashed at both ends.
+        byte[] data = new byte[StreamBytes];
+        new Random(20261124).NextBytes(data);
+        string source = lab.Files.File("stream.in"), sink = lab.Files.File("stream.out");
+        File.WriteAllBytes(source, data);
+        string server = StackLab.Address(family, StackLab.RightHost, $"[{StackLab.RightHost6}]");
+        string tcp = family == LabFamily.Ipv4 ? "TCP4" : "TCP6";
+        LabProcess receiver = lab.StartInRight("socat", "-d", "-d", "-u", $"{tcp}-LISTEN:5001,reuseaddr", $"OPEN:{sink},creat,trunc");
+        receiver.WaitForOutput("listening on", TimeSpan.FromSeconds(10));
+        (int exit, string said) = lab.TryInLeft("socat", "-u", $"OPEN:{source}", $"{tcp}:{server}:5001");
+        Assert.True(exit == 0, $"socat sender: exit {exit}: {said}");
+        Assert.True(receiver.WaitForExit(TimeSpan.FromSeconds(20)) == 0, $"socat receiver: {receiver.Error}");
+        byte[] arrived = File.ReadAllBytes(sink);
+        Assert.Equal(data.Length, arrived.Length);
+        Assert.Equal(SHA256.HashData(data), SHA256.HashData(arrived));
+        lab.AssertAlive();
+    }
+
+    [SkippableTheory]
+    [InlineData(LabDriver.Tap, LabFamily.Ipv4)]
+    [InlineData(LabDriver.Tap, LabFamily.Ipv6)]
+    [InlineData(LabDriver.AfPacket, LabFamily.Ipv4)]
+    [InlineData(LabDriver.AfPacket, LabFamily.Ipv6)]
+    public void Iperf3_udp_forwarded_left_to_right_delivers_at_least_99_percent(LabDriver driver, LabFamily family)
+    {
+        using StackLab lab = StackLab.Start(driver);
+        Dictionary<string, long> before = lab.Counters();
+
+        using JsonDocument result = Iperf(lab, family, "-u", "-b", UdpBitrate, "-t", "2");
+
+        JsonElement sum = result.RootElement.GetProperty("end").GetProperty("sum");
+        long packets = sum.GetProperty("packets").GetInt64();
+        long lost = sum.GetProperty("lost_packets").GetInt64();
+        Dictionary<string, long> after = lab.Counters();
+        string moved = StackLab.Moved(before, after);
+        output.WriteLine($"{packets} datagrams sent, {lost} lost; counters moved: {moved}");
+        Assert.True(packets > 0, $"iperf3 sent nothing; counters moved: {moved}");
+        Assert.True(lost * 100 <= packets, $"{lost} of {packets} datagrams lost (more than 1 %); counters moved: {moved}");
+        // What did arrive went through the dataplane's forwarding path, one datagram a packet.
+        string forwarded = family == LabFamily.Ipv4 ? "ip.forwarded" : "ip6.forwarded";
+        Assert.True(after[forwarded] - before[forwarded] >= packets - lost, $"{forwarded} rose by {after[forwarded] - before[forwarded]}, fewer than the {packets - lost} datagrams received");
+        lab.AssertAlive();
+    }
+
+    /// <summary>Runs one iperf3 test from the left host to a one-off server on the right host; the client's JSON report.</summary>
+    private static JsonDocument Iperf(StackLab lab, LabFamily family, params string[] options)
+    {
+        string server = StackLab.Address(family, StackLab.RightHost, StackLab.RightHost6);
+        LabProcess listening = lab.StartInRight("iperf3", "-s", "-1", "--forceflush", "-B", server);
+        listening.WaitForOutput("Server listening", TimeSpan.FromSeconds(10));
+        (int exit, string output) = lab.TryInLeft("iperf3", ["-c", server, "-J", "--connect-timeout", "5000", .. options]);
+        Assert.True(exit == 0, $"iperf3 -c {server} {string.Join(' ', options)}: exit {exit}: {output}");
+        JsonDocument json = JsonDocument.Parse(output);
+        Assert.False(json.RootElement.TryGetProperty("error", out JsonElement error), $"iperf3: {error}");
+        return json;
+    }
+
+    /// <summary>The largest socket buffer TCP gives itself in <paramref name="ns"/>: the third field of net.ipv4.<paramref name="sysctl"/>.</summary>
+    private static long MaximumBuffer(string ns, string sysctl) =>
+        long.Parse(LinuxLab.RunIn(ns, "sysctl", "-n", $"net.ipv4.{sysctl}").Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[2], CultureInfo.InvariantCulture);
+}

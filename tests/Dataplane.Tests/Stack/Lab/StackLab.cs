@@ -1,0 +1,294 @@
+using System.Globalization;
+using System.Text.Json;
+using Dataplane.Tests.Control;
+
+namespace Dataplane.Tests.Stack.Lab;
+
+/// <summary>How the dataplane of a <see cref="StackLab"/> reaches its two hosts.</summary>
+public enum LabDriver
+{
+    /// <summary>Two tap ports; each tap is moved into its host's namespace after the dataplane made it.</summary>
+    Tap,
+
+    /// <summary>Two afpacket ports on veth pairs; the dataplane's ends stay here, the hosts' ends are moved.</summary>
+    AfPacket,
+}
+
+/// <summary>An address family of the lab.</summary>
+public enum LabFamily
+{
+    /// <summary>IPv4.</summary>
+    Ipv4,
+
+    /// <summary>IPv6.</summary>
+    Ipv6,
+}
+
+/// <summary>
+/// The topology of OpenBSD's regression lab (reference/openbsd-notes.md, line 1), with the dataplane
+/// as the system under test: a Linux host LEFT (namespace, 10.10.11.1, fdd7:e83e:66bd:1011::1), the
+/// dataplane running in-process on a thread of the test (10.10.11.2 | 10.10.12.3, forwarding on),
+/// a Linux host RIGHT (namespace, 10.10.12.4, fdd7:e83e:66bd:1012::4). The dataplane's interfaces
+/// are opened in this (the test's) namespace; only the hosts' ends move, so no thread has to setns.
+/// Everything is unique per lab and removed on dispose, also when the start fails half-way.
+/// </summary>
+internal sealed class StackLab : IDisposable
+{
+    /// <summary>The xunit collection of every lab test: labs run one at a time (two cores, pinned workers, flood pings).</summary>
+    public const string Collection = "stack lab";
+
+    public const string LeftHost = "10.10.11.1";
+    public const string LeftHost6 = "fdd7:e83e:66bd:1011::1";
+    public const string DataplaneLeft = "10.10.11.2";
+    public const string DataplaneLeft6 = "fdd7:e83e:66bd:1011::2";
+    public const string DataplaneRight = "10.10.12.3";
+    public const string DataplaneRight6 = "fdd7:e83e:66bd:1012::3";
+    public const string RightHost = "10.10.12.4";
+    public const string RightHost6 = "fdd7:e83e:66bd:1012::4";
+
+    private static readonly Lazy<string?> s_skipReason = new(CannotRunBecause);
+    private readonly LinuxLab _lab = new();
+    private RunningHost? _host;
+
+    private StackLab(LabDriver driver)
+    {
+        Driver = driver;
+        Left = _lab.Namespace();
+        Right = _lab.Namespace();
+    }
+
+    /// <summary>The driver of both ports.</summary>
+    public LabDriver Driver { get; }
+
+    /// <summary>The left host's namespace.</summary>
+    public string Left { get; }
+
+    /// <summary>The right host's namespace.</summary>
+    public string Right { get; }
+
+    /// <summary>The left host's interface (in <see cref="Left"/>) on the link to the dataplane.</summary>
+    public string LeftLink { get; private set; } = "";
+
+    /// <summary>The right host's interface (in <see cref="Right"/>).</summary>
+    public string RightLink { get; private set; } = "";
+
+    /// <summary>The running dataplane.</summary>
+    public RunningHost Host => _host ?? throw new InvalidOperationException("not started");
+
+    /// <summary>Scratch files, removed on dispose.</summary>
+    public LinuxLab Files => _lab;
+
+    /// <summary>Skips the calling <c>[SkippableFact]</c> unless this is Linux, as root, with /dev/net/tun and the peers' tools.</summary>
+    public static void RequireRoot() => Skip.If(s_skipReason.Value is not null, s_skipReason.Value);
+
+    /// <summary>
+    /// Builds the lab and starts the dataplane on it, with <paramref name="config"/> appended to
+    /// the config (an <c>mtu</c> or <c>app</c> statement), and returns once both hosts reach each
+    /// other through it over IPv4 and IPv6 (so ARP, ND and the dataplane's DAD are done).
+    /// </summary>
+    public static StackLab Start(LabDriver driver, string config = "")
+    {
+        RequireRoot();
+        var lab = new StackLab(driver);
+        try
+        {
+            lab.Build(config);
+            return lab;
+        }
+        catch
+        {
+            lab.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary><paramref name="v4"/> or <paramref name="v6"/>, by <paramref name="family"/>.</summary>
+    public static string Address(LabFamily family, string v4, string v6) => family == LabFamily.Ipv4 ? v4 : v6;
+
+    /// <summary>Runs a command on the left host (20-second limit); throws with its output if it fails.</summary>
+    public string InLeft(string file, params string[] args) => LinuxLab.RunIn(Left, file, args);
+
+    /// <summary>Runs a command on the left host (30-second limit); its exit code and output, whatever they are.</summary>
+    public (int ExitCode, string Output) TryInLeft(string file, params string[] args) => LinuxLab.Execute("ip", ["netns", "exec", Left, file, .. args]);
+
+    /// <summary>Starts a command on the left host in the background; stopped by its PID on dispose.</summary>
+    public LabProcess StartInLeft(string file, params string[] args) => _lab.StartIn(Left, file, args);
+
+    /// <summary>Starts a command on the right host in the background; stopped by its PID on dispose.</summary>
+    public LabProcess StartInRight(string file, params string[] args) => _lab.StartIn(Right, file, args);
+
+    /// <summary>Starts a command on the left host that reads lines from us; stopped by its PID on dispose.</summary>
+    public LabProcess StartWithInputInLeft(string file, params string[] args) => _lab.StartWithInputIn(Left, file, args);
+
+    /// <summary>Runs <c>dataplane ctl -s SOCKET ARGS</c> in-process; its output. Fails the test when ctl fails.</summary>
+    public string Ctl(params string[] args)
+    {
+        (int code, string stdout, string stderr) = RunningHost.Ctl(["-s", Host.Socket, .. args]);
+        Assert.True(code == 0, $"dataplane ctl {string.Join(' ', args)}: exit {code}: {stderr}");
+        return stdout;
+    }
+
+    /// <summary>Every protocol counter of <c>ctl stats --json</c>, as <c>"group.key"</c> (<c>"ip.bad_checksum"</c>).</summary>
+    public Dictionary<string, long> Counters()
+    {
+        using JsonDocument json = JsonDocument.Parse(Ctl("stats", "--json"));
+        var counters = new Dictionary<string, long>();
+        foreach (JsonProperty group in json.RootElement.GetProperty("protocols").EnumerateObject())
+        {
+            foreach (JsonProperty counter in group.Value.EnumerateObject())
+                counters[$"{group.Name}.{counter.Name}"] = counter.Value.GetInt64();
+        }
+        return counters;
+    }
+
+    /// <summary>The MAC address of the dataplane's port <paramref name="port"/> (left or right).</summary>
+    public string Mac(string port)
+    {
+        using JsonDocument json = JsonDocument.Parse(Ctl("stats", "--json"));
+        foreach (JsonElement p in json.RootElement.GetProperty("ports").EnumerateArray())
+        {
+            if (p.GetProperty("name").GetString() == port)
+                return p.GetProperty("mac").GetString()!;
+        }
+        throw new InvalidOperationException($"no port {port}");
+    }
+
+    /// <summary>The MAC address of <paramref name="name"/> in <paramref name="ns"/>.</summary>
+    public static string HostMac(string ns, string name)
+    {
+        using JsonDocument json = JsonDocument.Parse(LinuxLab.Run("ip", "-n", ns, "-j", "link", "show", name));
+        return json.RootElement[0].GetProperty("address").GetString()!;
+    }
+
+    /// <summary>Fails the test unless the dataplane still runs and still answers ctl: nothing crashed.</summary>
+    public void AssertAlive()
+    {
+        Assert.True(Host.IsRunning, $"the dataplane stopped: exit {Host.ExitCode}: {Host.Stderr}");
+        Ctl("netstat", "-s");
+    }
+
+    /// <summary>Stops the host's processes, the dataplane (which takes its taps with it), then deletes the namespaces and veths.</summary>
+    public void Dispose()
+    {
+        // The Linux processes first (they hold nothing of ours), then the dataplane, then the links.
+        try
+        {
+            _host?.Dispose();
+        }
+        finally
+        {
+            _lab.Dispose();
+        }
+    }
+
+    private void Build(string extra)
+    {
+        // Both hosts: no DAD (addresses usable at once) and no router solicitations (no traffic
+        // of their own that could blur a count); set as the namespace's defaults, so a tap moved
+        // in later gets them too.
+        foreach (string ns in new[] { Left, Right })
+        {
+            LinuxLab.RunIn(ns, "sysctl", "-qw",
+                "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
+                "net.ipv6.conf.all.router_solicitations=0", "net.ipv6.conf.default.router_solicitations=0");
+        }
+        int cores = Math.Min(2, Environment.ProcessorCount);
+        string portLeft, portRight;
+        if (Driver == LabDriver.Tap)
+        {
+            LeftLink = LinuxLab.UniqueName('l');
+            RightLink = LinuxLab.UniqueName('r');
+            portLeft = $"port left driver tap ifname {LeftLink} queues {cores}";
+            portRight = $"port right driver tap ifname {RightLink} queues {cores}";
+        }
+        else
+        {
+            string dataplaneLeft = LinuxLab.UniqueName('l'), dataplaneRight = LinuxLab.UniqueName('r');
+            LeftLink = dataplaneLeft + "h";
+            RightLink = dataplaneRight + "h";
+            foreach ((string ours, string theirs, string ns) in new[] { (dataplaneLeft, LeftLink, Left), (dataplaneRight, RightLink, Right) })
+            {
+                _lab.Veth(ours, theirs);
+                // Our end belongs to the dataplane: the host's stack must neither answer nor route
+                // what arrives on it, nor send anything of its own (no IPv6 there).
+                System.IO.File.WriteAllText($"/proc/sys/net/ipv6/conf/{ours}/disable_ipv6", "1");
+                System.IO.File.WriteAllText($"/proc/sys/net/ipv4/conf/{ours}/forwarding", "0");
+                // The host's end sends what a wire carries: frames of at most the MTU, not
+                // super-frames of its TCP segmentation offload.
+                LinuxLab.Run("ethtool", "-K", theirs, "tso", "off", "gso", "off");
+                LinuxLab.Run("ip", "link", "set", theirs, "netns", ns);
+            }
+            portLeft = $"port left driver afpacket ifname {dataplaneLeft} queues {cores}";
+            portRight = $"port right driver afpacket ifname {dataplaneRight} queues {cores}";
+        }
+
+        string config = string.Join('\n',
+            portLeft,
+            portRight,
+            $"inet  left  {DataplaneLeft}/24",
+            $"inet6 left  {DataplaneLeft6}/64",
+            $"inet  right {DataplaneRight}/24",
+            $"inet6 right {DataplaneRight6}/64",
+            "set forwarding on",
+            cores == 1 ? "set cores 0" : "set cores 0-1",
+            extra,
+            "");
+        _host = new RunningHost(_lab.File("dataplane.sock"), config);
+        Assert.True(_host.WaitServing(), $"the dataplane did not start: {_host.Stderr}");
+        if (Driver == LabDriver.Tap)
+        {
+            // The dataplane made the taps here; now they become the hosts' NICs.
+            LinuxLab.Run("ip", "link", "set", LeftLink, "netns", Left);
+            LinuxLab.Run("ip", "link", "set", RightLink, "netns", Right);
+        }
+        ConfigureHost(Left, LeftLink, LeftHost, LeftHost6, DataplaneLeft, DataplaneLeft6);
+        ConfigureHost(Right, RightLink, RightHost, RightHost6, DataplaneRight, DataplaneRight6);
+
+        // Through the dataplane both ways, both families: ARP and ND resolved on both links, and
+        // the dataplane's IPv6 addresses out of DAD (1 s after the start).
+        WaitForPing(Left, RightHost);
+        WaitForPing(Left, RightHost6);
+        WaitForPing(Right, LeftHost);
+        WaitForPing(Right, LeftHost6);
+    }
+
+    private static void ConfigureHost(string ns, string link, string v4, string v6, string gateway, string gateway6)
+    {
+        LinuxLab.Run("ip", "-n", ns, "addr", "add", $"{v4}/24", "dev", link);
+        LinuxLab.Run("ip", "-n", ns, "addr", "add", $"{v6}/64", "dev", link, "nodad");
+        LinuxLab.Run("ip", "-n", ns, "link", "set", link, "up");
+        LinuxLab.Run("ip", "-n", ns, "route", "add", "default", "via", gateway);
+        LinuxLab.Run("ip", "-n", ns, "-6", "route", "add", "default", "via", gateway6);
+    }
+
+    private static void WaitForPing(string ns, string address)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string last = "";
+        while (clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            (int code, string output) = LinuxLab.Execute("ip", "netns", "exec", ns, "ping", "-n", "-c", "1", "-W", "1", address);
+            if (code == 0)
+                return;
+            last = output;
+            Thread.Sleep(100);
+        }
+        throw new TimeoutException($"{ns}: no answer from {address} through the dataplane within 10 s: {last}");
+    }
+
+    private static string? CannotRunBecause()
+    {
+        if (!OperatingSystem.IsLinux())
+            return "needs Linux";
+        if (!Environment.IsPrivilegedProcess)
+            return "needs root (network namespaces, taps, veth pairs, packet sockets)";
+        if (!System.IO.File.Exists("/dev/net/tun"))
+            return "/dev/net/tun is missing (no tun module)";
+        return LinuxLab.Missing("ip", "ethtool", "ping", "iperf3", "traceroute", "tracepath", "socat");
+    }
+
+    /// <summary>The counters that moved between <paramref name="before"/> and <paramref name="after"/>, for failure messages.</summary>
+    public static string Moved(Dictionary<string, long> before, Dictionary<string, long> after) =>
+        string.Join(", ", after.Where(c => c.Value != before.GetValueOrDefault(c.Key))
+            .Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Key} +{c.Value - before.GetValueOrDefault(c.Key)}")));
+}
