@@ -215,8 +215,12 @@ internal sealed class AfPacketPort : IPort
     }
 
     /// <summary>
-    /// Joins every queue's socket to one PACKET_FANOUT group in hash mode with DEFRAG (IP fragments
-    /// are reassembled first, so they hash with their flow). Group ids are per network namespace and
+    /// Joins every queue's socket to one PACKET_FANOUT group in hash mode. Not with DEFRAG: the
+    /// kernel would reassemble IPv4 fragments before we see them, so a router could not forward
+    /// them as they came (a 3000-byte ping arrived as one chained 3042-byte frame and was dropped),
+    /// and bad fragments would die in the kernel, uncounted. Without it the kernel hashes a
+    /// fragment on its addresses alone, so the fragments of one datagram still share a queue.
+    /// Group ids are per network namespace and
     /// a group is bound to one interface and mode, so the first socket looks for a free id, starting
     /// from one derived from the process and the interface; the others join the id it got.
     /// </summary>
@@ -227,7 +231,7 @@ internal sealed class AfPacketPort : IPort
         {
             try
             {
-                channels[0].Socket.JoinFanout(group, PacketFanoutMode.Hash, PacketFanoutFlags.Defrag);
+                channels[0].Socket.JoinFanout(group, PacketFanoutMode.Hash, PacketFanoutFlags.None);
                 break;
             }
             catch (NativeException e) when (e.Errno.Number == Errno.EINVAL && attempt < FanoutAttempts)
@@ -236,7 +240,7 @@ internal sealed class AfPacketPort : IPort
             }
         }
         for (int q = 1; q < channels.Count; q++)
-            channels[q].Socket.JoinFanout(group, PacketFanoutMode.Hash, PacketFanoutFlags.Defrag);
+            channels[q].Socket.JoinFanout(group, PacketFanoutMode.Hash, PacketFanoutFlags.None);
         return group;
     }
 
