@@ -2,9 +2,8 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Xunit.Abstractions;
-using Dataplane.Tests.Stack.Lab;
 
-namespace Dataplane.Tests.Stack;
+namespace Dataplane.Tests.Stack.Lab;
 
 /// <summary>
 /// iperf3 from the left host to the right host, forwarded by the dataplane: TCP and UDP, IPv4 and

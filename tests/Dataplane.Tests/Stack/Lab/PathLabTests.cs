@@ -1,8 +1,7 @@
 using System.Text.RegularExpressions;
-using Dataplane.Tests.Stack.Lab;
 using Xunit.Abstractions;
 
-namespace Dataplane.Tests.Stack;
+namespace Dataplane.Tests.Stack.Lab;
 
 /// <summary>
 /// What Linux's path tools see of the dataplane as a router: traceroute names it at hop 1 (its

@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Dataplane.Tests.Stack.Lab;
 
-namespace Dataplane.Tests.Stack;
+namespace Dataplane.Tests.Stack.Lab;
 
 /// <summary>
 /// The first test of OpenBSD's matrix, <c>ping -f -c 10000</c>, from a Linux host to the dataplane

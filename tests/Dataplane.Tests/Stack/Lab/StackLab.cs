@@ -46,7 +46,11 @@ internal sealed class StackLab : IDisposable
     public const string RightHost = "10.10.12.4";
     public const string RightHost6 = "fdd7:e83e:66bd:1012::4";
 
+    /// <summary>The Debian interpreter, which has python3-scapy (a python3 earlier on the path, pyenv's say, may not).</summary>
+    public const string Scapy = "/usr/bin/python3";
+
     private static readonly Lazy<string?> s_skipReason = new(CannotRunBecause);
+    private static readonly Lazy<bool> s_scapy = new(() => System.IO.File.Exists(Scapy) && LinuxLab.Execute(Scapy, "-c", "import scapy.all").ExitCode == 0);
     private readonly LinuxLab _lab = new();
     private RunningHost? _host;
 
@@ -80,6 +84,9 @@ internal sealed class StackLab : IDisposable
 
     /// <summary>Skips the calling <c>[SkippableFact]</c> unless this is Linux, as root, with /dev/net/tun and the peers' tools.</summary>
     public static void RequireRoot() => Skip.If(s_skipReason.Value is not null, s_skipReason.Value);
+
+    /// <summary>Skips the calling <c>[SkippableFact]</c> unless <see cref="Scapy"/> can import scapy.</summary>
+    public static void RequireScapy() => Skip.IfNot(s_scapy.Value, "python3-scapy is not installed: ./build.sh deps");
 
     /// <summary>
     /// Builds the lab and starts the dataplane on it, with <paramref name="config"/> appended to

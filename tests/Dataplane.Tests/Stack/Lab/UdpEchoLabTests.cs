@@ -1,6 +1,5 @@
-using Dataplane.Tests.Stack.Lab;
 
-namespace Dataplane.Tests.Stack;
+namespace Dataplane.Tests.Stack.Lab;
 
 /// <summary>The built-in UDP echo (<c>app echo udp listen ...</c>) against socat on the left host, IPv4 and IPv6, over both drivers.</summary>
 [Collection(StackLab.Collection)]
