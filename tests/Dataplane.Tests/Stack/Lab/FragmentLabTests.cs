@@ -31,6 +31,7 @@ public class FragmentLabTests(ITestOutputHelper output)
         Dictionary<string, long> after = lab.Counters();
         string moved = StackLab.Moved(before, after);
         Assert.True(exit == 0 && said.Contains("3 packets transmitted, 3 received", StringComparison.Ordinal), $"ping -s 3000 {target}: exit {exit}: {said}; counters moved: {moved}");
+        Assert.Equal("", StackLab.DropsMoved(before, after));
         string forwarded = family == LabFamily.Ipv4 ? "ip.forwarded" : "ip6.forwarded";
         Assert.True(after[forwarded] - before[forwarded] == 3 * 3 * 2, $"{forwarded}: 18 fragments expected (3 pings, 3 fragments, 2 ways); counters moved: {moved}");
         lab.AssertAlive();

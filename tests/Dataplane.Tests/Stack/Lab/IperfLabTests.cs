@@ -45,6 +45,7 @@ public class IperfLabTests(ITestOutputHelper output)
         Assert.True(received > 0, $"iperf3: nothing received of {sent} bytes; counters moved: {moved}");
         Assert.True(received <= sent && sent - received <= buffers,
             $"iperf3: sent {sent} bytes, received {received}: more apart than the socket buffers ({buffers}) hold; counters moved: {moved}");
+        Assert.Equal("", StackLab.DropsMoved(before, lab.Counters()));
 
         // Exactly: a stream of known bytes, counted and hashed at both ends.
         byte[] data = new byte[StreamBytes];
@@ -61,6 +62,7 @@ public class IperfLabTests(ITestOutputHelper output)
         byte[] arrived = File.ReadAllBytes(sink);
         Assert.Equal(data.Length, arrived.Length);
         Assert.Equal(SHA256.HashData(data), SHA256.HashData(arrived));
+        Assert.Equal("", StackLab.DropsMoved(before, lab.Counters()));
         lab.AssertAlive();
     }
 
@@ -86,6 +88,7 @@ public class IperfLabTests(ITestOutputHelper output)
         Assert.True(lost * 100 <= packets, $"{lost} of {packets} datagrams lost (more than 1 %); counters moved: {moved}");
         // What did arrive went through the dataplane's forwarding path, one datagram a packet.
         string forwarded = family == LabFamily.Ipv4 ? "ip.forwarded" : "ip6.forwarded";
+        Assert.Equal("", StackLab.DropsMoved(before, after));
         Assert.True(after[forwarded] - before[forwarded] >= packets - lost, $"{forwarded} rose by {after[forwarded] - before[forwarded]}, fewer than the {packets - lost} datagrams received");
         lab.AssertAlive();
     }

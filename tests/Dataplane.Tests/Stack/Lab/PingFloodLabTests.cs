@@ -43,7 +43,9 @@ public class PingFloodLabTests
         Dictionary<string, long> after = lab.Counters();
         Assert.True(failures.Count == 0, string.Join('\n', failures) + "\ncounters moved: " + StackLab.Moved(before, after));
 
-        // The dataplane's side of it: every request answered, every packet through forwarded.
+        // The dataplane's side of it: nothing dropped, every request answered, every packet
+        // through forwarded.
+        Assert.Equal("", StackLab.DropsMoved(before, after));
         Assert.Equal(Count, after["icmp.echo_replies"] - before["icmp.echo_replies"]);
         Assert.Equal(Count, after["icmp6.echo_replies"] - before["icmp6.echo_replies"]);
         Assert.Equal(2 * Count, after["ip.forwarded"] - before["ip.forwarded"]);

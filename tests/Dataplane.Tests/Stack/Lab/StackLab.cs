@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Dataplane.Tests.Control;
 
 namespace Dataplane.Tests.Stack.Lab;
@@ -32,7 +33,7 @@ public enum LabFamily
 /// are opened in this (the test's) namespace; only the hosts' ends move, so no thread has to setns.
 /// Everything is unique per lab and removed on dispose, also when the start fails half-way.
 /// </summary>
-internal sealed class StackLab : IDisposable
+internal sealed partial class StackLab : IDisposable
 {
     /// <summary>The xunit collection of every lab test: labs run one at a time (two cores, pinned workers, flood pings).</summary>
     public const string Collection = "stack lab";
@@ -293,6 +294,18 @@ internal sealed class StackLab : IDisposable
             return "/dev/net/tun is missing (no tun module)";
         return LinuxLab.Missing("ip", "ethtool", "ping", "iperf3", "traceroute", "tracepath", "socat");
     }
+
+    /// <summary>
+    /// The drop counters (every ether one, and those of bad, martian, unroutable or unbuffered
+    /// packets) that moved between <paramref name="before"/> and <paramref name="after"/>: what
+    /// OpenBSD's lab calls an error counter in the netstat diff. Empty for a clean run.
+    /// </summary>
+    public static string DropsMoved(Dictionary<string, long> before, Dictionary<string, long> after) =>
+        string.Join(", ", after.Where(c => c.Value != before.GetValueOrDefault(c.Key) && DropCounter().IsMatch(c.Key))
+            .Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Key} +{c.Value - before.GetValueOrDefault(c.Key)}")));
+
+    [GeneratedRegex(@"^ether\.|bad|martian|too_short|too_big|cant_fragment|dropped|no_route|no_buffer|not_forward|exceeded|zero_ttl|no_protocol|held_dropped|rate_limited")]
+    private static partial Regex DropCounter();
 
     /// <summary>The counters that moved between <paramref name="before"/> and <paramref name="after"/>, for failure messages.</summary>
     public static string Moved(Dictionary<string, long> before, Dictionary<string, long> after) =>
