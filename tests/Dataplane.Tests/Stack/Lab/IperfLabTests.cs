@@ -7,9 +7,10 @@ namespace Dataplane.Tests.Stack.Lab;
 
 /// <summary>
 /// iperf3 from the left host to the right host, forwarded by the dataplane: TCP and UDP, IPv4 and
-/// IPv6, over both host-backed drivers, 2 seconds each. The bytes are counted at both ends:
-/// iperf3's sender and receiver must agree (TCP: exactly; UDP: at least 99 % delivered at a
-/// moderate rate).
+/// IPv6, over both host-backed drivers, 2 seconds each, with the bytes counted at both ends. TCP:
+/// iperf3's two counts agree up to what its socket buffers held at the stop, and a 64 MiB stream
+/// arrives byte for byte. UDP, at a moderate rate: every datagram lost is counted somewhere, and
+/// the dataplane's share is under 1 %.
 /// </summary>
 [Collection(StackLab.Collection)]
 [Trait("Category", "Linux")]
@@ -71,10 +72,11 @@ public class IperfLabTests(ITestOutputHelper output)
     [InlineData(LabDriver.Tap, LabFamily.Ipv6)]
     [InlineData(LabDriver.AfPacket, LabFamily.Ipv4)]
     [InlineData(LabDriver.AfPacket, LabFamily.Ipv6)]
-    public void Iperf3_udp_forwarded_left_to_right_delivers_at_least_99_percent(LabDriver driver, LabFamily family)
+    public void Iperf3_udp_forwarded_left_to_right_loses_little_and_every_loss_is_counted(LabDriver driver, LabFamily family)
     {
         using StackLab lab = StackLab.Start(driver);
         Dictionary<string, long> before = lab.Counters();
+        Dictionary<string, long> lossBefore = lab.LossCounters();
 
         using JsonDocument result = Iperf(lab, family, "-u", "-b", UdpBitrate, "-t", "2");
 
@@ -82,13 +84,21 @@ public class IperfLabTests(ITestOutputHelper output)
         long packets = sum.GetProperty("packets").GetInt64();
         long lost = sum.GetProperty("lost_packets").GetInt64();
         Dictionary<string, long> after = lab.Counters();
+        Dictionary<string, long> loss = lab.LossCounters().ToDictionary(c => c.Key, c => c.Value - lossBefore[c.Key]);
+        long counted = loss.Values.Sum();
+        long ours = loss.Where(c => c.Key.StartsWith("dataplane", StringComparison.Ordinal)).Sum(c => c.Value);
+        string where = string.Join(", ", loss.Where(c => c.Value != 0).Select(c => $"{c.Key} +{c.Value}"));
         string moved = StackLab.Moved(before, after);
-        output.WriteLine($"{packets} datagrams sent, {lost} lost; counters moved: {moved}");
+        output.WriteLine($"{packets} datagrams sent, {lost} lost; losses counted: {counted} ({where}); counters moved: {moved}");
         Assert.True(packets > 0, $"iperf3 sent nothing; counters moved: {moved}");
-        Assert.True(lost * 100 <= packets, $"{lost} of {packets} datagrams lost (more than 1 %); counters moved: {moved}");
+        // Every datagram iperf3 missed was dropped where a counter saw it: no silent loss.
+        Assert.True(lost <= counted, $"{lost} of {packets} datagrams lost, only {counted} counted ({where}); counters moved: {moved}");
+        // The dataplane's share (its rings, queues and buffers) is small; the Linux receiver's socket
+        // buffer, on two cores it shares with everything, is not the dataplane's to answer for.
+        Assert.True(ours * 100 <= packets, $"the dataplane lost {ours} of {packets} datagrams (more than 1 %): {where}");
+        Assert.Equal("", StackLab.DropsMoved(before, after));
         // What did arrive went through the dataplane's forwarding path, one datagram a packet.
         string forwarded = family == LabFamily.Ipv4 ? "ip.forwarded" : "ip6.forwarded";
-        Assert.Equal("", StackLab.DropsMoved(before, after));
         Assert.True(after[forwarded] - before[forwarded] >= packets - lost, $"{forwarded} rose by {after[forwarded] - before[forwarded]}, fewer than the {packets - lost} datagrams received");
         lab.AssertAlive();
     }

@@ -54,6 +54,7 @@ internal sealed partial class StackLab : IDisposable
     private static readonly Lazy<bool> s_scapy = new(() => System.IO.File.Exists(Scapy) && LinuxLab.Execute(Scapy, "-c", "import scapy.all").ExitCode == 0);
     private readonly LinuxLab _lab = new();
     private RunningHost? _host;
+    private string[] _veths = [];
 
     private StackLab(LabDriver driver)
     {
@@ -168,6 +169,46 @@ internal sealed partial class StackLab : IDisposable
         return json.RootElement[0].GetProperty("address").GetString()!;
     }
 
+    /// <summary>
+    /// Every place a packet between the hosts can be lost and counted, with its count now: the
+    /// dataplane's ports (receive ring overflows, transmit drops, errors) and workers (hand-off,
+    /// transmit and buffer drops), the right host's link (its receive drops) and UDP (datagrams
+    /// its sockets could not take), and for afpacket the transmit drops of the dataplane's veth.
+    /// </summary>
+    public Dictionary<string, long> LossCounters()
+    {
+        var loss = new Dictionary<string, long>();
+        using (JsonDocument json = JsonDocument.Parse(Ctl("stats", "--json")))
+        {
+            foreach (JsonElement port in json.RootElement.GetProperty("ports").EnumerateArray())
+            {
+                long drops = 0;
+                foreach (JsonElement q in port.GetProperty("queues").EnumerateArray())
+                    drops += q.GetProperty("rx_drops").GetInt64() + q.GetProperty("tx_drops").GetInt64() + q.GetProperty("errors").GetInt64();
+                loss[$"dataplane port {port.GetProperty("name").GetString()} drops and errors"] = drops;
+            }
+            long workers = 0;
+            foreach (JsonElement w in json.RootElement.GetProperty("workers").EnumerateArray())
+                workers += w.GetProperty("hand_off_drops").GetInt64() + w.GetProperty("transmit_drops").GetInt64() + w.GetProperty("buffer_exhaustion").GetInt64();
+            loss["dataplane worker drops"] = workers;
+        }
+        loss["right link rx dropped"] = LinkStat(Right, RightLink, "rx", "dropped");
+        string snmp = LinuxLab.RunIn(Right, "cat", "/proc/net/snmp", "/proc/net/snmp6");
+        string[] udp = [.. snmp.Split('\n').Where(l => l.StartsWith("Udp:", StringComparison.Ordinal))];
+        loss["right host Udp InErrors"] = long.Parse(udp[1].Split(' ')[Array.IndexOf(udp[0].Split(' '), "InErrors")], CultureInfo.InvariantCulture);
+        loss["right host Udp6InErrors"] = long.Parse(Regex.Match(snmp, @"(?m)^Udp6InErrors\s+(\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        foreach (string veth in _veths)
+            loss[$"dataplane veth {veth} tx dropped"] = LinkStat(null, veth, "tx", "dropped");
+        return loss;
+    }
+
+    private static long LinkStat(string? ns, string link, string direction, string counter)
+    {
+        string json = ns is null ? LinuxLab.Run("ip", "-s", "-j", "link", "show", link) : LinuxLab.Run("ip", "-n", ns, "-s", "-j", "link", "show", link);
+        using JsonDocument doc = JsonDocument.Parse(json);
+        return doc.RootElement[0].GetProperty("stats64").GetProperty(direction).GetProperty(counter).GetInt64();
+    }
+
     /// <summary>Fails the test unless the dataplane still runs and still answers ctl: nothing crashed.</summary>
     public void AssertAlive()
     {
@@ -212,6 +253,7 @@ internal sealed partial class StackLab : IDisposable
         else
         {
             string dataplaneLeft = LinuxLab.UniqueName('l'), dataplaneRight = LinuxLab.UniqueName('r');
+            _veths = [dataplaneLeft, dataplaneRight];
             LeftLink = dataplaneLeft + "h";
             RightLink = dataplaneRight + "h";
             foreach ((string ours, string theirs, string ns) in new[] { (dataplaneLeft, LeftLink, Left), (dataplaneRight, RightLink, Right) })
