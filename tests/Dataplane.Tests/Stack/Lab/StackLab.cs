@@ -59,18 +59,16 @@ internal sealed partial class StackLab : IDisposable
     private StackLab(LabDriver driver)
     {
         Driver = driver;
-        Left = _lab.Namespace();
-        Right = _lab.Namespace();
     }
 
     /// <summary>The driver of both ports.</summary>
     public LabDriver Driver { get; }
 
     /// <summary>The left host's namespace.</summary>
-    public string Left { get; }
+    public string Left { get; private set; } = "";
 
     /// <summary>The right host's namespace.</summary>
-    public string Right { get; }
+    public string Right { get; private set; } = "";
 
     /// <summary>The left host's interface (in <see cref="Left"/>) on the link to the dataplane.</summary>
     public string LeftLink { get; private set; } = "";
@@ -232,6 +230,8 @@ internal sealed partial class StackLab : IDisposable
 
     private void Build(string extra)
     {
+        Left = _lab.Namespace();
+        Right = _lab.Namespace();
         // Both hosts: no DAD (addresses usable at once) and no router solicitations (no traffic
         // of their own that could blur a count); set as the namespace's defaults, so a tap moved
         // in later gets them too.
@@ -241,7 +241,10 @@ internal sealed partial class StackLab : IDisposable
                 "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
                 "net.ipv6.conf.all.router_solicitations=0", "net.ipv6.conf.default.router_solicitations=0");
         }
-        int cores = Math.Min(2, Environment.ProcessorCount);
+        // Two workers (each owns queue i of both ports, as in the example config) on the first two
+        // CPUs this process may use.
+        int[] cpus = [.. Native.CurrentThread.GetAffinity().Take(2)];
+        int cores = cpus.Length;
         string portLeft, portRight;
         if (Driver == LabDriver.Tap)
         {
@@ -254,8 +257,8 @@ internal sealed partial class StackLab : IDisposable
         {
             string dataplaneLeft = LinuxLab.UniqueName('l'), dataplaneRight = LinuxLab.UniqueName('r');
             _veths = [dataplaneLeft, dataplaneRight];
-            LeftLink = dataplaneLeft + "h";
-            RightLink = dataplaneRight + "h";
+            LeftLink = LinuxLab.UniqueName('h');
+            RightLink = LinuxLab.UniqueName('h');
             foreach ((string ours, string theirs, string ns) in new[] { (dataplaneLeft, LeftLink, Left), (dataplaneRight, RightLink, Right) })
             {
                 _lab.Veth(ours, theirs);
@@ -280,7 +283,7 @@ internal sealed partial class StackLab : IDisposable
             $"inet  right {DataplaneRight}/24",
             $"inet6 right {DataplaneRight6}/64",
             "set forwarding on",
-            cores == 1 ? "set cores 0" : "set cores 0-1",
+            $"set cores {string.Join(',', cpus)}",
             extra,
             "");
         _host = new RunningHost(_lab.File("dataplane.sock"), config);
