@@ -54,9 +54,10 @@ public class FragmentLabTests(ITestOutputHelper output)
             ["L6"] = StackLab.LeftHost6,
             ["DP6"] = StackLab.DataplaneLeft6,
         });
-        // An echo request of 64 data bytes in two fragments (0-39 and 40-71 of the ICMP message)
-        // whose second starts at 32 instead: it overlaps the first (RFC 5722 for IPv6; OpenBSD
-        // drops such IPv4 queues as well). Then the same datagram, fragmented properly.
+        // The first fragment of an echo request with 64 data bytes (bytes 0-39 of the ICMP message
+        // for IPv4, 0-47 for IPv6), then a last fragment from byte 32: inside the first. RFC 5722
+        // drops the whole datagram for IPv6, and OpenBSD and Linux do so for IPv4 too. Then the
+        // same request again, fragmented properly, must reassemble and be answered.
         string frames = family == LabFamily.Ipv4
             ? """
               [Ether(dst=DPMAC)/f for f in fragment(IP(src=L4, dst=DP4, id=77)/ICMP(id=7, seq=1)/(b'x' * 64), fragsize=40)][:1]

@@ -38,6 +38,7 @@ internal sealed partial class StackLab : IDisposable
     /// <summary>The xunit collection of every lab test: labs run one at a time (two cores, pinned workers, flood pings).</summary>
     public const string Collection = "stack lab";
 
+    // The addresses of OpenBSD's lab, line 1: left net .1 host, .2 us; right net .3 us, .4 host.
     public const string LeftHost = "10.10.11.1";
     public const string LeftHost6 = "fdd7:e83e:66bd:1011::1";
     public const string DataplaneLeft = "10.10.11.2";
@@ -214,10 +215,9 @@ internal sealed partial class StackLab : IDisposable
         Ctl("netstat", "-s");
     }
 
-    /// <summary>Stops the host's processes, the dataplane (which takes its taps with it), then deletes the namespaces and veths.</summary>
+    /// <summary>Stops the dataplane (its taps go with it, its packet sockets let go of the veths), then the hosts' processes by PID, the veths and the namespaces.</summary>
     public void Dispose()
     {
-        // The Linux processes first (they hold nothing of ours), then the dataplane, then the links.
         try
         {
             _host?.Dispose();
