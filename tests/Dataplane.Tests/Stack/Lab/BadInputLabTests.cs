@@ -16,7 +16,7 @@ namespace Dataplane.Tests.Stack.Lab;
 [Trait("Category", "Linux")]
 public class BadInputLabTests(ITestOutputHelper output)
 {
-    /// <summary>Copies of each case sent.</summary>
+    /// <summary>Copies of each case sent (of each frame, for a case of several).</summary>
     private const int Copies = 5;
 
     /// <summary>
@@ -39,24 +39,34 @@ public class BadInputLabTests(ITestOutputHelper output)
         ("IPv6 payload length beyond the frame",  "ip6.bad_length",         "Ether(dst=DPMAC)/IPv6(plen=1000, src=L6, dst=DP6)/ICMPv6EchoRequest()"),
         ("ICMPv6 checksum wrong",                 "icmp6.bad_checksum",     "Ether(dst=DPMAC)/IPv6(src=L6, dst=DP6)/ICMPv6EchoRequest(cksum=0x0bad)"),
         ("ND solicitation with hop limit 64",     "icmp6.nd_bad_hop_limit", "Ether(dst=DPMAC)/IPv6(hlim=64, src=L6, dst=DP6)/ICMPv6ND_NS(tgt=DP6)/ICMPv6NDOptSrcLLAddr(lladdr=LMAC)"),
+        // Fragments: a first piece and a last one from byte 32, inside it (the datagram is discarded,
+        // and what comes for it after); 70 pieces of one datagram, past the 64 it may have.
+        ("IPv4 fragments overlapping",            "ip.fragments_dropped",   "[Ether(dst=DPMAC)/IP(src=L4, dst=DP4, id=101, flags='MF', proto=1)/(b'a' * 40), Ether(dst=DPMAC)/IP(src=L4, dst=DP4, id=101, frag=4, proto=1)/(b'b' * 40)]"),
+        ("IPv4 fragments, 70 of one datagram",    "ip.fragments_dropped",   "[Ether(dst=DPMAC)/IP(src=L4, dst=DP4, id=102, flags='MF', frag=i, proto=1)/(b'c' * 8) for i in range(70)]"),
+        ("IPv6 fragments overlapping",            "ip6.fragments_dropped",  "[Ether(dst=DPMAC)/IPv6(src=L6, dst=DP6)/IPv6ExtHdrFragment(id=101, m=1, nh=58)/(b'a' * 48), Ether(dst=DPMAC)/IPv6(src=L6, dst=DP6)/IPv6ExtHdrFragment(id=101, offset=4, nh=58)/(b'b' * 40)]"),
+        ("IPv6 fragments, 70 of one datagram",    "ip6.fragments_dropped",  "[Ether(dst=DPMAC)/IPv6(src=L6, dst=DP6)/IPv6ExtHdrFragment(id=102, m=1, offset=i, nh=58)/(b'c' * 8) for i in range(70)]"),
     ];
 
     /// <summary>
-    /// The crafter: builds every frame once with scapy, then for each line "CASE COUNT" on its
-    /// input writes COUNT copies through one packet socket on the link and answers "sent CASE.".
+    /// The crafter: builds the frames of every case once with scapy (a case is one frame or a list)
+    /// and says how many each has; then for each line "CASE COUNT" on its input writes the case's
+    /// frames COUNT times through one packet socket on the link and answers "sent CASE.".
     /// </summary>
     private const string Crafter = """
         import json, socket, sys
-        from scapy.all import Ether, ARP, IP, ICMP, IPv6, ICMPv6EchoRequest, ICMPv6ND_NS, ICMPv6NDOptSrcLLAddr
-        iface, names, expressions = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
-        frames = [bytes(eval(e, globals(), names)) for e in expressions]
+        from scapy.all import *
+        iface, expressions = sys.argv[1], json.loads(sys.argv[3])
+        names = dict(globals(), **json.loads(sys.argv[2]))  # one scope: comprehensions see the names too
+        cases = [eval(e, names) for e in expressions]
+        cases = [[bytes(f) for f in (c if isinstance(c, list) else [c])] for c in cases]
         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
         s.bind((iface, 0))
-        print('ready', flush=True)
+        print('ready %s.' % json.dumps([len(c) for c in cases]), flush=True)
         for line in sys.stdin:
             case, count = (int(x) for x in line.split())
             for _ in range(count):
-                s.send(frames[case])
+                for frame in cases[case]:
+                    s.send(frame)
             print('sent %d.' % case, flush=True)
         """;
 
@@ -79,13 +89,15 @@ public class BadInputLabTests(ITestOutputHelper output)
         LabProcess crafter = lab.StartWithInputInLeft(StackLab.Scapy, "-c", Crafter, lab.LeftLink,
             JsonSerializer.Serialize(names), JsonSerializer.Serialize(Cases.Select(c => c.Scapy).ToArray()));
         crafter.WaitForOutput("ready", TimeSpan.FromSeconds(30));
+        crafter.WaitForOutput("].", TimeSpan.FromSeconds(5));
+        int[] frames = JsonSerializer.Deserialize<int[]>(Regex.Match(crafter.Output, @"ready (\[.*\])\.").Groups[1].Value)!;
 
         // The other flows: pings through the dataplane, 200 a second each way of IPv4 and IPv6,
         // for longer than the cases take; every one must come back.
         LabProcess[] pings =
         [
-            lab.StartInLeft("ping", "-4", "-n", "-q", "-i", "0.005", "-c", "1000", StackLab.RightHost),
-            lab.StartInLeft("ping", "-6", "-n", "-q", "-i", "0.005", "-c", "1000", StackLab.RightHost6),
+            lab.StartInLeft("ping", "-4", "-n", "-q", "-i", "0.005", "-c", "1400", StackLab.RightHost),
+            lab.StartInLeft("ping", "-6", "-n", "-q", "-i", "0.005", "-c", "1400", StackLab.RightHost6),
         ];
 
         var table = new StringBuilder();
@@ -93,18 +105,19 @@ public class BadInputLabTests(ITestOutputHelper output)
         for (int i = 0; i < Cases.Length; i++)
         {
             (string what, string counter, _) = Cases[i];
+            int sent = Copies * frames[i];
             Dictionary<string, long> before = lab.Counters();
             crafter.Input.WriteLine($"{i} {Copies}");
             crafter.WaitForOutput($"sent {i}.", TimeSpan.FromSeconds(10));
             // Until the counter has counted them all, then a moment more to see it stops there.
-            LinuxLab.Until(() => lab.Counters()[counter] - before[counter] >= Copies, TimeSpan.FromSeconds(3));
+            LinuxLab.Until(() => lab.Counters()[counter] - before[counter] >= sent, TimeSpan.FromSeconds(3));
             Thread.Sleep(100);
             Dictionary<string, long> after = lab.Counters();
             long rose = after[counter] - before[counter];
             string moved = StackLab.Moved(before, after);
-            table.AppendLine(CultureInfo.InvariantCulture, $"{what,-40} {counter,-24} +{rose}   (all that moved: {moved})");
-            if (rose != Copies)
-                failures.Add($"{what}: {counter} rose by {rose}, not {Copies}; moved: {moved}");
+            table.AppendLine(CultureInfo.InvariantCulture, $"{what,-40} {counter,-24} +{rose} of {sent} sent   (all that moved: {moved})");
+            if (rose != sent)
+                failures.Add($"{what}: {counter} rose by {rose}, not {sent}; moved: {moved}");
         }
         output.WriteLine(table.ToString());
         bool pingsOutlasted = pings.All(p => !p.HasExited);
