@@ -6,7 +6,6 @@ internal static class ControlCommands
     /// <summary>What lands each command that is not there yet.</summary>
     private static readonly (string Words, string LandsWith)[] Unavailable =
     [
-        ("netstat -an", "sockets land with the TCP and UDP layers"),
         ("route show", "the routing table lands with the network layer (issue 4)"),
     ];
 
@@ -21,6 +20,8 @@ internal static class ControlCommands
         {
             case "ifconfig":
                 return new(ControlStatus.Ok, IfconfigReport.Write(view));
+            case "netstat -an":
+                return new(ControlStatus.Ok, SocketReport.Write(view.Stack));
             case "netstat -s":
                 return new(ControlStatus.Ok, NetstatReport.Write(view));
             case "stats --json":

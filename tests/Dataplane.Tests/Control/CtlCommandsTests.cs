@@ -108,7 +108,6 @@ public sealed class CtlCommandsTests : IDisposable
 
     [Theory]
     [InlineData("network layer (issue 4)", "route", "show")]
-    [InlineData("TCP and UDP layers", "netstat", "-an")]
     public void Commands_whose_subsystem_has_not_landed_say_what_lands_them_and_exit_2(string landsWith, params string[] command)
     {
         var (code, stdout, stderr) = Ctl(command);
