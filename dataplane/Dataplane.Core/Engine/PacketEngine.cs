@@ -32,6 +32,7 @@ internal sealed class PacketEngine<TProcessor> : IDisposable where TProcessor : 
         _ports = ports;
         int count = cores.Count;
         var owners = new RssIndirectionTable(count);
+        var flowHash = ToeplitzHash.CreateSymmetric();
         _workers = new Worker<TProcessor>[count];
         CaptureSlots = new CaptureTap?[ports.Count];
         for (int w = 0; w < count; w++)
@@ -50,7 +51,7 @@ internal sealed class PacketEngine<TProcessor> : IDisposable where TProcessor : 
                 receive.Add(poller);
             }
             var timers = new TimerWheel(EngineClock.Nanoseconds());
-            var context = new WorkerContext(w, pool, cache, timers, pollers, CaptureSlots);
+            var context = new WorkerContext(w, pool, cache, timers, pollers, CaptureSlots) { FlowHash = flowHash, FlowOwners = owners };
             // The symmetric key, so that both directions of a flow land on the same worker.
             _workers[w] = new Worker<TProcessor>(context, [.. receive], owners, ToeplitzHash.CreateSymmetric(), processor(context));
         }

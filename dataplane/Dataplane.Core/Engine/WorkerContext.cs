@@ -78,6 +78,17 @@ internal sealed class WorkerContext
     /// <summary>This worker's timers.</summary>
     public TimerWheel Timers { get; }
 
+    /// <summary>
+    /// The symmetric Toeplitz hash the engine steers flows by, and <see cref="FlowOwners"/> the table
+    /// that maps a hash to its worker: the stack picks the local port of an outgoing flow with them,
+    /// so that the replies come back to this worker. Null for a context that stands alone (tests):
+    /// then this worker owns every flow.
+    /// </summary>
+    public ToeplitzHash? FlowHash { get; init; }
+
+    /// <summary>The indirection table the engine steers flows by; see <see cref="FlowHash"/>.</summary>
+    public RssIndirectionTable? FlowOwners { get; init; }
+
     /// <summary>The clock of the current batch, in nanoseconds; read once per turn of the loop.</summary>
     public long Now { get; internal set; }
 

@@ -195,6 +195,11 @@ internal static class CounterNames
         "datagrams dropped: socket queue full",
         "datagrams sent",
         "datagrams not sent: no route, no buffer or too large",
+        "datagrams moved by splice inside the stack",
+        "datagrams an app would not answer (broadcast, or from a port that could loop)",
+        "relay sessions opened",
+        "relay sessions closed after their idle timeout",
+        "datagrams of new relay clients dropped (session table full, or no route to the far end)",
     ];
 
     private static string[] Snake(string[] names)

@@ -1,5 +1,6 @@
 using Dataplane.Stack.Neighbors;
 using Dataplane.Stack.Routing;
+using Dataplane.Stack.Transport;
 using Dataplane.Wire;
 
 namespace Dataplane.Stack;
@@ -52,6 +53,19 @@ internal sealed class NetworkStack
 
     /// <summary>The IPv6 neighbour cache of each interface.</summary>
     public NeighborTable<Ipv6Address>[] Nd { get; }
+
+    /// <summary>The UDP socket table of every worker built so far, for <c>netstat -an</c>; each worker adds its own.</summary>
+    public IReadOnlyList<UdpSocketTable> UdpTables => Volatile.Read(ref _udpTables);
+
+    private UdpSocketTable[] _udpTables = [];
+    private readonly Lock _udpTablesGate = new();
+
+    /// <summary>Adds a worker's UDP socket table (while the workers are built, before they run).</summary>
+    internal void AddUdpTable(UdpSocketTable table)
+    {
+        lock (_udpTablesGate)
+            Volatile.Write(ref _udpTables, [.. _udpTables, table]);
+    }
 
     /// <summary>Reports of events worth a line in the log (a duplicate address); the host prints them.</summary>
     public Action<string>? Log { get; init; }

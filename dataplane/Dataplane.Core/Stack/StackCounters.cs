@@ -414,6 +414,21 @@ internal enum UdpCounter
 
     /// <summary>Datagrams not sent: no route, no buffer or too large.</summary>
     SendFailed,
+
+    /// <summary>Datagrams moved by a splice to the drain socket's peer inside the stack, not through an app.</summary>
+    Spliced,
+
+    /// <summary>Datagrams an app would not answer: to a broadcast address, or from a port that could start a loop (echo).</summary>
+    AppRefused,
+
+    /// <summary>Relay sessions opened (a client's first datagram).</summary>
+    RelaySessions,
+
+    /// <summary>Relay sessions closed after their idle timeout.</summary>
+    RelaySessionsExpired,
+
+    /// <summary>Datagrams of new relay clients dropped: the session table was full, or the far end had no route.</summary>
+    RelaySessionsRefused,
 }
 
 /// <summary>

@@ -58,7 +58,7 @@ internal sealed partial class StackWorker
         arp.SenderProtocolAddress = target;
         WriteMacs(frame, senderMac, iface.Mac);
         SetFrameLength(packet, EthernetHeader + ArpLength);
-        _pool.Metadata(packet).Offload = OffloadFlags.None;
+        ClearOffloads(packet);
         Counters.Count(ArpCounter.RepliesSent);
         _context.Transmit(iface.Index, packet);
     }

@@ -120,7 +120,7 @@ internal sealed partial class StackWorker
         }
         WriteIpv4Header(packet, destination, source, IpProtocol.Icmp, Ipv4Header + icmpLength);
         SetFrameLength(packet, EthernetHeader + Ipv4Header + icmpLength);
-        _pool.Metadata(packet).Offload = OffloadFlags.None;
+        ClearOffloads(packet);
         Counters.Count(IcmpCounter.EchoReplies);
         Ipv4Output(packet, source);
     }

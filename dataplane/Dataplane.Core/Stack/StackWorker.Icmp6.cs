@@ -75,7 +75,7 @@ internal sealed partial class StackWorker
         }
         WriteIpv6Header(packet, destination, source, IpProtocol.Icmpv6, length);
         SetFrameLength(packet, EthernetHeader + Ipv6Header + length);
-        _pool.Metadata(packet).Offload = OffloadFlags.None;
+        ClearOffloads(packet);
         Counters.Count(Icmp6Counter.EchoReplies);
         Ipv6Output(packet, source, iface);
     }

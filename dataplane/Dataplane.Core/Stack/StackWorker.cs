@@ -37,6 +37,7 @@ internal sealed partial class StackWorker
         // give one source/destination pair the same ID at once (RFC 6864 4.1).
         _nextId = (ushort)(context.Index * 0x1000 + Environment.TickCount);
         InitializeFragments();
+        _udp = new Transport.UdpSocketTable(this);
         if (context.Index == 0)
             ScheduleChores();
     }
@@ -193,6 +194,15 @@ internal sealed partial class StackWorker
         ref BufferMetadata m = ref _pool.Metadata(packet);
         m.DataLength = (ushort)frameLength;
         m.PacketLength = frameLength;
+    }
+
+    /// <summary>A received buffer reused for a reply asks nothing of the driver: no partial checksum, no segmentation.</summary>
+    private void ClearOffloads(PacketBuffer packet)
+    {
+        ref BufferMetadata m = ref _pool.Metadata(packet);
+        m.Offload = OffloadFlags.None;
+        m.Gso = GsoType.None;
+        m.SegmentSize = 0;
     }
 
     /// <summary>The next IPv4 identification of this worker.</summary>

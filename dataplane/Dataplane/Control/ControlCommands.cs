@@ -5,12 +5,6 @@ namespace Dataplane.Control;
 /// <summary>Runs one control request against a running dataplane and returns the reply.</summary>
 internal static class ControlCommands
 {
-    /// <summary>What lands each command that is not there yet.</summary>
-    private static readonly (string Words, string LandsWith)[] Unavailable =
-    [
-        ("netstat -an", "sockets land with the TCP and UDP layers"),
-    ];
-
     /// <summary>The reply to the request line <paramref name="request"/>; <paramref name="capture"/> serves <c>capture</c>.</summary>
     public static ControlReply Execute(string request, DataplaneView view, CaptureService? capture = null)
     {
@@ -24,6 +18,8 @@ internal static class ControlCommands
         {
             case "ifconfig":
                 return new(ControlStatus.Ok, IfconfigReport.Write(view));
+            case "netstat -an":
+                return new(ControlStatus.Ok, SocketReport.Write(view.Stack));
             case "netstat -s":
                 return new(ControlStatus.Ok, NetstatReport.Write(view));
             case "stats --json":
@@ -32,11 +28,6 @@ internal static class ControlCommands
                 return new(ControlStatus.Ok, NeighborReport.WriteArp(view.Stack));
             case "ndp -a" or "ndp -an":
                 return new(ControlStatus.Ok, NeighborReport.WriteNdp(view.Stack));
-        }
-        foreach ((string words, string landsWith) in Unavailable)
-        {
-            if (line == words || line.StartsWith(words + " ", StringComparison.Ordinal))
-                return new(ControlStatus.Unavailable, $"not available yet: {landsWith}\n");
         }
         return new(ControlStatus.Error, $"unknown command '{line}'\n");
     }

@@ -98,12 +98,22 @@ internal sealed class DataplaneHost
         NetworkStack stack = StackBuilder.Build(_config, ports, message => _stderr.WriteLine($"dataplane: {message}"));
         Stack = stack;
         var stackWorkers = new StackWorker[cores.Length];
+        var appErrors = new List<string>();
         using var engine = new PacketEngine<StackProcessor>(pool, cores, ports, (WorkerContext context) =>
         {
             var worker = new StackWorker(stack, context);
             stackWorkers[context.Index] = worker;
+            UdpApps.Start(worker, _config, appErrors); // every UDP app on every worker, before traffic flows
             return new StackProcessor(worker);
         });
+        if (appErrors.Count > 0)
+        {
+            foreach (string error in appErrors)
+                _stderr.WriteLine($"dataplane: {error}");
+            foreach (PortBinding port in ports)
+                port.Port.Dispose();
+            return 1;
+        }
         foreach (string warning in NotYetRunning(_config))
             _stderr.WriteLine($"dataplane: {warning}");
 

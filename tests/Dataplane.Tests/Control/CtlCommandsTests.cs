@@ -106,18 +106,6 @@ public sealed class CtlCommandsTests : IDisposable
         Assert.Equal(Enum.GetValues<Dataplane.Stack.UdpCounter>().Length, protocols.GetProperty("udp").EnumerateObject().Count());
     }
 
-    [Theory]
-    [InlineData("TCP and UDP layers", "netstat", "-an")]
-    public void Commands_whose_subsystem_has_not_landed_say_what_lands_them_and_exit_2(string landsWith, params string[] command)
-    {
-        var (code, stdout, stderr) = Ctl(command);
-
-        Assert.Equal(2, code);
-        Assert.Equal("", stdout);
-        Assert.StartsWith($"dataplane: ctl {string.Join(' ', command)}: not available yet: ", stderr, StringComparison.Ordinal);
-        Assert.Contains(landsWith, stderr);
-    }
-
     [Fact]
     public void A_request_the_server_does_not_know_gets_an_error_reply()
     {

@@ -1,0 +1,390 @@
+using Dataplane.Engine;
+using Dataplane.Stack.Routing;
+using Dataplane.Wire;
+
+namespace Dataplane.Stack.Transport;
+
+/// <summary>
+/// The UDP sockets of one worker: its share of the connection table, as DESIGN.md's per-core model
+/// has it. Only the worker's thread changes or looks it up, so nothing is locked. A listening app
+/// binds a socket on every worker (one socket per core, as SO_REUSEPORT gives one per thread), and
+/// a connected socket lives on the worker its flow hashes to.
+/// </summary>
+/// <remarks>
+/// Lookup follows BSD's in_pcblookup: the connected socket of the exact four-tuple first, then a
+/// socket bound to the port on the destination address, then one bound to the port on the
+/// unspecified address. Socket objects are pooled: after the high-water mark of open sockets is
+/// reached, opening and closing allocate nothing (and neither do the dictionaries, which keep
+/// their capacity).
+/// </remarks>
+internal sealed class UdpSocketTable
+{
+    /// <summary>The first ephemeral port (RFC 6335 6: 49152-65535, as OpenBSD's hifirst/hilast).</summary>
+    public const ushort EphemeralFirst = 49152;
+
+    /// <summary>Ports in the ephemeral range (a power of two, 16384).</summary>
+    public const int EphemeralCount = 65536 - EphemeralFirst;
+
+    private readonly StackWorker _worker;
+    private readonly Dictionary<UdpFlowKey, UdpSocket> _connected = [];
+
+    // Bound sockets by family and port (port | 0x10000 for IPv6): a chain with the sockets bound to
+    // a specific address ahead of those bound to the unspecified one, so the first match wins.
+    private readonly Dictionary<int, UdpSocket> _bound = [];
+
+    // Every open socket, for netstat: written by the worker, read by the control thread. The array
+    // is replaced (published by a volatile write) when it grows; slots are written with volatile writes.
+    private UdpSocket?[] _open = new UdpSocket?[16];
+    private int _openCount;
+
+    private readonly List<UdpSocket> _pool = [];
+    private UdpApp[] _apps = [];
+    private uint _random;
+
+    /// <summary>The table of <paramref name="worker"/>; it registers with the shared stack, for netstat.</summary>
+    public UdpSocketTable(StackWorker worker)
+    {
+        _worker = worker;
+        // RFC 6056 3.3.1: ephemeral ports start at a random place (and then go round).
+        _random = (uint)Random.Shared.Next() | 1;
+        worker.Stack.AddUdpTable(this);
+    }
+
+    /// <summary>The worker the table belongs to.</summary>
+    public StackWorker Worker => _worker;
+
+    /// <summary>The worker's number.</summary>
+    public int WorkerIndex => _worker.Context.Index;
+
+    /// <summary>The apps started on this worker.</summary>
+    public IReadOnlyList<UdpApp> Apps => _apps;
+
+    /// <summary>Sockets in the connected table.</summary>
+    public int ConnectedCount => _connected.Count;
+
+    /// <summary>Starts <paramref name="app"/> on this worker (it binds its sockets); registered even when it fails.</summary>
+    public UdpError Start(UdpApp app)
+    {
+        app.Id = _apps.Length;
+        _apps = [.. _apps, app];
+        return app.Start(this);
+    }
+
+    /// <summary>A fresh socket of the family for <paramref name="app"/>, open and unbound.</summary>
+    public UdpSocket Open(bool ipv6, UdpApp app)
+    {
+        UdpSocket socket;
+        if (_pool.Count > 0)
+        {
+            socket = _pool[^1];
+            _pool.RemoveAt(_pool.Count - 1);
+        }
+        else
+        {
+            socket = new UdpSocket(this);
+        }
+        socket.Open(ipv6, app);
+        if (_openCount == _open.Length)
+        {
+            var grown = new UdpSocket?[_open.Length * 2];
+            _open.CopyTo(grown, 0);
+            Volatile.Write(ref _open, grown);
+        }
+        socket.Slot = _openCount;
+        Volatile.Write(ref _open[_openCount], socket);
+        Volatile.Write(ref _openCount, _openCount + 1);
+        return socket;
+    }
+
+    /// <summary>
+    /// Schedules <see cref="UdpApp.OnTimer"/> of <paramref name="app"/> with <paramref name="payload"/>
+    /// <paramref name="delay"/> nanoseconds from now; false when the worker's timer wheel is full.
+    /// </summary>
+    public bool ScheduleTimer(UdpApp app, long delay, int payload)
+        => !_worker.Context.Timers.Schedule(delay, StackWorker.UdpAppTimer, (long)app.Id << 32 | (uint)payload).IsNone;
+
+    /// <summary>Runs an app timer; its payload carries the app's number and the app's own payload.</summary>
+    internal void OnTimer(long payload)
+    {
+        int id = (int)(payload >> 32);
+        if ((uint)id < (uint)_apps.Length)
+            _apps[id].OnTimer((int)payload);
+    }
+
+    /// <summary>The socket a datagram from <paramref name="from"/> to <paramref name="to"/> goes to, or null.</summary>
+    public UdpSocket? Lookup(in UdpEndpoint to, in UdpEndpoint from)
+    {
+        if (_connected.Count != 0 && _connected.TryGetValue(new UdpFlowKey(to, from), out UdpSocket? connected))
+            return connected;
+        if (!_bound.TryGetValue(PortKey(to.IsIpv6, to.Port), out UdpSocket? socket))
+            return null;
+        Ipv6Address address = to.Address;
+        for (; socket is not null; socket = socket.NextBound)
+        {
+            UdpEndpoint local = socket.Local;
+            if (local.Address == address || local.IsUnspecifiedAddress)
+                return socket;
+        }
+        return null;
+    }
+
+    /// <summary>Copies what netstat shows of every open socket into <paramref name="into"/>; safe from any thread.</summary>
+    public void Snapshot(List<UdpSocketInfo> into)
+    {
+        UdpSocket?[] open = Volatile.Read(ref _open);
+        int count = Math.Min(Volatile.Read(ref _openCount), open.Length);
+        for (int i = 0; i < count; i++)
+        {
+            if (Volatile.Read(ref open[i]) is { } socket && socket.TryRead(WorkerIndex, out UdpSocketInfo info))
+                into.Add(info);
+        }
+    }
+
+    internal UdpError Bind(UdpSocket socket, in UdpEndpoint local, bool reusePort)
+    {
+        if (socket.State != UdpSocketState.Open)
+            return UdpError.InvalidState;
+        if (local.IsIpv6 != socket.IsIpv6)
+            return UdpError.InvalidArgument;
+        if (!local.IsUnspecifiedAddress && !IsOurs(local))
+            return UdpError.AddressNotAvailable;
+        UdpEndpoint endpoint = local;
+        if (local.Port == 0)
+        {
+            if (!TryEphemeral(local, default, connecting: false, out ushort port))
+                return UdpError.NoPortAvailable;
+            endpoint = local.WithPort(port);
+        }
+        else if (!reusePort && IsBound(endpoint))
+        {
+            return UdpError.AddressInUse;
+        }
+        socket.SetBound(endpoint, reusePort);
+        LinkBound(socket);
+        return UdpError.None;
+    }
+
+    internal UdpError Connect(UdpSocket socket, in UdpEndpoint remote, int scope)
+    {
+        if (socket.State is UdpSocketState.Closed or UdpSocketState.Connected)
+            return UdpError.InvalidState;
+        if (remote.IsIpv6 != socket.IsIpv6 || remote.Port == 0 || remote.IsUnspecifiedAddress || remote.IsMulticastOrBroadcast)
+            return UdpError.InvalidArgument;
+        UdpEndpoint local = socket.Local;
+        if (local.IsUnspecifiedAddress)
+        {
+            if (!TrySelectSource(remote, scope, out UdpEndpoint source))
+                return UdpError.NetworkUnreachable;
+            local = source.WithPort(local.Port);
+        }
+        if (local.Port == 0)
+        {
+            if (!TryEphemeral(local, remote, connecting: true, out ushort port))
+                return UdpError.NoPortAvailable;
+            local = local.WithPort(port);
+        }
+        else
+        {
+            if (!LandsHere(local, remote))
+                return UdpError.OtherWorker;
+            if (_connected.ContainsKey(new UdpFlowKey(local, remote)))
+                return UdpError.AddressInUse;
+        }
+        if (socket.State == UdpSocketState.Bound)
+            UnlinkBound(socket);
+        socket.SetConnected(local, remote, scope);
+        _connected.Add(new UdpFlowKey(local, remote), socket);
+        return UdpError.None;
+    }
+
+    internal UdpError Splice(UdpSocket source, UdpSocket? drain)
+    {
+        if (source.State == UdpSocketState.Closed)
+            return UdpError.InvalidState;
+        if (drain is null)
+        {
+            Unsplice(source);
+            return UdpError.None;
+        }
+        // As SO_SPLICE: the drain is connected, not spliced into already, and not the source.
+        if (drain == source || drain.Table != this || drain.State != UdpSocketState.Connected
+            || source.SpliceDrain is not null || drain.SpliceSource is not null)
+            return UdpError.InvalidState;
+        source.SetSpliceDrain(drain);
+        drain.SetSpliceSource(source);
+        return UdpError.None;
+    }
+
+    internal void Close(UdpSocket socket)
+    {
+        switch (socket.State)
+        {
+            case UdpSocketState.Closed:
+                return;
+            case UdpSocketState.Bound:
+                UnlinkBound(socket);
+                break;
+            case UdpSocketState.Connected:
+                _connected.Remove(new UdpFlowKey(socket.Local, socket.Remote));
+                break;
+        }
+        Unsplice(socket);
+        if (socket.SpliceSource is { } source)
+            Unsplice(source);
+        // Out of the open list: the last socket takes the slot.
+        int last = _openCount - 1;
+        int slot = socket.Slot;
+        UdpSocket moved = _open[last]!;
+        moved.Slot = slot;
+        Volatile.Write(ref _open[slot], moved);
+        Volatile.Write(ref _open[last], null);
+        Volatile.Write(ref _openCount, last);
+        socket.Slot = -1;
+        socket.SetClosed();
+        _pool.Add(socket);
+    }
+
+    /// <summary>
+    /// The source endpoint (port 0) for a datagram to <paramref name="remote"/>: the address of
+    /// the route's interface, chosen as the ICMP paths choose it.
+    /// </summary>
+    internal bool TrySelectSource(in UdpEndpoint remote, int scope, out UdpEndpoint source)
+    {
+        NetworkStack stack = _worker.Stack;
+        source = default;
+        if (!remote.IsIpv6)
+        {
+            Ipv4Address destination = remote.Address4;
+            if (!stack.Routes.Current.TryLookup(destination, out NextHop4 hop)
+                || !stack.Interfaces[hop.Interface].TrySelectSource(destination, out Ipv4Address address))
+                return false;
+            source = UdpEndpoint.Ipv4(address, 0);
+            return true;
+        }
+        Ipv6Address destination6 = remote.Address;
+        NetInterface iface;
+        if ((destination6.IsLinkLocal || destination6.IsMulticast) && (uint)scope < (uint)stack.Interfaces.Length)
+            iface = stack.Interfaces[scope];
+        else if (stack.Routes.Current.TryLookup(destination6, out NextHop6 hop6))
+            iface = stack.Interfaces[hop6.Interface];
+        else
+            return false;
+        if (!iface.TrySelectSource(destination6, out Ipv6Address address6))
+            return false;
+        source = UdpEndpoint.Ipv6(address6, 0);
+        return true;
+    }
+
+    /// <summary>True when the peer's datagrams to <paramref name="local"/> from <paramref name="remote"/> reach this worker.</summary>
+    internal bool LandsHere(in UdpEndpoint local, in UdpEndpoint remote)
+    {
+        WorkerContext context = _worker.Context;
+        if (context.FlowHash is not { } hash || context.FlowOwners is not { } owners || owners.WorkerCount <= 1)
+            return true;
+        return owners.OwnerOf(ReplyHash(hash, local, remote)) == context.Index;
+    }
+
+    /// <summary>The hash <see cref="Worker{TProcessor}"/> computes for a datagram from <paramref name="remote"/> to <paramref name="local"/>.</summary>
+    internal static uint ReplyHash(ToeplitzHash hash, in UdpEndpoint local, in UdpEndpoint remote)
+        => local.IsIpv6
+            ? hash.HashIpv6(remote.Address, local.Address, remote.Port, local.Port)
+            : hash.HashIpv4(remote.Address4, local.Address4, remote.Port, local.Port);
+
+    /// <summary>
+    /// An ephemeral port for <paramref name="local"/>: not bound by any socket of the family and,
+    /// when <paramref name="connecting"/> to <paramref name="remote"/>, free for that four-tuple and
+    /// hashed, with it, to this worker. Starts at a random port and walks the range once (RFC 6056
+    /// algorithm 1); with N workers about one port in N qualifies.
+    /// </summary>
+    private bool TryEphemeral(in UdpEndpoint local, in UdpEndpoint remote, bool connecting, out ushort port)
+    {
+        _random ^= _random << 13;
+        _random ^= _random >> 17;
+        _random ^= _random << 5;
+        int start = (int)(_random % EphemeralCount);
+        for (int i = 0; i < EphemeralCount; i++)
+        {
+            port = (ushort)(EphemeralFirst + ((start + i) & (EphemeralCount - 1)));
+            if (_bound.ContainsKey(PortKey(local.IsIpv6, port)))
+                continue;
+            if (!connecting)
+                return true;
+            UdpEndpoint candidate = local.WithPort(port);
+            if (LandsHere(candidate, remote) && !_connected.ContainsKey(new UdpFlowKey(candidate, remote)))
+                return true;
+        }
+        port = 0;
+        return false;
+    }
+
+    private bool IsOurs(in UdpEndpoint local)
+        => local.IsIpv6 ? _worker.Stack.Owner(local.Address) is not null : _worker.Stack.Owner(local.Address4) is not null;
+
+    private bool IsBound(in UdpEndpoint endpoint)
+    {
+        if (!_bound.TryGetValue(PortKey(endpoint.IsIpv6, endpoint.Port), out UdpSocket? socket))
+            return false;
+        for (; socket is not null; socket = socket.NextBound)
+        {
+            if (socket.Local.Address == endpoint.Address)
+                return true;
+        }
+        return false;
+    }
+
+    private void LinkBound(UdpSocket socket)
+    {
+        int key = PortKey(socket.IsIpv6, socket.Local.Port);
+        if (!_bound.TryGetValue(key, out UdpSocket? head))
+        {
+            _bound.Add(key, socket);
+            return;
+        }
+        // Specific addresses ahead of the unspecified one; among equals, the earlier socket first.
+        bool wildcard = socket.Local.IsUnspecifiedAddress;
+        if (!wildcard && head.Local.IsUnspecifiedAddress)
+        {
+            socket.NextBound = head;
+            _bound[key] = socket;
+            return;
+        }
+        UdpSocket previous = head;
+        while (previous.NextBound is { } next && (wildcard || !next.Local.IsUnspecifiedAddress))
+            previous = next;
+        socket.NextBound = previous.NextBound;
+        previous.NextBound = socket;
+    }
+
+    private void UnlinkBound(UdpSocket socket)
+    {
+        int key = PortKey(socket.IsIpv6, socket.Local.Port);
+        if (!_bound.TryGetValue(key, out UdpSocket? head))
+            return;
+        if (head == socket)
+        {
+            if (socket.NextBound is { } next)
+                _bound[key] = next;
+            else
+                _bound.Remove(key);
+        }
+        else
+        {
+            UdpSocket previous = head;
+            while (previous.NextBound is { } next && next != socket)
+                previous = next;
+            if (previous.NextBound == socket)
+                previous.NextBound = socket.NextBound;
+        }
+        socket.NextBound = null;
+    }
+
+    private static void Unsplice(UdpSocket source)
+    {
+        if (source.SpliceDrain is not { } drain)
+            return;
+        drain.SetSpliceSource(null);
+        source.SetSpliceDrain(null);
+    }
+
+    private static int PortKey(bool ipv6, ushort port) => ipv6 ? port | 0x10000 : port;
+}
