@@ -34,9 +34,16 @@ public class RoutingTableConcurrencyTests
         }
 
         long found = Run(10_000);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        found += Run(1_000_000);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        // Steady state: on a loaded machine the JIT may still install tier-1 code (allocating on
+        // this thread's account) during the first window; one clean window of the three is the proof.
+        var windows = new List<long>();
+        for (int w = 0; w < 3 && (windows.Count == 0 || windows[^1] != 0); w++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            found += Run(1_000_000);
+            windows.Add(GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.True(windows[^1] == 0, $"bytes allocated per window of 1M lookups: {string.Join(", ", windows)}");
         Assert.True(found > 0);
 
         long Run(int lookups)
