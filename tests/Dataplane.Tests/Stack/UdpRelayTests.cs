@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using Dataplane.Buffers;
 using Dataplane.Stack;
 using Dataplane.Stack.Apps;
 using Dataplane.Stack.Transport;
