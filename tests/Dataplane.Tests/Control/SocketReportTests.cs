@@ -6,7 +6,7 @@ using Dataplane.Stack.Apps;
 using Dataplane.Stack.Transport;
 using Dataplane.Tests.Stack;
 using Dataplane.Wire;
-using static Dataplane.Tests.Stack.UdpHarness;
+using static Dataplane.Tests.Stack.StackHarness;
 
 namespace Dataplane.Tests.Control;
 
@@ -20,7 +20,7 @@ public sealed class SocketReportTests
     [Fact]
     public void A_listener_on_every_worker_is_one_line_and_a_connected_socket_names_its_worker()
     {
-        var h = new UdpHarness(index: 0, count: 2);
+        var h = Host(worker: 0, workers: 2);
         var second = new StackWorker(h.Stack, new WorkerContext(1, h.Pool, new BufferCache(h.Pool), new TimerWheel(h.Now), [null, null]));
         foreach (StackWorker worker in new[] { h.Worker, second })
         {
@@ -47,11 +47,11 @@ public sealed class SocketReportTests
     [Fact]
     public void A_spliced_socket_says_so()
     {
-        var h = new UdpHarness();
+        var h = Host();
         var relay = new UdpRelayApp(UdpEndpoint.Ipv4(Ours, 9000), UdpEndpoint.Ipv4(Server, 9001), splice: true);
         Assert.Equal(UdpError.None, h.Udp.Start(relay));
 
-        h.Receive(0, UdpFrames.Frame4(h.Mac(0), Client, Ours, 40000, 9000, [1]));
+        h.Receive(0, Frames.Udp4Frame(h.Mac(0), Client, Ours, 40000, 9000, [1]));
         string report = SocketReport.Write(h.Stack);
 
         Assert.Contains("udp          0      0  10.10.11.2.9000        10.10.11.1.40000       spliced     0\n", report);

@@ -8,9 +8,8 @@ namespace Dataplane.Tests.Stack;
 /// <summary>ARP, IPv4 input, ICMP and IPv4 forwarding of one StackWorker, with literal frames over memory ports.</summary>
 public class Ipv4StackTests
 {
-    private static readonly Ipv4Address Left = Addr("10.10.11.1");
-    private static readonly Ipv4Address Right = Addr("10.10.12.4");
-    private static readonly Ipv4Address Ours = Addr("10.10.11.2");
+    private static readonly Ipv4Address Left = Client;
+    private static readonly Ipv4Address Right = Server;
 
     [Fact]
     public void An_arp_request_for_our_address_gets_a_reply_with_our_mac_and_teaches_us_the_asker()
@@ -104,7 +103,7 @@ public class Ipv4StackTests
     {
         StackHarness h = Router().Started();
         h.KnowPeer(0, "10.10.11.1");
-        byte[] original = Frames.Ipv4(Left, Right, 17, Frames.Udp4(Left, Right, 33434, 33434, 32), ttl: 1);
+        byte[] original = Frames.Ipv4(Left, Right, 17, 1, Frames.Udp4(Left, Right, 33434, 33434, 32), ttl: 1);
 
         h.Receive(0, Frames.Ethernet(h.Mac(0), PeerMac, 0x0800, original));
 
@@ -173,7 +172,7 @@ public class Ipv4StackTests
         { "header length beyond the packet", mac => Mangle(mac, ip => ip[0] = 0x4F), nameof(IpCounter.BadHeaderLength) },
         { "total length beyond the frame", mac => Mangle(mac, ip => BinaryPrimitives.WriteUInt16BigEndian(ip[2..], 1400)), nameof(IpCounter.BadLength) },
         { "total length below the header", mac => Mangle(mac, ip => BinaryPrimitives.WriteUInt16BigEndian(ip[2..], 12)), nameof(IpCounter.BadLength) },
-        { "bad header checksum", mac => Frames.Ethernet(mac, PeerMac, 0x0800, Frames.Ipv4(Left, Ours, 1, Frames.IcmpEcho(8, 1, 1, 8), badChecksum: true)), nameof(IpCounter.BadChecksum) },
+        { "bad header checksum", mac => Frames.Ethernet(mac, PeerMac, 0x0800, Frames.Ipv4(Left, Ours, 1, 1, Frames.IcmpEcho(8, 1, 1, 8), badChecksum: true)), nameof(IpCounter.BadChecksum) },
         { "loopback source", mac => Frames.Ipv4Frame(mac, Addr("127.0.0.1"), Ours, 1, Frames.IcmpEcho(8, 1, 1, 8)), nameof(IpCounter.MartianSource) },
         { "multicast source", mac => Frames.Ipv4Frame(mac, Addr("224.1.1.1"), Ours, 1, Frames.IcmpEcho(8, 1, 1, 8)), nameof(IpCounter.MartianSource) },
         { "our own address as source", mac => Frames.Ipv4Frame(mac, Ours, Ours, 1, Frames.IcmpEcho(8, 1, 1, 8)), nameof(IpCounter.MartianSource) },
@@ -249,18 +248,10 @@ public class Ipv4StackTests
         Assert.Equal(1000 + 20_000 * rounds.Count, h.Count(IpCounter.Forwarded));
     }
 
-    private static readonly Dataplane.Buffers.PacketBuffer[] s_drain = new Dataplane.Buffers.PacketBuffer[32];
-
     private static void ForwardOne(StackHarness h, byte[] frame)
     {
-        h.Cache.TryAllocate(out Dataplane.Buffers.PacketBuffer buffer);
-        ref Dataplane.Buffers.BufferMetadata m = ref h.Pool.Metadata(buffer);
-        m.DataLength = (ushort)frame.Length;
-        m.PacketLength = frame.Length;
-        frame.CopyTo(h.Pool.Data(buffer));
-        h.Worker.Input(0, buffer);
-        h.Context.FlushAll();
-        h.DrainWithoutCopy(1, s_drain);
+        h.Receive(0, frame);
+        h.Discard(1);
     }
 
     private static byte[] Mangle(MacAddress mac, SpanAction mangle)

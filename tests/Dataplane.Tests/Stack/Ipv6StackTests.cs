@@ -8,9 +8,9 @@ namespace Dataplane.Tests.Stack;
 /// <summary>Neighbour discovery, IPv6 input, ICMPv6 and IPv6 forwarding of one StackWorker, with literal frames.</summary>
 public class Ipv6StackTests
 {
-    private static readonly Ipv6Address Left = Addr6("fdd7:e83e:66bd:1011::1");
-    private static readonly Ipv6Address Right = Addr6("fdd7:e83e:66bd:1012::4");
-    private static readonly Ipv6Address Ours = Addr6("fdd7:e83e:66bd:1011::2");
+    private static readonly Ipv6Address Left = Client6;
+    private static readonly Ipv6Address Right = Server6;
+    private static readonly Ipv6Address Ours = Ours6;
 
     [Fact]
     public void A_solicitation_for_our_address_gets_a_solicited_advertisement_with_our_mac()
@@ -71,7 +71,7 @@ public class Ipv6StackTests
     public void An_echo_request_is_answered_with_a_valid_checksum()
     {
         StackHarness h = Router().Started();
-        h.KnowPeer6(0, "fdd7:e83e:66bd:1011::1");
+        h.KnowPeer(0, "fdd7:e83e:66bd:1011::1");
 
         h.Receive(0, Frames.Ipv6Frame(h.Mac(0), Left, Ours, 58, Frames.Icmp6Echo(Left, Ours, 128, 9, 3, 56)));
 
@@ -111,7 +111,7 @@ public class Ipv6StackTests
     public void Hop_limit_1_gets_time_exceeded_and_too_big_gets_packet_too_big_with_the_mtu()
     {
         StackHarness h = Router(mtu1: 1280).Started();
-        h.KnowPeer6(0, "fdd7:e83e:66bd:1011::1");
+        h.KnowPeer(0, "fdd7:e83e:66bd:1011::1");
 
         h.Receive(0, Frames.Ipv6Frame(h.Mac(0), Left, Right, 17, new byte[16], hopLimit: 1));
         h.Receive(0, Frames.Ipv6Frame(h.Mac(0), Left, Right, 17, new byte[1400]));
@@ -131,7 +131,7 @@ public class Ipv6StackTests
     public void An_unknown_next_header_gets_a_parameter_problem_pointing_at_it()
     {
         StackHarness h = Router().Started();
-        h.KnowPeer6(0, "fdd7:e83e:66bd:1011::1");
+        h.KnowPeer(0, "fdd7:e83e:66bd:1011::1");
 
         h.Receive(0, Frames.Ipv6Frame(h.Mac(0), Left, Ours, 253, new byte[8]));
 

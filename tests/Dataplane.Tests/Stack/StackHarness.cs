@@ -2,61 +2,108 @@ using Dataplane.Buffers;
 using Dataplane.Drivers.Memory;
 using Dataplane.Engine;
 using Dataplane.Stack;
+using Dataplane.Stack.Transport;
 using Dataplane.Wire;
 
 namespace Dataplane.Tests.Stack;
 
 /// <summary>
-/// One StackWorker on worker 0 over memory ports, driven by hand: frames go in through
-/// <see cref="Receive"/>, what the stack sends comes out of <see cref="Sent"/>, and time moves
-/// only when <see cref="Advance"/> says. Each port is a memory pair: the stack's end, and the
-/// peer's end the test reads from.
+/// One StackWorker, worker <c>worker</c> of <c>workers</c>, over memory ports, driven by hand: frames
+/// go in through <see cref="Receive(int, ReadOnlySpan{byte}, OffloadFlags)"/> (each a burst of one,
+/// flushed), what the stack sends comes out of <see cref="Sent"/>, and time moves only when
+/// <see cref="Advance"/> says. Each port is a memory pair: the stack's end, and the peer's end the
+/// test reads from. The worker's context carries the engine's flow hash and indirection table for
+/// <c>workers</c> workers, so that what the stack decides about flow ownership can be checked. The
+/// test and the worker share one buffer cache, so that <see cref="BuffersOutstanding"/> counts what
+/// the stack holds.
 /// </summary>
 internal sealed class StackHarness
 {
-    /// <summary>The MAC address of the peer on every port.</summary>
+    /// <summary>The lab's client, on the left leg (port 0).</summary>
+    public static readonly Ipv4Address Client = Addr("10.10.11.1");
+
+    /// <summary>Our address on the left leg (port 0).</summary>
+    public static readonly Ipv4Address Ours = Addr("10.10.11.2");
+
+    /// <summary>Our address on the right leg (port 1).</summary>
+    public static readonly Ipv4Address OursRight = Addr("10.10.12.3");
+
+    /// <summary>The lab's server, on the right leg (port 1).</summary>
+    public static readonly Ipv4Address Server = Addr("10.10.12.4");
+
+    public static readonly Ipv6Address Client6 = Addr6("fdd7:e83e:66bd:1011::1");
+    public static readonly Ipv6Address Ours6 = Addr6("fdd7:e83e:66bd:1011::2");
+    public static readonly Ipv6Address OursRight6 = Addr6("fdd7:e83e:66bd:1012::3");
+    public static readonly Ipv6Address Server6 = Addr6("fdd7:e83e:66bd:1012::4");
+
+    /// <summary>The MAC address of the peer on every port, unless taught otherwise.</summary>
     public static readonly MacAddress PeerMac = new(0x02, 0xAA, 0, 0, 0, 0x01);
 
+    /// <summary>The MAC address <see cref="KnowingPeers"/> gives the server, told apart from the client's.</summary>
+    public static readonly MacAddress ServerMac = new(0x02, 0xAA, 0, 0, 0, 0x02);
+
+    /// <summary>The symmetric Toeplitz hash the engine steers flows by.</summary>
+    public static ToeplitzHash Hash { get; } = ToeplitzHash.CreateSymmetric();
+
     private readonly MemoryPort[] _peers;
-    private readonly QueuePoller?[] _transmit;
+    private readonly PacketBuffer[] _burst = new PacketBuffer[64];
     private StackProcessor _processor;
 
-    /// <summary>A stack with one interface per entry of <paramref name="interfaces"/>.</summary>
-    public StackHarness(bool forwarding, params (InterfaceAddress4[] V4, InterfaceAddress6[] V6, int Mtu)[] interfaces)
+    /// <summary>The addresses and MTU of one interface.</summary>
+    public readonly record struct Interface(InterfaceAddress4[] V4, InterfaceAddress6[] V6, int Mtu = 1500);
+
+    /// <summary>A stack with one interface, on its own memory port, per entry of <paramref name="interfaces"/>.</summary>
+    public StackHarness(IReadOnlyList<Interface> interfaces, bool forwarding = false, int poolBuffers = 4096, int worker = 0, int workers = 1)
     {
-        Pool = new BufferPool(4096);
+        Pool = new BufferPool(poolBuffers);
         Cache = new BufferCache(Pool);
-        var nets = new NetInterface[interfaces.Length];
-        _peers = new MemoryPort[interfaces.Length];
-        _transmit = new QueuePoller?[interfaces.Length];
-        for (int i = 0; i < interfaces.Length; i++)
+        var nets = new NetInterface[interfaces.Count];
+        var transmit = new QueuePoller?[interfaces.Count];
+        _peers = new MemoryPort[interfaces.Count];
+        for (int i = 0; i < interfaces.Count; i++)
         {
             (MemoryPort ours, MemoryPort peer) = MemoryPort.CreatePair($"p{i}", $"peer{i}", queues: 1, ringSize: 4096);
             ours.Start();
             peer.Start();
             _peers[i] = peer;
-            _transmit[i] = new MemoryQueuePath(ours.Queue(0));
+            transmit[i] = new MemoryQueuePath(ours.Queue(0));
             nets[i] = new NetInterface(i, $"p{i}", ours.Mac, interfaces[i].Mtu, ours.Capabilities, interfaces[i].V4, interfaces[i].V6);
         }
         Stack = new NetworkStack(nets, forwarding);
-        Timers = new TimerWheel(Now);
-        Context = new WorkerContext(0, Pool, Cache, Timers, _transmit) { Now = Now };
+        Owners = new RssIndirectionTable(workers);
+        Context = new WorkerContext(worker, Pool, Cache, new TimerWheel(Now), transmit)
+        {
+            Now = Now,
+            FlowHash = Hash,
+            FlowOwners = Owners,
+        };
         Worker = new StackWorker(Stack, Context);
         _processor = new StackProcessor(Worker);
     }
 
-    /// <summary>The standard two-legged router of the lab: p0 10.10.11.2/24 and fdd7:e83e:66bd:1011::2/64, p1 10.10.12.3/24 and ...1012::3/64.</summary>
-    public static StackHarness Router(bool forwarding = true, int mtu0 = 1500, int mtu1 = 1500) => new(forwarding,
-        ([new(Addr("10.10.11.2"), 24)], [new(Addr6("fdd7:e83e:66bd:1011::2"), 64)], mtu0),
-        ([new(Addr("10.10.12.3"), 24)], [new(Addr6("fdd7:e83e:66bd:1012::3"), 64)], mtu1));
+    /// <summary>
+    /// The lab's two-legged router: p0 <see cref="Ours"/>/24 and <see cref="Ours6"/>/64 facing the
+    /// client, p1 <see cref="OursRight"/>/24 and <see cref="OursRight6"/>/64 facing the server.
+    /// </summary>
+    public static StackHarness Router(bool forwarding = true, int mtu0 = 1500, int mtu1 = 1500, int poolBuffers = 4096, int worker = 0, int workers = 1) => new(
+        [
+            new([new(Ours, 24)], [new(Ours6, 64)], mtu0),
+            new([new(OursRight, 24)], [new(OursRight6, 64)], mtu1),
+        ],
+        forwarding, poolBuffers, worker, workers);
+
+    /// <summary>The router as a host (no forwarding), started, with the client and the server known: what the UDP tests run on.</summary>
+    public static StackHarness Host(int worker = 0, int workers = 1)
+        => Router(forwarding: false, worker: worker, workers: workers).Started().KnowingPeers();
 
     public BufferPool Pool { get; }
 
+    /// <summary>The buffer cache of the worker, which the test allocates from and releases to as well.</summary>
     public BufferCache Cache { get; }
 
-    public TimerWheel Timers { get; }
-
     public WorkerContext Context { get; }
+
+    public TimerWheel Timers => Context.Timers;
 
     public StackWorker Worker { get; }
 
@@ -64,14 +111,25 @@ internal sealed class StackHarness
 
     public StackCounters Counters => Worker.Counters;
 
+    public UdpSocketTable Udp => Worker.Udp;
+
+    /// <summary>The indirection table for the harness' worker count.</summary>
+    public RssIndirectionTable Owners { get; }
+
+    /// <summary>Whether <see cref="Sent"/> leaves out ARP and neighbour solicitations and advertisements.</summary>
+    public bool HideNeighborDiscovery { get; set; }
+
     /// <summary>The engine clock the harness shows the stack, in nanoseconds.</summary>
     public long Now { get; private set; } = 1_000_000_000_000;
+
+    /// <summary>Buffers neither free in the pool nor in the cache: held by the stack, queued to the peer, or leaked.</summary>
+    public int BuffersOutstanding => Pool.Count - Pool.Shared.Count - Cache.Count;
 
     /// <summary>The MAC address of our end of port <paramref name="port"/>.</summary>
     public MacAddress Mac(int port) => Stack.Interfaces[port].Mac;
 
-    /// <summary>Feeds <paramref name="frame"/> to the stack as received on <paramref name="port"/>.</summary>
-    public void Receive(int port, byte[] frame, OffloadFlags offload = OffloadFlags.None)
+    /// <summary>Feeds <paramref name="frame"/> to the stack as received on <paramref name="port"/>, and flushes what it sent.</summary>
+    public void Receive(int port, ReadOnlySpan<byte> frame, OffloadFlags offload = OffloadFlags.None)
     {
         Assert.True(Cache.TryAllocate(out PacketBuffer buffer));
         ref BufferMetadata m = ref Pool.Metadata(buffer);
@@ -81,46 +139,60 @@ internal sealed class StackHarness
         m.Port = (ushort)port;
         frame.CopyTo(Pool.Data(buffer));
         Worker.Input(port, buffer);
+        Context.FlushAll();
     }
 
-    /// <summary>Flushes the stack's bursts and takes every frame it sent on <paramref name="port"/>.</summary>
-    public List<byte[]> Sent(int port)
+    /// <summary>Every frame given in turn.</summary>
+    public void Receive(int port, IEnumerable<byte[]> frames)
+    {
+        foreach (byte[] frame in frames)
+            Receive(port, frame);
+    }
+
+    /// <summary>
+    /// Flushes the stack's bursts and takes every frame it sent on <paramref name="port"/> since the
+    /// last call, whole (chains joined); without neighbour traffic if <see cref="HideNeighborDiscovery"/>.
+    /// </summary>
+    public List<byte[]> Sent(int port = 0)
     {
         Context.FlushAll();
         var frames = new List<byte[]>();
-        var burst = new PacketBuffer[32];
         MemoryQueue queue = _peers[port].Queue(0);
         int n;
-        while ((n = queue.Receive(burst)) > 0)
+        while ((n = queue.Receive(_burst)) > 0)
         {
             for (int i = 0; i < n; i++)
             {
-                frames.Add(Pool.Data(burst[i]).ToArray());
-                Cache.Release(burst[i]);
+                byte[] frame = Bytes(_burst[i]);
+                Cache.Release(_burst[i]);
+                if (!HideNeighborDiscovery || !Frames.IsNeighborDiscovery(frame))
+                    frames.Add(frame);
             }
         }
         return frames;
     }
 
-    /// <summary>Releases what the stack sent on <paramref name="port"/> without looking at it (allocation tests).</summary>
-    public int DrainWithoutCopy(int port, PacketBuffer[] burst)
+    /// <summary>Flushes and releases what the stack sent on <paramref name="port"/> without looking at it (allocation tests); the count.</summary>
+    public int Discard(int port = 0)
     {
+        Context.FlushAll();
         MemoryQueue queue = _peers[port].Queue(0);
         int total = 0, n;
-        while ((n = queue.Receive(burst)) > 0)
+        while ((n = queue.Receive(_burst)) > 0)
         {
-            Cache.Release(burst.AsSpan(0, n));
+            Cache.Release(_burst.AsSpan(0, n));
             total += n;
         }
         return total;
     }
 
-    /// <summary>Moves the clock on and runs the timers that fell due.</summary>
+    /// <summary>Moves the clock on, runs the timers that fell due, and flushes what they sent.</summary>
     public void Advance(TimeSpan time)
     {
         Now += (long)time.TotalNanoseconds;
         Context.Now = Now;
         Timers.Advance(Now, ref _processor);
+        Context.FlushAll();
     }
 
     /// <summary>Runs the start-up chores (announcements, DAD) and forgets what they sent.</summary>
@@ -128,25 +200,54 @@ internal sealed class StackHarness
     {
         Advance(TimeSpan.FromSeconds(3));
         for (int p = 0; p < Stack.Interfaces.Length; p++)
-            Sent(p);
+            Discard(p);
         return this;
     }
 
-    /// <summary>Teaches the stack the peer's MAC address for <paramref name="address"/> on <paramref name="port"/>, as an ARP reply would.</summary>
-    public void KnowPeer(int port, string address)
+    /// <summary>Teaches the stack the client (at <see cref="PeerMac"/>) on port 0 and the server (at <see cref="ServerMac"/>) on port 1, both families.</summary>
+    public StackHarness KnowingPeers()
     {
-        Receive(port, Frames.ArpReply(PeerMac, Addr(address), Mac(port), Stack.Interfaces[port].Ipv4[0].Address));
-        Sent(port);
+        KnowPeer(0, Client, PeerMac);
+        KnowPeer(0, Client6, PeerMac);
+        KnowPeer(1, Server, ServerMac);
+        KnowPeer(1, Server6, ServerMac);
+        return this;
     }
 
-    /// <summary>Teaches the stack the peer's MAC address for an IPv6 <paramref name="address"/>.</summary>
-    public void KnowPeer6(int port, string address)
+    /// <summary>Teaches the stack that <paramref name="address"/> (IPv4 or IPv6) on <paramref name="port"/> is at <see cref="PeerMac"/>.</summary>
+    public void KnowPeer(int port, string address)
     {
-        // A solicitation for our address with the peer's link-layer address, as the peer resolving us sends.
-        Ipv6Address ours = Stack.Interfaces[port].Ipv6[1].Address;
-        Ipv6Address group = Ipv6Addresses.SolicitedNode(ours);
-        Receive(port, Frames.NeighborSolicitation(PeerMac, Ipv6Addresses.MulticastMac(group), Addr6(address), group, ours, PeerMac));
-        Sent(port);
+        if (Ipv4Address.TryParse(address, out Ipv4Address v4))
+            KnowPeer(port, v4, PeerMac);
+        else
+            KnowPeer(port, Addr6(address), PeerMac);
+    }
+
+    /// <summary>Confirms <paramref name="address"/> at <paramref name="mac"/> in the ARP table of <paramref name="port"/>, as an ARP reply would.</summary>
+    public void KnowPeer(int port, Ipv4Address address, MacAddress mac) => Stack.Arp[port].GetOrAdd(address)!.Confirm(mac, Now);
+
+    /// <summary>Confirms <paramref name="address"/> at <paramref name="mac"/> in the neighbour table of <paramref name="port"/>, as an advertisement would.</summary>
+    public void KnowPeer(int port, Ipv6Address address, MacAddress mac) => Stack.Nd[port].GetOrAdd(address)!.Confirm(mac, Now);
+
+    /// <summary>The worker the engine would hand a datagram from <paramref name="from"/> to <paramref name="to"/>.</summary>
+    public int OwnerOf(in UdpEndpoint from, in UdpEndpoint to) => Owners.OwnerOf(UdpSocketTable.ReplyHash(Hash, to, from));
+
+    /// <summary>A client port from <paramref name="first"/> on whose datagrams to <paramref name="to"/> land on this worker.</summary>
+    public ushort ClientPortLandingHere(in UdpEndpoint client, in UdpEndpoint to, ushort first = 40000)
+    {
+        for (ushort port = first; ; port++)
+        {
+            if (OwnerOf(client.WithPort(port), to) == Context.Index)
+                return port;
+        }
+    }
+
+    /// <summary>Every socket of the UDP table, as netstat sees them.</summary>
+    public List<UdpSocketInfo> Sockets()
+    {
+        var sockets = new List<UdpSocketInfo>();
+        Udp.Snapshot(sockets);
+        return sockets;
     }
 
     public long Count(IpCounter c) => Counters.Ip[(int)c];
@@ -161,7 +262,39 @@ internal sealed class StackHarness
 
     public long Count(EtherCounter c) => Counters.Ether[(int)c];
 
+    public long Count(UdpCounter c) => Counters.Udp[(int)c];
+
+    /// <summary>
+    /// Bytes allocated on this thread by <paramref name="count"/> calls of <paramref name="step"/>
+    /// after a warm-up: the least of three windows, so that a one-off of the runtime warming up
+    /// (a method tiering up while other tests load the machine) is not taken for a per-packet
+    /// allocation, which would show in every window.
+    /// </summary>
+    public static long SteadyStateAllocation(Action step, int count)
+    {
+        for (int i = 0; i < 1000; i++)
+            step();
+        long least = long.MaxValue;
+        for (int window = 0; window < 3 && least != 0; window++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < count; i++)
+                step();
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        return least;
+    }
+
     public static Ipv4Address Addr(string text) => Ipv4Address.TryParse(text, out Ipv4Address a) ? a : throw new ArgumentException(text);
 
     public static Ipv6Address Addr6(string text) => Ipv6Address.TryParse(text, out Ipv6Address a) ? a : throw new ArgumentException(text);
+
+    private byte[] Bytes(PacketBuffer head)
+    {
+        var bytes = new List<byte>(Pool.Metadata(head).PacketLength);
+        for (int index = head.Index; index >= 0; index = Pool.Metadata(new PacketBuffer(index)).Next)
+            bytes.AddRange(Pool.Data(new PacketBuffer(index)).ToArray());
+        Assert.Equal(Pool.Metadata(head).PacketLength, bytes.Count);
+        return [.. bytes];
+    }
 }

@@ -4,16 +4,16 @@ using Dataplane.Stack;
 using Dataplane.Stack.Apps;
 using Dataplane.Stack.Transport;
 using Dataplane.Wire;
-using static Dataplane.Tests.Stack.UdpHarness;
+using static Dataplane.Tests.Stack.StackHarness;
 
 namespace Dataplane.Tests.Stack;
 
 /// <summary>UDP input of one worker with literal frames: the checks of RFC 768 and RFC 8200 8.1, port unreachable, echo and discard.</summary>
 public class UdpInputTests
 {
-    private static UdpHarness WithEcho(bool ipv6 = false)
+    private static StackHarness WithEcho(bool ipv6 = false)
     {
-        var h = new UdpHarness();
+        var h = Host();
         Assert.Equal(UdpError.None, h.Udp.Start(new UdpEchoApp(ipv6 ? UdpEndpoint.Ipv6(Ipv6Address.Any, 7) : UdpEndpoint.Ipv4(Ipv4Address.Any, 7))));
         return h;
     }
@@ -21,15 +21,15 @@ public class UdpInputTests
     [Fact]
     public void Echo_sends_each_datagram_back_from_the_address_and_port_it_was_sent_to_with_a_correct_checksum()
     {
-        UdpHarness h = WithEcho();
-        byte[] payload = UdpFrames.Payload(101);
+        StackHarness h = WithEcho();
+        byte[] payload = Frames.Payload(101);
 
-        h.Receive(0, UdpFrames.Frame4(h.Mac(0), Client, Ours, 40000, 7, payload));
+        h.Receive(0, Frames.Udp4Frame(h.Mac(0), Client, Ours, 40000, 7, payload));
 
         byte[] reply = Assert.Single(h.Sent(0));
-        Assert.Equal(StackHarness.PeerMac, new MacAddress(reply));
+        Assert.Equal(PeerMac, new MacAddress(reply));
         Assert.Equal(h.Mac(0), new MacAddress(reply.AsSpan(6)));
-        Assert.Equal(payload, UdpFrames.Check4(reply, Ours, 7, Client, 40000));
+        Assert.Equal(payload, Frames.CheckUdp4(reply, Ours, 7, Client, 40000));
         Assert.Equal(1, h.Count(UdpCounter.Received));
         Assert.Equal(1, h.Count(UdpCounter.Delivered));
         Assert.Equal(1, h.Count(UdpCounter.Sent));
@@ -38,21 +38,21 @@ public class UdpInputTests
     [Fact]
     public void Echo_over_ipv6_answers_with_a_correct_checksum()
     {
-        UdpHarness h = WithEcho(ipv6: true);
-        byte[] payload = UdpFrames.Payload(33);
+        StackHarness h = WithEcho(ipv6: true);
+        byte[] payload = Frames.Payload(33);
 
-        h.Receive(0, UdpFrames.Frame6(h.Mac(0), Client6, Ours6, 40000, 7, payload));
+        h.Receive(0, Frames.Udp6Frame(h.Mac(0), Client6, Ours6, 40000, 7, payload));
 
         byte[] reply = Assert.Single(h.Sent(0));
-        Assert.Equal(payload, UdpFrames.Check6(reply, Ours6, 7, Client6, 40000));
+        Assert.Equal(payload, Frames.CheckUdp6(reply, Ours6, 7, Client6, 40000));
     }
 
     [Fact]
     public void An_ipv4_socket_does_not_receive_ipv6_datagrams()
     {
-        UdpHarness h = WithEcho(ipv6: false);
+        StackHarness h = WithEcho(ipv6: false);
 
-        h.Receive(0, UdpFrames.Frame6(h.Mac(0), Client6, Ours6, 40000, 7, UdpFrames.Payload(8)));
+        h.Receive(0, Frames.Udp6Frame(h.Mac(0), Client6, Ours6, 40000, 7, Frames.Payload(8)));
 
         byte[] error = Assert.Single(h.Sent(0));
         Assert.Equal(58, error[20]); // ICMPv6
@@ -62,21 +62,21 @@ public class UdpInputTests
     [Fact]
     public void Ipv4_datagrams_without_a_checksum_are_accepted_and_answered_with_one()
     {
-        UdpHarness h = WithEcho();
-        byte[] payload = UdpFrames.Payload(20);
+        StackHarness h = WithEcho();
+        byte[] payload = Frames.Payload(20);
 
-        h.Receive(0, UdpFrames.Frame4(h.Mac(0), Client, Ours, 40000, 7, payload, noChecksum: true));
+        h.Receive(0, Frames.Udp4Frame(h.Mac(0), Client, Ours, 40000, 7, payload, noChecksum: true));
 
-        Assert.Equal(payload, UdpFrames.Check4(Assert.Single(h.Sent(0)), Ours, 7, Client, 40000));
+        Assert.Equal(payload, Frames.CheckUdp4(Assert.Single(h.Sent(0)), Ours, 7, Client, 40000));
         Assert.Equal(0, h.Count(UdpCounter.BadChecksum));
     }
 
     [Fact]
     public void Ipv6_datagrams_with_a_zero_checksum_are_dropped_and_counted()
     {
-        UdpHarness h = WithEcho(ipv6: true);
+        StackHarness h = WithEcho(ipv6: true);
 
-        h.Receive(0, UdpFrames.Frame6(h.Mac(0), Client6, Ours6, 40000, 7, UdpFrames.Payload(20), noChecksum: true));
+        h.Receive(0, Frames.Udp6Frame(h.Mac(0), Client6, Ours6, 40000, 7, Frames.Payload(20), noChecksum: true));
 
         Assert.Empty(h.Sent(0));
         Assert.Equal(1, h.Count(UdpCounter.ZeroChecksum6));
@@ -88,10 +88,10 @@ public class UdpInputTests
     [InlineData(true)]
     public void A_bad_checksum_is_dropped_and_counted(bool ipv6)
     {
-        UdpHarness h = WithEcho(ipv6);
+        StackHarness h = WithEcho(ipv6);
         byte[] frame = ipv6
-            ? UdpFrames.Frame6(h.Mac(0), Client6, Ours6, 40000, 7, UdpFrames.Payload(20))
-            : UdpFrames.Frame4(h.Mac(0), Client, Ours, 40000, 7, UdpFrames.Payload(20));
+            ? Frames.Udp6Frame(h.Mac(0), Client6, Ours6, 40000, 7, Frames.Payload(20))
+            : Frames.Udp4Frame(h.Mac(0), Client, Ours, 40000, 7, Frames.Payload(20));
         frame[^1] ^= 0x40;
 
         h.Receive(0, frame);
@@ -104,8 +104,8 @@ public class UdpInputTests
     [Fact]
     public void A_checksum_the_driver_verified_is_not_checked_again()
     {
-        UdpHarness h = WithEcho();
-        byte[] frame = UdpFrames.Frame4(h.Mac(0), Client, Ours, 40000, 7, UdpFrames.Payload(20));
+        StackHarness h = WithEcho();
+        byte[] frame = Frames.Udp4Frame(h.Mac(0), Client, Ours, 40000, 7, Frames.Payload(20));
         frame[^1] ^= 0x40; // wrong, but the kernel under the port says it is right
 
         h.Receive(0, frame, OffloadFlags.L4ChecksumVerified);
@@ -120,10 +120,10 @@ public class UdpInputTests
     [InlineData(true)]
     public void A_partial_checksum_from_the_kernel_is_accepted_and_the_answer_carries_a_whole_one(bool ipv6)
     {
-        UdpHarness h = WithEcho(ipv6);
-        byte[] payload = UdpFrames.Payload(31);
+        StackHarness h = WithEcho(ipv6);
+        byte[] payload = Frames.Payload(31);
         // NEEDS_CSUM: the field holds the pseudo-header sum only (not complemented), the rest is left to "hardware".
-        byte[] udp = ipv6 ? UdpFrames.Udp6(Client6, Ours6, 40000, 7, payload) : UdpFrames.Udp4(Client, Ours, 40000, 7, payload);
+        byte[] udp = ipv6 ? Frames.Udp6(Client6, Ours6, 40000, 7, payload) : Frames.Udp4(Client, Ours, 40000, 7, payload);
         ulong pseudo = ipv6 ? InternetChecksum.PseudoHeaderSum(Client6, Ours6, 17, udp.Length) : InternetChecksum.PseudoHeaderSum(Client, Ours, 17, udp.Length);
         BinaryPrimitives.WriteUInt16BigEndian(udp.AsSpan(6), (ushort)InternetChecksum.FoldToUInt16(pseudo));
         byte[] frame = ipv6 ? Frames.Ipv6Frame(h.Mac(0), Client6, Ours6, 17, udp) : Frames.Ipv4Frame(h.Mac(0), Client, Ours, 17, udp);
@@ -131,7 +131,7 @@ public class UdpInputTests
         h.Receive(0, frame, OffloadFlags.L4ChecksumPartial);
 
         byte[] reply = Assert.Single(h.Sent(0));
-        Assert.Equal(payload, ipv6 ? UdpFrames.Check6(reply, Ours6, 7, Client6, 40000) : UdpFrames.Check4(reply, Ours, 7, Client, 40000));
+        Assert.Equal(payload, ipv6 ? Frames.CheckUdp6(reply, Ours6, 7, Client6, 40000) : Frames.CheckUdp4(reply, Ours, 7, Client, 40000));
     }
 
     [Theory]
@@ -139,8 +139,8 @@ public class UdpInputTests
     [InlineData("length past the IP payload", 8 + 21)]
     public void A_bad_length_is_dropped_and_counted(string what, int length)
     {
-        UdpHarness h = WithEcho();
-        byte[] udp = UdpFrames.Udp4(Client, Ours, 40000, 7, UdpFrames.Payload(20));
+        StackHarness h = WithEcho();
+        byte[] udp = Frames.Udp4(Client, Ours, 40000, 7, Frames.Payload(20));
         BinaryPrimitives.WriteUInt16BigEndian(udp.AsSpan(4), (ushort)length);
 
         h.Receive(0, Frames.Ipv4Frame(h.Mac(0), Client, Ours, 17, udp));
@@ -152,23 +152,23 @@ public class UdpInputTests
     [Fact]
     public void Bytes_after_the_udp_length_are_trimmed()
     {
-        UdpHarness h = WithEcho();
-        byte[] payload = UdpFrames.Payload(12);
-        byte[] udp = UdpFrames.Udp4(Client, Ours, 40000, 7, payload);
+        StackHarness h = WithEcho();
+        byte[] payload = Frames.Payload(12);
+        byte[] udp = Frames.Udp4(Client, Ours, 40000, 7, payload);
         byte[] longer = [.. udp, 0xEE, 0xEE, 0xEE, 0xEE]; // inside the IP packet, outside the datagram
 
         h.Receive(0, Frames.Ipv4Frame(h.Mac(0), Client, Ours, 17, longer));
 
-        Assert.Equal(payload, UdpFrames.Check4(Assert.Single(h.Sent(0)), Ours, 7, Client, 40000));
+        Assert.Equal(payload, Frames.CheckUdp4(Assert.Single(h.Sent(0)), Ours, 7, Client, 40000));
     }
 
     [Fact]
     public void A_datagram_to_a_closed_port_gets_port_unreachable_quoting_it()
     {
-        var h = new UdpHarness();
-        byte[] ip = Frames.Ipv4(Client, Ours, 17, UdpFrames.Udp4(Client, Ours, 40000, 9999, UdpFrames.Payload(30)));
+        var h = Host();
+        byte[] ip = Frames.Ipv4(Client, Ours, 17, 1, Frames.Udp4(Client, Ours, 40000, 9999, Frames.Payload(30)));
 
-        h.Receive(0, Frames.Ethernet(h.Mac(0), StackHarness.PeerMac, 0x0800, ip));
+        h.Receive(0, Frames.Ethernet(h.Mac(0), PeerMac, 0x0800, ip));
 
         byte[] error = Assert.Single(h.Sent(0));
         Span<byte> icmp = error.AsSpan(34);
@@ -185,10 +185,10 @@ public class UdpInputTests
     [Fact]
     public void An_ipv6_datagram_to_a_closed_port_gets_port_unreachable_code_4_quoting_it()
     {
-        var h = new UdpHarness();
-        byte[] ip = Frames.Ipv6(Client6, Ours6, 17, UdpFrames.Udp6(Client6, Ours6, 40000, 9999, UdpFrames.Payload(30)));
+        var h = Host();
+        byte[] ip = Frames.Ipv6(Client6, Ours6, 17, Frames.Udp6(Client6, Ours6, 40000, 9999, Frames.Payload(30)));
 
-        h.Receive(0, Frames.Ethernet(h.Mac(0), StackHarness.PeerMac, 0x86DD, ip));
+        h.Receive(0, Frames.Ethernet(h.Mac(0), PeerMac, 0x86DD, ip));
 
         byte[] error = Assert.Single(h.Sent(0));
         Assert.Equal(58, error[20]);
@@ -203,11 +203,11 @@ public class UdpInputTests
     [Fact]
     public void A_broadcast_to_a_closed_port_is_counted_and_not_answered()
     {
-        var h = new UdpHarness();
-        Ipv4Address broadcast = StackHarness.Addr("10.10.11.255");
+        var h = Host();
+        Ipv4Address broadcast = Addr("10.10.11.255");
 
-        h.Receive(0, UdpFrames.Frame4(MacAddress.Broadcast, Client, broadcast, 40000, 9999, UdpFrames.Payload(10)));
-        h.Receive(0, UdpFrames.Frame4(MacAddress.Broadcast, Client, Ipv4Address.Broadcast, 40000, 9999, UdpFrames.Payload(10)));
+        h.Receive(0, Frames.Udp4Frame(MacAddress.Broadcast, Client, broadcast, 40000, 9999, Frames.Payload(10)));
+        h.Receive(0, Frames.Udp4Frame(MacAddress.Broadcast, Client, Ipv4Address.Broadcast, 40000, 9999, Frames.Payload(10)));
 
         Assert.Empty(h.Sent(0));
         Assert.Equal(2, h.Count(UdpCounter.NoPortBroadcast));
@@ -217,11 +217,11 @@ public class UdpInputTests
     [Fact]
     public void Echo_does_not_answer_broadcasts_or_ports_that_could_loop()
     {
-        UdpHarness h = WithEcho();
+        StackHarness h = WithEcho();
 
-        h.Receive(0, UdpFrames.Frame4(MacAddress.Broadcast, Client, StackHarness.Addr("10.10.11.255"), 40000, 7, UdpFrames.Payload(10)));
-        h.Receive(0, UdpFrames.Frame4(h.Mac(0), Client, Ours, 19, 7, UdpFrames.Payload(10))); // chargen
-        h.Receive(0, UdpFrames.Frame4(h.Mac(0), Client, Ours, 7, 7, UdpFrames.Payload(10))); // another echo
+        h.Receive(0, Frames.Udp4Frame(MacAddress.Broadcast, Client, Addr("10.10.11.255"), 40000, 7, Frames.Payload(10)));
+        h.Receive(0, Frames.Udp4Frame(h.Mac(0), Client, Ours, 19, 7, Frames.Payload(10))); // chargen
+        h.Receive(0, Frames.Udp4Frame(h.Mac(0), Client, Ours, 7, 7, Frames.Payload(10))); // another echo
 
         Assert.Empty(h.Sent(0));
         Assert.Equal(3, h.Count(UdpCounter.Delivered));
@@ -231,13 +231,13 @@ public class UdpInputTests
     [Fact]
     public void Discard_counts_and_releases_every_datagram()
     {
-        var h = new UdpHarness();
+        var h = Host();
         var discard = new UdpDiscardApp(UdpEndpoint.Ipv4(Ours, 9));
         Assert.Equal(UdpError.None, h.Udp.Start(discard));
         int free = h.Cache.Count + h.Pool.Shared.Count;
 
         for (int i = 0; i < 10; i++)
-            h.Receive(0, UdpFrames.Frame4(h.Mac(0), Client, Ours, (ushort)(40000 + i), 9, UdpFrames.Payload(100 + i)));
+            h.Receive(0, Frames.Udp4Frame(h.Mac(0), Client, Ours, (ushort)(40000 + i), 9, Frames.Payload(100 + i)));
 
         Assert.Empty(h.Sent(0));
         Assert.Equal(10, h.Count(UdpCounter.Delivered));
@@ -248,11 +248,10 @@ public class UdpInputTests
     [Fact]
     public void Echo_allocates_nothing_per_datagram()
     {
-        UdpHarness h = WithEcho();
-        byte[] frame = UdpFrames.Frame4(h.Mac(0), Client, Ours, 40000, 7, UdpFrames.Payload(64));
-        var burst = new PacketBuffer[32];
+        StackHarness h = WithEcho();
+        byte[] frame = Frames.Udp4Frame(h.Mac(0), Client, Ours, 40000, 7, Frames.Payload(64));
 
-        long allocated = UdpHarness.SteadyStateAllocation(() => EchoOne(h, frame, burst), 100_000);
+        long allocated = SteadyStateAllocation(() => EchoOne(h, frame), 100_000);
 
         Assert.Equal(0, allocated);
         Assert.Equal(h.Count(UdpCounter.Received), h.Count(UdpCounter.Sent));
@@ -261,24 +260,18 @@ public class UdpInputTests
     [Fact]
     public void Echo_over_ipv6_allocates_nothing_per_datagram()
     {
-        UdpHarness h = WithEcho(ipv6: true);
-        byte[] frame = UdpFrames.Frame6(h.Mac(0), Client6, Ours6, 40000, 7, UdpFrames.Payload(64));
-        var burst = new PacketBuffer[32];
+        StackHarness h = WithEcho(ipv6: true);
+        byte[] frame = Frames.Udp6Frame(h.Mac(0), Client6, Ours6, 40000, 7, Frames.Payload(64));
 
-        long allocated = UdpHarness.SteadyStateAllocation(() => EchoOne(h, frame, burst), 100_000);
+        long allocated = SteadyStateAllocation(() => EchoOne(h, frame), 100_000);
 
         Assert.Equal(0, allocated);
         Assert.Equal(h.Count(UdpCounter.Received), h.Count(UdpCounter.Sent));
     }
 
-    private static void EchoOne(UdpHarness h, byte[] frame, PacketBuffer[] burst)
+    private static void EchoOne(StackHarness h, byte[] frame)
     {
-        h.Cache.TryAllocate(out PacketBuffer buffer);
-        ref BufferMetadata m = ref h.Pool.Metadata(buffer);
-        m.DataLength = (ushort)frame.Length;
-        m.PacketLength = frame.Length;
-        frame.CopyTo(h.Pool.Data(buffer));
-        h.Worker.Input(0, buffer);
-        h.Drain(0, burst);
+        h.Receive(0, frame);
+        h.Discard(0);
     }
 }

@@ -1,10 +1,9 @@
 using System.Buffers.Binary;
-using Dataplane.Buffers;
 using Dataplane.Stack;
 using Dataplane.Stack.Apps;
 using Dataplane.Stack.Transport;
 using Dataplane.Wire;
-using static Dataplane.Tests.Stack.UdpHarness;
+using static Dataplane.Tests.Stack.StackHarness;
 
 namespace Dataplane.Tests.Stack;
 
@@ -18,9 +17,9 @@ public class UdpRelayTests
     private const ushort FarPort = 9001;
     private static readonly UdpEndpoint Listen = UdpEndpoint.Ipv4(Ours, ListenPort);
 
-    private static (UdpHarness H, UdpRelayApp Relay) Build(bool splice, bool ipv6Far = false, int maxSessions = UdpRelayApp.DefaultMaxSessions, long idleTimeout = UdpRelayApp.DefaultIdleTimeout)
+    private static (StackHarness H, UdpRelayApp Relay) Build(bool splice, bool ipv6Far = false, int maxSessions = UdpRelayApp.DefaultMaxSessions, long idleTimeout = UdpRelayApp.DefaultIdleTimeout)
     {
-        var h = new UdpHarness(index: 2, count: 4);
+        var h = Host(worker: 2, workers: 4);
         UdpEndpoint far = ipv6Far ? UdpEndpoint.Ipv6(Server6, FarPort) : UdpEndpoint.Ipv4(Server, FarPort);
         var relay = new UdpRelayApp(UdpEndpoint.Ipv4(Ipv4Address.Any, ListenPort), far, splice, maxSessions, idleTimeout);
         Assert.Equal(UdpError.None, h.Udp.Start(relay));
@@ -28,24 +27,24 @@ public class UdpRelayTests
     }
 
     /// <summary>Sends <paramref name="payload"/> from the client port to the relay and returns the far side's local port it went out from.</summary>
-    private static ushort ClientSends(UdpHarness h, ushort clientPort, byte[] payload, bool ipv6Far = false)
+    private static ushort ClientSends(StackHarness h, ushort clientPort, byte[] payload, bool ipv6Far = false)
     {
-        h.Receive(0, UdpFrames.Frame4(h.Mac(0), Client, Ours, clientPort, ListenPort, payload));
+        h.Receive(0, Frames.Udp4Frame(h.Mac(0), Client, Ours, clientPort, ListenPort, payload));
         byte[] sent = Assert.Single(h.Sent(1));
         ushort farLocal = BinaryPrimitives.ReadUInt16BigEndian(sent.AsSpan(ipv6Far ? 54 : 34));
         byte[] moved = ipv6Far
-            ? UdpFrames.Check6(sent, OursRight6, farLocal, Server6, FarPort)
-            : UdpFrames.Check4(sent, OursRight, farLocal, Server, FarPort);
+            ? Frames.CheckUdp6(sent, OursRight6, farLocal, Server6, FarPort)
+            : Frames.CheckUdp4(sent, OursRight, farLocal, Server, FarPort);
         Assert.Equal(payload, moved);
         return farLocal;
     }
 
-    private static void ServerAnswers(UdpHarness h, ushort farLocal, ushort clientPort, byte[] payload, bool ipv6Far = false)
+    private static void ServerAnswers(StackHarness h, ushort farLocal, ushort clientPort, byte[] payload, bool ipv6Far = false)
     {
         h.Receive(1, ipv6Far
-            ? UdpFrames.Frame6(h.Mac(1), Server6, OursRight6, FarPort, farLocal, payload)
-            : UdpFrames.Frame4(h.Mac(1), Server, OursRight, FarPort, farLocal, payload));
-        Assert.Equal(payload, UdpFrames.Check4(Assert.Single(h.Sent(0)), Ours, ListenPort, Client, clientPort));
+            ? Frames.Udp6Frame(h.Mac(1), Server6, OursRight6, FarPort, farLocal, payload)
+            : Frames.Udp4Frame(h.Mac(1), Server, OursRight, FarPort, farLocal, payload));
+        Assert.Equal(payload, Frames.CheckUdp4(Assert.Single(h.Sent(0)), Ours, ListenPort, Client, clientPort));
     }
 
     [Theory]
@@ -55,12 +54,12 @@ public class UdpRelayTests
     [InlineData(true, true)]
     public void A_session_moves_datagrams_both_ways_from_a_far_port_whose_answers_land_on_this_worker(bool splice, bool ipv6Far)
     {
-        (UdpHarness h, UdpRelayApp relay) = Build(splice, ipv6Far);
+        (StackHarness h, UdpRelayApp relay) = Build(splice, ipv6Far);
         ushort clientPort = h.ClientPortLandingHere(UdpEndpoint.Ipv4(Client, 0), Listen);
 
-        ushort farLocal = ClientSends(h, clientPort, UdpFrames.Payload(100, 1), ipv6Far);
-        Assert.Equal(farLocal, ClientSends(h, clientPort, UdpFrames.Payload(1, 2), ipv6Far));
-        ServerAnswers(h, farLocal, clientPort, UdpFrames.Payload(70, 3), ipv6Far);
+        ushort farLocal = ClientSends(h, clientPort, Frames.Payload(100, 1), ipv6Far);
+        Assert.Equal(farLocal, ClientSends(h, clientPort, Frames.Payload(1, 2), ipv6Far));
+        ServerAnswers(h, farLocal, clientPort, Frames.Payload(70, 3), ipv6Far);
         ServerAnswers(h, farLocal, clientPort, [], ipv6Far);
 
         Assert.InRange(farLocal, UdpSocketTable.EphemeralFirst, ushort.MaxValue);
@@ -79,7 +78,7 @@ public class UdpRelayTests
     [InlineData(true)]
     public void An_ipv6_client_is_relayed_to_an_ipv4_far_end_and_back(bool splice)
     {
-        var h = new UdpHarness(index: 2, count: 4);
+        var h = Host(worker: 2, workers: 4);
         var relay = new UdpRelayApp(UdpEndpoint.Ipv6(Ipv6Address.Any, ListenPort), UdpEndpoint.Ipv4(Server, FarPort), splice);
         Assert.Equal(UdpError.None, h.Udp.Start(relay));
         UdpEndpoint listen6 = UdpEndpoint.Ipv6(Ours6, ListenPort);
@@ -88,14 +87,14 @@ public class UdpRelayTests
 
         for (int i = 0; i < 2; i++)
         {
-            byte[] up = UdpFrames.Payload(40 + i, (byte)i);
-            h.Receive(0, UdpFrames.Frame6(h.Mac(0), Client6, Ours6, clientPort, ListenPort, up));
+            byte[] up = Frames.Payload(40 + i, (byte)i);
+            h.Receive(0, Frames.Udp6Frame(h.Mac(0), Client6, Ours6, clientPort, ListenPort, up));
             byte[] sent = Assert.Single(h.Sent(1));
             farLocal = BinaryPrimitives.ReadUInt16BigEndian(sent.AsSpan(34));
-            Assert.Equal(up, UdpFrames.Check4(sent, OursRight, farLocal, Server, FarPort));
-            byte[] down = UdpFrames.Payload(90 + i, (byte)(10 + i));
-            h.Receive(1, UdpFrames.Frame4(h.Mac(1), Server, OursRight, FarPort, farLocal, down));
-            Assert.Equal(down, UdpFrames.Check6(Assert.Single(h.Sent(0)), Ours6, ListenPort, Client6, clientPort));
+            Assert.Equal(up, Frames.CheckUdp4(sent, OursRight, farLocal, Server, FarPort));
+            byte[] down = Frames.Payload(90 + i, (byte)(10 + i));
+            h.Receive(1, Frames.Udp4Frame(h.Mac(1), Server, OursRight, FarPort, farLocal, down));
+            Assert.Equal(down, Frames.CheckUdp6(Assert.Single(h.Sent(0)), Ours6, ListenPort, Client6, clientPort));
         }
 
         Assert.Equal(1, relay.SessionCount);
@@ -106,7 +105,7 @@ public class UdpRelayTests
     [Fact]
     public void Each_client_gets_its_own_session_and_far_port()
     {
-        (UdpHarness h, UdpRelayApp relay) = Build(splice: false);
+        (StackHarness h, UdpRelayApp relay) = Build(splice: false);
         ushort a = h.ClientPortLandingHere(UdpEndpoint.Ipv4(Client, 0), Listen);
         ushort b = h.ClientPortLandingHere(UdpEndpoint.Ipv4(Client, 0), Listen, (ushort)(a + 1));
 
@@ -122,7 +121,7 @@ public class UdpRelayTests
     [Fact]
     public void Sessions_expire_after_the_idle_timeout_and_the_client_then_gets_a_new_one()
     {
-        (UdpHarness h, UdpRelayApp relay) = Build(splice: true, idleTimeout: 2_000_000_000);
+        (StackHarness h, UdpRelayApp relay) = Build(splice: true, idleTimeout: 2_000_000_000);
         ushort clientPort = h.ClientPortLandingHere(UdpEndpoint.Ipv4(Client, 0), Listen);
         ushort farLocal = ClientSends(h, clientPort, [1]);
 
@@ -136,7 +135,7 @@ public class UdpRelayTests
         Assert.Equal(1, h.Count(UdpCounter.RelaySessionsExpired));
         Assert.Single(h.Sockets()); // the listener
         // The far side's port is closed now: port unreachable.
-        h.Receive(1, UdpFrames.Frame4(h.Mac(1), Server, OursRight, FarPort, farLocal, [3]));
+        h.Receive(1, Frames.Udp4Frame(h.Mac(1), Server, OursRight, FarPort, farLocal, [3]));
         Assert.Equal(1, Assert.Single(h.Sent(1))[23]); // ICMP
         Assert.Equal(1, h.Count(UdpCounter.NoPort));
         ClientSends(h, clientPort, [4]);
@@ -147,12 +146,12 @@ public class UdpRelayTests
     [Fact]
     public void Clients_beyond_the_bound_on_sessions_are_dropped_and_counted()
     {
-        (UdpHarness h, UdpRelayApp relay) = Build(splice: false, maxSessions: 2);
+        (StackHarness h, UdpRelayApp relay) = Build(splice: false, maxSessions: 2);
         ushort port = 40000;
         for (int i = 0; i < 3; i++)
         {
             port = h.ClientPortLandingHere(UdpEndpoint.Ipv4(Client, 0), Listen, (ushort)(port + 1));
-            h.Receive(0, UdpFrames.Frame4(h.Mac(0), Client, Ours, port, ListenPort, [(byte)i]));
+            h.Receive(0, Frames.Udp4Frame(h.Mac(0), Client, Ours, port, ListenPort, [(byte)i]));
         }
 
         Assert.Equal(2, h.Sent(1).Count);
@@ -165,36 +164,25 @@ public class UdpRelayTests
     [InlineData(true)]
     public void A_relay_allocates_nothing_per_datagram_once_the_session_is_open(bool splice)
     {
-        (UdpHarness h, _) = Build(splice);
+        (StackHarness h, _) = Build(splice);
         ushort clientPort = h.ClientPortLandingHere(UdpEndpoint.Ipv4(Client, 0), Listen);
         ushort farLocal = ClientSends(h, clientPort, [0]);
-        byte[] up = UdpFrames.Frame4(h.Mac(0), Client, Ours, clientPort, ListenPort, UdpFrames.Payload(200));
-        byte[] down = UdpFrames.Frame4(h.Mac(1), Server, OursRight, FarPort, farLocal, UdpFrames.Payload(300));
-        var burst = new PacketBuffer[32];
+        byte[] up = Frames.Udp4Frame(h.Mac(0), Client, Ours, clientPort, ListenPort, Frames.Payload(200));
+        byte[] down = Frames.Udp4Frame(h.Mac(1), Server, OursRight, FarPort, farLocal, Frames.Payload(300));
 
-        long allocated = UdpHarness.SteadyStateAllocation(() => RoundTrip(h, up, down, burst), 50_000);
+        long allocated = SteadyStateAllocation(() => RoundTrip(h, up, down), 50_000);
 
         Assert.Equal(0, allocated);
         Assert.Equal(h.Count(UdpCounter.Received), h.Count(UdpCounter.Sent)); // every datagram each way went on
         Assert.Equal(0, h.Count(UdpCounter.SendFailed) + h.Count(UdpCounter.NoPort));
     }
 
-    private static void RoundTrip(UdpHarness h, byte[] up, byte[] down, PacketBuffer[] burst)
+    private static void RoundTrip(StackHarness h, byte[] up, byte[] down)
     {
         // No asserts in here: they may allocate. The count of datagrams sent says it all afterwards.
-        Input(h, 0, up);
-        h.Drain(1, burst);
-        Input(h, 1, down);
-        h.Drain(0, burst);
-    }
-
-    private static void Input(UdpHarness h, int port, byte[] frame)
-    {
-        h.Cache.TryAllocate(out PacketBuffer buffer);
-        ref BufferMetadata m = ref h.Pool.Metadata(buffer);
-        m.DataLength = (ushort)frame.Length;
-        m.PacketLength = frame.Length;
-        frame.CopyTo(h.Pool.Data(buffer));
-        h.Worker.Input(port, buffer);
+        h.Receive(0, up);
+        h.Discard(1);
+        h.Receive(1, down);
+        h.Discard(0);
     }
 }

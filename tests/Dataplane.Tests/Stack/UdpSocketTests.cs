@@ -1,7 +1,7 @@
 using Dataplane.Stack;
 using Dataplane.Stack.Transport;
 using Dataplane.Wire;
-using static Dataplane.Tests.Stack.UdpHarness;
+using static Dataplane.Tests.Stack.StackHarness;
 
 namespace Dataplane.Tests.Stack;
 
@@ -26,9 +26,9 @@ public class UdpSocketTests
         protected internal override void OnTimer(int payload) => Timers += payload;
     }
 
-    private static (UdpHarness H, RecordingApp App) Build(int index = 0, int count = 1)
+    private static (StackHarness H, RecordingApp App) Build(int index = 0, int count = 1)
     {
-        var h = new UdpHarness(index, count);
+        var h = Host(index, count);
         var app = new RecordingApp();
         Assert.Equal(UdpError.None, h.Udp.Start(app));
         return (h, app);
@@ -39,7 +39,7 @@ public class UdpSocketTests
     [Fact]
     public void Bind_refuses_a_taken_endpoint_an_address_not_ours_the_wrong_family_and_a_second_bind()
     {
-        (UdpHarness h, RecordingApp app) = Build();
+        (StackHarness h, RecordingApp app) = Build();
         UdpSocket first = h.Udp.Open(false, app);
         Assert.Equal(UdpError.None, first.Bind(V4(Ours, 5000)));
 
@@ -55,7 +55,7 @@ public class UdpSocketTests
     [Fact]
     public void Binding_port_0_takes_an_ephemeral_port()
     {
-        (UdpHarness h, RecordingApp app) = Build();
+        (StackHarness h, RecordingApp app) = Build();
         UdpSocket socket = h.Udp.Open(false, app);
 
         Assert.Equal(UdpError.None, socket.Bind(V4(Ipv4Address.Any, 0)));
@@ -67,7 +67,7 @@ public class UdpSocketTests
     [Fact]
     public void A_connected_socket_takes_its_peers_datagrams_ahead_of_a_specific_and_then_a_wildcard_binding()
     {
-        (UdpHarness h, RecordingApp app) = Build();
+        (StackHarness h, RecordingApp app) = Build();
         UdpSocket wildcard = h.Udp.Open(false, app);
         UdpSocket specific = h.Udp.Open(false, app);
         UdpSocket connected = h.Udp.Open(false, app);
@@ -75,11 +75,11 @@ public class UdpSocketTests
         Assert.Equal(UdpError.None, specific.Bind(V4(Ours, 5000)));
         Assert.Equal(UdpError.None, connected.Bind(V4(Ours, 5000), reusePort: true));
         Assert.Equal(UdpError.None, connected.Connect(V4(Client, 40001)));
-        Ipv4Address broadcast = StackHarness.Addr("10.10.11.255");
+        Ipv4Address broadcast = Addr("10.10.11.255");
 
-        h.Receive(0, UdpFrames.Frame4(h.Mac(0), Client, Ours, 40001, 5000, [1]));
-        h.Receive(0, UdpFrames.Frame4(h.Mac(0), Client, Ours, 40002, 5000, [2]));
-        h.Receive(0, UdpFrames.Frame4(MacAddress.Broadcast, Client, broadcast, 40001, 5000, [3]));
+        h.Receive(0, Frames.Udp4Frame(h.Mac(0), Client, Ours, 40001, 5000, [1]));
+        h.Receive(0, Frames.Udp4Frame(h.Mac(0), Client, Ours, 40002, 5000, [2]));
+        h.Receive(0, Frames.Udp4Frame(MacAddress.Broadcast, Client, broadcast, 40001, 5000, [3]));
 
         Assert.Equal(3, app.Seen.Count);
         Assert.Same(connected, app.Seen[0].Socket);
@@ -96,7 +96,7 @@ public class UdpSocketTests
     [InlineData(true)]
     public void Connect_picks_the_source_address_toward_the_peer_and_ports_whose_answers_land_on_this_worker(bool ipv6)
     {
-        (UdpHarness h, RecordingApp app) = Build(index: 2, count: 4);
+        (StackHarness h, RecordingApp app) = Build(index: 2, count: 4);
         UdpEndpoint server = ipv6 ? UdpEndpoint.Ipv6(Server6, 9000) : V4(Server, 9000);
         var ports = new HashSet<ushort>();
 
@@ -115,7 +115,7 @@ public class UdpSocketTests
     [Fact]
     public void Connect_refuses_a_bound_port_whose_answers_would_land_on_another_worker()
     {
-        (UdpHarness h, RecordingApp app) = Build(index: 1, count: 4);
+        (StackHarness h, RecordingApp app) = Build(index: 1, count: 4);
         UdpEndpoint server = V4(Server, 9000);
         ushort port = 5000;
         while (h.OwnerOf(server, V4(OursRight, port)) == 1)
@@ -129,13 +129,13 @@ public class UdpSocketTests
     [Fact]
     public void Connect_refuses_peers_that_are_not_one_unicast_endpoint()
     {
-        (UdpHarness h, RecordingApp app) = Build();
+        (StackHarness h, RecordingApp app) = Build();
         UdpSocket socket = h.Udp.Open(false, app);
 
         Assert.Equal(UdpError.InvalidArgument, socket.Connect(V4(Ipv4Address.Broadcast, 9)));
         Assert.Equal(UdpError.InvalidArgument, socket.Connect(V4(Server, 0)));
         Assert.Equal(UdpError.InvalidArgument, socket.Connect(UdpEndpoint.Ipv6(Server6, 9)));
-        Assert.Equal(UdpError.NetworkUnreachable, socket.Connect(V4(StackHarness.Addr("192.0.2.1"), 9)));
+        Assert.Equal(UdpError.NetworkUnreachable, socket.Connect(V4(Addr("192.0.2.1"), 9)));
         Assert.Equal(UdpError.None, socket.Connect(V4(Server, 9)));
         Assert.Equal(UdpError.InvalidState, socket.Connect(V4(Server, 10)));
     }
@@ -143,15 +143,15 @@ public class UdpSocketTests
     [Fact]
     public void A_connected_socket_sends_a_copy_of_the_payload_to_its_peer()
     {
-        (UdpHarness h, RecordingApp app) = Build();
+        (StackHarness h, RecordingApp app) = Build();
         UdpSocket socket = h.Udp.Open(false, app);
         Assert.Equal(UdpError.None, socket.Connect(V4(Server, 9000)));
-        byte[] payload = UdpFrames.Payload(333);
+        byte[] payload = Frames.Payload(333);
 
         Assert.Equal(UdpError.None, socket.Send(payload));
 
         byte[] sent = Assert.Single(h.Sent(1));
-        Assert.Equal(payload, UdpFrames.Check4(sent, OursRight, socket.Local.Port, Server, 9000));
+        Assert.Equal(payload, Frames.CheckUdp4(sent, OursRight, socket.Local.Port, Server, 9000));
         Assert.Equal(1, socket.Sent);
         Assert.Equal(1, h.Count(UdpCounter.Sent));
     }
@@ -159,25 +159,25 @@ public class UdpSocketTests
     [Fact]
     public void Sendto_from_an_open_socket_binds_it_to_an_ephemeral_port_and_picks_the_source()
     {
-        (UdpHarness h, RecordingApp app) = Build();
+        (StackHarness h, RecordingApp app) = Build();
         UdpSocket socket = h.Udp.Open(true, app);
 
         Assert.Equal(UdpError.None, socket.SendTo(UdpEndpoint.Ipv6(Server6, 53), [1, 2, 3]));
 
         Assert.Equal(UdpSocketState.Bound, socket.State);
         Assert.True(socket.Local.IsUnspecifiedAddress);
-        Assert.Equal([1, 2, 3], UdpFrames.Check6(Assert.Single(h.Sent(1)), OursRight6, socket.Local.Port, Server6, 53));
+        Assert.Equal([1, 2, 3], Frames.CheckUdp6(Assert.Single(h.Sent(1)), OursRight6, socket.Local.Port, Server6, 53));
     }
 
     [Fact]
     public void Sends_that_cannot_go_say_why_and_are_counted()
     {
-        (UdpHarness h, RecordingApp app) = Build();
+        (StackHarness h, RecordingApp app) = Build();
         UdpSocket socket = h.Udp.Open(false, app);
 
         Assert.Equal(UdpError.InvalidState, socket.Send([1]));
         Assert.Equal(UdpError.InvalidArgument, socket.SendTo(V4(Server, 0), [1]));
-        Assert.Equal(UdpError.NetworkUnreachable, socket.SendTo(V4(StackHarness.Addr("192.0.2.1"), 9), [1]));
+        Assert.Equal(UdpError.NetworkUnreachable, socket.SendTo(V4(Addr("192.0.2.1"), 9), [1]));
         Assert.Equal(UdpError.MessageTooLong, socket.SendTo(V4(Server, 9), new byte[h.Pool.DataRoom]));
         Assert.Empty(h.Sent(1));
         Assert.Equal(3, h.Count(UdpCounter.SendFailed)); // an unconnected send is refused before the stack sees it
@@ -186,13 +186,13 @@ public class UdpSocketTests
     [Fact]
     public void A_closed_socket_leaves_the_table_and_its_port_is_unreachable_again()
     {
-        (UdpHarness h, RecordingApp app) = Build();
+        (StackHarness h, RecordingApp app) = Build();
         UdpSocket socket = h.Udp.Open(false, app);
         Assert.Equal(UdpError.None, socket.Bind(V4(Ours, 5000)));
         Assert.Single(h.Sockets());
 
         socket.Close();
-        h.Receive(0, UdpFrames.Frame4(h.Mac(0), Client, Ours, 40000, 5000, [1]));
+        h.Receive(0, Frames.Udp4Frame(h.Mac(0), Client, Ours, 40000, 5000, [1]));
 
         Assert.Equal(UdpSocketState.Closed, socket.State);
         Assert.Empty(h.Sockets());
@@ -204,7 +204,7 @@ public class UdpSocketTests
     [Fact]
     public void The_snapshot_shows_each_open_socket_with_its_endpoints()
     {
-        (UdpHarness h, RecordingApp app) = Build();
+        (StackHarness h, RecordingApp app) = Build();
         UdpSocket bound = h.Udp.Open(false, app);
         Assert.Equal(UdpError.None, bound.Bind(V4(Ipv4Address.Any, 7)));
         UdpSocket connected = h.Udp.Open(true, app);
@@ -220,7 +220,7 @@ public class UdpSocketTests
     [Fact]
     public void App_timers_come_back_to_the_app_with_their_payload()
     {
-        (UdpHarness h, RecordingApp app) = Build();
+        (StackHarness h, RecordingApp app) = Build();
 
         Assert.True(app.Table.ScheduleTimer(app, 10_000_000, 5));
         h.Advance(TimeSpan.FromMilliseconds(5));

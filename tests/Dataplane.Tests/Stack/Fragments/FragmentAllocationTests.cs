@@ -1,6 +1,7 @@
 using Dataplane.Stack;
-using static Dataplane.Tests.Stack.Fragments.Packets;
-using static Dataplane.Tests.Stack.Fragments.StackHarness;
+using static Dataplane.Tests.Stack.Fragments.IpFragments;
+using static Dataplane.Tests.Stack.Frames;
+using static Dataplane.Tests.Stack.StackHarness;
 
 namespace Dataplane.Tests.Stack.Fragments;
 
@@ -16,7 +17,7 @@ public class FragmentAllocationTests
         for (int r = 0; r < rounds; r++)
         {
             for (int i = 0; i < frames.Length; i++)
-                h.Input(frames[i]);
+                h.Receive(0, frames[i]);
             h.Discard(port);
         }
         return GC.GetAllocatedBytesForCurrentThread() - before;
@@ -45,10 +46,10 @@ public class FragmentAllocationTests
     [Fact]
     public void Large_pings_reassembled_and_answered_in_fragments_allocate_nothing()
     {
-        var h = new StackHarness();
-        byte[][] v4 = [.. Frames(Fragments4(Ipv4(Peer, Ours, 1, 0x1111, Echo4(1, 1, 4000)), 1480), h.Macs[0], TypeIpv4)];
-        byte[][] v6 = [.. Frames(Fragments6(Ipv6(Peer6, Ours6, 58, Echo6(Peer6, Ours6, 1, 1, 4000)), 1448, id: 77), h.Macs[0], TypeIpv6)];
-        byte[][] small = [.. Frames(Fragments4(Ipv4(Peer, Ours, 1, 0x1112, Echo4(1, 2, 1700)), 1000), h.Macs[0], TypeIpv4)];
+        var h = Harness();
+        byte[][] v4 = [.. FramesFromPeer(Fragments4(Ipv4(Client, Ours, 1, 0x1111, IcmpEcho(8, 1, 1, 4000)), 1480), h.Mac(0), TypeIpv4)];
+        byte[][] v6 = [.. FramesFromPeer(Fragments6(Ipv6(Client6, Ours6, 58, Icmp6Echo(Client6, Ours6, 128, 1, 1, 4000)), 1448, id: 77), h.Mac(0), TypeIpv6)];
+        byte[][] small = [.. FramesFromPeer(Fragments4(Ipv4(Client, Ours, 1, 0x1112, IcmpEcho(8, 1, 2, 1700)), 1000), h.Mac(0), TypeIpv4)];
         int warm = WarmUp(h, v4) + WarmUp(h, small);
         int warm6 = WarmUp(h, v6);
 
@@ -63,11 +64,11 @@ public class FragmentAllocationTests
     [Fact]
     public void Forwarded_datagrams_cut_to_a_smaller_mtu_allocate_nothing()
     {
-        var h = new StackHarness(mtu1: 576, forwarding: true);
+        var h = Harness(mtu1: 576, forwarding: true);
         byte[] udp = new byte[1400];
         udp[5] = 0x78; // length 1400, the rest zero
         udp[4] = 0x05;
-        byte[][] frames = [Ethernet(h.Macs[0], PeerMac, TypeIpv4, Ipv4(Peer, Far, 17, 0x2222, udp))];
+        byte[][] frames = [Ethernet(h.Mac(0), PeerMac, TypeIpv4, Ipv4(Client, Server, 17, 0x2222, udp))];
         int warm = WarmUp(h, frames, port: 1);
 
         Assert.Equal(0, Allocated(h, frames, Rounds, port: 1));
@@ -77,14 +78,14 @@ public class FragmentAllocationTests
     [Fact]
     public void Overlapping_and_timed_out_datagrams_allocate_nothing()
     {
-        var h = new StackHarness();
-        byte[] request = Ipv4(Peer, Ours, 1, 0x3333, Echo4(1, 1, 3000));
+        var h = Harness();
+        byte[] request = Ipv4(Client, Ours, 1, 0x3333, IcmpEcho(8, 1, 1, 3000));
         byte[][] overlapping =
         [
-            Ethernet(h.Macs[0], PeerMac, TypeIpv4, Piece4(request, 0, 1480, more: true)),
-            Ethernet(h.Macs[0], PeerMac, TypeIpv4, Piece4(request, 1472, 1480, more: true)),
+            Ethernet(h.Mac(0), PeerMac, TypeIpv4, Piece4(request, 0, 1480, more: true)),
+            Ethernet(h.Mac(0), PeerMac, TypeIpv4, Piece4(request, 1472, 1480, more: true)),
         ];
-        byte[][] incomplete = [Ethernet(h.Macs[0], PeerMac, TypeIpv4, Piece4(request, 0, 1480, more: true))];
+        byte[][] incomplete = [Ethernet(h.Mac(0), PeerMac, TypeIpv4, Piece4(request, 0, 1480, more: true))];
         // One round: an overlap discards a datagram, an incomplete one times out with an ICMP error.
         long Round(int rounds)
         {
@@ -92,9 +93,9 @@ public class FragmentAllocationTests
             for (int r = 0; r < rounds; r++)
             {
                 Allocated(h, overlapping, 1);
-                h.Advance(31_000_000_000); // the discarded datagram's memory goes
+                h.Advance(TimeSpan.FromSeconds(31)); // the discarded datagram's memory goes
                 Allocated(h, incomplete, 1);
-                h.Advance(31_000_000_000); // time exceeded
+                h.Advance(TimeSpan.FromSeconds(31)); // time exceeded
                 h.Discard();
             }
             return GC.GetAllocatedBytesForCurrentThread() - before;

@@ -1,22 +1,23 @@
 using System.Buffers.Binary;
 using Dataplane.Stack;
 using Dataplane.Wire;
-using static Dataplane.Tests.Stack.Fragments.Packets;
-using static Dataplane.Tests.Stack.Fragments.StackHarness;
+using static Dataplane.Tests.Stack.Fragments.IpFragments;
+using static Dataplane.Tests.Stack.Frames;
+using static Dataplane.Tests.Stack.StackHarness;
 
 namespace Dataplane.Tests.Stack.Fragments;
 
 /// <summary>IPv6 reassembly (RFC 8200 4.5, RFC 5722) and source fragmentation through a stack worker.</summary>
 public class Ipv6ReassemblyTests
 {
-    private const long Second = 1_000_000_000;
+    private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);
 
     private static byte[] Request(int dataLength = 3000, ushort sequence = 1)
-        => Ipv6(Peer6, Ours6, 58, Echo6(Peer6, Ours6, 0x66, sequence, dataLength));
+        => Ipv6(Client6, Ours6, 58, Icmp6Echo(Client6, Ours6, 128, 0x66, sequence, dataLength));
 
-    private static byte[] Frame(StackHarness h, byte[] packet) => Ethernet(h.Macs[0], PeerMac, TypeIpv6, packet);
+    private static byte[] Frame(StackHarness h, byte[] packet) => Ethernet(h.Mac(0), PeerMac, TypeIpv6, packet);
 
-    private static List<byte[]> Frames(StackHarness h, IEnumerable<byte[]> packets) => Packets.Frames(packets, h.Macs[0], TypeIpv6);
+    private static List<byte[]> Frames(StackHarness h, IEnumerable<byte[]> packets) => FramesFromPeer(packets, h.Mac(0), TypeIpv6);
 
     /// <summary>Checks <paramref name="fragments"/> rebuild the echo reply to <paramref name="request"/>.</summary>
     private static void AssertReply(byte[] request, IReadOnlyList<Seen6> fragments)
@@ -24,10 +25,10 @@ public class Ipv6ReassemblyTests
         byte[] reply = Reassemble6(fragments);
         Assert.Equal(request.Length, reply.Length);
         Assert.Equal(Ours6, new Ipv6Address(reply.AsSpan(8)));
-        Assert.Equal(Peer6, new Ipv6Address(reply.AsSpan(24)));
+        Assert.Equal(Client6, new Ipv6Address(reply.AsSpan(24)));
         Assert.Equal(58, reply[6]);
         Assert.Equal(129, reply[40]); // echo reply
-        Assert.Equal(0, Checksum(reply.AsSpan(40), PseudoSum6(Ours6, Peer6, 58, reply.Length - 40)));
+        Assert.Equal(0, Checksum6(Ours6, Client6, 58, reply.AsSpan(40)));
         Assert.Equal(request.AsSpan(44).ToArray(), reply.AsSpan(44).ToArray());
     }
 
@@ -37,17 +38,17 @@ public class Ipv6ReassemblyTests
         Assert.Equal(TypeIpv6, BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(12)));
         Assert.Equal(58, frame[14 + 6]);
         byte[] message = frame.AsSpan(14 + 40).ToArray();
-        Assert.Equal(0, Checksum(message, PseudoSum6(new Ipv6Address(frame.AsSpan(14 + 8)), new Ipv6Address(frame.AsSpan(14 + 24)), 58, message.Length)));
+        Assert.Equal(0, Checksum6(new Ipv6Address(frame.AsSpan(14 + 8)), new Ipv6Address(frame.AsSpan(14 + 24)), 58, message));
         return message;
     }
 
     [Fact]
     public void A_3000_byte_ping6_in_fragments_is_reassembled_and_answered_in_source_fragments()
     {
-        var h = new StackHarness();
+        var h = Harness();
         byte[] request = Request();
 
-        h.Input(Frames(h, Fragments6(request, 1448, id: 0xdead_beef)));
+        h.Receive(0, Frames(h, Fragments6(request, 1448, id: 0xdead_beef)));
 
         List<Seen6> reply = [.. h.Sent().Select(Read6)];
         Assert.Equal([0, 1448, 2896], reply.Select(f => f.Offset));
@@ -66,9 +67,9 @@ public class Ipv6ReassemblyTests
     [Fact]
     public void Each_fragmented_packet_gets_its_own_identification()
     {
-        var h = new StackHarness();
-        h.Input(Frames(h, Fragments6(Request(sequence: 1), 1448, id: 1)));
-        h.Input(Frames(h, Fragments6(Request(sequence: 2), 1448, id: 2)));
+        var h = Harness();
+        h.Receive(0, Frames(h, Fragments6(Request(sequence: 1), 1448, id: 1)));
+        h.Receive(0, Frames(h, Fragments6(Request(sequence: 2), 1448, id: 2)));
 
         List<Seen6> sent = [.. h.Sent().Select(Read6)];
 
@@ -81,11 +82,11 @@ public class Ipv6ReassemblyTests
     [Fact]
     public void Shuffled_fragments_of_a_small_packet_rebuild_it_in_one_buffer()
     {
-        var h = new StackHarness();
+        var h = Harness();
         byte[] request = Request(dataLength: 1600); // 1648 bytes: fits a buffer
         List<byte[]> frames = Frames(h, Fragments6(request, 512, id: 7));
 
-        h.Input([frames[3], frames[1], frames[0], frames[2]]);
+        h.Receive(0, [frames[3], frames[1], frames[0], frames[2]]);
 
         List<Seen6> reply = [.. h.Sent().Select(Read6)];
         Assert.Equal(2, reply.Count);
@@ -96,10 +97,10 @@ public class Ipv6ReassemblyTests
     [Fact]
     public void An_atomic_fragment_is_processed_as_a_whole_packet()
     {
-        var h = new StackHarness();
+        var h = Harness();
         byte[] request = Request(dataLength: 56);
 
-        h.Input(Frame(h, Piece6(request, 0, request.Length - 40, more: false, id: 9)));
+        h.Receive(0, Frame(h, Piece6(request, 0, request.Length - 40, more: false, id: 9)));
 
         byte[] reply = Icmp6Of(Assert.Single(h.Sent()));
         Assert.Equal(129, reply[0]);
@@ -110,12 +111,12 @@ public class Ipv6ReassemblyTests
     [Fact]
     public void Overlapping_fragments_discard_the_packet_silently_as_RFC_5722_says()
     {
-        var h = new StackHarness();
+        var h = Harness();
         byte[] request = Request();
 
-        h.Input(Frame(h, Piece6(request, 0, 1448, more: true, id: 5)));
-        h.Input(Frame(h, Piece6(request, 1440, 1448, more: true, id: 5)));
-        h.Input(Frame(h, Piece6(request, 2888, 120, more: false, id: 5)));
+        h.Receive(0, Frame(h, Piece6(request, 0, 1448, more: true, id: 5)));
+        h.Receive(0, Frame(h, Piece6(request, 1440, 1448, more: true, id: 5)));
+        h.Receive(0, Frame(h, Piece6(request, 2888, 120, more: false, id: 5)));
 
         Assert.Empty(h.Sent());
         Assert.Equal(1, h.Count(Ip6Counter.ReassemblyOverlapping));
@@ -123,16 +124,16 @@ public class Ipv6ReassemblyTests
         Assert.Equal(3, h.Count(Ip6Counter.FragmentsDropped));
         Assert.Equal(0, h.BuffersOutstanding);
 
-        h.Input(Frames(h, Fragments6(request, 1448, id: 6)));
+        h.Receive(0, Frames(h, Fragments6(request, 1448, id: 6)));
         AssertReply(request, [.. h.Sent().Select(Read6)]);
     }
 
     [Fact]
     public void A_fragment_not_a_multiple_of_8_before_the_last_draws_a_parameter_problem_at_the_payload_length()
     {
-        var h = new StackHarness();
+        var h = Harness();
 
-        h.Input(Frame(h, Piece6(Request(), 0, 100, more: true, id: 3)));
+        h.Receive(0, Frame(h, Piece6(Request(), 0, 100, more: true, id: 3)));
 
         byte[] error = Icmp6Of(Assert.Single(h.Sent()));
         Assert.Equal(4, error[0]); // parameter problem
@@ -146,10 +147,10 @@ public class Ipv6ReassemblyTests
     [Fact]
     public void A_fragment_reaching_past_65535_draws_a_parameter_problem_at_the_fragment_offset()
     {
-        var h = new StackHarness();
-        byte[] packet = Ipv6(Peer6, Ours6, 17, new byte[65528 + 16]);
+        var h = Harness();
+        byte[] packet = Ipv6(Client6, Ours6, 17, new byte[65528 + 16]);
 
-        h.Input(Frame(h, Piece6(packet, 65528, 16, more: false, id: 4)));
+        h.Receive(0, Frame(h, Piece6(packet, 65528, 16, more: false, id: 4)));
 
         byte[] error = Icmp6Of(Assert.Single(h.Sent()));
         Assert.Equal(4, error[0]);
@@ -162,14 +163,14 @@ public class Ipv6ReassemblyTests
     [Fact]
     public void A_packet_missing_a_fragment_times_out_after_60_seconds_with_time_exceeded()
     {
-        var h = new StackHarness();
+        var h = Harness();
         List<byte[]> frames = Frames(h, Fragments6(Request(), 1448, id: 11));
-        h.Input([frames[0], frames[1]]);
+        h.Receive(0, [frames[0], frames[1]]);
 
         h.Advance(59 * Second);
         Assert.Empty(h.Sent());
 
-        h.Advance(1 * Second + 2_000_000);
+        h.Advance(Second + TimeSpan.FromMilliseconds(2));
         byte[] error = Icmp6Of(Assert.Single(h.Sent()));
         Assert.Equal(3, error[0]); // time exceeded
         Assert.Equal(1, error[1]); // fragment reassembly time exceeded
@@ -181,8 +182,8 @@ public class Ipv6ReassemblyTests
     [Fact]
     public void A_packet_whose_first_fragment_never_came_times_out_silently()
     {
-        var h = new StackHarness();
-        h.Input(Frames(h, Fragments6(Request(), 1448, id: 12).Skip(1)));
+        var h = Harness();
+        h.Receive(0, Frames(h, Fragments6(Request(), 1448, id: 12).Skip(1)));
 
         h.Advance(61 * Second);
 
@@ -194,11 +195,11 @@ public class Ipv6ReassemblyTests
     [Fact]
     public void A_duplicate_fragment_is_dropped_and_the_packet_still_completes()
     {
-        var h = new StackHarness();
+        var h = Harness();
         byte[] request = Request();
         List<byte[]> frames = Frames(h, Fragments6(request, 1448, id: 14));
 
-        h.Input([frames[2], frames[0], frames[2], frames[1]]);
+        h.Receive(0, [frames[2], frames[0], frames[2], frames[1]]);
 
         AssertReply(request, [.. h.Sent().Select(Read6)]);
         Assert.Equal(1, h.Count(Ip6Counter.FragmentsDuplicate));
@@ -209,10 +210,10 @@ public class Ipv6ReassemblyTests
     [Fact]
     public void More_fragments_than_a_packet_may_have_discard_it()
     {
-        var h = new StackHarness();
+        var h = Harness();
         List<byte[]> pieces = Fragments6(Request(), 8, id: 15); // 376 fragments
 
-        h.Input(Frames(h, pieces));
+        h.Receive(0, Frames(h, pieces));
 
         Assert.Empty(h.Sent());
         Assert.Equal(1, h.Count(Ip6Counter.ReassemblyTooManyFragments));
@@ -223,9 +224,9 @@ public class Ipv6ReassemblyTests
     [Fact]
     public void Ipv4_and_ipv6_datagrams_share_the_table_and_its_bounds()
     {
-        var h = new StackHarness();
-        h.Input(Frame(h, Piece6(Request(), 0, 1448, more: true, id: 13)));
-        h.Input(Ethernet(h.Macs[0], PeerMac, TypeIpv4, Piece4(Ipv4(Peer, Ours, 1, 13, Echo4(1, 1, 3000)), 0, 1480, more: true)));
+        var h = Harness();
+        h.Receive(0, Frame(h, Piece6(Request(), 0, 1448, more: true, id: 13)));
+        h.Receive(0, Ethernet(h.Mac(0), PeerMac, TypeIpv4, Piece4(Ipv4(Client, Ours, 1, 13, IcmpEcho(8, 1, 1, 3000)), 0, 1480, more: true)));
 
         Assert.Equal(2, h.Worker.Reassembly.Datagrams);
         Assert.Equal(2, h.Worker.Reassembly.FragmentsHeld);

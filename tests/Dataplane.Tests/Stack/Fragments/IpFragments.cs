@@ -1,100 +1,27 @@
 using System.Buffers.Binary;
 using Dataplane.Wire;
+using static Dataplane.Tests.Stack.Frames;
 
 namespace Dataplane.Tests.Stack.Fragments;
 
 /// <summary>
-/// Frames built and taken apart byte by byte, independently of the stack's wire views and
-/// checksum helpers, so that the tests do not judge the stack with its own code.
+/// IP fragments cut, read and put back together byte by byte, over the builders and checksum of
+/// <see cref="Frames"/>, so that the tests do not judge the stack's fragmentation with its own code;
+/// and the harness the fragment tests run on.
 /// </summary>
-internal static class Packets
+internal static class IpFragments
 {
-    public const ushort TypeIpv4 = 0x0800;
-    public const ushort TypeIpv6 = 0x86DD;
-
-    /// <summary>RFC 1071 over <paramref name="data"/>, starting from <paramref name="sum"/>: 0 when the data holds a good checksum.</summary>
-    public static ushort Checksum(ReadOnlySpan<byte> data, uint sum = 0)
+    /// <summary>
+    /// The lab router, forwarding as <paramref name="forwarding"/> says, as worker 1 of 2 (no
+    /// announcements of its own), with every peer known, so that nothing waits for ARP or neighbour
+    /// discovery; what it sends shows without neighbour traffic (after 30 s a neighbour is asked
+    /// again whether it is still there, which is not what these tests look at).
+    /// </summary>
+    public static StackHarness Harness(int mtu0 = 1500, int mtu1 = 1500, bool forwarding = false)
     {
-        int i = 0;
-        for (; i + 1 < data.Length; i += 2)
-            sum += (uint)(data[i] << 8 | data[i + 1]);
-        if (i < data.Length)
-            sum += (uint)(data[i] << 8);
-        while (sum >> 16 != 0)
-            sum = (sum & 0xFFFF) + (sum >> 16);
-        return (ushort)~sum;
-    }
-
-    public static byte[] Ethernet(MacAddress destination, MacAddress source, ushort type, ReadOnlySpan<byte> payload)
-    {
-        byte[] frame = new byte[14 + payload.Length];
-        destination.CopyTo(frame);
-        source.CopyTo(frame.AsSpan(6));
-        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(12), type);
-        payload.CopyTo(frame.AsSpan(14));
-        return frame;
-    }
-
-    /// <summary>An IPv4 datagram with a good header checksum.</summary>
-    public static byte[] Ipv4(Ipv4Address source, Ipv4Address destination, byte protocol, ushort id, ReadOnlySpan<byte> payload,
-        byte[]? options = null, ushort flagsAndOffset = 0, byte ttl = 64)
-    {
-        int headerLength = 20 + (options?.Length ?? 0);
-        Assert.Equal(0, headerLength % 4);
-        byte[] p = new byte[headerLength + payload.Length];
-        p[0] = (byte)(0x40 | headerLength / 4);
-        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(2), (ushort)p.Length);
-        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(4), id);
-        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(6), flagsAndOffset);
-        p[8] = ttl;
-        p[9] = protocol;
-        source.CopyTo(p.AsSpan(12));
-        destination.CopyTo(p.AsSpan(16));
-        options?.CopyTo(p, 20);
-        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(10), Checksum(p.AsSpan(0, headerLength)));
-        payload.CopyTo(p.AsSpan(headerLength));
-        return p;
-    }
-
-    /// <summary>An ICMP echo request with <paramref name="dataLength"/> bytes of patterned data.</summary>
-    public static byte[] Echo4(ushort id, ushort sequence, int dataLength)
-    {
-        byte[] m = EchoBody(8, id, sequence, dataLength);
-        BinaryPrimitives.WriteUInt16BigEndian(m.AsSpan(2), Checksum(m));
-        return m;
-    }
-
-    /// <summary>An ICMPv6 echo request from <paramref name="source"/> to <paramref name="destination"/>.</summary>
-    public static byte[] Echo6(Ipv6Address source, Ipv6Address destination, ushort id, ushort sequence, int dataLength)
-    {
-        byte[] m = EchoBody(128, id, sequence, dataLength);
-        BinaryPrimitives.WriteUInt16BigEndian(m.AsSpan(2), Checksum(m, PseudoSum6(source, destination, 58, m.Length)));
-        return m;
-    }
-
-    /// <summary>The ones' complement sum of the IPv6 pseudo-header (RFC 8200 8.1), unfolded.</summary>
-    public static uint PseudoSum6(Ipv6Address source, Ipv6Address destination, byte next, int length)
-    {
-        byte[] pseudo = new byte[40];
-        source.CopyTo(pseudo);
-        destination.CopyTo(pseudo.AsSpan(16));
-        BinaryPrimitives.WriteInt32BigEndian(pseudo.AsSpan(32), length);
-        pseudo[39] = next;
-        uint sum = 0;
-        for (int i = 0; i < 40; i += 2)
-            sum += (uint)(pseudo[i] << 8 | pseudo[i + 1]);
-        return sum;
-    }
-
-    private static byte[] EchoBody(byte type, ushort id, ushort sequence, int dataLength)
-    {
-        byte[] m = new byte[8 + dataLength];
-        m[0] = type;
-        BinaryPrimitives.WriteUInt16BigEndian(m.AsSpan(4), id);
-        BinaryPrimitives.WriteUInt16BigEndian(m.AsSpan(6), sequence);
-        for (int i = 0; i < dataLength; i++)
-            m[8 + i] = (byte)(i * 7 + sequence);
-        return m;
+        StackHarness h = StackHarness.Router(forwarding, mtu0, mtu1, poolBuffers: 8192, worker: 1, workers: 2);
+        h.HideNeighborDiscovery = true;
+        return h.Started().KnowingPeers();
     }
 
     /// <summary>
@@ -124,20 +51,6 @@ internal static class Packets
         return pieces;
     }
 
-    /// <summary>An IPv6 packet: the fixed header, then <paramref name="payload"/> (which may start with extension headers).</summary>
-    public static byte[] Ipv6(Ipv6Address source, Ipv6Address destination, byte next, ReadOnlySpan<byte> payload, byte hopLimit = 64)
-    {
-        byte[] p = new byte[40 + payload.Length];
-        p[0] = 0x60;
-        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(4), (ushort)payload.Length);
-        p[6] = next;
-        p[7] = hopLimit;
-        source.CopyTo(p.AsSpan(8));
-        destination.CopyTo(p.AsSpan(24));
-        payload.CopyTo(p.AsSpan(40));
-        return p;
-    }
-
     /// <summary>
     /// The IPv6 fragment of <paramref name="packet"/> (no extension headers) holding
     /// <paramref name="length"/> bytes of its payload from <paramref name="offset"/>.
@@ -165,8 +78,8 @@ internal static class Packets
         return pieces;
     }
 
-    /// <summary>Frames from the peer to our port 0 around each packet.</summary>
-    public static List<byte[]> Frames(IEnumerable<byte[]> packets, MacAddress ours, ushort type)
+    /// <summary>Each packet in a frame from the peer to <paramref name="ours"/>.</summary>
+    public static List<byte[]> FramesFromPeer(IEnumerable<byte[]> packets, MacAddress ours, ushort type)
         => [.. packets.Select(p => Ethernet(ours, StackHarness.PeerMac, type, p))];
 
     /// <summary>One IPv4 fragment as seen on the wire, its header checked.</summary>
