@@ -189,6 +189,7 @@ internal static class CounterNames
         "datagrams with a bad length",
         "bad checksums",
         "IPv6 datagrams with a zero checksum",
+        "datagrams larger than one buffer, not delivered",
         "datagrams to a port nobody listens on",
         "broadcast or multicast datagrams to a port nobody listens on",
         "datagrams delivered",

@@ -92,6 +92,20 @@ internal sealed class NetworkStack
         return null;
     }
 
+    /// <summary>True when <paramref name="address"/> is the directed broadcast of any interface's prefix.</summary>
+    public bool IsDirectedBroadcast(Ipv4Address address)
+    {
+        foreach (NetInterface iface in Interfaces)
+        {
+            foreach (InterfaceAddress4 a in iface.Ipv4)
+            {
+                if (a.PrefixLength < 31 && a.Broadcast == address)
+                    return true;
+            }
+        }
+        return false;
+    }
+
     /// <summary>The interface whose connected IPv4 prefix holds <paramref name="address"/>, or null.</summary>
     public NetInterface? ConnectedTo(Ipv4Address address)
     {

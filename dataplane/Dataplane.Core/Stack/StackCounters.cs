@@ -397,6 +397,9 @@ internal enum UdpCounter
     /// <summary>IPv6 datagrams with a zero checksum (RFC 8200 8.1 forbids it).</summary>
     ZeroChecksum6,
 
+    /// <summary>Datagrams reassembled into more than one buffer, which sockets do not take yet.</summary>
+    TooLarge,
+
     /// <summary>Datagrams to a port nobody listens on (port unreachable sent).</summary>
     NoPort,
 

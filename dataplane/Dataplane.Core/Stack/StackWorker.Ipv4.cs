@@ -74,6 +74,12 @@ internal sealed partial class StackWorker
             Drop(packet, IpCounter.NotForwarding);
             return;
         }
+        if (_stack.IsDirectedBroadcast(destination))
+        {
+            // RFC 2644: a router does not forward directed broadcasts by default (smurf amplifiers).
+            Drop(packet, IpCounter.NotForwardable);
+            return;
+        }
         if (linkMulticast)
         {
             // RFC 1812 5.3.4: a unicast packet in a link-layer broadcast is not forwarded.
@@ -151,6 +157,7 @@ internal sealed partial class StackWorker
             }
             ip.SetTimeToLiveUpdatingHeaderChecksum((byte)(ttl - 1));
             Counters.Count(IpCounter.Forwarded);
+            CompletePartialChecksum(packet); // the pieces go out with no offload request to finish it
             Ipv4Fragment(output, hop.IsDirect ? destination : hop.Gateway, packet, ip);
             return;
         }
@@ -239,6 +246,27 @@ internal sealed partial class StackWorker
         ip.Source = source;
         ip.Destination = destination;
         ip.FillHeaderChecksum();
+    }
+
+    /// <summary>
+    /// Finishes a transport checksum the kernel under the port left partial (virtio-net's
+    /// NEEDS_CSUM: the pseudo-header sum in place, the rest to fold in from ChecksumStart), for a
+    /// packet that leaves in a form no driver can finish for it.
+    /// </summary>
+    private void CompletePartialChecksum(PacketBuffer packet)
+    {
+        ref BufferMetadata m = ref _pool.Metadata(packet);
+        if ((m.Offload & OffloadFlags.L4ChecksumPartial) == 0)
+            return;
+        Span<byte> frame = _pool.Data(packet);
+        int field = m.ChecksumStart + m.ChecksumOffset;
+        if (m.Segments == 1 && field + 2 <= frame.Length)
+        {
+            ushort checksum = InternetChecksum.Finish(InternetChecksum.Add(0, frame[m.ChecksumStart..]));
+            // RFC 768: a computed zero goes out as all ones (zero means "none" for UDP; TCP does not care).
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(frame[field..], checksum == 0 ? (ushort)0xFFFF : checksum);
+        }
+        m.Offload &= ~OffloadFlags.L4ChecksumPartial;
     }
 
     /// <summary>The first IPv4 address of any interface, for a message from an interface that has none.</summary>

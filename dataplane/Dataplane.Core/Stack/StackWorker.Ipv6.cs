@@ -34,8 +34,10 @@ internal sealed partial class StackWorker
             SetFrameLength(packet, EthernetHeader + ip.PacketLength);
         Ipv6Address source = ip.Source;
         Ipv6Address destination = ip.Destination;
-        // RFC 4291 2.7 and 2.5.3: a multicast or loopback source never appears on a link.
-        if (source.IsMulticast || source.IsLoopback || _stack.Owner(source) is not null)
+        // RFC 4291 2.7 and 2.5.3: a multicast or loopback source never appears on a link. Nor does
+        // one of ours, except in neighbour discovery: a host that holds an address we are still
+        // probing defends it from that very address (RFC 4862 5.4.4), and that is how we hear of it.
+        if (source.IsMulticast || source.IsLoopback || (_stack.Owner(source) is not null && ip.NextHeader != IpProtocol.Icmpv6))
         {
             Drop(packet, Ip6Counter.MartianSource);
             return;

@@ -44,21 +44,29 @@ internal sealed partial class StackWorker
     private void Resolve<TAddress>(NetInterface iface, NeighborTable<TAddress> table, in TAddress nextHop, PacketBuffer packet)
         where TAddress : struct, IEquatable<TAddress>
     {
-        NeighborEntry<TAddress>? entry = table.GetOrAdd(nextHop);
-        if (entry is null)
-        {
-            CountNeighbor<TAddress>(held: false);
-            _context.Drop(packet);
-            return;
-        }
+        NeighborEntry<TAddress>? entry;
         bool resolved;
         PacketBuffer evicted = PacketBuffer.None;
-        lock (entry.Gate)
+        while (true)
         {
-            // Checked under the lock: whoever confirms the entry takes the held packets under it too.
-            resolved = entry.HasMac;
-            if (!resolved)
-                entry.Hold(packet, out evicted);
+            entry = table.GetOrAdd(nextHop);
+            if (entry is null)
+            {
+                CountNeighbor<TAddress>(held: false);
+                _context.Drop(packet);
+                return;
+            }
+            lock (entry.Gate)
+            {
+                // Checked under the lock: whoever confirms the entry takes the held packets under
+                // it too, and whoever removes it marks it dead under it.
+                if (entry.IsDead)
+                    continue; // it left the table just now: look the address up again
+                resolved = entry.HasMac;
+                if (!resolved)
+                    entry.Hold(packet, out evicted);
+            }
+            break;
         }
         if (resolved)
         {
@@ -86,10 +94,20 @@ internal sealed partial class StackWorker
         NeighborEntry<TAddress>? entry = table.TryGet(address, out NeighborEntry<TAddress> found) ? found : create ? table.GetOrAdd(address) : null;
         if (entry is null)
             return;
-        if (!entry.HasMac || entry.Mac != mac || _context.Now - entry.Confirmed > SweepInterval)
+        bool hadMac = entry.HasMac;
+        if (!hadMac || entry.Mac != mac || _context.Now - entry.Confirmed > SweepInterval)
             entry.Confirm(mac, _context.Now);
-        if (entry.HeldCount == 0)
+        // The first answer takes the lock whatever the count says: a worker may be queueing a
+        // packet right now, having seen no address, and the lock orders the two.
+        if (hadMac && entry.HeldCount == 0)
             return;
+        SendHeld(iface, entry, mac);
+    }
+
+    /// <summary>Sends the packets that waited in <paramref name="entry"/> to <paramref name="mac"/>.</summary>
+    private void SendHeld<TAddress>(NetInterface iface, NeighborEntry<TAddress> entry, MacAddress mac)
+        where TAddress : struct, IEquatable<TAddress>
+    {
         int n;
         lock (entry.Gate)
             n = entry.TakeHeld(_released);
@@ -116,41 +134,51 @@ internal sealed partial class StackWorker
         long now = _context.Now;
         foreach (NeighborEntry<TAddress> entry in table.Entries)
         {
+            bool due = now - entry.LastRequest >= NeighborTable<TAddress>.RequestInterval;
             if (entry.HasMac)
             {
-                if (now - entry.Confirmed > NeighborKeepTime)
-                    table.Remove(entry.Address);
+                if (entry.HeldCount > 0)
+                    SendHeld(iface, entry, entry.Mac); // should not happen; never let a packet sit behind a known address
+                // Forgotten when unused for long, and when it stopped answering the probes of a
+                // stale entry (RFC 4861 7.3.3): the next packet resolves it afresh.
+                bool silent = now - entry.Confirmed > NeighborTable<TAddress>.ReachableTime && entry.Requests >= NeighborTable<TAddress>.MaxRequests && due;
+                if (silent || now - entry.Confirmed > NeighborKeepTime)
+                    Forget(table, entry);
                 continue;
             }
-            bool due = now - entry.LastRequest >= NeighborTable<TAddress>.RequestInterval;
             if (entry.HeldCount == 0)
             {
-                // Nothing waits: an unanswered entry is dropped once its last request has had its time.
+                // Nothing waits: an unanswered entry goes once its last request has had its time.
                 if (due && entry.Requests > 0)
-                    table.Remove(entry.Address);
+                    Forget(table, entry);
                 continue;
             }
             if (entry.Requests >= NeighborTable<TAddress>.MaxRequests)
             {
-                if (!due)
-                    continue;
-                // No answer to the last request either: the neighbour is unreachable; drop what waited.
-                int n;
-                lock (entry.Gate)
-                    n = entry.TakeHeld(_released);
-                for (int i = 0; i < n; i++)
+                // No answer to the last request either: the neighbour is unreachable; what waited
+                // is dropped, and the entry goes, so that the table cannot fill with dead ones.
+                if (due)
                 {
-                    CountNeighbor<TAddress>(held: false);
-                    _context.Drop(_released[i]);
+                    Forget(table, entry);
+                    CountNeighborFailure<TAddress>();
                 }
-                _released.AsSpan(0, n).Clear();
-                CountNeighborFailure<TAddress>();
-                entry.ResetRequests();
                 continue;
             }
             if (entry.TryClaimRequest(now, NeighborTable<TAddress>.RequestInterval))
                 SendNeighborRequest(iface, entry.Address, MacAddress.Broadcast);
         }
+    }
+
+    /// <summary>Removes an entry; packets still waiting in it are dropped and counted.</summary>
+    private void Forget<TAddress>(NeighborTable<TAddress> table, NeighborEntry<TAddress> entry) where TAddress : struct, IEquatable<TAddress>
+    {
+        int n = table.Remove(entry, _released);
+        for (int i = 0; i < n; i++)
+        {
+            CountNeighbor<TAddress>(held: false);
+            _context.Drop(_released[i]);
+        }
+        _released.AsSpan(0, n).Clear();
     }
 
     private void SendNeighborRequest<TAddress>(NetInterface iface, in TAddress target, MacAddress destination)

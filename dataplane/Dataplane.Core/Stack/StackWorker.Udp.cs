@@ -24,6 +24,12 @@ internal sealed partial class StackWorker
     private void UdpInput4(NetInterface iface, PacketBuffer packet, Ipv4Packet ip)
     {
         Counters.Count(UdpCounter.Received);
+        if (_pool.Metadata(packet).Segments > 1)
+        {
+            // A datagram reassembled into a chain: sockets take one buffer each for now.
+            Drop(packet, UdpCounter.TooLarge);
+            return;
+        }
         // RFC 768: the length field covers header and data; shorter than the header, or past the IP
         // payload, is malformed. Shorter than the IP payload is trimmed to it (BSD's m_adj).
         if (!UdpDatagram.TryCreate(ip.Payload, out UdpDatagram udp))
@@ -65,6 +71,12 @@ internal sealed partial class StackWorker
     private void UdpInput6(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, int offset)
     {
         Counters.Count(UdpCounter.Received);
+        if (_pool.Metadata(packet).Segments > 1)
+        {
+            // A datagram reassembled into a chain: sockets take one buffer each for now.
+            Drop(packet, UdpCounter.TooLarge);
+            return;
+        }
         if (!UdpDatagram.TryCreate(ip.Buffer[offset..ip.PacketLength], out UdpDatagram udp))
         {
             Drop(packet, UdpCounter.BadLength);

@@ -76,6 +76,13 @@ internal sealed partial class StackWorker
     private void Ipv6Reassemble(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, int offset)
     {
         Counters.Count(Ip6Counter.Fragments);
+        if (_pool.Metadata(packet).Segments > 1)
+        {
+            // A fragment header inside a datagram that was itself reassembled (RFC 8200 4.1
+            // allows one): its offsets would point into the linear copy, not the chain.
+            DropFragment(packet, Ip6Counter.FragmentsMalformed);
+            return;
+        }
         if (!Ipv6FragmentHeader.TryCreate(ip.Buffer[offset..ip.PacketLength], out Ipv6FragmentHeader header))
         {
             DropFragment(packet, Ip6Counter.FragmentsMalformed);

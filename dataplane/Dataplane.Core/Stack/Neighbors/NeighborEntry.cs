@@ -35,6 +35,7 @@ internal sealed class NeighborEntry<TAddress>(TAddress address) where TAddress :
     private readonly PacketBuffer[] _held = new PacketBuffer[HoldLimit];
     private int _heldCount;
     private int _requests;
+    private bool _dead;
 
     private const long HasMacBit = 1L << 62;
 
@@ -61,6 +62,12 @@ internal sealed class NeighborEntry<TAddress>(TAddress address) where TAddress :
 
     /// <summary>Packets waiting.</summary>
     public int HeldCount => _heldCount;
+
+    /// <summary>True once the entry left its table (set under <see cref="Gate"/>): nothing may wait in it any more.</summary>
+    public bool IsDead => Volatile.Read(ref _dead);
+
+    /// <summary>Marks the entry as gone from its table (call under <see cref="Gate"/>).</summary>
+    public void Kill() => Volatile.Write(ref _dead, true);
 
     /// <summary>Where the entry stands at <paramref name="now"/>.</summary>
     public NeighborState StateAt(long now, long reachableTime)
@@ -119,6 +126,4 @@ internal sealed class NeighborEntry<TAddress>(TAddress address) where TAddress :
         return n;
     }
 
-    /// <summary>Forgets the requests of a failed resolution, so that the next packet starts a new one.</summary>
-    public void ResetRequests() => Volatile.Write(ref _requests, 0);
 }

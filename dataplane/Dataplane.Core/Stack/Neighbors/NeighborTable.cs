@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Dataplane.Wire;
+using Dataplane.Buffers;
 
 namespace Dataplane.Stack.Neighbors;
 
@@ -53,15 +53,28 @@ internal sealed class NeighborTable<TAddress> where TAddress : struct, IEquatabl
         }
     }
 
-    /// <summary>Removes the entry of <paramref name="address"/> (ctl's delete, or an expired entry).</summary>
-    public bool Remove(in TAddress address)
+    /// <summary>
+    /// Removes <paramref name="entry"/> (ctl's delete, an expired entry, a failed resolution) and
+    /// moves the packets that still waited in it into <paramref name="held"/>; returns how many.
+    /// The entry is marked dead under its lock first, so that no worker can queue a packet in it
+    /// after it left the table (a worker that finds it dead looks the address up again).
+    /// </summary>
+    public int Remove(NeighborEntry<TAddress> entry, Span<PacketBuffer> held)
     {
+        int n;
+        lock (entry.Gate)
+        {
+            entry.Kill();
+            n = entry.TakeHeld(held);
+        }
         lock (_listLock)
         {
-            if (!_entries.TryRemove(address, out NeighborEntry<TAddress>? entry))
-                return false;
-            Volatile.Write(ref _list, Array.FindAll(_list, e => !ReferenceEquals(e, entry)));
-            return true;
+            if (_entries.TryGetValue(entry.Address, out NeighborEntry<TAddress>? current) && ReferenceEquals(current, entry))
+                _entries.TryRemove(entry.Address, out _);
+            int at = Array.IndexOf(_list, entry);
+            if (at >= 0)
+                Volatile.Write(ref _list, [.. _list.AsSpan(0, at), .. _list.AsSpan(at + 1)]);
         }
+        return n;
     }
 }
