@@ -175,10 +175,11 @@ fi
 # One table.
 
 status=0
-python3 - "$OUT" "$TESTPMD_VDEV" <<'EOF' || status=$?
+dpdk_version=$(dpkg-query -W -f='${Version}' dpdk-dev 2>/dev/null || true)
+python3 - "$OUT" "$TESTPMD_VDEV" "${dpdk_version:-unknown}" <<'EOF' || status=$?
 import glob, json, os, statistics, sys
 
-out, vdev = sys.argv[1], sys.argv[2]
+out, vdev, dpdk = sys.argv[1], sys.argv[2], sys.argv[3]
 rows = {}
 for path in glob.glob(os.path.join(out, "bdn", "results", "*ForwardingBenchmarks*.json")):
     with open(path) as f:
@@ -202,7 +203,8 @@ def testpmd(cores):
 
 lines = [
     f"Forwarding of 64-byte frames, Mpps per core, one run on {open(os.path.join(out, 'machine.txt')).read().strip()}",
-    f"dataplane: ForwardingBenchmarks, memory driver, whole stack, 1,000 routes; testpmd: io forwarding over net_{vdev}",
+    "dataplane: ForwardingBenchmarks (BenchmarkDotNet, .NET JIT), memory driver, whole stack, 1,000 routes",
+    f"testpmd: DPDK {dpdk}, io forwarding over net_{vdev}, median of 1 s periods",
     "",
     "| family | cores | dataplane ns/packet | dataplane Mpps/core | testpmd Mpps/core | ratio | allocated |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
