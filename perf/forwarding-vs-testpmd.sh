@@ -7,6 +7,9 @@
 #   testpmd    dpdk-testpmd --forward-mode=io over two net_null ports (64-byte packets), 1 and 2
 #              forwarding cores: receive a burst, send it out of the other port, touch no byte
 #
+# Mpps per core and the ratio are given twice: from the median BenchmarkDotNet iteration and the
+# median testpmd period, and from the best of each (which other jobs on a shared machine disturb less).
+#
 # usage: perf/forwarding-vs-testpmd.sh [BENCHMARKDOTNET ARGS...]   (or ./build.sh bench-forwarding)
 #   Default BenchmarkDotNet arguments: --launchCount 1 --warmupCount 3 --iterationCount 10; any
 #   given replace them (e.g. --job short for a quick look).
@@ -180,51 +183,60 @@ python3 - "$OUT" "$TESTPMD_VDEV" "${dpdk_version:-unknown}" <<'EOF' || status=$?
 import glob, json, os, statistics, sys
 
 out, vdev, dpdk = sys.argv[1], sys.argv[2], sys.argv[3]
+
+# The dataplane: per case, ns per packet of BenchmarkDotNet's iterations (median and best).
 rows = {}
 for path in glob.glob(os.path.join(out, "bdn", "results", "*ForwardingBenchmarks*.json")):
     with open(path) as f:
         for b in json.load(f).get("Benchmarks", []):
             params = dict(p.split("=", 1) for p in b.get("Parameters", "").split("&") if "=" in p)
             stats = b.get("Statistics") or {}
-            if "Mean" not in stats:
+            if "Median" not in stats:
                 continue
             memory = b.get("Memory") or {}
-            rows[(params.get("Family"), int(params.get("Workers", "0")))] = (stats["Mean"], stats.get("StandardDeviation", 0.0), memory.get("BytesAllocatedPerOperation"))
+            rows[(params.get("Family"), int(params.get("Workers", "0")))] = (stats["Median"], stats["Min"], memory.get("BytesAllocatedPerOperation"))
 
 def testpmd(cores):
-    """Median over the stats periods (the first two are warm-up) of both ports' Tx-pps, per core, in Mpps."""
+    """Mpps per core of the 1 s stats periods (both ports' Tx-pps added; the first two periods are warm-up): (median, best)."""
     path = os.path.join(out, f"testpmd-{cores}.pps")
     if not os.path.exists(path):
         return None
     values = [int(v) for v in open(path).read().split()]
     periods = [values[i] + values[i + 1] for i in range(0, len(values) - 1, 2)]
     periods = periods[2:] if len(periods) > 4 else periods
-    return statistics.median(periods) / cores / 1e6 if periods else None
+    if not periods:
+        return None
+    return statistics.median(periods) / cores / 1e6, max(periods) / cores / 1e6
+
+def number(x):
+    return "n/a" if x is None else f"{x:.2f}"
 
 lines = [
     f"Forwarding of 64-byte frames, Mpps per core, one run on {open(os.path.join(out, 'machine.txt')).read().strip()}",
-    "dataplane: ForwardingBenchmarks (BenchmarkDotNet, .NET JIT), memory driver, whole stack, 1,000 routes",
-    f"testpmd: DPDK {dpdk}, io forwarding over net_{vdev}, median of 1 s periods",
+    "dataplane: ForwardingBenchmarks (BenchmarkDotNet, .NET JIT), memory driver, whole stack, 1,000 routes; median and best iteration",
+    f"testpmd: DPDK {dpdk}, io forwarding over net_{vdev}; median and best 1 s period",
     "",
-    "| family | cores | dataplane ns/packet | dataplane Mpps/core | testpmd Mpps/core | ratio | allocated |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| family | cores | dataplane ns/packet | dataplane Mpps/core | testpmd Mpps/core | ratio | best: dataplane | best: testpmd | best: ratio | allocated |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
 ]
 missing = False
 for family in ("Ipv4", "Ipv6"):
     for cores in (1, 2):
-        reference = testpmd(cores)
+        reference = testpmd(cores) or (None, None)
         row = rows.get((family, cores))
         if row is None:
             missing = True
-            ns = mpps = ratio = alloc = "n/a"
+            ns, mpps, best, alloc = "n/a", None, None, "n/a"
         else:
-            mean, sd, allocated = row
-            per_core = 1000.0 / mean / cores
-            ns = f"{mean:.1f} ± {sd:.1f}"
-            mpps = f"{per_core:.2f}"
-            ratio = f"{per_core / reference:.2f}" if reference else "n/a"
+            median_ns, best_ns, allocated = row
+            ns = f"{median_ns:.1f}"
+            mpps = 1000.0 / median_ns / cores
+            best = 1000.0 / best_ns / cores
             alloc = "n/a" if allocated is None else f"{allocated} B"
-        lines.append(f"| {family.replace('Ipv', 'IPv')} | {cores} | {ns} | {mpps} | {f'{reference:.2f}' if reference else 'n/a'} | {ratio} | {alloc} |")
+        ratio = mpps / reference[0] if mpps and reference[0] else None
+        best_ratio = best / reference[1] if best and reference[1] else None
+        lines.append(f"| {family.replace('Ipv', 'IPv')} | {cores} | {ns} | {number(mpps)} | {number(reference[0])} | {number(ratio)} "
+                     f"| {number(best)} | {number(reference[1])} | {number(best_ratio)} | {alloc} |")
 with open("/proc/loadavg") as f:
     lines += ["", f"load average at the end: {' '.join(f.read().split()[:3])}"]
 text = "\n".join(lines) + "\n"
