@@ -21,7 +21,8 @@ namespace Dataplane.Benchmarks;
 /// other port, and each frame goes round and round, forwarded once per turn (one ring hop per
 /// packet, as in <see cref="EngineBenchmarks"/>). Routes alternate between the two ports, and each
 /// worker keeps 1,024 frames in flight, half each way, to destinations spread over the 1,000
-/// routes. Frames carry an RSS hash that lands each on the worker whose queue it is in. The TTL
+/// routes. Frames carry an RSS hash that lands each on the worker whose queue it is in, and no
+/// checksum-verified flag, so the stack checks every IPv4 header checksum in software. The TTL
 /// falls by one per turn: every 100 turns of its frames a worker gives them their TTL back (1,024
 /// header writes per ~100,000 packets, inside the measurement). Neighbours are resolved before
 /// measuring, and the setup and cleanup check that every packet was forwarded and none dropped.
