@@ -29,6 +29,9 @@ APT_PACKAGES=(
     iproute2 ethtool tcpdump tshark iperf3 iputils-ping iputils-tracepath traceroute socat
     netcat-openbsd python3-scapy afl++ file clang zlib1g-dev
 )
+# What bench-forwarding adds: DPDK's testpmd (in dpdk-dev on Debian 12), its net_null and net_ring
+# ports and the ring mempool driver, as the reference the dataplane's forwarding is compared with.
+BENCH_APT_PACKAGES=(dpdk-dev librte-net-null23 librte-net-ring23 librte-mempool-ring23 python3)
 
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 export DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE=1 DOTNET_GENERATE_ASPNET_CERTIFICATE=false
@@ -64,6 +67,10 @@ usage: ./build.sh VERB [ARGS]
                         through the dataplane and through Linux as the router, side by side
                         (LAB_DURATION=SECONDS per iperf3 test, default 5)
   bench [ARGS...]       BenchmarkDotNet microbenchmarks in perf/ (ARGS go to BenchmarkDotNet, e.g. --filter '*')
+  bench-forwarding [ARGS...]
+                        forwarding Mpps per core (ForwardingBenchmarks) against DPDK testpmd io
+                        forwarding over net_null, in one run, as one table (perf/forwarding-vs-testpmd.sh;
+                        ARGS go to BenchmarkDotNet; installs DPDK's Debian packages as root)
   fuzz [SECONDS] [TARGET...]
                         AFL++ on every fuzz target (or the named ones), SECONDS each (default 60);
                         findings in .fuzz/TARGET/; exits 1 if a crash was found
@@ -74,18 +81,22 @@ EOF
 # ---------------------------------------------------------------------------------------------
 # deps
 
+# missing_packages [PACKAGE...]: those not installed of the packages named (the test deps by default).
 missing_packages() {
     local package status
-    for package in "${APT_PACKAGES[@]}"; do
+    [ $# -gt 0 ] || set -- "${APT_PACKAGES[@]}"
+    for package in "$@"; do
         status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
         [ "$status" = "install ok installed" ] || printf '%s\n' "$package"
     done
 }
 
+# cmd_deps [PACKAGE...]: installs what is missing of the packages named (the test deps by default).
 cmd_deps() {
-    command -v dpkg-query >/dev/null || die "deps: this is not a Debian system; install by hand: ${APT_PACKAGES[*]}"
+    [ $# -gt 0 ] || set -- "${APT_PACKAGES[@]}"
+    command -v dpkg-query >/dev/null || die "deps: this is not a Debian system; install by hand: $*"
     local missing
-    missing=$(missing_packages | tr '\n' ' ')
+    missing=$(missing_packages "$@" | tr '\n' ' ')
     missing=${missing% }
     [ -n "$missing" ] || return 0
 
@@ -112,7 +123,7 @@ cmd_deps() {
         tail -n 30 "$OUT/deps.log" >&2
         die "deps: apt-get install failed (log: out/deps.log)"
     }
-    missing=$(missing_packages | tr '\n' ' ')
+    missing=$(missing_packages "$@" | tr '\n' ' ')
     [ -z "$missing" ] || die "deps: still missing after apt-get install: $missing"
 }
 
@@ -170,6 +181,13 @@ cmd_bench() {
     # Build with the MSBuild switches, then run without them: `dotnet run` would hand them to the app.
     dotnet build perf/Dataplane.Benchmarks/Dataplane.Benchmarks.csproj -c "$CONFIGURATION" "${MSBUILD_ARGS[@]}"
     dotnet run --no-build --project perf/Dataplane.Benchmarks/Dataplane.Benchmarks.csproj -c "$CONFIGURATION" -- "$@"
+}
+
+cmd_bench_forwarding() {
+    # Without DPDK the script still measures the dataplane, says what to install, and fails.
+    (cmd_deps "${BENCH_APT_PACKAGES[@]}") || note "bench-forwarding: could not install DPDK; the testpmd column will be missing"
+    step "forwarding: dataplane against testpmd (perf/forwarding-vs-testpmd.sh)"
+    perf/forwarding-vs-testpmd.sh "$@"
 }
 
 cmd_clean() {
@@ -545,6 +563,7 @@ case "$verb" in
     test) cmd_test ;;
     run) cmd_run ;;
     bench) cmd_bench "$@" ;;
+    bench-forwarding) cmd_bench_forwarding "$@" ;;
     fuzz) cmd_fuzz "$@" ;;
     clean) cmd_clean ;;
     '' | help | -h | --help) usage ;;
