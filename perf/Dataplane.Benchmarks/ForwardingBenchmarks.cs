@@ -99,8 +99,8 @@ public class ForwardingBenchmarks
             _pool,
             Enumerable.Range(0, Workers).ToArray(),
             [
-                new PortBinding(left, (q, _) => new QueuePoller<MemoryQueue>(left.Queue(q))),
-                new PortBinding(right, (q, _) => new QueuePoller<MemoryQueue>(right.Queue(q))),
+                new PortBinding(left, (q, _) => new MemoryQueuePath(left.Queue(q))),
+                new PortBinding(right, (q, _) => new MemoryQueuePath(right.Queue(q))),
             ],
             context =>
             {
