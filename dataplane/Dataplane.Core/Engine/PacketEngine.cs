@@ -53,7 +53,7 @@ internal sealed class PacketEngine<TProcessor> : IDisposable where TProcessor : 
             var timers = new TimerWheel(EngineClock.Nanoseconds());
             var context = new WorkerContext(w, pool, cache, timers, pollers, CaptureSlots) { FlowHash = flowHash, FlowOwners = owners };
             // The symmetric key, so that both directions of a flow land on the same worker.
-            _workers[w] = new Worker<TProcessor>(context, [.. receive], owners, ToeplitzHash.CreateSymmetric(), processor(context));
+            _workers[w] = new Worker<TProcessor>(context, [.. receive], owners, flowHash, processor(context));
         }
         // rings[from, to] carries packets of worker to's flows that arrived at worker from.
         var rings = new SpscRing<PacketBuffer>?[count, count];

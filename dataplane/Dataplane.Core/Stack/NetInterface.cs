@@ -108,6 +108,17 @@ internal sealed class NetInterface
     /// <summary>The link-local address, fe80::/64 from the MAC address (in use only when <see cref="Ipv6"/> is not empty).</summary>
     public InterfaceAddress6 LinkLocal { get; }
 
+    /// <summary>True when <paramref name="address"/> is the directed broadcast of one of the interface's IPv4 prefixes.</summary>
+    public bool IsDirectedBroadcast(Ipv4Address address)
+    {
+        foreach (InterfaceAddress4 a in Ipv4)
+        {
+            if (a.PrefixLength < 31 && a.Broadcast == address)
+                return true;
+        }
+        return false;
+    }
+
     /// <summary>True when <paramref name="address"/> is one of the IPv4 addresses.</summary>
     public bool Owns(Ipv4Address address)
     {

@@ -97,11 +97,8 @@ internal sealed class NetworkStack
     {
         foreach (NetInterface iface in Interfaces)
         {
-            foreach (InterfaceAddress4 a in iface.Ipv4)
-            {
-                if (a.PrefixLength < 31 && a.Broadcast == address)
-                    return true;
-            }
+            if (iface.IsDirectedBroadcast(address))
+                return true;
         }
         return false;
     }

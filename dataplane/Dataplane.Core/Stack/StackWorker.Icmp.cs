@@ -94,7 +94,7 @@ internal sealed partial class StackWorker
     private void EchoReply4(NetInterface iface, PacketBuffer packet, Ipv4Packet ip, Icmpv4Packet icmp)
     {
         Ipv4Address destination = ip.Destination;
-        if (destination.IsBroadcast || destination.IsMulticast || IsDirectedBroadcast(iface, destination))
+        if (destination.IsBroadcast || destination.IsMulticast || iface.IsDirectedBroadcast(destination))
         {
             // RFC 1122 3.2.2.6 lets a host ignore these, and Linux and OpenBSD do by default (smurf attacks).
             Drop(packet, IcmpCounter.BroadcastEchoIgnored);
@@ -134,7 +134,7 @@ internal sealed partial class StackWorker
     {
         Ipv4Address destination = offending.Source;
         if (offending.FragmentOffset != 0 || IsMartian4(destination) || destination.IsUnspecified
-            || offending.Destination.IsMulticast || offending.Destination.IsBroadcast || IsDirectedBroadcast(iface, offending.Destination)
+            || offending.Destination.IsMulticast || offending.Destination.IsBroadcast || iface.IsDirectedBroadcast(offending.Destination)
             || IsIcmpError(offending))
         {
             Counters.Count(IcmpCounter.ErrorsSuppressed);

@@ -39,7 +39,7 @@ internal sealed partial class StackWorker
             SetFrameLength(packet, EthernetHeader + ip.PacketLength); // Ethernet padding, or trailing junk
         Ipv4Address source = ip.Source;
         Ipv4Address destination = ip.Destination;
-        if (IsMartian4(source) || _stack.Owner(source) is not null || IsDirectedBroadcast(iface, source))
+        if (IsMartian4(source) || _stack.Owner(source) is not null || iface.IsDirectedBroadcast(source))
         {
             Drop(packet, IpCounter.MartianSource);
             return;
@@ -55,7 +55,7 @@ internal sealed partial class StackWorker
             Drop(packet, IpCounter.SourceRouted);
             return;
         }
-        if (_stack.Owner(destination) is not null || destination.IsBroadcast || IsDirectedBroadcast(iface, destination))
+        if (_stack.Owner(destination) is not null || destination.IsBroadcast || iface.IsDirectedBroadcast(destination))
         {
             Ipv4Deliver(iface, packet, ip);
             return;
@@ -170,7 +170,7 @@ internal sealed partial class StackWorker
     /// <summary>Sends an IPv4 frame to <paramref name="nextHop"/> on <paramref name="iface"/>: broadcast and multicast map to their MAC addresses, unicast goes through ARP.</summary>
     private void Ipv4SendTo(NetInterface iface, Ipv4Address nextHop, PacketBuffer packet)
     {
-        if (nextHop.IsBroadcast || IsDirectedBroadcast(iface, nextHop))
+        if (nextHop.IsBroadcast || iface.IsDirectedBroadcast(nextHop))
         {
             WriteMacs(_pool.Data(packet), MacAddress.Broadcast, iface.Mac);
             _context.Transmit(iface.Index, packet);
@@ -281,17 +281,6 @@ internal sealed partial class StackWorker
             }
         }
         source = default;
-        return false;
-    }
-
-    /// <summary>True when <paramref name="address"/> is the directed broadcast of one of the interface's prefixes.</summary>
-    private static bool IsDirectedBroadcast(NetInterface iface, Ipv4Address address)
-    {
-        foreach (InterfaceAddress4 a in iface.Ipv4)
-        {
-            if (a.PrefixLength < 31 && a.Broadcast == address)
-                return true;
-        }
         return false;
     }
 

@@ -51,7 +51,7 @@ internal sealed partial class StackWorker
         }
         var from = UdpEndpoint.Ipv4(source, udp.SourcePort);
         var to = UdpEndpoint.Ipv4(destination, udp.DestinationPort);
-        bool broadcast = destination.IsBroadcast || destination.IsMulticast || IsDirectedBroadcast(iface, destination);
+        bool broadcast = destination.IsBroadcast || destination.IsMulticast || iface.IsDirectedBroadcast(destination);
         if (_udp.Lookup(to, from) is not { } socket)
         {
             if (broadcast)

@@ -13,7 +13,7 @@ internal static class ControlCommands
         if (split.Length > 0 && split[0] == "capture")
             return Capture(split, capture);
         if (split.Length > 0 && split[0] == "route")
-            return RouteCommand.Execute(split, view.Stack.Routes, gateway => GatewayInterface(view.Stack, gateway), [.. view.Stack.Interfaces.Select(i => i.Name)]);
+            return RouteCommand.Execute(split, view.Stack.Routes, gateway => Runtime.StackBuilder.GatewayInterface(view.Stack, gateway), [.. view.Stack.Interfaces.Select(i => i.Name)]);
         switch (line)
         {
             case "ifconfig":
@@ -30,14 +30,6 @@ internal static class ControlCommands
                 return new(ControlStatus.Ok, NeighborReport.WriteNdp(view.Stack));
         }
         return new(ControlStatus.Error, $"unknown command '{line}'\n");
-    }
-
-    /// <summary>The interface whose connected network holds <paramref name="gateway"/>; null when none does, or when it is one of our own addresses.</summary>
-    private static int? GatewayInterface(NetworkStack stack, Config.IpAddress gateway)
-    {
-        if (gateway.Family == Config.IpFamily.Inet)
-            return stack.Owner(gateway.V4) is null ? stack.ConnectedTo(gateway.V4)?.Index : null;
-        return stack.Owner(gateway.V6) is null ? stack.ConnectedTo(gateway.V6)?.Index : null;
     }
 
     /// <summary><c>capture PORT FILE [COUNT]</c>, FILE an absolute path (ctl resolves it).</summary>

@@ -32,14 +32,18 @@ internal static class StackBuilder
     /// <summary>Adds a static route through <paramref name="gateway"/>, which must be on a connected network; the result says what happened.</summary>
     public static RouteChange AddRoute(NetworkStack stack, IpPrefix destination, IpAddress gateway)
     {
-        if (destination.Family == IpFamily.Inet)
-        {
-            if (stack.ConnectedTo(gateway.V4) is not { } iface)
-                return RouteChange.NotFound;
-            return stack.Routes.Add(destination.Network.V4, destination.Length, new NextHop4(iface.Index, gateway.V4, RouteOrigin.Static));
-        }
-        if (stack.ConnectedTo(gateway.V6) is not { } iface6)
+        if (GatewayInterface(stack, gateway) is not { } index)
             return RouteChange.NotFound;
-        return stack.Routes.Add(destination.Network.V6, destination.Length, new NextHop6(iface6.Index, gateway.V6, RouteOrigin.Static));
+        return destination.Family == IpFamily.Inet
+            ? stack.Routes.Add(destination.Network.V4, destination.Length, new NextHop4(index, gateway.V4, RouteOrigin.Static))
+            : stack.Routes.Add(destination.Network.V6, destination.Length, new NextHop6(index, gateway.V6, RouteOrigin.Static));
+    }
+
+    /// <summary>The interface whose connected network holds <paramref name="gateway"/>; null when none does, or when it is one of our own addresses.</summary>
+    public static int? GatewayInterface(NetworkStack stack, IpAddress gateway)
+    {
+        if (gateway.Family == IpFamily.Inet)
+            return stack.Owner(gateway.V4) is null ? stack.ConnectedTo(gateway.V4)?.Index : null;
+        return stack.Owner(gateway.V6) is null ? stack.ConnectedTo(gateway.V6)?.Index : null;
     }
 }
