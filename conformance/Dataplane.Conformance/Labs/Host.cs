@@ -1,0 +1,330 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Dataplane.Conformance.Labs;
+
+/// <summary>How a command run on a host ended.</summary>
+/// <param name="ExitCode">Its exit code; -1 when it did not end by itself.</param>
+/// <param name="TimedOut">Whether it was stopped after its time limit.</param>
+/// <param name="Output">Its standard output and error, interleaved as they came.</param>
+public sealed record CommandResult(int ExitCode, bool TimedOut, string Output)
+{
+    /// <summary>Whether the shell could not find or execute the command (127 or 126).</summary>
+    public bool NotFound => !TimedOut && ExitCode is 127 or 126;
+}
+
+/// <summary>
+/// A Linux machine of a lab: a network namespace here, or a machine over ssh. Commands are shell
+/// command lines run by <c>sh -c</c> on it; output comes back here, into the test's log.
+/// </summary>
+public abstract class Host
+{
+    /// <summary>A host called <paramref name="role"/> (left, right, sut).</summary>
+    protected Host(string role) => Role = role;
+
+    /// <summary>left, right or sut.</summary>
+    public string Role { get; }
+
+    /// <summary>Where it is, for messages: "namespace dplc-1-left", "ssh root@lt13".</summary>
+    public abstract string Where { get; }
+
+    /// <summary>The program and arguments that run <paramref name="command"/> through <c>sh -c</c> on this host.</summary>
+    protected internal abstract (string File, string[] Arguments) Wrap(string command);
+
+    /// <summary>
+    /// Runs <paramref name="command"/> and waits for it, at most <paramref name="timeout"/>; then it
+    /// is stopped (SIGTERM, SIGKILL after 2 s) and reported as timed out. Output goes to
+    /// <paramref name="log"/> as it comes.
+    /// </summary>
+    public async Task<CommandResult> RunAsync(string command, TimeSpan timeout, TextWriter? log = null,
+        CancellationToken cancel = default)
+    {
+        await using HostProcess process = Start(command, log);
+        bool ended = await process.WaitAsync(timeout, cancel).ConfigureAwait(false);
+        if (!ended)
+        {
+            await process.StopAsync(TimeSpan.FromSeconds(2), first: Signal.Term).ConfigureAwait(false);
+            return new CommandResult(-1, true, process.Output);
+        }
+        return new CommandResult(process.ExitCode, false, process.Output);
+    }
+
+    /// <summary>Runs a set-up step; its failure is an exception that says which step on which host.</summary>
+    public async Task RunCheckedAsync(string command, TextWriter? log = null, CancellationToken cancel = default,
+        int timeoutSeconds = 30)
+    {
+        log?.WriteLine($"[{Role}] $ {command}");
+        CommandResult result = await RunAsync(command, TimeSpan.FromSeconds(timeoutSeconds), log, cancel).ConfigureAwait(false);
+        if (result.TimedOut || result.ExitCode != 0)
+        {
+            string why = result.TimedOut ? $"no end after {timeoutSeconds}s" : $"exit {result.ExitCode}";
+            string said = result.Output.Trim().Split('\n').LastOrDefault()?.Trim() ?? "";
+            throw new LabException($"on {Where}: '{command}' failed ({why}){(said.Length > 0 ? ": " + said : "")}");
+        }
+    }
+
+    /// <summary>Starts <paramref name="command"/> in the background; the caller stops it.</summary>
+    public virtual HostProcess Start(string command, TextWriter? log = null) => HostProcess.Start(this, command, log);
+
+    /// <summary>
+    /// Where a local file (the dataplane binary, a peer tool) is on this host: the same path for a
+    /// namespace; a copy in <paramref name="remoteFolder"/> over ssh.
+    /// </summary>
+    public abstract Task<string> ProvideAsync(string localPath, string remoteFolder, CancellationToken cancel);
+}
+
+/// <summary>A network namespace of this machine, named <see cref="Namespace"/>.</summary>
+public sealed class NetnsHost(string role, string ns) : Host(role)
+{
+    /// <summary>The namespace's full name.</summary>
+    public string Namespace { get; } = ns;
+
+    /// <inheritdoc/>
+    public override string Where => $"namespace {Namespace}";
+
+    /// <inheritdoc/>
+    protected internal override (string File, string[] Arguments) Wrap(string command) =>
+        ("ip", ["netns", "exec", Namespace, "sh", "-c", command]);
+
+    /// <inheritdoc/>
+    public override Task<string> ProvideAsync(string localPath, string remoteFolder, CancellationToken cancel) =>
+        Task.FromResult(localPath);
+}
+
+/// <summary>A remote machine reached with <c>ssh -o BatchMode=yes TARGET</c>.</summary>
+public sealed class SshHost(string role, string target) : Host(role)
+{
+    private int _spawned;
+
+    /// <summary>The ssh destination.</summary>
+    public string Target { get; } = target;
+
+    /// <inheritdoc/>
+    public override string Where => $"ssh {Target}";
+
+    /// <summary>The options every ssh call takes: no prompts, a bounded connect, keep-alives.</summary>
+    internal static readonly string[] Options =
+        ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"];
+
+    /// <inheritdoc/>
+    protected internal override (string File, string[] Arguments) Wrap(string command) =>
+        ("ssh", [.. Options, Target, "sh -c " + Shell.Quote(command)]);
+
+    /// <summary>
+    /// Starts the command remotely with its pid in a file, so that stopping it reaches the remote
+    /// process (closing the ssh connection alone would leave it running).
+    /// </summary>
+    public override HostProcess Start(string command, TextWriter? log = null)
+    {
+        string pidFile = $"/tmp/dataplane-conformance-{Environment.ProcessId}-{Interlocked.Increment(ref _spawned)}.pid";
+        return HostProcess.Start(this, $"echo $$ >{pidFile}; exec {command}", log, pidFile);
+    }
+
+    /// <inheritdoc/>
+    public override async Task<string> ProvideAsync(string localPath, string remoteFolder, CancellationToken cancel)
+    {
+        string remote = $"{remoteFolder}/{Path.GetFileName(localPath)}";
+        var start = new ProcessStartInfo("ssh") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in Options)
+            start.ArgumentList.Add(a);
+        start.ArgumentList.Add(Target);
+        start.ArgumentList.Add($"mkdir -p {Shell.Quote(remoteFolder)} && cat >{Shell.Quote(remote)} && chmod +x {Shell.Quote(remote)}");
+        using var ssh = Process.Start(start) ?? throw new LabException("cannot start ssh");
+        Task<string> errors = ssh.StandardError.ReadToEndAsync(cancel);
+        Task<string> output = ssh.StandardOutput.ReadToEndAsync(cancel);
+        await using (FileStream file = File.OpenRead(localPath))
+            await file.CopyToAsync(ssh.StandardInput.BaseStream, cancel).ConfigureAwait(false);
+        ssh.StandardInput.Close();
+        await ssh.WaitForExitAsync(cancel).ConfigureAwait(false);
+        await output.ConfigureAwait(false);
+        if (ssh.ExitCode != 0)
+            throw new LabException($"copying {localPath} to {Target}:{remote} failed: {(await errors.ConfigureAwait(false)).Trim()}");
+        return remote;
+    }
+}
+
+/// <summary>The signals the lab sends to the processes it started.</summary>
+public enum Signal
+{
+    /// <summary>SIGINT: how a terminal stops a tool; iperf3 and the dataplane end cleanly on it.</summary>
+    Int = 2,
+
+    /// <summary>SIGKILL.</summary>
+    Kill = 9,
+
+    /// <summary>SIGTERM.</summary>
+    Term = 15,
+}
+
+/// <summary>
+/// A process the lab started on a host: its output collected (and copied to a log as it comes),
+/// stopped only by the pid it was started with.
+/// </summary>
+public sealed partial class HostProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly Host _host;
+    private readonly string? _remotePidFile;
+    private readonly StringBuilder _output = new();
+    private readonly TextWriter? _log;
+    private readonly Task _readers;
+
+    private HostProcess(Host host, Process process, TextWriter? log, string? remotePidFile)
+    {
+        _host = host;
+        _process = process;
+        _log = log;
+        _remotePidFile = remotePidFile;
+        _readers = Task.WhenAll(Pump(process.StandardOutput), Pump(process.StandardError));
+    }
+
+    /// <summary>The local pid (of <c>ip netns exec</c>'s program, or of ssh).</summary>
+    public int Pid => _process.Id;
+
+    /// <summary>What it printed so far.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+                return _output.ToString();
+        }
+    }
+
+    /// <summary>Whether it has ended.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Its exit code once ended; 128+N when signal N ended it.</summary>
+    public int ExitCode => _process.ExitCode;
+
+    internal static HostProcess Start(Host host, string command, TextWriter? log, string? remotePidFile = null)
+    {
+        (string file, string[] arguments) = host.Wrap(command);
+        var start = new ProcessStartInfo(file)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in arguments)
+            start.ArgumentList.Add(a);
+        Process process = Process.Start(start) ?? throw new LabException($"cannot start {file}");
+        process.StandardInput.Close(); // no tool of a test reads a terminal
+        return new HostProcess(host, process, log, remotePidFile);
+    }
+
+    private async Task Pump(StreamReader reader)
+    {
+        while (await reader.ReadLineAsync().ConfigureAwait(false) is string line)
+        {
+            lock (_output)
+            {
+                _output.Append(line).Append('\n');
+                _log?.WriteLine(line);
+            }
+        }
+    }
+
+    /// <summary>Waits until it ends, at most <paramref name="timeout"/>; whether it ended.</summary>
+    public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancel = default)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        limit.CancelAfter(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(limit.Token).ConfigureAwait(false);
+            await _readers.WaitAsync(TimeSpan.FromSeconds(2), CancellationToken.None).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+        catch (TimeoutException)
+        {
+            return true; // ended, but something it started still holds its output open
+        }
+    }
+
+    /// <summary>Waits until its output holds <paramref name="text"/>, it ends, or the time is up.</summary>
+    public async Task<bool> WaitForOutputAsync(string text, TimeSpan timeout, CancellationToken cancel = default)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout && !cancel.IsCancellationRequested)
+        {
+            if (Output.Contains(text, StringComparison.Ordinal))
+                return true;
+            if (HasExited)
+                return Output.Contains(text, StringComparison.Ordinal);
+            await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Stops it: <paramref name="first"/> (SIGINT by default), then SIGTERM, then SIGKILL to it and
+    /// what it started, <paramref name="grace"/> for each to work. Returns its exit code.
+    /// </summary>
+    public async Task<int> StopAsync(TimeSpan grace, Signal first = Signal.Int)
+    {
+        foreach (Signal signal in first == Signal.Int ? [Signal.Int, Signal.Term] : (Signal[])[first])
+        {
+            if (_process.HasExited)
+                break;
+            await SendAsync(signal).ConfigureAwait(false);
+            if (await WaitAsync(grace).ConfigureAwait(false))
+                break;
+        }
+        if (!_process.HasExited)
+        {
+            if (_remotePidFile is not null)
+                await SendAsync(Signal.Kill).ConfigureAwait(false);
+            try
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // ended meanwhile
+            }
+            await WaitAsync(grace).ConfigureAwait(false);
+        }
+        return _process.HasExited ? _process.ExitCode : -1;
+    }
+
+    private async Task SendAsync(Signal signal)
+    {
+        if (_remotePidFile is null)
+        {
+            _ = kill(_process.Id, (int)signal);
+            return;
+        }
+        // Over ssh: to the remote process by the pid it wrote, in its own short ssh call.
+        await _host.RunAsync($"kill -{(int)signal} $(cat {_remotePidFile}) 2>/dev/null; [ {(int)signal} != 9 ] || rm -f {_remotePidFile}",
+            TimeSpan.FromSeconds(15)).ConfigureAwait(false);
+    }
+
+    /// <summary>Stops it if it still runs.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+            await StopAsync(TimeSpan.FromSeconds(2), Signal.Term).ConfigureAwait(false);
+        _process.Dispose();
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int kill(int pid, int signal);
+}
+
+/// <summary>A lab could not be built or a system under test could not be started: its tests do not run.</summary>
+public sealed class LabException(string message) : Exception(message);
+
+/// <summary>Shell quoting for command lines built from names and addresses.</summary>
+public static class Shell
+{
+    /// <summary><paramref name="s"/> as one word for <c>sh</c>.</summary>
+    public static string Quote(string s) =>
+        s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || "-_./:=@,%+".Contains(c)) ? s : "'" + s.Replace("'", "'\\''") + "'";
+}

@@ -1,0 +1,454 @@
+using System.Text.Json;
+
+namespace Dataplane.Conformance.Labs;
+
+/// <summary>What sits between the left and the right host during a phase of a run.</summary>
+public enum SutKind
+{
+    /// <summary>The dataplane, on the run's driver.</summary>
+    Dataplane,
+
+    /// <summary>The Linux kernel in the same role: the reference.</summary>
+    Linux,
+
+    /// <summary>Nothing: modifier <c>direct</c> joins left and right.</summary>
+    Direct,
+}
+
+/// <summary>
+/// A lab built from its definition: the left and right hosts (namespaces made here, or machines
+/// over ssh) and the system under test, attached in turn as the dataplane, as Linux, or not at all.
+/// Everything it makes it undoes: namespaces, interfaces, addresses, routes and processes, also
+/// when a step fails or the run is interrupted.
+/// </summary>
+public sealed class Lab : IAsyncDisposable
+{
+    private readonly List<NetnsHost> _namespaces = [];
+    private readonly List<(Host Host, string Command)> _undo = [];
+    private readonly TextWriter _log;
+    private bool _disposed;
+
+    private Lab(LabDefinition definition, string id, TextWriter log)
+    {
+        Definition = definition;
+        Id = id;
+        _log = log;
+        Left = MakeHost(definition.Left);
+        Right = MakeHost(definition.Right);
+        Sut = MakeHost(definition.Sut);
+    }
+
+    /// <summary>The definition it was built from.</summary>
+    public LabDefinition Definition { get; }
+
+    /// <summary>The prefix of everything it names: namespaces are ID-left, ID-right, ID-sut.</summary>
+    public string Id { get; }
+
+    /// <summary>The left host.</summary>
+    public Host Left { get; }
+
+    /// <summary>The right host.</summary>
+    public Host Right { get; }
+
+    /// <summary>The system under test's machine.</summary>
+    public Host Sut { get; }
+
+    /// <summary>The addresses of the lab's line.</summary>
+    public Addressing Addresses => Definition.Addresses;
+
+    /// <summary>The left host's interface toward the system under test in the current phase.</summary>
+    public string LeftInterface { get; private set; } = "";
+
+    /// <summary>The right host's interface toward the system under test in the current phase.</summary>
+    public string RightInterface { get; private set; } = "";
+
+    /// <summary>The system under test's left and right interfaces when Linux is attached.</summary>
+    public (string Left, string Right) SutInterfaces { get; private set; } = ("", "");
+
+    /// <summary>Builds the hosts: namespaces with loopback up and no duplicate address detection; a remote host is only reached.</summary>
+    public static async Task<Lab> CreateAsync(LabDefinition definition, string id, TextWriter log, CancellationToken cancel)
+    {
+        var lab = new Lab(definition, id, log);
+        try
+        {
+            foreach (Host host in (Host[])[lab.Left, lab.Right, lab.Sut])
+            {
+                if (host is NetnsHost ns)
+                    await lab.AddNamespaceAsync(ns, cancel).ConfigureAwait(false);
+                else
+                    await host.RunCheckedAsync("true", log, cancel).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            await lab.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        return lab;
+    }
+
+    private Host MakeHost(HostSpec spec) => spec.Kind == HostKind.Netns
+        ? new NetnsHost(spec.Role, $"{Id}-{spec.Role}")
+        : new SshHost(spec.Role, spec.Target!);
+
+    private async Task AddNamespaceAsync(NetnsHost ns, CancellationToken cancel)
+    {
+        _namespaces.Add(ns); // first: a failure between the two still removes it
+        await Local($"ip netns add {ns.Namespace}", cancel).ConfigureAwait(false);
+        // The system under test's kernel stays off the wire while the dataplane owns the ports: no
+        // IPv6 on its interfaces (no link-local address, no solicitations) unless Linux is attached.
+        string ipv6 = ns.Role == "sut" ? "net.ipv6.conf.default.disable_ipv6=1" : "net.ipv6.conf.default.accept_dad=0";
+        await ns.RunCheckedAsync($"ip link set lo up && sysctl -qw net.ipv6.conf.all.accept_dad=0 {ipv6}", _log, cancel).ConfigureAwait(false);
+    }
+
+    private Task Local(string command, CancellationToken cancel) =>
+        new LocalHost().RunCheckedAsync(command, _log, cancel);
+
+    /// <summary>
+    /// Attaches <paramref name="kind"/> between the hosts and addresses the hosts for it. For the
+    /// dataplane it starts <paramref name="binary"/> on <paramref name="driver"/>'s ports and waits
+    /// until it runs. A failure is a <see cref="LabException"/> that says what did not work.
+    /// </summary>
+    public async Task<SutSession> AttachAsync(SutKind kind, string driver, string binary, string runFolder, CancellationToken cancel)
+    {
+        _log.WriteLine($"lab {Id}: attaching {kind}{(kind == SutKind.Dataplane ? " on " + driver : "")}");
+        if (kind == SutKind.Direct)
+        {
+            if (Left is not NetnsHost || Right is not NetnsHost)
+                throw new LabException("modifier direct needs namespace hosts: remote hosts are cabled to the system under test");
+            await VethAsync(Left, "eth0", Right, "eth0", cancel).ConfigureAwait(false);
+            await AddressHostsAsync(gatewayLeft: null, gatewayRight: null, cancel).ConfigureAwait(false);
+            return new SutSession(kind, Sut, null, null, null);
+        }
+        if (kind == SutKind.Linux)
+            return await AttachLinuxAsync(cancel).ConfigureAwait(false);
+        return await AttachDataplaneAsync(driver, binary, runFolder, cancel).ConfigureAwait(false);
+    }
+
+    private async Task<SutSession> AttachLinuxAsync(CancellationToken cancel)
+    {
+        if (Sut is NetnsHost)
+        {
+            await VethAsync(Sut, "sl0", Left, "eth0", cancel).ConfigureAwait(false);
+            await VethAsync(Sut, "sr0", Right, "eth0", cancel).ConfigureAwait(false);
+            SutInterfaces = ("sl0", "sr0");
+            await Sut.RunCheckedAsync("sysctl -qw net.ipv6.conf.sl0.disable_ipv6=0 net.ipv6.conf.sr0.disable_ipv6=0 " +
+                "net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1", _log, cancel).ConfigureAwait(false);
+        }
+        else
+        {
+            string? left = Definition.Port("left")?.Interface, right = Definition.Port("right")?.Interface;
+            if (left is null || right is null)
+                throw new LabException("the lab names no kernel interface for the system under test's ports (port left|right ... ifname IF)");
+            SutInterfaces = (left, right);
+            LeftInterface = Definition.Left.Interface!;
+            RightInterface = Definition.Right.Interface!;
+            CommandResult old = await Sut.RunAsync("sysctl -n net.ipv4.ip_forward net.ipv6.conf.all.forwarding", TimeSpan.FromSeconds(15), null, cancel).ConfigureAwait(false);
+            string[] was = old.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            if (was.Length == 2)
+                _undo.Add((Sut, $"sysctl -qw net.ipv4.ip_forward={was[0].Trim()} net.ipv6.conf.all.forwarding={was[1].Trim()}"));
+            await Sut.RunCheckedAsync($"ip link set {left} up && ip link set {right} up && sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1", _log, cancel).ConfigureAwait(false);
+        }
+        await AddressAsync(Sut, SutInterfaces.Left, "sutleft", cancel).ConfigureAwait(false);
+        await AddressAsync(Sut, SutInterfaces.Right, "sutright", cancel).ConfigureAwait(false);
+        await AddressHostsAsync("sutleft", "sutright", cancel).ConfigureAwait(false);
+        await WaitReachableAsync(cancel).ConfigureAwait(false);
+        return new SutSession(SutKind.Linux, Sut, null, null, null);
+    }
+
+    private async Task<SutSession> AttachDataplaneAsync(string driver, string binary, string runFolder, CancellationToken cancel)
+    {
+        int cores = Math.Clamp(Environment.ProcessorCount, 1, 2);
+        string leftPort, rightPort;
+        if (Sut is NetnsHost)
+        {
+            if (driver == "tap")
+            {
+                leftPort = $"port left  driver tap ifname dpl0 queues {cores}";
+                rightPort = $"port right driver tap ifname dpr0 queues {cores}";
+            }
+            else if (driver == "afpacket")
+            {
+                await VethAsync(Sut, "dpl0", Left, "eth0", cancel).ConfigureAwait(false);
+                await VethAsync(Sut, "dpr0", Right, "eth0", cancel).ConfigureAwait(false);
+                leftPort = $"port left  driver afpacket ifname dpl0 queues {cores}";
+                rightPort = $"port right driver afpacket ifname dpr0 queues {cores}";
+            }
+            else
+            {
+                throw new LabException($"a namespace lab runs the drivers tap and afpacket, not {driver}");
+            }
+        }
+        else
+        {
+            PortSpec left = Definition.Port("left")!, right = Definition.Port("right")!;
+            leftPort = PortLine(left, driver, cores);
+            rightPort = PortLine(right, driver, cores);
+            LeftInterface = Definition.Left.Interface!;
+            RightInterface = Definition.Right.Interface!;
+        }
+
+        string config = Services.DataplaneConfig(Addresses, leftPort, rightPort, cores);
+        string configFile = Path.Combine(runFolder, "dataplane.conf");
+        await File.WriteAllTextAsync(configFile, config, cancel).ConfigureAwait(false);
+        string remoteFolder = $"/tmp/dataplane-conformance-{Id}";
+        string remoteBinary = await Sut.ProvideAsync(binary, remoteFolder, cancel).ConfigureAwait(false);
+        string remoteConfig = await Sut.ProvideAsync(configFile, remoteFolder, cancel).ConfigureAwait(false);
+        string socket = Sut is NetnsHost ? Path.Combine(runFolder, "ctl.sock") : $"{remoteFolder}/ctl.sock";
+
+        var dataplaneLog = new StreamWriter(Path.Combine(runFolder, "dataplane.log"), append: true) { AutoFlush = true };
+        await dataplaneLog.WriteLineAsync($"$ {remoteBinary} run -c {remoteConfig} -s {socket}   ({Sut.Where})").ConfigureAwait(false);
+        HostProcess process = Sut.Start($"exec {Shell.Quote(remoteBinary)} run -c {Shell.Quote(remoteConfig)} -s {Shell.Quote(socket)}", dataplaneLog);
+        var session = new SutSession(SutKind.Dataplane, Sut, process, remoteBinary, socket) { Log = dataplaneLog };
+        try
+        {
+            if (!await process.WaitForOutputAsync("dataplane: running:", TimeSpan.FromSeconds(20), cancel).ConfigureAwait(false))
+            {
+                string last = process.Output.Trim().Split('\n').LastOrDefault()?.Trim() ?? "";
+                throw new LabException(process.HasExited
+                    ? $"the dataplane exited with status {process.ExitCode} at start{(last.Length > 0 ? ": " + last : "")}"
+                    : "the dataplane did not say 'running:' within 20 s");
+            }
+            if (Sut is NetnsHost && driver == "tap")
+            {
+                // The taps are the hosts' NICs; the dataplane keeps working on its descriptors after the move.
+                await Local($"ip -n {Id}-sut link set dpl0 netns {Id}-left && ip -n {Id}-sut link set dpr0 netns {Id}-right", cancel).ConfigureAwait(false);
+                LeftInterface = "dpl0";
+                RightInterface = "dpr0";
+                await Left.RunCheckedAsync("ip link set dpl0 up", _log, cancel).ConfigureAwait(false);
+                await Right.RunCheckedAsync("ip link set dpr0 up", _log, cancel).ConfigureAwait(false);
+            }
+            await AddressHostsAsync("sutleft", "sutright", cancel).ConfigureAwait(false);
+            await WaitReachableAsync(cancel).ConfigureAwait(false);
+        }
+        catch
+        {
+            await DetachAsync(session).ConfigureAwait(false);
+            throw;
+        }
+        return session;
+    }
+
+    private static string PortLine(PortSpec port, string driver, int cores) => driver switch
+    {
+        "vfio" when port.Pci is not null => $"port {port.Side} driver vfio pci {port.Pci} queues {cores}",
+        "vfio" => throw new LabException($"port {port.Side} has no pci address for the vfio driver"),
+        _ when port.Interface is not null => $"port {port.Side} driver {driver} ifname {port.Interface} queues {cores}",
+        _ => throw new LabException($"port {port.Side} has no ifname for the {driver} driver"),
+    };
+
+    /// <summary>Ends a phase: stops the dataplane, removes the links and addresses the phase made.</summary>
+    public async Task DetachAsync(SutSession session)
+    {
+        if (session.Dataplane is HostProcess dataplane)
+        {
+            if (session.Socket is not null && !dataplane.HasExited)
+            {
+                CommandResult netstat = await Sut.RunAsync($"{Shell.Quote(session.Binary!)} ctl -s {Shell.Quote(session.Socket)} netstat -s",
+                    TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+                session.Log?.WriteLine($"$ dataplane ctl netstat -s\n{netstat.Output}");
+            }
+            int status = await dataplane.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            session.Log?.WriteLine($"dataplane exit status {status}");
+            await dataplane.DisposeAsync().ConfigureAwait(false);
+        }
+        session.Log?.Dispose();
+        await UndoAsync().ConfigureAwait(false);
+        // The veths go with their other ends; the taps went with the dataplane's descriptors.
+        foreach (Host host in (Host[])[Sut, Left, Right])
+        {
+            if (host is NetnsHost ns)
+            {
+                CommandResult links = await ns.RunAsync("ip -o link show | awk -F': ' '$2 != \"lo\" { print $2 }' | cut -d@ -f1",
+                    TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+                foreach (string link in links.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    await ns.RunAsync($"ip link del {Shell.Quote(link)} 2>/dev/null", TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+                await ns.RunAsync("sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0", TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            }
+        }
+        LeftInterface = RightInterface = "";
+        SutInterfaces = ("", "");
+    }
+
+    private async Task VethAsync(Host a, string aName, Host b, string bName, CancellationToken cancel)
+    {
+        var na = (NetnsHost)a;
+        var nb = (NetnsHost)b;
+        await Local($"ip -n {na.Namespace} link add {aName} type veth peer name {bName} netns {nb.Namespace} && " +
+            $"ip -n {na.Namespace} link set {aName} up && ip -n {nb.Namespace} link set {bName} up", cancel).ConfigureAwait(false);
+        if (a == Left || b == Left)
+            LeftInterface = a == Left ? aName : bName;
+        if (a == Right || b == Right)
+            RightInterface = a == Right ? aName : bName;
+    }
+
+    /// <summary>The hosts' addresses and their routes to the far network: through the system under test's address, or on-link (direct).</summary>
+    private async Task AddressHostsAsync(string? gatewayLeft, string? gatewayRight, CancellationToken cancel)
+    {
+        await AddressAsync(Left, LeftInterface, "left", cancel).ConfigureAwait(false);
+        await AddressAsync(Right, RightInterface, "right", cancel).ConfigureAwait(false);
+        foreach (int f in (int[])[4, 6])
+        {
+            string ip = f == 4 ? "ip" : "ip -6";
+            string toRight = gatewayLeft is null ? $"dev {LeftInterface}" : $"via {Addresses.Of(gatewayLeft, f)}";
+            string toLeft = gatewayRight is null ? $"dev {RightInterface}" : $"via {Addresses.Of(gatewayRight, f)}";
+            await Change(Left, $"{ip} route add {Addresses.Net("right", f)} {toRight}", $"{ip} route del {Addresses.Net("right", f)}", cancel).ConfigureAwait(false);
+            await Change(Right, $"{ip} route add {Addresses.Net("left", f)} {toLeft}", $"{ip} route del {Addresses.Net("left", f)}", cancel).ConfigureAwait(false);
+        }
+    }
+
+    private async Task AddressAsync(Host host, string ifname, string who, CancellationToken cancel)
+    {
+        foreach (int f in (int[])[4, 6])
+        {
+            string address = $"{Addresses.Of(who, f)}/{Addressing.PrefixLength(f)}";
+            string ip = f == 4 ? "ip" : "ip -6";
+            await Change(host, $"{ip} addr add {address} dev {ifname}{(f == 6 ? " nodad" : "")}", $"{ip} addr del {address} dev {ifname}", cancel).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A change on a host, and (for a remote one, whose interfaces outlive the run) how to undo it.</summary>
+    private async Task Change(Host host, string command, string undo, CancellationToken cancel)
+    {
+        if (host is SshHost)
+            _undo.Add((host, undo));
+        await host.RunCheckedAsync(command, _log, cancel).ConfigureAwait(false);
+    }
+
+    private async Task UndoAsync()
+    {
+        for (int i = _undo.Count - 1; i >= 0; i--)
+            await _undo[i].Host.RunAsync(_undo[i].Command + " 2>/dev/null", TimeSpan.FromSeconds(15)).ConfigureAwait(false);
+        _undo.Clear();
+    }
+
+    /// <summary>Waits until left reaches right over both families (neighbours resolved, routes in place), at most 10 s each.</summary>
+    private async Task WaitReachableAsync(CancellationToken cancel)
+    {
+        foreach (int f in (int[])[4, 6])
+        {
+            string to = Addresses.Of("right", f);
+            CommandResult ping = await Left.RunAsync($"ping -{f} -n -c 1 -w 10 -W 1 {to}", TimeSpan.FromSeconds(15), _log, cancel).ConfigureAwait(false);
+            if (ping.ExitCode != 0)
+                throw new LabException($"left does not reach right ({to}) through the system under test: ping exit {ping.ExitCode}");
+        }
+    }
+
+    /// <summary>Removes what the lab made: remote changes undone, namespaces deleted (what is inside goes with them).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+            return;
+        _disposed = true;
+        await UndoAsync().ConfigureAwait(false);
+        var local = new LocalHost();
+        foreach (NetnsHost ns in _namespaces)
+        {
+            CommandResult pids = await local.RunAsync($"ip netns pids {ns.Namespace}", TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            if (pids.Output.Trim().Length > 0)
+                _log.WriteLine($"lab {Id}: warning: processes not started by the lab still in {ns.Namespace}: {pids.Output.Trim().Replace('\n', ' ')}");
+            await local.RunAsync($"ip netns del {ns.Namespace}", TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        }
+        _namespaces.Clear();
+    }
+}
+
+/// <summary>This machine, outside any namespace: the runner's own commands (ip netns, ip link).</summary>
+public sealed class LocalHost() : Host("local")
+{
+    /// <inheritdoc/>
+    public override string Where => "this machine";
+
+    /// <inheritdoc/>
+    protected internal override (string File, string[] Arguments) Wrap(string command) => ("sh", ["-c", command]);
+
+    /// <inheritdoc/>
+    public override Task<string> ProvideAsync(string localPath, string remoteFolder, CancellationToken cancel) => Task.FromResult(localPath);
+}
+
+/// <summary>The system under test while attached: its error counters, and whether the dataplane still runs.</summary>
+public sealed class SutSession(SutKind kind, Host host, HostProcess? dataplane, string? binary, string? socket)
+{
+    /// <summary>What is attached.</summary>
+    public SutKind Kind { get; } = kind;
+
+    /// <summary>Its machine.</summary>
+    public Host Host { get; } = host;
+
+    /// <summary>The dataplane's process; null for Linux or direct.</summary>
+    public HostProcess? Dataplane { get; } = dataplane;
+
+    /// <summary>The dataplane binary's path on the machine.</summary>
+    public string? Binary { get; } = binary;
+
+    /// <summary>The dataplane's control socket on the machine.</summary>
+    public string? Socket { get; } = socket;
+
+    /// <summary>The dataplane's log (its output, and ctl output at the end).</summary>
+    internal StreamWriter? Log { get; init; }
+
+    /// <summary>Why the system under test cannot take tests any more; null while it can.</summary>
+    public string? Gone => Dataplane is { HasExited: true } d ? $"the dataplane exited with status {d.ExitCode} (see dataplane.log)" : null;
+
+    /// <summary>The error counters Linux's <c>nstat</c> reports that mean a test went wrong.</summary>
+    internal static readonly string[] LinuxErrors =
+    [
+        "IpInHdrErrors", "IpInAddrErrors", "IpInDiscards", "IpOutDiscards", "IpReasmFails", "IpFragFails",
+        "IcmpInErrors", "IcmpInCsumErrors", "TcpInErrs", "TcpInCsumErrors", "UdpInErrors", "UdpRcvbufErrors",
+        "UdpSndbufErrors", "UdpInCsumErrors", "Ip6InHdrErrors", "Ip6InAddrErrors", "Ip6InDiscards",
+        "Ip6OutDiscards", "Ip6ReasmFails", "Ip6FragFails", "Ip6InTooBigErrors", "Icmp6InErrors", "Icmp6InCsumErrors",
+        "Udp6InErrors", "Udp6RcvbufErrors", "Udp6SndbufErrors", "Udp6InCsumErrors",
+    ];
+
+    /// <summary>
+    /// The error counters now: the dataplane's <c>ctl stats --json</c> "errors" object, or Linux's
+    /// error counters from <c>nstat</c>; null when they cannot be read (direct has none).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, long>?> ErrorCountersAsync(CancellationToken cancel)
+    {
+        if (Kind == SutKind.Direct)
+            return null;
+        if (Kind == SutKind.Linux)
+        {
+            CommandResult nstat = await Host.RunAsync("nstat -asz", TimeSpan.FromSeconds(10), null, cancel).ConfigureAwait(false);
+            return nstat.ExitCode == 0 ? ParseNstat(nstat.Output) : null;
+        }
+        if (Gone is not null)
+            return null;
+        CommandResult stats = await Host.RunAsync($"{Shell.Quote(Binary!)} ctl -s {Shell.Quote(Socket!)} stats --json",
+            TimeSpan.FromSeconds(10), null, cancel).ConfigureAwait(false);
+        return stats.ExitCode == 0 ? ParseStatsErrors(stats.Output) : null;
+    }
+
+    /// <summary>Linux's error counters in <c>nstat -asz</c> output ("Name value rate" lines).</summary>
+    internal static Dictionary<string, long> ParseNstat(string output)
+    {
+        var counters = new Dictionary<string, long>();
+        foreach (string line in output.Split('\n'))
+        {
+            string[] f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length >= 2 && LinuxErrors.Contains(f[0]) && long.TryParse(f[1], out long v))
+                counters[f[0]] = v;
+        }
+        return counters;
+    }
+
+    /// <summary>The "errors" object of the dataplane's <c>ctl stats --json</c>.</summary>
+    internal static Dictionary<string, long>? ParseStatsErrors(string json)
+    {
+        try
+        {
+            using JsonDocument doc = JsonDocument.Parse(json);
+            if (!doc.RootElement.TryGetProperty("errors", out JsonElement errors))
+                return null;
+            var counters = new Dictionary<string, long>();
+            foreach (JsonProperty p in errors.EnumerateObject())
+                counters[p.Name] = p.Value.GetInt64();
+            return counters;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}
