@@ -72,6 +72,9 @@ public abstract class Host
     /// namespace; a copy in <paramref name="remoteFolder"/> over ssh.
     /// </summary>
     public abstract Task<string> ProvideAsync(string localPath, string remoteFolder, CancellationToken cancel);
+
+    /// <summary>Brings a file the host wrote back here (a capture); nothing to do for a namespace.</summary>
+    public virtual Task FetchAsync(string remotePath, string localPath, CancellationToken cancel) => Task.CompletedTask;
 }
 
 /// <summary>A network namespace of this machine, named <see cref="Namespace"/>.</summary>
@@ -119,6 +122,25 @@ public sealed class SshHost(string role, string target) : Host(role)
     {
         string pidFile = $"/tmp/dataplane-conformance-{Environment.ProcessId}-{Interlocked.Increment(ref _spawned)}.pid";
         return HostProcess.Start(this, $"echo $$ >{pidFile}; exec {command}", log, pidFile);
+    }
+
+    /// <inheritdoc/>
+    public override async Task FetchAsync(string remotePath, string localPath, CancellationToken cancel)
+    {
+        var start = new ProcessStartInfo("ssh") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (string a in Options)
+            start.ArgumentList.Add(a);
+        start.ArgumentList.Add(Target);
+        start.ArgumentList.Add($"cat {Shell.Quote(remotePath)} && rm -f {Shell.Quote(remotePath)}");
+        using var ssh = Process.Start(start) ?? throw new LabException("cannot start ssh");
+        ssh.StandardInput.Close();
+        Task<string> errors = ssh.StandardError.ReadToEndAsync(cancel);
+        await using (FileStream file = File.Create(localPath))
+            await ssh.StandardOutput.BaseStream.CopyToAsync(file, cancel).ConfigureAwait(false);
+        await ssh.WaitForExitAsync(cancel).ConfigureAwait(false);
+        await errors.ConfigureAwait(false);
+        if (ssh.ExitCode != 0)
+            File.Delete(localPath);
     }
 
     /// <inheritdoc/>

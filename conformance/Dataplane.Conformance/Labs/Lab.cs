@@ -285,6 +285,14 @@ public sealed class Lab : IAsyncDisposable
     /// <summary>The hosts' addresses and their routes to the far network: through the system under test's address, or on-link (direct).</summary>
     private async Task AddressHostsAsync(string? gatewayLeft, string? gatewayRight, CancellationToken cancel)
     {
+        // Checksums complete on the virtual wire, as on a real one: a host's veth or tap would
+        // otherwise hand frames over with partial checksums (and TSO super-frames), which neither
+        // the capture's judge nor a system under test without offloads can take as they are.
+        foreach ((Host host, string ifname) in (ValueTuple<Host, string>[])[(Left, LeftInterface), (Right, RightInterface)])
+        {
+            if (host is NetnsHost)
+                await host.RunCheckedAsync($"ethtool -K {ifname} tx off >/dev/null", _log, cancel).ConfigureAwait(false);
+        }
         await AddressAsync(Left, LeftInterface, "left", cancel).ConfigureAwait(false);
         await AddressAsync(Right, RightInterface, "right", cancel).ConfigureAwait(false);
         foreach (int f in (int[])[4, 6])

@@ -46,7 +46,11 @@ public static class RunStore
             return null;
         try
         {
-            return JsonSerializer.Deserialize<Run>(File.ReadAllText(path), Options);
+            Run? run = JsonSerializer.Deserialize<Run>(File.ReadAllText(path), Options);
+            // Valid JSON that is not a whole run (a field missing, a row without its result) is no run.
+            bool whole = run is { Rows: not null, Modifiers: not null, Id: not null, Driver: not null } &&
+                run.Rows.All(r => r is { Test: not null, Dataplane.Test: not null });
+            return whole ? run : null;
         }
         catch (JsonException)
         {

@@ -1,0 +1,193 @@
+using System.Diagnostics;
+using Dataplane.Conformance.Cases;
+using Dataplane.Conformance.Labs;
+using Dataplane.Conformance.Model;
+
+namespace Dataplane.Conformance.Running;
+
+/// <summary>What a run's tests share: the test length, time limit override, tool commands, where logs go.</summary>
+/// <param name="Seconds">How long a throughput test sends.</param>
+/// <param name="Timeout">A time limit for every test, overriding each test's own; null for theirs.</param>
+/// <param name="Tools">Peer tool commands by name.</param>
+/// <param name="Capture">Whether tests are captured and judged by tshark.</param>
+public sealed record RunSettings(int Seconds, int? Timeout, IReadOnlyDictionary<string, string> Tools, bool Capture);
+
+/// <summary>
+/// Runs one test on the attached system under test and gives it exactly one status, in the sense
+/// of OpenBSD's netlink: NOLOG (no log file), NORUN (its feature is missing, a tool or server would
+/// not start), NOTERM (its time limit passed), NOEXIT (non-zero exit), FAIL (no value), XPASS (an
+/// error counter moved, or the capture holds a bad frame from the system under test), else PASS.
+/// </summary>
+internal static class CaseRunner
+{
+    public static async Task<Result> RunAsync(TestCase test, Lab lab, SutSession session, RunSettings settings,
+        string runFolder, CancellationToken cancel)
+    {
+        var clock = Stopwatch.StartNew();
+        string who = session.Kind switch { SutKind.Dataplane => "dataplane", SutKind.Linux => "linux", _ => "direct" };
+        string logName = $"logs/{test.Name}.{who}.log";
+        StreamWriter file;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(runFolder, "logs"));
+            file = new StreamWriter(Path.Combine(runFolder, logName)) { AutoFlush = true };
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new Result(test.Name, Status.Nolog, $"cannot create {logName}: {e.Message}", null, null, null, clock.Elapsed.TotalSeconds);
+        }
+        await using (file.ConfigureAwait(false))
+        {
+            TextWriter log = TextWriter.Synchronized(file);
+            log.WriteLine($"# {test.Name}: {test.Description}");
+            log.WriteLine($"# system under test: {who}{(session.Kind == SutKind.Dataplane ? "" : "")}, lab {lab.Id}, {DateTimeOffset.UtcNow:u}");
+            Result Done(Status status, string message, Measurement? value = null)
+            {
+                log.WriteLine($"{status.Name()}\t{test.Name}\t{message}");
+                if (value is not null)
+                    log.WriteLine($"VALUE {value.BitsPerSecond:0} bits/sec {value.Direction}");
+                return new Result(test.Name, status, message, value?.BitsPerSecond, value?.Direction, logName, Math.Round(clock.Elapsed.TotalSeconds, 1));
+            }
+
+            if (session.Kind == SutKind.Dataplane && test.Needs.Select(DataplaneFeatures.Missing).FirstOrDefault(m => m is not null) is string missing)
+                return Done(Status.Norun, missing);
+            if (session.Kind == SutKind.Direct && !test.ThroughSut)
+                return Done(Status.Norun, "modifier direct: no system under test between the hosts to run this role");
+            if (session.Gone is string gone)
+                return Done(Status.Norun, gone);
+
+            var context = new PlanContext(lab.Addresses, session.Kind, settings.Seconds, settings.Tools,
+                lab.LeftInterface, lab.RightInterface, lab.SutInterfaces.Left, lab.SutInterfaces.Right);
+            Plan plan = test.Make(context);
+            Host HostOf(Place p) => p switch { Place.Left => lab.Left, Place.Right => lab.Right, _ => lab.Sut };
+            int limit = settings.Timeout ?? test.Timeout(settings.Seconds);
+
+            IReadOnlyDictionary<string, long>? before = await session.ErrorCountersAsync(cancel).ConfigureAwait(false);
+            CaptureCheck? capture = settings.Capture
+                ? await CaptureCheck.StartAsync([(lab.Left, lab.LeftInterface), (lab.Right, lab.RightInterface)],
+                    Path.Combine(runFolder, "logs"), $"{test.Name}.{who}", Tool(settings, "tcpdump"), log, cancel).ConfigureAwait(false)
+                : null;
+            var servers = new List<HostProcess>();
+            try
+            {
+                foreach (Server server in plan.Servers)
+                {
+                    Host host = HostOf(server.Place);
+                    log.WriteLine($"[{host.Role}] $ {server.Command}");
+                    HostProcess process = host.Start(server.Command, new Prefixed(log, $"[{host.Role}] "));
+                    servers.Add(process);
+                    string? notReady = await WaitReadyAsync(host, process, server, cancel).ConfigureAwait(false);
+                    if (notReady is not null)
+                        return Done(Status.Norun, $"{host.Role}: {notReady}");
+                }
+
+                Host client = HostOf(plan.Client);
+                log.WriteLine($"[{client.Role}] $ {plan.ClientCommand}   (time limit {limit}s)");
+                CommandResult run = await client.RunAsync(plan.ClientCommand, TimeSpan.FromSeconds(limit), new Prefixed(log, $"[{client.Role}] "), cancel).ConfigureAwait(false);
+                cancel.ThrowIfCancellationRequested();
+
+                var outputs = new List<string>();
+                for (int i = 0; i < servers.Count; i++)
+                {
+                    if (plan.Servers[i].EndsItself)
+                        await servers[i].WaitAsync(TimeSpan.FromSeconds(5), cancel).ConfigureAwait(false);
+                    if (!servers[i].HasExited)
+                        await servers[i].StopAsync(TimeSpan.FromSeconds(3)).ConfigureAwait(false);
+                    outputs.Add(servers[i].Output);
+                }
+
+                Measurement? value = run.TimedOut ? null : plan.Value(run.Output, outputs);
+                string Last(string output) => output.Trim().Split('\n').LastOrDefault()?.Trim() ?? "";
+                if (run.TimedOut)
+                    return Done(Status.Noterm, $"{client.Role}: did not terminate within {limit}s, aborted");
+                if (run.NotFound)
+                    return Done(Status.Norun, $"{client.Role}: could not be started: {Last(run.Output)}");
+                if (run.ExitCode != 0)
+                    return Done(Status.Noexit, $"{client.Role}: exit {run.ExitCode}: {Parsers.Iperf3Error(run.Output) ?? Last(run.Output)}", value);
+                if (value is null)
+                    return Done(Status.Fail, $"no value in the output of {client.Role}{(plan.Servers.Count > 0 ? " or its servers" : "")}");
+                if (session.Gone is string died)
+                    return Done(Status.Noexit, died, value);
+
+                var problems = new List<string>();
+                IReadOnlyDictionary<string, long>? after = await session.ErrorCountersAsync(cancel).ConfigureAwait(false);
+                if (Moved(before, after) is string moved)
+                    problems.Add($"error counters moved: {moved}");
+                if (capture is not null)
+                {
+                    problems.AddRange(await capture.FinishAsync(session.Kind == SutKind.Dataplane, Tool(settings, "tshark"), log, cancel).ConfigureAwait(false));
+                    capture = null;
+                }
+                if (problems.Count > 0)
+                    return Done(Status.Xpass, string.Join("; ", problems), value);
+                return Done(Status.Pass, value.Note, value);
+            }
+            finally
+            {
+                foreach (HostProcess p in servers)
+                    await p.DisposeAsync().ConfigureAwait(false);
+                if (capture is not null)
+                    await capture.FinishAsync(false, Tool(settings, "tshark"), log, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static string Tool(RunSettings settings, string name) => settings.Tools.TryGetValue(name, out string? c) ? c : name;
+
+    /// <summary>Waits until a server is ready; why not, or null when it is.</summary>
+    private static async Task<string?> WaitReadyAsync(Host host, HostProcess process, Server server, CancellationToken cancel)
+    {
+        var limit = TimeSpan.FromSeconds(10);
+        string Last() => process.Output.Trim().Split('\n').LastOrDefault()?.Trim() ?? "";
+        if (server.ReadyText is not null)
+        {
+            if (await process.WaitForOutputAsync(server.ReadyText, limit, cancel).ConfigureAwait(false))
+                return null;
+        }
+        else
+        {
+            string[] port = server.ListenPort!.Split(':');
+            string check = $"ss -Hln{(port[0] == "udp" ? "u" : "t")} 'sport = :{port[1]}' | grep -q .";
+            var clock = Stopwatch.StartNew();
+            while (clock.Elapsed < limit && !process.HasExited)
+            {
+                if ((await host.RunAsync(check, TimeSpan.FromSeconds(5), null, cancel).ConfigureAwait(false)).ExitCode == 0)
+                    return null;
+                await Task.Delay(100, cancel).ConfigureAwait(false);
+            }
+        }
+        if (process.HasExited)
+        {
+            await process.WaitAsync(TimeSpan.FromSeconds(1), cancel).ConfigureAwait(false);
+            return process.ExitCode is 127 or 126
+                ? $"could not be started: {Last()}"
+                : $"server exited {process.ExitCode} before it was ready: {Last()}";
+        }
+        return $"server not ready within {limit.TotalSeconds:0}s: {Last()}";
+    }
+
+    /// <summary>The counters that went up between <paramref name="before"/> and <paramref name="after"/> ("ip.bad_checksum +3, ..."); null when none.</summary>
+    internal static string? Moved(IReadOnlyDictionary<string, long>? before, IReadOnlyDictionary<string, long>? after)
+    {
+        if (before is null || after is null)
+            return null;
+        var moved = new List<string>();
+        foreach ((string name, long value) in after)
+        {
+            long was = before.TryGetValue(name, out long b) ? b : 0;
+            if (value > was)
+                moved.Add($"{name} +{value - was}");
+        }
+        return moved.Count > 0 ? string.Join(", ", moved) : null;
+    }
+
+    /// <summary>Lines of one process in a shared log, marked with where it runs.</summary>
+    private sealed class Prefixed(TextWriter inner, string prefix) : TextWriter
+    {
+        public override System.Text.Encoding Encoding => inner.Encoding;
+
+        public override void WriteLine(string? value) => inner.WriteLine(prefix + value);
+
+        public override void Write(char value) => inner.Write(value);
+    }
+}
