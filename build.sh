@@ -18,7 +18,10 @@ TEST_PROJECTS=(
     tests/Dataplane.Tests/Dataplane.Tests.csproj
     tests/Dataplane.Generators.Tests/Dataplane.Generators.Tests.csproj
     tests/Dataplane.Native.Tests/Dataplane.Native.Tests.csproj
+    tests/Dataplane.Conformance.Tests/Dataplane.Conformance.Tests.csproj
 )
+CONFORMANCE_PROJECT=conformance/Dataplane.Conformance/Dataplane.Conformance.csproj
+CONFORMANCE=conformance/Dataplane.Conformance/bin/$CONFIGURATION/net10.0/dataplane-conformance.dll
 EXAMPLE_CONFIG=dataplane/Dataplane/examples/dataplane.conf
 
 # Debian packages the tests and `run` use: namespaces and veth (iproute2), the Linux peers and
@@ -66,6 +69,11 @@ usage: ./build.sh VERB [ARGS]
   run                   deps, publish, then the lab: ping and iperf3 from a left to a right host
                         through the dataplane and through Linux as the router, side by side
                         (LAB_DURATION=SECONDS per iperf3 test, default 5)
+  conformance [FILTER...] [OPTIONS]
+                        deps, publish, then the conformance matrix: every test with the dataplane and
+                        with Linux between two Linux hosts, per driver; results and the HTML page in
+                        conformance/results/ (options: conformance/README.md; e.g. tcp4 --driver tap
+                        --seconds 5; 'conformance list' lists the tests, 'conformance page' rewrites the page)
   bench [ARGS...]       BenchmarkDotNet microbenchmarks in perf/ (ARGS go to BenchmarkDotNet, e.g. --filter '*')
   bench-forwarding [ARGS...]
                         forwarding Mpps per core (ForwardingBenchmarks) against DPDK testpmd io
@@ -174,6 +182,26 @@ cmd_run() {
     "${as_root[@]}" env LAB_DURATION="${LAB_DURATION:-5}" "$ROOT/lab/main-job.sh" \
         --binary "$OUT/dataplane" --config "$ROOT/$EXAMPLE_CONFIG" || status=$?
     [ "$status" -eq 0 ] || die "run: the lab exited $status: a cell of the table did not pass, or the lab could not start (see above)"
+}
+
+cmd_conformance() {
+    local verb=run
+    if [ $# -gt 0 ] && [[ $1 =~ ^(list|page|run)$ ]]; then
+        verb=$1
+        shift
+    fi
+    if [ "$verb" = run ]; then
+        [ "$(id -u)" -eq 0 ] || die "conformance: the labs are network namespaces; run it as root"
+        cmd_deps
+        cmd_publish
+    fi
+    step "build the conformance runner"
+    dotnet build "$CONFORMANCE_PROJECT" -c "$CONFIGURATION" "${MSBUILD_ARGS[@]}" >"$OUT/conformance-build.log" 2>&1 || {
+        tail -n 20 "$OUT/conformance-build.log" >&2
+        die "conformance: the runner does not build (log: out/conformance-build.log)"
+    }
+    [ "$verb" != run ] || step "conformance matrix (conformance/results/index.html)"
+    dotnet "$CONFORMANCE" "$verb" "$@"
 }
 
 cmd_bench() {
@@ -474,6 +502,39 @@ lab_check() {
     record "lab (linux router)" "$passed" "$failed" 0
 }
 
+# conformance_check: the quick subset of the conformance matrix (a few tests, 2 s each, the first
+# driver of the namespace lab), with the dataplane and with Linux; each result counts once.
+conformance_check() {
+    step "conformance matrix, quick subset"
+    if [ "$(id -u)" -ne 0 ]; then
+        record "conformance (quick)" 0 0 1 "needs root for network namespaces"
+        return
+    fi
+    if [ ! -x "$OUT/dataplane" ] || [ ! -f "$CONFORMANCE" ]; then
+        record "conformance (quick)" 0 1 0 "no binary or no runner (see above)"
+        return
+    fi
+    local log=$OUT/conformance-quick.log status=0
+    rm -rf "$OUT/conformance-quick"
+    timeout -k 10 300 dotnet "$CONFORMANCE" run --quick --results "$OUT/conformance-quick" --binary "$OUT/dataplane" \
+        >"$log" 2>&1 || status=$?
+    sed 's/^/    /' "$log" | grep -v '^    $' | tail -n 40
+    local line passed failed skipped
+    line=$(grep -E '^conformance: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    if [ -z "$line" ]; then
+        record "conformance (quick)" 0 1 0 "no summary: exit $status"
+        return
+    fi
+    passed=$(sed -E 's/^conformance: ([0-9]+) passed.*/\1/' <<<"$line")
+    failed=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+    skipped=$(sed -nE 's/.* ([0-9]+) skipped.*/\1/p' <<<"$line")
+    if ip netns list | grep -q '^dplc'; then
+        failed=$((failed + 1))
+        printf '    %sFAILED: the conformance runner left a namespace behind%s\n' "$RED" "$RESET"
+    fi
+    record "conformance (quick)" "$passed" "$failed" "${skipped:-0}" "page: out/conformance-quick/index.html"
+}
+
 fuzz_smoke() {
     step "fuzz smoke"
     if ! command -v afl-fuzz >/dev/null; then
@@ -538,6 +599,7 @@ cmd_test() {
 
     binary_checks
     lab_check
+    conformance_check
     fuzz_smoke
 
     step "results"
@@ -562,6 +624,7 @@ case "$verb" in
     publish) cmd_publish ;;
     test) cmd_test ;;
     run) cmd_run ;;
+    conformance) cmd_conformance "$@" ;;
     bench) cmd_bench "$@" ;;
     bench-forwarding) cmd_bench_forwarding "$@" ;;
     fuzz) cmd_fuzz "$@" ;;
