@@ -6,6 +6,8 @@ namespace Dataplane.Stack;
 /// What <c>netstat -s</c> and <c>stats --json</c> call each counter: the heading of each group, a
 /// line of text per counter in the words of BSD's netstat, and a snake_case key for JSON made from
 /// the enum name. The texts are indexed by the counter enums; a test checks every enum has one each.
+/// It also says which counters are errors (<see cref="IsError"/>), so that a test runner can tell
+/// "an error counter moved" from ordinary traffic without guessing from names.
 /// </summary>
 internal static class CounterNames
 {
@@ -47,6 +49,66 @@ internal static class CounterNames
         CounterGroup.Icmp6 => Snake(Enum.GetNames<Icmp6Counter>()),
         _ => Snake(Enum.GetNames<UdpCounter>()),
     };
+
+    /// <summary>
+    /// Whether counter <paramref name="counter"/> of <paramref name="group"/> counts an error: bad
+    /// input, resources running out, or neighbours and addresses in trouble. Policy drops, traffic
+    /// not meant for us and ordinary protocol events are not errors.
+    /// </summary>
+    public static bool IsError(CounterGroup group, int counter) => group switch
+    {
+        CounterGroup.Ether => EtherErrors.Contains((EtherCounter)counter),
+        CounterGroup.Arp => ArpErrors.Contains((ArpCounter)counter),
+        CounterGroup.Ip => IpErrors.Contains((IpCounter)counter),
+        CounterGroup.Icmp => IcmpErrors.Contains((IcmpCounter)counter),
+        CounterGroup.Ip6 => Ip6Errors.Contains((Ip6Counter)counter),
+        CounterGroup.Icmp6 => Icmp6Errors.Contains((Icmp6Counter)counter),
+        _ => UdpErrors.Contains((UdpCounter)counter),
+    };
+
+    // Runt frames and frames the input path cannot take; other EtherTypes, other stations' frames and our own echoes are not errors.
+    private static readonly EtherCounter[] EtherErrors = [EtherCounter.TooShort, EtherCounter.Chained];
+
+    // Malformed packets, another host claiming our address, and neighbours that never answered; martian senders are a policy drop.
+    private static readonly ArpCounter[] ArpErrors =
+    [
+        ArpCounter.BadFormat, ArpCounter.AddressConflict, ArpCounter.HeldDropped, ArpCounter.ResolutionFailed,
+    ];
+
+    // Malformed headers and fragments, reassembly giving up, and no buffer; martians, source routes, no route and TTL are policy or routing outcomes.
+    private static readonly IpCounter[] IpErrors =
+    [
+        IpCounter.TooShort, IpCounter.BadVersion, IpCounter.BadHeaderLength, IpCounter.BadLength, IpCounter.BadChecksum,
+        IpCounter.FragmentsDropped, IpCounter.FragmentsTimedOut, IpCounter.FragmentsMalformed, IpCounter.FragmentsDuplicate,
+        IpCounter.FragmentsAfterDiscard, IpCounter.ReassemblyOverlapping, IpCounter.ReassemblyTooManyFragments,
+        IpCounter.ReassemblyOutOfMemory, IpCounter.NoBuffer,
+    ];
+
+    // Only malformed messages; ICMP errors sent or received, rate limiting and ignored broadcast echoes are the protocol working.
+    private static readonly IcmpCounter[] IcmpErrors = [IcmpCounter.TooShort, IcmpCounter.BadChecksum];
+
+    // As for IPv4, plus bad extension headers; too big, beyond scope and other groups' multicast are routing outcomes.
+    private static readonly Ip6Counter[] Ip6Errors =
+    [
+        Ip6Counter.TooShort, Ip6Counter.BadVersion, Ip6Counter.BadLength, Ip6Counter.BadExtensionHeader,
+        Ip6Counter.FragmentsDropped, Ip6Counter.FragmentsTimedOut, Ip6Counter.FragmentsMalformed, Ip6Counter.FragmentsDuplicate,
+        Ip6Counter.FragmentsAfterDiscard, Ip6Counter.ReassemblyOverlapping, Ip6Counter.ReassemblyTooManyFragments,
+        Ip6Counter.ReassemblyOutOfMemory, Ip6Counter.NoBuffer,
+    ];
+
+    // Malformed messages and neighbour discovery (RFC 4861 7.1), duplicate addresses, and neighbours that never answered; foreign targets are other hosts' business.
+    private static readonly Icmp6Counter[] Icmp6Errors =
+    [
+        Icmp6Counter.TooShort, Icmp6Counter.BadChecksum, Icmp6Counter.NdBadHopLimit, Icmp6Counter.NdBadFormat,
+        Icmp6Counter.DuplicateAddresses, Icmp6Counter.HeldDropped, Icmp6Counter.ResolutionFailed,
+    ];
+
+    // Malformed datagrams and datagrams lost for want of room; no port, zero IPv6 checksums and refusing apps are the protocol working.
+    private static readonly UdpCounter[] UdpErrors =
+    [
+        UdpCounter.BadLength, UdpCounter.BadChecksum, UdpCounter.TooLarge, UdpCounter.SocketFull, UdpCounter.SendFailed,
+        UdpCounter.RelaySessionsRefused,
+    ];
 
     private static readonly string[] Ether =
     [

@@ -11,7 +11,12 @@ namespace Dataplane.Control;
 /// by hand with <see cref="Utf8JsonWriter"/> (no reflection, so NativeAOT keeps it whole):
 /// <c>{"ports":[{"name","driver","mac","mtu","link_up","queue_count","capabilities":[],
 /// "queues":[{"queue","rx_packets",...}]}],"workers":[{"index","cpu",...}],
-/// "protocols":{"ip":{"received",...},...}}</c>.
+/// "protocols":{"ip":{"received",...},...},"errors":{"ip.bad_checksum",...,"port.m0.rx_drops",...,
+/// "worker.0.hand_off_drops",...}}</c>. "errors" repeats, flat and summed, every counter that counts
+/// an error: each protocol counter <see cref="CounterNames.IsError"/> marks, as "heading.key"; each
+/// port's rx_drops, tx_drops and errors summed over its queues; each worker's hand_off_drops,
+/// transmit_drops and buffer_exhaustion. It holds the zeros too, in a stable order, so that a test
+/// runner can diff two snapshots and see whether an error moved without knowing the counters.
 /// </summary>
 internal static class StatsJson
 {
@@ -40,9 +45,46 @@ internal static class StatsJson
                 json.WriteEndObject();
             }
             json.WriteEndObject();
+            WriteErrors(json, view);
             json.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    private static void WriteErrors(Utf8JsonWriter json, DataplaneView view)
+    {
+        json.WriteStartObject("errors");
+        foreach (CounterGroup group in CounterNames.Groups)
+        {
+            string heading = CounterNames.Heading(group);
+            string[] keys = CounterNames.Keys(group);
+            for (int c = 0; c < keys.Length; c++)
+            {
+                if (CounterNames.IsError(group, c))
+                    json.WriteNumber($"{heading}.{keys[c]}", view.Sum(group, c));
+            }
+        }
+        foreach (IPort port in view.Ports)
+        {
+            long rxDrops = 0, txDrops = 0, errors = 0;
+            for (int q = 0; q < port.QueueCount; q++)
+            {
+                QueueCounters c = port.Counters(q);
+                rxDrops += c.ReceiveDrops;
+                txDrops += c.TransmitDrops;
+                errors += c.Errors;
+            }
+            json.WriteNumber($"port.{port.Name}.rx_drops", rxDrops);
+            json.WriteNumber($"port.{port.Name}.tx_drops", txDrops);
+            json.WriteNumber($"port.{port.Name}.errors", errors);
+        }
+        foreach (WorkerView worker in view.Workers)
+        {
+            json.WriteNumber($"worker.{worker.Index}.hand_off_drops", worker.Counters.HandOffDrops);
+            json.WriteNumber($"worker.{worker.Index}.transmit_drops", worker.Counters.TransmitDrops);
+            json.WriteNumber($"worker.{worker.Index}.buffer_exhaustion", worker.Cache.Exhausted);
+        }
+        json.WriteEndObject();
     }
 
     private static void WritePort(Utf8JsonWriter json, IPort port)

@@ -104,6 +104,11 @@ public sealed class CtlCommandsTests : IDisposable
         Assert.Equal(0, protocols.GetProperty("ip").GetProperty("bad_checksum").GetInt64());
         Assert.True(protocols.GetProperty("icmp6").GetProperty("dad_probes_sent").GetInt64() >= 0);
         Assert.Equal(Enum.GetValues<Dataplane.Stack.UdpCounter>().Length, protocols.GetProperty("udp").EnumerateObject().Count());
+
+        JsonElement errors = doc.RootElement.GetProperty("errors");
+        Assert.Equal(0, errors.GetProperty("ip.bad_checksum").GetInt64());
+        Assert.Equal(0, errors.GetProperty("port.m1.tx_drops").GetInt64());
+        Assert.True(errors.GetProperty("worker.1.buffer_exhaustion").GetInt64() >= 0);
     }
 
     [Fact]
