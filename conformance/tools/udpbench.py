@@ -56,6 +56,8 @@ def build_parser():
     recv.add_argument("--group", metavar="GROUP", help="multicast group to join (IPv4 or IPv6)")
     recv.add_argument("--ifaddr", metavar="ADDR_OR_IFNAME", help="interface to join GROUP on: its address, name or index")
     recv.add_argument("--seconds", type=positive_seconds, required=True, help="stop after this many seconds in all")
+    recv.add_argument("--overhead", type=non_negative_int, default=0, metavar="BYTES",
+                      help="header bytes to count per datagram in the rate (28 for UDP over IPv4, 48 over IPv6; default 0: payload only)")
     recv.add_argument("--idle", type=positive_seconds, default=2.0, help="stop after this many seconds without data once data started (default 2)")
     recv.set_defaults(run=run_recv, parser=recv)
 
@@ -70,6 +72,8 @@ def build_parser():
     send.add_argument("--seconds", type=positive_seconds, required=True)
     send.add_argument("--parallel", type=positive_int, default=1, metavar="N", help="sending processes (default 1)")
     send.add_argument("--ifaddr", metavar="ADDR_OR_IFNAME", help="interface for a multicast ADDR: its address, name or index")
+    send.add_argument("--overhead", type=non_negative_int, default=0, metavar="BYTES",
+                      help="header bytes to count per datagram in the rate (default 0: payload only)")
     send.add_argument("--ttl", type=ttl_value, help="TTL or hop limit (multicast: default 1)")
     send.set_defaults(run=run_send, parser=send)
 
@@ -225,7 +229,7 @@ def run_recv(parser, args):
     seconds = last - first if datagrams else 0.0
     print(f"datagrams {datagrams} bytes {total} seconds {seconds:.6f}")
     if datagrams >= 2 and seconds > 0:
-        print(f"VALUE {int(total * 8 / seconds)} bits/sec recv")
+        print(f"VALUE {int((total + datagrams * args.overhead) * 8 / seconds)} bits/sec recv")
     sys.stdout.flush()
     return 0
 
@@ -320,7 +324,7 @@ def run_send(parser, args):
     seconds = max(r["end"] for r in results) - min(r["start"] for r in results) if results else 0.0
     print(f"datagrams {datagrams} bytes {total} seconds {seconds:.6f} errors {errors}")
     if datagrams and seconds > 0:
-        print(f"VALUE {int(total * 8 / seconds)} bits/sec send")
+        print(f"VALUE {int((total + datagrams * args.overhead) * 8 / seconds)} bits/sec send")
     sys.stdout.flush()
     if not datagrams:
         print("udpbench send: nothing was sent", file=sys.stderr)

@@ -72,7 +72,14 @@ public sealed record Plan(
     IReadOnlyList<Server> Servers,
     Place Client,
     string ClientCommand,
-    Func<string, IReadOnlyList<string>, Measurement?> Value);
+    Func<string, IReadOnlyList<string>, Measurement?> Value)
+{
+    /// <summary>Why the test cannot run on this system under test (NORUN); null when it can.</summary>
+    public string? Unrunnable { get; private init; }
+
+    /// <summary>A plan that does not run, for <paramref name="reason"/>.</summary>
+    public static Plan NotRunnable(string reason) => new([], Place.Left, "", (_, _) => null) { Unrunnable = reason };
+}
 
 /// <summary>What a plan is made from: the lab's addresses, the system under test, the length of a test, the tools' commands.</summary>
 /// <param name="Addresses">The line's addresses.</param>

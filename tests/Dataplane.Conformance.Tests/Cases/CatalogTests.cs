@@ -60,8 +60,11 @@ public class CatalogTests
         Assert.Contains("/opt/iperf3 -6 -c fdd7:e83e:66bd:1012::4 -p 5201 -t 3 -J -P15 -w200k", plan.ClientCommand);
         Assert.Equal(Place.Right, Assert.Single(plan.Servers).Place);
 
-        Plan relay = Catalog.All.Single(t => t.Name == "linux-dataplane-linux-udp4splice-empty").Make(context);
+        Plan relay = Catalog.All.Single(t => t.Name == "linux-dataplane-linux-udp4splice-mtu").Make(context);
         Assert.Equal(2, relay.Servers.Count); // the sink, and Linux's relay on the system under test
+        Assert.Contains("--overhead 28", relay.Servers[0].Command); // UDP and IPv4 headers count in the rate
+        // socat, Linux's relay, cannot relay empty datagrams: no reference, and it says why.
+        Assert.Contains("socat", Catalog.All.Single(t => t.Name == "linux-dataplane-linux-udp4splice-empty").Make(context).Unrunnable);
         Plan ours = Catalog.All.Single(t => t.Name == "linux-dataplane-linux-udp4splice-empty").Make(context with { Sut = SutKind.Dataplane });
         Assert.Single(ours.Servers); // the dataplane's relay is its own app
         Assert.Contains($"--to 10.10.11.2 --port {Services.RelaySplice} --size 0", ours.ClientCommand);

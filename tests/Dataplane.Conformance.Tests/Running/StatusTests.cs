@@ -27,9 +27,20 @@ public class StatusTests
     {
         var before = new Dictionary<string, long> { ["ip.bad_checksum"] = 2, ["udp.socket_full"] = 5 };
         var after = new Dictionary<string, long> { ["ip.bad_checksum"] = 5, ["udp.socket_full"] = 5, ["port.left.tx_drops"] = 1 };
-        Assert.Equal("ip.bad_checksum +3, port.left.tx_drops +1", CaseRunner.Moved(before, after));
+        Assert.Equal("ip.bad_checksum +3", CaseRunner.Moved(before, after));
+        Assert.Equal("port.left.tx_drops +1", CaseRunner.Moved(before, after, load: true));
         Assert.Null(CaseRunner.Moved(before, before));
         Assert.Null(CaseRunner.Moved(null, after));
+    }
+
+    [Fact]
+    public void Drops_for_lack_of_room_are_load_not_errors()
+    {
+        Assert.True(CaseRunner.IsLoadDrop("worker.1.hand_off_drops"));
+        Assert.True(CaseRunner.IsLoadDrop("Udp6RcvbufErrors"));
+        Assert.False(CaseRunner.IsLoadDrop("UdpInCsumErrors"));
+        Assert.False(CaseRunner.IsLoadDrop("ip.bad_checksum"));
+        Assert.False(CaseRunner.IsLoadDrop("icmp6.held_dropped"));
     }
 
     [Fact]
