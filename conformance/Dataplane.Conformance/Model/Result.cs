@@ -12,6 +12,7 @@ namespace Dataplane.Conformance.Model;
 /// <param name="Direction">What the value measures: <c>send</c>, <c>recv</c>, ...; null with no value.</param>
 /// <param name="Log">The test's log; null when it could not be created (NOLOG) or the test did not start.</param>
 /// <param name="Seconds">How long the test took.</param>
+/// <param name="Known">A NORUN that is known and said: a feature the system under test lacks, a modifier not landed, a role the reference tool cannot play.</param>
 public sealed record Result(
     string Test,
     Status Status,
@@ -19,7 +20,8 @@ public sealed record Result(
     double? BitsPerSecond,
     string? Direction,
     string? Log,
-    double Seconds)
+    double Seconds,
+    bool Known = false)
 {
     /// <summary>The lines OpenBSD's tests write: <c>STATUS\ttest\tmessage</c>, then the value.</summary>
     public string ToResultLines()

@@ -41,18 +41,18 @@ internal static class CaseRunner
             TextWriter log = TextWriter.Synchronized(file);
             log.WriteLine($"# {test.Name}: {test.Description}");
             log.WriteLine($"# system under test: {who}{(session.Kind == SutKind.Dataplane ? "" : "")}, lab {lab.Id}, {DateTimeOffset.UtcNow:u}");
-            Result Done(Status status, string message, Measurement? value = null)
+            Result Done(Status status, string message, Measurement? value = null, bool known = false)
             {
                 log.WriteLine($"{status.Name()}\t{test.Name}\t{message}");
                 if (value is not null)
                     log.WriteLine($"VALUE {value.BitsPerSecond:0} bits/sec {value.Direction}");
-                return new Result(test.Name, status, message, value?.BitsPerSecond, value?.Direction, logName, Math.Round(clock.Elapsed.TotalSeconds, 1));
+                return new Result(test.Name, status, message, value?.BitsPerSecond, value?.Direction, logName, Math.Round(clock.Elapsed.TotalSeconds, 1), known);
             }
 
             if (session.Kind == SutKind.Dataplane && test.Needs.Select(DataplaneFeatures.Missing).FirstOrDefault(m => m is not null) is string missing)
-                return Done(Status.Norun, missing);
+                return Done(Status.Norun, missing, known: true);
             if (session.Kind == SutKind.Direct && !test.ThroughSut)
-                return Done(Status.Norun, "modifier direct: no system under test between the hosts to run this role");
+                return Done(Status.Norun, "modifier direct: no system under test between the hosts to run this role", known: true);
             if (session.Gone is string gone)
                 return Done(Status.Norun, gone);
 
@@ -60,7 +60,7 @@ internal static class CaseRunner
                 lab.LeftInterface, lab.RightInterface, lab.SutInterfaces.Left, lab.SutInterfaces.Right);
             Plan plan = test.Make(context);
             if (plan.Unrunnable is string unrunnable)
-                return Done(Status.Norun, unrunnable);
+                return Done(Status.Norun, unrunnable, known: true);
             Host HostOf(Place p) => p switch { Place.Left => lab.Left, Place.Right => lab.Right, _ => lab.Sut };
             int limit = settings.Timeout ?? test.Timeout(settings.Seconds);
 
