@@ -84,7 +84,7 @@ internal sealed class MatrixRunner(MatrixOptions options, Progress progress, Tex
             {
                 await using var lab = await Labs.Lab.CreateAsync(options.Lab, $"dplc{Environment.ProcessId}", labLog, cancel).ConfigureAwait(false);
                 await PhaseAsync(lab, first, driver, runFolder, ours, null, cancel).ConfigureAwait(false);
-                await PhaseAsync(lab, SutKind.Linux, driver, runFolder, linux, ours, cancel).ConfigureAwait(false);
+                await PhaseAsync(lab, SutKind.Linux, driver, runFolder, linux, ours, cancel, first).ConfigureAwait(false);
             }
 
             var rows = options.Tests.Select(t => new Row(t.Name, t.Description, ours[t.Name], linux.GetValueOrDefault(t.Name))).ToList();
@@ -114,7 +114,7 @@ internal sealed class MatrixRunner(MatrixOptions options, Progress progress, Tex
     private static string Label(SutKind kind) => kind switch { SutKind.Dataplane => "dataplane", SutKind.Linux => "linux", _ => "direct" };
 
     private async Task PhaseAsync(Lab lab, SutKind kind, string driver, string runFolder, Dictionary<string, Result> results,
-        Dictionary<string, Result>? compare, CancellationToken cancel)
+        Dictionary<string, Result>? compare, CancellationToken cancel, SutKind compareKind = SutKind.Dataplane)
     {
         string label = Label(kind);
         progress.Say($"{label}{(kind == SutKind.Dataplane ? " on " + driver : "")} between the hosts");
@@ -145,7 +145,7 @@ internal sealed class MatrixRunner(MatrixOptions options, Progress progress, Tex
                 if (compare is not null && compare.TryGetValue(test.Name, out Result? ours) && ours.BitsPerSecond is double d &&
                     result.BitsPerSecond is double l && l > 0)
                 {
-                    extra = $"  (dataplane {100 * d / l:0.0}%)";
+                    extra = $"  ({Label(compareKind)} {100 * d / l:0.0}%)";
                 }
                 progress.End(label, result, extra);
             }
