@@ -39,8 +39,15 @@ public sealed record Tally(int Passed, int Failed, int Skipped)
 /// </summary>
 internal sealed class MatrixRunner(MatrixOptions options, Progress progress, TextWriter labLog)
 {
-    /// <summary>The modifiers the runner knows; those not in <see cref="Landed"/> make every dataplane test NORUN.</summary>
-    public static readonly string[] Known = ["direct", "jumbo", "nolro", "notso", "nopf"];
+    /// <summary>
+    /// The modifiers the runner knows, OpenBSD's (direct, jumbo, nolro, notso, nopf) and its pseudo
+    /// devices stacked between the hosts; one whose feature has not landed makes every test NORUN.
+    /// </summary>
+    public static readonly string[] Known =
+    [
+        "direct", "jumbo", "nolro", "notso", "nopf",
+        "bridge", "carp", "gif", "gif6", "gre", "trunk", "veb", "vlan", "vxlan", "wg",
+    ];
 
     /// <summary>Why a modifier cannot run yet; null for one that can.</summary>
     public static string? Missing(string modifier) => modifier switch
@@ -50,6 +57,7 @@ internal sealed class MatrixRunner(MatrixOptions options, Progress progress, Tex
         "nolro" => "modifier nolro: the dataplane has no LRO yet to switch off",
         "notso" => "modifier notso: the dataplane has no TSO yet to switch off",
         "nopf" => "modifier nopf: the dataplane has no packet filter yet to switch off",
+        _ when Known.Contains(modifier) => $"pseudo device {modifier}: not in the dataplane yet",
         _ => $"unknown modifier {modifier}",
     };
 

@@ -44,6 +44,14 @@ public class StatusTests
     }
 
     [Fact]
+    public void Modifiers_and_pseudo_devices_not_landed_say_why()
+    {
+        Assert.Null(MatrixRunner.Missing("direct"));
+        Assert.Contains("TSO", MatrixRunner.Missing("notso"));
+        Assert.Equal("pseudo device vxlan: not in the dataplane yet", MatrixRunner.Missing("vxlan"));
+    }
+
+    [Fact]
     public void Filters_match_a_part_of_the_name_and_stars_match_anything()
     {
         Assert.True(Program.Matches("linux-dataplane-linux-tcp4iperf-parallel-forward", "tcp4"));
