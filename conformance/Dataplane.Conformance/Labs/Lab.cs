@@ -128,6 +128,38 @@ public sealed class Lab : IAsyncDisposable
         return await AttachDataplaneAsync(driver, binary, runFolder, cancel).ConfigureAwait(false);
     }
 
+    /// <summary>The runner's own helper scripts (udpbench.py), which travel with it.</summary>
+    public static string ToolsFolder { get; } = Path.Combine(AppContext.BaseDirectory, "tools");
+
+    /// <summary>
+    /// The peer tool commands for this lab's hosts. A remote machine does not have the runner's
+    /// helper scripts: each script of <see cref="ToolsFolder"/> a command names is copied into every
+    /// remote host's folder (the same path on each) and the command names the copy. A namespace
+    /// lab shares this machine's files and takes the commands as they are.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string>> ProvideToolsAsync(IReadOnlyDictionary<string, string> tools, CancellationToken cancel)
+    {
+        SshHost[] remote = [.. ((Host[])[Left, Right, Sut]).OfType<SshHost>()];
+        if (remote.Length == 0)
+            return tools;
+        var provided = new Dictionary<string, string>();
+        foreach ((string name, string command) in tools)
+        {
+            string[] words = command.Split(' ');
+            for (int i = 0; i < words.Length; i++)
+            {
+                if (Path.IsPathFullyQualified(words[i]) && Path.GetDirectoryName(words[i]) == ToolsFolder && File.Exists(words[i]))
+                {
+                    string local = words[i];
+                    foreach (SshHost host in remote)
+                        words[i] = await host.ProvideAsync(local, host.Folder, cancel).ConfigureAwait(false);
+                }
+            }
+            provided[name] = string.Join(' ', words);
+        }
+        return provided;
+    }
+
     private async Task<SutSession> AttachLinuxAsync(CancellationToken cancel)
     {
         if (Sut is NetnsHost)
