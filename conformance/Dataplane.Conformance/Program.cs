@@ -102,7 +102,7 @@ internal static class Program
         var filters = new List<string>();
         var tools = new Dictionary<string, string>
         {
-            ["udpbench"] = "python3 " + Path.Combine(AppContext.BaseDirectory, "tools", "udpbench.py"),
+            ["udpbench"] = "python3 " + Path.Combine(Lab.ToolsFolder, "udpbench.py"),
         };
         int? seconds = null, timeout = null;
         string results = "conformance/results", binary = "out/dataplane";

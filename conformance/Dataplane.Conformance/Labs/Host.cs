@@ -95,13 +95,24 @@ public sealed class NetnsHost(string role, string ns) : Host(role)
         Task.FromResult(localPath);
 }
 
-/// <summary>A remote machine reached with <c>ssh -o BatchMode=yes TARGET</c>.</summary>
-public sealed class SshHost(string role, string target) : Host(role)
+/// <summary>
+/// A remote machine reached with <c>ssh -o BatchMode=yes [OPTIONS] TARGET</c>. What the lab puts
+/// on it (the dataplane binary, its config and control socket, helper scripts, process group
+/// files, captures) goes into <see cref="Folder"/>, which the lab removes at the end.
+/// </summary>
+/// <param name="role">left, right or sut.</param>
+/// <param name="target">The ssh destination.</param>
+/// <param name="options">The lab's <c>ssh-option</c> words, passed before the target.</param>
+/// <param name="folder">The run's folder on the machine (an absolute path of plain characters).</param>
+public sealed class SshHost(string role, string target, IReadOnlyList<string> options, string folder) : Host(role)
 {
     private int _spawned;
 
     /// <summary>The ssh destination.</summary>
     public string Target { get; } = target;
+
+    /// <summary>The run's folder on the machine: <c>/tmp/dataplane-conformance-LABID</c>.</summary>
+    public string Folder { get; } = folder;
 
     /// <inheritdoc/>
     public override string Where => $"ssh {Target}";
@@ -110,29 +121,43 @@ public sealed class SshHost(string role, string target) : Host(role)
     internal static readonly string[] Options =
         ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"];
 
+    /// <summary>The arguments of ssh that run <paramref name="remoteCommand"/> (a line for the remote user's shell).</summary>
+    private string[] Arguments(string remoteCommand) => [.. Options, .. options, Target, remoteCommand];
+
     /// <inheritdoc/>
     protected internal override (string File, string[] Arguments) Wrap(string command) =>
-        ("ssh", [.. Options, Target, "sh -c " + Shell.Quote(command)]);
+        ("ssh", Arguments("sh -c " + Shell.Quote(command)));
 
     /// <summary>
-    /// Starts the command remotely with its pid in a file, so that stopping it reaches the remote
-    /// process (closing the ssh connection alone would leave it running).
+    /// Starts the command remotely with its process group in a file, so that stopping it reaches
+    /// the remote processes (closing the ssh connection alone would leave them running). sshd puts
+    /// every session in a process group of its own (setsid), so the group is the command and what
+    /// it forked, such as socat's child per peer, and nothing else. The command runs in a shell of
+    /// its own: one that starts with <c>exec</c> becomes that shell's process, and one of several
+    /// steps (<c>A &amp;&amp; B</c>) runs them all, which an <c>exec</c> in front of it would not.
     /// </summary>
     public override HostProcess Start(string command, TextWriter? log = null)
     {
-        string pidFile = $"/tmp/dataplane-conformance-{Environment.ProcessId}-{Interlocked.Increment(ref _spawned)}.pid";
-        return HostProcess.Start(this, $"echo $$ >{pidFile}; exec {command}", log, pidFile);
+        // The role in the name: two roles of a lab may be one machine, and share the folder.
+        // Field 5 of /proc/PID/stat is the process group ("sh" has no space in its name, field 2).
+        string groupFile = $"{Folder}/{Role}-{Interlocked.Increment(ref _spawned)}.pgid";
+        return HostProcess.Start(this,
+            $"mkdir -p {Folder} && cut -d' ' -f5 /proc/$$/stat >{groupFile} && exec sh -c {Shell.Quote(command)}", log, groupFile);
+    }
+
+    /// <summary>Runs a remote command line with no pid file and no time limit (the copies in and out).</summary>
+    private Process StartSsh(string remoteCommand)
+    {
+        var start = new ProcessStartInfo("ssh") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in Arguments(remoteCommand))
+            start.ArgumentList.Add(a);
+        return Process.Start(start) ?? throw new LabException("cannot start ssh");
     }
 
     /// <inheritdoc/>
     public override async Task FetchAsync(string remotePath, string localPath, CancellationToken cancel)
     {
-        var start = new ProcessStartInfo("ssh") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (string a in Options)
-            start.ArgumentList.Add(a);
-        start.ArgumentList.Add(Target);
-        start.ArgumentList.Add($"cat {Shell.Quote(remotePath)} && rm -f {Shell.Quote(remotePath)}");
-        using var ssh = Process.Start(start) ?? throw new LabException("cannot start ssh");
+        using Process ssh = StartSsh($"cat {Shell.Quote(remotePath)} && rm -f {Shell.Quote(remotePath)}");
         ssh.StandardInput.Close();
         Task<string> errors = ssh.StandardError.ReadToEndAsync(cancel);
         await using (FileStream file = File.Create(localPath))
@@ -147,17 +172,19 @@ public sealed class SshHost(string role, string target) : Host(role)
     public override async Task<string> ProvideAsync(string localPath, string remoteFolder, CancellationToken cancel)
     {
         string remote = $"{remoteFolder}/{Path.GetFileName(localPath)}";
-        var start = new ProcessStartInfo("ssh") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in Options)
-            start.ArgumentList.Add(a);
-        start.ArgumentList.Add(Target);
-        start.ArgumentList.Add($"mkdir -p {Shell.Quote(remoteFolder)} && cat >{Shell.Quote(remote)} && chmod +x {Shell.Quote(remote)}");
-        using var ssh = Process.Start(start) ?? throw new LabException("cannot start ssh");
+        using Process ssh = StartSsh($"mkdir -p {Shell.Quote(remoteFolder)} && cat >{Shell.Quote(remote)} && chmod +x {Shell.Quote(remote)}");
         Task<string> errors = ssh.StandardError.ReadToEndAsync(cancel);
         Task<string> output = ssh.StandardOutput.ReadToEndAsync(cancel);
-        await using (FileStream file = File.OpenRead(localPath))
-            await file.CopyToAsync(ssh.StandardInput.BaseStream, cancel).ConfigureAwait(false);
-        ssh.StandardInput.Close();
+        try
+        {
+            await using (FileStream file = File.OpenRead(localPath))
+                await file.CopyToAsync(ssh.StandardInput.BaseStream, cancel).ConfigureAwait(false);
+            ssh.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+            // ssh ended early (no connection, a full disk): its exit status and errors say why.
+        }
         await ssh.WaitForExitAsync(cancel).ConfigureAwait(false);
         await output.ConfigureAwait(false);
         if (ssh.ExitCode != 0)
@@ -181,23 +208,23 @@ public enum Signal
 
 /// <summary>
 /// A process the lab started on a host: its output collected (and copied to a log as it comes),
-/// stopped only by the pid it was started with.
+/// stopped only by the pid it was started with (over ssh: the remote process group it was started in).
 /// </summary>
 public sealed partial class HostProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly Host _host;
-    private readonly string? _remotePidFile;
+    private readonly string? _remoteGroupFile;
     private readonly StringBuilder _output = new();
     private readonly TextWriter? _log;
     private readonly Task _readers;
 
-    private HostProcess(Host host, Process process, TextWriter? log, string? remotePidFile)
+    private HostProcess(Host host, Process process, TextWriter? log, string? remoteGroupFile)
     {
         _host = host;
         _process = process;
         _log = log;
-        _remotePidFile = remotePidFile;
+        _remoteGroupFile = remoteGroupFile;
         _readers = Task.WhenAll(Pump(process.StandardOutput), Pump(process.StandardError));
     }
 
@@ -220,7 +247,7 @@ public sealed partial class HostProcess : IAsyncDisposable
     /// <summary>Its exit code once ended; 128+N when signal N ended it.</summary>
     public int ExitCode => _process.ExitCode;
 
-    internal static HostProcess Start(Host host, string command, TextWriter? log, string? remotePidFile = null)
+    internal static HostProcess Start(Host host, string command, TextWriter? log, string? remoteGroupFile = null)
     {
         (string file, string[] arguments) = host.Wrap(command);
         var start = new ProcessStartInfo(file)
@@ -234,7 +261,7 @@ public sealed partial class HostProcess : IAsyncDisposable
             start.ArgumentList.Add(a);
         Process process = Process.Start(start) ?? throw new LabException($"cannot start {file}");
         process.StandardInput.Close(); // no tool of a test reads a terminal
-        return new HostProcess(host, process, log, remotePidFile);
+        return new HostProcess(host, process, log, remoteGroupFile);
     }
 
     private async Task Pump(StreamReader reader)
@@ -301,7 +328,7 @@ public sealed partial class HostProcess : IAsyncDisposable
         }
         if (!_process.HasExited)
         {
-            if (_remotePidFile is not null)
+            if (_remoteGroupFile is not null)
                 await SendAsync(Signal.Kill).ConfigureAwait(false);
             try
             {
@@ -318,14 +345,15 @@ public sealed partial class HostProcess : IAsyncDisposable
 
     private async Task SendAsync(Signal signal)
     {
-        if (_remotePidFile is null)
+        if (_remoteGroupFile is null)
         {
             _ = kill(_process.Id, (int)signal);
             return;
         }
-        // Over ssh: to the remote process by the pid it wrote, in its own short ssh call.
-        await _host.RunAsync($"kill -{(int)signal} $(cat {_remotePidFile}) 2>/dev/null; [ {(int)signal} != 9 ] || rm -f {_remotePidFile}",
-            TimeSpan.FromSeconds(15)).ConfigureAwait(false);
+        // Over ssh: to the remote process group it wrote, in its own short ssh call. (No "--":
+        // dash's kill takes -PGID after the signal and not after "--".)
+        await _host.RunAsync($"g=$(cat {_remoteGroupFile} 2>/dev/null) && [ -n \"$g\" ] && kill -{(int)signal} -$g 2>/dev/null; " +
+            $"[ {(int)signal} != 9 ] || rm -f {_remoteGroupFile}", TimeSpan.FromSeconds(15)).ConfigureAwait(false);
     }
 
     /// <summary>Stops it if it still runs.</summary>

@@ -56,6 +56,9 @@ public sealed class Lab : IAsyncDisposable
     /// <summary>The addresses of the lab's line.</summary>
     public Addressing Addresses => Definition.Addresses;
 
+    /// <summary>The folder the lab uses on each remote machine, removed at the end: <c>/tmp/dataplane-conformance-ID</c>.</summary>
+    public string RemoteFolder => $"/tmp/dataplane-conformance-{Id}";
+
     /// <summary>The left host's interface toward the system under test in the current phase.</summary>
     public string LeftInterface { get; private set; } = "";
 
@@ -89,7 +92,7 @@ public sealed class Lab : IAsyncDisposable
 
     private Host MakeHost(HostSpec spec) => spec.Kind == HostKind.Netns
         ? new NetnsHost(spec.Role, $"{Id}-{spec.Role}")
-        : new SshHost(spec.Role, spec.Target!);
+        : new SshHost(spec.Role, spec.Target!, Definition.SshOptions, RemoteFolder);
 
     private async Task AddNamespaceAsync(NetnsHost ns, CancellationToken cancel)
     {
@@ -123,6 +126,38 @@ public sealed class Lab : IAsyncDisposable
         if (kind == SutKind.Linux)
             return await AttachLinuxAsync(cancel).ConfigureAwait(false);
         return await AttachDataplaneAsync(driver, binary, runFolder, cancel).ConfigureAwait(false);
+    }
+
+    /// <summary>The runner's own helper scripts (udpbench.py), which travel with it.</summary>
+    public static string ToolsFolder { get; } = Path.Combine(AppContext.BaseDirectory, "tools");
+
+    /// <summary>
+    /// The peer tool commands for this lab's hosts. A remote machine does not have the runner's
+    /// helper scripts: each script of <see cref="ToolsFolder"/> a command names is copied into every
+    /// remote host's folder (the same path on each) and the command names the copy. A namespace
+    /// lab shares this machine's files and takes the commands as they are.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string>> ProvideToolsAsync(IReadOnlyDictionary<string, string> tools, CancellationToken cancel)
+    {
+        SshHost[] remote = [.. ((Host[])[Left, Right, Sut]).OfType<SshHost>()];
+        if (remote.Length == 0)
+            return tools;
+        var provided = new Dictionary<string, string>();
+        foreach ((string name, string command) in tools)
+        {
+            string[] words = command.Split(' ');
+            for (int i = 0; i < words.Length; i++)
+            {
+                if (Path.IsPathFullyQualified(words[i]) && Path.GetDirectoryName(words[i]) == ToolsFolder && File.Exists(words[i]))
+                {
+                    string local = words[i];
+                    foreach (SshHost host in remote)
+                        words[i] = await host.ProvideAsync(local, host.Folder, cancel).ConfigureAwait(false);
+                }
+            }
+            provided[name] = string.Join(' ', words);
+        }
+        return provided;
     }
 
     private async Task<SutSession> AttachLinuxAsync(CancellationToken cancel)
@@ -191,10 +226,9 @@ public sealed class Lab : IAsyncDisposable
         string config = Services.DataplaneConfig(Addresses, leftPort, rightPort, cores);
         string configFile = Path.Combine(runFolder, "dataplane.conf");
         await File.WriteAllTextAsync(configFile, config, cancel).ConfigureAwait(false);
-        string remoteFolder = $"/tmp/dataplane-conformance-{Id}";
-        string remoteBinary = await Sut.ProvideAsync(binary, remoteFolder, cancel).ConfigureAwait(false);
-        string remoteConfig = await Sut.ProvideAsync(configFile, remoteFolder, cancel).ConfigureAwait(false);
-        string socket = Sut is NetnsHost ? Path.Combine(runFolder, "ctl.sock") : $"{remoteFolder}/ctl.sock";
+        string remoteBinary = await Sut.ProvideAsync(binary, RemoteFolder, cancel).ConfigureAwait(false);
+        string remoteConfig = await Sut.ProvideAsync(configFile, RemoteFolder, cancel).ConfigureAwait(false);
+        string socket = Sut is NetnsHost ? Path.Combine(runFolder, "ctl.sock") : $"{RemoteFolder}/ctl.sock";
 
         var dataplaneLog = new StreamWriter(Path.Combine(runFolder, "dataplane.log"), append: true) { AutoFlush = true };
         await dataplaneLog.WriteLineAsync($"$ {remoteBinary} run -c {remoteConfig} -s {socket}   ({Sut.Where})").ConfigureAwait(false);
@@ -342,13 +376,18 @@ public sealed class Lab : IAsyncDisposable
         }
     }
 
-    /// <summary>Removes what the lab made: remote changes undone, namespaces deleted (what is inside goes with them).</summary>
+    /// <summary>Removes what the lab made: remote changes undone and remote folders removed, namespaces deleted (what is inside goes with them).</summary>
     public async ValueTask DisposeAsync()
     {
         if (_disposed)
             return;
         _disposed = true;
         await UndoAsync().ConfigureAwait(false);
+        foreach (Host host in (Host[])[Left, Right, Sut])
+        {
+            if (host is SshHost ssh)
+                await ssh.RunAsync($"rm -rf {ssh.Folder}", TimeSpan.FromSeconds(15)).ConfigureAwait(false);
+        }
         var local = new LocalHost();
         foreach (NetnsHost ns in _namespaces)
         {

@@ -35,6 +35,7 @@ public sealed record PortSpec(string Side, string? Pci, string? Interface);
 /// <param name="Drivers">The dataplane drivers this lab runs, one run each.</param>
 /// <param name="Ports">A remote system under test's ports; empty in a namespace lab.</param>
 /// <param name="Line">The address line: 10.10.&lt;line&gt;1.0/24 and so on.</param>
+/// <param name="SshOptions">Words every ssh call takes before the target (<c>ssh-option</c>: <c>-F FILE</c>, <c>-i KEY</c>); empty for ssh's defaults.</param>
 public sealed record LabDefinition(
     string Name,
     string File,
@@ -43,7 +44,8 @@ public sealed record LabDefinition(
     HostSpec Sut,
     IReadOnlyList<string> Drivers,
     IReadOnlyList<PortSpec> Ports,
-    int Line)
+    int Line,
+    IReadOnlyList<string> SshOptions)
 {
     /// <summary>The drivers a namespace system under test can run (host-backed ports).</summary>
     public static readonly string[] NetnsDrivers = ["tap", "afpacket"];

@@ -9,6 +9,7 @@ namespace Dataplane.Conformance.Labs;
 /// sut  netns | ssh TARGET
 /// drivers DRIVER...
 /// port left|right [pci ADDRESS] [ifname IF]       (remote system under test)
+/// ssh-option OPTION...                             (words for every ssh call, before the target)
 /// line N
 /// </code>
 /// </summary>
@@ -38,6 +39,7 @@ public static class LabParser
         var hosts = new Dictionary<string, HostSpec>();
         var ports = new Dictionary<string, PortSpec>();
         List<string>? drivers = null;
+        var sshOptions = new List<string>();
         int line = 1;
         int lastLine = 0;
 
@@ -102,6 +104,13 @@ public static class LabParser
                         ports[words[1]] = port;
                     break;
 
+                case "ssh-option":
+                    if (words.Length < 2)
+                        Error("usage: ssh-option OPTION... (words ssh takes before the target: -F FILE, -i KEY, -o NAME=VALUE)");
+                    else
+                        sshOptions.AddRange(words.Skip(1));
+                    break;
+
                 case "line":
                     if (words.Length != 2 || !int.TryParse(words[1], out int l) || l is < 1 or > 9)
                         Error("usage: line N (1 to 9: the left net is 10.10.N1.0/24)");
@@ -110,7 +119,7 @@ public static class LabParser
                     break;
 
                 default:
-                    Error($"unknown statement '{words[0]}' (lab, host, sut, drivers, port, line)");
+                    Error($"unknown statement '{words[0]}' (lab, host, sut, drivers, port, ssh-option, line)");
                     break;
             }
         }
@@ -139,10 +148,17 @@ public static class LabParser
         {
             Missing("a namespace system under test needs namespace hosts (its links are veths and taps)");
         }
+        if (hosts.TryGetValue("sut", out HostSpec? remoteSut) && remoteSut.Kind == HostKind.Ssh &&
+            hosts.Values.Any(h => h.Kind == HostKind.Netns))
+        {
+            Missing("a remote system under test needs remote hosts (cabled to its ports: host left|right ssh TARGET ifname IF)");
+        }
+        if (sshOptions.Count > 0 && !hosts.Values.Any(h => h.Kind == HostKind.Ssh))
+            Missing("ssh-option is for labs with remote machines; this lab has none");
         if (errors.Count > 0)
             return null;
         return new LabDefinition(name!, file, hosts["left"], hosts["right"], hosts["sut"], drivers!,
-            [.. ports.Values.OrderBy(p => p.Side)], line);
+            [.. ports.Values.OrderBy(p => p.Side)], line, sshOptions);
     }
 
     private static HostSpec? ParseHost(string role, ReadOnlySpan<string> words, Action<string> error, bool needsInterface)

@@ -29,7 +29,7 @@ internal sealed class CaptureCheck
                 continue;
             CommandResult mac = await host.RunAsync($"cat /sys/class/net/{ifname}/address", TimeSpan.FromSeconds(10), null, cancel).ConfigureAwait(false);
             string file = Path.Combine(folder, $"{test}.{host.Role}.pcap");
-            string remote = host is SshHost ? $"/tmp/dataplane-conformance-{Environment.ProcessId}-{host.Role}.pcap" : file;
+            string remote = host is SshHost ssh ? $"{ssh.Folder}/{host.Role}.pcap" : file;
             HostProcess p = host.Start($"exec {tcpdump} -n -U -s 0 -c {Frames} -i {ifname} -w {remote}", log);
             if (!await p.WaitForOutputAsync("listening on", TimeSpan.FromSeconds(10), cancel).ConfigureAwait(false))
             {

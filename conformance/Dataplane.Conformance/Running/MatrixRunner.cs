@@ -91,8 +91,12 @@ internal sealed class MatrixRunner(MatrixOptions options, Progress progress, Tex
             else
             {
                 await using var lab = await Labs.Lab.CreateAsync(options.Lab, $"dplc{Environment.ProcessId}", labLog, cancel).ConfigureAwait(false);
-                await PhaseAsync(lab, first, driver, runFolder, ours, null, cancel).ConfigureAwait(false);
-                await PhaseAsync(lab, SutKind.Linux, driver, runFolder, linux, ours, cancel, first).ConfigureAwait(false);
+                RunSettings settings = options.Settings with
+                {
+                    Tools = await lab.ProvideToolsAsync(options.Settings.Tools, cancel).ConfigureAwait(false),
+                };
+                await PhaseAsync(lab, first, driver, settings, runFolder, ours, null, cancel).ConfigureAwait(false);
+                await PhaseAsync(lab, SutKind.Linux, driver, settings, runFolder, linux, ours, cancel, first).ConfigureAwait(false);
             }
 
             var rows = options.Tests.Select(t => new Row(t.Name, t.Description, ours[t.Name], linux.GetValueOrDefault(t.Name))).ToList();
@@ -121,7 +125,7 @@ internal sealed class MatrixRunner(MatrixOptions options, Progress progress, Tex
 
     private static string Label(SutKind kind) => kind switch { SutKind.Dataplane => "dataplane", SutKind.Linux => "linux", _ => "direct" };
 
-    private async Task PhaseAsync(Lab lab, SutKind kind, string driver, string runFolder, Dictionary<string, Result> results,
+    private async Task PhaseAsync(Lab lab, SutKind kind, string driver, RunSettings settings, string runFolder, Dictionary<string, Result> results,
         Dictionary<string, Result>? compare, CancellationToken cancel, SutKind compareKind = SutKind.Dataplane)
     {
         string label = Label(kind);
@@ -147,7 +151,7 @@ internal sealed class MatrixRunner(MatrixOptions options, Progress progress, Tex
             {
                 cancel.ThrowIfCancellationRequested();
                 progress.Begin(label, test.Name);
-                Result result = await CaseRunner.RunAsync(test, lab, session, options.Settings, runFolder, cancel).ConfigureAwait(false);
+                Result result = await CaseRunner.RunAsync(test, lab, session, settings, runFolder, cancel).ConfigureAwait(false);
                 results[test.Name] = result;
                 string extra = "";
                 if (compare is not null && compare.TryGetValue(test.Name, out Result? ours) && ours.BitsPerSecond is double d &&

@@ -1,0 +1,290 @@
+using System.Diagnostics;
+
+namespace Dataplane.Conformance.Tests.Labs;
+
+/// <summary>
+/// Three "remote machines" made of network namespaces of this one, for a lab that reaches them
+/// only over ssh: left, right and sut (<c>dplr-PID-ROLE</c>), each with its own sshd listening on
+/// a management veth to this namespace (this end <c>dplrPIDl|r|s</c>, 10.199.P.0/30 and up), and
+/// cabled as a bare-metal lab is: left ens0 — sl0 sut sr0 — ens0 right. The interfaces are the
+/// world's, as a real machine's NICs are not the lab's; the lab only adds addresses and routes.
+/// Dispose stops the sshds by their pids and removes the namespaces, links and files.
+/// </summary>
+internal sealed class RemoteWorld : IDisposable
+{
+    /// <summary>The roles, each one machine.</summary>
+    public static readonly string[] Roles = ["left", "right", "sut"];
+
+    private const string Sshd = "/usr/sbin/sshd";
+    private readonly Dictionary<string, Process> _sshd = [];
+    private readonly System.Text.StringBuilder _sshdOutput = new();
+    private readonly List<string> _namespaces = [];
+    private readonly List<string> _links = [];
+    private readonly bool _madePrivsepFolder;
+
+    /// <summary>Builds the world and waits until ssh reaches each machine; on a failure, removes what it made and throws.</summary>
+    public RemoteWorld()
+    {
+        Folder = Directory.CreateTempSubdirectory("dplr-").FullName;
+        try
+        {
+            // sshd refuses to start without its privilege separation folder, which the service makes at boot.
+            if (!Directory.Exists("/run/sshd"))
+            {
+                Directory.CreateDirectory("/run/sshd");
+                _madePrivsepFolder = true;
+            }
+            Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "dplr host", "-f", Path.Combine(Folder, "host_key"));
+            Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "dplr client", "-f", Path.Combine(Folder, "client_key"));
+            File.Copy(Path.Combine(Folder, "client_key.pub"), Path.Combine(Folder, "authorized_keys"));
+            var config = new List<string>
+            {
+                "Host left right sut",
+                "    User root",
+                $"    IdentityFile {Folder}/client_key",
+                "    IdentitiesOnly yes",
+                "    StrictHostKeyChecking no",
+                "    UserKnownHostsFile /dev/null",
+                // No "Permanently added ..." warning in the output of the commands the runner reads.
+                "    LogLevel ERROR",
+                // One connection per machine for the run's hundred-odd commands, as an operator's
+                // config would have it; it ends 2 s after the last.
+                "    ControlMaster auto",
+                $"    ControlPath {Folder}/mux-%C",
+                "    ControlPersist 2",
+            };
+            for (int k = 0; k < Roles.Length; k++)
+            {
+                string role = Roles[k];
+                string ns = Namespace(role);
+                _namespaces.Add(ns);
+                Run("ip", "netns", "add", ns);
+                string mgmt = $"dplr{Environment.ProcessId}{role[0]}";
+                _links.Add(mgmt);
+                Run("ip", "link", "add", mgmt, "type", "veth", "peer", "name", "mgmt0", "netns", ns);
+                Run("ip", "addr", "add", $"{ManagementAddress(k, here: true)}/30", "dev", mgmt);
+                Run("ip", "link", "set", mgmt, "up");
+                Run("ip", "-n", ns, "addr", "add", $"{ManagementAddress(k, here: false)}/30", "dev", "mgmt0");
+                Run("ip", "-n", ns, "link", "set", "mgmt0", "up");
+                Run("ip", "-n", ns, "link", "set", "lo", "up");
+                config.Add($"Host {role}");
+                config.Add($"    HostName {ManagementAddress(k, here: false)}");
+            }
+            File.WriteAllLines(SshConfig, config);
+
+            // The cables. Checksums complete on the hosts' side, as on a real wire (see Lab.AddressHostsAsync).
+            Run("ip", "-n", Namespace("left"), "link", "add", "ens0", "type", "veth", "peer", "name", "sl0", "netns", Namespace("sut"));
+            Run("ip", "-n", Namespace("right"), "link", "add", "ens0", "type", "veth", "peer", "name", "sr0", "netns", Namespace("sut"));
+            foreach ((string role, string ifname) in (ValueTuple<string, string>[])[("left", "ens0"), ("right", "ens0"), ("sut", "sl0"), ("sut", "sr0")])
+            {
+                Run("ip", "-n", Namespace(role), "link", "set", ifname, "up");
+                if (role != "sut")
+                    Run("ip", "netns", "exec", Namespace(role), "ethtool", "-K", ifname, "tx", "off");
+            }
+
+            for (int k = 0; k < Roles.Length; k++)
+                StartSshd(Roles[k], ManagementAddress(k, here: false));
+            foreach (string role in Roles)
+            {
+                if (!Until(() => TrySsh(role, "true"), TimeSpan.FromSeconds(10)))
+                    throw new InvalidOperationException($"ssh does not reach {role}:\n{SshdOutput()}");
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The world's own folder: keys, configs, the sshds' pid files, and what a test writes.</summary>
+    public string Folder { get; }
+
+    /// <summary>The ssh client config that names the machines left, right and sut.</summary>
+    public string SshConfig => Path.Combine(Folder, "ssh_config");
+
+    /// <summary>The sshds' pids by role.</summary>
+    public IReadOnlyDictionary<string, int> SshdPids => _sshd.ToDictionary(p => p.Key, p => p.Value.Id);
+
+    /// <summary>The namespace of <paramref name="role"/>.</summary>
+    public static string Namespace(string role) => $"dplr-{Environment.ProcessId}-{role}";
+
+    /// <summary>Why the world cannot be built here (not root, no sshd, ...), or null.</summary>
+    public static string? CannotRunBecause()
+    {
+        if (!OperatingSystem.IsLinux())
+            return "needs Linux";
+        if (Environment.UserName != "root")
+            return "needs root (network namespaces)";
+        if (!File.Exists(Sshd))
+            return $"{Sshd} is missing: ./build.sh deps installs openssh-server";
+        string[] path = [.. (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries), "/usr/sbin", "/sbin"];
+        foreach (string tool in (string[])["ip", "ssh", "ssh-keygen", "ethtool", "ping", "socat", "python3", "nstat", "tcpdump", "tshark"])
+        {
+            if (!path.Any(dir => File.Exists(Path.Combine(dir, tool))))
+                return $"{tool} is not installed: ./build.sh deps";
+        }
+        return null;
+    }
+
+    /// <summary>Runs <paramref name="command"/> on <paramref name="role"/>'s namespace directly (not over ssh): for checks.</summary>
+    public static string InNamespace(string role, string command) => Run("ip", "netns", "exec", Namespace(role), "sh", "-c", command);
+
+    /// <summary>The management address of machine <paramref name="k"/>: this namespace's end, or the machine's.</summary>
+    private static string ManagementAddress(int k, bool here) => $"10.199.{Environment.ProcessId % 250}.{(4 * k) + (here ? 1 : 2)}";
+
+    private void StartSshd(string role, string address)
+    {
+        string config = Path.Combine(Folder, $"sshd_config.{role}");
+        File.WriteAllLines(config,
+        [
+            $"ListenAddress {address}",
+            "Port 22",
+            $"HostKey {Folder}/host_key",
+            $"PidFile {Folder}/sshd.{role}.pid",
+            $"AuthorizedKeysFile {Folder}/authorized_keys",
+            "PermitRootLogin prohibit-password",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            // The temp folder is root's, but not 0700 all the way up.
+            "StrictModes no",
+            "UsePAM no",
+            // Every lab command is a connection of its own; the default 10 would refuse some under load.
+            "MaxStartups 100",
+        ]);
+        var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in (string[])["netns", "exec", Namespace(role), Sshd, "-D", "-e", "-f", config])
+            start.ArgumentList.Add(a);
+        // ip netns exec execs sshd: the pid is sshd's.
+        Process sshd = Process.Start(start) ?? throw new InvalidOperationException("cannot start sshd");
+        _sshd[role] = sshd;
+        void Collect(object? _, DataReceivedEventArgs e)
+        {
+            lock (_sshdOutput)
+                _sshdOutput.Append($"[{role}] ").AppendLine(e.Data);
+        }
+        sshd.OutputDataReceived += Collect;
+        sshd.ErrorDataReceived += Collect;
+        sshd.BeginOutputReadLine();
+        sshd.BeginErrorReadLine();
+    }
+
+    /// <summary>What the sshds said (-e: their log on standard error), for a failure's message.</summary>
+    public string SshdOutput()
+    {
+        lock (_sshdOutput)
+            return _sshdOutput.ToString();
+    }
+
+    private bool TrySsh(string role, string command)
+    {
+        try
+        {
+            Run("ssh", "-F", SshConfig, "-o", "BatchMode=yes", "-o", "ConnectTimeout=2", role, command);
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Runs a command with a 20-second limit; its output, or an exception with it when it fails.</summary>
+    public static string Run(string file, params string[] args)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string arg in args)
+            start.ArgumentList.Add(arg);
+        using Process process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {file}");
+        Task<string> output = process.StandardOutput.ReadToEndAsync();
+        Task<string> error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(20_000))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new InvalidOperationException($"{file} {string.Join(' ', args)}: no exit after 20 s");
+        }
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"{file} {string.Join(' ', args)}: exit {process.ExitCode}: {error.Result}{output.Result}");
+        return output.Result;
+    }
+
+    /// <summary>Polls <paramref name="condition"/> every 100 ms until it holds (true) or <paramref name="limit"/> passes (false).</summary>
+    public static bool Until(Func<bool> condition, TimeSpan limit)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > limit)
+                return false;
+            Thread.Sleep(100);
+        }
+        return true;
+    }
+
+    private static void Quietly(string file, params string[] args)
+    {
+        try
+        {
+            Run(file, args);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Stops what runs in the machines: the sessions' processes (a test that failed may leave
+    /// some, and a deleted namespace would not end them) by their pids after 3 s of grace, then the
+    /// sshds (SIGTERM, SIGKILL after 5 s); deletes the links and namespaces, removes the files.
+    /// </summary>
+    public void Dispose()
+    {
+        var sshdPids = _sshd.Values.Select(p => p.Id).ToHashSet();
+        foreach (string ns in _namespaces)
+        {
+            int[] Left()
+            {
+                try
+                {
+                    return [.. Run("ip", "netns", "pids", ns).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).Where(p => !sshdPids.Contains(p))];
+                }
+                catch (InvalidOperationException)
+                {
+                    return []; // never made
+                }
+            }
+            if (!Until(() => Left().Length == 0, TimeSpan.FromSeconds(3)))
+            {
+                foreach (int pid in Left())
+                    _ = Kill(pid, 9);
+            }
+        }
+        foreach (Process sshd in _sshd.Values)
+        {
+            if (!sshd.HasExited)
+            {
+                _ = Kill(sshd.Id, 15);
+                if (!sshd.WaitForExit(5000))
+                    sshd.Kill();
+            }
+            sshd.WaitForExit();
+            sshd.Dispose();
+        }
+        _sshd.Clear();
+        foreach (string link in _links)
+        {
+            if (Directory.Exists($"/sys/class/net/{link}"))
+                Quietly("ip", "link", "del", link);
+        }
+        _links.Clear();
+        foreach (string ns in _namespaces)
+            Quietly("ip", "netns", "del", ns);
+        _namespaces.Clear();
+        if (_madePrivsepFolder)
+            Quietly("rmdir", "/run/sshd");
+        Directory.Delete(Folder, recursive: true);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int Kill(int pid, int signal);
+}
