@@ -15,7 +15,7 @@ public sealed class CaseRunnerLabTests : IDisposable
 {
     private static readonly LabDefinition Definition = new("t", "t.lab",
         new HostSpec("left", HostKind.Netns, null, null), new HostSpec("right", HostKind.Netns, null, null),
-        new HostSpec("sut", HostKind.Netns, null, null), ["tap"], [], 5);
+        new HostSpec("sut", HostKind.Netns, null, null), ["tap"], [], 5, []);
 
     private readonly string _folder = Directory.CreateTempSubdirectory("dataplane-conformance-test.").FullName;
     private readonly string _id = $"dplt{Environment.ProcessId}x{Random.Shared.Next(1000)}";
