@@ -586,6 +586,9 @@ cmd_test() {
         record "build $SOLUTION" 0 1 0 "does not build"
     fi
 
+    # The binary first: the conformance tests start it in their labs (the ssh lab's system under test).
+    binary_checks
+
     local project
     for project in "${TEST_PROJECTS[@]}"; do
         if ! $build_ok; then
@@ -599,7 +602,6 @@ cmd_test() {
         run_test_project "$project" "$results"
     done
 
-    binary_checks
     lab_check
     conformance_check
     fuzz_smoke
