@@ -1,4 +1,5 @@
 using Dataplane.Buffers;
+using Dataplane.Stack.Neighbors;
 using Dataplane.Wire;
 
 namespace Dataplane.Stack;
@@ -87,8 +88,16 @@ internal sealed partial class StackWorker
             Consume(packet);
             return;
         }
+        NeighborTable<Ipv6Address> table = _stack.Nd[iface.Index];
         if (targetMac is { } mac)
-            ConfirmNeighbor(iface, _stack.Nd[iface.Index], target, mac, create: false);
+            ConfirmNeighbor(iface, table, target, mac, create: false);
+        else if ((na.Flags & NeighborAdvertisementFlags.Solicited) != 0 && table.TryGet(target, out NeighborEntry<Ipv6Address> entry) && entry.HasMac)
+        {
+            // RFC 4861 7.2.5: a solicited answer without the target's link-layer address (Linux's
+            // to a unicast probe, which 7.2.4 allows) confirms the address the entry has; an
+            // incomplete entry learns nothing from it.
+            ConfirmNeighbor(iface, table, target, entry.Mac, create: false);
+        }
         Consume(packet);
     }
 

@@ -163,15 +163,19 @@ internal static class Frames
         return Ethernet(destinationMac, sourceMac, TypeIpv6, Ipv6(source, destination, 58, Icmp6(source, destination, m), hopLimit));
     }
 
-    public static byte[] NeighborAdvertisement(MacAddress sourceMac, MacAddress destinationMac, in Ipv6Address source, in Ipv6Address destination, in Ipv6Address target, MacAddress targetLinkLayer, byte flags = 0x60)
+    /// <summary>An advertisement; without <paramref name="targetLinkLayer"/> it carries no address option, as Linux answers a unicast solicitation.</summary>
+    public static byte[] NeighborAdvertisement(MacAddress sourceMac, MacAddress destinationMac, in Ipv6Address source, in Ipv6Address destination, in Ipv6Address target, MacAddress? targetLinkLayer, byte flags = 0x60)
     {
-        byte[] m = new byte[32];
+        byte[] m = new byte[24 + (targetLinkLayer is null ? 0 : 8)];
         m[0] = 136;
         m[4] = flags;
         target.CopyTo(m.AsSpan(8));
-        m[24] = 2;
-        m[25] = 1;
-        targetLinkLayer.CopyTo(m.AsSpan(26));
+        if (targetLinkLayer is { } mac)
+        {
+            m[24] = 2;
+            m[25] = 1;
+            mac.CopyTo(m.AsSpan(26));
+        }
         return Ethernet(destinationMac, sourceMac, TypeIpv6, Ipv6(source, destination, 58, Icmp6(source, destination, m), 255));
     }
 

@@ -67,6 +67,37 @@ public class ReviewFixTests
     }
 
     [Fact]
+    public void A_stale_neighbour_answering_its_unicast_probe_without_an_address_option_stays_reachable()
+    {
+        StackHarness h = Router().Started();
+        h.KnowPeer(0, Client6, PeerMac);
+        h.KnowPeer(1, Server6, ServerMac);
+        h.Advance(TimeSpan.FromSeconds(31)); // stale now
+        h.Sent(1);
+
+        // Linux answers a unicast solicitation without the target's link-layer address (RFC 4861
+        // 7.2.4 allows it): solicited, and it confirms the address the entry already has.
+        byte[] frame = Frames.Udp6Frame(h.Mac(0), Client6, Server6, 1, 2, Frames.Payload(8));
+        for (int i = 0; i < 5; i++)
+        {
+            h.Receive(0, frame);
+            foreach (byte[] sent in h.Sent(1))
+            {
+                if (sent[14 + 40] == 135)
+                    h.Receive(1, Frames.NeighborAdvertisement(ServerMac, h.Mac(1), Server6, OursRight6, Server6, targetLinkLayer: null, flags: 0x40));
+            }
+            h.Advance(TimeSpan.FromSeconds(1.1));
+        }
+
+        Assert.True(h.Stack.Nd[1].TryGet(Server6, out var entry) && entry.HasMac);
+        Assert.Equal(0, h.Count(Icmp6Counter.Held));
+        h.Receive(0, frame);
+        byte[] forwarded = Assert.Single(h.Sent(1));
+        Assert.Equal(ServerMac, new MacAddress(forwarded)); // to the neighbour itself, no solicitation to its group
+        Assert.Equal(0, h.BuffersOutstanding);
+    }
+
+    [Fact]
     public void Duplicate_address_detection_hears_a_linux_host_defending_the_address_from_the_address_itself()
     {
         StackHarness h = Router();
