@@ -42,6 +42,17 @@ internal sealed class CaptureCheck
         return check;
     }
 
+    /// <summary>Stops the captures and removes their files unjudged: the test was interrupted.</summary>
+    public async Task DiscardAsync()
+    {
+        foreach ((Host _, string _, string _, string files, HostProcess tcpdump) in _captures)
+        {
+            await tcpdump.DisposeAsync().ConfigureAwait(false);
+            File.Delete(files.Split('\n')[^1]);
+        }
+        _captures.Clear();
+    }
+
     /// <summary>
     /// Stops the captures and judges them; returns what is wrong ("left: 3 frames with a bad
     /// checksum ..."), empty when nothing is. Captures with findings are kept next to the log.

@@ -130,7 +130,11 @@ internal static class CaseRunner
             {
                 foreach (HostProcess p in servers)
                     await p.DisposeAsync().ConfigureAwait(false);
-                if (capture is not null)
+                // Left by an early end (NORUN, NOTERM...) or an interrupt: judged for malformed frames
+                // when the test ended, dropped unjudged when the run is being stopped.
+                if (capture is not null && cancel.IsCancellationRequested)
+                    await capture.DiscardAsync().ConfigureAwait(false);
+                else if (capture is not null)
                     await capture.FinishAsync(false, Tool(settings, "tshark"), log, CancellationToken.None).ConfigureAwait(false);
             }
         }
