@@ -530,9 +530,11 @@ conformance_check() {
     passed=$(sed -E 's/^conformance: ([0-9]+) passed.*/\1/' <<<"$line")
     failed=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
     skipped=$(sed -nE 's/.* ([0-9]+) skipped.*/\1/p' <<<"$line")
-    if ip netns list | grep -q '^dplc'; then
+    local id
+    id=$(grep -oE 'namespaces dplc[0-9]+-' "$log" | head -n 1 | sed 's/^namespaces //')
+    if [ -z "$id" ] || ip netns list | grep -q "^$id"; then
         failed=$((failed + 1))
-        printf '    %sFAILED: the conformance runner left a namespace behind%s\n' "$RED" "$RESET"
+        printf '    %sFAILED: the conformance runner left a namespace %s* behind (or did not say its prefix)%s\n' "$RED" "$id" "$RESET"
     fi
     record "conformance (quick)" "$passed" "$failed" "${skipped:-0}" "page: out/conformance-quick/index.html"
 }

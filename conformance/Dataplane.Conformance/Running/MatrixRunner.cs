@@ -61,6 +61,9 @@ internal sealed class MatrixRunner(MatrixOptions options, Progress progress, Tex
         _ => $"unknown modifier {modifier}",
     };
 
+    /// <summary>The prefix of what the runner names: its namespaces are dplcPID-left, -right, -sut.</summary>
+    public static string LabId { get; } = $"dplc{Environment.ProcessId}";
+
     public async Task<Tally> RunAsync(CancellationToken cancel)
     {
         int passed = 0, failed = 0, skipped = 0;
@@ -73,7 +76,8 @@ internal sealed class MatrixRunner(MatrixOptions options, Progress progress, Tex
             string runFolder = Path.Combine(options.ResultsFolder, id);
             Directory.CreateDirectory(runFolder);
             progress.Say($"run {id}: {options.Tests.Count} tests, lab {options.Lab.Name}, driver {driver}" +
-                $"{(options.Modifiers.Count > 0 ? ", modifiers " + string.Join(' ', options.Modifiers) : "")}; logs in {runFolder}");
+                $"{(options.Modifiers.Count > 0 ? ", modifiers " + string.Join(' ', options.Modifiers) : "")}; logs in {runFolder}" +
+                (options.Lab.Sut.Kind == HostKind.Netns ? $"; namespaces {LabId}-*" : ""));
 
             SutKind first = direct ? SutKind.Direct : SutKind.Dataplane;
             bool reference = modifierMissing is null;
@@ -90,7 +94,7 @@ internal sealed class MatrixRunner(MatrixOptions options, Progress progress, Tex
             }
             else
             {
-                await using var lab = await Labs.Lab.CreateAsync(options.Lab, $"dplc{Environment.ProcessId}", labLog, cancel).ConfigureAwait(false);
+                await using var lab = await Labs.Lab.CreateAsync(options.Lab, LabId, labLog, cancel).ConfigureAwait(false);
                 RunSettings settings = options.Settings with
                 {
                     Tools = await lab.ProvideToolsAsync(options.Settings.Tools, cancel).ConfigureAwait(false),
