@@ -16,7 +16,12 @@ public sealed partial class RunnerProcessTests : IDisposable
 
     private static Process Start(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        // As from a terminal: SIGINT at its default. A test host started in the background by a
+        // script inherits SIGINT ignored, and .NET keeps an ignored signal ignored. env execs, so
+        // the pid is the runner's own.
+        var start = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add("--default-signal=INT");
+        start.ArgumentList.Add("dotnet");
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dataplane-conformance.dll"));
         foreach (string a in args)
             start.ArgumentList.Add(a);
