@@ -378,3 +378,16 @@ public static class Shell
     public static string Quote(string s) =>
         s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || "-_./:=@,%+".Contains(c)) ? s : "'" + s.Replace("'", "'\\''") + "'";
 }
+
+/// <summary>This machine, outside any namespace: the runner's own commands (ip netns, ip link).</summary>
+public sealed class LocalHost() : Host("local")
+{
+    /// <inheritdoc/>
+    public override string Where => "this machine";
+
+    /// <inheritdoc/>
+    protected internal override (string File, string[] Arguments) Wrap(string command) => ("sh", ["-c", command]);
+
+    /// <inheritdoc/>
+    public override Task<string> ProvideAsync(string localPath, string remoteFolder, CancellationToken cancel) => Task.FromResult(localPath);
+}
