@@ -182,9 +182,17 @@ public class ToeplitzHashTests
         Ipv6Address c = V6("3ffe:2501:200:1fff::7"), d = V6("3ffe:2501:200:3::1");
         byte[] input = new byte[36];
         uint sink = Run(1000);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        sink ^= Run(100_000);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        // The least of three windows: a one-off of the runtime (a method tiering up while other
+        // tests load the machine, seen once in CI as 5 KB) is not a per-hash allocation, which
+        // would show in every window.
+        long least = long.MaxValue;
+        for (int window = 0; window < 3 && least != 0; window++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            sink ^= Run(100_000);
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.Equal(0, least);
         Assert.NotEqual(0u, sink | 1);
 
         uint Run(int n)
