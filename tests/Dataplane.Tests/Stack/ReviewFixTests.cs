@@ -98,6 +98,34 @@ public class ReviewFixTests
     }
 
     [Fact]
+    public void A_stale_neighbour_that_never_answers_gets_three_unicast_probes_then_is_forgotten()
+    {
+        StackHarness h = Router().Started();
+        h.KnowPeer(0, Client6, PeerMac);
+        h.KnowPeer(1, Server6, ServerMac);
+        h.Advance(TimeSpan.FromSeconds(31)); // stale now
+        h.Sent(1);
+
+        // Traffic keeps flowing to the silent neighbour for 10 s: RFC 4861 7.3.3 allows
+        // MAX_UNICAST_SOLICIT (3) probes, then the entry goes and resolution starts afresh.
+        byte[] frame = Frames.Udp6Frame(h.Mac(0), Client6, Server6, 1, 2, Frames.Payload(8));
+        int probes = 0;
+        for (int i = 0; i < 1000; i++)
+        {
+            h.Receive(0, frame);
+            foreach (byte[] sent in h.Sent(1))
+            {
+                if (sent[14 + 40] == 135 && new MacAddress(sent) == ServerMac)
+                    probes++;
+            }
+            h.Advance(TimeSpan.FromMilliseconds(10));
+        }
+
+        Assert.Equal(3, probes);
+        Assert.True(!h.Stack.Nd[1].TryGet(Server6, out var entry) || !entry.HasMac);
+    }
+
+    [Fact]
     public void Duplicate_address_detection_hears_a_linux_host_defending_the_address_from_the_address_itself()
     {
         StackHarness h = Router();
