@@ -347,6 +347,10 @@ public sealed partial class HostProcess : IAsyncDisposable
     {
         if (_remoteGroupFile is null)
         {
+            // To it and to what it started: socat forks a child per peer that outlives its parent.
+            // The children are found before the signal, while they are still its own.
+            foreach (int pid in Descendants(_process.Id))
+                _ = kill(pid, (int)signal);
             _ = kill(_process.Id, (int)signal);
             return;
         }
@@ -354,6 +358,45 @@ public sealed partial class HostProcess : IAsyncDisposable
         // dash's kill takes -PGID after the signal and not after "--".)
         await _host.RunAsync($"g=$(cat {_remoteGroupFile} 2>/dev/null) && [ -n \"$g\" ] && kill -{(int)signal} -$g 2>/dev/null; " +
             $"[ {(int)signal} != 9 ] || rm -f {_remoteGroupFile}", TimeSpan.FromSeconds(15)).ConfigureAwait(false);
+    }
+
+    /// <summary>The processes <paramref name="root"/> started, and theirs, from /proc (children first found, deepest last).</summary>
+    internal static List<int> Descendants(int root)
+    {
+        var children = new Dictionary<int, List<int>>();
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid))
+                continue;
+            string stat;
+            try
+            {
+                stat = File.ReadAllText(Path.Combine(dir, "stat"));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue; // ended meanwhile
+            }
+            // "pid (comm) state ppid ...": comm may hold spaces and parentheses; the last ')' ends it.
+            string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            if (fields.Length > 1 && int.TryParse(fields[1], out int ppid))
+            {
+                if (!children.TryGetValue(ppid, out List<int>? list))
+                    children[ppid] = list = [];
+                list.Add(pid);
+            }
+        }
+        var found = new List<int>();
+        var queue = new Queue<int>([root]);
+        while (queue.TryDequeue(out int pid))
+        {
+            foreach (int child in children.GetValueOrDefault(pid) ?? [])
+            {
+                found.Add(child);
+                queue.Enqueue(child);
+            }
+        }
+        return found;
     }
 
     /// <summary>Stops it if it still runs.</summary>

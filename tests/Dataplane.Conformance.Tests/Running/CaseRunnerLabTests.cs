@@ -91,6 +91,24 @@ public sealed class CaseRunnerLabTests : IDisposable
     }
 
     [SkippableFact]
+    public async Task A_servers_forked_children_end_with_the_test()
+    {
+        Skip.IfNot(Environment.UserName == "root", "needs root for network namespaces");
+        await using Lab lab = await Lab.CreateAsync(Definition, _id + "f", new StringWriter(), CancellationToken.None);
+        SutSession direct = await lab.AttachAsync(SutKind.Direct, "tap", "", _folder, CancellationToken.None);
+        // socat forks a child per peer, which outlives its parent's SIGINT unless it is signalled too.
+        string right = lab.Addresses.Of("right", 4);
+        TestCase echo = Case("fork", $"echo hello | socat -T 2 - UDP4:{right}:5998 && echo 'VALUE 40 bits/sec echo'",
+            [new Server(Place.Right, $"exec socat UDP4-LISTEN:5998,bind={right},fork,reuseaddr PIPE", ListenPort: "udp:5998")]);
+        Result result = await CaseRunner.RunAsync(echo, lab, direct, Settings(), _folder, CancellationToken.None);
+        Assert.Equal(Status.Pass, result.Status);
+        Assert.Contains("hello", await File.ReadAllTextAsync(Path.Combine(_folder, result.Log!)));
+        CommandResult left = await new LocalHost().RunAsync($"sleep 0.5; ip netns pids {_id}f-right", TimeSpan.FromSeconds(10));
+        Assert.Equal("", left.Output.Trim());
+        await lab.DetachAsync(direct);
+    }
+
+    [SkippableFact]
     public async Task A_test_the_dataplane_cannot_run_is_norun_and_never_started()
     {
         Skip.IfNot(Environment.UserName == "root", "needs root for network namespaces");
