@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Dataplane.Conformance.Labs;
@@ -210,7 +209,7 @@ public enum Signal
 /// A process the lab started on a host: its output collected (and copied to a log as it comes),
 /// stopped only by the pid it was started with (over ssh: the remote process group it was started in).
 /// </summary>
-public sealed partial class HostProcess : IAsyncDisposable
+public sealed class HostProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly Host _host;
@@ -350,8 +349,8 @@ public sealed partial class HostProcess : IAsyncDisposable
             // To it and to what it started: socat forks a child per peer that outlives its parent.
             // The children are found before the signal, while they are still its own.
             foreach (int pid in Descendants(_process.Id))
-                _ = kill(pid, (int)signal);
-            _ = kill(_process.Id, (int)signal);
+                _ = Tmds.Linux.LibC.kill(pid, (int)signal);
+            _ = Tmds.Linux.LibC.kill(_process.Id, (int)signal);
             return;
         }
         // Over ssh: to the remote process group it wrote, in its own short ssh call. (No "--":
@@ -406,9 +405,6 @@ public sealed partial class HostProcess : IAsyncDisposable
             await StopAsync(TimeSpan.FromSeconds(2), Signal.Term).ConfigureAwait(false);
         _process.Dispose();
     }
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int kill(int pid, int signal);
 }
 
 /// <summary>A lab could not be built or a system under test could not be started: its tests do not run.</summary>

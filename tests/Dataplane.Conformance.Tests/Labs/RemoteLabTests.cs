@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Dataplane.Tests;
 using Dataplane.Conformance.Labs;
 using Dataplane.Conformance.Model;
 using Dataplane.Conformance.Results;
@@ -90,16 +91,16 @@ public sealed class RemoteLabTests(ITestOutputHelper testOutput)
             foreach (string role in RemoteWorld.Roles)
             {
                 string ns = RemoteWorld.Namespace(role);
-                Assert.True(RemoteWorld.Until(() => Pids(ns).SequenceEqual([sshdPids[role]]), TimeSpan.FromSeconds(5)),
-                    $"processes left in {ns} (sshd is {sshdPids[role]}):\n{RemoteWorld.Run("ps", ["-o", "pid,ppid,etimes,args", "-p", string.Join(',', Pids(ns))])}");
+                Assert.True(LinuxLab.Until(() => Pids(ns).SequenceEqual([sshdPids[role]]), TimeSpan.FromSeconds(5)),
+                    $"processes left in {ns} (sshd is {sshdPids[role]}):\n{LinuxLab.Run("ps", ["-o", "pid,ppid,etimes,args", "-p", string.Join(',', Pids(ns))])}");
             }
             Assert.Empty(Directory.GetFileSystemEntries("/tmp", $"dataplane-conformance-dplc{runnerPid}*"));
-            Assert.DoesNotContain($"dplc{runnerPid}", RemoteWorld.Run("ip", "netns", "list"));
+            Assert.DoesNotContain($"dplc{runnerPid}", LinuxLab.Run("ip", "netns", "list"));
         }
 
         // And the world is gone with its sshds.
-        Assert.DoesNotContain($"dplr-{Environment.ProcessId}-", RemoteWorld.Run("ip", "netns", "list"));
-        Assert.DoesNotContain($"dplr{Environment.ProcessId}", RemoteWorld.Run("ip", "-o", "link", "show"));
+        Assert.DoesNotContain($"dplr-{Environment.ProcessId}-", LinuxLab.Run("ip", "netns", "list"));
+        Assert.DoesNotContain($"dplr{Environment.ProcessId}", LinuxLab.Run("ip", "-o", "link", "show"));
         foreach (int pid in sshdPids.Values)
             Assert.False(Directory.Exists($"/proc/{pid}"), $"sshd {pid} still runs");
     }
@@ -111,7 +112,7 @@ public sealed class RemoteLabTests(ITestOutputHelper testOutput)
             "sysctl -n net.ipv4.ip_forward net.ipv6.conf.all.forwarding")));
 
     private static int[] Pids(string ns) =>
-        [.. RemoteWorld.Run("ip", "netns", "pids", ns).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).Order()];
+        [.. LinuxLab.Run("ip", "netns", "pids", ns).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).Order()];
 
     private static string Read(string path) => File.Exists(path) ? File.ReadAllText(path) : "(none)";
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using static Dataplane.Tests.LinuxLab;
 
 namespace Dataplane.Conformance.Tests.Labs;
 
@@ -118,13 +119,7 @@ internal sealed class RemoteWorld : IDisposable
             return "needs root (network namespaces)";
         if (!File.Exists(Sshd))
             return $"{Sshd} is missing: ./build.sh deps installs openssh-server";
-        string[] path = [.. (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries), "/usr/sbin", "/sbin"];
-        foreach (string tool in (string[])["ip", "ssh", "ssh-keygen", "ethtool", "ping", "socat", "python3", "nstat", "tcpdump", "tshark"])
-        {
-            if (!path.Any(dir => File.Exists(Path.Combine(dir, tool))))
-                return $"{tool} is not installed: ./build.sh deps";
-        }
-        return null;
+        return Missing("ip", "ssh", "ssh-keygen", "ethtool", "ping", "socat", "python3", "nstat", "tcpdump", "tshark");
     }
 
     /// <summary>Runs <paramref name="command"/> on <paramref name="role"/>'s namespace directly (not over ssh): for checks.</summary>
@@ -189,49 +184,6 @@ internal sealed class RemoteWorld : IDisposable
         }
     }
 
-    /// <summary>Runs a command with a 20-second limit; its output, or an exception with it when it fails.</summary>
-    public static string Run(string file, params string[] args)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in args)
-            start.ArgumentList.Add(arg);
-        using Process process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {file}");
-        Task<string> output = process.StandardOutput.ReadToEndAsync();
-        Task<string> error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(20_000))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new InvalidOperationException($"{file} {string.Join(' ', args)}: no exit after 20 s");
-        }
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"{file} {string.Join(' ', args)}: exit {process.ExitCode}: {error.Result}{output.Result}");
-        return output.Result;
-    }
-
-    /// <summary>Polls <paramref name="condition"/> every 100 ms until it holds (true) or <paramref name="limit"/> passes (false).</summary>
-    public static bool Until(Func<bool> condition, TimeSpan limit)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed > limit)
-                return false;
-            Thread.Sleep(100);
-        }
-        return true;
-    }
-
-    private static void Quietly(string file, params string[] args)
-    {
-        try
-        {
-            Run(file, args);
-        }
-        catch (InvalidOperationException)
-        {
-        }
-    }
-
     /// <summary>
     /// Stops what runs in the machines: the sessions' processes (a test that failed may leave
     /// some, and a deleted namespace would not end them) by their pids after 3 s of grace, then the
@@ -256,14 +208,14 @@ internal sealed class RemoteWorld : IDisposable
             if (!Until(() => Left().Length == 0, TimeSpan.FromSeconds(3)))
             {
                 foreach (int pid in Left())
-                    _ = Kill(pid, 9);
+                    _ = Tmds.Linux.LibC.kill(pid, Tmds.Linux.LibC.SIGKILL);
             }
         }
         foreach (Process sshd in _sshd.Values)
         {
             if (!sshd.HasExited)
             {
-                _ = Kill(sshd.Id, 15);
+                _ = Tmds.Linux.LibC.kill(sshd.Id, Tmds.Linux.LibC.SIGTERM);
                 if (!sshd.WaitForExit(5000))
                     sshd.Kill();
             }
@@ -284,7 +236,4 @@ internal sealed class RemoteWorld : IDisposable
             Quietly("rmdir", "/run/sshd");
         Directory.Delete(Folder, recursive: true);
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
-    private static extern int Kill(int pid, int signal);
 }

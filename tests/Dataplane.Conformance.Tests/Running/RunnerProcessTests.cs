@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using Dataplane.Conformance.Model;
 using Dataplane.Conformance.Results;
 
@@ -10,7 +9,7 @@ namespace Dataplane.Conformance.Tests.Running;
 /// writes its run, result lines and page; one interrupted by SIGINT that removes its lab and exits
 /// 130; a broken peer tool and a hanging test. Needs root.
 /// </summary>
-public sealed partial class RunnerProcessTests : IDisposable
+public sealed class RunnerProcessTests : IDisposable
 {
     private readonly string _results = Directory.CreateTempSubdirectory("dataplane-conformance-runs.").FullName;
 
@@ -89,7 +88,7 @@ public sealed partial class RunnerProcessTests : IDisposable
             await Task.Delay(100);
         await Task.Delay(3000); // into the iperf3 test
         Assert.Contains(prefix, Namespaces());
-        Assert.Equal(0, kill(p.Id, 2));
+        Assert.Equal(0, Tmds.Linux.LibC.kill(p.Id, Tmds.Linux.LibC.SIGINT));
         var clock = Stopwatch.StartNew();
         using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         await p.WaitForExitAsync(limit.Token);
@@ -100,7 +99,4 @@ public sealed partial class RunnerProcessTests : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_results, recursive: true);
-
-    [LibraryImport("libc")]
-    private static partial int kill(int pid, int signal);
 }

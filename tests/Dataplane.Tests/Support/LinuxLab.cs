@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Dataplane.Tests;
 
 /// <summary>
@@ -7,9 +5,9 @@ namespace Dataplane.Tests;
 /// removed on dispose, and the commands that build them. Names are <c>dpt&lt;pid&gt;&lt;kind&gt;&lt;n&gt;</c>
 /// (at most 15 bytes, an interface name's limit) so parallel tests and parallel runs do not
 /// collide; every process started is stopped by its own PID. The labs of the driver and stack
-/// tests build on it.
+/// tests build on it; its commands (<c>LinuxLab.Commands.cs</c>) serve the conformance tests too.
 /// </summary>
-internal class LinuxLab : IDisposable
+internal partial class LinuxLab : IDisposable
 {
     private static int s_counter;
     private readonly List<string> _namespaces = [];
@@ -55,64 +53,6 @@ internal class LinuxLab : IDisposable
     /// </summary>
     public LabProcess StartWithInputIn(string ns, string file, params string[] args) =>
         Track(new LabProcess("ip", ["netns", "exec", ns, file, .. args], input: true));
-
-    /// <summary>Runs <paramref name="file"/> inside <paramref name="ns"/> with a 20-second limit; throws with its output if it fails.</summary>
-    public static string RunIn(string ns, string file, params string[] args) => Run("ip", ["netns", "exec", ns, file, .. args]);
-
-    /// <summary>Runs a command with a 20-second limit; its standard output. Throws with its output if it fails.</summary>
-    public static string Run(string file, params string[] args)
-    {
-        using var process = new LabProcess(file, args);
-        int exit = process.WaitForExit(TimeSpan.FromSeconds(20));
-        if (exit != 0)
-            throw new InvalidOperationException($"{file} {string.Join(' ', args)}: exit {exit}: {process.Error}{process.Output}");
-        return process.Output;
-    }
-
-    /// <summary>Runs a command with a 30-second limit; its exit code and its standard output followed by standard error, whatever they are.</summary>
-    public static (int ExitCode, string Output) Execute(string file, params string[] args)
-    {
-        using var process = new LabProcess(file, args);
-        int exit = process.WaitForExit(TimeSpan.FromSeconds(30));
-        return (exit, process.Output + process.Error);
-    }
-
-    /// <summary>Runs a command and ignores a failure: for clean-up.</summary>
-    public static void Quietly(string file, params string[] args)
-    {
-        try
-        {
-            Run(file, args);
-        }
-        catch (Exception e) when (e is InvalidOperationException or TimeoutException)
-        {
-        }
-    }
-
-    /// <summary>"TOOL is not installed: ./build.sh deps" for the first of <paramref name="tools"/> not on the path (or in /sbin, /usr/sbin), or null.</summary>
-    public static string? Missing(params string[] tools)
-    {
-        string[] path = [.. (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries), "/usr/sbin", "/sbin"];
-        foreach (string tool in tools)
-        {
-            if (!path.Any(dir => System.IO.File.Exists(Path.Combine(dir, tool))))
-                return $"{tool} is not installed: ./build.sh deps";
-        }
-        return null;
-    }
-
-    /// <summary>Polls <paramref name="condition"/> every 10 ms until it holds (true) or <paramref name="limit"/> passes (false).</summary>
-    public static bool Until(Func<bool> condition, TimeSpan limit)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed > limit)
-                return false;
-            Thread.Sleep(10);
-        }
-        return true;
-    }
 
     /// <summary>Stops every process (by its PID), deletes the interfaces and namespaces, removes the files.</summary>
     public virtual void Dispose()
