@@ -179,11 +179,16 @@ internal static class Program
         using var labLog = TextWriter.Synchronized(new StreamWriter(labLogPath, append: true) { AutoFlush = true });
 
         using var cancel = new CancellationTokenSource();
+        int signals = 0;
         void Interrupt(PosixSignalContext context)
         {
             context.Cancel = true; // clean up first; then exit 130
-            if (!cancel.IsCancellationRequested)
-                Console.Error.WriteLine($"\ndataplane-conformance: interrupted (SIG{(context.Signal == PosixSignal.SIGINT ? "INT" : "TERM")}); removing the lab");
+            string name = context.Signal == PosixSignal.SIGINT ? "INT" : "TERM";
+            // A second Ctrl-C while the lab is being removed does not cut the removal short: a
+            // killed runner would leave namespaces, addresses and processes on the machines.
+            Console.Error.WriteLine(Interlocked.Increment(ref signals) == 1
+                ? $"\ndataplane-conformance: interrupted (SIG{name}); removing the lab"
+                : $"dataplane-conformance: SIG{name} again; still removing the lab");
             cancel.Cancel();
         }
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
@@ -193,23 +198,37 @@ internal static class Program
             Path.GetFullPath(binary), Commit());
         var clock = Stopwatch.StartNew();
         using var progress = new Progress(Console.Out, terminal, color);
-        try
-        {
-            Tally tally = await new MatrixRunner(options, progress, labLog).RunAsync(cancel.Token).ConfigureAwait(false);
-            progress.Dispose();
-            Console.Out.WriteLine($"conformance: {tally} in {clock.Elapsed.TotalMinutes:0.0} min");
-            return tally.Failed == 0 ? 0 : 1;
-        }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        // Whatever happens, the lab is removed on the way out (the runner's await using), and an
+        // interrupt, whenever it came, is exit 130.
+        int Interrupted()
         {
             progress.Dispose();
             Console.Error.WriteLine("dataplane-conformance: interrupted; the lab is removed");
             return 130;
         }
+        try
+        {
+            Tally tally = await new MatrixRunner(options, progress, labLog).RunAsync(cancel.Token).ConfigureAwait(false);
+            if (cancel.IsCancellationRequested)
+                return Interrupted();
+            progress.Dispose();
+            Console.Out.WriteLine($"conformance: {tally} in {clock.Elapsed.TotalMinutes:0.0} min");
+            return tally.Failed == 0 ? 0 : 1;
+        }
+        catch (Exception) when (cancel.IsCancellationRequested)
+        {
+            return Interrupted();
+        }
         catch (LabException e)
         {
             progress.Dispose();
             Console.Error.WriteLine($"dataplane-conformance: the lab could not be built: {e.Message} (see {labLogPath})");
+            return 1;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            progress.Dispose();
+            Console.Error.WriteLine($"dataplane-conformance: {e.Message}");
             return 1;
         }
     }

@@ -34,7 +34,9 @@ public abstract class Host
     /// <summary>
     /// Runs <paramref name="command"/> and waits for it, at most <paramref name="timeout"/>; then it
     /// is stopped (SIGTERM, SIGKILL after 2 s) and reported as timed out. Output goes to
-    /// <paramref name="log"/> as it comes.
+    /// <paramref name="log"/> as it comes. When <paramref name="cancel"/> fires first, the command
+    /// is stopped the same way and <see cref="OperationCanceledException"/> says so: an interrupted
+    /// run is not a command that hung.
     /// </summary>
     public async Task<CommandResult> RunAsync(string command, TimeSpan timeout, TextWriter? log = null,
         CancellationToken cancel = default)
@@ -44,24 +46,47 @@ public abstract class Host
         if (!ended)
         {
             await process.StopAsync(TimeSpan.FromSeconds(2), first: Signal.Term).ConfigureAwait(false);
+            cancel.ThrowIfCancellationRequested();
             return new CommandResult(-1, true, process.Output);
         }
         return new CommandResult(process.ExitCode, false, process.Output);
     }
 
     /// <summary>Runs a set-up step; its failure is an exception that says which step on which host.</summary>
-    public async Task RunCheckedAsync(string command, TextWriter? log = null, CancellationToken cancel = default,
-        int timeoutSeconds = 30)
+    public Task RunCheckedAsync(string command, TextWriter? log = null, CancellationToken cancel = default,
+        int timeoutSeconds = 60) => RunStepsAsync([command], log, cancel, timeoutSeconds);
+
+    /// <summary>
+    /// Runs set-up steps in order in one shell on the host, stopping at the first that fails, which
+    /// the <see cref="LabException"/> names with the host. One command, not one per step: over ssh
+    /// every command pays a connection and the remote user's shell start-up (a <c>.bashrc</c> that
+    /// runs <c>pyenv init</c> costs half a second, two on a busy machine), and a lab's set-up is
+    /// dozens of steps. Each step is announced in the output as it starts (<c>$ step</c>), so the
+    /// log, where every line is marked with the role, reads as if they ran one by one, and what a
+    /// failing step said last is in the message.
+    /// </summary>
+    public async Task RunStepsAsync(IReadOnlyList<string> steps, TextWriter? log = null, CancellationToken cancel = default,
+        int timeoutSeconds = 60)
     {
-        log?.WriteLine($"[{Role}] $ {command}");
-        CommandResult result = await RunAsync(command, TimeSpan.FromSeconds(timeoutSeconds), log, cancel).ConfigureAwait(false);
+        if (steps.Count == 0)
+            return;
+        // A step's errors go the way of its output: one pipe keeps them in the order they came.
+        string script = string.Join("\n", steps.Select(s => $"echo {Shell.Quote(StepMark + s)}\n{{ {s}\n}} 2>&1 || exit $?"));
+        TextWriter? marked = log is null ? null : new PrefixedWriter(log, $"[{Role}] ");
+        CommandResult result = await RunAsync(script, TimeSpan.FromSeconds(timeoutSeconds), marked, cancel).ConfigureAwait(false);
         if (result.TimedOut || result.ExitCode != 0)
         {
+            string[] lines = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            int at = Array.FindLastIndex(lines, l => l.StartsWith(StepMark, StringComparison.Ordinal) && steps.Contains(l[StepMark.Length..]));
+            string step = at >= 0 ? lines[at][StepMark.Length..] : steps[0];
+            string said = at >= 0 && at < lines.Length - 1 ? lines[^1] : "";
             string why = result.TimedOut ? $"no end after {timeoutSeconds}s" : $"exit {result.ExitCode}";
-            string said = result.Output.Trim().Split('\n').LastOrDefault()?.Trim() ?? "";
-            throw new LabException($"on {Where}: '{command}' failed ({why}){(said.Length > 0 ? ": " + said : "")}");
+            throw new LabException($"on {Where}: '{step}' failed ({why}){(said.Length > 0 ? ": " + said : "")}");
         }
     }
+
+    /// <summary>What announces a step in the output of <see cref="RunStepsAsync"/>.</summary>
+    private const string StepMark = "$ ";
 
     /// <summary>Starts <paramref name="command"/> in the background; the caller stops it.</summary>
     public virtual HostProcess Start(string command, TextWriter? log = null) => HostProcess.Start(this, command, log);
@@ -217,6 +242,9 @@ public sealed class HostProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private readonly TextWriter? _log;
     private readonly Task _readers;
+    private int _disposing;
+    private volatile int _disposed;
+    private int _exitCode = -1;
 
     private HostProcess(Host host, Process process, TextWriter? log, string? remoteGroupFile)
     {
@@ -240,11 +268,11 @@ public sealed class HostProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Whether it has ended.</summary>
-    public bool HasExited => _process.HasExited;
+    /// <summary>Whether it has ended (or was stopped and disposed).</summary>
+    public bool HasExited => _disposed != 0 || _process.HasExited;
 
-    /// <summary>Its exit code once ended; 128+N when signal N ended it.</summary>
-    public int ExitCode => _process.ExitCode;
+    /// <summary>Its exit code once ended; 128+N when signal N ended it; -1 when it had to be killed at disposal.</summary>
+    public int ExitCode => _disposed != 0 ? _exitCode : _process.ExitCode;
 
     internal static HostProcess Start(Host host, string command, TextWriter? log, string? remoteGroupFile = null)
     {
@@ -258,7 +286,15 @@ public sealed class HostProcess : IAsyncDisposable
         };
         foreach (string a in arguments)
             start.ArgumentList.Add(a);
-        Process process = Process.Start(start) ?? throw new LabException($"cannot start {file}");
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new LabException($"cannot start {file}");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new LabException($"cannot start {file}: {e.Message}");
+        }
         process.StandardInput.Close(); // no tool of a test reads a terminal
         return new HostProcess(host, process, log, remoteGroupFile);
     }
@@ -278,6 +314,8 @@ public sealed class HostProcess : IAsyncDisposable
     /// <summary>Waits until it ends, at most <paramref name="timeout"/>; whether it ended.</summary>
     public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancel = default)
     {
+        if (_disposed != 0)
+            return true;
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         limit.CancelAfter(timeout);
         try
@@ -296,19 +334,22 @@ public sealed class HostProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until its output holds <paramref name="text"/>, it ends, or the time is up.</summary>
+    /// <summary>
+    /// Waits until its output holds <paramref name="text"/> (true), it ends or the time is up
+    /// (false); <see cref="OperationCanceledException"/> when <paramref name="cancel"/> fires first.
+    /// </summary>
     public async Task<bool> WaitForOutputAsync(string text, TimeSpan timeout, CancellationToken cancel = default)
     {
         var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < timeout && !cancel.IsCancellationRequested)
+        while (clock.Elapsed < timeout)
         {
             if (Output.Contains(text, StringComparison.Ordinal))
                 return true;
             if (HasExited)
                 return Output.Contains(text, StringComparison.Ordinal);
-            await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
+            await Task.Delay(50, cancel).ConfigureAwait(false);
         }
-        return false;
+        return Output.Contains(text, StringComparison.Ordinal);
     }
 
     /// <summary>
@@ -317,6 +358,8 @@ public sealed class HostProcess : IAsyncDisposable
     /// </summary>
     public async Task<int> StopAsync(TimeSpan grace, Signal first = Signal.Int)
     {
+        if (_disposed != 0)
+            return _exitCode;
         foreach (Signal signal in first == Signal.Int ? [Signal.Int, Signal.Term] : (Signal[])[first])
         {
             if (_process.HasExited)
@@ -356,7 +399,7 @@ public sealed class HostProcess : IAsyncDisposable
         // Over ssh: to the remote process group it wrote, in its own short ssh call. (No "--":
         // dash's kill takes -PGID after the signal and not after "--".)
         await _host.RunAsync($"g=$(cat {_remoteGroupFile} 2>/dev/null) && [ -n \"$g\" ] && kill -{(int)signal} -$g 2>/dev/null; " +
-            $"[ {(int)signal} != 9 ] || rm -f {_remoteGroupFile}", TimeSpan.FromSeconds(15)).ConfigureAwait(false);
+            $"[ {(int)signal} != 9 ] || rm -f {_remoteGroupFile}", TimeSpan.FromSeconds(30)).ConfigureAwait(false);
     }
 
     /// <summary>The processes <paramref name="root"/> started, and theirs, from /proc (children first found, deepest last).</summary>
@@ -398,11 +441,13 @@ public sealed class HostProcess : IAsyncDisposable
         return found;
     }
 
-    /// <summary>Stops it if it still runs.</summary>
+    /// <summary>Stops it if it still runs. A second call does nothing: an interrupted test's clean-up may come after its own.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-            await StopAsync(TimeSpan.FromSeconds(2), Signal.Term).ConfigureAwait(false);
+        if (Interlocked.Exchange(ref _disposing, 1) != 0)
+            return;
+        _exitCode = _process.HasExited ? _process.ExitCode : await StopAsync(TimeSpan.FromSeconds(2), Signal.Term).ConfigureAwait(false);
+        _disposed = 1;
         _process.Dispose();
     }
 }
@@ -429,4 +474,17 @@ public sealed class LocalHost() : Host("local")
 
     /// <inheritdoc/>
     public override Task<string> ProvideAsync(string localPath, string remoteFolder, CancellationToken cancel) => Task.FromResult(localPath);
+}
+
+/// <summary>Lines of one host or process in a shared log, each marked with where it runs (<c>[left] </c>).</summary>
+internal sealed class PrefixedWriter(TextWriter inner, string prefix) : TextWriter
+{
+    /// <inheritdoc/>
+    public override System.Text.Encoding Encoding => inner.Encoding;
+
+    /// <inheritdoc/>
+    public override void WriteLine(string? value) => inner.WriteLine(prefix + value);
+
+    /// <inheritdoc/>
+    public override void Write(char value) => inner.Write(value);
 }

@@ -51,6 +51,9 @@ public sealed class Lab : IAsyncDisposable
     /// <summary>The system under test's machine.</summary>
     public Host Sut { get; }
 
+    /// <summary>Left, right and the system under test.</summary>
+    private Host[] Hosts => [Left, Right, Sut];
+
     /// <summary>The addresses of the lab's line.</summary>
     public Addressing Addresses => Definition.Addresses;
 
@@ -72,13 +75,9 @@ public sealed class Lab : IAsyncDisposable
         var lab = new Lab(definition, id, log);
         try
         {
-            foreach (Host host in (Host[])[lab.Left, lab.Right, lab.Sut])
-            {
-                if (host is NetnsHost ns)
-                    await lab.AddNamespaceAsync(ns, cancel).ConfigureAwait(false);
-                else
-                    await host.RunCheckedAsync("true", log, cancel).ConfigureAwait(false);
-            }
+            foreach (NetnsHost ns in lab.Hosts.OfType<NetnsHost>())
+                await lab.AddNamespaceAsync(ns, cancel).ConfigureAwait(false);
+            await Task.WhenAll(lab.Hosts.OfType<SshHost>().Select(h => h.RunCheckedAsync("true", log, cancel))).ConfigureAwait(false);
         }
         catch
         {
@@ -118,7 +117,7 @@ public sealed class Lab : IAsyncDisposable
             if (Left is not NetnsHost || Right is not NetnsHost)
                 throw new LabException("modifier direct needs namespace hosts: remote hosts are cabled to the system under test");
             await VethAsync(Left, "eth0", Right, "eth0", cancel).ConfigureAwait(false);
-            await AddressHostsAsync(gatewayLeft: null, gatewayRight: null, cancel).ConfigureAwait(false);
+            await RunStepsAsync(HostSteps(gatewayLeft: null, gatewayRight: null), cancel).ConfigureAwait(false);
             return new SutSession(kind, Sut, null, null, null);
         }
         if (kind == SutKind.Linux)
@@ -149,8 +148,8 @@ public sealed class Lab : IAsyncDisposable
                 if (Path.IsPathFullyQualified(words[i]) && Path.GetDirectoryName(words[i]) == ToolsFolder && File.Exists(words[i]))
                 {
                     string local = words[i];
-                    foreach (SshHost host in remote)
-                        words[i] = await host.ProvideAsync(local, host.Folder, cancel).ConfigureAwait(false);
+                    string[] copies = await Task.WhenAll(remote.Select(h => h.ProvideAsync(local, h.Folder, cancel))).ConfigureAwait(false);
+                    words[i] = copies[0]; // the same path on each
                 }
             }
             provided[name] = string.Join(' ', words);
@@ -160,6 +159,7 @@ public sealed class Lab : IAsyncDisposable
 
     private async Task<SutSession> AttachLinuxAsync(CancellationToken cancel)
     {
+        var sut = new List<string>();
         if (Sut is NetnsHost)
         {
             await VethAsync(Sut, "sl0", Left, "eth0", cancel).ConfigureAwait(false);
@@ -176,15 +176,15 @@ public sealed class Lab : IAsyncDisposable
             SutInterfaces = (left, right);
             LeftInterface = Definition.Left.Interface!;
             RightInterface = Definition.Right.Interface!;
-            CommandResult old = await Sut.RunAsync("sysctl -n net.ipv4.ip_forward net.ipv6.conf.all.forwarding", TimeSpan.FromSeconds(15), null, cancel).ConfigureAwait(false);
+            CommandResult old = await Sut.RunAsync("sysctl -n net.ipv4.ip_forward net.ipv6.conf.all.forwarding", TimeSpan.FromSeconds(30), null, cancel).ConfigureAwait(false);
             string[] was = old.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             if (was.Length == 2)
                 _undo.Add((Sut, $"sysctl -qw net.ipv4.ip_forward={was[0].Trim()} net.ipv6.conf.all.forwarding={was[1].Trim()}"));
-            await Sut.RunCheckedAsync($"ip link set {left} up && ip link set {right} up && sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1", _log, cancel).ConfigureAwait(false);
+            sut.Add($"ip link set {left} up && ip link set {right} up && sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1");
         }
-        await AddressAsync(Sut, SutInterfaces.Left, "sutleft", cancel).ConfigureAwait(false);
-        await AddressAsync(Sut, SutInterfaces.Right, "sutright", cancel).ConfigureAwait(false);
-        await AddressHostsAsync("sutleft", "sutright", cancel).ConfigureAwait(false);
+        AddressSteps(sut, Sut, SutInterfaces.Left, "sutleft");
+        AddressSteps(sut, Sut, SutInterfaces.Right, "sutright");
+        await RunStepsAsync(HostSteps("sutleft", "sutright").Append((Sut, sut)), cancel).ConfigureAwait(false);
         await WaitReachableAsync(cancel).ConfigureAwait(false);
         return new SutSession(SutKind.Linux, Sut, null, null, null);
     }
@@ -224,8 +224,8 @@ public sealed class Lab : IAsyncDisposable
         string config = Services.DataplaneConfig(Addresses, leftPort, rightPort, cores);
         string configFile = Path.Combine(runFolder, "dataplane.conf");
         await File.WriteAllTextAsync(configFile, config, cancel).ConfigureAwait(false);
-        string remoteBinary = await Sut.ProvideAsync(binary, RemoteFolder, cancel).ConfigureAwait(false);
-        string remoteConfig = await Sut.ProvideAsync(configFile, RemoteFolder, cancel).ConfigureAwait(false);
+        string[] copies = await Task.WhenAll(Sut.ProvideAsync(binary, RemoteFolder, cancel), Sut.ProvideAsync(configFile, RemoteFolder, cancel)).ConfigureAwait(false);
+        (string remoteBinary, string remoteConfig) = (copies[0], copies[1]);
         string socket = Sut is NetnsHost ? Path.Combine(runFolder, "ctl.sock") : $"{RemoteFolder}/ctl.sock";
 
         var dataplaneLog = new StreamWriter(Path.Combine(runFolder, "dataplane.log"), append: true) { AutoFlush = true };
@@ -247,15 +247,13 @@ public sealed class Lab : IAsyncDisposable
                 await Local($"ip -n {Id}-sut link set dpl0 netns {Id}-left && ip -n {Id}-sut link set dpr0 netns {Id}-right", cancel).ConfigureAwait(false);
                 LeftInterface = "dpl0";
                 RightInterface = "dpr0";
-                await Left.RunCheckedAsync("ip link set dpl0 up", _log, cancel).ConfigureAwait(false);
-                await Right.RunCheckedAsync("ip link set dpr0 up", _log, cancel).ConfigureAwait(false);
             }
-            await AddressHostsAsync("sutleft", "sutright", cancel).ConfigureAwait(false);
+            await RunStepsAsync(HostSteps("sutleft", "sutright"), cancel).ConfigureAwait(false);
             await WaitReachableAsync(cancel).ConfigureAwait(false);
         }
-        catch
+        catch (Exception e)
         {
-            await DetachAsync(session).ConfigureAwait(false);
+            await DetachAsync(session, interrupted: e is OperationCanceledException).ConfigureAwait(false);
             throw;
         }
         return session;
@@ -269,15 +267,18 @@ public sealed class Lab : IAsyncDisposable
         _ => throw new LabException($"port {port.Side} has no ifname for the {driver} driver"),
     };
 
-    /// <summary>Ends a phase: stops the dataplane, removes the links and addresses the phase made.</summary>
-    public async Task DetachAsync(SutSession session)
+    /// <summary>
+    /// Ends a phase: stops the dataplane (its counters go to its log first, unless the run is
+    /// <paramref name="interrupted"/> and wants out), removes the links and addresses the phase made.
+    /// Never throws: what cannot be undone is said in the lab log, and the lab's end removes the rest.
+    /// </summary>
+    public async Task DetachAsync(SutSession session, bool interrupted = false)
     {
         if (session.Dataplane is HostProcess dataplane)
         {
-            if (session.Socket is not null && !dataplane.HasExited)
+            if (session.Socket is not null && !dataplane.HasExited && !interrupted)
             {
-                CommandResult netstat = await Sut.RunAsync($"{Shell.Quote(session.Binary!)} ctl -s {Shell.Quote(session.Socket)} netstat -s",
-                    TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+                CommandResult netstat = await Quietly(Sut, $"{Shell.Quote(session.Binary!)} ctl -s {Shell.Quote(session.Socket)} netstat -s").ConfigureAwait(false);
                 session.Log?.WriteLine($"$ dataplane ctl netstat -s\n{netstat.Output}");
             }
             int status = await dataplane.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
@@ -285,19 +286,15 @@ public sealed class Lab : IAsyncDisposable
             await dataplane.DisposeAsync().ConfigureAwait(false);
         }
         session.Log?.Dispose();
-        await UndoAsync().ConfigureAwait(false);
         // The veths go with their other ends; the taps went with the dataplane's descriptors.
-        foreach (Host host in (Host[])[Sut, Left, Right])
-        {
-            if (host is NetnsHost ns)
-            {
-                CommandResult links = await ns.RunAsync("ip -o link show | awk -F': ' '$2 != \"lo\" { print $2 }' | cut -d@ -f1",
-                    TimeSpan.FromSeconds(10)).ConfigureAwait(false);
-                foreach (string link in links.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                    await ns.RunAsync($"ip link del {Shell.Quote(link)} 2>/dev/null", TimeSpan.FromSeconds(10)).ConfigureAwait(false);
-                await ns.RunAsync("sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0", TimeSpan.FromSeconds(10)).ConfigureAwait(false);
-            }
-        }
+        Task[] undo =
+        [
+            UndoAsync(),
+            .. Hosts.OfType<NetnsHost>().Select(ns => Quietly(ns,
+                "for link in $(ip -o link show | awk -F': ' '$2 != \"lo\" { print $2 }' | cut -d@ -f1); do ip link del \"$link\" 2>/dev/null; done; " +
+                "sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0")),
+        ];
+        await Task.WhenAll(undo).ConfigureAwait(false);
         LeftInterface = RightInterface = "";
         SutInterfaces = ("", "");
     }
@@ -314,63 +311,108 @@ public sealed class Lab : IAsyncDisposable
             RightInterface = a == Right ? aName : bName;
     }
 
-    /// <summary>The hosts' addresses and their routes to the far network: through the system under test's address, or on-link (direct).</summary>
-    private async Task AddressHostsAsync(string? gatewayLeft, string? gatewayRight, CancellationToken cancel)
+    /// <summary>
+    /// The left and right hosts' steps for a phase: their addresses, and their routes to the far
+    /// network through the system under test's address (<paramref name="gatewayLeft"/>,
+    /// <paramref name="gatewayRight"/>) or on-link (direct).
+    /// </summary>
+    private IEnumerable<(Host Host, List<string> Steps)> HostSteps(string? gatewayLeft, string? gatewayRight)
     {
+        var left = new List<string>();
+        var right = new List<string>();
         // Checksums complete on the virtual wire, as on a real one: a host's veth or tap would
         // otherwise hand frames over with partial checksums (and TSO super-frames), which neither
         // the capture's judge nor a system under test without offloads can take as they are.
-        foreach ((Host host, string ifname) in (ValueTuple<Host, string>[])[(Left, LeftInterface), (Right, RightInterface)])
+        foreach ((Host host, List<string> steps, string ifname) in (ValueTuple<Host, List<string>, string>[])[(Left, left, LeftInterface), (Right, right, RightInterface)])
         {
             if (host is NetnsHost)
-                await host.RunCheckedAsync($"ethtool -K {ifname} tx off >/dev/null", _log, cancel).ConfigureAwait(false);
+                steps.Add($"ip link set {ifname} up && ethtool -K {ifname} tx off >/dev/null");
         }
-        await AddressAsync(Left, LeftInterface, "left", cancel).ConfigureAwait(false);
-        await AddressAsync(Right, RightInterface, "right", cancel).ConfigureAwait(false);
+        AddressSteps(left, Left, LeftInterface, "left");
+        AddressSteps(right, Right, RightInterface, "right");
         foreach (int f in (int[])[4, 6])
         {
             string ip = f == 4 ? "ip" : "ip -6";
             string toRight = gatewayLeft is null ? $"dev {LeftInterface}" : $"via {Addresses.Of(gatewayLeft, f)}";
             string toLeft = gatewayRight is null ? $"dev {RightInterface}" : $"via {Addresses.Of(gatewayRight, f)}";
-            await Change(Left, $"{ip} route add {Addresses.Net("right", f)} {toRight}", $"{ip} route del {Addresses.Net("right", f)}", cancel).ConfigureAwait(false);
-            await Change(Right, $"{ip} route add {Addresses.Net("left", f)} {toLeft}", $"{ip} route del {Addresses.Net("left", f)}", cancel).ConfigureAwait(false);
+            Change(left, Left, $"{ip} route add {Addresses.Net("right", f)} {toRight}", $"{ip} route del {Addresses.Net("right", f)}");
+            Change(right, Right, $"{ip} route add {Addresses.Net("left", f)} {toLeft}", $"{ip} route del {Addresses.Net("left", f)}");
         }
+        return [(Left, left), (Right, right)];
     }
 
-    private async Task AddressAsync(Host host, string ifname, string who, CancellationToken cancel)
+    /// <summary>The steps that give <paramref name="ifname"/> on <paramref name="host"/> the addresses of <paramref name="who"/>.</summary>
+    private void AddressSteps(List<string> steps, Host host, string ifname, string who)
     {
         foreach (int f in (int[])[4, 6])
         {
             string address = $"{Addresses.Of(who, f)}/{Addressing.PrefixLength(f)}";
             string ip = f == 4 ? "ip" : "ip -6";
-            await Change(host, $"{ip} addr add {address} dev {ifname}{(f == 6 ? " nodad" : "")}", $"{ip} addr del {address} dev {ifname}", cancel).ConfigureAwait(false);
+            Change(steps, host, $"{ip} addr add {address} dev {ifname}{(f == 6 ? " nodad" : "")}", $"{ip} addr del {address} dev {ifname}");
         }
     }
 
-    /// <summary>A change on a host, and (for a remote one, whose interfaces outlive the run) how to undo it.</summary>
-    private async Task Change(Host host, string command, string undo, CancellationToken cancel)
+    /// <summary>
+    /// A change on a host, and (for a remote one, whose interfaces outlive the run) how to undo it,
+    /// noted before the step runs: a set-up that fails or is interrupted halfway is undone too.
+    /// </summary>
+    private void Change(List<string> steps, Host host, string command, string undo)
     {
         if (host is SshHost)
             _undo.Add((host, undo));
-        await host.RunCheckedAsync(command, _log, cancel).ConfigureAwait(false);
+        steps.Add(command);
     }
 
-    private async Task UndoAsync()
+    /// <summary>Runs each host's steps (one command per host), the hosts at once; the first failure is thrown once all have ended.</summary>
+    private Task RunStepsAsync(IEnumerable<(Host Host, List<string> Steps)> work, CancellationToken cancel) =>
+        Task.WhenAll(work.Where(w => w.Steps.Count > 0).Select(w => w.Host.RunStepsAsync(w.Steps, _log, cancel)));
+
+    /// <summary>
+    /// Undoes the remote changes, newest first, one command per host, the hosts at once; with
+    /// <paramref name="andFolders"/> the lab's folder on each remote machine goes too.
+    /// </summary>
+    private Task UndoAsync(bool andFolders = false)
     {
+        var work = new Dictionary<Host, List<string>>();
+        List<string> On(Host host) => work.TryGetValue(host, out List<string>? list) ? list : work[host] = [];
         for (int i = _undo.Count - 1; i >= 0; i--)
-            await _undo[i].Host.RunAsync(_undo[i].Command + " 2>/dev/null", TimeSpan.FromSeconds(15)).ConfigureAwait(false);
+            On(_undo[i].Host).Add(_undo[i].Command + " 2>/dev/null");
         _undo.Clear();
+        if (andFolders)
+        {
+            foreach (SshHost ssh in Hosts.OfType<SshHost>())
+                On(ssh).Add($"rm -rf {ssh.Folder}");
+        }
+        return Task.WhenAll(work.Select(w => Quietly(w.Key, string.Join("; ", w.Value))));
+    }
+
+    /// <summary>
+    /// Runs a clean-up command, not interrupted (an interrupt is what it cleans up after); a failure
+    /// to run it at all (ssh gone) goes to the lab log instead of stopping the rest of the clean-up.
+    /// </summary>
+    private async Task<CommandResult> Quietly(Host host, string command)
+    {
+        try
+        {
+            return await host.RunAsync(command, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        }
+        catch (LabException e)
+        {
+            _log.WriteLine($"lab {Id}: warning: on {host.Where}: '{command}' could not run: {e.Message}");
+            return new CommandResult(-1, false, "");
+        }
     }
 
     /// <summary>Waits until left reaches right over both families (neighbours resolved, routes in place), at most 10 s each.</summary>
     private async Task WaitReachableAsync(CancellationToken cancel)
     {
-        foreach (int f in (int[])[4, 6])
+        try
         {
-            string to = Addresses.Of("right", f);
-            CommandResult ping = await Left.RunAsync($"ping -{f} -n -c 1 -w 10 -W 1 {to}", TimeSpan.FromSeconds(15), _log, cancel).ConfigureAwait(false);
-            if (ping.ExitCode != 0)
-                throw new LabException($"left does not reach right ({to}) through the system under test: ping exit {ping.ExitCode}");
+            await Left.RunStepsAsync([.. ((int[])[4, 6]).Select(f => $"ping -{f} -n -c 1 -w 10 -W 1 {Addresses.Of("right", f)}")], _log, cancel).ConfigureAwait(false);
+        }
+        catch (LabException e)
+        {
+            throw new LabException($"left does not reach right through the system under test: {e.Message}");
         }
     }
 
@@ -380,19 +422,14 @@ public sealed class Lab : IAsyncDisposable
         if (_disposed)
             return;
         _disposed = true;
-        await UndoAsync().ConfigureAwait(false);
-        foreach (Host host in (Host[])[Left, Right, Sut])
-        {
-            if (host is SshHost ssh)
-                await ssh.RunAsync($"rm -rf {ssh.Folder}", TimeSpan.FromSeconds(15)).ConfigureAwait(false);
-        }
+        await UndoAsync(andFolders: true).ConfigureAwait(false);
         var local = new LocalHost();
         foreach (NetnsHost ns in _namespaces)
         {
-            CommandResult pids = await local.RunAsync($"ip netns pids {ns.Namespace}", TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            CommandResult pids = await Quietly(local, $"ip netns pids {ns.Namespace}").ConfigureAwait(false);
             if (pids.Output.Trim().Length > 0)
                 _log.WriteLine($"lab {Id}: warning: processes not started by the lab still in {ns.Namespace}: {pids.Output.Trim().Replace('\n', ' ')}");
-            await local.RunAsync($"ip netns del {ns.Namespace}", TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            await Quietly(local, $"ip netns del {ns.Namespace}").ConfigureAwait(false);
         }
         _namespaces.Clear();
     }

@@ -46,13 +46,13 @@ public sealed class SutSession(SutKind kind, Host host, HostProcess? dataplane, 
             return null;
         if (Kind == SutKind.Linux)
         {
-            CommandResult nstat = await Host.RunAsync("nstat -asz", TimeSpan.FromSeconds(10), null, cancel).ConfigureAwait(false);
+            CommandResult nstat = await Host.RunAsync("nstat -asz", TimeSpan.FromSeconds(30), null, cancel).ConfigureAwait(false);
             return nstat.ExitCode == 0 ? ParseNstat(nstat.Output) : null;
         }
         if (Gone is not null)
             return null;
         CommandResult stats = await Host.RunAsync($"{Shell.Quote(Binary!)} ctl -s {Shell.Quote(Socket!)} stats --json",
-            TimeSpan.FromSeconds(10), null, cancel).ConfigureAwait(false);
+            TimeSpan.FromSeconds(30), null, cancel).ConfigureAwait(false);
         return stats.ExitCode == 0 ? ParseStatsErrors(stats.Output) : null;
     }
 

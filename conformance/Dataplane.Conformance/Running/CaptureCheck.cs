@@ -1,3 +1,5 @@
+using System.Text;
+using System.Text.RegularExpressions;
 using Dataplane.Conformance.Labs;
 
 namespace Dataplane.Conformance.Running;
@@ -9,96 +11,159 @@ namespace Dataplane.Conformance.Running;
 /// TCP or UDP checksum when the dataplane sent it. The hosts send complete checksums (the lab turns
 /// their interfaces' checksum offload off, as on a real wire), so a partial checksum from the
 /// dataplane is its own; Linux, the reference, forwards and sends with checksum offload on its
-/// veths, so its frames are judged for malformation only.
+/// veths, so its frames are judged for malformation only. The hosts are captured, stopped, fetched
+/// and judged at the same time: over ssh every step is a round trip.
 /// </summary>
-internal sealed class CaptureCheck
+internal sealed partial class CaptureCheck
 {
     /// <summary>How many frames each capture keeps: the start of a test, a few megabytes at most.</summary>
     public const int Frames = 2000;
 
-    private readonly List<(Host Host, string Interface, string Mac, string File, HostProcess Tcpdump)> _captures = [];
+    /// <summary>The captures not yet judged or discarded.</summary>
+    private readonly List<Capture> _captures = [];
 
-    /// <summary>Starts a capture on each host's interface toward the system under test; a host where tcpdump cannot start is left out and said in the log.</summary>
+    /// <summary>One capture: its host and interface, its file here (and on the host, over ssh), its tcpdump.</summary>
+    private sealed record Capture(Host Host, string Interface, string LocalFile, string? RemoteFile, HostProcess Tcpdump)
+    {
+        /// <summary>The interface's own address, printed before tcpdump starts: its frames are the host's, not judged.</summary>
+        public string Mac => MacLine().Match(Tcpdump.Output) is { Success: true } m ? m.Groups[1].Value : "";
+    }
+
+    /// <summary>
+    /// Starts a capture on each host's interface toward the system under test; a host where tcpdump
+    /// cannot start is left out and said in the log. Interrupted, it stops what it started.
+    /// </summary>
     public static async Task<CaptureCheck> StartAsync(IEnumerable<(Host Host, string Interface)> points, string folder, string test,
         string tcpdump, TextWriter log, CancellationToken cancel)
     {
         var check = new CaptureCheck();
-        foreach ((Host host, string ifname) in points)
+        try
         {
-            if (ifname.Length == 0)
-                continue;
-            CommandResult mac = await host.RunAsync($"cat /sys/class/net/{ifname}/address", TimeSpan.FromSeconds(10), null, cancel).ConfigureAwait(false);
-            string file = Path.Combine(folder, $"{test}.{host.Role}.pcap");
-            string remote = host is SshHost ssh ? $"{ssh.Folder}/{host.Role}.pcap" : file;
-            HostProcess p = host.Start($"exec {tcpdump} -n -U -s 0 -c {Frames} -i {ifname} -w {remote}", log);
-            if (!await p.WaitForOutputAsync("listening on", TimeSpan.FromSeconds(10), cancel).ConfigureAwait(false))
-            {
-                log.WriteLine($"capture on {host.Role} {ifname}: tcpdump did not start; this test's frames there are not judged");
-                await p.DisposeAsync().ConfigureAwait(false);
-                continue;
-            }
-            check._captures.Add((host, ifname, mac.Output.Trim(), remote == file ? file : remote + "\n" + file, p));
+            await Task.WhenAll(points.Where(p => p.Interface.Length > 0)
+                .Select(p => check.StartOneAsync(p.Host, p.Interface, folder, test, tcpdump, log, cancel))).ConfigureAwait(false);
+        }
+        catch
+        {
+            await check.DiscardAsync().ConfigureAwait(false);
+            throw;
         }
         return check;
     }
 
-    /// <summary>Stops the captures and removes their files unjudged: the test was interrupted.</summary>
+    private async Task StartOneAsync(Host host, string ifname, string folder, string test, string tcpdump, TextWriter log, CancellationToken cancel)
+    {
+        string local = Path.Combine(folder, $"{test}.{host.Role}.pcap");
+        string? remote = host is SshHost ssh ? $"{ssh.Folder}/{host.Role}.pcap" : null;
+        // The interface's address on the same round trip as tcpdump.
+        HostProcess p = host.Start($"echo \"mac $(cat /sys/class/net/{ifname}/address)\" && " +
+            $"exec {tcpdump} -n -U -s 0 -c {Frames} -i {ifname} -w {remote ?? local}", new PrefixedWriter(log, $"[{host.Role}] "));
+        var capture = new Capture(host, ifname, local, remote, p);
+        lock (_captures)
+            _captures.Add(capture); // first: an interrupt from here on stops it
+        if (!await p.WaitForOutputAsync("listening on", TimeSpan.FromSeconds(30), cancel).ConfigureAwait(false))
+        {
+            log.WriteLine($"capture on {host.Role} {ifname}: tcpdump did not start; this test's frames there are not judged");
+            Forget(capture);
+            await p.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Stops the captures left and removes their files unjudged: the test was interrupted. Never throws.</summary>
     public async Task DiscardAsync()
     {
-        foreach ((Host _, string _, string _, string files, HostProcess tcpdump) in _captures)
+        Capture[] left;
+        lock (_captures)
         {
-            await tcpdump.DisposeAsync().ConfigureAwait(false);
-            File.Delete(files.Split('\n')[^1]);
+            left = [.. _captures];
+            _captures.Clear();
         }
-        _captures.Clear();
+        await Task.WhenAll(left.Select(async c =>
+        {
+            await c.Tcpdump.DisposeAsync().ConfigureAwait(false);
+            try
+            {
+                File.Delete(c.LocalFile);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // its folder is gone with the run's; a remote file goes with the lab's folder
+            }
+        })).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Stops the captures and judges them; returns what is wrong ("left: 3 frames with a bad
-    /// checksum ..."), empty when nothing is. Captures with findings are kept next to the log.
+    /// Stops the captures and judges them; returns what is wrong ("left: 3 bad frames from the
+    /// system under test in ..."), empty when nothing is. Captures with findings are kept next to
+    /// the log. Interrupted, it throws, and <see cref="DiscardAsync"/> drops what was not judged.
     /// </summary>
     public async Task<List<string>> FinishAsync(bool judgeChecksums, string tshark, TextWriter log, CancellationToken cancel)
     {
+        Capture[] captures;
+        lock (_captures)
+            captures = [.. _captures];
+        List<string>[] findings = await Task.WhenAll(captures.Select(c => FinishOneAsync(c, judgeChecksums, tshark, log, cancel))).ConfigureAwait(false);
+        return [.. findings.SelectMany(f => f)];
+    }
+
+    private async Task<List<string>> FinishOneAsync(Capture c, bool judgeChecksums, string tshark, TextWriter log, CancellationToken cancel)
+    {
         var findings = new List<string>();
-        foreach ((Host host, string ifname, string mac, string files, HostProcess tcpdump) in _captures)
+        await c.Tcpdump.StopAsync(TimeSpan.FromSeconds(3)).ConfigureAwait(false);
+        await c.Tcpdump.DisposeAsync().ConfigureAwait(false);
+        if (c.RemoteFile is not null)
+            await c.Host.FetchAsync(c.RemoteFile, c.LocalFile, cancel).ConfigureAwait(false);
+        string where = $"capture on {c.Host.Role} {c.Interface}";
+        if (!File.Exists(c.LocalFile))
         {
-            await tcpdump.StopAsync(TimeSpan.FromSeconds(3)).ConfigureAwait(false);
-            await tcpdump.DisposeAsync().ConfigureAwait(false);
-            string[] paths = files.Split('\n');
-            string local = paths[^1];
-            if (paths.Length == 2)
-                await host.FetchAsync(paths[0], local, cancel).ConfigureAwait(false);
-            if (!File.Exists(local))
-            {
-                log.WriteLine($"capture on {host.Role} {ifname}: no file");
-                continue;
-            }
-            string filter = $"eth.src != {mac} && (_ws.malformed" +
-                (judgeChecksums
-                    ? " || ip.checksum.status == 0 || icmp.checksum.status == 0 || icmpv6.checksum.status == 0 || tcp.checksum.status == 0 || udp.checksum.status == 0)"
-                    : ")");
-            var judge = new LocalHost();
-            CommandResult total = await judge.RunAsync($"{tshark} -r {Shell.Quote(local)} -T fields -e frame.number 2>/dev/null | wc -l", TimeSpan.FromSeconds(60), null, cancel).ConfigureAwait(false);
-            CommandResult bad = await judge.RunAsync(
-                $"{tshark} -r {Shell.Quote(local)} -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE " +
-                $"-Y {Shell.Quote(filter)} -T fields -e frame.number -e _ws.col.Protocol -e _ws.col.Info 2>/dev/null",
-                TimeSpan.FromSeconds(60), null, cancel).ConfigureAwait(false);
-            string[] lines = bad.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            log.WriteLine($"capture on {host.Role} {ifname}: {total.Output.Trim()} frames, {lines.Length} judged bad" +
-                (judgeChecksums ? " (malformed or bad checksum, from the system under test)" : " (malformed, from the system under test)"));
-            if (bad.ExitCode != 0)
-            {
-                log.WriteLine($"tshark exit {bad.ExitCode}: {bad.Output.Trim()}");
-                findings.Add($"{host.Role}: tshark could not judge the capture (exit {bad.ExitCode})");
-                continue;
-            }
-            foreach (string line in lines.Take(10))
-                log.WriteLine($"  {line}");
-            if (lines.Length > 0)
-                findings.Add($"{host.Role}: {lines.Length} bad frame{(lines.Length == 1 ? "" : "s")} from the system under test in {Path.GetFileName(local)}");
-            else
-                File.Delete(local); // judged clean: not kept (a run would otherwise hold gigabytes)
+            log.WriteLine($"{where}: no file");
+            Forget(c);
+            return findings;
         }
+        var judge = new LocalHost();
+        // tcpdump says how many frames it wrote as it ends; tshark counts them only when it did not get to.
+        string total = CapturedLine().Match(c.Tcpdump.Output) is { Success: true } m ? m.Groups[1].Value
+            : (await judge.RunAsync($"{tshark} -r {Shell.Quote(c.LocalFile)} -T fields -e frame.number 2>/dev/null | wc -l",
+                TimeSpan.FromSeconds(120), null, cancel).ConfigureAwait(false)).Output.Trim();
+        string filter = $"eth.src != {c.Mac} && (_ws.malformed" +
+            (judgeChecksums
+                ? " || ip.checksum.status == 0 || icmp.checksum.status == 0 || icmpv6.checksum.status == 0 || tcp.checksum.status == 0 || udp.checksum.status == 0)"
+                : ")");
+        CommandResult bad = await judge.RunAsync(
+            $"{tshark} -r {Shell.Quote(c.LocalFile)} -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE " +
+            $"-Y {Shell.Quote(filter)} -T fields -e frame.number -e _ws.col.Protocol -e _ws.col.Info 2>/dev/null",
+            TimeSpan.FromSeconds(120), null, cancel).ConfigureAwait(false);
+        string[] lines = bad.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        // One write per capture: the hosts are judged at once, and their reports must not interleave.
+        var report = new StringBuilder($"{where}: {total} frames, {lines.Length} judged bad" +
+            (judgeChecksums ? " (malformed or bad checksum, from the system under test)" : " (malformed, from the system under test)"));
+        if (bad.ExitCode != 0)
+        {
+            report.Append($"\ntshark exit {bad.ExitCode}: {bad.Output.Trim()}");
+            findings.Add($"{c.Host.Role}: tshark could not judge the capture (exit {bad.ExitCode})");
+        }
+        else
+        {
+            foreach (string line in lines.Take(10))
+                report.Append($"\n  {line}");
+            if (lines.Length > 0)
+                findings.Add($"{c.Host.Role}: {lines.Length} bad frame{(lines.Length == 1 ? "" : "s")} from the system under test in {Path.GetFileName(c.LocalFile)}");
+            else
+                File.Delete(c.LocalFile); // judged clean: not kept (a run would otherwise hold gigabytes)
+        }
+        log.WriteLine(report.ToString());
+        Forget(c);
         return findings;
     }
+
+    private void Forget(Capture capture)
+    {
+        lock (_captures)
+            _captures.Remove(capture);
+    }
+
+    [GeneratedRegex(@"(?m)^mac ([0-9a-f:]+)\s*$")]
+    private static partial Regex MacLine();
+
+    [GeneratedRegex(@"(?m)^(\d+) packets? captured")]
+    private static partial Regex CapturedLine();
 }

@@ -64,11 +64,27 @@ internal static class CaseRunner
             Host HostOf(Place p) => p switch { Place.Left => lab.Left, Place.Right => lab.Right, _ => lab.Sut };
             int limit = settings.Timeout ?? test.Timeout(settings.Seconds);
 
-            IReadOnlyDictionary<string, long>? before = await session.ErrorCountersAsync(cancel).ConfigureAwait(false);
-            CaptureCheck? capture = settings.Capture
-                ? await CaptureCheck.StartAsync([(lab.Left, lab.LeftInterface), (lab.Right, lab.RightInterface)],
-                    Path.Combine(runFolder, "logs"), $"{test.Name}.{who}", Tool(settings, "tcpdump"), log, cancel).ConfigureAwait(false)
+            // The counters on the system under test and the captures on the hosts, at once.
+            Task<IReadOnlyDictionary<string, long>?> counting = session.ErrorCountersAsync(cancel);
+            Task<CaptureCheck>? capturing = settings.Capture
+                ? CaptureCheck.StartAsync([(lab.Left, lab.LeftInterface), (lab.Right, lab.RightInterface)],
+                    Path.Combine(runFolder, "logs"), $"{test.Name}.{who}", Tool(settings, "tcpdump"), log, cancel)
                 : null;
+            IReadOnlyDictionary<string, long>? before;
+            CaptureCheck? capture = null;
+            try
+            {
+                await Task.WhenAll(capturing is null ? [counting] : (Task[])[counting, capturing]).ConfigureAwait(false);
+                before = await counting.ConfigureAwait(false);
+                capture = capturing is null ? null : await capturing.ConfigureAwait(false);
+            }
+            catch
+            {
+                // Interrupted: one of the two may have finished; what it started goes now.
+                if (capturing is { IsCompletedSuccessfully: true })
+                    await capturing.Result.DiscardAsync().ConfigureAwait(false);
+                throw;
+            }
             var servers = new List<HostProcess>();
             try
             {
@@ -76,7 +92,7 @@ internal static class CaseRunner
                 {
                     Host host = HostOf(server.Place);
                     log.WriteLine($"[{host.Role}] $ {server.Command}");
-                    HostProcess process = host.Start(server.Command, new Prefixed(log, $"[{host.Role}] "));
+                    HostProcess process = host.Start(server.Command, new PrefixedWriter(log, $"[{host.Role}] "));
                     servers.Add(process);
                     string? notReady = await WaitReadyAsync(host, process, server, cancel).ConfigureAwait(false);
                     if (notReady is not null)
@@ -85,7 +101,7 @@ internal static class CaseRunner
 
                 Host client = HostOf(plan.Client);
                 log.WriteLine($"[{client.Role}] $ {plan.ClientCommand}   (time limit {limit}s)");
-                CommandResult run = await client.RunAsync(plan.ClientCommand, TimeSpan.FromSeconds(limit), new Prefixed(log, $"[{client.Role}] "), cancel).ConfigureAwait(false);
+                CommandResult run = await client.RunAsync(plan.ClientCommand, TimeSpan.FromSeconds(limit), new PrefixedWriter(log, $"[{client.Role}] "), cancel).ConfigureAwait(false);
                 cancel.ThrowIfCancellationRequested();
 
                 var outputs = new List<string>();
@@ -112,16 +128,18 @@ internal static class CaseRunner
                     return Done(Status.Noexit, died, value);
 
                 var problems = new List<string>();
-                IReadOnlyDictionary<string, long>? after = await session.ErrorCountersAsync(cancel).ConfigureAwait(false);
+                Task<IReadOnlyDictionary<string, long>?> counted = session.ErrorCountersAsync(cancel);
+                Task<List<string>> judged = capture?.FinishAsync(session.Kind == SutKind.Dataplane, Tool(settings, "tshark"), log, cancel) ?? Task.FromResult(new List<string>());
+                await Task.WhenAll(counted, judged).ConfigureAwait(false);
+                IReadOnlyDictionary<string, long>? after = await counted.ConfigureAwait(false);
+                // Counters that cannot be read judge nothing: that is a finding, not a pass.
+                if (session.Kind != SutKind.Direct && (before is null || after is null))
+                    problems.Add($"the error counters could not be read {(before is null ? "before" : "after")} the test");
                 if (Moved(before, after, load: false) is string moved)
                     problems.Add($"error counters moved: {moved}");
                 if (Moved(before, after, load: true) is string dropped)
                     log.WriteLine($"dropped for lack of room (a saturating test's expected loss, not an error): {dropped}");
-                if (capture is not null)
-                {
-                    problems.AddRange(await capture.FinishAsync(session.Kind == SutKind.Dataplane, Tool(settings, "tshark"), log, cancel).ConfigureAwait(false));
-                    capture = null;
-                }
+                problems.AddRange(await judged.ConfigureAwait(false));
                 if (problems.Count > 0)
                     return Done(Status.Xpass, string.Join("; ", problems), value);
                 return Done(Status.Pass, value.Note, value);
@@ -130,22 +148,37 @@ internal static class CaseRunner
             {
                 foreach (HostProcess p in servers)
                     await p.DisposeAsync().ConfigureAwait(false);
-                // Left by an early end (NORUN, NOTERM...) or an interrupt: judged for malformed frames
-                // when the test ended, dropped unjudged when the run is being stopped.
-                if (capture is not null && cancel.IsCancellationRequested)
+                // Captures left by an early end (NORUN, NOTERM...) are judged for malformed frames; those
+                // left by an interrupt, here or while judging, are dropped unjudged: the run is being stopped.
+                if (capture is not null)
+                {
+                    if (!cancel.IsCancellationRequested)
+                    {
+                        try
+                        {
+                            await capture.FinishAsync(false, Tool(settings, "tshark"), log, cancel).ConfigureAwait(false);
+                        }
+                        catch (OperationCanceledException)
+                        {
+                            // interrupted while judging; the run's loop stops at the next test
+                        }
+                    }
                     await capture.DiscardAsync().ConfigureAwait(false);
-                else if (capture is not null)
-                    await capture.FinishAsync(false, Tool(settings, "tshark"), log, CancellationToken.None).ConfigureAwait(false);
+                }
             }
         }
     }
 
     private static string Tool(RunSettings settings, string name) => settings.Tools.TryGetValue(name, out string? c) ? c : name;
 
-    /// <summary>Waits until a server is ready; why not, or null when it is.</summary>
+    /// <summary>
+    /// Waits until a server is ready; why not, or null when it is. The limit is a safety net for a
+    /// server that will never be ready: over ssh on a busy machine, starting it and each check take
+    /// seconds.
+    /// </summary>
     private static async Task<string?> WaitReadyAsync(Host host, HostProcess process, Server server, CancellationToken cancel)
     {
-        var limit = TimeSpan.FromSeconds(10);
+        var limit = TimeSpan.FromSeconds(30);
         string Last() => process.Output.Trim().Split('\n').LastOrDefault()?.Trim() ?? "";
         if (server.ReadyText is not null)
         {
@@ -159,7 +192,7 @@ internal static class CaseRunner
             var clock = Stopwatch.StartNew();
             while (clock.Elapsed < limit && !process.HasExited)
             {
-                if ((await host.RunAsync(check, TimeSpan.FromSeconds(5), null, cancel).ConfigureAwait(false)).ExitCode == 0)
+                if ((await host.RunAsync(check, TimeSpan.FromSeconds(15), null, cancel).ConfigureAwait(false)).ExitCode == 0)
                     return null;
                 await Task.Delay(100, cancel).ConfigureAwait(false);
             }
@@ -208,14 +241,4 @@ internal static class CaseRunner
         counter.EndsWith(".buffer_exhaustion", StringComparison.Ordinal) || counter is "udp.socket_full" ||
         counter.Contains("RcvbufErrors", StringComparison.Ordinal) || counter.Contains("SndbufErrors", StringComparison.Ordinal) ||
         counter is "UdpInErrors" or "Udp6InErrors" or "IpOutDiscards" or "Ip6OutDiscards";
-
-    /// <summary>Lines of one process in a shared log, marked with where it runs.</summary>
-    private sealed class Prefixed(TextWriter inner, string prefix) : TextWriter
-    {
-        public override System.Text.Encoding Encoding => inner.Encoding;
-
-        public override void WriteLine(string? value) => inner.WriteLine(prefix + value);
-
-        public override void Write(char value) => inner.Write(value);
-    }
 }

@@ -168,7 +168,7 @@ internal sealed class MatrixRunner(MatrixOptions options, Progress progress, Tex
         }
         finally
         {
-            await lab.DetachAsync(session).ConfigureAwait(false);
+            await lab.DetachAsync(session, interrupted: cancel.IsCancellationRequested).ConfigureAwait(false);
         }
     }
 

@@ -51,7 +51,10 @@ public sealed class RemoteLabTests(ITestOutputHelper testOutput)
 
             (int exit, string output, int runnerPid) = RunRunner(
                 ["run", "--lab", labFile, "--driver", "afpacket", "--seconds", "2", "--results", results, "--binary", binary!, Ping, .. (udpbench ? (string[])[Echo] : [])],
-                TimeSpan.FromSeconds(40));
+                // A safety net, not a measure: the run is some forty ssh commands, and each pays
+                // the remote root's shell start-up (this machine's .bashrc runs pyenv init: half a
+                // second idle, two seconds with both cores busy). It took 1.9 min at a load of 15.
+                TimeSpan.FromSeconds(300));
 
             testOutput.WriteLine(output);
             string runFolder = Directory.GetDirectories(results).SingleOrDefault() ?? "";

@@ -1,13 +1,17 @@
 using System.Diagnostics;
 using Dataplane.Conformance.Model;
 using Dataplane.Conformance.Results;
+using Dataplane.Tests;
 
 namespace Dataplane.Conformance.Tests.Running;
 
 /// <summary>
 /// The runner as a user starts it: a run with modifier direct (no dataplane binary needed) that
-/// writes its run, result lines and page; one interrupted by SIGINT that removes its lab and exits
-/// 130; a broken peer tool and a hanging test. Needs root.
+/// writes its run, result lines and page; a broken peer tool and a hanging test; and an interrupt
+/// (SIGINT, as Ctrl-C) in each phase of a run: starting, attaching, capturing, judging, and again
+/// while it cleans up. Whenever it comes, the runner removes its lab, leaves no process in it,
+/// exits 130 and does not crash. Each phase is reached by a condition the test waits for (a line
+/// of the runner, a file a wrapped tool or binary touches), not by a time. Needs root.
 /// </summary>
 public sealed class RunnerProcessTests : IDisposable
 {
@@ -33,13 +37,12 @@ public sealed class RunnerProcessTests : IDisposable
         using Process p = Start(args);
         Task<string> output = p.StandardOutput.ReadToEndAsync();
         Task<string> errors = p.StandardError.ReadToEndAsync();
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(300));
         await p.WaitForExitAsync(limit.Token);
         return (p.ExitCode, await output + await errors);
     }
 
-    private static string Namespaces() => Process.Start(new ProcessStartInfo("ip", "netns list") { RedirectStandardOutput = true })!
-        .StandardOutput.ReadToEnd();
+    private static string Namespaces() => LinuxLab.Run("ip", "netns", "list");
 
     [SkippableFact]
     public async Task A_direct_run_writes_its_run_the_result_lines_and_the_page()
@@ -72,30 +75,164 @@ public sealed class RunnerProcessTests : IDisposable
         Assert.Matches(@"NOTERM +direct +linux-dataplane-linux-icmp6ping-flood .*did not terminate within 2s", output);
     }
 
+    private const string Ping = "linux-dataplane-linux-icmp4ping-flood";
+
     [SkippableFact]
-    public async Task Sigint_removes_the_lab_and_exits_130()
+    public Task Sigint_while_starting_removes_the_lab_and_exits_130()
     {
         Skip.IfNot(Environment.UserName == "root", "needs root for network namespaces");
-        using Process p = Start("run", "--modifier", "direct", "--seconds", "60", "--results", _results,
-            "linux-dataplane-linux-tcp4iperf-single-forward");
+        // The run's first line comes just before the lab is built.
+        return InterruptAsync(["--modifier", "direct", Ping], (output, _) => output.Contains("run ", StringComparison.Ordinal));
+    }
+
+    [SkippableFact]
+    public Task Sigint_while_attaching_the_dataplane_removes_the_lab_and_exits_130()
+    {
+        Skip.IfNot(Environment.UserName == "root", "needs root for network namespaces");
+        // A "dataplane" that starts and never says it runs: the runner waits in the attach.
+        string started = Path.Combine(_results, "dataplane.started");
+        string binary = Script("dataplane", $"touch {started}\nexec sleep 120");
+        return InterruptAsync(["--driver", "tap", "--binary", binary, Ping], (_, _) => File.Exists(started));
+    }
+
+    [SkippableFact]
+    public Task Sigint_while_capturing_a_test_removes_the_lab_and_exits_130()
+    {
+        Skip.IfNot(Environment.UserName == "root", "needs root for network namespaces");
+        // The test's client starts once both captures listen; it touches a file first.
+        string started = Path.Combine(_results, "ping.started");
+        string ping = Script("ping", $"touch {started}\nexec ping \"$@\"");
+        return InterruptAsync(["--modifier", "direct", "--seconds", "60", "--tool", $"ping={ping}", Ping], (_, _) => File.Exists(started));
+    }
+
+    [SkippableFact]
+    public Task Sigint_while_judging_the_captures_removes_the_lab_and_exits_130()
+    {
+        Skip.IfNot(Environment.UserName == "root", "needs root for network namespaces");
+        // A judge that never ends its judgment.
+        string judging = Path.Combine(_results, "tshark.started");
+        string tshark = Script("tshark", $"touch {judging}\nexec sleep 120");
+        return InterruptAsync(["--modifier", "direct", "--seconds", "1", "--tool", $"tshark={tshark}", Ping], (_, _) => File.Exists(judging));
+    }
+
+    [SkippableFact]
+    public Task A_second_signal_while_cleaning_up_does_not_cut_the_clean_up_short()
+    {
+        Skip.IfNot(Environment.UserName == "root", "needs root for network namespaces");
+        string started = Path.Combine(_results, "ping.started");
+        string ping = Script("ping", $"touch {started}\nexec ping \"$@\"");
+        return InterruptAsync(["--modifier", "direct", "--seconds", "60", "--tool", $"ping={ping}", Ping], (_, _) => File.Exists(started),
+            again: output => output.Contains("removing the lab", StringComparison.Ordinal));
+    }
+
+    /// <summary>An executable shell script in the results folder.</summary>
+    private string Script(string name, string body)
+    {
+        string path = Path.Combine(_results, name);
+        File.WriteAllText(path, $"#!/bin/sh\n{body}\n");
+        LinuxLab.Run("chmod", "+x", path);
+        return path;
+    }
+
+    /// <summary>
+    /// Runs the runner with <paramref name="args"/>, sends SIGINT once <paramref name="phase"/>
+    /// holds (given the output so far and the lab's namespaces), and (with <paramref name="again"/>)
+    /// SIGTERM once that holds of the output; then it must exit 130 with its lab gone: no namespace,
+    /// and no process left in the lab's namespaces (a deleted namespace does not end what runs in it).
+    /// </summary>
+    private async Task InterruptAsync(string[] args, Func<string, string, bool> phase, Func<string, bool>? again = null)
+    {
+        using Process p = Start(["run", "--results", _results, .. args]);
         var output = new System.Text.StringBuilder();
+        string Output()
+        {
+            lock (output)
+                return output.ToString();
+        }
         p.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
         p.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
         string prefix = $"dplc{p.Id}-";
-        for (int i = 0; i < 200 && !Namespaces().Contains(prefix + "left", StringComparison.Ordinal); i++)
-            await Task.Delay(100);
-        await Task.Delay(3000); // into the iperf3 test
-        Assert.Contains(prefix, Namespaces());
+        var inodes = new HashSet<ulong>();
+        bool Reached()
+        {
+            string namespaces = Namespaces();
+            foreach (string role in (string[])["left", "right", "sut"])
+            {
+                if (NamespaceInode(prefix + role) is ulong inode)
+                    inodes.Add(inode); // known before the namespaces go, to find what was left in them
+            }
+            return phase(Output(), namespaces) || p.HasExited;
+        }
+        Assert.True(LinuxLab.Until(Reached, TimeSpan.FromSeconds(120)), $"the phase was not reached:\n{Output()}");
+        Assert.False(p.HasExited, $"the runner ended before the phase:\n{Output()}");
         Assert.Equal(0, Tmds.Linux.LibC.kill(p.Id, Tmds.Linux.LibC.SIGINT));
-        var clock = Stopwatch.StartNew();
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        if (again is not null)
+        {
+            Assert.True(LinuxLab.Until(() => again(Output()) || p.HasExited, TimeSpan.FromSeconds(60)), Output());
+            _ = Tmds.Linux.LibC.kill(p.Id, Tmds.Linux.LibC.SIGTERM);
+        }
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         await p.WaitForExitAsync(limit.Token);
-        Assert.True(p.ExitCode == 130, output.ToString());
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(45), $"cleaning up took {clock.Elapsed.TotalSeconds:0} s");
+        p.WaitForExit(); // the output's last lines
+        string said = Output();
+        Assert.True(p.ExitCode == 130, $"exit {p.ExitCode}:\n{said}");
+        Assert.DoesNotContain("Unhandled exception", said);
+        Assert.Contains("interrupted; the lab is removed", said);
+        if (again is not null)
+            Assert.Contains("still removing the lab", said);
         Assert.DoesNotContain(prefix, Namespaces());
-        Assert.Contains("interrupted", output.ToString());
+        int[] left = ProcessesIn(inodes);
+        Assert.True(left.Length == 0, $"processes left in the lab's namespaces: {string.Join(", ", left.Select(Describe))}\n{said}");
+    }
+
+    /// <summary>The inode of a named network namespace, which /proc/PID/ns/net links name; null when there is none.</summary>
+    private static ulong? NamespaceInode(string name)
+    {
+        string path = $"/run/netns/{name}";
+        try
+        {
+            return File.Exists(path) ? ulong.Parse(LinuxLab.Run("stat", "-L", "-c", "%i", path).Trim()) : null;
+        }
+        catch (InvalidOperationException)
+        {
+            return null; // removed meanwhile
+        }
+    }
+
+    /// <summary>The processes whose network namespace is one of <paramref name="inodes"/>.</summary>
+    private static int[] ProcessesIn(HashSet<ulong> inodes)
+    {
+        var found = new List<int>();
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid))
+                continue;
+            try
+            {
+                string? link = new FileInfo(Path.Combine(dir, "ns", "net")).LinkTarget; // "net:[4026532281]"
+                if (link is not null && ulong.TryParse(link.AsSpan(5, link.Length - 6), out ulong inode) && inodes.Contains(inode))
+                    found.Add(pid);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // ended meanwhile
+            }
+        }
+        return [.. found];
+    }
+
+    private static string Describe(int pid)
+    {
+        try
+        {
+            return $"{pid} ({File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ').Trim()})";
+        }
+        catch (IOException)
+        {
+            return pid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
     }
 
     public void Dispose() => Directory.Delete(_results, recursive: true);
