@@ -94,7 +94,7 @@ public sealed class RemoteLabTests(ITestOutputHelper testOutput)
             foreach (string role in RemoteWorld.Roles)
             {
                 string ns = RemoteWorld.Namespace(role);
-                Assert.True(LinuxLab.Until(() => Pids(ns).SequenceEqual([sshdPids[role]]), TimeSpan.FromSeconds(5)),
+                Assert.True(LinuxLab.Until(() => Pids(ns).SequenceEqual([sshdPids[role]]), TimeSpan.FromSeconds(30)),
                     $"processes left in {ns} (sshd is {sshdPids[role]}):\n{LinuxLab.Run("ps", ["-o", "pid,ppid,etimes,args", "-p", string.Join(',', Pids(ns))])}");
             }
             Assert.Empty(Directory.GetFileSystemEntries("/tmp", $"dataplane-conformance-dplc{runnerPid}*"));

@@ -87,7 +87,8 @@ internal sealed class RemoteWorld : IDisposable
                 StartSshd(Roles[k], ManagementAddress(k, here: false));
             foreach (string role in Roles)
             {
-                if (!Until(() => TrySsh(role, "true"), TimeSpan.FromSeconds(10)))
+                // Each try pays the remote shell's start-up: seconds when both cores are busy.
+                if (!Until(() => TrySsh(role, "true"), TimeSpan.FromSeconds(60)))
                     throw new InvalidOperationException($"ssh does not reach {role}:\n{SshdOutput()}");
             }
         }
@@ -175,7 +176,7 @@ internal sealed class RemoteWorld : IDisposable
     {
         try
         {
-            Run("ssh", "-F", SshConfig, "-o", "BatchMode=yes", "-o", "ConnectTimeout=2", role, command);
+            Run("ssh", "-F", SshConfig, "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", role, command);
             return true;
         }
         catch (InvalidOperationException)
