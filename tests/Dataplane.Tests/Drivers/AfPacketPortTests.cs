@@ -18,6 +18,9 @@ public class AfPacketPortTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
+    /// <summary>A UDP port for datagrams that mark the end of a count, apart from the discard port's.</summary>
+    private const int Marker = 10;
+
     private static void RequireLab()
     {
         string? reason = AfPacketLab.CannotRunBecause();
@@ -41,8 +44,8 @@ public class AfPacketPortTests
         Assert.Equal(1500, port.Mtu);
         Assert.Equal(LinuxLab.Run("cat", $"/sys/class/net/{lab.Interface}/address").Trim(), port.Mac.ToString());
 
-        // Let the peer's own start-up traffic (MLD reports, DAD of its link-local address) die down,
-        // so that what it sends from now on is what we count.
+        // Take in what came before (the peer sends nothing unasked, but the count starts clean), so
+        // that what it sends from now on is what we count.
         long before = SettledPeerCount(lab, drain);
         long countedBefore = port.Counters(0).ReceivedPackets + port.Counters(1).ReceivedPackets;
         drain.Frames.Clear();
@@ -315,18 +318,19 @@ public class AfPacketPortTests
         long before = SettledPeerCount(lab, new QueueDrain(port, cache));
 
         lab.SendUdpFromPeer(20);
+        long sent = lab.PeerTransmittedPackets() - before; // all of it: the sender has exited
         var held = new List<PacketBuffer>();
         var burst = new PacketBuffer[32];
-        var idle = Stopwatch.StartNew();
-        while (idle.Elapsed < TimeSpan.FromSeconds(1))
+        // Take frames in and keep them (the pool runs dry) until every frame the peer sent is held
+        // or counted as a drop; then nothing more comes.
+        bool accounted = LinuxLab.Until(() =>
         {
             int n = port.Queue(0, cache).Receive(burst);
-            held.AddRange(burst.AsSpan(0, n).ToArray()); // kept: the pool runs dry
-            if (n > 0)
-                idle.Restart();
-            Thread.Sleep(1);
-        }
-        long sent = lab.PeerTransmittedPackets() - before;
+            held.AddRange(burst.AsSpan(0, n).ToArray());
+            return held.Count + port.Counters(0).ReceiveDrops >= sent;
+        }, Patience);
+        Assert.True(accounted, $"the peer sent {sent}, {held.Count} held and {port.Counters(0).ReceiveDrops} dropped after {Patience}");
+        Assert.Equal(0, port.Queue(0, cache).Receive(burst));
         Assert.Equal(8, held.Count);
         Assert.Equal(sent, held.Count + port.Counters(0).ReceiveDrops);
 
@@ -355,8 +359,10 @@ public class AfPacketPortTests
         lab.SendUdpFromPeer(50_000, oneSocket: true);
         drain.UntilQuiet(TimeSpan.FromMilliseconds(500), Patience);
         // The next block the kernel fills carries TP_STATUS_LOSING; reading it folds PACKET_STATISTICS in.
-        lab.SendUdpFromPeer(10, oneSocket: true);
-        drain.UntilQuiet(TimeSpan.FromMilliseconds(500), Patience);
+        // Ten datagrams to another port close the count: the ring keeps the order frames came in,
+        // so once the tenth is in, every frame the peer sent before it was taken or dropped.
+        lab.SendUdpFromPeer(10, port: Marker, oneSocket: true);
+        Assert.True(drain.Until(fs => fs.Count(f => IsUdpTo(f, Marker)) == 10, Patience), $"the ten closing datagrams did not arrive: {Describe(drain.Frames.TakeLast(20))}");
         long sent = lab.PeerTransmittedPackets() - before;
         long received = port.Counters(0).ReceivedPackets - receivedBefore;
         Assert.True(port.Counters(0).ReceiveDrops > 0, $"no drops counted: sent {sent}, received {received}");
@@ -463,7 +469,8 @@ public class AfPacketPortTests
                 quiet.Restart();
             }
         }
-        drain.UntilQuiet(TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(2));
+        // No drain after the last read: a frame taken in now would be counted by us and not in the
+        // peer's count returned.
         return last;
     }
 
@@ -485,10 +492,12 @@ public class AfPacketPortTests
         return drain.Frames.First(IsUdpToDiscard);
     }
 
-    private static bool IsUdpToDiscard(ReceivedFrame f) =>
+    private static bool IsUdpToDiscard(ReceivedFrame f) => IsUdpTo(f, 9);
+
+    private static bool IsUdpTo(ReceivedFrame f, int port) =>
         f.EtherType == EtherType.Ipv4
         && Ipv4Packet.TryCreate(f.Bytes.AsSpan(14), out Ipv4Packet ip) && ip.Protocol == IpProtocol.Udp
-        && UdpDatagram.TryCreate(ip.Payload, out UdpDatagram udp) && udp.DestinationPort == 9;
+        && UdpDatagram.TryCreate(ip.Payload, out UdpDatagram udp) && udp.DestinationPort == port;
 
     private static bool VerifyUdp(byte[] frame)
     {
