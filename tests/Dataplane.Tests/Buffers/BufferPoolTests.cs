@@ -2,6 +2,7 @@ using Dataplane.Buffers;
 
 namespace Dataplane.Tests.Buffers;
 
+[Collection(CpuHeavyCollection.Name)] // two threads hand a million buffers over
 public class BufferPoolTests
 {
     [Fact]

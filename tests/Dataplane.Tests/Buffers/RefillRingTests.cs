@@ -2,6 +2,7 @@ using Dataplane.Buffers;
 
 namespace Dataplane.Tests.Buffers;
 
+[Collection(CpuHeavyCollection.Name)] // four threads spin on one ring
 public class RefillRingTests
 {
     [Fact]

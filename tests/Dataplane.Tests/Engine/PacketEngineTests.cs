@@ -6,6 +6,7 @@ using Dataplane.Wire;
 namespace Dataplane.Tests.Engine;
 
 /// <summary>The per-core engine over the memory driver: flow ownership, hand-off, buffer accounting, allocations.</summary>
+[Collection(CpuHeavyCollection.Name)] // two busy-polling workers, millions of packets
 public class PacketEngineTests
 {
     private const int Flows = 64;

@@ -10,6 +10,7 @@ namespace Dataplane.Wire.Tests.Allocation;
 /// <see cref="GC.GetAllocatedBytesForCurrentThread"/> over a million packets of a realistic mix, the
 /// least of three such windows (<see cref="Allocations.Least"/>).
 /// </summary>
+[Collection(CpuHeavyCollection.Name)] // four million packets parsed and emitted
 public class ZeroAllocationTests
 {
     private const int MeasuredPackets = 1_000_000;

@@ -5,6 +5,7 @@ using Dataplane.Engine;
 namespace Dataplane.Tests.Engine.Rings;
 
 /// <summary>The single-producer single-consumer ring: semantics on one thread, then two threads at once.</summary>
+[Collection(CpuHeavyCollection.Name)] // two threads spin on a ring for 10 million items
 public class SpscRingTests
 {
     private static readonly TimeSpan StressLimit = TimeSpan.FromSeconds(60);

@@ -5,6 +5,7 @@ using static Dataplane.Tests.Stack.Routing.RouteText;
 namespace Dataplane.Tests.Stack.Routing;
 
 /// <summary>What workers rely on: lookups allocate nothing, and a change never shows them a half-built table.</summary>
+[Collection(CpuHeavyCollection.Name)] // a spinning reader, millions of lookups, a 32 MiB table a change
 public class RoutingTableConcurrencyTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
