@@ -17,7 +17,8 @@ namespace Dataplane.Tests.Drivers;
 [Trait("Category", "Linux")]
 public class TapPortTests
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
+    /// <summary>The bound of every wait for the kernel or a tool: a safety net, generous for a loaded machine.</summary>
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     [SkippableTheory]
     [InlineData(true)]
