@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Dataplane.Tests;
 
 namespace Dataplane.Native.Tests.Events;
 
@@ -13,24 +13,30 @@ public class EpollTests
         using var wake = EventFd.Create();
         epoll.Add(wake.Descriptor, EpollEvents.In, data: 0xfeed_0000_0000_0001);
 
+        // The signal comes once this thread is asleep in epoll_wait (its wchan says so): the wait is
+        // woken by it, not handed an event that was there before it began.
+        int waiter = CurrentThread.Id;
+        bool asleep = false;
         var signaller = new Thread(() =>
         {
-            Thread.Sleep(100);
+            asleep = LinuxLab.Until(() => InEpollWait(waiter), TimeSpan.FromSeconds(30));
             wake.Signal();
         });
-        var clock = Stopwatch.StartNew();
         signaller.Start();
         var events = new EpollEvent[4];
-        int n = epoll.Wait(events, 10_000);
-        clock.Stop();
+        int n = epoll.Wait(events, 60_000); // a bound, not a measure: without the event the wait ends with 0
         signaller.Join();
 
+        Assert.True(asleep, "the waiting thread was never seen asleep in epoll_wait");
         Assert.Equal(1, n);
         Assert.Equal(EpollEvents.In, events[0].Events);
         Assert.Equal(0xfeed_0000_0000_0001UL, events[0].Data);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(9), $"woke after {clock.Elapsed}, not on the signal");
         Assert.Equal(1UL, wake.Drain());
     }
+
+    /// <summary>Whether thread <paramref name="thread"/> of this process sleeps in epoll_wait (do_epoll_wait in its /proc wchan).</summary>
+    private static bool InEpollWait(int thread) =>
+        File.ReadAllText($"/proc/self/task/{thread}/wchan").Contains("epoll", StringComparison.Ordinal);
 
     [SkippableFact]
     public void Wait_with_nothing_ready_times_out_with_0()

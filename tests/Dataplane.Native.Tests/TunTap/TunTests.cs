@@ -12,7 +12,8 @@ namespace Dataplane.Native.Tests.TunTap;
 [Trait("Category", "Linux")]
 public unsafe class TunTests
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
+    /// <summary>The bound of every wait for the kernel: a safety net, generous for a loaded machine.</summary>
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
     private static readonly byte[] OurMac = [0x02, 0x00, 0x00, 0x00, 0xd0, 0x02];
     private static readonly byte[] OurIp = [10, 213, 0, 2];
     private static readonly byte[] TapIp = [10, 213, 0, 1];

@@ -81,26 +81,16 @@ internal sealed class TapLab : LinuxLab
         // -Z root: tcpdump would otherwise drop to its own user, who cannot write the lab's directory.
         LabProcess tcpdump = StartIn(ns, "tcpdump", "-i", name, "-n", "-U", "-Z", "root", "-c",
             count.ToString(CultureInfo.InvariantCulture), "-w", pcap, filter);
-        tcpdump.WaitForOutput("listening on", TimeSpan.FromSeconds(10));
+        tcpdump.WaitForOutput("listening on", TimeSpan.FromSeconds(30));
         return tcpdump;
     }
 
     /// <summary>
-    /// Whether the interface <paramref name="name"/> is gone from this namespace within 5 seconds. A
+    /// Whether the interface <paramref name="name"/> is gone from this namespace within 30 seconds. A
     /// tap goes when its last queue is closed, but a child process another test forks at that moment
     /// shares the descriptor table until it execs, and holds the queues open until then.
     /// </summary>
-    public static bool Gone(string name)
-    {
-        var clock = Stopwatch.StartNew();
-        while (LinkControl.Exists(name))
-        {
-            if (clock.Elapsed > TimeSpan.FromSeconds(5))
-                return false;
-            Thread.Sleep(10);
-        }
-        return true;
-    }
+    public static bool Gone(string name) => Until(() => !LinkControl.Exists(name), TimeSpan.FromSeconds(30));
 
     /// <summary>The counters of one protocol line of /proc/net/snmp in <paramref name="ns"/> (Udp, Tcp, Ip, Icmp).</summary>
     public static Dictionary<string, long> Snmp(string ns, string protocol)

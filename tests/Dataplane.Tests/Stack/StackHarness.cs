@@ -265,25 +265,15 @@ internal sealed class StackHarness
     public long Count(UdpCounter c) => Counters.Udp[(int)c];
 
     /// <summary>
-    /// Bytes allocated on this thread by <paramref name="count"/> calls of <paramref name="step"/>
-    /// after a warm-up: the least of three windows, so that a one-off of the runtime warming up
-    /// (a method tiering up while other tests load the machine) is not taken for a per-packet
-    /// allocation, which would show in every window.
+    /// Bytes allocated on this thread by <paramref name="count"/> calls of <paramref name="step"/>:
+    /// the least of three windows after a warm-up (<see cref="Allocations.Least"/>).
     /// </summary>
-    public static long SteadyStateAllocation(Action step, int count)
-    {
-        for (int i = 0; i < 1000; i++)
-            step();
-        long least = long.MaxValue;
-        for (int window = 0; window < 3 && least != 0; window++)
+    public static long SteadyStateAllocation(Action step, int count) =>
+        Allocations.Least(3, () =>
         {
-            long before = GC.GetAllocatedBytesForCurrentThread();
             for (int i = 0; i < count; i++)
                 step();
-            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
-        }
-        return least;
-    }
+        });
 
     public static Ipv4Address Addr(string text) => Ipv4Address.TryParse(text, out Ipv4Address a) ? a : throw new ArgumentException(text);
 

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Dataplane.Tests;
 
 namespace Dataplane.Wire.Tests.Allocation;
 
@@ -6,8 +7,10 @@ namespace Dataplane.Wire.Tests.Allocation;
 /// The packet path must not allocate: parsing a frame layer by layer (TryCreate, every field,
 /// Repr.TryParse, option walks, checksum verification) and emitting it again (Repr.Emit, options,
 /// Fill*Checksum) over caller-owned buffers creates no garbage. Measured with
-/// <see cref="GC.GetAllocatedBytesForCurrentThread"/> over a million packets of a realistic mix.
+/// <see cref="GC.GetAllocatedBytesForCurrentThread"/> over a million packets of a realistic mix, the
+/// least of three such windows (<see cref="Allocations.Least"/>).
 /// </summary>
+[Collection(CpuHeavyCollection.Name)] // four million packets parsed and emitted
 public class ZeroAllocationTests
 {
     private const int MeasuredPackets = 1_000_000;
@@ -26,13 +29,17 @@ public class ZeroAllocationTests
         for (int round = 0; round < WarmUpRounds; round++)
             Assert.Equal(0, Run(mix, scratch, WarmUpPacketsPerRound).Failures);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Result measured = Run(mix, scratch, MeasuredPackets);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // No asserts inside a window: they may allocate. What each window did is checked after.
+        var measured = new List<Result>(4);
+        long allocated = Allocations.Least(3, () => measured.Add(Run(mix, scratch, MeasuredPackets)));
 
-        Assert.Equal(0, measured.Failures);
-        Assert.Equal(MeasuredPackets, measured.Packets);
-        Assert.NotEqual(0UL, measured.Sink); // the fields were read, not optimised away
+        Assert.Equal(4, measured.Count); // the helper's warm-up and three windows
+        Assert.All(measured, m =>
+        {
+            Assert.Equal(0, m.Failures);
+            Assert.Equal(MeasuredPackets, m.Packets);
+            Assert.NotEqual(0UL, m.Sink); // the fields were read, not optimised away
+        });
         Assert.Equal(0, allocated);
     }
 

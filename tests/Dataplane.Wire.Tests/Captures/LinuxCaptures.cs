@@ -117,7 +117,7 @@ public sealed class LinuxCaptures
             }
 
             var tcpdump = Start(started, nsA, "tcpdump", "-i", vethA, "-s", "0", "-U", "-n", "-Z", "root", "-w", pcap);
-            tcpdump.WaitForOutput("listening on", TimeSpan.FromSeconds(10));
+            tcpdump.WaitForOutput("listening on", TimeSpan.FromSeconds(30));
 
             InNamespace(nsA, ["ping", "-c", "20", "-i", "0.01", "-w", "10", "10.77.0.2"]);
             InNamespace(nsA, ["ping", "-6", "-c", "20", "-i", "0.01", "-w", "10", "fd77::2"]);
@@ -148,9 +148,9 @@ public sealed class LinuxCaptures
     private void Iperf3(List<BackgroundProcess> started, string client, string server, string address, string port, string[] options)
     {
         var iperf = Start(started, server, "iperf3", "-s", "-1", "--forceflush", "-B", address, "-p", port);
-        iperf.WaitForOutput("Server listening", TimeSpan.FromSeconds(10));
+        iperf.WaitForOutput("Server listening", TimeSpan.FromSeconds(30));
         InNamespace(client, ["iperf3", "-c", address, "-p", port, "--connect-timeout", "3000", .. options]);
-        iperf.WaitForExit(TimeSpan.FromSeconds(10));
+        iperf.WaitForExit(TimeSpan.FromSeconds(30));
         _log.Append(iperf.Output);
     }
 

@@ -5,6 +5,7 @@ using static Dataplane.Tests.Stack.Routing.RouteText;
 namespace Dataplane.Tests.Stack.Routing;
 
 /// <summary>The DIR-24-8 IPv4 table through <see cref="Routes"/>: literal prefixes and the answers they must give.</summary>
+[Collection(CpuHeavyCollection.Name)] // a 32 MiB table a change, dozens of changes
 public class Ipv4LpmTableTests
 {
     private static readonly NextHop4 Default = Via("192.0.2.1");

@@ -7,6 +7,7 @@ namespace Dataplane.Tests.Stack.Routing;
 /// Thousands of random, heavily overlapping routes and lookups against <see cref="NaiveLpm"/>,
 /// from fixed seeds, then random adds and deletes, each checked again.
 /// </summary>
+[Collection(CpuHeavyCollection.Name)] // linear scans of thousands of routes, a 32 MiB table a change
 public class LpmDifferentialTests
 {
     private const int RouteCount = 3000;
