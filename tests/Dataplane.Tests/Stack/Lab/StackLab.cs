@@ -169,14 +169,21 @@ internal sealed partial class StackLab : IDisposable
     }
 
     /// <summary>
-    /// Every place a packet between the hosts can be lost and counted, with its count now: the
-    /// dataplane's ports (receive ring overflows, transmit drops, errors) and workers (hand-off,
-    /// transmit and buffer drops), the right host's link (its receive drops) and UDP (datagrams
-    /// its sockets could not take), and for afpacket the transmit drops of the dataplane's veth.
+    /// Every place a packet from the left host to the right host can be lost and counted, with its
+    /// count now. Inside the dataplane (keys starting "dataplane "): its ports (receive ring
+    /// overflows, transmit drops, errors), its workers (hand-off, transmit and buffer drops, each
+    /// by name) and for afpacket the transmit drops of its veths. On the way in (the key starting
+    /// "left host"): what the left host's link could not hand to the dataplane's tap queue or veth,
+    /// the dataplane's receive ring as a NIC's is, so its loss too. The right host's (keys starting
+    /// "right host"): its link's receive drops and what its UDP sockets could not take (a
+    /// receiver that did not read in time).
     /// </summary>
     public Dictionary<string, long> LossCounters()
     {
-        var loss = new Dictionary<string, long>();
+        var loss = new Dictionary<string, long>
+        {
+            [$"left host link {LeftLink} tx dropped (into the dataplane)"] = LinkStat(Left, LeftLink, "tx", "dropped"),
+        };
         using (JsonDocument json = JsonDocument.Parse(Ctl("stats", "--json")))
         {
             foreach (JsonElement port in json.RootElement.GetProperty("ports").EnumerateArray())
@@ -186,18 +193,16 @@ internal sealed partial class StackLab : IDisposable
                     drops += q.GetProperty("rx_drops").GetInt64() + q.GetProperty("tx_drops").GetInt64() + q.GetProperty("errors").GetInt64();
                 loss[$"dataplane port {port.GetProperty("name").GetString()} drops and errors"] = drops;
             }
-            long workers = 0;
-            foreach (JsonElement w in json.RootElement.GetProperty("workers").EnumerateArray())
-                workers += w.GetProperty("hand_off_drops").GetInt64() + w.GetProperty("transmit_drops").GetInt64() + w.GetProperty("buffer_exhaustion").GetInt64();
-            loss["dataplane worker drops"] = workers;
+            foreach (string kind in new[] { "hand_off_drops", "transmit_drops", "buffer_exhaustion" })
+                loss[$"dataplane worker {kind}"] = json.RootElement.GetProperty("workers").EnumerateArray().Sum(w => w.GetProperty(kind).GetInt64());
         }
-        loss["right link rx dropped"] = LinkStat(Right, RightLink, "rx", "dropped");
+        foreach (string veth in _veths)
+            loss[$"dataplane veth {veth} tx dropped"] = LinkStat(null, veth, "tx", "dropped");
+        loss["right host link rx dropped"] = LinkStat(Right, RightLink, "rx", "dropped");
         string snmp = LinuxLab.RunIn(Right, "cat", "/proc/net/snmp", "/proc/net/snmp6");
         string[] udp = [.. snmp.Split('\n').Where(l => l.StartsWith("Udp:", StringComparison.Ordinal))];
         loss["right host Udp InErrors"] = long.Parse(udp[1].Split(' ')[Array.IndexOf(udp[0].Split(' '), "InErrors")], CultureInfo.InvariantCulture);
         loss["right host Udp6InErrors"] = long.Parse(Regex.Match(snmp, @"(?m)^Udp6InErrors\s+(\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
-        foreach (string veth in _veths)
-            loss[$"dataplane veth {veth} tx dropped"] = LinkStat(null, veth, "tx", "dropped");
         return loss;
     }
 
