@@ -81,7 +81,7 @@ internal sealed class TapLab : LinuxLab
         // -Z root: tcpdump would otherwise drop to its own user, who cannot write the lab's directory.
         LabProcess tcpdump = StartIn(ns, "tcpdump", "-i", name, "-n", "-U", "-Z", "root", "-c",
             count.ToString(CultureInfo.InvariantCulture), "-w", pcap, filter);
-        tcpdump.WaitForOutput("listening on", TimeSpan.FromSeconds(10));
+        tcpdump.WaitForOutput("listening on", TimeSpan.FromSeconds(30));
         return tcpdump;
     }
 

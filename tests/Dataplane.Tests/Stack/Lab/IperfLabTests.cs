@@ -74,10 +74,10 @@ public class IperfLabTests(ITestOutputHelper output)
         string server = StackLab.Address(family, StackLab.RightHost, $"[{StackLab.RightHost6}]");
         string tcp = family == LabFamily.Ipv4 ? "TCP4" : "TCP6";
         LabProcess receiver = lab.StartInRight("socat", "-d", "-d", "-u", $"{tcp}-LISTEN:5001,reuseaddr", $"OPEN:{sink},creat,trunc");
-        receiver.WaitForOutput("listening on", TimeSpan.FromSeconds(10));
+        receiver.WaitForOutput("listening on", TimeSpan.FromSeconds(30));
         (int exit, string said) = lab.TryInLeft("socat", "-u", $"OPEN:{source}", $"{tcp}:{server}:5001");
         Assert.True(exit == 0, $"socat sender: exit {exit}: {said}");
-        Assert.True(receiver.WaitForExit(TimeSpan.FromSeconds(20)) == 0, $"socat receiver: {receiver.Error}");
+        Assert.True(receiver.WaitForExit(TimeSpan.FromSeconds(60)) == 0, $"socat receiver: {receiver.Error}");
         byte[] arrived = File.ReadAllBytes(sink);
         Assert.Equal(data.Length, arrived.Length);
         Assert.Equal(SHA256.HashData(data), SHA256.HashData(arrived));
@@ -133,8 +133,8 @@ public class IperfLabTests(ITestOutputHelper output)
     {
         string server = StackLab.Address(family, StackLab.RightHost, StackLab.RightHost6);
         LabProcess listening = lab.StartInRight("iperf3", "-s", "-1", "--forceflush", "-B", server);
-        listening.WaitForOutput("Server listening", TimeSpan.FromSeconds(10));
-        (int exit, string output) = lab.TryInLeft("iperf3", ["-c", server, "-J", "--connect-timeout", "5000", .. options]);
+        listening.WaitForOutput("Server listening", TimeSpan.FromSeconds(30));
+        (int exit, string output) = lab.TryInLeft("iperf3", ["-c", server, "-J", "--connect-timeout", "30000", .. options]);
         Assert.True(exit == 0, $"iperf3 -c {server} {string.Join(' ', options)}: exit {exit}: {output}");
         JsonDocument json = JsonDocument.Parse(output);
         Assert.False(json.RootElement.TryGetProperty("error", out JsonElement error), $"iperf3: {error}");

@@ -113,10 +113,10 @@ internal sealed partial class StackLab : IDisposable
     /// <summary><paramref name="v4"/> or <paramref name="v6"/>, by <paramref name="family"/>.</summary>
     public static string Address(LabFamily family, string v4, string v6) => family == LabFamily.Ipv4 ? v4 : v6;
 
-    /// <summary>Runs a command on the left host (20-second limit); throws with its output if it fails.</summary>
+    /// <summary>Runs a command on the left host (60-second limit); throws with its output if it fails.</summary>
     public string InLeft(string file, params string[] args) => LinuxLab.RunIn(Left, file, args);
 
-    /// <summary>Runs a command on the left host (30-second limit); its exit code and output, whatever they are.</summary>
+    /// <summary>Runs a command on the left host (120-second limit); its exit code and output, whatever they are.</summary>
     public (int ExitCode, string Output) TryInLeft(string file, params string[] args) => LinuxLab.Execute("ip", ["netns", "exec", Left, file, .. args]);
 
     /// <summary>Starts a command on the left host in the background; stopped by its PID on dispose.</summary>
@@ -319,11 +319,12 @@ internal sealed partial class StackLab : IDisposable
         LinuxLab.Run("ip", "-n", ns, "-6", "route", "add", "default", "via", gateway6);
     }
 
+    /// <summary>Waits until <paramref name="address"/> answers a ping from <paramref name="ns"/>; a minute at most, a bound for a loaded machine.</summary>
     private static void WaitForPing(string ns, string address)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         string last = "";
-        while (clock.Elapsed < TimeSpan.FromSeconds(10))
+        while (clock.Elapsed < TimeSpan.FromSeconds(60))
         {
             (int code, string output) = LinuxLab.Execute("ip", "netns", "exec", ns, "ping", "-n", "-c", "1", "-W", "1", address);
             if (code == 0)
@@ -331,7 +332,7 @@ internal sealed partial class StackLab : IDisposable
             last = output;
             Thread.Sleep(100);
         }
-        throw new TimeoutException($"{ns}: no answer from {address} through the dataplane within 10 s: {last}");
+        throw new TimeoutException($"{ns}: no answer from {address} through the dataplane within 60 s: {last}");
     }
 
     private static string? CannotRunBecause()
