@@ -110,18 +110,23 @@ public class RoutingTableConcurrencyTests
         });
         reader.Start();
 
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        for (int round = 0; round < 25 && failure is null && watch.Elapsed < Limit; round++)
+        // Each state is held until the reader has looked up in it (bounded, for a loaded machine
+        // that keeps the reader off a CPU), so it sees both, and the changes between.
+        long Narrow() => Volatile.Read(ref sawNarrow);
+        long Wide() => Volatile.Read(ref sawWide);
+        bool Seen(Func<long> count, long before) =>
+            LinuxLab.Until(() => count() > before || Volatile.Read(ref failure) is not null || !reader.IsAlive, Limit);
+        for (int round = 0; round < 25 && failure is null; round++)
         {
             // 10.1.1.128/25 brings a tbl8 group in and takes it out again; the /17 and the /64 overlap its changes.
             Assert.Equal(RouteChange.Added, routes.Add(V4("10.1.1.128"), 25, narrow));
             Assert.Equal(RouteChange.Added, routes.Add(V6("2001:db8:1:2::"), 64, narrow6));
             Assert.Equal(RouteChange.Added, routes.Add(V4("10.9.0.0"), 17, other));
-            Thread.Sleep(1);
+            Assert.True(Seen(Narrow, Narrow()), $"the reader saw no table with the /25 in {Limit.TotalSeconds} s");
             Assert.Equal(RouteChange.Deleted, routes.Delete(V4("10.1.1.128"), 25));
             Assert.Equal(RouteChange.Deleted, routes.Delete(V6("2001:db8:1:2::"), 64));
             Assert.Equal(RouteChange.Deleted, routes.Delete(V4("10.9.0.0"), 17));
-            Thread.Sleep(1);
+            Assert.True(Seen(Wide, Wide()), $"the reader saw no table without the /25 in {Limit.TotalSeconds} s");
         }
         stop.Cancel();
         Assert.True(reader.Join(Limit));
