@@ -474,16 +474,17 @@ binary_checks() {
     check "run stops cleanly on SIGINT and prints counters" bash -c "
         python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])' \\
             '$OUT/dataplane' run -c '$OUT/memory.conf' >'$OUT/run.log' 2>&1 & pid=\$!
-        for _ in \$(seq 50); do grep -q 'running:' '$OUT/run.log' && break; sleep 0.1; done
+        for _ in \$(seq 600); do grep -q 'running:' '$OUT/run.log' && break; sleep 0.1; done
         kill -INT \$pid
-        for _ in \$(seq 100); do kill -0 \$pid 2>/dev/null || break; sleep 0.1; done
+        for _ in \$(seq 600); do kill -0 \$pid 2>/dev/null || break; sleep 0.1; done
         if kill -0 \$pid 2>/dev/null; then kill -KILL \$pid; wait \$pid; exit 1; fi
         status=0; wait \$pid || status=\$?
         test \$status -eq 0 && grep -q 'stopped; counters' '$OUT/run.log'"
     # run serves ctl on its socket while it runs.
     check "ctl ifconfig and stats --json answer from a running dataplane" bash -c "
         '$OUT/dataplane' run -c '$OUT/memory.conf' -s '$OUT/ctl.sock' >'$OUT/run-ctl.log' 2>&1 & pid=\$!
-        for _ in \$(seq 50); do test -S '$OUT/ctl.sock' && break; sleep 0.1; done
+        # The socket file appears at bind, a moment before it listens: wait for an answer.
+        for _ in \$(seq 600); do '$OUT/dataplane' ctl -s '$OUT/ctl.sock' ifconfig >/dev/null 2>&1 && break; sleep 0.1; done
         ok=0
         '$OUT/dataplane' ctl -s '$OUT/ctl.sock' ifconfig | grep -q '^m0: flags=' &&
             '$OUT/dataplane' ctl -s '$OUT/ctl.sock' stats --json | python3 -c 'import json, sys; json.load(sys.stdin)' && ok=1
@@ -511,7 +512,7 @@ lab_check() {
     done
     local id=dpl-test-$$ log=$OUT/lab.log status=0 passed=0 failed=0
     rm -rf "$OUT/lab-logs"
-    LAB_ID=$id timeout -k 5 60 "$ROOT/lab/main-job.sh" --linux-only --duration 1 --logs "$OUT/lab-logs" \
+    LAB_ID=$id timeout -k 5 300 "$ROOT/lab/main-job.sh" --linux-only --duration 1 --logs "$OUT/lab-logs" \
         >"$log" 2>&1 || status=$?
     lab_expect() { # DESCRIPTION COMMAND...
         local what=$1
