@@ -40,7 +40,7 @@ public sealed class UdpAppLabTests
             peers.Add((text6, Peer(lab, ns, text6, "UDP6:[fd66::2]:7")));
         }
         foreach ((string text, LabProcess socat) in peers)
-            AssertAnswered(socat, text);
+            AssertAnswered(socat, text, host);
 
         var (code, sockets, _) = RunningHost.Ctl("-s", host.Socket, "netstat", "-an");
         Assert.Equal(0, code);
@@ -102,14 +102,18 @@ public sealed class UdpAppLabTests
     /// checks the answer was <paramref name="text"/> and nothing else, and that socat reported no
     /// error.
     /// </summary>
-    private static void AssertAnswered(LabProcess socat, string text, string context = "")
+    private static void AssertAnswered(LabProcess socat, string text, RunningHost host, string context = "")
     {
-        Assert.True(LinuxLab.Until(() => socat.Output != "" || socat.HasExited, Patience),
-            $"{socat.CommandLine}: no answer within {Patience.TotalSeconds} s{context}");
+        bool answered = LinuxLab.Until(() => socat.Output != "" || socat.HasExited, Patience);
         socat.Stop();
-        Assert.True(text + "\n" == socat.Output, $"{socat.CommandLine}: '{socat.Output}'{context}");
+        Assert.True(answered, $"{socat.CommandLine}: no answer within {Patience.TotalSeconds} s{context}; the dataplane: {Counters(host)}");
+        Assert.True(text + "\n" == socat.Output, $"{socat.CommandLine}: '{socat.Output}'{context}; the dataplane: {Counters(host)}");
         Assert.True(socat.Error == "", $"{socat.CommandLine}: {socat.Error}{context}");
     }
+
+    /// <summary>The dataplane's sockets and counters, for a failure's message.</summary>
+    private static string Counters(RunningHost host) =>
+        RunningHost.Ctl("-s", host.Socket, "netstat", "-an").Out + RunningHost.Ctl("-s", host.Socket, "netstat", "-s").Out;
 
     /// <summary>Six clients through each relay at once; each must get its own datagram back, and no other.</summary>
     private static void RelayThroughBothModes(RunningHost host, TapLab lab, string clients, LabProcess echo)
@@ -124,7 +128,7 @@ public sealed class UdpAppLabTests
             }
         }
         foreach ((string text, LabProcess socat) in peers)
-            AssertAnswered(socat, text, $", server: {echo.Error}");
+            AssertAnswered(socat, text, host, $", server: {echo.Error}");
 
         var (code, sockets, _) = RunningHost.Ctl("-s", host.Socket, "netstat", "-an");
         Assert.Equal(0, code);
