@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # lab/main-job.sh: the main job of `./build.sh run`. A left and a right Linux host in network
-# namespaces, traffic from left to right first through the dataplane as the router, then through
-# the Linux kernel as the router on the same hosts and addresses; a table of both side by side.
+# namespaces, traffic from left to right first through the Linux kernel as the router, then
+# through the dataplane as the router on the same hosts and addresses; a table of both side by side.
 #
 #   LEFT 10.10.11.1 --- .2 [ dataplane | Linux ] .3 --- 10.10.12.4 RIGHT
 #        fdd7:e83e:66bd:1011::1  ::2           ::3  fdd7:e83e:66bd:1012::4
@@ -315,19 +315,19 @@ iperf3_test() {
     lab_run "$limit" "$log" left iperf3 "-$family" -c "$destination" -p "$port" -t "$DURATION" -J \
         --connect-timeout 30000 "${options[@]}" || status=$?
     lab_stop "$server" 2 >/dev/null
-    local bps lost lost_packets packets error judged='' on_way=''
+    local bps lost lost_packets packets error judged='' on_way='' at_receiver
     read -r bps lost lost_packets packets error < <(iperf3_figures "$log" "$kind")
     local shown=-
     if [[ $bps =~ ^[0-9.e+]+$ ]]; then
         shown=$(rate "$bps")
         if [ "$kind" = udp ] && [[ $lost_packets =~ ^[0-9]+$ ]] && [[ $packets =~ ^[1-9][0-9]*$ ]]; then
             # On the way: what iperf3 lost less what the receiver counted as its own drops.
-            on_way=$(awk -v l="$lost_packets" -v r="$(($(receiver_drops "$family") - dropped_before))" -v p="$packets" \
+            at_receiver=$(($(receiver_drops "$family") - dropped_before))
+            on_way=$(awk -v l="$lost_packets" -v r="$at_receiver" -v p="$packets" \
                 'BEGIN { w = l - r; if (w < 0) w = 0; printf "%.1f", 100 * w / p }')
             shown+=$(printf ', %.1f%% loss, %s%% on the way' "$lost" "$on_way")
             printf '%s %s: %s of %s datagrams lost: %s at the receiver, %s not taken by the router (the left host NIC tx dropped)\n' \
-                "$phase" "$test" "$lost_packets" "$packets" "$(($(receiver_drops "$family") - dropped_before))" \
-                "$(($(sender_drops) - sender_before))" >>"$JOBLOG"
+                "$phase" "$test" "$lost_packets" "$packets" "$at_receiver" "$(($(sender_drops) - sender_before))" >>"$JOBLOG"
             LOSS[$phase.$test]=$on_way
             judged=$(judge_loss "$phase" "$test" "$on_way")
         fi
@@ -377,7 +377,7 @@ hosts_up() { # LEFT_IF
         lab_route right "$LEFT_NET6" "$ROUTER_RIGHT6"
 }
 
-# --- phase 1: the dataplane as the router ---------------------------------------------------------
+# --- the dataplane as the router (the second phase) ----------------------------------------------
 
 DATAPLANE_LOG=''
 dataplane_up() { grep -q '^dataplane: running:' "$DATAPLANE_LOG" && lab_link_exists dp dpl0; }
@@ -429,7 +429,7 @@ phase_dataplane() {
     lab_wait 30 "right0 to leave RIGHT" lab_link_gone right right0 || true
 }
 
-# --- phase 2: Linux as the router -----------------------------------------------------------------
+# --- Linux as the router (the first phase: the reference) -----------------------------------------
 
 phase_linux() {
     say "${BOLD}Linux as the router${RESET}" | tee -a "$JOBLOG"
