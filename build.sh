@@ -179,7 +179,7 @@ cmd_run() {
     fi
     cmd_deps
     cmd_publish
-    step "lab: left host -> router -> right host; the dataplane, then Linux, as the router"
+    step "lab: left host -> router -> right host; Linux, then the dataplane, as the router"
     local status=0
     "${as_root[@]}" env LAB_DURATION="${LAB_DURATION:-5}" "$ROOT/lab/main-job.sh" \
         --binary "$OUT/dataplane" --config "$ROOT/$EXAMPLE_CONFIG" || status=$?
