@@ -179,7 +179,7 @@ cmd_run() {
     fi
     cmd_deps
     cmd_publish
-    step "lab: left host -> router -> right host; the dataplane, then Linux, as the router"
+    step "lab: left host -> router -> right host; Linux, then the dataplane, as the router"
     local status=0
     "${as_root[@]}" env LAB_DURATION="${LAB_DURATION:-5}" "$ROOT/lab/main-job.sh" \
         --binary "$OUT/dataplane" --config "$ROOT/$EXAMPLE_CONFIG" || status=$?
@@ -367,13 +367,32 @@ record() { # NAME PASSED FAILED SKIPPED [NOTE]
     RESULTS+=("$(printf '%-28s %s passed, %s failed, %s skipped%s' "$1" "$2" "$3" "$4" "${5:+  ($5)}")")
 }
 
-# count_trx FILE OUTCOME...: how many test results in a VSTest TRX file have one of the outcomes.
+# count_trx FILE [OUTCOME...]: how many test results in a VSTest TRX file have one of the
+# outcomes; with none named, how many results there are, whatever their outcome.
 count_trx() {
     local file=$1
     shift
-    local pattern
-    pattern=$(printf '|%s' "$@")
-    grep -o '<UnitTestResult [^>]*>' "$file" | grep -cE " outcome=\"(${pattern:1})\"" || true
+    local pattern='[^"]*'
+    if [ $# -gt 0 ]; then
+        pattern=$(printf '|%s' "$@")
+        pattern="(${pattern:1})"
+    fi
+    grep -o '<UnitTestResult [^>]*>' "$file" | grep -cE " outcome=\"${pattern}\"" || true
+}
+
+# The outcomes a TRX result counts under: everything else (PassedButRunAborted, Warning,
+# Blocked, Disconnected, InProgress, Pending, Completed, ...) is a run that did not end in a
+# verdict, and counts as failed.
+TRX_PASSED=(Passed)
+TRX_FAILED=(Failed Error Timeout Aborted)
+TRX_SKIPPED=(NotExecuted Inconclusive NotRunnable)
+
+# trx_other_outcomes FILE: the outcomes in FILE that are none of the above, with their counts.
+trx_other_outcomes() {
+    local known
+    known=$(printf '|%s' "${TRX_PASSED[@]}" "${TRX_FAILED[@]}" "${TRX_SKIPPED[@]}")
+    grep -o '<UnitTestResult [^>]*>' "$1" | grep -oE ' outcome="[^"]*"' | sed -E 's/ outcome="(.*)"/\1/' |
+        grep -vxE "(${known:1})" | sort | uniq -c | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 }'
 }
 
 run_test_project() {
@@ -390,18 +409,29 @@ run_test_project() {
         record "$name" 0 1 0 "no results: the test run did not complete, exit $status"
         return
     fi
-    local passed failed skipped
-    passed=$(count_trx "$trx" Passed)
-    failed=$(count_trx "$trx" Failed Error Timeout Aborted)
-    skipped=$(count_trx "$trx" NotExecuted Inconclusive NotRunnable)
+    local total passed failed skipped other notes=()
+    total=$(count_trx "$trx")
+    passed=$(count_trx "$trx" "${TRX_PASSED[@]}")
+    failed=$(count_trx "$trx" "${TRX_FAILED[@]}")
+    skipped=$(count_trx "$trx" "${TRX_SKIPPED[@]}")
+    if [ "$total" -eq 0 ]; then
+        # Nothing discovered, or a filter that matches nothing: dotnet test calls that a success.
+        record "$name" 0 1 0 "no test ran: none was discovered or a filter matched none (exit $status)"
+        return
+    fi
+    other=$((total - passed - failed - skipped))
+    if [ "$other" -gt 0 ]; then
+        failed=$((failed + other))
+        notes+=("$other with no verdict: $(trx_other_outcomes "$trx")")
+    fi
     if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
         # The runner failed with no failing test recorded: a crashed or aborted test host.
-        record "$name" "$passed" 1 "$skipped" "test run aborted, exit $status"
-    elif [ $((passed + failed + skipped)) -eq 0 ]; then
-        record "$name" 0 0 0 "no tests"
-    else
-        record "$name" "$passed" "$failed" "$skipped"
+        failed=1
+        notes+=("test run aborted, exit $status")
     fi
+    local note=''
+    [ "${#notes[@]}" -eq 0 ] || note=$(printf '; %s' "${notes[@]}")
+    record "$name" "$passed" "$failed" "$skipped" "${note:2}"
 }
 
 # binary_checks: publish the NativeAOT binary with no warnings, then use it as a new user would.
@@ -444,16 +474,17 @@ binary_checks() {
     check "run stops cleanly on SIGINT and prints counters" bash -c "
         python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])' \\
             '$OUT/dataplane' run -c '$OUT/memory.conf' >'$OUT/run.log' 2>&1 & pid=\$!
-        for _ in \$(seq 50); do grep -q 'running:' '$OUT/run.log' && break; sleep 0.1; done
+        for _ in \$(seq 600); do grep -q 'running:' '$OUT/run.log' && break; sleep 0.1; done
         kill -INT \$pid
-        for _ in \$(seq 100); do kill -0 \$pid 2>/dev/null || break; sleep 0.1; done
+        for _ in \$(seq 600); do kill -0 \$pid 2>/dev/null || break; sleep 0.1; done
         if kill -0 \$pid 2>/dev/null; then kill -KILL \$pid; wait \$pid; exit 1; fi
         status=0; wait \$pid || status=\$?
         test \$status -eq 0 && grep -q 'stopped; counters' '$OUT/run.log'"
     # run serves ctl on its socket while it runs.
     check "ctl ifconfig and stats --json answer from a running dataplane" bash -c "
         '$OUT/dataplane' run -c '$OUT/memory.conf' -s '$OUT/ctl.sock' >'$OUT/run-ctl.log' 2>&1 & pid=\$!
-        for _ in \$(seq 50); do test -S '$OUT/ctl.sock' && break; sleep 0.1; done
+        # The socket file appears at bind, a moment before it listens: wait for an answer.
+        for _ in \$(seq 600); do '$OUT/dataplane' ctl -s '$OUT/ctl.sock' ifconfig >/dev/null 2>&1 && break; sleep 0.1; done
         ok=0
         '$OUT/dataplane' ctl -s '$OUT/ctl.sock' ifconfig | grep -q '^m0: flags=' &&
             '$OUT/dataplane' ctl -s '$OUT/ctl.sock' stats --json | python3 -c 'import json, sys; json.load(sys.stdin)' && ok=1
@@ -481,7 +512,7 @@ lab_check() {
     done
     local id=dpl-test-$$ log=$OUT/lab.log status=0 passed=0 failed=0
     rm -rf "$OUT/lab-logs"
-    LAB_ID=$id timeout -k 5 60 "$ROOT/lab/main-job.sh" --linux-only --duration 1 --logs "$OUT/lab-logs" \
+    LAB_ID=$id timeout -k 5 300 "$ROOT/lab/main-job.sh" --linux-only --duration 1 --logs "$OUT/lab-logs" \
         >"$log" 2>&1 || status=$?
     lab_expect() { # DESCRIPTION COMMAND...
         local what=$1
@@ -530,13 +561,18 @@ conformance_check() {
     passed=$(sed -E 's/^conformance: ([0-9]+) passed.*/\1/' <<<"$line")
     failed=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
     skipped=$(sed -nE 's/.* ([0-9]+) skipped.*/\1/p' <<<"$line")
+    skipped=${skipped:-0}
+    if [ $((passed + failed + skipped)) -eq 0 ]; then
+        record "conformance (quick)" 0 1 0 "no test ran (exit $status)"
+        return
+    fi
     local id
     id=$(grep -oE 'namespaces dplc[0-9]+-' "$log" | head -n 1 | sed 's/^namespaces //')
     if [ -z "$id" ] || ip netns list | grep -q "^$id"; then
         failed=$((failed + 1))
         printf '    %sFAILED: the conformance runner left a namespace %s* behind (or did not say its prefix)%s\n' "$RED" "$id" "$RESET"
     fi
-    record "conformance (quick)" "$passed" "$failed" "${skipped:-0}" "page: out/conformance-quick/index.html"
+    record "conformance (quick)" "$passed" "$failed" "$skipped" "page: out/conformance-quick/index.html"
 }
 
 fuzz_smoke() {

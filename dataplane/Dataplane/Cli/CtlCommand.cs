@@ -23,7 +23,7 @@ internal static class CtlCommand
     /// <summary>The ctl commands: the words, the operands after them, and one line of help.</summary>
     private static readonly (string Words, string Operands, string Help)[] Commands =
     [
-        ("ifconfig", "", "ports and vlans: addresses, MTU, link, queues, offloads, counters"),
+        ("ifconfig", "", "ports and vlans: addresses, MTU, link, queues, offloads, counters, a capture running"),
         ("netstat -s", "", "protocol counters, every drop under its own name"),
         ("netstat -an", "", "sockets: listening and connected, with addresses and states"),
         ("route show", "[-inet | -inet6]", "the inet and inet6 routing tables"),

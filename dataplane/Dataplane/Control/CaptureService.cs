@@ -8,7 +8,9 @@ namespace Dataplane.Control;
 /// <summary>
 /// <c>ctl capture PORT FILE [COUNT]</c>: arms a <see cref="CaptureTap"/> in the port's slot, drains
 /// the workers' rings into a pcapng file on the calling (control) thread, releasing each copy's
-/// reference into a buffer cache of its own, and disarms after COUNT frames or the timeout.
+/// reference into a buffer cache of its own, and disarms after COUNT frames or the timeout. While
+/// it is armed, <c>ctl ifconfig</c> names the file under the port (<see cref="FileOf"/>): a frame
+/// that arrives once that line shows is captured.
 /// </summary>
 internal sealed class CaptureService
 {
@@ -18,6 +20,7 @@ internal sealed class CaptureService
     private readonly BufferPool _pool;
     private readonly IReadOnlyList<IPort> _ports;
     private readonly CaptureTap?[] _slots;
+    private readonly string?[] _files;
     private readonly IReadOnlyList<WorkerContext> _workers;
     private readonly CancellationToken _stopping;
 
@@ -27,12 +30,19 @@ internal sealed class CaptureService
         _pool = pool;
         _ports = ports;
         _slots = slots;
+        _files = new string?[slots.Length];
         _workers = workers;
         _stopping = stopping;
     }
 
     /// <summary>How long a capture waits for COUNT frames before it stops with fewer (10 s; tests shorten it).</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The file port <paramref name="port"/> is being captured to, or null: set once its tap is
+    /// armed (the workers see it from their next frame on) and cleared before it is disarmed.
+    /// </summary>
+    public string? FileOf(int port) => Volatile.Read(ref _files[port]);
 
     /// <summary>Captures up to <paramref name="count"/> frames of port <paramref name="portName"/> into <paramref name="file"/>.</summary>
     public ControlReply Capture(string portName, string file, int count)
@@ -79,6 +89,7 @@ internal sealed class CaptureService
             long deadline = Stopwatch.GetTimestamp() + (long)(Timeout.TotalSeconds * Stopwatch.Frequency);
             try
             {
+                Volatile.Write(ref _files[port], file); // the tap is armed: ifconfig says so from here on
                 while (captured < count && failure is null && !_stopping.IsCancellationRequested && Stopwatch.GetTimestamp() < deadline)
                 {
                     int drained = Drain(tap, buffer, cache, writer, epochOffset, ref captured, count, ref failure);
@@ -88,6 +99,7 @@ internal sealed class CaptureService
             }
             finally
             {
+                Volatile.Write(ref _files[port], null);
                 Volatile.Write(ref _slots[port], null);
                 WaitForWorkersToLetGo();
                 // What was queued before the workers saw the slot empty: written up to COUNT, the rest released.

@@ -17,7 +17,7 @@ internal static class ControlCommands
         switch (line)
         {
             case "ifconfig":
-                return new(ControlStatus.Ok, IfconfigReport.Write(view));
+                return new(ControlStatus.Ok, IfconfigReport.Write(view, capture));
             case "netstat -an":
                 return new(ControlStatus.Ok, SocketReport.Write(view.Stack));
             case "netstat -s":

@@ -7,20 +7,21 @@ namespace Dataplane.Control;
 
 /// <summary>
 /// <c>ctl ifconfig</c>: every port in the layout of OpenBSD's ifconfig, a header line with the flags
-/// and MTU, then tab-indented detail lines, one queue a line.
+/// and MTU, then tab-indented detail lines, one queue a line, and the file of a <c>ctl capture</c>
+/// armed on the port.
 /// </summary>
 internal static class IfconfigReport
 {
-    /// <summary>The report for every port of <paramref name="view"/>.</summary>
-    public static string Write(DataplaneView view)
+    /// <summary>The report for every port of <paramref name="view"/>; <paramref name="capture"/> says which are being captured.</summary>
+    public static string Write(DataplaneView view, CaptureService? capture = null)
     {
         var text = new StringBuilder();
         for (int p = 0; p < view.Ports.Count; p++)
-            Write(text, view.Ports[p], view.Stack.Interfaces[p]);
+            Write(text, view.Ports[p], view.Stack.Interfaces[p], capture?.FileOf(p));
         return text.ToString();
     }
 
-    private static void Write(StringBuilder text, IPort port, NetInterface iface)
+    private static void Write(StringBuilder text, IPort port, NetInterface iface, string? captureFile)
     {
         // A port the dataplane runs on is always UP (it was started); RUNNING is the link, as in BSD.
         string flags = port.LinkUp ? "UP,RUNNING" : "UP";
@@ -48,6 +49,8 @@ internal static class IfconfigReport
             QueueCounters c = port.Counters(q);
             Line(text, $"\tqueue {q}: rx {c.ReceivedPackets} packets {c.ReceivedBytes} bytes, tx {c.TransmittedPackets} packets {c.TransmittedBytes} bytes, rx drops {c.ReceiveDrops}, tx drops {c.TransmitDrops}, errors {c.Errors}");
         }
+        if (captureFile is not null)
+            Line(text, $"\tcapturing to {captureFile}");
     }
 
     private static void Line(StringBuilder text, FormattableString line)

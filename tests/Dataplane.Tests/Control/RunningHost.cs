@@ -33,10 +33,10 @@ internal sealed class RunningHost : IDisposable
     /// <summary>Whether the host is still running (it has neither stopped nor died).</summary>
     public bool IsRunning => _thread.IsAlive;
 
-    /// <summary>Waits until the host accepts connections on its socket (true) or has exited (false).</summary>
+    /// <summary>Waits until the host accepts connections on its socket (true) or has exited (false); a minute at most, a bound for a loaded machine.</summary>
     public bool WaitServing()
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < deadline)
         {
             if (!_thread.IsAlive)
@@ -55,14 +55,14 @@ internal sealed class RunningHost : IDisposable
             }
             Thread.Sleep(10);
         }
-        throw new TimeoutException("the host did not start within 10 s");
+        throw new TimeoutException("the host did not start within 60 s");
     }
 
     /// <summary>Stops the host (if it has not stopped by itself) and returns its exit code.</summary>
     public int Stop()
     {
         _stop.Cancel();
-        Assert.True(_thread.Join(TimeSpan.FromSeconds(10)), "the host did not stop within 10 s");
+        Assert.True(_thread.Join(TimeSpan.FromSeconds(60)), "the host did not stop within 60 s");
         return ExitCode!.Value;
     }
 

@@ -4,29 +4,31 @@ namespace Dataplane.Tests;
 
 /// <summary>
 /// The lab's commands, bounded in time: run, run inside a namespace, run and ignore a failure,
-/// find a missing tool, wait for a condition. A file of its own so that the conformance tests link
-/// it (with <see cref="LabProcess"/>) instead of writing the same again.
+/// find a missing tool, wait for a condition. The bounds are safety nets for a loaded machine,
+/// not measures: a command ends when it is done, and one that hangs fails the test. A file of its
+/// own so that the conformance tests link it (with <see cref="LabProcess"/>) instead of writing
+/// the same again.
 /// </summary>
 internal partial class LinuxLab
 {
-    /// <summary>Runs <paramref name="file"/> inside <paramref name="ns"/> with a 20-second limit; throws with its output if it fails.</summary>
+    /// <summary>Runs <paramref name="file"/> inside <paramref name="ns"/> with a 60-second limit; throws with its output if it fails.</summary>
     public static string RunIn(string ns, string file, params string[] args) => Run("ip", ["netns", "exec", ns, file, .. args]);
 
-    /// <summary>Runs a command with a 20-second limit; its standard output. Throws with its output if it fails.</summary>
+    /// <summary>Runs a command with a 60-second limit; its standard output. Throws with its output if it fails.</summary>
     public static string Run(string file, params string[] args)
     {
         using var process = new LabProcess(file, args);
-        int exit = process.WaitForExit(TimeSpan.FromSeconds(20));
+        int exit = process.WaitForExit(TimeSpan.FromSeconds(60));
         if (exit != 0)
             throw new InvalidOperationException($"{file} {string.Join(' ', args)}: exit {exit}: {process.Error}{process.Output}");
         return process.Output;
     }
 
-    /// <summary>Runs a command with a 30-second limit; its exit code and its standard output followed by standard error, whatever they are.</summary>
+    /// <summary>Runs a command with a 120-second limit; its exit code and its standard output followed by standard error, whatever they are.</summary>
     public static (int ExitCode, string Output) Execute(string file, params string[] args)
     {
         using var process = new LabProcess(file, args);
-        int exit = process.WaitForExit(TimeSpan.FromSeconds(30));
+        int exit = process.WaitForExit(TimeSpan.FromSeconds(120));
         return (exit, process.Output + process.Error);
     }
 

@@ -34,12 +34,13 @@ public class FragmentLabTests
         string pcap = lab.File("replies.pcap");
         LabProcess dump = lab.Capture(ns, tap, Replies, pcap, $"(ip src 10.66.0.2 and ip proto 1) or (ip6 src {Ours6} and ip6[6] == 44)");
 
-        string v4 = TapLab.RunIn(ns, "ping", "-c", "3", "-i", "0.3", "-W", "2", "-s", "4000", "10.66.0.2");
-        string v6 = TapLab.RunIn(ns, "ping", "-6", "-c", "3", "-i", "0.3", "-W", "2", "-s", "4000", Ours6);
+        // -W 10: a reply that a loaded machine delays still counts (ping waits only that long for it).
+        string v4 = TapLab.RunIn(ns, "ping", "-c", "3", "-i", "0.3", "-W", "10", "-s", "4000", "10.66.0.2");
+        string v6 = TapLab.RunIn(ns, "ping", "-6", "-c", "3", "-i", "0.3", "-W", "10", "-s", "4000", Ours6);
 
         Assert.Contains("3 received", v4);
         Assert.Contains("3 received", v6);
-        Assert.Equal(0, dump.WaitForExit(TimeSpan.FromSeconds(15)));
+        Assert.Equal(0, dump.WaitForExit(TimeSpan.FromSeconds(60))); // it exits at its 18th frame
         // tshark reassembles what we sent: three echo replies of each family, 4008 bytes of ICMP each
         // (4000 of data), every IPv4 header checksum good, nothing malformed.
         string[] replies = TapLab.Run("tshark", ["-r", pcap, "-n", "-o", "ip.check_checksum:TRUE",

@@ -7,10 +7,11 @@ namespace Dataplane.Tests.Stack.Lab;
 
 /// <summary>
 /// iperf3 from the left host to the right host, forwarded by the dataplane: TCP and UDP, IPv4 and
-/// IPv6, over both host-backed drivers, 2 seconds each, with the bytes counted at both ends. TCP:
+/// IPv6, over both host-backed drivers, with the bytes counted at both ends. TCP, 2 seconds:
 /// iperf3's two counts agree up to what its socket buffers held at the stop, and a 64 MiB stream
-/// arrives byte for byte. UDP, at a moderate rate: every datagram lost is counted somewhere, and
-/// the dataplane's share is under 1 %.
+/// arrives byte for byte. UDP, 10 seconds at a moderate rate: every datagram lost is counted
+/// somewhere, and the dataplane's share is under 1 % (its drops and what the left host could not
+/// hand to it).
 /// </summary>
 [Collection(StackLab.Collection)]
 [Trait("Category", "Linux")]
@@ -19,8 +20,25 @@ public class IperfLabTests(ITestOutputHelper output)
     /// <summary>The length of the stream sent byte for byte: 64 MiB, a fraction of a second.</summary>
     private const int StreamBytes = 64 << 20;
 
-    /// <summary>The UDP rate: well inside what the lab forwards on two shared cores, so loss means a fault.</summary>
-    private const string UdpBitrate = "100M";
+    /// <summary>
+    /// The UDP rate, 10 Mbit/s (about 870 datagrams a second), for <see cref="UdpSeconds"/>: the
+    /// rate at which the 1 % the dataplane may lose tells a fault from a loaded machine. A fault
+    /// (a drop, a misrouted flow) loses steadily, at any rate. A machine whose two cores are busy
+    /// keeps a worker waiting for a CPU, now and then, for up to ~0.3 s (measured with both cores
+    /// busy: schedstat's run delay of the worker threads); what arrives meanwhile waits in the
+    /// kernel's queues, and only what overflows them is lost, all at once. The tap's queue holds
+    /// 1000 frames (txqueuelen), and a hand-off ring 1024: at 100 Mbit/s (8,600 a second) that
+    /// is 0.12 s, so one wait lost up to 10 % of a run; at 10 Mbit/s it is over 1 s. The
+    /// afpacket ring holds 64 blocks that the kernel hands over one a tick (4 ms at HZ=250),
+    /// however little each holds, so ~0.25 s at any rate under 20,000 frames a second; what a
+    /// longer wait loses is spread over <see cref="UdpSeconds"/> instead of 2, so that one wait
+    /// of the length seen costs well under 1 % (0.3 s is 0.05 s over the ring: ~45 datagrams of
+    /// ~8,600). Throughput is the main job's and the perf matrix's question, not this test's.
+    /// </summary>
+    private const string UdpBitrate = "10M";
+
+    /// <summary>Seconds of each UDP test: see <see cref="UdpBitrate"/>.</summary>
+    private const string UdpSeconds = "10";
 
     [SkippableTheory]
     [InlineData(LabDriver.Tap, LabFamily.Ipv4)]
@@ -56,10 +74,10 @@ public class IperfLabTests(ITestOutputHelper output)
         string server = StackLab.Address(family, StackLab.RightHost, $"[{StackLab.RightHost6}]");
         string tcp = family == LabFamily.Ipv4 ? "TCP4" : "TCP6";
         LabProcess receiver = lab.StartInRight("socat", "-d", "-d", "-u", $"{tcp}-LISTEN:5001,reuseaddr", $"OPEN:{sink},creat,trunc");
-        receiver.WaitForOutput("listening on", TimeSpan.FromSeconds(10));
+        receiver.WaitForOutput("listening on", TimeSpan.FromSeconds(30));
         (int exit, string said) = lab.TryInLeft("socat", "-u", $"OPEN:{source}", $"{tcp}:{server}:5001");
         Assert.True(exit == 0, $"socat sender: exit {exit}: {said}");
-        Assert.True(receiver.WaitForExit(TimeSpan.FromSeconds(20)) == 0, $"socat receiver: {receiver.Error}");
+        Assert.True(receiver.WaitForExit(TimeSpan.FromSeconds(60)) == 0, $"socat receiver: {receiver.Error}");
         byte[] arrived = File.ReadAllBytes(sink);
         Assert.Equal(data.Length, arrived.Length);
         Assert.Equal(SHA256.HashData(data), SHA256.HashData(arrived));
@@ -72,13 +90,13 @@ public class IperfLabTests(ITestOutputHelper output)
     [InlineData(LabDriver.Tap, LabFamily.Ipv6)]
     [InlineData(LabDriver.AfPacket, LabFamily.Ipv4)]
     [InlineData(LabDriver.AfPacket, LabFamily.Ipv6)]
-    public void Iperf3_udp_forwarded_left_to_right_counts_every_datagram_it_does_not_forward(LabDriver driver, LabFamily family)
+    public void Iperf3_udp_forwarded_left_to_right_loses_under_1_percent_in_the_dataplane_and_every_loss_is_counted(LabDriver driver, LabFamily family)
     {
         using StackLab lab = StackLab.Start(driver);
         Dictionary<string, long> before = lab.Counters();
         Dictionary<string, long> lossBefore = lab.LossCounters();
 
-        using JsonDocument result = Iperf(lab, family, "-u", "-b", UdpBitrate, "-t", "2");
+        using JsonDocument result = Iperf(lab, family, "-u", "-b", UdpBitrate, "-t", UdpSeconds);
 
         JsonElement sum = result.RootElement.GetProperty("end").GetProperty("sum");
         long packets = sum.GetProperty("packets").GetInt64();
@@ -86,10 +104,12 @@ public class IperfLabTests(ITestOutputHelper output)
         Dictionary<string, long> after = lab.Counters();
         Dictionary<string, long> loss = lab.LossCounters().ToDictionary(c => c.Key, c => c.Value - lossBefore[c.Key]);
         long counted = loss.Values.Sum();
-        long ours = loss.Where(c => c.Key.StartsWith("dataplane", StringComparison.Ordinal)).Sum(c => c.Value);
+        // The dataplane's share: what it dropped, and what the left host could not hand to it.
+        long inside = loss.Where(c => c.Key.StartsWith("dataplane ", StringComparison.Ordinal)).Sum(c => c.Value);
+        long ours = inside + loss.Where(c => c.Key.StartsWith("left host", StringComparison.Ordinal)).Sum(c => c.Value);
         string where = string.Join(", ", loss.Where(c => c.Value != 0).Select(c => $"{c.Key} +{c.Value}"));
         string moved = StackLab.Moved(before, after);
-        output.WriteLine($"{packets} datagrams sent, {lost} lost; losses counted: {counted} ({where}); counters moved: {moved}");
+        output.WriteLine($"{packets} datagrams sent, {lost} lost ({100.0 * lost / Math.Max(packets, 1):0.00} %), the dataplane's share {ours} ({100.0 * ours / Math.Max(packets, 1):0.00} %); losses counted: {counted} ({where}); counters moved: {moved}");
         Assert.True(packets > 0, $"iperf3 sent nothing; counters moved: {moved}");
         // What arrived went through the dataplane's forwarding path, one datagram a packet.
         string received = family == LabFamily.Ipv4 ? "ip.received" : "ip6.received";
@@ -99,9 +119,12 @@ public class IperfLabTests(ITestOutputHelper output)
         Assert.True(through >= packets - lost, $"{forwarded} rose by {through}, fewer than the {packets - lost} datagrams received");
         // No silent loss inside the dataplane: every datagram it took in and did not forward is
         // under a drop counter (a few packets of the hosts' own, ND and MLD, are not forwarded).
-        // How much a loaded two-core machine loses is the perf matrix's business, not this test's.
         const int HostChatter = 16;
-        Assert.True(into - through <= ours + HostChatter, $"the dataplane took in {into} packets and forwarded {through}, but counted only {ours} losses ({where}); counters moved: {moved}");
+        Assert.True(into - through <= inside + HostChatter, $"the dataplane took in {into} packets and forwarded {through}, but counted only {inside} losses ({where}); counters moved: {moved}");
+        // No silent loss anywhere: every datagram iperf3 missed is under a counter of the path.
+        Assert.True(counted >= lost, $"iperf3 lost {lost} datagrams, the counters of the path only {counted} ({where}); counters moved: {moved}");
+        // And the dataplane's share of it is under 1 % of what was sent.
+        Assert.True(ours * 100 < packets, $"the dataplane lost {ours} of {packets} datagrams ({100.0 * ours / packets:0.00} %, over 1 %): {where}; counters moved: {moved}");
         lab.AssertAlive();
     }
 
@@ -110,8 +133,8 @@ public class IperfLabTests(ITestOutputHelper output)
     {
         string server = StackLab.Address(family, StackLab.RightHost, StackLab.RightHost6);
         LabProcess listening = lab.StartInRight("iperf3", "-s", "-1", "--forceflush", "-B", server);
-        listening.WaitForOutput("Server listening", TimeSpan.FromSeconds(10));
-        (int exit, string output) = lab.TryInLeft("iperf3", ["-c", server, "-J", "--connect-timeout", "5000", .. options]);
+        listening.WaitForOutput("Server listening", TimeSpan.FromSeconds(30));
+        (int exit, string output) = lab.TryInLeft("iperf3", ["-c", server, "-J", "--connect-timeout", "30000", .. options]);
         Assert.True(exit == 0, $"iperf3 -c {server} {string.Join(' ', options)}: exit {exit}: {output}");
         JsonDocument json = JsonDocument.Parse(output);
         Assert.False(json.RootElement.TryGetProperty("error", out JsonElement error), $"iperf3: {error}");

@@ -24,12 +24,13 @@ public class PathLabTests(ITestOutputHelper output)
         string hop2 = StackLab.Address(family, StackLab.RightHost, StackLab.RightHost6);
 
         // ICMP echo probes (-I): the right host answers every one with an echo reply, which Linux
-        // does not rate-limit as it does the port unreachable of UDP probes. One probe a hop, a
-        // second's wait; a lost answer is a failure of its own, so a second try is allowed.
+        // does not rate-limit as it does the port unreachable of UDP probes. One probe a hop,
+        // traceroute's 5 s for its answer (a loaded machine may keep it a second or more); a lost
+        // answer is a failure of its own, so a second try is allowed.
         string trace = "";
         for (int attempt = 0; attempt < 2; attempt++)
         {
-            trace = lab.InLeft("traceroute", family == LabFamily.Ipv4 ? "-4" : "-6", "-n", "-I", "-q", "1", "-w", "1", "-m", "5", hop2);
+            trace = lab.InLeft("traceroute", family == LabFamily.Ipv4 ? "-4" : "-6", "-n", "-I", "-q", "1", "-w", "5", "-m", "5", hop2);
             output.WriteLine(trace);
             if (Hop(trace, 1) == hop1 && Hop(trace, 2) == hop2)
                 break;

@@ -19,12 +19,18 @@ public class UdpEchoLabTests
         Dictionary<string, long> before = lab.Counters();
         string peer = family == LabFamily.Ipv4 ? $"UDP4:{StackLab.DataplaneLeft}:7" : $"UDP6:[{StackLab.DataplaneLeft6}]:7";
 
-        // Three datagrams from one socket (three writes apart in time, so three reads of socat's);
-        // at the end of its input socat waits a second (-t 1) for what is still coming back.
-        (int exit, string echoed) = lab.TryInLeft("sh", "-c", $"(printf 'one\\n'; sleep 0.2; printf 'two\\n'; sleep 0.2; printf 'three\\n') | socat -t 1 - {peer}");
+        // Three datagrams from one socket, each written once the one before has come back (so
+        // three reads of socat's, three datagrams); waiting for each is bounded for a loaded machine.
+        LabProcess socat = lab.StartWithInputInLeft("socat", "-", peer);
+        foreach (string line in new[] { "one", "two", "three" })
+        {
+            socat.Input.WriteLine(line);
+            socat.WaitForOutput(line + "\n", TimeSpan.FromSeconds(30));
+        }
+        socat.Stop();
 
-        Assert.True(exit == 0, $"socat: exit {exit}: {echoed}; counters moved: {StackLab.Moved(before, lab.Counters())}");
-        Assert.Equal("one\ntwo\nthree\n", echoed);
+        Assert.True(socat.Error == "", $"socat: {socat.Error}; counters moved: {StackLab.Moved(before, lab.Counters())}");
+        Assert.Equal("one\ntwo\nthree\n", socat.Output);
         Dictionary<string, long> after = lab.Counters();
         Assert.Equal(3, after["udp.delivered"] - before["udp.delivered"]);
         Assert.Equal(3, after["udp.sent"] - before["udp.sent"]);
