@@ -257,7 +257,7 @@ public class FlowKeyTests
         byte[] v6 = Ipv6(IpProtocol.Udp, Udp(2794, 1766));
         uint sink = 0;
         Assert.Equal(0, Allocations.Least(3, () => sink ^= Run(100_000)));
-        Assert.NotEqual(0u, sink | 1);
+        Sink = sink; // the hashes are used, so the loop is not optimized away
 
         uint Run(int n)
         {
@@ -272,4 +272,7 @@ public class FlowKeyTests
             return h;
         }
     }
+
+    /// <summary>Where the allocation tests leave their hashes.</summary>
+    private static uint Sink;
 }

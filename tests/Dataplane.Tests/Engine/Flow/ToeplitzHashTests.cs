@@ -184,7 +184,7 @@ public class ToeplitzHashTests
         uint sink = 0;
         // A one-off of the runtime (seen once in CI as 5 KB) is not a per-hash allocation.
         Assert.Equal(0, Allocations.Least(3, () => sink ^= Run(100_000)));
-        Assert.NotEqual(0u, sink | 1);
+        Sink = sink; // the hashes are used, so the loop is not optimized away
 
         uint Run(int n)
         {
@@ -226,4 +226,7 @@ public class ToeplitzHashTests
         random.NextBytes(bytes);
         return new Ipv6Address(bytes);
     }
+
+    /// <summary>Where the allocation tests leave their hashes.</summary>
+    private static uint Sink;
 }
