@@ -69,11 +69,14 @@ public sealed class UdpAppLabTests
         string clients = lab.Namespace(), server = lab.Namespace();
         TapLab.MoveInto(left, clients, "10.66.0.1/24");
         TapLab.MoveInto(right, server, "10.67.0.2/24");
-        // A UDP echo server: a child per datagram, cat as the echo, the answer to its sender
-        // (UDP-LISTEN's child per peer would read other new peers' datagrams queued on its socket).
-        // In a process group of its own (setsid execs it, so the group is its PID), which is ended
-        // whole: the children hold its output pipes.
-        LabProcess echo = lab.StartIn(server, "setsid", "socat", "UDP4-RECVFROM:9001,fork", "EXEC:cat");
+        // A UDP echo server: one process answering each datagram to its sender. (socat's
+        // UDP4-RECVFROM with a child per datagram lost 2 answers of 12 in a CI run: the relay sent
+        // 12 datagrams on and got 10 back; UDP-LISTEN's child per peer reads other new peers'
+        // datagrams queued on its socket.) In a process group of its own (setsid execs it, so the
+        // group is its PID), ended whole.
+        LabProcess echo = lab.StartIn(server, "setsid", "python3", "-c",
+            "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('0.0.0.0', 9001))\n" +
+            "while True:\n    data, peer = s.recvfrom(65535)\n    s.sendto(data, peer)\n    print('answered', peer, data, flush=True)\n");
         try
         {
             Assert.True(LinuxLab.Until(() => TapLab.RunIn(server, "ss", "-Hlun", "sport = :9001") != "", Patience), $"the echo server does not listen: {echo.Error}");
@@ -128,7 +131,7 @@ public sealed class UdpAppLabTests
             }
         }
         foreach ((string text, LabProcess socat) in peers)
-            AssertAnswered(socat, text, host, $", server: {echo.Error}");
+            AssertAnswered(socat, text, host, $"; the echo server: {echo.Output}{echo.Error}");
 
         var (code, sockets, _) = RunningHost.Ctl("-s", host.Socket, "netstat", "-an");
         Assert.Equal(0, code);
