@@ -124,14 +124,7 @@ internal sealed partial class CaptureCheck
         string total = CapturedLine().Match(c.Tcpdump.Output) is { Success: true } m ? m.Groups[1].Value
             : (await judge.RunAsync($"{tshark} -r {Shell.Quote(c.LocalFile)} -T fields -e frame.number 2>/dev/null | wc -l",
                 TimeSpan.FromSeconds(120), null, cancel).ConfigureAwait(false)).Output.Trim();
-        string filter = $"eth.src != {c.Mac} && (_ws.malformed" +
-            (judgeChecksums
-                ? " || ip.checksum.status == 0 || icmp.checksum.status == 0 || icmpv6.checksum.status == 0 || tcp.checksum.status == 0 || udp.checksum.status == 0)"
-                : ")");
-        CommandResult bad = await judge.RunAsync(
-            $"{tshark} -r {Shell.Quote(c.LocalFile)} -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE " +
-            $"-Y {Shell.Quote(filter)} -T fields -e frame.number -e _ws.col.Protocol -e _ws.col.Info 2>/dev/null",
-            TimeSpan.FromSeconds(120), null, cancel).ConfigureAwait(false);
+        CommandResult bad = await JudgeAsync(tshark, c.LocalFile, c.Mac, judgeChecksums, cancel).ConfigureAwait(false);
         string[] lines = bad.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         // One write per capture: the hosts are judged at once, and their reports must not interleave.
         var report = new StringBuilder($"{where}: {total} frames, {lines.Length} judged bad" +
@@ -153,6 +146,28 @@ internal sealed partial class CaptureCheck
         log.WriteLine(report.ToString());
         Forget(c);
         return findings;
+    }
+
+    /// <summary>
+    /// The frames of <paramref name="file"/> not sent by <paramref name="mac"/> that are malformed
+    /// or (with <paramref name="judgeChecksums"/>) carry a bad checksum, one line each: number,
+    /// protocol, summary. A TCP checksum of 0xFFFF where 0x0000 was computed is not bad: both are
+    /// zero in one's complement and every receiver takes them alike, and Linux itself sends it
+    /// (skb_checksum_help writes CSUM_MANGLED_0 for any protocol); Wireshark flags it after RFC
+    /// 1624, and the dataplane forwarding such a segment from a Linux host unchanged was once
+    /// judged for it.
+    /// </summary>
+    internal static Task<CommandResult> JudgeAsync(string tshark, string file, string mac, bool judgeChecksums, CancellationToken cancel)
+    {
+        string filter = $"eth.src != {mac} && (_ws.malformed" +
+            (judgeChecksums
+                ? " || ip.checksum.status == 0 || icmp.checksum.status == 0 || icmpv6.checksum.status == 0 || " +
+                  "(tcp.checksum.status == 0 && !tcp.checksum.ffff) || udp.checksum.status == 0)"
+                : ")");
+        return new LocalHost().RunAsync(
+            $"{tshark} -r {Shell.Quote(file)} -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE " +
+            $"-Y {Shell.Quote(filter)} -T fields -e frame.number -e _ws.col.Protocol -e _ws.col.Info 2>/dev/null",
+            TimeSpan.FromSeconds(120), null, cancel);
     }
 
     private void Forget(Capture capture)
