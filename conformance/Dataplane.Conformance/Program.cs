@@ -183,7 +183,7 @@ internal static class Program
         void Interrupt(PosixSignalContext context)
         {
             context.Cancel = true; // clean up first; then exit 130
-            string name = context.Signal == PosixSignal.SIGINT ? "INT" : "TERM";
+            string name = context.Signal switch { PosixSignal.SIGINT => "INT", PosixSignal.SIGHUP => "HUP", _ => "TERM" };
             // A second Ctrl-C while the lab is being removed does not cut the removal short: a
             // killed runner would leave namespaces, addresses and processes on the machines.
             Console.Error.WriteLine(Interlocked.Increment(ref signals) == 1
@@ -193,6 +193,8 @@ internal static class Program
         }
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
+        // A closed terminal: its hangup no longer reaches the lab's processes (each has a session of its own).
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Interrupt);
 
         var options = new MatrixOptions(lab, drivers, modifiers, tests, settings, Path.GetFullPath(results),
             Path.GetFullPath(binary), Commit());

@@ -34,13 +34,14 @@ public abstract class Host
     /// <summary>
     /// Runs <paramref name="command"/> and waits for it, at most <paramref name="timeout"/>; then it
     /// is stopped (SIGTERM, SIGKILL after 2 s) and reported as timed out. Output goes to
-    /// <paramref name="log"/> as it comes. When <paramref name="cancel"/> fires first, the command
-    /// is stopped the same way and <see cref="OperationCanceledException"/> says so: an interrupted
-    /// run is not a command that hung.
+    /// <paramref name="log"/> as it comes. When <paramref name="cancel"/> fires first (or already
+    /// has), the command is stopped the same way (or never started) and
+    /// <see cref="OperationCanceledException"/> says so: an interrupted run is not a command that hung.
     /// </summary>
     public async Task<CommandResult> RunAsync(string command, TimeSpan timeout, TextWriter? log = null,
         CancellationToken cancel = default)
     {
+        cancel.ThrowIfCancellationRequested();
         await using HostProcess process = Start(command, log);
         bool ended = await process.WaitAsync(timeout, cancel).ConfigureAwait(false);
         if (!ended)
@@ -57,32 +58,60 @@ public abstract class Host
         int timeoutSeconds = 60) => RunStepsAsync([command], log, cancel, timeoutSeconds);
 
     /// <summary>
-    /// Runs set-up steps in order in one shell on the host, stopping at the first that fails, which
-    /// the <see cref="LabException"/> names with the host. One command, not one per step: over ssh
-    /// every command pays a connection and the remote user's shell start-up (a <c>.bashrc</c> that
-    /// runs <c>pyenv init</c> costs half a second, two on a busy machine), and a lab's set-up is
-    /// dozens of steps. Each step is announced in the output as it starts (<c>$ step</c>), so the
-    /// log, where every line is marked with the role, reads as if they ran one by one, and what a
-    /// failing step said last is in the message.
+    /// Runs set-up steps (one line each) in order in one shell on the host, stopping at the first
+    /// that fails, which the <see cref="LabException"/> names with the host and what it said last.
+    /// One command, not one per step: over ssh every command pays a connection and the remote
+    /// user's shell start-up (a <c>.bashrc</c> that runs <c>pyenv init</c> costs half a second, two
+    /// on a busy machine), and a lab's set-up is dozens of steps. Each step is announced in the
+    /// output as it starts (<c>$ step</c>), so the log, where every line is marked with the role,
+    /// reads as if they ran one by one. <paramref name="done"/> learns how many steps took effect,
+    /// however it ended (those that succeeded; an interrupted or timed-out step may have, so it
+    /// counts): what is to be undone.
     /// </summary>
     public async Task RunStepsAsync(IReadOnlyList<string> steps, TextWriter? log = null, CancellationToken cancel = default,
-        int timeoutSeconds = 60)
+        int timeoutSeconds = 60, Action<int>? done = null)
     {
         if (steps.Count == 0)
             return;
-        // A step's errors go the way of its output: one pipe keeps them in the order they came.
-        string script = string.Join("\n", steps.Select(s => $"echo {Shell.Quote(StepMark + s)}\n{{ {s}\n}} 2>&1 || exit $?"));
+        if (steps.FirstOrDefault(s => s.Contains('\n', StringComparison.Ordinal)) is string multiline)
+            throw new ArgumentException($"a step is one line: '{multiline}'", nameof(steps));
+        cancel.ThrowIfCancellationRequested();
+        // One line (a remote login shell of the csh family takes no newline inside quotes); printf,
+        // not echo, which in dash reads backslashes; a step's errors go the way of its output, so
+        // one pipe keeps them in the order they came.
+        string script = string.Join("; ", steps.Select(s => $"printf '%s\\n' {Shell.Quote(StepMark + s)}; {{ {s}; }} 2>&1 || exit $?"));
         TextWriter? marked = log is null ? null : new PrefixedWriter(log, $"[{Role}] ");
-        CommandResult result = await RunAsync(script, TimeSpan.FromSeconds(timeoutSeconds), marked, cancel).ConfigureAwait(false);
-        if (result.TimedOut || result.ExitCode != 0)
+        bool ended;
+        int exit;
+        string[] lines;
+        await using (HostProcess process = Start(script, marked))
         {
-            string[] lines = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            int at = Array.FindLastIndex(lines, l => l.StartsWith(StepMark, StringComparison.Ordinal) && steps.Contains(l[StepMark.Length..]));
-            string step = at >= 0 ? lines[at][StepMark.Length..] : steps[0];
-            string said = at >= 0 && at < lines.Length - 1 ? lines[^1] : "";
-            string why = result.TimedOut ? $"no end after {timeoutSeconds}s" : $"exit {result.ExitCode}";
-            throw new LabException($"on {Where}: '{step}' failed ({why}){(said.Length > 0 ? ": " + said : "")}");
+            ended = await process.WaitAsync(TimeSpan.FromSeconds(timeoutSeconds), cancel).ConfigureAwait(false);
+            if (!ended)
+                await process.StopAsync(TimeSpan.FromSeconds(2), first: Signal.Term).ConfigureAwait(false);
+            exit = ended ? process.ExitCode : -1;
+            lines = process.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         }
+        // The steps announced, in order: the last of them is the one that failed or was cut short.
+        int started = 0, lastMark = -1;
+        for (int i = 0; i < lines.Length && started < steps.Count; i++)
+        {
+            if (lines[i] == (StepMark + steps[started]).Trim())
+            {
+                started++;
+                lastMark = i;
+            }
+        }
+        bool succeeded = ended && exit == 0;
+        done?.Invoke(succeeded ? steps.Count : ended ? Math.Max(0, started - 1) : started);
+        cancel.ThrowIfCancellationRequested();
+        if (succeeded)
+            return;
+        string said = lastMark < lines.Length - 1 ? lines[^1] : "";
+        string why = ended ? $"exit {exit}" : $"no end after {timeoutSeconds}s";
+        throw new LabException(started == 0
+            ? $"on {Where}: '{steps[0]}' could not be run ({why}){(said.Length > 0 ? ": " + said : "")}"
+            : $"on {Where}: '{steps[started - 1]}' failed ({why}){(said.Length > 0 ? ": " + said : "")}");
     }
 
     /// <summary>What announces a step in the output of <see cref="RunStepsAsync"/>.</summary>
@@ -170,24 +199,21 @@ public sealed class SshHost(string role, string target, IReadOnlyList<string> op
     }
 
     /// <summary>Runs a remote command line with no pid file and no time limit (the copies in and out).</summary>
-    private Process StartSsh(string remoteCommand)
-    {
-        var start = new ProcessStartInfo("ssh") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in Arguments(remoteCommand))
-            start.ArgumentList.Add(a);
-        return Process.Start(start) ?? throw new LabException("cannot start ssh");
-    }
+    private Process StartSsh(string remoteCommand) => ProcessStarter.Start("ssh", Arguments(remoteCommand));
 
     /// <inheritdoc/>
     public override async Task FetchAsync(string remotePath, string localPath, CancellationToken cancel)
     {
         using Process ssh = StartSsh($"cat {Shell.Quote(remotePath)} && rm -f {Shell.Quote(remotePath)}");
         ssh.StandardInput.Close();
-        Task<string> errors = ssh.StandardError.ReadToEndAsync(cancel);
-        await using (FileStream file = File.Create(localPath))
-            await ssh.StandardOutput.BaseStream.CopyToAsync(file, cancel).ConfigureAwait(false);
-        await ssh.WaitForExitAsync(cancel).ConfigureAwait(false);
-        await errors.ConfigureAwait(false);
+        await ProcessStarter.EndOnInterruptAsync(ssh, async () =>
+        {
+            Task<string> errors = ssh.StandardError.ReadToEndAsync(cancel);
+            await using (FileStream file = File.Create(localPath))
+                await ssh.StandardOutput.BaseStream.CopyToAsync(file, cancel).ConfigureAwait(false);
+            await ssh.WaitForExitAsync(cancel).ConfigureAwait(false);
+            await errors.ConfigureAwait(false);
+        }).ConfigureAwait(false);
         if (ssh.ExitCode != 0)
             File.Delete(localPath);
     }
@@ -199,18 +225,21 @@ public sealed class SshHost(string role, string target, IReadOnlyList<string> op
         using Process ssh = StartSsh($"mkdir -p {Shell.Quote(remoteFolder)} && cat >{Shell.Quote(remote)} && chmod +x {Shell.Quote(remote)}");
         Task<string> errors = ssh.StandardError.ReadToEndAsync(cancel);
         Task<string> output = ssh.StandardOutput.ReadToEndAsync(cancel);
-        try
+        await ProcessStarter.EndOnInterruptAsync(ssh, async () =>
         {
-            await using (FileStream file = File.OpenRead(localPath))
-                await file.CopyToAsync(ssh.StandardInput.BaseStream, cancel).ConfigureAwait(false);
-            ssh.StandardInput.Close();
-        }
-        catch (IOException)
-        {
-            // ssh ended early (no connection, a full disk): its exit status and errors say why.
-        }
-        await ssh.WaitForExitAsync(cancel).ConfigureAwait(false);
-        await output.ConfigureAwait(false);
+            try
+            {
+                await using (FileStream file = File.OpenRead(localPath))
+                    await file.CopyToAsync(ssh.StandardInput.BaseStream, cancel).ConfigureAwait(false);
+                ssh.StandardInput.Close();
+            }
+            catch (IOException)
+            {
+                // ssh ended early (no connection, a full disk): its exit status and errors say why.
+            }
+            await ssh.WaitForExitAsync(cancel).ConfigureAwait(false);
+            await output.ConfigureAwait(false);
+        }).ConfigureAwait(false);
         if (ssh.ExitCode != 0)
             throw new LabException($"copying {localPath} to {Target}:{remote} failed: {(await errors.ConfigureAwait(false)).Trim()}");
         return remote;
@@ -271,30 +300,13 @@ public sealed class HostProcess : IAsyncDisposable
     /// <summary>Whether it has ended (or was stopped and disposed).</summary>
     public bool HasExited => _disposed != 0 || _process.HasExited;
 
-    /// <summary>Its exit code once ended; 128+N when signal N ended it; -1 when it had to be killed at disposal.</summary>
+    /// <summary>Its exit code once ended; 128+N when signal N ended it; -1 when it could not be ended.</summary>
     public int ExitCode => _disposed != 0 ? _exitCode : _process.ExitCode;
 
     internal static HostProcess Start(Host host, string command, TextWriter? log, string? remoteGroupFile = null)
     {
         (string file, string[] arguments) = host.Wrap(command);
-        var start = new ProcessStartInfo(file)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in arguments)
-            start.ArgumentList.Add(a);
-        Process process;
-        try
-        {
-            process = Process.Start(start) ?? throw new LabException($"cannot start {file}");
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new LabException($"cannot start {file}: {e.Message}");
-        }
+        Process process = ProcessStarter.Start(file, arguments);
         process.StandardInput.Close(); // no tool of a test reads a terminal
         return new HostProcess(host, process, log, remoteGroupFile);
     }
@@ -397,9 +409,16 @@ public sealed class HostProcess : IAsyncDisposable
             return;
         }
         // Over ssh: to the remote process group it wrote, in its own short ssh call. (No "--":
-        // dash's kill takes -PGID after the signal and not after "--".)
-        await _host.RunAsync($"g=$(cat {_remoteGroupFile} 2>/dev/null) && [ -n \"$g\" ] && kill -{(int)signal} -$g 2>/dev/null; " +
-            $"[ {(int)signal} != 9 ] || rm -f {_remoteGroupFile}", TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        // dash's kill takes -PGID after the signal and not after "--".) When not even ssh can be
+        // started, there is nothing more to do from here; the local ssh is killed after.
+        try
+        {
+            await _host.RunAsync($"g=$(cat {_remoteGroupFile} 2>/dev/null) && [ -n \"$g\" ] && kill -{(int)signal} -$g 2>/dev/null; " +
+                $"[ {(int)signal} != 9 ] || rm -f {_remoteGroupFile}", TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        }
+        catch (LabException)
+        {
+        }
     }
 
     /// <summary>The processes <paramref name="root"/> started, and theirs, from /proc (children first found, deepest last).</summary>
@@ -446,9 +465,26 @@ public sealed class HostProcess : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposing, 1) != 0)
             return;
-        _exitCode = _process.HasExited ? _process.ExitCode : await StopAsync(TimeSpan.FromSeconds(2), Signal.Term).ConfigureAwait(false);
-        _disposed = 1;
-        _process.Dispose();
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _exitCode = await StopAsync(TimeSpan.FromSeconds(2), Signal.Term).ConfigureAwait(false);
+            }
+            else
+            {
+                _exitCode = _process.ExitCode;
+                // A local ssh that ended by a signal or an ssh error (255) may have left its remote
+                // command running: sshd does not signal a session's processes when it closes.
+                if (_remoteGroupFile is not null && _exitCode >= 128)
+                    await SendAsync(Signal.Kill).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _disposed = 1;
+            _process.Dispose();
+        }
     }
 }
 
@@ -487,4 +523,59 @@ internal sealed class PrefixedWriter(TextWriter inner, string prefix) : TextWrit
 
     /// <inheritdoc/>
     public override void Write(char value) => inner.Write(value);
+}
+
+/// <summary>How the lab starts local programs.</summary>
+internal static class ProcessStarter
+{
+    /// <summary>
+    /// Starts <paramref name="file"/> with its standard streams redirected, in a session of its own:
+    /// setsid(1) execs it (the child of a fork is no group leader), so the pid is the program's. A
+    /// Ctrl-C in the runner's terminal signals the terminal's process group, and the runner, not the
+    /// terminal, must stop what it started, in order: a local ssh killed by the terminal leaves its
+    /// remote command running, and a second Ctrl-C would kill the clean-up's own commands.
+    /// </summary>
+    public static Process Start(string file, IEnumerable<string> arguments)
+    {
+        var start = new ProcessStartInfo("setsid")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(file);
+        foreach (string a in arguments)
+            start.ArgumentList.Add(a);
+        try
+        {
+            return Process.Start(start) ?? throw new LabException($"cannot start {file}");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new LabException($"cannot start {file}: {e.Message}");
+        }
+    }
+
+    /// <summary>Runs <paramref name="work"/> on <paramref name="process"/>; interrupted, the process is killed first (a copy left running would finish after the clean-up).</summary>
+    public static async Task EndOnInterruptAsync(Process process, Func<Task> work)
+    {
+        try
+        {
+            await work().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            try
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException)
+            {
+                // ended meanwhile
+            }
+            throw;
+        }
+    }
 }

@@ -22,7 +22,7 @@ public enum SutKind
 public sealed class Lab : IAsyncDisposable
 {
     private readonly List<NetnsHost> _namespaces = [];
-    private readonly List<(Host Host, string Command)> _undo = [];
+    private readonly List<(Host Host, string Command)> _undo = []; // under its lock: hosts' steps end at once
     private readonly TextWriter _log;
     private bool _disposed;
 
@@ -30,7 +30,7 @@ public sealed class Lab : IAsyncDisposable
     {
         Definition = definition;
         Id = id;
-        _log = log;
+        _log = TextWriter.Synchronized(log); // the hosts write at once
         Left = MakeHost(definition.Left);
         Right = MakeHost(definition.Right);
         Sut = MakeHost(definition.Sut);
@@ -159,7 +159,7 @@ public sealed class Lab : IAsyncDisposable
 
     private async Task<SutSession> AttachLinuxAsync(CancellationToken cancel)
     {
-        var sut = new List<string>();
+        var sut = new List<Step>();
         if (Sut is NetnsHost)
         {
             await VethAsync(Sut, "sl0", Left, "eth0", cancel).ConfigureAwait(false);
@@ -178,12 +178,11 @@ public sealed class Lab : IAsyncDisposable
             RightInterface = Definition.Right.Interface!;
             CommandResult old = await Sut.RunAsync("sysctl -n net.ipv4.ip_forward net.ipv6.conf.all.forwarding", TimeSpan.FromSeconds(30), null, cancel).ConfigureAwait(false);
             string[] was = old.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            if (was.Length == 2)
-                _undo.Add((Sut, $"sysctl -qw net.ipv4.ip_forward={was[0].Trim()} net.ipv6.conf.all.forwarding={was[1].Trim()}"));
-            sut.Add($"ip link set {left} up && ip link set {right} up && sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1");
+            sut.Add(new($"ip link set {left} up && ip link set {right} up && sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1",
+                was.Length == 2 ? $"sysctl -qw net.ipv4.ip_forward={was[0].Trim()} net.ipv6.conf.all.forwarding={was[1].Trim()}" : null));
         }
-        AddressSteps(sut, Sut, SutInterfaces.Left, "sutleft");
-        AddressSteps(sut, Sut, SutInterfaces.Right, "sutright");
+        AddressSteps(sut, SutInterfaces.Left, "sutleft");
+        AddressSteps(sut, SutInterfaces.Right, "sutright");
         await RunStepsAsync(HostSteps("sutleft", "sutright").Append((Sut, sut)), cancel).ConfigureAwait(false);
         await WaitReachableAsync(cancel).ConfigureAwait(false);
         return new SutSession(SutKind.Linux, Sut, null, null, null);
@@ -251,9 +250,9 @@ public sealed class Lab : IAsyncDisposable
             await RunStepsAsync(HostSteps("sutleft", "sutright"), cancel).ConfigureAwait(false);
             await WaitReachableAsync(cancel).ConfigureAwait(false);
         }
-        catch (Exception e)
+        catch
         {
-            await DetachAsync(session, interrupted: e is OperationCanceledException).ConfigureAwait(false);
+            await DetachAsync(session, interrupted: cancel.IsCancellationRequested).ConfigureAwait(false);
             throw;
         }
         return session;
@@ -316,56 +315,79 @@ public sealed class Lab : IAsyncDisposable
     /// network through the system under test's address (<paramref name="gatewayLeft"/>,
     /// <paramref name="gatewayRight"/>) or on-link (direct).
     /// </summary>
-    private IEnumerable<(Host Host, List<string> Steps)> HostSteps(string? gatewayLeft, string? gatewayRight)
+    private IEnumerable<(Host Host, List<Step> Steps)> HostSteps(string? gatewayLeft, string? gatewayRight)
     {
-        var left = new List<string>();
-        var right = new List<string>();
+        var left = new List<Step>();
+        var right = new List<Step>();
         // Checksums complete on the virtual wire, as on a real one: a host's veth or tap would
         // otherwise hand frames over with partial checksums (and TSO super-frames), which neither
         // the capture's judge nor a system under test without offloads can take as they are.
-        foreach ((Host host, List<string> steps, string ifname) in (ValueTuple<Host, List<string>, string>[])[(Left, left, LeftInterface), (Right, right, RightInterface)])
+        foreach ((Host host, List<Step> steps, string ifname) in (ValueTuple<Host, List<Step>, string>[])[(Left, left, LeftInterface), (Right, right, RightInterface)])
         {
             if (host is NetnsHost)
-                steps.Add($"ip link set {ifname} up && ethtool -K {ifname} tx off >/dev/null");
+                steps.Add(new($"ip link set {ifname} up && ethtool -K {ifname} tx off >/dev/null", null));
         }
-        AddressSteps(left, Left, LeftInterface, "left");
-        AddressSteps(right, Right, RightInterface, "right");
+        AddressSteps(left, LeftInterface, "left");
+        AddressSteps(right, RightInterface, "right");
         foreach (int f in (int[])[4, 6])
         {
             string ip = f == 4 ? "ip" : "ip -6";
             string toRight = gatewayLeft is null ? $"dev {LeftInterface}" : $"via {Addresses.Of(gatewayLeft, f)}";
             string toLeft = gatewayRight is null ? $"dev {RightInterface}" : $"via {Addresses.Of(gatewayRight, f)}";
-            Change(left, Left, $"{ip} route add {Addresses.Net("right", f)} {toRight}", $"{ip} route del {Addresses.Net("right", f)}");
-            Change(right, Right, $"{ip} route add {Addresses.Net("left", f)} {toLeft}", $"{ip} route del {Addresses.Net("left", f)}");
+            // The undo names the route exactly as added: never another route to the same network.
+            left.Add(new($"{ip} route add {Addresses.Net("right", f)} {toRight}", $"{ip} route del {Addresses.Net("right", f)} {toRight}"));
+            right.Add(new($"{ip} route add {Addresses.Net("left", f)} {toLeft}", $"{ip} route del {Addresses.Net("left", f)} {toLeft}"));
         }
         return [(Left, left), (Right, right)];
     }
 
-    /// <summary>The steps that give <paramref name="ifname"/> on <paramref name="host"/> the addresses of <paramref name="who"/>.</summary>
-    private void AddressSteps(List<string> steps, Host host, string ifname, string who)
+    /// <summary>The steps that give <paramref name="ifname"/> the addresses of <paramref name="who"/>.</summary>
+    private void AddressSteps(List<Step> steps, string ifname, string who)
     {
         foreach (int f in (int[])[4, 6])
         {
             string address = $"{Addresses.Of(who, f)}/{Addressing.PrefixLength(f)}";
             string ip = f == 4 ? "ip" : "ip -6";
-            Change(steps, host, $"{ip} addr add {address} dev {ifname}{(f == 6 ? " nodad" : "")}", $"{ip} addr del {address} dev {ifname}");
+            steps.Add(new($"{ip} addr add {address} dev {ifname}{(f == 6 ? " nodad" : "")}", $"{ip} addr del {address} dev {ifname}"));
         }
     }
 
-    /// <summary>
-    /// A change on a host, and (for a remote one, whose interfaces outlive the run) how to undo it,
-    /// noted before the step runs: a set-up that fails or is interrupted halfway is undone too.
-    /// </summary>
-    private void Change(List<string> steps, Host host, string command, string undo)
-    {
-        if (host is SshHost)
-            _undo.Add((host, undo));
-        steps.Add(command);
-    }
+    /// <summary>A set-up step on a host, and how to undo it on a remote one (a namespace goes whole); null when there is nothing to undo.</summary>
+    private readonly record struct Step(string Command, string? Undo);
 
-    /// <summary>Runs each host's steps (one command per host), the hosts at once; the first failure is thrown once all have ended.</summary>
-    private Task RunStepsAsync(IEnumerable<(Host Host, List<string> Steps)> work, CancellationToken cancel) =>
-        Task.WhenAll(work.Where(w => w.Steps.Count > 0).Select(w => w.Host.RunStepsAsync(w.Steps, _log, cancel)));
+    /// <summary>
+    /// Runs each host's steps (one command per host), the hosts at once; the first failure is
+    /// thrown once all have ended (an interrupt before a failure). On a remote host, the undo of
+    /// each step that took effect is noted: a set-up that fails or is interrupted halfway is undone
+    /// as far as it went, and no further (the undo of a step that never ran could remove what was
+    /// there before).
+    /// </summary>
+    private async Task RunStepsAsync(IEnumerable<(Host Host, List<Step> Steps)> work, CancellationToken cancel)
+    {
+        Task all = Task.WhenAll(work.Where(w => w.Steps.Count > 0).Select(w => w.Host.RunStepsAsync(
+            [.. w.Steps.Select(s => s.Command)], _log, cancel, done: n =>
+            {
+                if (w.Host is not SshHost)
+                    return;
+                lock (_undo)
+                {
+                    foreach (Step step in w.Steps.Take(n))
+                    {
+                        if (step.Undo is not null)
+                            _undo.Add((w.Host, step.Undo));
+                    }
+                }
+            })));
+        try
+        {
+            await all.ConfigureAwait(false);
+        }
+        catch (LabException) when (cancel.IsCancellationRequested)
+        {
+            // A host's step failed as another was interrupted: the interrupt is what happened.
+            throw new OperationCanceledException(cancel);
+        }
+    }
 
     /// <summary>
     /// Undoes the remote changes, newest first, one command per host, the hosts at once; with
@@ -375,9 +397,12 @@ public sealed class Lab : IAsyncDisposable
     {
         var work = new Dictionary<Host, List<string>>();
         List<string> On(Host host) => work.TryGetValue(host, out List<string>? list) ? list : work[host] = [];
-        for (int i = _undo.Count - 1; i >= 0; i--)
-            On(_undo[i].Host).Add(_undo[i].Command + " 2>/dev/null");
-        _undo.Clear();
+        lock (_undo)
+        {
+            for (int i = _undo.Count - 1; i >= 0; i--)
+                On(_undo[i].Host).Add(_undo[i].Command + " 2>/dev/null");
+            _undo.Clear();
+        }
         if (andFolders)
         {
             foreach (SshHost ssh in Hosts.OfType<SshHost>())

@@ -132,6 +132,8 @@ internal static class CaseRunner
                 Task<List<string>> judged = capture?.FinishAsync(session.Kind == SutKind.Dataplane, Tool(settings, "tshark"), log, cancel) ?? Task.FromResult(new List<string>());
                 await Task.WhenAll(counted, judged).ConfigureAwait(false);
                 IReadOnlyDictionary<string, long>? after = await counted.ConfigureAwait(false);
+                if (session.Gone is string ended)
+                    return Done(Status.Noexit, ended, value);
                 // Counters that cannot be read judge nothing: that is a finding, not a pass.
                 if (session.Kind != SutKind.Direct && (before is null || after is null))
                     problems.Add($"the error counters could not be read {(before is null ? "before" : "after")} the test");

@@ -103,6 +103,7 @@ internal sealed class MatrixRunner(MatrixOptions options, Progress progress, Tex
                 await PhaseAsync(lab, SutKind.Linux, driver, settings, runFolder, linux, ours, cancel, first).ConfigureAwait(false);
             }
 
+            cancel.ThrowIfCancellationRequested(); // an interrupted run is not stored as if it had run
             var rows = options.Tests.Select(t => new Row(t.Name, t.Description, ours[t.Name], linux.GetValueOrDefault(t.Name))).ToList();
             var run = new Run(id, started, options.Lab.Name, driver, options.Modifiers, options.Commit, Environment.MachineName, rows);
             RunStore.Save(run, runFolder);
@@ -139,7 +140,7 @@ internal sealed class MatrixRunner(MatrixOptions options, Progress progress, Tex
         {
             session = await lab.AttachAsync(kind, driver, options.Binary, runFolder, cancel).ConfigureAwait(false);
         }
-        catch (LabException e)
+        catch (LabException e) when (!cancel.IsCancellationRequested)
         {
             progress.Say($"  {label} could not be attached: {e.Message}");
             foreach (TestCase test in options.Tests)
@@ -165,6 +166,8 @@ internal sealed class MatrixRunner(MatrixOptions options, Progress progress, Tex
                 }
                 progress.End(label, result, extra);
             }
+            // An interrupt in the last test's clean-up ends the run here, not as a finished phase.
+            cancel.ThrowIfCancellationRequested();
         }
         finally
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Dataplane.Conformance.Labs;
+using Dataplane.Tests;
 
 namespace Dataplane.Conformance.Tests.Labs;
 
@@ -24,6 +25,23 @@ public sealed class HostTests
         var e = await Assert.ThrowsAsync<LabException>(() => Here.RunStepsAsync(["true", "echo nearly; echo 'no such device' >&2; exit 3", $"touch {after}"]));
         Assert.Equal("on this machine: 'echo nearly; echo 'no such device' >&2; exit 3' failed (exit 3): no such device", e.Message);
         Assert.False(File.Exists(after));
+    }
+
+    [Fact]
+    public async Task The_steps_that_took_effect_are_counted_for_their_undo_and_a_step_is_printed_as_written()
+    {
+        var counts = new List<int>();
+        var log = new StringWriter();
+        await Here.RunStepsAsync(["printf 'a\\n'", "true"], log, done: counts.Add);
+        await Assert.ThrowsAsync<LabException>(() => Here.RunStepsAsync(["true", "false", "true"], done: counts.Add));
+        using var cancel = new CancellationTokenSource();
+        Task interrupted = Here.RunStepsAsync(["true", "echo started; sleep 60", "true"], log, cancel.Token, done: counts.Add);
+        Assert.True(LinuxLab.Until(() => log.ToString().Contains("[local] started", StringComparison.Ordinal), TimeSpan.FromSeconds(60)));
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => interrupted);
+        // All of a success; the one before a failure (the failed one did nothing); an interrupted one may have.
+        Assert.Equal([2, 1, 2], counts);
+        Assert.StartsWith("[local] $ printf 'a\\n'\n[local] a\n", log.ToString().ReplaceLineEndings("\n"));
     }
 
     [Fact]

@@ -19,10 +19,12 @@ public sealed class RunnerProcessTests : IDisposable
 
     private static Process Start(params string[] args)
     {
-        // As from a terminal: SIGINT at its default. A test host started in the background by a
-        // script inherits SIGINT ignored, and .NET keeps an ignored signal ignored. env execs, so
-        // the pid is the runner's own.
-        var start = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true };
+        // As from a terminal: a process group of its own that a Ctrl-C signals whole (setsid), and
+        // SIGINT at its default (a test host started in the background by a script inherits SIGINT
+        // ignored, and .NET keeps an ignored signal ignored). setsid and env exec, so the pid is the
+        // runner's own, and its process group's.
+        var start = new ProcessStartInfo("setsid") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add("env");
         start.ArgumentList.Add("--default-signal=INT");
         start.ArgumentList.Add("dotnet");
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dataplane-conformance.dll"));
@@ -136,8 +138,9 @@ public sealed class RunnerProcessTests : IDisposable
 
     /// <summary>
     /// Runs the runner with <paramref name="args"/>, sends SIGINT once <paramref name="phase"/>
-    /// holds (given the output so far and the lab's namespaces), and (with <paramref name="again"/>)
-    /// SIGTERM once that holds of the output; then it must exit 130 with its lab gone: no namespace,
+    /// holds (given the output so far and the lab's namespaces) to its process group, as a terminal's
+    /// Ctrl-C, and (with <paramref name="again"/>) a second one once that holds of the output; then
+    /// it must exit 130 with its lab gone: no namespace,
     /// and no process left in the lab's namespaces (a deleted namespace does not end what runs in it).
     /// </summary>
     private async Task InterruptAsync(string[] args, Func<string, string, bool> phase, Func<string, bool>? again = null)
@@ -167,11 +170,12 @@ public sealed class RunnerProcessTests : IDisposable
         }
         Assert.True(LinuxLab.Until(Reached, TimeSpan.FromSeconds(120)), $"the phase was not reached:\n{Output()}");
         Assert.False(p.HasExited, $"the runner ended before the phase:\n{Output()}");
-        Assert.Equal(0, Tmds.Linux.LibC.kill(p.Id, Tmds.Linux.LibC.SIGINT));
+        // As a terminal's Ctrl-C: to the whole process group, the runner and whatever it left in it.
+        Assert.Equal(0, Tmds.Linux.LibC.kill(-p.Id, Tmds.Linux.LibC.SIGINT));
         if (again is not null)
         {
             Assert.True(LinuxLab.Until(() => again(Output()) || p.HasExited, TimeSpan.FromSeconds(60)), Output());
-            _ = Tmds.Linux.LibC.kill(p.Id, Tmds.Linux.LibC.SIGTERM);
+            _ = Tmds.Linux.LibC.kill(-p.Id, Tmds.Linux.LibC.SIGINT);
         }
         using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         await p.WaitForExitAsync(limit.Token);
