@@ -89,6 +89,12 @@ internal sealed class WorkerContext
     /// <summary>The indirection table the engine steers flows by; see <see cref="FlowHash"/>.</summary>
     public RssIndirectionTable? FlowOwners { get; init; }
 
+    /// <summary>
+    /// Where the stack of this worker draws its unpredictable starting points (IP identifications,
+    /// ephemeral ports) at construction. A simulation gives a seeded one, so that a run replays exactly.
+    /// </summary>
+    public Random Random { get; init; } = new();
+
     /// <summary>The clock of the current batch, in nanoseconds; read once per turn of the loop.</summary>
     public long Now { get; internal set; }
 

@@ -31,7 +31,7 @@ internal sealed partial class StackWorker
         _linear = GC.AllocateUninitializedArray<byte>(LinearRoom);
         // Each worker starts in its own quarter of the 32-bit space, from an unpredictable point
         // (RFC 7739 3.1): two workers never give one pair of addresses the same identification.
-        _nextId6 = (uint)(_context.Index & 0xF) << 28 | (uint)Random.Shared.Next(1 << 28);
+        _nextId6 = (uint)(_context.Index & 0xF) << 28 | (uint)_context.Random.Next(1 << 28);
     }
 
     /// <summary>The datagrams this worker holds in reassembly.</summary>

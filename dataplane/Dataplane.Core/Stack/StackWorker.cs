@@ -35,7 +35,7 @@ internal sealed partial class StackWorker
         _icmpLimit = new IcmpRateLimit(context.Now);
         // Each worker takes its own slice of the identification space, so that two workers never
         // give one source/destination pair the same ID at once (RFC 6864 4.1).
-        _nextId = (ushort)(context.Index * 0x1000 + Environment.TickCount);
+        _nextId = (ushort)(context.Index * 0x1000 + context.Random.Next(0x1000));
         InitializeFragments();
         _udp = new Transport.UdpSocketTable(this);
         if (context.Index == 0)

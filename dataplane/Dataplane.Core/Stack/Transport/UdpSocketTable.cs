@@ -46,7 +46,7 @@ internal sealed class UdpSocketTable
     {
         _worker = worker;
         // RFC 6056 3.3.1: ephemeral ports start at a random place (and then go round).
-        _random = (uint)Random.Shared.Next() | 1;
+        _random = (uint)worker.Context.Random.Next() | 1;
         worker.Stack.AddUdpTable(this);
     }
 
