@@ -1,3 +1,4 @@
+using Dataplane.Stack.Ip;
 using Dataplane.Stack.Neighbors;
 using Dataplane.Stack.Routing;
 using Dataplane.Stack.Transport;
@@ -25,6 +26,7 @@ internal sealed class NetworkStack
             Arp[i] = new NeighborTable<Ipv4Address>();
             Nd[i] = new NeighborTable<Ipv6Address>();
         }
+        Local = new LocalAddresses(interfaces);
         Routes = new Routes();
         foreach (NetInterface iface in interfaces)
         {
@@ -70,38 +72,17 @@ internal sealed class NetworkStack
     /// <summary>Reports of events worth a line in the log (a duplicate address); the host prints them.</summary>
     public Action<string>? Log { get; init; }
 
-    /// <summary>The interface that owns <paramref name="address"/>, or null (the weak host model of RFC 1122 3.3.4.2: any interface's address is ours).</summary>
-    public NetInterface? Owner(Ipv4Address address)
-    {
-        foreach (NetInterface iface in Interfaces)
-        {
-            if (iface.Owns(address))
-                return iface;
-        }
-        return null;
-    }
+    /// <summary>Every address of every interface, for "is this for us" in one lookup.</summary>
+    public LocalAddresses Local { get; }
+
+    /// <summary>True when <paramref name="address"/> is an address of any interface (the weak host model of RFC 1122 3.3.4.2: any interface's address is ours).</summary>
+    public bool IsOurs(Ipv4Address address) => Local.IsOurs(address);
 
     /// <summary>Our usable IPv6 address equal to <paramref name="address"/>, on any interface, or null.</summary>
-    public InterfaceAddress6? Owner(in Ipv6Address address)
-    {
-        foreach (NetInterface iface in Interfaces)
-        {
-            if (iface.Find(address) is { Usable: true } a)
-                return a;
-        }
-        return null;
-    }
+    public InterfaceAddress6? Owner(in Ipv6Address address) => Local.Find(address) is { Usable: true } a ? a : null;
 
     /// <summary>True when <paramref name="address"/> is the directed broadcast of any interface's prefix.</summary>
-    public bool IsDirectedBroadcast(Ipv4Address address)
-    {
-        foreach (NetInterface iface in Interfaces)
-        {
-            if (iface.IsDirectedBroadcast(address))
-                return true;
-        }
-        return false;
-    }
+    public bool IsDirectedBroadcast(Ipv4Address address) => (Local.Find(address) & LocalKind4.Broadcast) != 0;
 
     /// <summary>The interface whose connected IPv4 prefix holds <paramref name="address"/>, or null.</summary>
     public NetInterface? ConnectedTo(Ipv4Address address)

@@ -1,4 +1,5 @@
 using Dataplane.Buffers;
+using Dataplane.Stack.Ip;
 using Dataplane.Stack.Routing;
 using Dataplane.Wire;
 
@@ -39,7 +40,8 @@ internal sealed partial class StackWorker
             SetFrameLength(packet, EthernetHeader + ip.PacketLength); // Ethernet padding, or trailing junk
         Ipv4Address source = ip.Source;
         Ipv4Address destination = ip.Destination;
-        if (IsMartian4(source) || _stack.Owner(source) is not null || iface.IsDirectedBroadcast(source))
+        LocalKind4 from = _stack.Local.Find(source);
+        if (IsMartian4(source) || (from & LocalKind4.Address) != 0 || (from != 0 && iface.IsDirectedBroadcast(source)))
         {
             Drop(packet, IpCounter.MartianSource);
             return;
@@ -55,7 +57,8 @@ internal sealed partial class StackWorker
             Drop(packet, IpCounter.SourceRouted);
             return;
         }
-        if (_stack.Owner(destination) is not null || destination.IsBroadcast || iface.IsDirectedBroadcast(destination))
+        LocalKind4 to = _stack.Local.Find(destination);
+        if ((to & LocalKind4.Address) != 0 || destination.IsBroadcast || (to != 0 && iface.IsDirectedBroadcast(destination)))
         {
             Ipv4Deliver(iface, packet, ip);
             return;
@@ -74,7 +77,7 @@ internal sealed partial class StackWorker
             Drop(packet, IpCounter.NotForwarding);
             return;
         }
-        if (_stack.IsDirectedBroadcast(destination))
+        if ((to & LocalKind4.Broadcast) != 0)
         {
             // RFC 2644: a router does not forward directed broadcasts by default (smurf amplifiers).
             Drop(packet, IpCounter.NotForwardable);

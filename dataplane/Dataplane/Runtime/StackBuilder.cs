@@ -43,7 +43,7 @@ internal static class StackBuilder
     public static int? GatewayInterface(NetworkStack stack, IpAddress gateway)
     {
         if (gateway.Family == IpFamily.Inet)
-            return stack.Owner(gateway.V4) is null ? stack.ConnectedTo(gateway.V4)?.Index : null;
+            return !stack.IsOurs(gateway.V4) ? stack.ConnectedTo(gateway.V4)?.Index : null;
         return stack.Owner(gateway.V6) is null ? stack.ConnectedTo(gateway.V6)?.Index : null;
     }
 }

@@ -318,7 +318,7 @@ internal sealed class UdpSocketTable
     }
 
     private bool IsOurs(in UdpEndpoint local)
-        => local.IsIpv6 ? _worker.Stack.Owner(local.Address) is not null : _worker.Stack.Owner(local.Address4) is not null;
+        => local.IsIpv6 ? _worker.Stack.Owner(local.Address) is not null : _worker.Stack.IsOurs(local.Address4);
 
     private bool IsBound(in UdpEndpoint endpoint)
     {

@@ -1,0 +1,108 @@
+using System.Runtime.CompilerServices;
+using Dataplane.Wire;
+
+namespace Dataplane.Stack.Ip;
+
+/// <summary>What the stack's own addresses make of an IPv4 address.</summary>
+[Flags]
+internal enum LocalKind4 : byte
+{
+    /// <summary>Not one of ours.</summary>
+    None = 0,
+
+    /// <summary>An address of one of the interfaces (the weak host model of RFC 1122 3.3.4.2: any interface's address is ours).</summary>
+    Address = 1,
+
+    /// <summary>The directed broadcast of one of the interfaces' prefixes (which one, the interface says).</summary>
+    Broadcast = 2,
+}
+
+/// <summary>
+/// "Is this for us" in one lookup: every address of every interface, and every directed broadcast,
+/// in an open-addressed table built once from the interfaces (their address lists do not change
+/// while the workers run) and read by every worker without a lock or a write.
+/// </summary>
+internal sealed class LocalAddresses
+{
+    private readonly Slot<Ipv4Address, LocalKind4>[] _v4;
+    private readonly Slot<Ipv6Address, InterfaceAddress6>[] _v6;
+
+    private struct Slot<TKey, TValue>
+    {
+        public TKey Key;
+        public TValue Value;
+        public bool Used;
+    }
+
+    /// <summary>The table of <paramref name="interfaces"/>' addresses.</summary>
+    public LocalAddresses(IReadOnlyList<NetInterface> interfaces)
+    {
+        var v4 = new List<(Ipv4Address, LocalKind4)>();
+        var v6 = new List<(Ipv6Address, InterfaceAddress6)>();
+        foreach (NetInterface iface in interfaces)
+        {
+            foreach (InterfaceAddress4 a in iface.Ipv4)
+            {
+                v4.Add((a.Address, LocalKind4.Address));
+                if (a.PrefixLength < 31)
+                    v4.Add((a.Broadcast, LocalKind4.Broadcast));
+            }
+            foreach (InterfaceAddress6 a in iface.Ipv6)
+                v6.Add((a.Address, a));
+        }
+        _v4 = Build(v4, (old, added) => old | added);
+        // Two interfaces with one IPv6 address (a link-local address is per link): the first one answers, as the scan did.
+        _v6 = Build(v6, (old, _) => old);
+    }
+
+    /// <summary>What <paramref name="address"/> is to this host.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public LocalKind4 Find(Ipv4Address address)
+    {
+        Slot<Ipv4Address, LocalKind4>[] slots = _v4;
+        int mask = slots.Length - 1;
+        for (int i = AddressHash.Home(address, mask); slots[i].Used; i = (i + 1) & mask)
+        {
+            if (slots[i].Key == address)
+                return slots[i].Value;
+        }
+        return LocalKind4.None;
+    }
+
+    /// <summary>True when <paramref name="address"/> is an address of one of the interfaces.</summary>
+    public bool IsOurs(Ipv4Address address) => (Find(address) & LocalKind4.Address) != 0;
+
+    /// <summary>Our IPv6 address equal to <paramref name="address"/>, on any interface, usable or not; null when none.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public InterfaceAddress6? Find(in Ipv6Address address)
+    {
+        Slot<Ipv6Address, InterfaceAddress6>[] slots = _v6;
+        int mask = slots.Length - 1;
+        for (int i = AddressHash.Home(address, mask); slots[i].Used; i = (i + 1) & mask)
+        {
+            if (slots[i].Key == address)
+                return slots[i].Value;
+        }
+        return null;
+    }
+
+    private static Slot<TKey, TValue>[] Build<TKey, TValue>(List<(TKey Key, TValue Value)> entries, Func<TValue, TValue, TValue> merge)
+        where TKey : struct, IEquatable<TKey>
+    {
+        int length = 8;
+        while (length < entries.Count * 4)
+            length *= 2;
+        var slots = new Slot<TKey, TValue>[length];
+        int mask = length - 1;
+        foreach ((TKey key, TValue value) in entries)
+        {
+            int i = AddressHash.Home(key, mask);
+            while (slots[i].Used && !slots[i].Key.Equals(key))
+                i = (i + 1) & mask;
+            slots[i].Value = slots[i].Used ? merge(slots[i].Value, value) : value;
+            slots[i].Key = key;
+            slots[i].Used = true;
+        }
+        return slots;
+    }
+}
