@@ -56,17 +56,17 @@ internal sealed partial class StackWorker
             Drop(packet, IpCounter.CantFragment);
             return;
         }
-        Span<byte> payload = ip.Payload;
+        int payloadLength = ip.PacketLength - headerLength;
         int baseOffset = ip.FragmentOffset; // a fragment forwarded on and cut again keeps its place
         bool moreAfterLast = ip.HasFlags(Ipv4Flags.MoreFragments);
         int reserved = BinaryPrimitives.ReadUInt16BigEndian(ip.Buffer[6..]) & 0x8000; // passed on as it came
         Counters.Count(IpCounter.Fragmented);
-        for (int at = 0; at < payload.Length;)
+        for (int at = 0; at < payloadLength;)
         {
             bool first = at == 0;
             int header = first ? headerLength : laterHeaderLength;
-            int size = Math.Min(first ? firstData : laterData, payload.Length - at);
-            bool last = at + size == payload.Length;
+            int size = Math.Min(first ? firstData : laterData, payloadLength - at);
+            bool last = at + size == payloadLength;
             if (!FrameChain.TryAllocate(_context.Cache, EthernetHeader + header + size, out PacketBuffer fragment))
             {
                 // The rest cannot be sent; the receiver times the datagram out.
@@ -91,7 +91,7 @@ internal sealed partial class StackWorker
             BinaryPrimitives.WriteUInt16BigEndian(h[6..], (ushort)(reserved | more | ((baseOffset + (at >> 3)) & 0x1FFF)));
             BinaryPrimitives.WriteUInt16BigEndian(h[10..], 0);
             BinaryPrimitives.WriteUInt16BigEndian(h[10..], InternetChecksum.Compute(h));
-            FrameChain.Write(_pool, fragment, EthernetHeader + header, payload.Slice(at, size));
+            CopyData(packet, ip.IsContiguous ? ip.Payload : default, EthernetHeader + headerLength, at, fragment, EthernetHeader + header, size);
             Counters.Count(IpCounter.FragmentsCreated);
             Ipv4SendTo(output, nextHop, fragment);
             at += size;
@@ -135,14 +135,14 @@ internal sealed partial class StackWorker
             Drop(packet, Ip6Counter.TooBig);
             return;
         }
-        Span<byte> fragmentable = ip.Buffer[unfragmentable..ip.PacketLength];
+        int fragmentable = ip.PacketLength - unfragmentable;
         byte next = ip.Buffer[nameField];
         uint identification = _nextId6++;
         Counters.Count(Ip6Counter.Fragmented);
-        for (int at = 0; at < fragmentable.Length;)
+        for (int at = 0; at < fragmentable;)
         {
-            int size = Math.Min(data, fragmentable.Length - at);
-            bool last = at + size == fragmentable.Length;
+            int size = Math.Min(data, fragmentable - at);
+            bool last = at + size == fragmentable;
             int length = unfragmentable + FragmentHeader6 + size;
             if (!FrameChain.TryAllocate(_context.Cache, EthernetHeader + length, out PacketBuffer fragment))
             {
@@ -161,7 +161,7 @@ internal sealed partial class StackWorker
             // The offset in 8-byte units sits above three low bits (two reserved, then M): at itself.
             BinaryPrimitives.WriteUInt16BigEndian(header[2..], (ushort)(at | (last ? 0 : 1)));
             BinaryPrimitives.WriteUInt32BigEndian(header[4..], identification);
-            FrameChain.Write(_pool, fragment, EthernetHeader + unfragmentable + FragmentHeader6, fragmentable.Slice(at, size));
+            CopyData(packet, ip.IsContiguous ? ip.Buffer[unfragmentable..ip.PacketLength] : default, EthernetHeader + unfragmentable, at, fragment, EthernetHeader + unfragmentable + FragmentHeader6, size);
             Counters.Count(Ip6Counter.FragmentsCreated);
             Ipv6SendTo(output, nextHop, fragment);
             at += size;
@@ -178,14 +178,15 @@ internal sealed partial class StackWorker
     private static int UnfragmentablePart(Ipv6Packet ip, out int nameField)
     {
         Span<byte> b = ip.Buffer;
+        int packetEnd = Math.Min(ip.PacketLength, b.Length); // the headers lie in the first buffer of a chain
         int end = Ipv6Header;
         nameField = 6;
         int at = Ipv6Header;
         IpProtocol next = ip.NextHeader;
-        while ((next is IpProtocol.HopByHop or IpProtocol.Ipv6Routing or IpProtocol.Ipv6DestinationOptions) && at + 2 <= ip.PacketLength)
+        while ((next is IpProtocol.HopByHop or IpProtocol.Ipv6Routing or IpProtocol.Ipv6DestinationOptions) && at + 2 <= packetEnd)
         {
             int length = (b[at + 1] + 1) * 8;
-            if (at + length > ip.PacketLength)
+            if (at + length > packetEnd)
                 break;
             if (next != IpProtocol.Ipv6DestinationOptions)
             {
@@ -262,5 +263,19 @@ internal sealed partial class StackWorker
         BinaryPrimitives.WriteUInt16BigEndian(_pool.Data(frame)[12..], (ushort)type);
         FrameChain.Write(_pool, frame, EthernetHeader, l3);
         return true;
+    }
+
+    /// <summary>
+    /// Copies <paramref name="size"/> bytes of a datagram's data, from <paramref name="at"/> in it,
+    /// into a fragment at <paramref name="into"/>: from <paramref name="contiguous"/> when the
+    /// datagram lies in one span (a buffer, or a linear copy), else from its chain, where the data
+    /// starts at frame offset <paramref name="dataStart"/>.
+    /// </summary>
+    private void CopyData(PacketBuffer packet, ReadOnlySpan<byte> contiguous, int dataStart, int at, PacketBuffer fragment, int into, int size)
+    {
+        if (!contiguous.IsEmpty)
+            FrameChain.Write(_pool, fragment, into, contiguous.Slice(at, size));
+        else
+            FrameChain.Copy(_pool, packet, dataStart + at, fragment, into, size);
     }
 }

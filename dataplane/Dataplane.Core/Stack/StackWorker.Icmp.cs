@@ -150,7 +150,8 @@ internal sealed partial class StackWorker
         // From an address of the interface the packet came in on, so traceroute names that hop.
         if (!iface.TrySelectSource(destination, out Ipv4Address source) && !TryAnySource4(out source))
             return;
-        int quote = Math.Min(offending.PacketLength, IcmpErrorMaxLength - Ipv4Header - Icmpv4Packet.FixedLength);
+        // What lies in the view's buffer: all of it, or the first buffer of a chain (which holds more than a quote's worth but for a pulled-up one).
+        int quote = Math.Min(Math.Min(offending.PacketLength, offending.Buffer.Length), IcmpErrorMaxLength - Ipv4Header - Icmpv4Packet.FixedLength);
         int icmpLength = Icmpv4Packet.FixedLength + quote;
         Span<byte> l3 = NewPacket(Ipv4Header + icmpLength, out PacketBuffer packet);
         if (!packet.IsValid)

@@ -103,7 +103,8 @@ internal sealed partial class StackWorker
         }
         if (!iface.TrySelectSource(destination, out Ipv6Address source))
             return;
-        int quote = Math.Min(offending.PacketLength, Icmp6ErrorMaxLength - Ipv6Header - Icmpv6Packet.FixedLength);
+        // What lies in the view's buffer: all of it, or the first buffer of a chain (which holds more than a quote's worth but for a pulled-up one).
+        int quote = Math.Min(Math.Min(offending.PacketLength, offending.Buffer.Length), Icmp6ErrorMaxLength - Ipv6Header - Icmpv6Packet.FixedLength);
         int length = Icmpv6Packet.FixedLength + quote;
         Span<byte> l3 = NewPacket(Ipv6Header + length, out PacketBuffer packet);
         if (!packet.IsValid)

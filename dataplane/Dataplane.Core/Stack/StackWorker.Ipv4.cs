@@ -25,19 +25,21 @@ internal sealed partial class StackWorker
             Drop(packet, IpCounter.BadVersion);
             return;
         }
-        if (!Ipv4Packet.TryCreate(l3, out Ipv4Packet ip, out WireError error))
+        ref BufferMetadata m = ref _pool.Metadata(packet);
+        // A chained frame: the view is over its first buffer, which holds the header (see HeadersInFirstBuffer).
+        int available = m.PacketLength - EthernetHeader;
+        if (!Ipv4Packet.TryCreate(l3, available, out Ipv4Packet ip, out WireError error))
         {
             Drop(packet, error == WireError.BadTotalLength ? IpCounter.BadLength : IpCounter.BadHeaderLength);
             return;
         }
-        ref BufferMetadata m = ref _pool.Metadata(packet);
         if ((m.Offload & OffloadFlags.Ipv4ChecksumVerified) == 0 && !ip.VerifyHeaderChecksum())
         {
             Drop(packet, IpCounter.BadChecksum);
             return;
         }
-        if (ip.PacketLength < l3.Length)
-            SetFrameLength(packet, EthernetHeader + ip.PacketLength); // Ethernet padding, or trailing junk
+        if (ip.PacketLength < available)
+            TrimFrame(packet, EthernetHeader + ip.PacketLength); // Ethernet padding, or trailing junk
         Ipv4Address source = ip.Source;
         Ipv4Address destination = ip.Destination;
         LocalKind4 from = _stack.Local.Find(source);
@@ -101,8 +103,20 @@ internal sealed partial class StackWorker
         }
         if (ip.FragmentOffset != 0 || ip.HasFlags(Ipv4Flags.MoreFragments))
         {
+            if (!ip.IsContiguous)
+            {
+                // A fragment that came in a chain (a jumbo frame's): reassembly holds fragments of one buffer each.
+                Counters.Count(IpCounter.Fragments);
+                Drop(packet, IpCounter.FragmentsDropped);
+                return;
+            }
             Ipv4Reassemble(iface, packet, ip);
             return;
+        }
+        if (!ip.IsContiguous)
+        {
+            // A datagram for us in a chain goes up as a reassembled one does: the view over a linear copy.
+            Ipv4Packet.TryCreate(Linearize(packet)[EthernetHeader..], out ip);
         }
         Ipv4Protocol(iface, packet, ip);
     }
@@ -204,7 +218,7 @@ internal sealed partial class StackWorker
         NetInterface output = _stack.Interfaces[hop.Interface];
         Counters.Count(IpCounter.LocalOut);
         Span<byte> l3 = _pool.Data(packet)[EthernetHeader..];
-        Ipv4Packet.TryCreate(l3, out Ipv4Packet ip);
+        Ipv4Packet.TryCreate(l3, _pool.Metadata(packet).PacketLength - EthernetHeader, out Ipv4Packet ip, out _);
         Ipv4Address nextHop = hop.IsDirect ? destination : hop.Gateway;
         if (ip.PacketLength > output.Mtu)
         {
@@ -228,17 +242,17 @@ internal sealed partial class StackWorker
     {
         Span<byte> frame = _pool.Data(packet);
         System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(frame[12..], (ushort)EtherType.Ipv4);
-        WriteIpv4Header(frame[EthernetHeader..], source, destination, protocol, totalLength, dontFragment);
+        WriteIpv4Header(frame[EthernetHeader..], source, destination, protocol, totalLength, dontFragment, _pool.Metadata(packet).PacketLength - EthernetHeader);
     }
 
     /// <summary>Writes an IPv4 header without options at the front of <paramref name="l3"/> and fills its checksum.</summary>
-    private void WriteIpv4Header(Span<byte> l3, Ipv4Address source, Ipv4Address destination, IpProtocol protocol, int totalLength, bool dontFragment = false)
+    private void WriteIpv4Header(Span<byte> l3, Ipv4Address source, Ipv4Address destination, IpProtocol protocol, int totalLength, bool dontFragment = false, int chainLength = 0)
     {
         // Version, header length and total length first: the view checks them when it is made.
         l3[0] = 0x45;
         l3[1] = 0;
         System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(l3[2..], (ushort)totalLength);
-        if (!Ipv4Packet.TryCreate(l3, out Ipv4Packet ip))
+        if (!Ipv4Packet.TryCreate(l3, chainLength, out Ipv4Packet ip, out _))
             throw new InvalidOperationException($"IPv4 total length {totalLength} beyond the buffer"); // a bug in the caller, not bad input
         ip.Identification = NextId();
         ip.Flags = dontFragment ? Ipv4Flags.DontFragment : Ipv4Flags.None;
@@ -261,11 +275,11 @@ internal sealed partial class StackWorker
         ref BufferMetadata m = ref _pool.Metadata(packet);
         if ((m.Offload & OffloadFlags.L4ChecksumPartial) == 0)
             return;
-        Span<byte> frame = _pool.Data(packet);
         int field = m.ChecksumStart + m.ChecksumOffset;
-        if (m.Segments == 1 && field + 2 <= frame.Length)
+        if (field + 2 <= m.PacketLength && FrameChain.TryPullUp(_context.Cache, packet, field + 2))
         {
-            ushort checksum = InternetChecksum.Finish(InternetChecksum.Add(0, frame[m.ChecksumStart..]));
+            Span<byte> frame = _pool.Data(packet);
+            ushort checksum = InternetChecksum.Finish(FrameChain.Sum(_pool, packet, m.ChecksumStart, m.PacketLength - m.ChecksumStart, 0));
             // RFC 768: a computed zero goes out as all ones (zero means "none" for UDP; TCP does not care).
             System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(frame[field..], checksum == 0 ? (ushort)0xFFFF : checksum);
         }

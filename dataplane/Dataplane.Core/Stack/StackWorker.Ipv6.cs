@@ -25,13 +25,15 @@ internal sealed partial class StackWorker
             Drop(packet, Ip6Counter.BadVersion);
             return;
         }
-        if (!Ipv6Packet.TryCreate(l3, out Ipv6Packet ip))
+        // A chained frame: the view is over its first buffer, which holds the headers (see HeadersInFirstBuffer).
+        int available = _pool.Metadata(packet).PacketLength - EthernetHeader;
+        if (!Ipv6Packet.TryCreate(l3, available, out Ipv6Packet ip, out _))
         {
             Drop(packet, Ip6Counter.BadLength);
             return;
         }
-        if (ip.PacketLength < l3.Length)
-            SetFrameLength(packet, EthernetHeader + ip.PacketLength);
+        if (ip.PacketLength < available)
+            TrimFrame(packet, EthernetHeader + ip.PacketLength);
         Ipv6Address source = ip.Source;
         Ipv6Address destination = ip.Destination;
         // RFC 4291 2.7 and 2.5.3: a multicast or loopback source never appears on a link. Nor does
@@ -61,6 +63,11 @@ internal sealed partial class StackWorker
         bool local = destination.IsMulticast ? iface.Listens(destination) : _stack.Owner(destination) is not null;
         if (local)
         {
+            if (!ip.IsContiguous)
+            {
+                // A packet for us in a chain goes up as a reassembled one does: the view over a linear copy.
+                Ipv6Packet.TryCreate(Linearize(packet)[EthernetHeader..], out ip);
+            }
             Ipv6Deliver(iface, packet, ip, next, offset, nameField);
             return;
         }
@@ -151,7 +158,8 @@ internal sealed partial class StackWorker
     {
         next = default;
         length = 0;
-        if (!Ipv6HopByHopHeader.TryCreate(ip.Buffer[offset..ip.PacketLength], out Ipv6HopByHopHeader header))
+        // Before the local or forward decision, so possibly over the first buffer of a chain: the header must lie in it.
+        if (!Ipv6HopByHopHeader.TryCreate(ip.Buffer[offset..Math.Min(ip.PacketLength, ip.Buffer.Length)], out Ipv6HopByHopHeader header))
         {
             Drop(packet, Ip6Counter.BadExtensionHeader);
             return false;
@@ -249,7 +257,7 @@ internal sealed partial class StackWorker
             return false;
         }
         Counters.Count(Ip6Counter.LocalOut);
-        Ipv6Packet.TryCreate(_pool.Data(packet)[EthernetHeader..], out Ipv6Packet ip);
+        Ipv6Packet.TryCreate(_pool.Data(packet)[EthernetHeader..], _pool.Metadata(packet).PacketLength - EthernetHeader, out Ipv6Packet ip, out _);
         if (ip.PacketLength > output.Mtu)
         {
             Ipv6Fragment(output, nextHop, packet, ip);

@@ -9,6 +9,11 @@ namespace Dataplane.Stack;
 // UDP, RFC 768 with RFC 1122 4.1 and, over IPv6, RFC 8200 8.1: input checks, demultiplexing to
 // this worker's sockets, port unreachable, and output of datagrams built afresh (a copy of the
 // app's bytes) or sent on in the buffer they arrived in (echo, splice).
+//
+// A datagram in a chain (a jumbo frame, or reassembled from fragments into more than one buffer)
+// comes in with its view over the worker's linear copy of the chain (see StackWorker.Reassembly):
+// input checks it there, the app reads its payload there, and a reply or splice in place rewrites
+// the headers in the chain's first buffer and sends the chain.
 internal sealed partial class StackWorker
 {
     /// <summary>The timer kind of app timers; the kinds below it, from <see cref="StackTimer.Transport"/>, are left to TCP.</summary>
@@ -24,12 +29,6 @@ internal sealed partial class StackWorker
     private void UdpInput4(NetInterface iface, PacketBuffer packet, Ipv4Packet ip)
     {
         Counters.Count(UdpCounter.Received);
-        if (_pool.Metadata(packet).Segments > 1)
-        {
-            // A datagram reassembled into a chain: sockets take one buffer each for now.
-            Drop(packet, UdpCounter.TooLarge);
-            return;
-        }
         // RFC 768: the length field covers header and data; shorter than the header, or past the IP
         // payload, is malformed. Shorter than the IP payload is trimmed to it (BSD's m_adj).
         if (!UdpDatagram.TryCreate(ip.Payload, out UdpDatagram udp))
@@ -71,12 +70,6 @@ internal sealed partial class StackWorker
     private void UdpInput6(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, int offset)
     {
         Counters.Count(UdpCounter.Received);
-        if (_pool.Metadata(packet).Segments > 1)
-        {
-            // A datagram reassembled into a chain: sockets take one buffer each for now.
-            Drop(packet, UdpCounter.TooLarge);
-            return;
-        }
         if (!UdpDatagram.TryCreate(ip.Buffer[offset..ip.PacketLength], out UdpDatagram udp))
         {
             Drop(packet, UdpCounter.BadLength);
@@ -137,7 +130,8 @@ internal sealed partial class StackWorker
     }
 
     /// <summary>The payload of a received datagram.</summary>
-    internal ReadOnlySpan<byte> UdpPayload(PacketBuffer packet, int offset, int length) => _pool.Data(packet).Slice(offset, length);
+    internal ReadOnlySpan<byte> UdpPayload(PacketBuffer packet, int offset, int length)
+        => _pool.Metadata(packet).Segments == 1 ? _pool.Data(packet).Slice(offset, length) : _linear.AsSpan(offset, length);
 
     /// <summary>Sends a received datagram back to its sender in its own buffer; the buffer is spent either way.</summary>
     internal UdpError UdpReplyInPlace(in ReceivedDatagram datagram)
@@ -232,7 +226,8 @@ internal sealed partial class StackWorker
             _context.Drop(packet);
             return UdpError.MessageTooLong;
         }
-        if (start < 0)
+        bool chained = m.Segments > 1;
+        if (start < 0 || (chained && datagram.PayloadOffset > m.DataLength))
         {
             // No headroom for a longer header (IPv4 in, IPv6 out, from a driver that filled the
             // buffer from its start): the payload goes in a fresh buffer after all.
@@ -240,12 +235,21 @@ internal sealed partial class StackWorker
             Consume(packet);
             return copied;
         }
+        if (chained)
+        {
+            // The payload goes on in the buffers behind the first: cut what follows it, keep the first buffer's end.
+            FrameChain.Trim(_context.Cache, packet, datagram.PayloadOffset + datagram.PayloadLength);
+            m.DataLength = (ushort)(m.DataOffset + m.DataLength - start);
+        }
+        else
+        {
+            m.DataLength = (ushort)(headers + datagram.PayloadLength);
+        }
         m.DataOffset = (ushort)start;
-        m.DataLength = (ushort)(headers + datagram.PayloadLength);
         m.PacketLength = headers + datagram.PayloadLength;
         m.Offload = OffloadFlags.None; // what the driver said of the received frame asks nothing of the sent one
         m.Gso = GsoType.None;
-        Span<byte> l4 = _pool.Data(packet).Slice(EthernetHeader + ipHeader, udpLength);
+        Span<byte> l4 = _pool.Data(packet).Slice(EthernetHeader + ipHeader, chained ? UdpHeader : udpLength);
         BinaryPrimitives.WriteUInt16BigEndian(l4, source.Port);
         BinaryPrimitives.WriteUInt16BigEndian(l4[2..], destination.Port);
         BinaryPrimitives.WriteUInt16BigEndian(l4[4..], (ushort)udpLength);
@@ -256,6 +260,13 @@ internal sealed partial class StackWorker
             uint after = InternetChecksum.FoldToUInt16(PseudoHeaderAndPorts(source, destination, udpLength));
             ushort checksum = (ushort)~InternetChecksum.FoldToUInt16((uint)(ushort)~datagram.Checksum + (uint)(ushort)~before + after);
             BinaryPrimitives.WriteUInt16BigEndian(l4[6..], checksum == 0 ? (ushort)0xFFFF : checksum); // RFC 768: a computed 0 goes as all ones
+        }
+        else if (chained)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(l4[6..], 0);
+            ulong sum = FrameChain.Sum(_pool, packet, EthernetHeader + ipHeader, udpLength, PseudoHeader(source, destination, udpLength));
+            ushort checksum = InternetChecksum.Finish(sum);
+            BinaryPrimitives.WriteUInt16BigEndian(l4[6..], checksum == 0 ? (ushort)0xFFFF : checksum);
         }
         else
         {
@@ -270,12 +281,13 @@ internal sealed partial class StackWorker
         bool ipv6 = destination.IsIpv6;
         int ipHeader = ipv6 ? Ipv6Header : Ipv4Header;
         int udpLength = UdpHeader + payload.Length;
-        if (EthernetHeader + ipHeader + udpLength > _pool.DataRoom)
+        if ((ipv6 ? udpLength : ipHeader + udpLength) > ushort.MaxValue)
         {
-            // One buffer a datagram for now; IPv4 fragments what exceeds the MTU on output.
             Counters.Count(UdpCounter.SendFailed);
             return UdpError.MessageTooLong;
         }
+        if (EthernetHeader + ipHeader + udpLength > _pool.DataRoom)
+            return UdpSendChain(source, destination, scope, payload);
         Span<byte> l3 = NewPacket(ipHeader + udpLength, out PacketBuffer packet);
         if (!packet.IsValid)
         {
@@ -292,6 +304,35 @@ internal sealed partial class StackWorker
         BinaryPrimitives.WriteUInt16BigEndian(l4[2..], destination.Port);
         BinaryPrimitives.WriteUInt16BigEndian(l4[4..], (ushort)udpLength);
         FillUdpChecksum(l4, source, destination);
+        return UdpOutput(packet, source, destination, scope, udpLength);
+    }
+
+    /// <summary>
+    /// Builds a datagram larger than one buffer in a fresh chain and sends it (in fragments when it
+    /// passes the MTU): the headers in the first buffer, the payload across the chain, the checksum
+    /// summed over the payload as it is copied from.
+    /// </summary>
+    private UdpError UdpSendChain(in UdpEndpoint source, in UdpEndpoint destination, int scope, ReadOnlySpan<byte> payload)
+    {
+        int ipHeader = destination.IsIpv6 ? Ipv6Header : Ipv4Header;
+        int udpLength = UdpHeader + payload.Length;
+        if (!FrameChain.TryAllocate(_context.Cache, EthernetHeader + ipHeader + udpLength, out PacketBuffer packet))
+        {
+            Counters.Count(UdpCounter.SendFailed);
+            if (destination.IsIpv6)
+                Counters.Count(Ip6Counter.NoBuffer);
+            else
+                Counters.Count(IpCounter.NoBuffer);
+            return UdpError.NoBuffer;
+        }
+        Span<byte> l4 = _pool.Data(packet).Slice(EthernetHeader + ipHeader, UdpHeader);
+        BinaryPrimitives.WriteUInt16BigEndian(l4, source.Port);
+        BinaryPrimitives.WriteUInt16BigEndian(l4[2..], destination.Port);
+        BinaryPrimitives.WriteUInt16BigEndian(l4[4..], (ushort)udpLength);
+        BinaryPrimitives.WriteUInt16BigEndian(l4[6..], 0);
+        ushort checksum = InternetChecksum.Finish(InternetChecksum.Add(InternetChecksum.Add(PseudoHeader(source, destination, udpLength), l4), payload));
+        BinaryPrimitives.WriteUInt16BigEndian(l4[6..], checksum == 0 ? (ushort)0xFFFF : checksum); // RFC 768: a computed 0 goes as all ones
+        FrameChain.Write(_pool, packet, EthernetHeader + ipHeader + UdpHeader, payload);
         return UdpOutput(packet, source, destination, scope, udpLength);
     }
 
@@ -329,13 +370,15 @@ internal sealed partial class StackWorker
             udp.FillChecksum(source.Address4, destination.Address4);
     }
 
+    /// <summary>The partial sum of the pseudo-header of a datagram of <paramref name="udpLength"/> bytes.</summary>
+    private static ulong PseudoHeader(in UdpEndpoint source, in UdpEndpoint destination, int udpLength) => source.IsIpv6
+        ? InternetChecksum.PseudoHeaderSum(source.Address, destination.Address, (byte)IpProtocol.Udp, udpLength)
+        : InternetChecksum.PseudoHeaderSum(source.Address4, destination.Address4, (byte)IpProtocol.Udp, udpLength);
+
     /// <summary>The partial sum of the pseudo-header and the two ports: what changes when a datagram is readdressed.</summary>
     private static ulong PseudoHeaderAndPorts(in UdpEndpoint source, in UdpEndpoint destination, int udpLength)
     {
-        ulong sum = source.IsIpv6
-            ? InternetChecksum.PseudoHeaderSum(source.Address, destination.Address, (byte)IpProtocol.Udp, udpLength)
-            : InternetChecksum.PseudoHeaderSum(source.Address4, destination.Address4, (byte)IpProtocol.Udp, udpLength);
-        return sum + source.Port + destination.Port;
+        return PseudoHeader(source, destination, udpLength) + source.Port + destination.Port;
     }
 
     /// <summary>Our address on <paramref name="iface"/> toward <paramref name="peer"/>, of its family.</summary>

@@ -19,6 +19,14 @@ internal sealed partial class StackWorker
 
     private const int EthernetHeader = EthernetFrame.FixedLength;
 
+    /// <summary>
+    /// The bytes of a chained frame that input makes contiguous in its first buffer before it looks:
+    /// the Ethernet header, the longest IPv4 header, and room for IPv6 extension headers and the
+    /// transport header behind them. A frame a driver spread over buffers is read through views of
+    /// its first buffer; what lies behind them (payload) is walked as a chain.
+    /// </summary>
+    private const int HeadersInFirstBuffer = 256;
+
     private readonly NetworkStack _stack;
     private readonly WorkerContext _context;
     private readonly BufferPool _pool;
@@ -56,6 +64,11 @@ internal sealed partial class StackWorker
     {
         ref BufferMetadata m = ref _pool.Metadata(packet);
         NetInterface iface = _stack.Interfaces[port];
+        if (m.Segments > 1 && !FrameChain.TryPullUp(_context.Cache, packet, Math.Min(m.PacketLength, HeadersInFirstBuffer)))
+        {
+            Drop(packet, EtherCounter.Chained);
+            return;
+        }
         Span<byte> frame = _pool.Data(packet);
         if (!EthernetFrame.TryCreate(frame, out EthernetFrame eth))
         {
@@ -71,11 +84,6 @@ internal sealed partial class StackWorker
         if (eth.Source == iface.Mac)
         {
             Drop(packet, EtherCounter.FromSelf);
-            return;
-        }
-        if (m.Segments > 1)
-        {
-            Drop(packet, EtherCounter.Chained);
             return;
         }
         switch (eth.EtherType)
@@ -194,6 +202,15 @@ internal sealed partial class StackWorker
         ref BufferMetadata m = ref _pool.Metadata(packet);
         m.DataLength = (ushort)frameLength;
         m.PacketLength = frameLength;
+    }
+
+    /// <summary>Cuts a received frame, one buffer or a chain, to <paramref name="frameLength"/> bytes.</summary>
+    private void TrimFrame(PacketBuffer packet, int frameLength)
+    {
+        if (_pool.Metadata(packet).Segments == 1)
+            SetFrameLength(packet, frameLength);
+        else
+            FrameChain.Trim(_context.Cache, packet, frameLength);
     }
 
     /// <summary>A received buffer reused for a reply asks nothing of the driver: no partial checksum, no segmentation.</summary>

@@ -82,7 +82,22 @@ public sealed partial class WireFormatGenerator
             w.Line($"public static bool TryCreate({Span} buffer, out {m.TypeName} view) => TryCreate(buffer, out view, out _);");
             w.Line();
             w.Line($"/// <summary>Creates a view over <paramref name=\"buffer\"/> after checking every length once; says why not.</summary>");
-            w.Line($"public static bool TryCreate({Span} buffer, out {m.TypeName} view, out WireError error)");
+            if (m.TotalLength is not null)
+            {
+                w.Line($"public static bool TryCreate({Span} buffer, out {m.TypeName} view, out WireError error) => TryCreate(buffer, buffer.Length, out view, out error);");
+                w.Line();
+                w.Line("/// <summary>");
+                w.Line("/// Creates a view over the first buffer of a chain after checking every length once: the header");
+                w.Line("/// lies in <paramref name=\"buffer\"/>, and the total length within <paramref name=\"chainLength\"/>,");
+                w.Line("/// the bytes from the view's start to the end of the chain. The spans of the view end with");
+                w.Line("/// <paramref name=\"buffer\"/>; <see cref=\"IsContiguous\"/> says whether they hold the whole packet.");
+                w.Line("/// </summary>");
+                w.Line($"public static bool TryCreate({Span} buffer, int chainLength, out {m.TypeName} view, out WireError error)");
+            }
+            else
+            {
+                w.Line($"public static bool TryCreate({Span} buffer, out {m.TypeName} view, out WireError error)");
+            }
             w.Open();
             w.Line("view = default;");
             w.Line("if (buffer.Length < FixedLength)");
@@ -109,7 +124,7 @@ public sealed partial class WireFormatGenerator
             {
                 FieldModel f = FieldNamed(m, total.Field);
                 w.Line($"long totalLength = (long){RawRead(m, f, "b")} * {total.Unit} + {total.Bias};");
-                w.Line("if (totalLength < headerLength || totalLength > buffer.Length)");
+                w.Line("if (totalLength < headerLength || totalLength > global::System.Math.Max(buffer.Length, chainLength))");
                 w.Open();
                 w.Line($"error = WireError.BadTotalLength;");
                 w.Line("return false;");
@@ -159,10 +174,23 @@ public sealed partial class WireFormatGenerator
             w.Line("/// <summary>The header, fixed and variable parts.</summary>");
             w.Line($"public {Span} Header => {Marshal}CreateSpan(ref {Marshal}GetReference(_buffer), _headerLength);");
             w.Line();
-            w.Line("/// <summary>What follows the header, up to the total length.</summary>");
-            w.Line($"public {Span} Payload => {Marshal}CreateSpan(ref {Unsafe}Add(ref {Marshal}GetReference(_buffer), _headerLength), _totalLength - _headerLength);");
+            string end = "_totalLength";
+            if (m.TotalLength is not null)
+            {
+                w.Line("/// <summary>True when the buffer holds the whole packet; false for the first buffer of a chain that goes on.</summary>");
+                w.Line("public bool IsContiguous => _totalLength <= _buffer.Length;");
+                w.Line();
+                w.Line("// Where the spans end: the total length, or the buffer's end in the first buffer of a chain.");
+                w.Line("private int ContiguousLength => global::System.Math.Min(_totalLength, _buffer.Length);");
+                w.Line();
+                end = "ContiguousLength";
+            }
+            w.Line(m.TotalLength is null
+                ? "/// <summary>What follows the header, up to the total length.</summary>"
+                : "/// <summary>What follows the header, up to the total length (to the buffer's end when not <see cref=\"IsContiguous\"/>).</summary>");
+            w.Line($"public {Span} Payload => {Marshal}CreateSpan(ref {Unsafe}Add(ref {Marshal}GetReference(_buffer), _headerLength), {end} - _headerLength);");
             w.Line();
-            string variableEnd = m.IsVariableLength ? "_headerLength" : "_totalLength";
+            string variableEnd = m.IsVariableLength ? "_headerLength" : end;
             if (m.OptionFormat is int format)
             {
                 w.Line(m.IsVariableLength
@@ -231,8 +259,10 @@ public sealed partial class WireFormatGenerator
                 int offset = f.Bit / 8;
                 if (!header)
                 {
-                    w.Line("// The bytes the checksum covers: header and payload up to the total length.");
-                    w.Line($"private {Span} Covered => {Marshal}CreateSpan(ref {Marshal}GetReference(_buffer), _totalLength);");
+                    w.Line(m.TotalLength is null
+                        ? "// The bytes the checksum covers: header and payload up to the total length."
+                        : "// The bytes the checksum covers: header and payload up to the total length (a view over a chain covers its buffer only: linearize first).");
+                    w.Line($"private {Span} Covered => {Marshal}CreateSpan(ref {Marshal}GetReference(_buffer), {(m.TotalLength is null ? "_totalLength" : "ContiguousLength")});");
                     w.Line();
                 }
                 w.Line($"// Sums what {f.Name} covers, skipping {f.Name} itself (at even offset {offset}, so both parts stay word-aligned).");

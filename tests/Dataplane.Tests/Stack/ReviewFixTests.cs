@@ -11,17 +11,23 @@ namespace Dataplane.Tests.Stack;
 public class ReviewFixTests
 {
     [Fact]
-    public void A_udp_datagram_reassembled_into_a_chain_is_dropped_and_counted_not_a_crash()
+    public void A_udp_datagram_reassembled_into_a_chain_reaches_its_socket_and_its_echo_leaves_in_fragments()
     {
+        // It was dropped as udp.too_large before input learned chains (issue 11); a crash before that.
         StackHarness h = Host();
         Assert.Equal(UdpError.None, h.Udp.Start(new UdpEchoApp(UdpEndpoint.Ipv4(Ipv4Address.Any, 7))));
-        byte[] datagram = Frames.Ipv4(Client, Ours, 17, 77, Frames.Udp4(Client, Ours, 40000, 7, 3000));
+        byte[] udp = Frames.Udp4(Client, Ours, 40000, 7, 3000);
+        byte[] datagram = Frames.Ipv4(Client, Ours, 17, 77, udp);
 
         h.Receive(0, IpFragments.FramesFromPeer(IpFragments.Fragments4(datagram, 1480), h.Mac(0), 0x0800));
 
         Assert.Equal(1, h.Count(IpCounter.Reassembled));
-        Assert.Equal(1, h.Count(UdpCounter.TooLarge));
-        Assert.Empty(h.Sent(0));
+        Assert.Equal(1, h.Count(UdpCounter.Delivered));
+        List<byte[]> sent = h.Sent(0);
+        Assert.Equal(3, sent.Count); // 3008 bytes of UDP in pieces of 1480
+        byte[] echo = IpFragments.Reassemble4(sent.Select(IpFragments.Read4));
+        byte[] echoed = Frames.CheckUdp4([.. new byte[12], 0x08, 0x00, .. echo], Ours, 7, Client, 40000);
+        Assert.Equal(udp.AsSpan(8).ToArray(), echoed);
         Assert.Equal(0, h.BuffersOutstanding);
     }
 

@@ -142,6 +142,44 @@ internal sealed class StackHarness
         Context.FlushAll();
     }
 
+    /// <summary>
+    /// Feeds <paramref name="frame"/> to the stack in a chain of buffers, as a driver hands a frame
+    /// longer than one buffer: <paramref name="first"/> bytes in the first (all it holds when 0),
+    /// then full buffers and a last partial one. Flushes what the stack sent.
+    /// </summary>
+    /// <remarks>With <paramref name="noRoom"/>, the first buffer's data ends where the buffer ends: nothing can be pulled up into it.</remarks>
+    public void ReceiveChained(int port, ReadOnlySpan<byte> frame, int first = 0, OffloadFlags offload = OffloadFlags.None, bool noRoom = false)
+    {
+        int room = Pool.DataRoom;
+        first = first == 0 ? Math.Min(room, frame.Length) : first;
+        PacketBuffer head = PacketBuffer.None, tail = PacketBuffer.None;
+        int segments = 0;
+        for (int at = 0; at < frame.Length; segments++)
+        {
+            int piece = Math.Min(at == 0 ? first : room, frame.Length - at);
+            Assert.True(Cache.TryAllocate(out PacketBuffer buffer));
+            ref BufferMetadata b = ref Pool.Metadata(buffer);
+            if (noRoom && at == 0)
+                b.DataOffset += (ushort)(Pool.Room(buffer).Length - piece);
+            b.DataLength = (ushort)piece;
+            b.PacketLength = piece;
+            frame.Slice(at, piece).CopyTo(Pool.Data(buffer));
+            if (head.IsValid)
+                Pool.Metadata(tail).Next = buffer.Index;
+            else
+                head = buffer;
+            tail = buffer;
+            at += piece;
+        }
+        ref BufferMetadata m = ref Pool.Metadata(head);
+        m.PacketLength = frame.Length;
+        m.Segments = (byte)segments;
+        m.Offload = offload;
+        m.Port = (ushort)port;
+        Worker.Input(port, head);
+        Context.FlushAll();
+    }
+
     /// <summary>Every frame given in turn.</summary>
     public void Receive(int port, IEnumerable<byte[]> frames)
     {

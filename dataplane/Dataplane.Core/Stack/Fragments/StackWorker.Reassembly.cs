@@ -79,7 +79,8 @@ internal sealed partial class StackWorker
         if (_pool.Metadata(packet).Segments > 1)
         {
             // A fragment header inside a datagram that was itself reassembled (RFC 8200 4.1
-            // allows one): its offsets would point into the linear copy, not the chain.
+            // allows one), or a fragment that came in a chain (a jumbo frame's): its offsets
+            // would point into the linear copy, not the chain.
             DropFragment(packet, Ip6Counter.FragmentsMalformed);
             return;
         }
