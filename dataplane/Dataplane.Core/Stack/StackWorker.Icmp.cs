@@ -133,7 +133,7 @@ internal sealed partial class StackWorker
     private void SendIcmpError(NetInterface iface, Ipv4Packet offending, Icmpv4Type type, byte code, uint rest)
     {
         Ipv4Address destination = offending.Source;
-        if (offending.FragmentOffset != 0 || IsMartian4(destination) || destination.IsUnspecified
+        if (offending.FragmentOffset != 0 || Ipv4Addresses.IsMartian(destination) || destination.IsUnspecified
             || offending.Destination.IsMulticast || offending.Destination.IsBroadcast || iface.IsDirectedBroadcast(offending.Destination)
             || IsIcmpError(offending))
         {

@@ -31,10 +31,10 @@ internal sealed partial class StackWorker
                 EchoReply6(iface, packet, ip, offset, icmp);
                 break;
             case Icmpv6Type.NeighborSolicitation:
-                NeighborSolicitationInput(iface, packet, ip, message);
+                _link.NeighborSolicitationInput(iface, packet, ip, message);
                 break;
             case Icmpv6Type.NeighborAdvertisement:
-                NeighborAdvertisementInput(iface, packet, ip, message);
+                _link.NeighborAdvertisementInput(iface, packet, ip, message);
                 break;
             case Icmpv6Type.DestinationUnreachable or Icmpv6Type.PacketTooBig or Icmpv6Type.TimeExceeded or Icmpv6Type.ParameterProblem:
                 Counters.Count(Icmp6Counter.ErrorsReceived);

@@ -43,7 +43,7 @@ internal sealed partial class StackWorker
         Ipv4Address source = ip.Source;
         Ipv4Address destination = ip.Destination;
         LocalKind4 from = _stack.Local.Find(source);
-        if (IsMartian4(source) || (from & LocalKind4.Address) != 0 || (from != 0 && iface.IsDirectedBroadcast(source)))
+        if (Ipv4Addresses.IsMartian(source) || (from & LocalKind4.Address) != 0 || (from != 0 && iface.IsDirectedBroadcast(source)))
         {
             Drop(packet, IpCounter.MartianSource);
             return;
@@ -189,17 +189,17 @@ internal sealed partial class StackWorker
     {
         if (nextHop.IsBroadcast || iface.IsDirectedBroadcast(nextHop))
         {
-            WriteMacs(_pool.Data(packet), MacAddress.Broadcast, iface.Mac);
+            WorkerPackets.WriteMacs(_pool.Data(packet), MacAddress.Broadcast, iface.Mac);
             _context.Transmit(iface.Index, packet);
         }
         else if (nextHop.IsMulticast)
         {
-            WriteMacs(_pool.Data(packet), Ipv6Addresses.MulticastMac(nextHop), iface.Mac);
+            WorkerPackets.WriteMacs(_pool.Data(packet), Ipv6Addresses.MulticastMac(nextHop), iface.Mac);
             _context.Transmit(iface.Index, packet);
         }
         else
         {
-            SendToNeighbor(iface, _stack.Arp[iface.Index], nextHop, packet);
+            _link.SendToNeighbor(iface, _stack.Arp[iface.Index], nextHop, packet);
         }
     }
 

@@ -238,11 +238,11 @@ internal sealed partial class StackWorker
     {
         if (nextHop.IsMulticast)
         {
-            WriteMacs(_pool.Data(packet), Ipv6Addresses.MulticastMac(nextHop), iface.Mac);
+            WorkerPackets.WriteMacs(_pool.Data(packet), Ipv6Addresses.MulticastMac(nextHop), iface.Mac);
             _context.Transmit(iface.Index, packet);
             return;
         }
-        SendToNeighbor(iface, _stack.Nd[iface.Index], nextHop, packet);
+        _link.SendToNeighbor(iface, _stack.Nd[iface.Index], nextHop, packet);
     }
 
     /// <summary>

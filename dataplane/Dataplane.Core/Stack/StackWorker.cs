@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Dataplane.Buffers;
 using Dataplane.Engine;
+using Dataplane.Stack.Link;
 using Dataplane.Wire;
 
 namespace Dataplane.Stack;
@@ -30,7 +31,8 @@ internal sealed partial class StackWorker
     private readonly NetworkStack _stack;
     private readonly WorkerContext _context;
     private readonly BufferPool _pool;
-    private readonly PacketBuffer[] _released = new PacketBuffer[NeighborHoldLimit];
+    private readonly WorkerPackets _packets;
+    private readonly LinkLayer _link;
     private IcmpRateLimit _icmpLimit;
     private ushort _nextId;
 
@@ -40,6 +42,8 @@ internal sealed partial class StackWorker
         _stack = stack;
         _context = context;
         _pool = context.Pool;
+        _packets = new WorkerPackets(context);
+        _link = new LinkLayer(stack, _packets, Counters);
         _icmpLimit = new IcmpRateLimit(context.Now);
         // Each worker takes its own slice of the identification space, so that two workers never
         // give one source/destination pair the same ID at once (RFC 6864 4.1).
@@ -47,7 +51,7 @@ internal sealed partial class StackWorker
         InitializeFragments();
         _udp = new Transport.UdpSocketTable(this);
         if (context.Index == 0)
-            ScheduleChores();
+            _link.ScheduleChores();
     }
 
     /// <summary>This worker's counters.</summary>
@@ -95,7 +99,7 @@ internal sealed partial class StackWorker
                 Ipv6Input(iface, packet, frame, destination.IsMulticast);
                 break;
             case EtherType.Arp:
-                ArpInput(iface, packet, frame);
+                _link.ArpInput(iface, packet, frame);
                 break;
             default:
                 Drop(packet, EtherCounter.UnknownType);
@@ -109,14 +113,13 @@ internal sealed partial class StackWorker
         switch ((StackTimer)timer.Kind)
         {
             case StackTimer.Announce:
-                Announce((int)timer.Payload);
+                _link.Announce((int)timer.Payload);
                 break;
             case StackTimer.DadDone:
-                CompleteDad();
+                _link.CompleteDad();
                 break;
             case StackTimer.NeighborSweep:
-                SweepNeighbors();
-                _context.Timers.Schedule(SweepInterval, (int)StackTimer.NeighborSweep, 0);
+                _link.OnSweepTimer();
                 break;
             case StackTimer.Reassembly:
                 ReassemblyTimedOut(timer.Payload);
@@ -127,25 +130,8 @@ internal sealed partial class StackWorker
         }
     }
 
-    // Announce our addresses three times a second apart (peers may come up after us), start duplicate
-    // address detection, and sweep the neighbour caches.
-    private void ScheduleChores()
-    {
-        _context.Timers.Schedule(0, (int)StackTimer.Announce, 0);
-        _context.Timers.Schedule(1_000_000_000, (int)StackTimer.Announce, 1);
-        _context.Timers.Schedule(2_000_000_000, (int)StackTimer.Announce, 2);
-        _context.Timers.Schedule(DadTime, (int)StackTimer.DadDone, 0);
-        _context.Timers.Schedule(SweepInterval, (int)StackTimer.NeighborSweep, 0);
-    }
-
     /// <summary>Releases <paramref name="packet"/> and counts the drop under <paramref name="reason"/>.</summary>
     private void Drop(PacketBuffer packet, EtherCounter reason)
-    {
-        Counters.Count(reason);
-        _context.Drop(packet);
-    }
-
-    private void Drop(PacketBuffer packet, ArpCounter reason)
     {
         Counters.Count(reason);
         _context.Drop(packet);
@@ -176,51 +162,19 @@ internal sealed partial class StackWorker
     }
 
     /// <summary>Releases a packet that was consumed, not dropped (a reply went out in another buffer, or it was absorbed).</summary>
-    private void Consume(PacketBuffer packet) => _context.Cache.Release(packet);
+    private void Consume(PacketBuffer packet) => _packets.Consume(packet);
 
-    /// <summary>
-    /// A fresh single-buffer packet of <paramref name="length"/> bytes after the Ethernet header;
-    /// returns the span after the Ethernet header, or an empty span when no buffer was left.
-    /// </summary>
-    private Span<byte> NewPacket(int length, out PacketBuffer packet)
-    {
-        int frameLength = EthernetHeader + length;
-        if (frameLength > _pool.DataRoom || !_context.Cache.TryAllocate(out packet))
-        {
-            packet = PacketBuffer.None;
-            return default;
-        }
-        ref BufferMetadata m = ref _pool.Metadata(packet);
-        m.DataLength = (ushort)frameLength;
-        m.PacketLength = frameLength;
-        return _pool.Data(packet)[EthernetHeader..];
-    }
+    /// <summary>A fresh single-buffer packet of <paramref name="length"/> bytes after the Ethernet header (see <see cref="WorkerPackets.New"/>).</summary>
+    private Span<byte> NewPacket(int length, out PacketBuffer packet) => _packets.New(length, out packet);
 
-    /// <summary>Sets the frame length of a single-buffer packet (after trimming padding or rewriting in place).</summary>
-    private void SetFrameLength(PacketBuffer packet, int frameLength)
-    {
-        ref BufferMetadata m = ref _pool.Metadata(packet);
-        m.DataLength = (ushort)frameLength;
-        m.PacketLength = frameLength;
-    }
+    /// <summary>Sets the frame length of a single-buffer packet.</summary>
+    private void SetFrameLength(PacketBuffer packet, int frameLength) => _packets.SetFrameLength(packet, frameLength);
 
     /// <summary>Cuts a received frame, one buffer or a chain, to <paramref name="frameLength"/> bytes.</summary>
-    private void TrimFrame(PacketBuffer packet, int frameLength)
-    {
-        if (_pool.Metadata(packet).Segments == 1)
-            SetFrameLength(packet, frameLength);
-        else
-            FrameChain.Trim(_context.Cache, packet, frameLength);
-    }
+    private void TrimFrame(PacketBuffer packet, int frameLength) => _packets.Trim(packet, frameLength);
 
-    /// <summary>A received buffer reused for a reply asks nothing of the driver: no partial checksum, no segmentation.</summary>
-    private void ClearOffloads(PacketBuffer packet)
-    {
-        ref BufferMetadata m = ref _pool.Metadata(packet);
-        m.Offload = OffloadFlags.None;
-        m.Gso = GsoType.None;
-        m.SegmentSize = 0;
-    }
+    /// <summary>A received buffer reused for a reply asks nothing of the driver.</summary>
+    private void ClearOffloads(PacketBuffer packet) => _packets.ClearOffloads(packet);
 
     /// <summary>The next IPv4 identification of this worker.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,18 +1,19 @@
 using Dataplane.Buffers;
 using Dataplane.Wire;
 
-namespace Dataplane.Stack;
+namespace Dataplane.Stack.Link;
 
 // ARP, RFC 826, with the merge rule of its "Packet Reception" section and the announcements of
 // RFC 5227 3.
-internal sealed partial class StackWorker
+internal sealed partial class LinkLayer
 {
     private const int ArpLength = ArpPacket.FixedLength;
 
-    private void ArpInput(NetInterface iface, PacketBuffer packet, Span<byte> frame)
+    /// <summary>Handles a received ARP frame: learns the sender, answers a request for one of our addresses.</summary>
+    public void ArpInput(NetInterface iface, PacketBuffer packet, Span<byte> frame)
     {
-        Counters.Count(ArpCounter.Received);
-        if (!ArpPacket.TryCreate(frame[EthernetHeader..], out ArpPacket arp)
+        _counters.Count(ArpCounter.Received);
+        if (!ArpPacket.TryCreate(frame[WorkerPackets.EthernetHeader..], out ArpPacket arp)
             || arp.HardwareType != 1 || arp.ProtocolType != EtherType.Ipv4 || arp.HardwareLength != MacAddress.Length || arp.ProtocolLength != Ipv4Address.Length
             || arp.Operation is not (ArpOperation.Request or ArpOperation.Reply))
         {
@@ -22,7 +23,7 @@ internal sealed partial class StackWorker
         Ipv4Address sender = arp.SenderProtocolAddress;
         Ipv4Address target = arp.TargetProtocolAddress;
         MacAddress senderMac = arp.SenderHardwareAddress;
-        if (senderMac.IsMulticast || (!sender.IsUnspecified && IsMartian4(sender)))
+        if (senderMac.IsMulticast || (!sender.IsUnspecified && Ipv4Addresses.IsMartian(sender)))
         {
             Drop(packet, ArpCounter.BadSender);
             return;
@@ -45,21 +46,21 @@ internal sealed partial class StackWorker
         }
         if (arp.Operation == ArpOperation.Reply)
         {
-            Counters.Count(ArpCounter.RepliesReceived);
-            Consume(packet);
+            _counters.Count(ArpCounter.RepliesReceived);
+            _packets.Consume(packet);
             return;
         }
         // A request for us: turn it into the reply in place.
-        Counters.Count(ArpCounter.RequestsForUs);
+        _counters.Count(ArpCounter.RequestsForUs);
         arp.Operation = ArpOperation.Reply;
         arp.TargetHardwareAddress = senderMac;
         arp.TargetProtocolAddress = sender;
         arp.SenderHardwareAddress = iface.Mac;
         arp.SenderProtocolAddress = target;
-        WriteMacs(frame, senderMac, iface.Mac);
-        SetFrameLength(packet, EthernetHeader + ArpLength);
-        ClearOffloads(packet);
-        Counters.Count(ArpCounter.RepliesSent);
+        WorkerPackets.WriteMacs(frame, senderMac, iface.Mac);
+        _packets.SetFrameLength(packet, WorkerPackets.EthernetHeader + ArpLength);
+        _packets.ClearOffloads(packet);
+        _counters.Count(ArpCounter.RepliesSent);
         _context.Transmit(iface.Index, packet);
     }
 
@@ -69,7 +70,7 @@ internal sealed partial class StackWorker
         if (!iface.TrySelectSource(target, out Ipv4Address source))
             return;
         if (WriteArp(iface, ArpOperation.Request, source, target, destination))
-            Counters.Count(ArpCounter.RequestsSent);
+            _counters.Count(ArpCounter.RequestsSent);
     }
 
     /// <summary>A gratuitous ARP request for each of our addresses (RFC 5227 3's announcement), so peers learn our MAC address.</summary>
@@ -78,13 +79,13 @@ internal sealed partial class StackWorker
         foreach (InterfaceAddress4 a in iface.Ipv4)
         {
             if (WriteArp(iface, ArpOperation.Request, a.Address, a.Address, MacAddress.Broadcast))
-                Counters.Count(ArpCounter.AnnouncementsSent);
+                _counters.Count(ArpCounter.AnnouncementsSent);
         }
     }
 
     private bool WriteArp(NetInterface iface, ArpOperation operation, Ipv4Address sender, Ipv4Address target, MacAddress destination)
     {
-        Span<byte> l3 = NewPacket(ArpLength, out PacketBuffer packet);
+        Span<byte> l3 = _packets.New(ArpLength, out PacketBuffer packet);
         if (!packet.IsValid)
             return false;
         ArpPacket.TryCreate(l3, out ArpPacket arp);
@@ -97,13 +98,13 @@ internal sealed partial class StackWorker
         arp.SenderProtocolAddress = sender;
         arp.TargetHardwareAddress = default;
         arp.TargetProtocolAddress = target;
-        WriteEthernet(_pool.Data(packet), destination, iface.Mac, EtherType.Arp);
+        WorkerPackets.WriteEthernet(_pool.Data(packet), destination, iface.Mac, EtherType.Arp);
         _context.Transmit(iface.Index, packet);
         return true;
     }
 
     /// <summary>Worker 0's announcement round <paramref name="round"/>: gratuitous ARP, and in the first round the IPv6 DAD probes.</summary>
-    private void Announce(int round)
+    public void Announce(int round)
     {
         foreach (NetInterface iface in _stack.Interfaces)
         {
@@ -111,16 +112,5 @@ internal sealed partial class StackWorker
             if (round == 0)
                 StartDad(iface);
         }
-    }
-
-    /// <summary>
-    /// True for an IPv4 source no packet may come from (RFC 1812 5.3.7, RFC 6890): this network
-    /// (0/8), loopback (127/8), multicast, and the reserved 240/4 with the limited broadcast.
-    /// </summary>
-    private static bool IsMartian4(Ipv4Address address)
-    {
-        uint a = address.ToUInt32();
-        uint first = a >> 24;
-        return first == 0 || first == 127 || first >= 224;
     }
 }

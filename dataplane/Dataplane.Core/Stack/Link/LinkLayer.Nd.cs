@@ -2,23 +2,22 @@ using Dataplane.Buffers;
 using Dataplane.Stack.Neighbors;
 using Dataplane.Wire;
 
-namespace Dataplane.Stack;
+namespace Dataplane.Stack.Link;
 
 // Neighbour discovery, RFC 4861 (solicitation and advertisement; routers here neither send nor
 // take router advertisements), and duplicate address detection, RFC 4862 5.4.
-internal sealed partial class StackWorker
+internal sealed partial class LinkLayer
 {
     /// <summary>How long DAD waits for an answer before the tentative addresses become preferred: 1 s (RetransTimer).</summary>
-    private const long DadTime = 1_000_000_000;
+    public const long DadTime = 1_000_000_000;
 
     /// <summary>RFC 4861 7.1: every ND message arrives with hop limit 255, so it cannot have been routed.</summary>
     private const byte NdHopLimit = 255;
 
-    private const int LinkLayerOption = 8;
-
-    private void NeighborSolicitationInput(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, Span<byte> message)
+    /// <summary>Handles a neighbour solicitation (ICMPv6 hands it down): learns the sender, answers for our address, or sees a duplicate.</summary>
+    public void NeighborSolicitationInput(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, Span<byte> message)
     {
-        Counters.Count(Icmp6Counter.NeighborSolicitations);
+        _counters.Count(Icmp6Counter.NeighborSolicitations);
         if (ip.HopLimit != NdHopLimit)
         {
             Drop(packet, Icmp6Counter.NdBadHopLimit);
@@ -50,7 +49,7 @@ internal sealed partial class StackWorker
                 MarkDuplicate(iface, ours); // RFC 4862 5.4.3: someone else probes for it too
             else if (ours.Usable)
                 SendNeighborAdvertisement(iface, target, Ipv6Addresses.AllNodes, Ipv6Addresses.MulticastMac(Ipv6Addresses.AllNodes), solicited: false);
-            Consume(packet);
+            _packets.Consume(packet);
             return;
         }
         if (sourceMac is { } mac)
@@ -60,12 +59,13 @@ internal sealed partial class StackWorker
             MacAddress replyTo = sourceMac ?? new MacAddress(_pool.Data(packet)[MacAddress.Length..]);
             SendNeighborAdvertisement(iface, target, source, replyTo, solicited: true);
         }
-        Consume(packet);
+        _packets.Consume(packet);
     }
 
-    private void NeighborAdvertisementInput(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, Span<byte> message)
+    /// <summary>Handles a neighbour advertisement (ICMPv6 hands it down): confirms the neighbour, or sees a duplicate of ours.</summary>
+    public void NeighborAdvertisementInput(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, Span<byte> message)
     {
-        Counters.Count(Icmp6Counter.NeighborAdvertisements);
+        _counters.Count(Icmp6Counter.NeighborAdvertisements);
         if (ip.HopLimit != NdHopLimit)
         {
             Drop(packet, Icmp6Counter.NdBadHopLimit);
@@ -84,8 +84,8 @@ internal sealed partial class StackWorker
             if (ours.State == AddressState.Tentative)
                 MarkDuplicate(iface, ours);
             else
-                Counters.Count(Icmp6Counter.DuplicateAddresses);
-            Consume(packet);
+                _counters.Count(Icmp6Counter.DuplicateAddresses);
+            _packets.Consume(packet);
             return;
         }
         NeighborTable<Ipv6Address> table = _stack.Nd[iface.Index];
@@ -98,7 +98,7 @@ internal sealed partial class StackWorker
             // incomplete entry learns nothing from it.
             ConfirmNeighbor(iface, table, target, entry.Mac, create: false);
         }
-        Consume(packet);
+        _packets.Consume(packet);
     }
 
     /// <summary>
@@ -126,7 +126,7 @@ internal sealed partial class StackWorker
         Ipv6Address to = multicast ? Ipv6Addresses.SolicitedNode(target) : target;
         MacAddress toMac = multicast ? Ipv6Addresses.MulticastMac(to) : destination;
         if (WriteSolicitation(iface, source, to, toMac, target, withSourceOption: true))
-            Counters.Count(Icmp6Counter.SolicitationsSent);
+            _counters.Count(Icmp6Counter.SolicitationsSent);
     }
 
     /// <summary>Probes every tentative address of <paramref name="iface"/> (RFC 4862 5.4.2): from ::, to its solicited-node group.</summary>
@@ -137,12 +137,12 @@ internal sealed partial class StackWorker
             if (a.State != AddressState.Tentative)
                 continue;
             if (WriteSolicitation(iface, Ipv6Address.Any, a.SolicitedNode, Ipv6Addresses.MulticastMac(a.SolicitedNode), a.Address, withSourceOption: false))
-                Counters.Count(Icmp6Counter.DadProbesSent);
+                _counters.Count(Icmp6Counter.DadProbesSent);
         }
     }
 
     /// <summary>DAD is over: the addresses nobody claimed become preferred and are announced (RFC 4861 7.2.6).</summary>
-    private void CompleteDad()
+    public void CompleteDad()
     {
         foreach (NetInterface iface in _stack.Interfaces)
         {
@@ -159,61 +159,59 @@ internal sealed partial class StackWorker
     private void MarkDuplicate(NetInterface iface, InterfaceAddress6 address)
     {
         address.State = AddressState.Duplicated;
-        Counters.Count(Icmp6Counter.DuplicateAddresses);
+        _counters.Count(Icmp6Counter.DuplicateAddresses);
         _stack.Log?.Invoke($"{iface.Name}: duplicate address {address.Address} detected; it is not used");
     }
 
     private bool WriteSolicitation(NetInterface iface, in Ipv6Address source, in Ipv6Address destination, MacAddress destinationMac, in Ipv6Address target, bool withSourceOption)
     {
-        int length = NeighborSolicitation.FixedLength + (withSourceOption ? LinkLayerOption : 0);
-        Span<byte> l3 = NewPacket(Ipv6Header + length, out PacketBuffer packet);
+        int length = NeighborSolicitation.FixedLength + (withSourceOption ? NdpLinkLayerAddressOption.FixedLength : 0);
+        Span<byte> l3 = _packets.New(Ipv6Packet.FixedLength + length, out PacketBuffer packet);
         if (!packet.IsValid)
             return false;
-        Span<byte> message = l3.Slice(Ipv6Header, length);
-        message.Clear();
-        message[0] = (byte)Icmpv6Type.NeighborSolicitation;
-        target.CopyTo(message[8..]);
+        Span<byte> message = l3.Slice(Ipv6Packet.FixedLength, length);
+        new NeighborSolicitation.Repr { TargetAddress = target }.Emit(message);
         if (withSourceOption)
-            WriteLinkLayerOption(message[NeighborSolicitation.FixedLength..], NdpOptionType.SourceLinkLayerAddress, iface.Mac);
-        Icmpv6Packet.TryCreate(message, out Icmpv6Packet icmp);
-        icmp.FillChecksum(source, destination);
-        WriteIpv6Header(packet, source, destination, IpProtocol.Icmpv6, length, NdHopLimit);
-        WriteMacs(_pool.Data(packet), destinationMac, iface.Mac);
-        _context.Transmit(iface.Index, packet);
+            new NdpLinkLayerAddressOption.Repr { Type = NdpOptionType.SourceLinkLayerAddress, Address = iface.Mac }.Emit(message[NeighborSolicitation.FixedLength..]);
+        NeighborSolicitation.TryCreate(message, out NeighborSolicitation ns);
+        ns.FillChecksum(source, destination);
+        Send(iface, packet, l3, source, destination, length, destinationMac);
         return true;
     }
 
     /// <summary>Advertises our <paramref name="target"/> address with our MAC address (RFC 4861 7.2.4).</summary>
     private void SendNeighborAdvertisement(NetInterface iface, in Ipv6Address target, in Ipv6Address destination, MacAddress destinationMac, bool solicited)
     {
-        int length = NeighborAdvertisement.FixedLength + LinkLayerOption;
-        Span<byte> l3 = NewPacket(Ipv6Header + length, out PacketBuffer packet);
+        int length = NeighborAdvertisement.FixedLength + NdpLinkLayerAddressOption.FixedLength;
+        Span<byte> l3 = _packets.New(Ipv6Packet.FixedLength + length, out PacketBuffer packet);
         if (!packet.IsValid)
             return;
-        Span<byte> message = l3.Slice(Ipv6Header, length);
-        message.Clear();
+        Span<byte> message = l3.Slice(Ipv6Packet.FixedLength, length);
         NeighborAdvertisementFlags flags = NeighborAdvertisementFlags.Override;
         if (solicited)
             flags |= NeighborAdvertisementFlags.Solicited;
         if (_stack.Forwarding)
             flags |= NeighborAdvertisementFlags.Router;
-        message[0] = (byte)Icmpv6Type.NeighborAdvertisement;
+        new NeighborAdvertisement.Repr { Flags = flags, TargetAddress = target }.Emit(message);
+        new NdpLinkLayerAddressOption.Repr { Type = NdpOptionType.TargetLinkLayerAddress, Address = iface.Mac }.Emit(message[NeighborAdvertisement.FixedLength..]);
         NeighborAdvertisement.TryCreate(message, out NeighborAdvertisement na);
-        na.Flags = flags;
-        na.TargetAddress = target;
-        WriteLinkLayerOption(message[NeighborAdvertisement.FixedLength..], NdpOptionType.TargetLinkLayerAddress, iface.Mac);
-        Icmpv6Packet.TryCreate(message, out Icmpv6Packet icmp);
-        icmp.FillChecksum(target, destination);
-        WriteIpv6Header(packet, target, destination, IpProtocol.Icmpv6, length, NdHopLimit);
-        WriteMacs(_pool.Data(packet), destinationMac, iface.Mac);
-        Counters.Count(Icmp6Counter.AdvertisementsSent);
-        _context.Transmit(iface.Index, packet);
+        na.FillChecksum(target, destination);
+        _counters.Count(Icmp6Counter.AdvertisementsSent);
+        Send(iface, packet, l3, target, destination, length, destinationMac);
     }
 
-    private static void WriteLinkLayerOption(Span<byte> option, NdpOptionType type, MacAddress mac)
+    /// <summary>Sends an ND message: the IPv6 header in front of it (hop limit 255) and the Ethernet header, out of <paramref name="iface"/>.</summary>
+    private void Send(NetInterface iface, PacketBuffer packet, Span<byte> l3, in Ipv6Address source, in Ipv6Address destination, int length, MacAddress destinationMac)
     {
-        option[0] = (byte)type;
-        option[1] = 1; // in units of 8 octets
-        mac.CopyTo(option[2..]);
+        new Ipv6Packet.Repr
+        {
+            PayloadLength = (ushort)length,
+            NextHeader = IpProtocol.Icmpv6,
+            HopLimit = NdHopLimit,
+            Source = source,
+            Destination = destination,
+        }.Emit(l3);
+        WorkerPackets.WriteEthernet(_pool.Data(packet), destinationMac, iface.Mac, EtherType.Ipv6);
+        _context.Transmit(iface.Index, packet);
     }
 }

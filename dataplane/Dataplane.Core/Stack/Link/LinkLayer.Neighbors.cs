@@ -3,18 +3,17 @@ using Dataplane.Buffers;
 using Dataplane.Stack.Neighbors;
 using Dataplane.Wire;
 
-namespace Dataplane.Stack;
+namespace Dataplane.Stack.Link;
 
 // Sending to a neighbour: the link-layer address from the cache when it is known, else the packet
 // waits in the entry while a request goes out (ARP for IPv4, a neighbour solicitation for IPv6).
 // One generic path for both families; the JIT compiles it once per address type, and the
-// typeof tests below are constants in each.
-internal sealed partial class StackWorker
+// typeof tests below are constants in each. The caches are the stack's, shared by the workers
+// (NetworkStack.Arp and Nd): a lookup only reads them (NeighborTable).
+internal sealed partial class LinkLayer
 {
-    private const int NeighborHoldLimit = NeighborEntry<Ipv4Address>.HoldLimit;
-
-    /// <summary>How often worker 0 retransmits requests and gives up on silent neighbours.</summary>
-    private const long SweepInterval = 200_000_000;
+        /// <summary>How often worker 0 retransmits requests and gives up on silent neighbours.</summary>
+    public const long SweepInterval = 200_000_000;
 
     /// <summary>Entries unused this long are forgotten (OpenBSD keeps ARP entries 20 minutes).</summary>
     private const long NeighborKeepTime = 20L * 60 * 1_000_000_000;
@@ -24,12 +23,12 @@ internal sealed partial class StackWorker
     /// <paramref name="nextHop"/> on <paramref name="iface"/>; resolves the neighbour first when
     /// its address is not known.
     /// </summary>
-    private void SendToNeighbor<TAddress>(NetInterface iface, NeighborTable<TAddress> table, in TAddress nextHop, PacketBuffer packet)
+    public void SendToNeighbor<TAddress>(NetInterface iface, NeighborTable<TAddress> table, in TAddress nextHop, PacketBuffer packet)
         where TAddress : struct, IEquatable<TAddress>
     {
         if (table.TryGet(nextHop, out NeighborEntry<TAddress> entry) && entry.HasMac)
         {
-            WriteMacs(_pool.Data(packet), entry.Mac, iface.Mac);
+            WorkerPackets.WriteMacs(_pool.Data(packet), entry.Mac, iface.Mac);
             _context.Transmit(iface.Index, packet);
             // A stale entry is still used, and asked about again (RFC 4861 7.3.3's STALE, simplified).
             long now = _context.Now;
@@ -70,7 +69,7 @@ internal sealed partial class StackWorker
         }
         if (resolved)
         {
-            WriteMacs(_pool.Data(packet), entry.Mac, iface.Mac);
+            WorkerPackets.WriteMacs(_pool.Data(packet), entry.Mac, iface.Mac);
             _context.Transmit(iface.Index, packet);
             return;
         }
@@ -113,7 +112,7 @@ internal sealed partial class StackWorker
             n = entry.TakeHeld(_released);
         for (int i = 0; i < n; i++)
         {
-            WriteMacs(_pool.Data(_released[i]), mac, iface.Mac);
+            WorkerPackets.WriteMacs(_pool.Data(_released[i]), mac, iface.Mac);
             _context.Transmit(iface.Index, _released[i]);
         }
         _released.AsSpan(0, n).Clear();
@@ -193,31 +192,16 @@ internal sealed partial class StackWorker
     private void CountNeighbor<TAddress>(bool held)
     {
         if (typeof(TAddress) == typeof(Ipv4Address))
-            Counters.Count(held ? ArpCounter.Held : ArpCounter.HeldDropped);
+            _counters.Count(held ? ArpCounter.Held : ArpCounter.HeldDropped);
         else
-            Counters.Count(held ? Icmp6Counter.Held : Icmp6Counter.HeldDropped);
+            _counters.Count(held ? Icmp6Counter.Held : Icmp6Counter.HeldDropped);
     }
 
     private void CountNeighborFailure<TAddress>()
     {
         if (typeof(TAddress) == typeof(Ipv4Address))
-            Counters.Count(ArpCounter.ResolutionFailed);
+            _counters.Count(ArpCounter.ResolutionFailed);
         else
-            Counters.Count(Icmp6Counter.ResolutionFailed);
-    }
-
-    /// <summary>Writes the destination and source MAC addresses of the frame.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void WriteMacs(Span<byte> frame, MacAddress destination, MacAddress source)
-    {
-        destination.CopyTo(frame);
-        source.CopyTo(frame[MacAddress.Length..]);
-    }
-
-    /// <summary>Writes a whole Ethernet header.</summary>
-    private static void WriteEthernet(Span<byte> frame, MacAddress destination, MacAddress source, EtherType type)
-    {
-        WriteMacs(frame, destination, source);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(frame[12..], (ushort)type);
+            _counters.Count(Icmp6Counter.ResolutionFailed);
     }
 }

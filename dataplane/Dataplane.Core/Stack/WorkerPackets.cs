@@ -1,0 +1,86 @@
+using Dataplane.Buffers;
+using Dataplane.Engine;
+using Dataplane.Wire;
+
+namespace Dataplane.Stack;
+
+/// <summary>
+/// What every layer of one worker's stack does with buffers: take a fresh frame, set a frame's
+/// length, trim it, forget what a driver said of it, drop it or consume it. One per worker, shared
+/// by its layers; it owns nothing but references to the worker's pool and context.
+/// </summary>
+internal sealed class WorkerPackets(WorkerContext context)
+{
+    /// <summary>The length of the Ethernet header in front of every frame the stack builds.</summary>
+    public const int EthernetHeader = EthernetFrame.FixedLength;
+
+    private readonly BufferPool _pool = context.Pool;
+
+    /// <summary>The worker's context.</summary>
+    public WorkerContext Context => context;
+
+    /// <summary>The packet memory.</summary>
+    public BufferPool Pool => _pool;
+
+    /// <summary>
+    /// A fresh single-buffer frame of <paramref name="length"/> bytes after the Ethernet header;
+    /// returns the span after the Ethernet header, or an empty span when no buffer was left.
+    /// </summary>
+    public Span<byte> New(int length, out PacketBuffer packet)
+    {
+        int frameLength = EthernetHeader + length;
+        if (frameLength > _pool.DataRoom || !context.Cache.TryAllocate(out packet))
+        {
+            packet = PacketBuffer.None;
+            return default;
+        }
+        ref BufferMetadata m = ref _pool.Metadata(packet);
+        m.DataLength = (ushort)frameLength;
+        m.PacketLength = frameLength;
+        return _pool.Data(packet)[EthernetHeader..];
+    }
+
+    /// <summary>Sets the frame length of a single-buffer packet (after trimming padding or rewriting in place).</summary>
+    public void SetFrameLength(PacketBuffer packet, int frameLength)
+    {
+        ref BufferMetadata m = ref _pool.Metadata(packet);
+        m.DataLength = (ushort)frameLength;
+        m.PacketLength = frameLength;
+    }
+
+    /// <summary>Cuts a received frame, one buffer or a chain, to <paramref name="frameLength"/> bytes.</summary>
+    public void Trim(PacketBuffer packet, int frameLength)
+    {
+        if (_pool.Metadata(packet).Segments == 1)
+            SetFrameLength(packet, frameLength);
+        else
+            FrameChain.Trim(context.Cache, packet, frameLength);
+    }
+
+    /// <summary>A received buffer reused for a reply asks nothing of the driver: no partial checksum, no segmentation.</summary>
+    public void ClearOffloads(PacketBuffer packet)
+    {
+        ref BufferMetadata m = ref _pool.Metadata(packet);
+        m.Offload = OffloadFlags.None;
+        m.Gso = GsoType.None;
+        m.SegmentSize = 0;
+    }
+
+    /// <summary>Releases a packet that was dropped (the caller counts why).</summary>
+    public void Drop(PacketBuffer packet) => context.Drop(packet);
+
+    /// <summary>Releases a packet that was consumed, not dropped (a reply went out in another buffer, or it was absorbed).</summary>
+    public void Consume(PacketBuffer packet) => context.Cache.Release(packet);
+
+    /// <summary>Writes the destination and source MAC addresses of a frame.</summary>
+    public static void WriteMacs(Span<byte> frame, MacAddress destination, MacAddress source)
+    {
+        EthernetFrame.TryCreate(frame, out EthernetFrame ethernet);
+        ethernet.Destination = destination;
+        ethernet.Source = source;
+    }
+
+    /// <summary>Writes a whole Ethernet header.</summary>
+    public static void WriteEthernet(Span<byte> frame, MacAddress destination, MacAddress source, EtherType type)
+        => new EthernetFrame.Repr { Destination = destination, Source = source, EtherType = type }.Emit(frame);
+}
