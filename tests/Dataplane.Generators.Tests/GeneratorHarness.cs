@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Dataplane.Generators.Counters;
 using Dataplane.Generators.PacketPath;
 using Dataplane.Generators.WireFormat;
 using Microsoft.CodeAnalysis;
@@ -6,7 +7,7 @@ using Microsoft.CodeAnalysis.CSharp;
 
 namespace Dataplane.Generators.Tests;
 
-/// <summary>Compiles test sources against the runtime, Dataplane.Wire and the engine, and runs a generator.</summary>
+/// <summary>Compiles test sources against the runtime, Dataplane.Wire and the engine (and the stack's counter attributes), and runs a generator.</summary>
 internal static class GeneratorHarness
 {
     private static readonly Lazy<ImmutableArray<MetadataReference>> References = new(() =>
@@ -45,6 +46,10 @@ internal static class GeneratorHarness
     /// <summary>Runs the packet-path generator; returns its result and the compilation with the generated sources.</summary>
     public static (GeneratorDriverRunResult Result, Compilation Output) RunPacketPath(params string[] sources)
         => Run(new PacketPathGenerator(), sources);
+
+    /// <summary>Runs the counters generator; returns its result and the compilation with the generated sources.</summary>
+    public static (GeneratorDriverRunResult Result, Compilation Output) RunCounters(params string[] sources)
+        => Run(new CountersGenerator(), sources);
 
     private static (GeneratorDriverRunResult Result, Compilation Output) Run(IIncrementalGenerator generator, string[] sources)
     {

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
 using Dataplane.Engine;
@@ -36,7 +37,7 @@ internal static class NetstatReport
         foreach (CounterGroup group in CounterNames.Groups)
         {
             Line(text, $"{CounterNames.Heading(group)}:");
-            string[] texts = CounterNames.Texts(group);
+            ImmutableArray<string> texts = CounterNames.Texts(group);
             for (int c = 0; c < texts.Length; c++)
                 Line(text, $"\t{view.Sum(group, c)} {texts[c]}");
         }

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Text;
 using System.Text.Json;
 using Dataplane.Engine;
@@ -39,7 +40,7 @@ internal static class StatsJson
             foreach (CounterGroup group in CounterNames.Groups)
             {
                 json.WriteStartObject(CounterNames.Heading(group));
-                string[] keys = CounterNames.Keys(group);
+                ImmutableArray<string> keys = CounterNames.Keys(group);
                 for (int c = 0; c < keys.Length; c++)
                     json.WriteNumber(keys[c], view.Sum(group, c));
                 json.WriteEndObject();
@@ -57,7 +58,7 @@ internal static class StatsJson
         foreach (CounterGroup group in CounterNames.Groups)
         {
             string heading = CounterNames.Heading(group);
-            string[] keys = CounterNames.Keys(group);
+            ImmutableArray<string> keys = CounterNames.Keys(group);
             for (int c = 0; c < keys.Length; c++)
             {
                 if (CounterNames.IsError(group, c))

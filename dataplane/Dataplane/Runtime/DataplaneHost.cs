@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Runtime.InteropServices;
 using Dataplane.Buffers;
 using Dataplane.Config;
@@ -185,7 +186,7 @@ internal sealed class DataplaneHost
         foreach (CounterGroup group in CounterNames.Groups)
         {
             // The protocol counters that moved, in netstat's words.
-            string[] texts = CounterNames.Texts(group);
+            ImmutableArray<string> texts = CounterNames.Texts(group);
             for (int c = 0; c < texts.Length; c++)
             {
                 long n = view.Sum(group, c);

@@ -1,3 +1,4 @@
+using System.Reflection;
 using Dataplane.Stack;
 
 namespace Dataplane.Tests.Stack;
@@ -16,6 +17,34 @@ public class CounterNamesTests
             Assert.All(CounterNames.Keys(group), k => Assert.Matches("^[a-z][a-z0-9_]*$", k));
         }
         Assert.Equal("bad_checksum", CounterNames.Keys(CounterGroup.Ip)[(int)IpCounter.BadChecksum]);
+    }
+
+    [Fact]
+    public void Every_counter_enum_is_a_group_and_every_counter_has_the_text_and_error_flag_it_declares()
+    {
+        // The generator refuses a member without text (DPC001); this also catches an enum it never
+        // saw, one whose [Counters] is missing, and checks the emitted tables against the declarations.
+        var counters = new StackCounters();
+        Type[] enums = [.. typeof(StackCounters).Assembly.GetTypes()
+            .Where(t => t.IsEnum && t.Namespace == "Dataplane.Stack" && t.Name.EndsWith("Counter", StringComparison.Ordinal))];
+        Assert.Equal(CounterNames.Groups.Length, enums.Length);
+        foreach (Type e in enums)
+        {
+            CountersAttribute? declared = e.GetCustomAttribute<CountersAttribute>();
+            Assert.True(declared is not null, $"{e.Name} has no [Counters]");
+            CounterGroup group = Assert.Single(CounterNames.Groups, g => CounterNames.Heading(g) == declared.Heading);
+            Assert.Equal(e.Name, $"{group}Counter");
+            string[] names = Enum.GetNames(e);
+            Assert.Equal(names.Length, counters.Of(group).Length);
+            for (int c = 0; c < names.Length; c++)
+            {
+                CounterAttribute? counter = e.GetField(names[c])!.GetCustomAttribute<CounterAttribute>();
+                Assert.True(counter is not null && !string.IsNullOrWhiteSpace(counter.Text), $"{e.Name}.{names[c]} has no text");
+                Assert.Equal(counter.Text, CounterNames.Texts(group)[c]);
+                Assert.Equal(counter.Error, CounterNames.IsError(group, c));
+            }
+        }
+        Assert.All(CounterNames.Groups.SelectMany(g => CounterNames.Texts(g)), t => Assert.False(string.IsNullOrWhiteSpace(t)));
     }
 
     [Fact]
