@@ -134,7 +134,6 @@ public static class DataplaneFeatures
         Feature.Tcp => "the dataplane has no TCP yet",
         Feature.Iperf3 => "the dataplane has no iperf3 app yet (it needs TCP)",
         Feature.Multicast => "the dataplane has no multicast yet",
-        Feature.LargeDatagrams => "the dataplane delivers no UDP datagram larger than one 2 KiB buffer yet (udp.too_large)",
         _ => null,
     };
 }

@@ -21,7 +21,7 @@ internal enum EtherCounter
     [Counter("frames from our own address")]
     FromSelf,
 
-    /// <summary>Frames whose buffer chain the input path does not walk yet (jumbo or super-frames to us).</summary>
-    [Counter("chained frames not taken by the input path", Error = true)]
+    /// <summary>Frames in a chain of buffers whose headers could not be made contiguous in the first buffer (no room to pull them up).</summary>
+    [Counter("chained frames whose headers could not be pulled up", Error = true)]
     Chained,
 }

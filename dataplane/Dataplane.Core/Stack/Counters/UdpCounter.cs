@@ -21,10 +21,6 @@ internal enum UdpCounter
     [Counter("IPv6 datagrams with a zero checksum")]
     ZeroChecksum6,
 
-    /// <summary>Datagrams reassembled into more than one buffer, which sockets do not take yet.</summary>
-    [Counter("datagrams larger than one buffer, not delivered", Error = true)]
-    TooLarge,
-
     /// <summary>Datagrams to a port nobody listens on (port unreachable sent).</summary>
     [Counter("datagrams to a port nobody listens on")]
     NoPort,
