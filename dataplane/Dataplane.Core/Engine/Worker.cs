@@ -11,7 +11,7 @@ namespace Dataplane.Engine;
 /// take in what other workers handed over, run due timers, flush partial transmit bursts, and when
 /// there was nothing to do for a while, sleep until a queue or a hand-off wakes it.
 /// </summary>
-internal sealed class Worker<TProcessor> where TProcessor : struct, IPacketProcessor
+internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struct, IPacketProcessor
 {
     // Idle turns spent spinning, then yielding, before the worker sleeps on its queues.
     private const int SpinTurns = 256;
@@ -66,7 +66,11 @@ internal sealed class Worker<TProcessor> where TProcessor : struct, IPacketProce
         _peers = peers;
         _inbound = inbound;
         _outbound = outbound;
+        Context.FlowHandOff = peers.Length > 1 ? this : null;
     }
+
+    /// <inheritdoc/>
+    void IFlowHandOff.HandOff(int owner, PacketBuffer packet) => HandOff(owner, packet);
 
     /// <summary>Runs turns until <paramref name="stop"/> is set.</summary>
     public void Run(StrongBox<bool> stop, Epoll sleep)
@@ -195,17 +199,19 @@ internal sealed class Worker<TProcessor> where TProcessor : struct, IPacketProce
 
     /// <summary>
     /// The symmetric Toeplitz hash of the flow, so both directions land on one worker; frames that
-    /// are not IP (ARP) hash to 0, the first worker's entry.
+    /// are not IP (ARP) hash to 0, the first worker's entry. <paramref name="frame"/> is the first
+    /// buffer of a frame of <paramref name="frameLength"/> bytes, which holds its headers.
     /// </summary>
-    internal uint SoftwareHash(Span<byte> frame)
+    internal uint SoftwareHash(Span<byte> frame, int frameLength)
     {
         if (!EthernetFrame.TryCreate(frame, out EthernetFrame eth))
             return 0;
         FlowKey key;
+        int chainLength = frameLength - EthernetFrame.FixedLength;
         switch (eth.EtherType)
         {
-            case EtherType.Ipv4 when Ipv4Packet.TryCreate(eth.Payload, out Ipv4Packet ip) && FlowKey.TryCreate(ip, out key):
-            case EtherType.Ipv6 when Ipv6Packet.TryCreate(eth.Payload, out Ipv6Packet ip6) && FlowKey.TryCreate(ip6, out key):
+            case EtherType.Ipv4 when Ipv4Packet.TryCreate(eth.Payload, chainLength, out Ipv4Packet ip, out _) && FlowKey.TryCreate(ip, out key):
+            case EtherType.Ipv6 when Ipv6Packet.TryCreate(eth.Payload, chainLength, out Ipv6Packet ip6, out _) && FlowKey.TryCreate(ip6, out key):
                 return key.Hash(_hash);
             default:
                 return 0;

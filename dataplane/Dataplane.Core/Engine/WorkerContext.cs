@@ -90,6 +90,29 @@ internal sealed class WorkerContext
     public RssIndirectionTable? FlowOwners { get; init; }
 
     /// <summary>
+    /// The hand-off rings of the engine, for a packet whose flow the stack learns only after the
+    /// engine steered it (a datagram reassembled from fragments, which were steered by addresses
+    /// alone); null when this worker stands alone.
+    /// </summary>
+    internal IFlowHandOff? FlowHandOff { get; set; }
+
+    /// <summary>
+    /// Hands <paramref name="packet"/> to the worker that owns flow hash <paramref name="hash"/>,
+    /// through the engine's ring to it (which counts it, and drops it when the ring is full); false,
+    /// with the packet still the caller's, when this worker owns the flow or stands alone.
+    /// </summary>
+    internal bool TryHandToOwner(uint hash, PacketBuffer packet)
+    {
+        if (FlowHandOff is not { } handOff || FlowOwners is not { } owners)
+            return false;
+        int owner = owners.OwnerOf(hash);
+        if (owner == Index)
+            return false;
+        handOff.HandOff(owner, packet);
+        return true;
+    }
+
+    /// <summary>
     /// Where the stack of this worker draws its unpredictable starting points (IP identifications,
     /// ephemeral ports) at construction. A simulation gives a seeded one, so that a run replays exactly.
     /// </summary>

@@ -138,7 +138,7 @@ public sealed partial class PacketPathGenerator
                 case Report.Never:
                     w.Line("// RssHash = Never: the driver gives no hash the engine can place flows by, so the");
                     w.Line("// symmetric Toeplitz hash is computed for every frame, without looking at the flag.");
-                    w.Line("uint hash = worker.SoftwareHash(pool.Data(packet));");
+                    w.Line("uint hash = worker.SoftwareHash(pool.Data(packet), m.PacketLength);");
                     w.Line("m.RssHash = hash;");
                     w.Line("m.Offload |= OffloadFlags.RssHashValid;");
                     break;
@@ -151,7 +151,7 @@ public sealed partial class PacketPathGenerator
                     w.Line("}");
                     w.Line("else");
                     w.Line("{");
-                    w.Line("    hash = worker.SoftwareHash(pool.Data(packet));");
+                    w.Line("    hash = worker.SoftwareHash(pool.Data(packet), m.PacketLength);");
                     w.Line("    m.RssHash = hash;");
                     w.Line("    m.Offload |= OffloadFlags.RssHashValid;");
                     w.Line("}");

@@ -216,7 +216,8 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
 
     private static bool TryUdp(Span<byte> payload, out ushort sourcePort, out ushort destinationPort)
     {
-        bool ok = UdpDatagram.TryCreate(payload, out var udp);
+        // The ports are all it needs: the payload may be the first buffer's part of a longer datagram.
+        bool ok = UdpDatagram.TryCreate(payload, ushort.MaxValue, out var udp, out _);
         (sourcePort, destinationPort) = ok ? (udp.SourcePort, udp.DestinationPort) : ((ushort)0, (ushort)0);
         return ok;
     }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Dataplane.Buffers;
+using Dataplane.Engine;
 using Dataplane.Stack.Fragments;
 using Dataplane.Wire;
 
@@ -180,6 +181,8 @@ internal sealed partial class StackWorker
         Span<byte> whole = chained ? Linearize(datagram) : frame;
         Ipv4Packet.TryCreate(whole[EthernetHeader..], out Ipv4Packet ip);
         Counters.Count(IpCounter.Reassembled);
+        if (FlowKey.TryCreate(ip, out FlowKey key) && HandToFlowOwner(key, datagram))
+            return;
         Ipv4Protocol(iface, datagram, ip);
     }
 
@@ -214,6 +217,8 @@ internal sealed partial class StackWorker
         Span<byte> whole = chained ? Linearize(datagram) : frame;
         Ipv6Packet.TryCreate(whole[EthernetHeader..], out Ipv6Packet ip);
         Counters.Count(Ip6Counter.Reassembled);
+        if (FlowKey.TryCreate(ip, out FlowKey key) && HandToFlowOwner(key, datagram))
+            return;
         Ipv6Deliver(iface, datagram, ip, next, unfragmentable, nameField);
     }
 
@@ -270,6 +275,19 @@ internal sealed partial class StackWorker
         m.Offload = OffloadFlags.None; // what a driver said of the first fragment says nothing of the datagram
         _reassembly.Remove(slot);
         return head;
+    }
+
+    /// <summary>
+    /// Hands a reassembled datagram to the worker that owns its flow, when that is another one: its
+    /// fragments were steered by addresses alone (only the first carries the ports), so a UDP or
+    /// TCP datagram may have come together on a worker whose sockets are not its (a relay session,
+    /// a connection). The owner takes it as a whole datagram from its ring. False when it stays here.
+    /// </summary>
+    private bool HandToFlowOwner(in FlowKey key, PacketBuffer datagram)
+    {
+        if (_context.FlowHash is not { } hash || key.Protocol is not (IpProtocol.Udp or IpProtocol.Tcp))
+            return false;
+        return _context.TryHandToOwner(key.Hash(hash), datagram);
     }
 
     /// <summary>Copies the chain at <paramref name="head"/> into the worker's scratch; returns the copy.</summary>
