@@ -100,7 +100,7 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
         if (!fragment && protocol == IpProtocol.Tcp)
             return TryTcp(ip.Payload, out ushort sp, out ushort dp) ? Set(out key, Ipv4(ip.Source, ip.Destination, protocol, sp, dp)) : Fail(out key);
         if (!fragment && protocol == IpProtocol.Udp)
-            return TryUdp(ip.Payload, out ushort sp, out ushort dp) ? Set(out key, Ipv4(ip.Source, ip.Destination, protocol, sp, dp)) : Fail(out key);
+            return TryUdp(ip.Payload, ip.PacketLength - ip.HeaderLength, out ushort sp, out ushort dp) ? Set(out key, Ipv4(ip.Source, ip.Destination, protocol, sp, dp)) : Fail(out key);
         key = Ipv4(ip.Source, ip.Destination, protocol);
         return true;
     }
@@ -121,7 +121,7 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
                 case IpProtocol.Tcp:
                     return TryTcp(rest, out ushort tsp, out ushort tdp) ? Set(out key, Ipv6(ip.Source, ip.Destination, next, tsp, tdp)) : Fail(out key);
                 case IpProtocol.Udp:
-                    return TryUdp(rest, out ushort usp, out ushort udp) ? Set(out key, Ipv6(ip.Source, ip.Destination, next, usp, udp)) : Fail(out key);
+                    return TryUdp(rest, ip.PacketLength - Ipv6Packet.FixedLength - (ip.Payload.Length - rest.Length), out ushort usp, out ushort udp) ? Set(out key, Ipv6(ip.Source, ip.Destination, next, usp, udp)) : Fail(out key);
                 case IpProtocol.HopByHop:
                     if (!Ipv6HopByHopHeader.TryCreate(rest, out var hopByHop))
                         return Fail(out key);
@@ -214,10 +214,10 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
         return ok;
     }
 
-    private static bool TryUdp(Span<byte> payload, out ushort sourcePort, out ushort destinationPort)
+    // available: the bytes of the IP payload from here on, which pass the span's end in the first buffer of a chain.
+    private static bool TryUdp(Span<byte> payload, int available, out ushort sourcePort, out ushort destinationPort)
     {
-        // The ports are all it needs: the payload may be the first buffer's part of a longer datagram.
-        bool ok = UdpDatagram.TryCreate(payload, ushort.MaxValue, out var udp, out _);
+        bool ok = UdpDatagram.TryCreate(payload, available, out var udp, out _);
         (sourcePort, destinationPort) = ok ? (udp.SourcePort, udp.DestinationPort) : ((ushort)0, (ushort)0);
         return ok;
     }

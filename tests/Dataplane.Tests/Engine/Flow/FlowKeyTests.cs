@@ -112,6 +112,26 @@ public class FlowKeyTests
         Assert.False(FlowKey.TryCreate(ip, out _));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void The_first_buffer_of_a_chained_udp_datagram_keys_as_the_whole_datagram(bool ipv6)
+    {
+        byte[] udp = [.. Udp(1, 2), .. new byte[8992]];
+        udp[4] = (byte)(udp.Length >> 8);
+        udp[5] = (byte)udp.Length;
+        byte[] packet = ipv6 ? Ipv6(IpProtocol.Udp, udp) : Ipv4(IpProtocol.Udp, udp);
+        FlowKey whole = ipv6 ? Key6(packet) : Key4(packet);
+        byte[] first = packet[..2048];
+        FlowKey key = default;
+        bool keyed = ipv6
+            ? Ipv6Packet.TryCreate(first, packet.Length, out Ipv6Packet ip6, out _) && FlowKey.TryCreate(ip6, out key)
+            : Ipv4Packet.TryCreate(first, packet.Length, out Ipv4Packet ip, out _) && FlowKey.TryCreate(ip, out key);
+        Assert.True(keyed);
+        Assert.Equal(whole, key);
+        Assert.Equal(2, key.DestinationPort);
+    }
+
     [Fact]
     public void A_tcp_ipv6_packet_keys_on_the_4_tuple_and_hashes_like_the_suite()
     {
