@@ -14,8 +14,12 @@ namespace Dataplane.Stack;
 /// </summary>
 internal sealed class NetworkStack
 {
-    /// <summary>A stack over <paramref name="interfaces"/>, indexed by port.</summary>
-    public NetworkStack(NetInterface[] interfaces, bool forwarding)
+    /// <summary>
+    /// A stack over <paramref name="interfaces"/>, indexed by port, on a routing table of their
+    /// connected routes; or on <paramref name="routes"/> as it is, when given (the simulation shares
+    /// one among its runs of a configuration rather than build a 32 MiB tbl24 per run).
+    /// </summary>
+    public NetworkStack(NetInterface[] interfaces, bool forwarding, Routes? routes = null)
     {
         Interfaces = interfaces;
         Forwarding = forwarding;
@@ -27,6 +31,11 @@ internal sealed class NetworkStack
             Nd[i] = new NeighborTable<Ipv6Address>();
         }
         Local = new LocalAddresses(interfaces);
+        if (routes is not null)
+        {
+            Routes = routes;
+            return;
+        }
         Routes = new Routes();
         foreach (NetInterface iface in interfaces)
         {

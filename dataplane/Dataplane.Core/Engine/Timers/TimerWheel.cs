@@ -84,6 +84,39 @@ internal sealed class TimerWheel
     public long ScheduleFailures { get; private set; }
 
     /// <summary>
+    /// The earliest clock reading at which <see cref="Advance{TSink}(long, ref TSink)"/> fires a timer
+    /// (the end of the tick holding the earliest deadline), or <see cref="long.MaxValue"/> when none is
+    /// armed. It walks the slots from the next tick for one revolution, and the whole pool when every
+    /// timer is rounds away: for a simulation's event loop, which jumps from one expiry to the next,
+    /// or an idle worker choosing how long to sleep; not for every packet.
+    /// </summary>
+    public long NextExpiry
+    {
+        get
+        {
+            if (_armed == 0)
+                return long.MaxValue;
+            // Every armed timer expires at _nextTick or later; the first tick of the revolution whose
+            // slot holds a timer of that very tick is the earliest.
+            for (long tick = _nextTick; tick < _nextTick + _slotHeads.Length; tick++)
+            {
+                for (int index = _slotHeads[(int)(tick & _slotMask)]; index >= 0; index = _entries[index].Next)
+                {
+                    if (_entries[index].ExpiryTick == tick)
+                        return tick * _tick;
+                }
+            }
+            long least = long.MaxValue;
+            foreach (ref readonly TimerEntry entry in _entries.AsSpan())
+            {
+                if (entry.State == TimerState.Armed && entry.ExpiryTick < least)
+                    least = entry.ExpiryTick;
+            }
+            return least > long.MaxValue / _tick ? long.MaxValue : least * _tick;
+        }
+    }
+
+    /// <summary>
     /// Grows the pool to at least <paramref name="capacity"/> timers. Setup only: it allocates, and it
     /// may not be called from a timer callback.
     /// </summary>

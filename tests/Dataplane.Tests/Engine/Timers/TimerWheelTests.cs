@@ -94,6 +94,22 @@ public class TimerWheelTests
     }
 
     [Fact]
+    public void Next_expiry_is_the_end_of_the_tick_of_the_earliest_armed_timer()
+    {
+        var (wheel, _, sink) = Make(slots: 16);
+        Assert.Equal(long.MaxValue, wheel.NextExpiry);
+        TimerHandle soon = wheel.Schedule(3 * Ms + 1, 1, 0);
+        wheel.Schedule(40 * Ms, 2, 0); // rounds of the wheel away
+        Assert.Equal(4 * Ms, wheel.NextExpiry);
+
+        Assert.Equal(0, wheel.Advance(wheel.NextExpiry - 1, ref sink));
+        wheel.Cancel(soon);
+        Assert.Equal(40 * Ms, wheel.NextExpiry);
+        Assert.Equal(1, wheel.Advance(wheel.NextExpiry, ref sink));
+        Assert.Equal(long.MaxValue, wheel.NextExpiry);
+    }
+
+    [Fact]
     public void A_stale_handle_cannot_cancel_the_next_timer_of_its_entry()
     {
         var (wheel, log, sink) = Make(capacity: 1);
