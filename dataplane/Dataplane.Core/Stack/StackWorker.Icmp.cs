@@ -161,11 +161,9 @@ internal sealed partial class StackWorker
         }
         Span<byte> message = l3.Slice(Ipv4Header, icmpLength);
         offending.Buffer[..quote].CopyTo(message[Icmpv4Packet.FixedLength..]);
-        message[0] = (byte)type;
-        message[1] = code;
-        BinaryPrimitives.WriteUInt16BigEndian(message[2..], 0);
-        BinaryPrimitives.WriteUInt32BigEndian(message[4..], rest);
-        BinaryPrimitives.WriteUInt16BigEndian(message[2..], InternetChecksum.Compute(message));
+        new Icmpv4Packet.Repr { Type = type, Code = code, RestOfHeader = rest }.Emit(message);
+        Icmpv4Packet.TryCreate(message, out Icmpv4Packet icmp);
+        icmp.FillChecksum();
         WriteIpv4Header(packet, source, destination, IpProtocol.Icmp, Ipv4Header + icmpLength);
         Counters.Count(IcmpCounter.ErrorsSent);
         Ipv4Output(packet, destination);

@@ -114,10 +114,7 @@ internal sealed partial class StackWorker
         }
         Span<byte> message = l3.Slice(Ipv6Header, length);
         offending.Buffer[..quote].CopyTo(message[Icmpv6Packet.FixedLength..]);
-        message[0] = (byte)type;
-        message[1] = code;
-        BinaryPrimitives.WriteUInt16BigEndian(message[2..], 0);
-        BinaryPrimitives.WriteUInt32BigEndian(message[4..], rest);
+        new Icmpv6Packet.Repr { Type = type, Code = code, RestOfHeader = rest }.Emit(message);
         Icmpv6Packet.TryCreate(message, out Icmpv6Packet icmp);
         icmp.FillChecksum(source, destination);
         WriteIpv6Header(packet, source, destination, IpProtocol.Icmpv6, length);

@@ -235,34 +235,30 @@ internal sealed partial class StackWorker
     }
 
     /// <summary>
-    /// Writes an IPv4 header without options at the front of <paramref name="l3"/>, for a packet
-    /// of <paramref name="totalLength"/> bytes, and fills its checksum; writes the EtherType too.
+    /// Writes an IPv4 header without options after the Ethernet header of <paramref name="packet"/>,
+    /// for a packet of <paramref name="totalLength"/> bytes, and fills its checksum; writes the EtherType too.
     /// </summary>
     private void WriteIpv4Header(PacketBuffer packet, Ipv4Address source, Ipv4Address destination, IpProtocol protocol, int totalLength, bool dontFragment = false)
     {
         Span<byte> frame = _pool.Data(packet);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(frame[12..], (ushort)EtherType.Ipv4);
-        WriteIpv4Header(frame[EthernetHeader..], source, destination, protocol, totalLength, dontFragment, _pool.Metadata(packet).PacketLength - EthernetHeader);
+        WorkerPackets.SetEtherType(frame, EtherType.Ipv4);
+        WriteIpv4Header(frame[EthernetHeader..], source, destination, protocol, totalLength, dontFragment);
     }
 
     /// <summary>Writes an IPv4 header without options at the front of <paramref name="l3"/> and fills its checksum.</summary>
-    private void WriteIpv4Header(Span<byte> l3, Ipv4Address source, Ipv4Address destination, IpProtocol protocol, int totalLength, bool dontFragment = false, int chainLength = 0)
+    private void WriteIpv4Header(Span<byte> l3, Ipv4Address source, Ipv4Address destination, IpProtocol protocol, int totalLength, bool dontFragment = false)
     {
-        // Version, header length and total length first: the view checks them when it is made.
-        l3[0] = 0x45;
-        l3[1] = 0;
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(l3[2..], (ushort)totalLength);
-        if (!Ipv4Packet.TryCreate(l3, chainLength, out Ipv4Packet ip, out _))
-            throw new InvalidOperationException($"IPv4 total length {totalLength} beyond the buffer"); // a bug in the caller, not bad input
-        ip.Identification = NextId();
-        ip.Flags = dontFragment ? Ipv4Flags.DontFragment : Ipv4Flags.None;
-        ip.FragmentOffset = 0;
-        ip.TimeToLive = DefaultTtl;
-        ip.Protocol = protocol;
-        ip.HeaderChecksum = 0;
-        ip.Source = source;
-        ip.Destination = destination;
-        ip.FillHeaderChecksum();
+        new Ipv4Packet.Repr
+        {
+            Ihl = Ipv4Header / 4,
+            TotalLength = (ushort)totalLength,
+            Identification = NextId(),
+            Flags = dontFragment ? Ipv4Flags.DontFragment : Ipv4Flags.None,
+            TimeToLive = DefaultTtl,
+            Protocol = protocol,
+            Source = source,
+            Destination = destination,
+        }.Emit(l3); // and the header checksum
     }
 
     /// <summary>

@@ -295,18 +295,18 @@ internal sealed partial class StackWorker
     private void WriteIpv6Header(PacketBuffer packet, in Ipv6Address source, in Ipv6Address destination, IpProtocol next, int payloadLength, byte hopLimit = DefaultTtl)
     {
         Span<byte> frame = _pool.Data(packet);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(frame[12..], (ushort)EtherType.Ipv6);
+        WorkerPackets.SetEtherType(frame, EtherType.Ipv6);
         WriteIpv6Header(frame[EthernetHeader..], source, destination, next, payloadLength, hopLimit);
     }
 
     /// <summary>Writes an IPv6 header at the front of <paramref name="l3"/>.</summary>
     private static void WriteIpv6Header(Span<byte> l3, in Ipv6Address source, in Ipv6Address destination, IpProtocol next, int payloadLength, byte hopLimit = DefaultTtl)
-    {
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(l3, 0x6000_0000);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(l3[4..], (ushort)payloadLength);
-        l3[6] = (byte)next;
-        l3[7] = hopLimit;
-        source.CopyTo(l3[8..]);
-        destination.CopyTo(l3[24..]);
-    }
+        => new Ipv6Packet.Repr
+        {
+            PayloadLength = (ushort)payloadLength,
+            NextHeader = next,
+            HopLimit = hopLimit,
+            Source = source,
+            Destination = destination,
+        }.Emit(l3);
 }

@@ -250,23 +250,18 @@ internal sealed partial class StackWorker
         m.Offload = OffloadFlags.None; // what the driver said of the received frame asks nothing of the sent one
         m.Gso = GsoType.None;
         Span<byte> l4 = _pool.Data(packet).Slice(EthernetHeader + ipHeader, chained ? UdpHeader : udpLength);
-        BinaryPrimitives.WriteUInt16BigEndian(l4, source.Port);
-        BinaryPrimitives.WriteUInt16BigEndian(l4[2..], destination.Port);
-        BinaryPrimitives.WriteUInt16BigEndian(l4[4..], (ushort)udpLength);
+        WriteUdpHeader(l4, source, destination, udpLength);
         if (datagram.Checksum != 0)
         {
             // RFC 1624 eqn. 3 over every word that changed: HC' = ~(~HC + ~m + m').
             uint before = InternetChecksum.FoldToUInt16(PseudoHeaderAndPorts(datagram.From, datagram.To, udpLength));
             uint after = InternetChecksum.FoldToUInt16(PseudoHeaderAndPorts(source, destination, udpLength));
-            ushort checksum = (ushort)~InternetChecksum.FoldToUInt16((uint)(ushort)~datagram.Checksum + (uint)(ushort)~before + after);
-            BinaryPrimitives.WriteUInt16BigEndian(l4[6..], checksum == 0 ? (ushort)0xFFFF : checksum); // RFC 768: a computed 0 goes as all ones
+            SetUdpChecksum(l4, udpLength, (ushort)~InternetChecksum.FoldToUInt16((uint)(ushort)~datagram.Checksum + (uint)(ushort)~before + after));
         }
         else if (chained)
         {
-            BinaryPrimitives.WriteUInt16BigEndian(l4[6..], 0);
-            ulong sum = FrameChain.Sum(_pool, packet, EthernetHeader + ipHeader, udpLength, PseudoHeader(source, destination, udpLength));
-            ushort checksum = InternetChecksum.Finish(sum);
-            BinaryPrimitives.WriteUInt16BigEndian(l4[6..], checksum == 0 ? (ushort)0xFFFF : checksum);
+            // The header was written with a zero checksum: the sum over the chain is the datagram's.
+            SetUdpChecksum(l4, udpLength, InternetChecksum.Finish(FrameChain.Sum(_pool, packet, EthernetHeader + ipHeader, udpLength, PseudoHeader(source, destination, udpLength))));
         }
         else
         {
@@ -300,9 +295,7 @@ internal sealed partial class StackWorker
         }
         Span<byte> l4 = l3.Slice(ipHeader, udpLength);
         payload.CopyTo(l4[UdpHeader..]);
-        BinaryPrimitives.WriteUInt16BigEndian(l4, source.Port);
-        BinaryPrimitives.WriteUInt16BigEndian(l4[2..], destination.Port);
-        BinaryPrimitives.WriteUInt16BigEndian(l4[4..], (ushort)udpLength);
+        WriteUdpHeader(l4, source, destination, udpLength);
         FillUdpChecksum(l4, source, destination);
         return UdpOutput(packet, source, destination, scope, udpLength);
     }
@@ -326,12 +319,8 @@ internal sealed partial class StackWorker
             return UdpError.NoBuffer;
         }
         Span<byte> l4 = _pool.Data(packet).Slice(EthernetHeader + ipHeader, UdpHeader);
-        BinaryPrimitives.WriteUInt16BigEndian(l4, source.Port);
-        BinaryPrimitives.WriteUInt16BigEndian(l4[2..], destination.Port);
-        BinaryPrimitives.WriteUInt16BigEndian(l4[4..], (ushort)udpLength);
-        BinaryPrimitives.WriteUInt16BigEndian(l4[6..], 0);
-        ushort checksum = InternetChecksum.Finish(InternetChecksum.Add(InternetChecksum.Add(PseudoHeader(source, destination, udpLength), l4), payload));
-        BinaryPrimitives.WriteUInt16BigEndian(l4[6..], checksum == 0 ? (ushort)0xFFFF : checksum); // RFC 768: a computed 0 goes as all ones
+        WriteUdpHeader(l4, source, destination, udpLength);
+        SetUdpChecksum(l4, udpLength, InternetChecksum.Finish(InternetChecksum.Add(InternetChecksum.Add(PseudoHeader(source, destination, udpLength), l4), payload)));
         FrameChain.Write(_pool, packet, EthernetHeader + ipHeader + UdpHeader, payload);
         return UdpOutput(packet, source, destination, scope, udpLength);
     }
@@ -362,12 +351,23 @@ internal sealed partial class StackWorker
 
     private static void FillUdpChecksum(Span<byte> datagram, in UdpEndpoint source, in UdpEndpoint destination)
     {
-        BinaryPrimitives.WriteUInt16BigEndian(datagram[6..], 0);
         UdpDatagram.TryCreate(datagram, out UdpDatagram udp);
+        udp.Checksum = 0;
         if (destination.IsIpv6)
             udp.FillChecksum(source.Address, destination.Address);
         else
             udp.FillChecksum(source.Address4, destination.Address4);
+    }
+
+    /// <summary>Writes a UDP header (ports and length; checksum 0) at the front of <paramref name="l4"/>.</summary>
+    private static void WriteUdpHeader(Span<byte> l4, in UdpEndpoint source, in UdpEndpoint destination, int udpLength)
+        => new UdpDatagram.Repr { SourcePort = source.Port, DestinationPort = destination.Port, Length = (ushort)udpLength }.Emit(l4);
+
+    /// <summary>Sets the checksum of the UDP header at the front of <paramref name="l4"/> (the first buffer's part of a chain, maybe); a computed 0 goes as all ones (RFC 768).</summary>
+    private static void SetUdpChecksum(Span<byte> l4, int udpLength, ushort checksum)
+    {
+        UdpDatagram.TryCreate(l4, udpLength, out UdpDatagram udp, out _);
+        udp.Checksum = checksum == 0 ? (ushort)0xFFFF : checksum;
     }
 
     /// <summary>The partial sum of the pseudo-header of a datagram of <paramref name="udpLength"/> bytes.</summary>

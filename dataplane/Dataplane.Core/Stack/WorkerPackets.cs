@@ -80,6 +80,13 @@ internal sealed class WorkerPackets(WorkerContext context)
         ethernet.Source = source;
     }
 
+    /// <summary>Writes the EtherType of a frame whose MAC addresses come later (from the neighbour cache).</summary>
+    public static void SetEtherType(Span<byte> frame, EtherType type)
+    {
+        EthernetFrame.TryCreate(frame, out EthernetFrame ethernet);
+        ethernet.EtherType = type;
+    }
+
     /// <summary>Writes a whole Ethernet header.</summary>
     public static void WriteEthernet(Span<byte> frame, MacAddress destination, MacAddress source, EtherType type)
         => new EthernetFrame.Repr { Destination = destination, Source = source, EtherType = type }.Emit(frame);
