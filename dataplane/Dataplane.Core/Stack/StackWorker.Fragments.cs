@@ -59,7 +59,18 @@ internal sealed partial class StackWorker
         int payloadLength = ip.PacketLength - headerLength;
         int baseOffset = ip.FragmentOffset; // a fragment forwarded on and cut again keeps its place
         bool moreAfterLast = ip.HasFlags(Ipv4Flags.MoreFragments);
-        int reserved = BinaryPrimitives.ReadUInt16BigEndian(ip.Buffer[6..]) & 0x8000; // passed on as it came
+        // Every fragment's header: the original's, with its own lengths, flags and offset (the reserved flag passed on as it came).
+        var template = new Ipv4Packet.Repr
+        {
+            Dscp = ip.Dscp,
+            Ecn = ip.Ecn,
+            Identification = ip.Identification,
+            TimeToLive = ip.TimeToLive,
+            Protocol = ip.Protocol,
+            Source = ip.Source,
+            Destination = ip.Destination,
+        };
+        Ipv4Flags reserved = ip.Flags & Ipv4Flags.Reserved;
         Counters.Count(IpCounter.Fragmented);
         for (int at = 0; at < payloadLength;)
         {
@@ -74,23 +85,17 @@ internal sealed partial class StackWorker
                 break;
             }
             Span<byte> frame = _pool.Data(fragment);
-            BinaryPrimitives.WriteUInt16BigEndian(frame[12..], (ushort)EtherType.Ipv4);
+            WorkerPackets.SetEtherType(frame, EtherType.Ipv4);
             Span<byte> h = frame.Slice(EthernetHeader, header);
-            if (first)
+            // The options first, so that the header checksum the Repr fills covers them.
+            (first ? ip.Options : copied[..(header - Ipv4Header)]).CopyTo(h[Ipv4Header..]);
+            (template with
             {
-                ip.Buffer[..header].CopyTo(h);
-            }
-            else
-            {
-                ip.Buffer[..Ipv4Header].CopyTo(h);
-                copied[..(header - Ipv4Header)].CopyTo(h[Ipv4Header..]);
-                h[0] = (byte)(0x40 | header >> 2);
-            }
-            BinaryPrimitives.WriteUInt16BigEndian(h[2..], (ushort)(header + size));
-            int more = last && !moreAfterLast ? 0 : 0x2000;
-            BinaryPrimitives.WriteUInt16BigEndian(h[6..], (ushort)(reserved | more | ((baseOffset + (at >> 3)) & 0x1FFF)));
-            BinaryPrimitives.WriteUInt16BigEndian(h[10..], 0);
-            BinaryPrimitives.WriteUInt16BigEndian(h[10..], InternetChecksum.Compute(h));
+                Ihl = (byte)(header / 4),
+                TotalLength = (ushort)(header + size),
+                Flags = reserved | (last && !moreAfterLast ? Ipv4Flags.None : Ipv4Flags.MoreFragments),
+                FragmentOffset = (ushort)((baseOffset + (at >> 3)) & 0x1FFF),
+            }).Emit(h);
             CopyData(packet, ip.IsContiguous ? ip.Payload : default, EthernetHeader + headerLength, at, fragment, EthernetHeader + header, size);
             Counters.Count(IpCounter.FragmentsCreated);
             Ipv4SendTo(output, nextHop, fragment);
@@ -138,6 +143,15 @@ internal sealed partial class StackWorker
         int fragmentable = ip.PacketLength - unfragmentable;
         byte next = ip.Buffer[nameField];
         uint identification = _nextId6++;
+        var template = new Ipv6Packet.Repr
+        {
+            TrafficClass = ip.TrafficClass,
+            FlowLabel = ip.FlowLabel,
+            NextHeader = ip.NextHeader,
+            HopLimit = ip.HopLimit,
+            Source = ip.Source,
+            Destination = ip.Destination,
+        };
         Counters.Count(Ip6Counter.Fragmented);
         for (int at = 0; at < fragmentable;)
         {
@@ -150,17 +164,18 @@ internal sealed partial class StackWorker
                 break;
             }
             Span<byte> frame = _pool.Data(fragment);
-            BinaryPrimitives.WriteUInt16BigEndian(frame[12..], (ushort)EtherType.Ipv6);
+            WorkerPackets.SetEtherType(frame, EtherType.Ipv6);
             Span<byte> l3 = frame[EthernetHeader..];
             ip.Buffer[..unfragmentable].CopyTo(l3);
-            BinaryPrimitives.WriteUInt16BigEndian(l3[4..], (ushort)(length - Ipv6Header));
-            l3[nameField] = (byte)IpProtocol.Ipv6Fragment;
-            Span<byte> header = l3.Slice(unfragmentable, FragmentHeader6);
-            header[0] = next;
-            header[1] = 0;
-            // The offset in 8-byte units sits above three low bits (two reserved, then M): at itself.
-            BinaryPrimitives.WriteUInt16BigEndian(header[2..], (ushort)(at | (last ? 0 : 1)));
-            BinaryPrimitives.WriteUInt32BigEndian(header[4..], identification);
+            (template with { PayloadLength = (ushort)(length - Ipv6Header) }).Emit(l3); // the fixed header, before the extension headers copied behind it
+            l3[nameField] = (byte)IpProtocol.Ipv6Fragment; // the next-header field of the last unfragmentable header
+            new Ipv6FragmentHeader.Repr
+            {
+                NextHeader = (IpProtocol)next,
+                FragmentOffset = (ushort)(at >> 3),
+                MoreFragments = !last,
+                Identification = identification,
+            }.Emit(l3.Slice(unfragmentable, FragmentHeader6));
             CopyData(packet, ip.IsContiguous ? ip.Buffer[unfragmentable..ip.PacketLength] : default, EthernetHeader + unfragmentable, at, fragment, EthernetHeader + unfragmentable + FragmentHeader6, size);
             Counters.Count(Ip6Counter.FragmentsCreated);
             Ipv6SendTo(output, nextHop, fragment);
@@ -260,7 +275,7 @@ internal sealed partial class StackWorker
     {
         if (!FrameChain.TryAllocate(_context.Cache, EthernetHeader + l3.Length, out frame))
             return false;
-        BinaryPrimitives.WriteUInt16BigEndian(_pool.Data(frame)[12..], (ushort)type);
+        WorkerPackets.SetEtherType(_pool.Data(frame), type);
         FrameChain.Write(_pool, frame, EthernetHeader, l3);
         return true;
     }

@@ -172,12 +172,12 @@ internal sealed partial class StackWorker
         }
         PacketBuffer datagram = Gather(slot, headerEnd, out bool chained);
         Span<byte> frame = _pool.Data(datagram);
-        Span<byte> l3 = frame[EthernetHeader..];
-        BinaryPrimitives.WriteUInt16BigEndian(l3[2..], (ushort)totalLength);
-        l3[6] &= 0xC0; // reserved and don't-fragment stay; more-fragments and the offset go
-        l3[7] = 0;
-        BinaryPrimitives.WriteUInt16BigEndian(l3[10..], 0);
-        BinaryPrimitives.WriteUInt16BigEndian(l3[10..], InternetChecksum.Compute(l3[..(headerEnd - EthernetHeader)]));
+        // The first fragment's header, whose lengths fit its buffer, becomes the datagram's.
+        Ipv4Packet.TryCreate(frame[EthernetHeader..], out Ipv4Packet header);
+        header.TotalLength = (ushort)totalLength;
+        header.Flags &= ~Ipv4Flags.MoreFragments; // reserved and don't-fragment stay; more-fragments and the offset go
+        header.FragmentOffset = 0;
+        header.FillHeaderChecksum();
         Span<byte> whole = chained ? Linearize(datagram) : frame;
         Ipv4Packet.TryCreate(whole[EthernetHeader..], out Ipv4Packet ip);
         Counters.Count(IpCounter.Reassembled);
@@ -213,7 +213,9 @@ internal sealed partial class StackWorker
         _pool.TryTrimFront(head, FragmentHeader6);
         PacketBuffer datagram = Gather(slot, EthernetHeader + unfragmentable, out bool chained);
         frame = _pool.Data(datagram);
-        BinaryPrimitives.WriteUInt16BigEndian(frame[(EthernetHeader + 4)..], (ushort)payloadLength);
+        // The first fragment's header still says its own payload length (with the fragment header that left): the view is over the whole packet.
+        Ipv6Packet.TryCreate(frame[EthernetHeader..], Ipv6Header + payloadLength, out Ipv6Packet header, out _);
+        header.PayloadLength = (ushort)payloadLength;
         Span<byte> whole = chained ? Linearize(datagram) : frame;
         Ipv6Packet.TryCreate(whole[EthernetHeader..], out Ipv6Packet ip);
         Counters.Count(Ip6Counter.Reassembled);
