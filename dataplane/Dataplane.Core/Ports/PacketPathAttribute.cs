@@ -20,7 +20,10 @@ internal enum OffloadReport
 /// Declares a driver's queue-pair struct (an <see cref="IQueuePair"/>) to the packet-path generator,
 /// with what the driver does for the frames it receives. The generator emits <c>{Struct}Path</c>, the
 /// engine's poller of that queue, whose burst loop calls the struct directly and is compiled with
-/// these facts as constants: a branch for work the driver never does or always does is not there.
+/// these facts as constants. Today the loop is shaped by <see cref="RssHash"/> (a frame the driver
+/// hashed is not hashed again, and the flag is not read where the answer is fixed); the stack does
+/// not yet specialize on <see cref="Checksum"/> and <see cref="Lro"/>, and reads each frame's flags,
+/// so those two are the driver's declared record and the generated path's documentation for now.
 /// State only what the driver guarantees for every frame; what varies is <see cref="OffloadReport.PerFrame"/>.
 /// </summary>
 [AttributeUsage(AttributeTargets.Struct, Inherited = false)]

@@ -159,10 +159,13 @@ public sealed partial class PacketPathGenerator
             }
         }
 
+        // What the declaration says of the driver, and what the path does with it: the RSS fact
+        // shapes the receive loop below; the checksum and LRO facts do not specialize the stack
+        // yet, which reads each frame's offload flags whatever the driver declared.
         private static string ChecksumMeaning(Report r) => r switch
         {
-            Report.Never => "No frame arrives with checksum state; the stack checks every checksum itself.",
-            Report.EveryFrame => "Every frame arrives with its checksums checked; the stack never checks one.",
+            Report.Never => "No frame arrives with checksum state. (The stack reads each frame's offload flags all the same; this fact does not specialize it yet.)",
+            Report.EveryFrame => "Every frame arrives with its checksums checked. (The stack reads each frame's offload flags all the same; this fact does not specialize it yet.)",
             _ => "Each frame's offload flags say verified, partial or unchecked; the stack reads them.",
         };
 
@@ -175,8 +178,8 @@ public sealed partial class PacketPathGenerator
 
         private static string LroMeaning(Report r) => r switch
         {
-            Report.Never => "No frame arrives merged.",
-            _ => "A frame may arrive merged (a super-frame, its segment size in the metadata).",
+            Report.Never => "No frame arrives merged. (The stack takes a chained frame whatever the driver declared; this fact does not specialize it yet.)",
+            _ => "A frame may arrive merged (a super-frame, its segment size in the metadata, in a chain the stack walks).",
         };
     }
 }
