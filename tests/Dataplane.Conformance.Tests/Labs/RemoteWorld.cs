@@ -1,5 +1,6 @@
 using System.Diagnostics;
-using static Dataplane.Tests.LinuxLab;
+using Dataplane.Labs;
+using static Dataplane.Labs.NetnsLab;
 
 namespace Dataplane.Conformance.Tests.Labs;
 
