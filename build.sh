@@ -179,11 +179,22 @@ cmd_run() {
     fi
     cmd_deps
     cmd_publish
+    build_conformance
     step "lab: left host -> router -> right host; Linux, then the dataplane, as the router"
     local status=0
-    "${as_root[@]}" env LAB_DURATION="${LAB_DURATION:-5}" "$ROOT/lab/main-job.sh" \
+    "${as_root[@]}" env LAB_DURATION="${LAB_DURATION:-5}" dotnet "$CONFORMANCE" main-job \
         --binary "$OUT/dataplane" --config "$ROOT/$EXAMPLE_CONFIG" || status=$?
     [ "$status" -eq 0 ] || die "run: the lab exited $status: a cell of the table did not pass, or the lab could not start (see above)"
+}
+
+# build_conformance: the conformance runner, which also runs the main job.
+build_conformance() {
+    step "build the conformance runner"
+    mkdir -p "$OUT"
+    dotnet build "$CONFORMANCE_PROJECT" -c "$CONFIGURATION" "${MSBUILD_ARGS[@]}" >"$OUT/conformance-build.log" 2>&1 || {
+        tail -n 20 "$OUT/conformance-build.log" >&2
+        die "the conformance runner does not build (log: out/conformance-build.log)"
+    }
 }
 
 cmd_conformance() {
@@ -197,11 +208,7 @@ cmd_conformance() {
         cmd_deps
         cmd_publish
     fi
-    step "build the conformance runner"
-    dotnet build "$CONFORMANCE_PROJECT" -c "$CONFIGURATION" "${MSBUILD_ARGS[@]}" >"$OUT/conformance-build.log" 2>&1 || {
-        tail -n 20 "$OUT/conformance-build.log" >&2
-        die "conformance: the runner does not build (log: out/conformance-build.log)"
-    }
+    build_conformance
     [ "$verb" != run ] || step "conformance matrix (conformance/results/index.html)"
     dotnet "$CONFORMANCE" "$verb" "$@"
 }
@@ -504,7 +511,7 @@ lab_check() {
         return
     fi
     local tool
-    for tool in ip ss ping iperf3 python3; do
+    for tool in ip ss ping iperf3; do
         if ! command -v "$tool" >/dev/null; then
             record "lab (linux router)" 0 0 1 "$tool not installed"
             return
@@ -512,7 +519,7 @@ lab_check() {
     done
     local id=dpl-test-$$ log=$OUT/lab.log status=0 passed=0 failed=0
     rm -rf "$OUT/lab-logs"
-    LAB_ID=$id timeout -k 5 300 "$ROOT/lab/main-job.sh" --linux-only --duration 1 --logs "$OUT/lab-logs" \
+    timeout -k 5 300 dotnet "$CONFORMANCE" main-job --id "$id" --linux-only --duration 1 --logs "$OUT/lab-logs" \
         >"$log" 2>&1 || status=$?
     lab_expect() { # DESCRIPTION COMMAND...
         local what=$1

@@ -20,6 +20,7 @@ internal static class Program
         usage: dataplane-conformance run [OPTIONS] [FILTER...]
                dataplane-conformance list [FILTER...]
                dataplane-conformance page [--results DIR]
+               dataplane-conformance main-job [OPTIONS]   (./build.sh run; main-job --help lists its options)
 
         run: builds the lab, runs each test with the dataplane between the Linux hosts, then with Linux
         in the same place (the reference), one run per driver; writes RESULTS/RUN/ (run.json, logs,
@@ -59,7 +60,8 @@ internal static class Program
                 "run" => await RunAsync(rest).ConfigureAwait(false),
                 "list" => List(rest),
                 "page" => Page(rest),
-                _ => throw new UsageException($"unknown command '{verb}' (run, list, page)"),
+                "main-job" => await Jobs.MainJob.RunAsync(rest).ConfigureAwait(false),
+                _ => throw new UsageException($"unknown command '{verb}' (run, list, page, main-job)"),
             };
         }
         catch (UsageException e)

@@ -122,13 +122,22 @@ public sealed class LabProcess : IDisposable, IAsyncDisposable
 
     private async Task Pump(StreamReader reader, StringBuilder own)
     {
+        bool logging = _log is not null;
         while (await reader.ReadLineAsync().ConfigureAwait(false) is string line)
         {
             lock (_all)
             {
                 own.Append(line).Append('\n');
                 _all.Append(line).Append('\n');
-                _log?.WriteLine(line);
+                try
+                {
+                    if (logging)
+                        _log!.WriteLine(line);
+                }
+                catch (ObjectDisposedException)
+                {
+                    logging = false; // the log was closed before the process ended (an interrupted run): keep collecting
+                }
             }
         }
     }

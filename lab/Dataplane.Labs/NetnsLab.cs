@@ -167,7 +167,16 @@ public partial class NetnsLab : IDisposable
             _processes.Clear();
         }
         for (int i = processes.Length - 1; i >= 0; i--)
-            processes[i].Dispose();
+        {
+            try
+            {
+                processes[i].Dispose();
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException or LabException or System.ComponentModel.Win32Exception)
+            {
+                _log?.WriteLine($"lab {Id}: warning: could not stop {processes[i].CommandLine}: {e.Message}");
+            }
+        }
         foreach (string link in _links)
         {
             if (Directory.Exists($"/sys/class/net/{link}")) // moved into a namespace, it goes with the namespace
