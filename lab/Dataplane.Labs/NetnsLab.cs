@@ -88,12 +88,24 @@ public partial class NetnsLab : IDisposable
         _links.Add(name);
     }
 
-    /// <summary>A veth pair made directly inside two of the lab's namespaces, both ends up; it goes with either namespace.</summary>
-    public void Veth(string ns, string name, string peerNs, string peer)
+    /// <summary>
+    /// A veth pair made directly in place, <paramref name="name"/> in <paramref name="ns"/> and
+    /// <paramref name="peer"/> in <paramref name="peerNs"/> (null: here; the same name may then be
+    /// in several namespaces at once), both ends up unless not <paramref name="up"/> (to set
+    /// them up first: an interface with IPv6 on talks as it comes up). It goes with either
+    /// namespace; one end here is deleted on dispose.
+    /// </summary>
+    public void Veth(string? ns, string name, string? peerNs, string peer, bool up = true)
     {
-        Do("ip", "-n", ns, "link", "add", name, "type", "veth", "peer", "name", peer, "netns", peerNs);
-        Do("ip", "-n", ns, "link", "set", name, "up");
-        Do("ip", "-n", peerNs, "link", "set", peer, "up");
+        Do([.. In(ns), "link", "add", name, "type", "veth", "peer", "name", peer, .. peerNs is null ? [] : (string[])["netns", peerNs]]);
+        if (ns is null)
+            _links.Add(name);
+        else if (peerNs is null)
+            _links.Add(peer);
+        if (!up)
+            return;
+        Do([.. In(ns), "link", "set", name, "up"]);
+        Do([.. In(peerNs), "link", "set", peer, "up"]);
     }
 
     /// <summary>Moves the interface <paramref name="name"/> from <paramref name="from"/> (null: here) into <paramref name="ns"/>.</summary>

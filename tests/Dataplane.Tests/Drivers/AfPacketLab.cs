@@ -41,8 +41,7 @@ internal sealed class AfPacketLab : IDisposable
         try
         {
             _lab.Namespace("peer");
-            _lab.Veth(Interface, PeerInterface);
-            _lab.Move(PeerInterface, null, Namespace);
+            _lab.Veth(null, Interface, Namespace, PeerInterface, up: false);
             // Our end: no IPv6 (no router solicitations, MLD or DAD of the host's own) and no IPv4
             // forwarding, so frames to 10.67.0.1 that reach the host's stack die there quietly.
             File.WriteAllText($"/proc/sys/net/ipv6/conf/{Interface}/disable_ipv6", "1");
