@@ -242,7 +242,10 @@ public sealed class LabProcess : IDisposable, IAsyncDisposable
     }
 
     /// <summary>Asks it to end with SIGTERM (tcpdump then flushes its file) and waits; SIGKILL after 5 s.</summary>
-    public void Stop() => StopAsync(TimeSpan.FromSeconds(5), Signal.Term).GetAwaiter().GetResult();
+    public void Stop() => Stop(TimeSpan.FromSeconds(5), Signal.Term);
+
+    /// <summary>Stops it as <see cref="StopAsync"/> does, blocking; its exit code.</summary>
+    public int Stop(TimeSpan grace, Signal first) => StopAsync(grace, first).GetAwaiter().GetResult();
 
     private async Task SendAsync(Signal signal)
     {
