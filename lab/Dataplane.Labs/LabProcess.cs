@@ -60,6 +60,14 @@ public sealed class LabProcess : IDisposable, IAsyncDisposable
         _readers = Task.WhenAll(Pump(_process.StandardOutput, _output), Pump(_process.StandardError, _error));
     }
 
+    /// <summary>
+    /// How long its output may trail its end: each stream is read on a thread of its own (a busy
+    /// thread pool would leave what a short command printed unread when it is asked for), and a
+    /// loaded machine may still schedule the reader late; longer, and something it started holds
+    /// the output open.
+    /// </summary>
+    private static readonly TimeSpan OutputGrace = TimeSpan.FromSeconds(10);
+
     /// <summary>Starts <paramref name="command"/> through <c>sh -c</c> on <paramref name="host"/>, in a session of its own.</summary>
     internal static LabProcess Start(Host host, string command, TextWriter? log, string? remoteGroupFile = null)
     {
@@ -120,10 +128,10 @@ public sealed class LabProcess : IDisposable, IAsyncDisposable
     /// <summary>Its exit code once ended; 128+N when signal N ended it; -1 when it could not be ended.</summary>
     public int ExitCode => _disposed != 0 ? _exitCode : _process.ExitCode;
 
-    private async Task Pump(StreamReader reader, StringBuilder own)
+    private Task Pump(StreamReader reader, StringBuilder own) => Task.Factory.StartNew(() =>
     {
         bool logging = _log is not null;
-        while (await reader.ReadLineAsync().ConfigureAwait(false) is string line)
+        while (reader.ReadLine() is string line)
         {
             lock (_all)
             {
@@ -140,7 +148,7 @@ public sealed class LabProcess : IDisposable, IAsyncDisposable
                 }
             }
         }
-    }
+    }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     /// <summary>Waits until it ends, at most <paramref name="timeout"/>; whether it ended.</summary>
     public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancel = default)
@@ -152,7 +160,7 @@ public sealed class LabProcess : IDisposable, IAsyncDisposable
         try
         {
             await _process.WaitForExitAsync(limit.Token).ConfigureAwait(false);
-            await _readers.WaitAsync(TimeSpan.FromSeconds(2), CancellationToken.None).ConfigureAwait(false);
+            await _readers.WaitAsync(OutputGrace, CancellationToken.None).ConfigureAwait(false);
             return true;
         }
         catch (OperationCanceledException)
@@ -172,8 +180,8 @@ public sealed class LabProcess : IDisposable, IAsyncDisposable
             return _exitCode;
         if (!_process.WaitForExit(timeout))
             throw new TimeoutException($"{CommandLine}: no exit after {timeout.TotalSeconds} s: {Error}{Output}");
-        // Ended; something it started may still hold its output open for a moment.
-        _ = _readers.Wait(TimeSpan.FromSeconds(2));
+        // Ended; the readers take what is left (something it started may hold the output open).
+        _ = _readers.Wait(OutputGrace);
         return _process.ExitCode;
     }
 

@@ -1,4 +1,5 @@
 using Dataplane.Labs;
+
 namespace Dataplane.Conformance.Labs;
 
 /// <summary>What sits between the left and the right host during a phase of a run.</summary>
