@@ -1,10 +1,10 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using Dataplane.Conformance.Cases;
 using Dataplane.Conformance.Labs;
 using Dataplane.Conformance.Model;
 using Dataplane.Conformance.Results;
 using Dataplane.Conformance.Running;
+using Dataplane.Labs;
 
 namespace Dataplane.Conformance;
 
@@ -20,6 +20,7 @@ internal static class Program
         usage: dataplane-conformance run [OPTIONS] [FILTER...]
                dataplane-conformance list [FILTER...]
                dataplane-conformance page [--results DIR]
+               dataplane-conformance main-job [OPTIONS]   (./build.sh run; main-job --help lists its options)
 
         run: builds the lab, runs each test with the dataplane between the Linux hosts, then with Linux
         in the same place (the reference), one run per driver; writes RESULTS/RUN/ (run.json, logs,
@@ -59,7 +60,8 @@ internal static class Program
                 "run" => await RunAsync(rest).ConfigureAwait(false),
                 "list" => List(rest),
                 "page" => Page(rest),
-                _ => throw new UsageException($"unknown command '{verb}' (run, list, page)"),
+                "main-job" => await Jobs.MainJob.RunAsync(rest).ConfigureAwait(false),
+                _ => throw new UsageException($"unknown command '{verb}' (run, list, page, main-job)"),
             };
         }
         catch (UsageException e)
@@ -178,23 +180,9 @@ internal static class Program
         Directory.CreateDirectory(results);
         using var labLog = TextWriter.Synchronized(new StreamWriter(labLogPath, append: true) { AutoFlush = true });
 
-        using var cancel = new CancellationTokenSource();
-        int signals = 0;
-        void Interrupt(PosixSignalContext context)
-        {
-            context.Cancel = true; // clean up first; then exit 130
-            string name = context.Signal switch { PosixSignal.SIGINT => "INT", PosixSignal.SIGHUP => "HUP", _ => "TERM" };
-            // A second Ctrl-C while the lab is being removed does not cut the removal short: a
-            // killed runner would leave namespaces, addresses and processes on the machines.
-            Console.Error.WriteLine(Interlocked.Increment(ref signals) == 1
-                ? $"\ndataplane-conformance: interrupted (SIG{name}); removing the lab"
-                : $"dataplane-conformance: SIG{name} again; still removing the lab");
-            cancel.Cancel();
-        }
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
-        // A closed terminal: its hangup no longer reaches the lab's processes (each has a session of its own).
-        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Interrupt);
+        // Ctrl-C, SIGTERM or SIGHUP cancels; the lab is removed on the way out, then exit 130.
+        using var interruption = new Interruption("dataplane-conformance");
+        CancellationToken cancel = interruption.Token;
 
         var options = new MatrixOptions(lab, drivers, modifiers, tests, settings, Path.GetFullPath(results),
             Path.GetFullPath(binary), Commit());
@@ -206,11 +194,11 @@ internal static class Program
         {
             progress.Dispose();
             Console.Error.WriteLine("dataplane-conformance: interrupted; the lab is removed");
-            return 130;
+            return Interruption.ExitCode;
         }
         try
         {
-            Tally tally = await new MatrixRunner(options, progress, labLog).RunAsync(cancel.Token).ConfigureAwait(false);
+            Tally tally = await new MatrixRunner(options, progress, labLog).RunAsync(cancel).ConfigureAwait(false);
             if (cancel.IsCancellationRequested)
                 return Interrupted();
             progress.Dispose();

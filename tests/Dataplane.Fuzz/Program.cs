@@ -6,7 +6,7 @@
 //   Dataplane.Fuzz --frames PCAP DIR [MAX]  write up to MAX (default 32) frames of a capture to DIR as seeds
 //   Dataplane.Fuzz --seeds PCAP ROOT [MAX]  cut each frame at its layers into ROOT/TARGET/ seeds, MAX (16) per target
 //
-// `./build.sh fuzz` builds, instruments and runs this; see the comments there.
+// `./build.sh fuzz` builds, instruments and runs this (build/Dataplane.Build/Fuzzing/Fuzzer.cs); see the comments there.
 using Dataplane.Fuzz;
 using Dataplane.Wire.Tests.Captures;
 using SharpFuzz;

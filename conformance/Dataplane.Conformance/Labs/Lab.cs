@@ -1,3 +1,5 @@
+using Dataplane.Labs;
+
 namespace Dataplane.Conformance.Labs;
 
 /// <summary>What sits between the left and the right host during a phase of a run.</summary>
@@ -21,9 +23,9 @@ public enum SutKind
 /// </summary>
 public sealed class Lab : IAsyncDisposable
 {
-    private readonly List<NetnsHost> _namespaces = [];
     private readonly List<(Host Host, string Command)> _undo = []; // under its lock: hosts' steps end at once
     private readonly TextWriter _log;
+    private readonly NetnsLab _netns; // this machine's part: the namespaces and what is made in them
     private bool _disposed;
 
     private Lab(LabDefinition definition, string id, TextWriter log)
@@ -31,6 +33,7 @@ public sealed class Lab : IAsyncDisposable
         Definition = definition;
         Id = id;
         _log = TextWriter.Synchronized(log); // the hosts write at once
+        _netns = new NetnsLab(id, _log);
         Left = MakeHost(definition.Left);
         Right = MakeHost(definition.Right);
         Sut = MakeHost(definition.Sut);
@@ -93,16 +96,13 @@ public sealed class Lab : IAsyncDisposable
 
     private async Task AddNamespaceAsync(NetnsHost ns, CancellationToken cancel)
     {
-        _namespaces.Add(ns); // first: a failure between the two still removes it
-        await Local($"ip netns add {ns.Namespace}", cancel).ConfigureAwait(false);
+        cancel.ThrowIfCancellationRequested();
+        _netns.Namespace(ns.Role); // ID-ROLE, the host's name
         // The system under test's kernel stays off the wire while the dataplane owns the ports: no
         // IPv6 on its interfaces (no link-local address, no solicitations) unless Linux is attached.
         string ipv6 = ns.Role == "sut" ? "net.ipv6.conf.default.disable_ipv6=1" : "net.ipv6.conf.default.accept_dad=0";
-        await ns.RunCheckedAsync($"ip link set lo up && sysctl -qw net.ipv6.conf.all.accept_dad=0 {ipv6}", _log, cancel).ConfigureAwait(false);
+        await ns.RunCheckedAsync($"sysctl -qw net.ipv6.conf.all.accept_dad=0 {ipv6}", _log, cancel).ConfigureAwait(false);
     }
-
-    private Task Local(string command, CancellationToken cancel) =>
-        new LocalHost().RunCheckedAsync(command, _log, cancel);
 
     /// <summary>
     /// Attaches <paramref name="kind"/> between the hosts and addresses the hosts for it. For the
@@ -116,7 +116,7 @@ public sealed class Lab : IAsyncDisposable
         {
             if (Left is not NetnsHost || Right is not NetnsHost)
                 throw new LabException("modifier direct needs namespace hosts: remote hosts are cabled to the system under test");
-            await VethAsync(Left, "eth0", Right, "eth0", cancel).ConfigureAwait(false);
+            Veth(Left, "eth0", Right, "eth0", cancel);
             await RunStepsAsync(HostSteps(gatewayLeft: null, gatewayRight: null), cancel).ConfigureAwait(false);
             return new SutSession(kind, Sut, null, null, null);
         }
@@ -162,8 +162,8 @@ public sealed class Lab : IAsyncDisposable
         var sut = new List<Step>();
         if (Sut is NetnsHost)
         {
-            await VethAsync(Sut, "sl0", Left, "eth0", cancel).ConfigureAwait(false);
-            await VethAsync(Sut, "sr0", Right, "eth0", cancel).ConfigureAwait(false);
+            Veth(Sut, "sl0", Left, "eth0", cancel);
+            Veth(Sut, "sr0", Right, "eth0", cancel);
             SutInterfaces = ("sl0", "sr0");
             await Sut.RunCheckedAsync("sysctl -qw net.ipv6.conf.sl0.disable_ipv6=0 net.ipv6.conf.sr0.disable_ipv6=0 " +
                 "net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1", _log, cancel).ConfigureAwait(false);
@@ -201,8 +201,8 @@ public sealed class Lab : IAsyncDisposable
             }
             else if (driver == "afpacket")
             {
-                await VethAsync(Sut, "dpl0", Left, "eth0", cancel).ConfigureAwait(false);
-                await VethAsync(Sut, "dpr0", Right, "eth0", cancel).ConfigureAwait(false);
+                Veth(Sut, "dpl0", Left, "eth0", cancel);
+                Veth(Sut, "dpr0", Right, "eth0", cancel);
                 leftPort = $"port left  driver afpacket ifname dpl0 queues {cores}";
                 rightPort = $"port right driver afpacket ifname dpr0 queues {cores}";
             }
@@ -229,13 +229,13 @@ public sealed class Lab : IAsyncDisposable
 
         var dataplaneLog = new StreamWriter(Path.Combine(runFolder, "dataplane.log"), append: true) { AutoFlush = true };
         await dataplaneLog.WriteLineAsync($"$ {remoteBinary} run -c {remoteConfig} -s {socket}   ({Sut.Where})").ConfigureAwait(false);
-        HostProcess process = Sut.Start($"exec {Shell.Quote(remoteBinary)} run -c {Shell.Quote(remoteConfig)} -s {Shell.Quote(socket)}", dataplaneLog);
+        LabProcess process = Sut.Start($"exec {Shell.Quote(remoteBinary)} run -c {Shell.Quote(remoteConfig)} -s {Shell.Quote(socket)}", dataplaneLog);
         var session = new SutSession(SutKind.Dataplane, Sut, process, remoteBinary, socket) { Log = dataplaneLog };
         try
         {
             if (!await process.WaitForOutputAsync("dataplane: running:", TimeSpan.FromSeconds(20), cancel).ConfigureAwait(false))
             {
-                string last = process.Output.Trim().Split('\n').LastOrDefault()?.Trim() ?? "";
+                string last = process.AllOutput.Trim().Split('\n').LastOrDefault()?.Trim() ?? "";
                 throw new LabException(process.HasExited
                     ? $"the dataplane exited with status {process.ExitCode} at start{(last.Length > 0 ? ": " + last : "")}"
                     : "the dataplane did not say 'running:' within 20 s");
@@ -243,7 +243,9 @@ public sealed class Lab : IAsyncDisposable
             if (Sut is NetnsHost && driver == "tap")
             {
                 // The taps are the hosts' NICs; the dataplane keeps working on its descriptors after the move.
-                await Local($"ip -n {Id}-sut link set dpl0 netns {Id}-left && ip -n {Id}-sut link set dpr0 netns {Id}-right", cancel).ConfigureAwait(false);
+                cancel.ThrowIfCancellationRequested();
+                _netns.Move("dpl0", $"{Id}-sut", $"{Id}-left");
+                _netns.Move("dpr0", $"{Id}-sut", $"{Id}-right");
                 LeftInterface = "dpl0";
                 RightInterface = "dpr0";
             }
@@ -273,7 +275,7 @@ public sealed class Lab : IAsyncDisposable
     /// </summary>
     public async Task DetachAsync(SutSession session, bool interrupted = false)
     {
-        if (session.Dataplane is HostProcess dataplane)
+        if (session.Dataplane is LabProcess dataplane)
         {
             if (session.Socket is not null && !dataplane.HasExited && !interrupted)
             {
@@ -298,12 +300,10 @@ public sealed class Lab : IAsyncDisposable
         SutInterfaces = ("", "");
     }
 
-    private async Task VethAsync(Host a, string aName, Host b, string bName, CancellationToken cancel)
+    private void Veth(Host a, string aName, Host b, string bName, CancellationToken cancel)
     {
-        var na = (NetnsHost)a;
-        var nb = (NetnsHost)b;
-        await Local($"ip -n {na.Namespace} link add {aName} type veth peer name {bName} netns {nb.Namespace} && " +
-            $"ip -n {na.Namespace} link set {aName} up && ip -n {nb.Namespace} link set {bName} up", cancel).ConfigureAwait(false);
+        cancel.ThrowIfCancellationRequested();
+        _netns.Veth(((NetnsHost)a).Namespace, aName, ((NetnsHost)b).Namespace, bName);
         if (a == Left || b == Left)
             LeftInterface = a == Left ? aName : bName;
         if (a == Right || b == Right)
@@ -448,14 +448,6 @@ public sealed class Lab : IAsyncDisposable
             return;
         _disposed = true;
         await UndoAsync(andFolders: true).ConfigureAwait(false);
-        var local = new LocalHost();
-        foreach (NetnsHost ns in _namespaces)
-        {
-            CommandResult pids = await Quietly(local, $"ip netns pids {ns.Namespace}").ConfigureAwait(false);
-            if (pids.Output.Trim().Length > 0)
-                _log.WriteLine($"lab {Id}: warning: processes not started by the lab still in {ns.Namespace}: {pids.Output.Trim().Replace('\n', ' ')}");
-            await Quietly(local, $"ip netns del {ns.Namespace}").ConfigureAwait(false);
-        }
-        _namespaces.Clear();
+        _netns.Dispose();
     }
 }

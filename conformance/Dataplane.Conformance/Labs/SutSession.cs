@@ -1,9 +1,10 @@
 using System.Text.Json;
+using Dataplane.Labs;
 
 namespace Dataplane.Conformance.Labs;
 
 /// <summary>The system under test while attached: its error counters, and whether the dataplane still runs.</summary>
-public sealed class SutSession(SutKind kind, Host host, HostProcess? dataplane, string? binary, string? socket)
+public sealed class SutSession(SutKind kind, Host host, LabProcess? dataplane, string? binary, string? socket)
 {
     /// <summary>What is attached.</summary>
     public SutKind Kind { get; } = kind;
@@ -12,7 +13,7 @@ public sealed class SutSession(SutKind kind, Host host, HostProcess? dataplane, 
     public Host Host { get; } = host;
 
     /// <summary>The dataplane's process; null for Linux or direct.</summary>
-    public HostProcess? Dataplane { get; } = dataplane;
+    public LabProcess? Dataplane { get; } = dataplane;
 
     /// <summary>The dataplane binary's path on the machine.</summary>
     public string? Binary { get; } = binary;

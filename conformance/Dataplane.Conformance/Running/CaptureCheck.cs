@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using Dataplane.Conformance.Labs;
+using Dataplane.Labs;
 
 namespace Dataplane.Conformance.Running;
 
@@ -23,10 +24,10 @@ internal sealed partial class CaptureCheck
     private readonly List<Capture> _captures = [];
 
     /// <summary>One capture: its host and interface, its file here (and on the host, over ssh), its tcpdump.</summary>
-    private sealed record Capture(Host Host, string Interface, string LocalFile, string? RemoteFile, HostProcess Tcpdump)
+    private sealed record Capture(Host Host, string Interface, string LocalFile, string? RemoteFile, LabProcess Tcpdump)
     {
         /// <summary>The interface's own address, printed before tcpdump starts: its frames are the host's, not judged.</summary>
-        public string Mac => MacLine().Match(Tcpdump.Output) is { Success: true } m ? m.Groups[1].Value : "";
+        public string Mac => MacLine().Match(Tcpdump.AllOutput) is { Success: true } m ? m.Groups[1].Value : "";
     }
 
     /// <summary>
@@ -55,7 +56,7 @@ internal sealed partial class CaptureCheck
         string local = Path.Combine(folder, $"{test}.{host.Role}.pcap");
         string? remote = host is SshHost ssh ? $"{ssh.Folder}/{host.Role}.pcap" : null;
         // The interface's address on the same round trip as tcpdump.
-        HostProcess p = host.Start($"echo \"mac $(cat /sys/class/net/{ifname}/address)\" && " +
+        LabProcess p = host.Start($"echo \"mac $(cat /sys/class/net/{ifname}/address)\" && " +
             $"exec {tcpdump} -n -U -s 0 -c {Frames} -i {ifname} -w {remote ?? local}", new PrefixedWriter(log, $"[{host.Role}] "));
         var capture = new Capture(host, ifname, local, remote, p);
         lock (_captures)
@@ -121,7 +122,7 @@ internal sealed partial class CaptureCheck
         }
         var judge = new LocalHost();
         // tcpdump says how many frames it wrote as it ends; tshark counts them only when it did not get to.
-        string total = CapturedLine().Match(c.Tcpdump.Output) is { Success: true } m ? m.Groups[1].Value
+        string total = CapturedLine().Match(c.Tcpdump.AllOutput) is { Success: true } m ? m.Groups[1].Value
             : (await judge.RunAsync($"{tshark} -r {Shell.Quote(c.LocalFile)} -T fields -e frame.number 2>/dev/null | wc -l",
                 TimeSpan.FromSeconds(120), null, cancel).ConfigureAwait(false)).Output.Trim();
         CommandResult bad = await JudgeAsync(tshark, c.LocalFile, c.Mac, judgeChecksums, cancel).ConfigureAwait(false);

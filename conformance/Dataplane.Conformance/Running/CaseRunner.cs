@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Dataplane.Conformance.Cases;
 using Dataplane.Conformance.Labs;
 using Dataplane.Conformance.Model;
+using Dataplane.Labs;
 
 namespace Dataplane.Conformance.Running;
 
@@ -85,14 +86,14 @@ internal static class CaseRunner
                     await capturing.Result.DiscardAsync().ConfigureAwait(false);
                 throw;
             }
-            var servers = new List<HostProcess>();
+            var servers = new List<LabProcess>();
             try
             {
                 foreach (Server server in plan.Servers)
                 {
                     Host host = HostOf(server.Place);
                     log.WriteLine($"[{host.Role}] $ {server.Command}");
-                    HostProcess process = host.Start(server.Command, new PrefixedWriter(log, $"[{host.Role}] "));
+                    LabProcess process = host.Start(server.Command, new PrefixedWriter(log, $"[{host.Role}] "));
                     servers.Add(process);
                     string? notReady = await WaitReadyAsync(host, process, server, cancel).ConfigureAwait(false);
                     if (notReady is not null)
@@ -111,7 +112,7 @@ internal static class CaseRunner
                         await servers[i].WaitAsync(TimeSpan.FromSeconds(5), cancel).ConfigureAwait(false);
                     if (!servers[i].HasExited)
                         await servers[i].StopAsync(TimeSpan.FromSeconds(3)).ConfigureAwait(false);
-                    outputs.Add(servers[i].Output);
+                    outputs.Add(servers[i].AllOutput);
                 }
 
                 Measurement? value = run.TimedOut ? null : plan.Value(run.Output, outputs);
@@ -148,7 +149,7 @@ internal static class CaseRunner
             }
             finally
             {
-                foreach (HostProcess p in servers)
+                foreach (LabProcess p in servers)
                     await p.DisposeAsync().ConfigureAwait(false);
                 // Captures left by an early end (NORUN, NOTERM...) are judged for malformed frames; those
                 // left by an interrupt, here or while judging, are dropped unjudged: the run is being stopped.
@@ -178,10 +179,10 @@ internal static class CaseRunner
     /// server that will never be ready: over ssh on a busy machine, starting it and each check take
     /// seconds.
     /// </summary>
-    private static async Task<string?> WaitReadyAsync(Host host, HostProcess process, Server server, CancellationToken cancel)
+    private static async Task<string?> WaitReadyAsync(Host host, LabProcess process, Server server, CancellationToken cancel)
     {
         var limit = TimeSpan.FromSeconds(30);
-        string Last() => process.Output.Trim().Split('\n').LastOrDefault()?.Trim() ?? "";
+        string Last() => process.AllOutput.Trim().Split('\n').LastOrDefault()?.Trim() ?? "";
         if (server.ReadyText is not null)
         {
             if (await process.WaitForOutputAsync(server.ReadyText, limit, cancel).ConfigureAwait(false))

@@ -3,6 +3,7 @@ using Dataplane.Conformance.Cases;
 using Dataplane.Conformance.Labs;
 using Dataplane.Conformance.Model;
 using Dataplane.Conformance.Results;
+using Dataplane.Labs;
 
 namespace Dataplane.Conformance.Running;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Dataplane.Conformance.Labs;
-using Dataplane.Tests;
+using Dataplane.Labs;
 
 namespace Dataplane.Conformance.Tests.Labs;
 
@@ -36,7 +36,7 @@ public sealed class HostTests
         await Assert.ThrowsAsync<LabException>(() => Here.RunStepsAsync(["true", "false", "true"], done: counts.Add));
         using var cancel = new CancellationTokenSource();
         Task interrupted = Here.RunStepsAsync(["true", "echo started; sleep 60", "true"], log, cancel.Token, done: counts.Add);
-        Assert.True(LinuxLab.Until(() => log.ToString().Contains("[local] started", StringComparison.Ordinal), TimeSpan.FromSeconds(60)));
+        Assert.True(NetnsLab.Until(() => log.ToString().Contains("[local] started", StringComparison.Ordinal), TimeSpan.FromSeconds(60)));
         cancel.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => interrupted);
         // All of a success; the one before a failure (the failed one did nothing); an interrupted one may have.
@@ -70,7 +70,7 @@ public sealed class HostTests
     {
         // An interrupted test's clean-up disposed a capture's tcpdump a second time, and the runner
         // crashed (exit 134: "No process is associated with this object").
-        HostProcess sleeper = Here.Start("exec sleep 60");
+        LabProcess sleeper = Here.Start("exec sleep 60");
         await sleeper.DisposeAsync();
         await sleeper.DisposeAsync();
         Assert.True(sleeper.HasExited);
@@ -82,11 +82,11 @@ public sealed class HostTests
     [Fact]
     public async Task Waiting_for_output_ends_with_the_output_with_the_process_or_with_an_interrupt()
     {
-        await using HostProcess talker = Here.Start("echo ready; exec sleep 60");
+        await using LabProcess talker = Here.Start("echo ready; exec sleep 60");
         Assert.True(await talker.WaitForOutputAsync("ready", TimeSpan.FromSeconds(60)));
-        await using HostProcess quiet = Here.Start("exit 0");
+        await using LabProcess quiet = Here.Start("exit 0");
         Assert.False(await quiet.WaitForOutputAsync("ready", TimeSpan.FromSeconds(60)));
-        await using HostProcess sleeper = Here.Start("exec sleep 60");
+        await using LabProcess sleeper = Here.Start("exec sleep 60");
         using var cancel = new CancellationTokenSource(200);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sleeper.WaitForOutputAsync("ready", TimeSpan.FromSeconds(60), cancel.Token));
     }

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Dataplane.Tests;
+using Dataplane.Labs;
 using Dataplane.Conformance.Labs;
 using Dataplane.Conformance.Model;
 using Dataplane.Conformance.Results;
@@ -94,16 +94,16 @@ public sealed class RemoteLabTests(ITestOutputHelper testOutput)
             foreach (string role in RemoteWorld.Roles)
             {
                 string ns = RemoteWorld.Namespace(role);
-                Assert.True(LinuxLab.Until(() => Pids(ns).SequenceEqual([sshdPids[role]]), TimeSpan.FromSeconds(30)),
-                    $"processes left in {ns} (sshd is {sshdPids[role]}):\n{LinuxLab.Run("ps", ["-o", "pid,ppid,etimes,args", "-p", string.Join(',', Pids(ns))])}");
+                Assert.True(NetnsLab.Until(() => Pids(ns).SequenceEqual([sshdPids[role]]), TimeSpan.FromSeconds(30)),
+                    $"processes left in {ns} (sshd is {sshdPids[role]}):\n{NetnsLab.Run("ps", ["-o", "pid,ppid,etimes,args", "-p", string.Join(',', Pids(ns))])}");
             }
             Assert.Empty(Directory.GetFileSystemEntries("/tmp", $"dataplane-conformance-dplc{runnerPid}*"));
-            Assert.DoesNotContain($"dplc{runnerPid}", LinuxLab.Run("ip", "netns", "list"));
+            Assert.DoesNotContain($"dplc{runnerPid}", NetnsLab.Run("ip", "netns", "list"));
         }
 
         // And the world is gone with its sshds.
-        Assert.DoesNotContain($"dplr-{Environment.ProcessId}-", LinuxLab.Run("ip", "netns", "list"));
-        Assert.DoesNotContain($"dplr{Environment.ProcessId}", LinuxLab.Run("ip", "-o", "link", "show"));
+        Assert.DoesNotContain($"dplr-{Environment.ProcessId}-", NetnsLab.Run("ip", "netns", "list"));
+        Assert.DoesNotContain($"dplr{Environment.ProcessId}", NetnsLab.Run("ip", "-o", "link", "show"));
         foreach (int pid in sshdPids.Values)
             Assert.False(Directory.Exists($"/proc/{pid}"), $"sshd {pid} still runs");
     }
@@ -115,7 +115,7 @@ public sealed class RemoteLabTests(ITestOutputHelper testOutput)
             "sysctl -n net.ipv4.ip_forward net.ipv6.conf.all.forwarding")));
 
     private static int[] Pids(string ns) =>
-        [.. LinuxLab.Run("ip", "netns", "pids", ns).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).Order()];
+        [.. NetnsLab.Run("ip", "netns", "pids", ns).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).Order()];
 
     private static string Read(string path) => File.Exists(path) ? File.ReadAllText(path) : "(none)";
 

@@ -1,5 +1,5 @@
-using System.Diagnostics;
-using static Dataplane.Tests.LinuxLab;
+using Dataplane.Labs;
+using static Dataplane.Labs.NetnsLab;
 
 namespace Dataplane.Conformance.Tests.Labs;
 
@@ -9,7 +9,8 @@ namespace Dataplane.Conformance.Tests.Labs;
 /// a management veth to this namespace (this end <c>dplrPIDl|r|s</c>, 10.199.P.0/30 and up), and
 /// cabled as a bare-metal lab is: left ens0 — sl0 sut sr0 — ens0 right. The interfaces are the
 /// world's, as a real machine's NICs are not the lab's; the lab only adds addresses and routes.
-/// Dispose stops the sshds by their pids and removes the namespaces, links and files.
+/// The namespaces, links and sshds are a <see cref="NetnsLab"/>'s: dispose stops the sshds by their
+/// pids and removes the namespaces, links and files.
 /// </summary>
 internal sealed class RemoteWorld : IDisposable
 {
@@ -17,10 +18,8 @@ internal sealed class RemoteWorld : IDisposable
     public static readonly string[] Roles = ["left", "right", "sut"];
 
     private const string Sshd = "/usr/sbin/sshd";
-    private readonly Dictionary<string, Process> _sshd = [];
-    private readonly System.Text.StringBuilder _sshdOutput = new();
-    private readonly List<string> _namespaces = [];
-    private readonly List<string> _links = [];
+    private readonly NetnsLab _lab = new($"dplr-{Environment.ProcessId}");
+    private readonly Dictionary<string, LabProcess> _sshd = [];
     private readonly bool _madePrivsepFolder;
 
     /// <summary>Builds the world and waits until ssh reaches each machine; on a failure, removes what it made and throws.</summary>
@@ -57,17 +56,11 @@ internal sealed class RemoteWorld : IDisposable
             for (int k = 0; k < Roles.Length; k++)
             {
                 string role = Roles[k];
-                string ns = Namespace(role);
-                _namespaces.Add(ns);
-                Run("ip", "netns", "add", ns);
+                string ns = _lab.Namespace(role);
                 string mgmt = $"dplr{Environment.ProcessId}{role[0]}";
-                _links.Add(mgmt);
-                Run("ip", "link", "add", mgmt, "type", "veth", "peer", "name", "mgmt0", "netns", ns);
+                _lab.Veth(null, mgmt, ns, "mgmt0");
                 Run("ip", "addr", "add", $"{ManagementAddress(k, here: true)}/30", "dev", mgmt);
-                Run("ip", "link", "set", mgmt, "up");
-                Run("ip", "-n", ns, "addr", "add", $"{ManagementAddress(k, here: false)}/30", "dev", "mgmt0");
-                Run("ip", "-n", ns, "link", "set", "mgmt0", "up");
-                Run("ip", "-n", ns, "link", "set", "lo", "up");
+                _lab.Address(ns, "mgmt0", $"{ManagementAddress(k, here: false)}/30");
                 config.Add($"Host {role}");
                 config.Add($"    HostName {ManagementAddress(k, here: false)}");
             }
@@ -148,29 +141,12 @@ internal sealed class RemoteWorld : IDisposable
             // Every lab command is a connection of its own; the default 10 would refuse some under load.
             "MaxStartups 100",
         ]);
-        var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in (string[])["netns", "exec", Namespace(role), Sshd, "-D", "-e", "-f", config])
-            start.ArgumentList.Add(a);
-        // ip netns exec execs sshd: the pid is sshd's.
-        Process sshd = Process.Start(start) ?? throw new InvalidOperationException("cannot start sshd");
-        _sshd[role] = sshd;
-        void Collect(object? _, DataReceivedEventArgs e)
-        {
-            lock (_sshdOutput)
-                _sshdOutput.Append($"[{role}] ").AppendLine(e.Data);
-        }
-        sshd.OutputDataReceived += Collect;
-        sshd.ErrorDataReceived += Collect;
-        sshd.BeginOutputReadLine();
-        sshd.BeginErrorReadLine();
+        // ip netns exec execs sshd: the pid is sshd's. -e: its log on standard error.
+        _sshd[role] = _lab.StartIn(Namespace(role), Sshd, "-D", "-e", "-f", config);
     }
 
     /// <summary>What the sshds said (-e: their log on standard error), for a failure's message.</summary>
-    public string SshdOutput()
-    {
-        lock (_sshdOutput)
-            return _sshdOutput.ToString();
-    }
+    public string SshdOutput() => string.Concat(_sshd.Select(p => string.Concat(p.Value.AllOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => $"[{p.Key}] {l}\n"))));
 
     private bool TrySsh(string role, string command)
     {
@@ -193,7 +169,7 @@ internal sealed class RemoteWorld : IDisposable
     public void Dispose()
     {
         var sshdPids = _sshd.Values.Select(p => p.Id).ToHashSet();
-        foreach (string ns in _namespaces)
+        foreach (string ns in _lab.Namespaces)
         {
             int[] Left()
             {
@@ -212,27 +188,8 @@ internal sealed class RemoteWorld : IDisposable
                     _ = Tmds.Linux.LibC.kill(pid, Tmds.Linux.LibC.SIGKILL);
             }
         }
-        foreach (Process sshd in _sshd.Values)
-        {
-            if (!sshd.HasExited)
-            {
-                _ = Tmds.Linux.LibC.kill(sshd.Id, Tmds.Linux.LibC.SIGTERM);
-                if (!sshd.WaitForExit(5000))
-                    sshd.Kill();
-            }
-            sshd.WaitForExit();
-            sshd.Dispose();
-        }
         _sshd.Clear();
-        foreach (string link in _links)
-        {
-            if (Directory.Exists($"/sys/class/net/{link}"))
-                Quietly("ip", "link", "del", link);
-        }
-        _links.Clear();
-        foreach (string ns in _namespaces)
-            Quietly("ip", "netns", "del", ns);
-        _namespaces.Clear();
+        _lab.Dispose(); // the sshds by their pids (SIGTERM, SIGKILL after 5 s), the links, the namespaces
         if (_madePrivsepFolder)
             Quietly("rmdir", "/run/sshd");
         Directory.Delete(Folder, recursive: true);

@@ -1,4 +1,5 @@
 using Dataplane.Conformance.Labs;
+using Dataplane.Labs;
 
 namespace Dataplane.Conformance.Tests.Labs;
 

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using Dataplane.Conformance.Labs;
 using Dataplane.Conformance.Running;
-using Dataplane.Tests;
+using Dataplane.Labs;
 
 namespace Dataplane.Conformance.Tests.Running;
 
@@ -13,7 +13,7 @@ public sealed class CaptureJudgeTests : IDisposable
     [SkippableFact]
     public async Task A_tcp_checksum_of_all_ones_for_a_computed_zero_is_not_bad_and_a_wrong_one_is()
     {
-        string? missing = LinuxLab.Missing("tshark");
+        string? missing = NetnsLab.Missing("tshark");
         Skip.If(missing is not null, missing);
         // Frame 1: TCP whose checksum computes to 0x0000, sent as 0xFFFF (Linux's skb_checksum_help
         // does so; a CI run judged the dataplane for forwarding it). Frame 2: the same as 0x0000.

@@ -3,7 +3,7 @@ using Dataplane.Conformance.Cases;
 using Dataplane.Conformance.Labs;
 using Dataplane.Conformance.Model;
 using Dataplane.Conformance.Running;
-using Dataplane.Tests;
+using Dataplane.Labs;
 
 namespace Dataplane.Conformance.Tests.Running;
 
@@ -105,8 +105,8 @@ public sealed class CaseRunnerLabTests : IDisposable
         Result result = await CaseRunner.RunAsync(echo, lab, direct, Settings(), _folder, CancellationToken.None);
         Assert.Equal(Status.Pass, result.Status);
         Assert.Contains("hello", await File.ReadAllTextAsync(Path.Combine(_folder, result.Log!)));
-        string Left() => LinuxLab.Run("ip", "netns", "pids", $"{_id}f-right").Trim();
-        Assert.True(LinuxLab.Until(() => Left().Length == 0, TimeSpan.FromSeconds(30)), $"left in the namespace: {Left()}");
+        string Left() => NetnsLab.Run("ip", "netns", "pids", $"{_id}f-right").Trim();
+        Assert.True(NetnsLab.Until(() => Left().Length == 0, TimeSpan.FromSeconds(30)), $"left in the namespace: {Left()}");
         await lab.DetachAsync(direct);
     }
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Dataplane.Conformance.Model;
 using Dataplane.Conformance.Results;
-using Dataplane.Tests;
+using Dataplane.Labs;
 
 namespace Dataplane.Conformance.Tests.Running;
 
@@ -44,7 +44,7 @@ public sealed class RunnerProcessTests : IDisposable
         return (p.ExitCode, await output + await errors);
     }
 
-    private static string Namespaces() => LinuxLab.Run("ip", "netns", "list");
+    private static string Namespaces() => NetnsLab.Run("ip", "netns", "list");
 
     [SkippableFact]
     public async Task A_direct_run_writes_its_run_the_result_lines_and_the_page()
@@ -132,7 +132,7 @@ public sealed class RunnerProcessTests : IDisposable
     {
         string path = Path.Combine(_results, name);
         File.WriteAllText(path, $"#!/bin/sh\n{body}\n");
-        LinuxLab.Run("chmod", "+x", path);
+        NetnsLab.Run("chmod", "+x", path);
         return path;
     }
 
@@ -168,13 +168,13 @@ public sealed class RunnerProcessTests : IDisposable
             }
             return phase(Output(), namespaces) || p.HasExited;
         }
-        Assert.True(LinuxLab.Until(Reached, TimeSpan.FromSeconds(120)), $"the phase was not reached:\n{Output()}");
+        Assert.True(NetnsLab.Until(Reached, TimeSpan.FromSeconds(120)), $"the phase was not reached:\n{Output()}");
         Assert.False(p.HasExited, $"the runner ended before the phase:\n{Output()}");
         // As a terminal's Ctrl-C: to the whole process group, the runner and whatever it left in it.
         Assert.Equal(0, Tmds.Linux.LibC.kill(-p.Id, Tmds.Linux.LibC.SIGINT));
         if (again is not null)
         {
-            Assert.True(LinuxLab.Until(() => again(Output()) || p.HasExited, TimeSpan.FromSeconds(60)), Output());
+            Assert.True(NetnsLab.Until(() => again(Output()) || p.HasExited, TimeSpan.FromSeconds(60)), Output());
             _ = Tmds.Linux.LibC.kill(-p.Id, Tmds.Linux.LibC.SIGINT);
         }
         using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(120));
@@ -197,7 +197,7 @@ public sealed class RunnerProcessTests : IDisposable
         string path = $"/run/netns/{name}";
         try
         {
-            return File.Exists(path) ? ulong.Parse(LinuxLab.Run("stat", "-L", "-c", "%i", path).Trim()) : null;
+            return File.Exists(path) ? ulong.Parse(NetnsLab.Run("stat", "-L", "-c", "%i", path).Trim()) : null;
         }
         catch (InvalidOperationException)
         {

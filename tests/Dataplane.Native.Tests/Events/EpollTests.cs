@@ -1,4 +1,3 @@
-using Dataplane.Tests;
 
 namespace Dataplane.Native.Tests.Events;
 
@@ -19,7 +18,7 @@ public class EpollTests
         bool asleep = false;
         var signaller = new Thread(() =>
         {
-            asleep = LinuxLab.Until(() => InEpollWait(waiter), TimeSpan.FromSeconds(30));
+            asleep = NetnsLab.Until(() => InEpollWait(waiter), TimeSpan.FromSeconds(30));
             wake.Signal();
         });
         signaller.Start();

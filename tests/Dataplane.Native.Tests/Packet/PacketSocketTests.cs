@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Dataplane.Native.Tests.Support;
-using Dataplane.Tests;
 
 namespace Dataplane.Native.Tests.Packet;
 
@@ -160,7 +159,7 @@ public unsafe class PacketSocketTests
         // Until a member has the frame (bounded), then one more look at both: exactly one has it.
         int copies = 0;
         int Look() => copies += (Drain(first, 0x0d0a7a04) ? 1 : 0) + (Drain(second, 0x0d0a7a04) ? 1 : 0);
-        Assert.True(LinuxLab.Until(() => Look() > 0, Patience), "no member of the group received the frame");
+        Assert.True(NetnsLab.Until(() => Look() > 0, Patience), "no member of the group received the frame");
         Look();
         Assert.Equal(1, copies);
     }
@@ -180,7 +179,7 @@ public unsafe class PacketSocketTests
         }
         // The membership goes with the socket's release; under load (a CI run beside other jobs) the
         // flag was once seen still set right after close() returned, so wait for it, bounded.
-        LinuxLab.Until(() => (Lab.ParseHex(Lab.ReadSys(veth.A, "flags")) & Promiscuous) == 0, Patience);
+        NetnsLab.Until(() => (Lab.ParseHex(Lab.ReadSys(veth.A, "flags")) & Promiscuous) == 0, Patience);
         Assert.Equal(0, Lab.ParseHex(Lab.ReadSys(veth.A, "flags")) & Promiscuous);
     }
 

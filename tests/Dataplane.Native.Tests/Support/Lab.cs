@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 
 namespace Dataplane.Native.Tests.Support;
@@ -6,11 +5,14 @@ namespace Dataplane.Native.Tests.Support;
 /// <summary>
 /// What the root-only tests need from the machine: root, iproute2, /dev/net/tun; unique interface and
 /// namespace names (<c>dpn</c> + this process id + a counter, so parallel tests and parallel runs do
-/// not collide); and a way to run <c>ip</c> and read <c>/sys</c>. Every test removes what it made.
+/// not collide); and a way to run <c>ip</c> and read <c>/sys</c>, the lab library's
+/// (<see cref="NetnsLab"/>). Every test removes what it made.
 /// </summary>
 internal static class Lab
 {
-    private static int s_counter;
+    /// <summary>The prefix of every name these tests give.</summary>
+    public static readonly string Stem = $"dpn{Environment.ProcessId}";
+
     private static readonly Lazy<string?> s_skipReason = new(CannotRunBecause);
 
     /// <summary>Skips the calling <c>[SkippableFact]</c> unless this is Linux, as root, with ip and /dev/net/tun.</summary>
@@ -20,42 +22,16 @@ internal static class Lab
     public static void RequireLinux() => Skip.IfNot(OperatingSystem.IsLinux(), "needs Linux");
 
     /// <summary>A fresh interface name of at most 15 bytes: <c>dpn&lt;pid&gt;&lt;kind&gt;&lt;n&gt;</c>.</summary>
-    public static string UniqueName(char kind) =>
-        $"dpn{Environment.ProcessId}{kind}{Interlocked.Increment(ref s_counter)}";
+    public static string UniqueName(char kind) => NetnsLab.UniqueName(Stem, kind);
 
     /// <summary>Runs <c>ip ARGS</c>; throws with its output if it fails.</summary>
     public static string Ip(params string[] args) => Run("ip", args);
 
-    /// <summary>Runs a command with a 20-second limit; throws with its output if it fails.</summary>
-    public static string Run(string file, params string[] args)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in args)
-            start.ArgumentList.Add(arg);
-        using Process process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {file}");
-        Task<string> output = process.StandardOutput.ReadToEndAsync();
-        Task<string> error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(20_000))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', args)}: no exit after 20 s");
-        }
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"{file} {string.Join(' ', args)}: exit {process.ExitCode}: {error.Result}{output.Result}");
-        return output.Result;
-    }
+    /// <summary>Runs a command (bounded); throws with its output if it fails.</summary>
+    public static string Run(string file, params string[] args) => NetnsLab.Run(file, args);
 
     /// <summary>Runs <c>ip ARGS</c> and ignores a failure: for clean-up in finally blocks.</summary>
-    public static void IpQuietly(params string[] args)
-    {
-        try
-        {
-            Ip(args);
-        }
-        catch (Exception e) when (e is InvalidOperationException or TimeoutException)
-        {
-        }
-    }
+    public static void IpQuietly(params string[] args) => NetnsLab.Quietly("ip", args);
 
     /// <summary>
     /// Turns IPv6 off on <paramref name="name"/> before it goes up, so the kernel sends no router
@@ -84,15 +60,7 @@ internal static class Lab
             return "needs root (CAP_NET_ADMIN, CAP_NET_RAW) to create interfaces and open packet sockets";
         if (!File.Exists(Tun.CloneDevice))
             return $"{Tun.CloneDevice} is missing (no tun module)";
-        try
-        {
-            Ip("-V");
-        }
-        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
-        {
-            return "ip (iproute2) is not installed: ./build.sh deps";
-        }
-        return null;
+        return NetnsLab.Missing("ip") is null ? null : "ip (iproute2) is not installed: ./build.sh deps";
     }
 
     /// <summary>The bytes as hex pairs, for assertion messages.</summary>

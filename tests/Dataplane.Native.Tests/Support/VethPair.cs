@@ -3,16 +3,18 @@ namespace Dataplane.Native.Tests.Support;
 /// <summary>
 /// A veth pair in this (root) network namespace with unique names, IPv6 off, no addresses, both ends
 /// up: whatever goes into one end comes out of the other and nowhere else. Deleted on dispose
-/// (deleting one end deletes both).
+/// (deleting one end deletes both), by the lab library.
 /// </summary>
 internal sealed class VethPair : IDisposable
 {
+    private readonly NetnsLab _lab = new(Lab.Stem);
+
     public VethPair()
     {
         string stem = Lab.UniqueName('v');
         A = stem + "a";
         B = stem + "b";
-        Lab.Ip("link", "add", A, "type", "veth", "peer", "name", B);
+        _lab.Veth(A, B);
         try
         {
             Lab.DisableIpv6(A);
@@ -41,5 +43,5 @@ internal sealed class VethPair : IDisposable
     /// <summary>The interface index of <see cref="B"/>.</summary>
     public int IndexB { get; }
 
-    public void Dispose() => Lab.IpQuietly("link", "del", A);
+    public void Dispose() => _lab.Dispose();
 }

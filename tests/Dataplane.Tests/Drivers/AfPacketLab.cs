@@ -13,8 +13,8 @@ namespace Dataplane.Tests.Drivers;
 /// <c>dpa&lt;pid&gt;0</c>, stays in this namespace with no address and IPv6 and forwarding off, so the
 /// host's stack neither answers nor routes what arrives on it: the dataplane owns it. IPv6 is off
 /// on the peer's end too, so the peer sends only what a test makes it send, and the tests can count
-/// frames exactly. Everything is removed on dispose, and every process started here is killed by
-/// its own PID.
+/// frames exactly. The namespace and the veth pair are a <see cref="NetnsLab"/>'s, removed on
+/// dispose; every process started here is killed by its own PID.
 /// </summary>
 internal sealed class AfPacketLab : IDisposable
 {
@@ -25,6 +25,7 @@ internal sealed class AfPacketLab : IDisposable
     public static readonly Ipv4Address PeerAddress = new(10, 67, 0, 2);
 
     private readonly List<Process> _processes = [];
+    private readonly NetnsLab _lab;
 
     /// <summary>Makes the lab; <paramref name="mtu"/> is set on both ends.</summary>
     public AfPacketLab(int mtu = 1500)
@@ -33,11 +34,14 @@ internal sealed class AfPacketLab : IDisposable
         Namespace = stem + "-peer";
         Interface = stem + "0";
         PeerInterface = stem + "p";
-        Cleanup(); // what a killed earlier run of this process id may have left
+        // What a killed earlier run of this process id may have left.
+        Execute("ip", "netns", "del", Namespace);
+        Execute("ip", "link", "del", Interface);
+        _lab = new NetnsLab(stem);
         try
         {
-            Run("ip", "netns", "add", Namespace);
-            Run("ip", "link", "add", Interface, "type", "veth", "peer", "name", PeerInterface, "netns", Namespace);
+            _lab.Namespace("peer");
+            _lab.Veth(null, Interface, Namespace, PeerInterface, up: false);
             // Our end: no IPv6 (no router solicitations, MLD or DAD of the host's own) and no IPv4
             // forwarding, so frames to 10.67.0.1 that reach the host's stack die there quietly.
             File.WriteAllText($"/proc/sys/net/ipv6/conf/{Interface}/disable_ipv6", "1");
@@ -54,10 +58,9 @@ internal sealed class AfPacketLab : IDisposable
                 Run("ip", "link", "set", Interface, "mtu", mtu.ToString(CultureInfo.InvariantCulture));
                 Run("ip", "-n", Namespace, "link", "set", PeerInterface, "mtu", mtu.ToString(CultureInfo.InvariantCulture));
             }
-            Run("ip", "-n", Namespace, "addr", "add", "10.67.0.2/24", "dev", PeerInterface);
-            Run("ip", "-n", Namespace, "link", "set", "lo", "up");
-            Run("ip", "-n", Namespace, "link", "set", PeerInterface, "up");
-            Run("ip", "link", "set", Interface, "up");
+            _lab.Address(Namespace, PeerInterface, "10.67.0.2/24");
+            _lab.Up(Namespace, PeerInterface);
+            _lab.Up(null, Interface);
         }
         catch
         {
@@ -82,7 +85,7 @@ internal sealed class AfPacketLab : IDisposable
             return "needs Linux";
         if (!Environment.IsPrivilegedProcess)
             return "needs root (network namespaces, veth pairs, packet sockets)";
-        return LinuxLab.Missing("ip", "ping", "tcpdump", "tshark", "ethtool", "python3");
+        return NetnsLab.Missing("ip", "ping", "tcpdump", "tshark", "ethtool", "python3");
     }
 
     /// <summary>Runs a command in the peer's namespace; throws with its output if it fails.</summary>
@@ -139,7 +142,7 @@ internal sealed class AfPacketLab : IDisposable
         InPeer("python3", "-c",
             $"import socket\ns = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)\ns.bind(('{PeerInterface}', 0))\ns.send(bytes.fromhex('{Convert.ToHexString(frame)}'))");
 
-    /// <summary>Kills what the lab started and removes the namespace and the veth pair.</summary>
+    /// <summary>Kills what the lab started (by PID) and removes the namespace and the veth pair.</summary>
     public void Dispose()
     {
         foreach (Process process in _processes)
@@ -159,18 +162,12 @@ internal sealed class AfPacketLab : IDisposable
             process.Dispose();
         }
         _processes.Clear();
-        Cleanup();
+        _lab.Dispose(); // the namespace takes the peer end, and with it ours
     }
 
-    private void Cleanup()
-    {
-        Execute("ip", "netns", "del", Namespace); // takes the peer end, and with it ours
-        Execute("ip", "link", "del", Interface);
-    }
+    private static string Run(string file, params string[] args) => NetnsLab.Run(file, args);
 
-    private static string Run(string file, params string[] args) => LinuxLab.Run(file, args);
-
-    private static (int ExitCode, string Output) Execute(string file, params string[] args) => LinuxLab.Execute(file, args);
+    private static (int ExitCode, string Output) Execute(string file, params string[] args) => NetnsLab.Execute(file, args);
 }
 
 /// <summary>A frame taken off a queue: where it came from, its metadata, its bytes gathered from the chain, and the chain's pieces.</summary>

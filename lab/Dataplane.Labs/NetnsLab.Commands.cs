@@ -1,23 +1,23 @@
 using System.Diagnostics;
 
-namespace Dataplane.Tests;
+namespace Dataplane.Labs;
 
 /// <summary>
-/// The lab's commands, bounded in time: run, run inside a namespace, run and ignore a failure,
-/// find a missing tool, wait for a condition. The bounds are safety nets for a loaded machine,
-/// not measures: a command ends when it is done, and one that hangs fails the test. A file of its
-/// own so that the conformance tests link it (with <see cref="LabProcess"/>) instead of writing
-/// the same again.
+/// The lab's blocking commands, bounded in time: run, run inside a namespace, run and ignore a
+/// failure, find a missing tool, wait for a condition. The bounds are safety nets for a loaded
+/// machine, not measures: a command ends when it is done, and one that hangs fails. Each runs in a
+/// session of its own: a Ctrl-C meant for the program that runs it does not cut a set-up or clean-up
+/// step short (the program decides what to do about the interrupt once the step has ended).
 /// </summary>
-internal partial class LinuxLab
+public partial class NetnsLab
 {
     /// <summary>Runs <paramref name="file"/> inside <paramref name="ns"/> with a 60-second limit; throws with its output if it fails.</summary>
     public static string RunIn(string ns, string file, params string[] args) => Run("ip", ["netns", "exec", ns, file, .. args]);
 
-    /// <summary>Runs a command with a 60-second limit; its standard output. Throws with its output if it fails.</summary>
+    /// <summary>Runs a command with a 60-second limit; its standard output. Throws <see cref="InvalidOperationException"/> with its output if it fails.</summary>
     public static string Run(string file, params string[] args)
     {
-        using var process = new LabProcess(file, args);
+        using var process = new LabProcess(file, args, ownSession: true);
         int exit = process.WaitForExit(TimeSpan.FromSeconds(60));
         if (exit != 0)
             throw new InvalidOperationException($"{file} {string.Join(' ', args)}: exit {exit}: {process.Error}{process.Output}");
@@ -27,7 +27,7 @@ internal partial class LinuxLab
     /// <summary>Runs a command with a 120-second limit; its exit code and its standard output followed by standard error, whatever they are.</summary>
     public static (int ExitCode, string Output) Execute(string file, params string[] args)
     {
-        using var process = new LabProcess(file, args);
+        using var process = new LabProcess(file, args, ownSession: true);
         int exit = process.WaitForExit(TimeSpan.FromSeconds(120));
         return (exit, process.Output + process.Error);
     }
@@ -39,7 +39,7 @@ internal partial class LinuxLab
         {
             Run(file, args);
         }
-        catch (Exception e) when (e is InvalidOperationException or TimeoutException)
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or LabException)
         {
         }
     }
