@@ -16,8 +16,12 @@ internal sealed class BufferPool
     /// <summary>Data bytes of a buffer: a standard frame with its virtio-net header.</summary>
     public const int DefaultDataRoom = 2048;
 
-    /// <summary>The longest frame a chain carries: a TSO or LRO super-frame.</summary>
-    public const int MaxPacketLength = 64 * 1024;
+    /// <summary>
+    /// The longest frame a chain carries: the longest IP packet (an IPv6 header and a payload of
+    /// 65535 bytes, or an IPv4 packet of 65535) behind an Ethernet header and a VLAN tag, and a TSO
+    /// or LRO super-frame.
+    /// </summary>
+    public const int MaxPacketLength = 64 * 1024 + 64;
 
     // Packet memory is 2 MiB huge pages when the machine has enough reserved, otherwise an array on
     // the pinned object heap; neither ever moves, so drivers can hand addresses to the kernel or a

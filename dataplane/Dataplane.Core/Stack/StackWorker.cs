@@ -73,6 +73,12 @@ internal sealed partial class StackWorker
             Drop(packet, EtherCounter.Chained);
             return;
         }
+        if (m.Gso != GsoType.None)
+        {
+            // Forwarded whole it would be judged by its total length against the MTU; cut in software, by TSO (not yet).
+            Drop(packet, EtherCounter.SuperFrame);
+            return;
+        }
         Span<byte> frame = _pool.Data(packet);
         if (!EthernetFrame.TryCreate(frame, out EthernetFrame eth))
         {

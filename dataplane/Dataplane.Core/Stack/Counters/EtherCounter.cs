@@ -24,4 +24,11 @@ internal enum EtherCounter
     /// <summary>Frames in a chain of buffers whose headers could not be made contiguous in the first buffer (no room to pull them up).</summary>
     [Counter("chained frames whose headers could not be pulled up", Error = true)]
     Chained,
+
+    /// <summary>
+    /// Super-frames of merged segments (a tap's TSO, LRO, GRO: a segmentation type in the metadata),
+    /// which the stack does not cut back into segments yet; no port the config builds hands one up.
+    /// </summary>
+    [Counter("merged super-frames not taken", Error = true)]
+    SuperFrame,
 }

@@ -173,7 +173,13 @@ internal sealed partial class StackWorker
         PacketBuffer datagram = Gather(slot, headerEnd, out bool chained);
         Span<byte> frame = _pool.Data(datagram);
         // The first fragment's header, whose lengths fit its buffer, becomes the datagram's.
-        Ipv4Packet.TryCreate(frame[EthernetHeader..], out Ipv4Packet header);
+        if (!Ipv4Packet.TryCreate(frame[EthernetHeader..], out Ipv4Packet header))
+        {
+            // Cannot be: the first fragment's lengths describe its buffer, which now holds more.
+            Counters.Count(IpCounter.FragmentsMalformed);
+            _context.Drop(datagram);
+            return;
+        }
         header.TotalLength = (ushort)totalLength;
         header.Flags &= ~Ipv4Flags.MoreFragments; // reserved and don't-fragment stay; more-fragments and the offset go
         header.FragmentOffset = 0;
@@ -208,14 +214,20 @@ internal sealed partial class StackWorker
         }
         var next = (IpProtocol)l3[unfragmentable];
         l3[nameField] = (byte)next;
+        // The packet's payload length, set while the first fragment's own lengths still describe
+        // its buffer (with the fragment header in it); after the move they would not.
+        if (!Ipv6Packet.TryCreate(l3, out Ipv6Packet first))
+        {
+            Counters.Count(Ip6Counter.FragmentsMalformed);
+            _reassembly.Discard(slot);
+            return;
+        }
+        first.PayloadLength = (ushort)payloadLength;
         // The fragment header goes: the headers in front of it move up over it.
         frame[..(EthernetHeader + unfragmentable)].CopyTo(frame[FragmentHeader6..]);
         _pool.TryTrimFront(head, FragmentHeader6);
         PacketBuffer datagram = Gather(slot, EthernetHeader + unfragmentable, out bool chained);
         frame = _pool.Data(datagram);
-        // The first fragment's header still says its own payload length (with the fragment header that left): the view is over the whole packet.
-        Ipv6Packet.TryCreate(frame[EthernetHeader..], Ipv6Header + payloadLength, out Ipv6Packet header, out _);
-        header.PayloadLength = (ushort)payloadLength;
         Span<byte> whole = chained ? Linearize(datagram) : frame;
         Ipv6Packet.TryCreate(whole[EthernetHeader..], out Ipv6Packet ip);
         Counters.Count(Ip6Counter.Reassembled);

@@ -51,7 +51,9 @@ internal sealed class LocalAddresses
                 v6.Add((a.Address, a));
         }
         _v4 = Build(v4, (old, added) => old | added);
-        // Two interfaces with one IPv6 address (a link-local address is per link): the first one answers, as the scan did.
+        // Two interfaces with one IPv6 address (not the case today: a link-local address is per
+        // link): the first interface's answers, usable or not, where the old scan went on to a
+        // usable one on a later interface.
         _v6 = Build(v6, (old, _) => old);
     }
 

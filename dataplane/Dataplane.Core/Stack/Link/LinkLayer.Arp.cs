@@ -58,7 +58,7 @@ internal sealed partial class LinkLayer
         arp.SenderHardwareAddress = iface.Mac;
         arp.SenderProtocolAddress = target;
         WorkerPackets.WriteMacs(frame, senderMac, iface.Mac);
-        _packets.SetFrameLength(packet, WorkerPackets.EthernetHeader + ArpLength);
+        _packets.Trim(packet, WorkerPackets.EthernetHeader + ArpLength); // a request may have come in a chain (a jumbo link's padding)
         _packets.ClearOffloads(packet);
         _counters.Count(ArpCounter.RepliesSent);
         _context.Transmit(iface.Index, packet);
