@@ -52,31 +52,15 @@ internal static class FrameChain
     /// <summary>Copies <paramref name="source"/> into the frame at <paramref name="head"/> from byte <paramref name="at"/> on, across its buffers.</summary>
     public static void Write(BufferPool pool, PacketBuffer head, int at, ReadOnlySpan<byte> source)
     {
-        if (source.IsEmpty)
-            return;
-        PacketBuffer buffer = head;
-        Span<byte> data = pool.Data(buffer);
-        while (at >= data.Length)
+        foreach (Span<byte> piece in Pieces(pool, head, at, source.Length))
         {
-            at -= data.Length;
-            buffer = new PacketBuffer(pool.Metadata(buffer).Next);
-            data = pool.Data(buffer);
-        }
-        while (true)
-        {
-            Span<byte> room = data[at..];
-            if (source.Length <= room.Length)
-            {
-                source.CopyTo(room);
-                return;
-            }
-            source[..room.Length].CopyTo(room);
-            source = source[room.Length..];
-            at = 0;
-            buffer = new PacketBuffer(pool.Metadata(buffer).Next);
-            data = pool.Data(buffer);
+            source[..piece.Length].CopyTo(piece);
+            source = source[piece.Length..];
         }
     }
+
+    /// <summary>The bytes of the frame at <paramref name="head"/> from byte <paramref name="at"/> on, <paramref name="length"/> of them, as the spans of the buffers they lie in.</summary>
+    public static PieceEnumerator Pieces(BufferPool pool, PacketBuffer head, int at, int length) => new(pool, head, at, length);
 
     /// <summary>
     /// Makes the first <paramref name="length"/> bytes of the frame at <paramref name="head"/>
@@ -150,27 +134,10 @@ internal static class FrameChain
     /// <summary>Copies <paramref name="into"/>.Length bytes of the frame at <paramref name="head"/>, from byte <paramref name="at"/> on.</summary>
     public static void Read(BufferPool pool, PacketBuffer head, int at, Span<byte> into)
     {
-        PacketBuffer buffer = head;
-        Span<byte> data = pool.Data(buffer);
-        while (at >= data.Length)
+        foreach (Span<byte> piece in Pieces(pool, head, at, into.Length))
         {
-            at -= data.Length;
-            buffer = new PacketBuffer(pool.Metadata(buffer).Next);
-            data = pool.Data(buffer);
-        }
-        while (true)
-        {
-            Span<byte> piece = data[at..];
-            if (into.Length <= piece.Length)
-            {
-                piece[..into.Length].CopyTo(into);
-                return;
-            }
             piece.CopyTo(into);
             into = into[piece.Length..];
-            at = 0;
-            buffer = new PacketBuffer(pool.Metadata(buffer).Next);
-            data = pool.Data(buffer);
         }
     }
 
@@ -181,26 +148,10 @@ internal static class FrameChain
     /// </summary>
     public static void Copy(BufferPool pool, PacketBuffer source, int sourceAt, PacketBuffer destination, int destinationAt, int length)
     {
-        PacketBuffer buffer = source;
-        Span<byte> data = pool.Data(buffer);
-        while (sourceAt >= data.Length)
+        foreach (Span<byte> piece in Pieces(pool, source, sourceAt, length))
         {
-            sourceAt -= data.Length;
-            buffer = new PacketBuffer(pool.Metadata(buffer).Next);
-            data = pool.Data(buffer);
-        }
-        while (length > 0)
-        {
-            Span<byte> piece = data[sourceAt..];
-            int n = Math.Min(piece.Length, length);
-            Write(pool, destination, destinationAt, piece[..n]);
-            destinationAt += n;
-            length -= n;
-            if (length == 0)
-                return;
-            sourceAt = 0;
-            buffer = new PacketBuffer(pool.Metadata(buffer).Next);
-            data = pool.Data(buffer);
+            Write(pool, destination, destinationAt, piece);
+            destinationAt += piece.Length;
         }
     }
 
@@ -211,29 +162,56 @@ internal static class FrameChain
     /// </summary>
     public static ulong Sum(BufferPool pool, PacketBuffer head, int at, int length, ulong sum)
     {
-        PacketBuffer buffer = head;
-        Span<byte> data = pool.Data(buffer);
-        while (at >= data.Length)
-        {
-            at -= data.Length;
-            buffer = new PacketBuffer(pool.Metadata(buffer).Next);
-            data = pool.Data(buffer);
-        }
         bool odd = false;
-        while (length > 0)
+        foreach (Span<byte> piece in Pieces(pool, head, at, length))
         {
-            Span<byte> piece = data[at..];
-            int n = Math.Min(piece.Length, length);
-            ulong part = InternetChecksum.FoldToUInt16(InternetChecksum.Add(0, piece[..n]));
-            sum += odd ? (ulong)(((part & 0xFF) << 8) | (part >> 8)) : part;
-            odd ^= (n & 1) != 0;
-            length -= n;
-            if (length == 0)
-                break;
-            at = 0;
-            buffer = new PacketBuffer(pool.Metadata(buffer).Next);
-            data = pool.Data(buffer);
+            ulong part = InternetChecksum.FoldToUInt16(InternetChecksum.Add(0, piece));
+            sum += odd ? ((part & 0xFF) << 8) | (part >> 8) : part;
+            odd ^= (piece.Length & 1) != 0;
         }
         return sum;
+    }
+
+    /// <summary>Walks a run of a frame's bytes buffer by buffer (see <see cref="Pieces"/>); allocates nothing.</summary>
+    public ref struct PieceEnumerator
+    {
+        private readonly BufferPool _pool;
+        private PacketBuffer _buffer;
+        private int _at; // where the next piece starts in _buffer (past its end: in a buffer further on)
+        private int _left;
+        private Span<byte> _current;
+
+        internal PieceEnumerator(BufferPool pool, PacketBuffer head, int at, int length)
+        {
+            _pool = pool;
+            _buffer = head;
+            _at = at;
+            _left = length;
+        }
+
+        /// <summary>The current piece.</summary>
+        public readonly Span<byte> Current => _current;
+
+        /// <summary>Itself, for foreach.</summary>
+        public readonly PieceEnumerator GetEnumerator() => this;
+
+        /// <summary>Moves to the next piece; false once the run is walked.</summary>
+        public bool MoveNext()
+        {
+            if (_left <= 0)
+                return false;
+            Span<byte> data = _pool.Data(_buffer);
+            while (_at >= data.Length)
+            {
+                _at -= data.Length;
+                _buffer = new PacketBuffer(_pool.Metadata(_buffer).Next);
+                data = _pool.Data(_buffer);
+            }
+            int n = Math.Min(data.Length - _at, _left);
+            _current = data.Slice(_at, n);
+            _at += n;
+            _left -= n;
+            return true;
+        }
     }
 }
