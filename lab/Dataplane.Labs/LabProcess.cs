@@ -198,7 +198,18 @@ public sealed class LabProcess : IDisposable, IAsyncDisposable
             if (AllOutput.Contains(text, StringComparison.Ordinal))
                 return true;
             if (HasExited)
+            {
+                // It ended: what it wrote last may still be on its way to the readers.
+                try
+                {
+                    await _readers.WaitAsync(OutputGrace, cancel).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    // Something it started holds its output open: judge what came.
+                }
                 return AllOutput.Contains(text, StringComparison.Ordinal);
+            }
             await Task.Delay(50, cancel).ConfigureAwait(false);
         }
         return AllOutput.Contains(text, StringComparison.Ordinal);
@@ -208,12 +219,8 @@ public sealed class LabProcess : IDisposable, IAsyncDisposable
     public void WaitForOutput(string text, TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();
-        while (!AllOutput.Contains(text, StringComparison.Ordinal))
-        {
-            if (clock.Elapsed > timeout || HasExited)
-                throw new TimeoutException($"{CommandLine}: no '{text}' after {clock.Elapsed.TotalSeconds:0.0} s: {Error}{Output}");
-            Thread.Sleep(20);
-        }
+        if (!WaitForOutputAsync(text, timeout).GetAwaiter().GetResult())
+            throw new TimeoutException($"{CommandLine}: no '{text}' after {clock.Elapsed.TotalSeconds:0.0} s: {Error}{Output}");
     }
 
     /// <summary>

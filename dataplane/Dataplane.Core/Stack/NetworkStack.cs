@@ -90,9 +90,6 @@ internal sealed class NetworkStack
     /// <summary>Our usable IPv6 address equal to <paramref name="address"/>, on any interface, or null.</summary>
     public InterfaceAddress6? Owner(in Ipv6Address address) => Local.Find(address) is { Usable: true } a ? a : null;
 
-    /// <summary>True when <paramref name="address"/> is the directed broadcast of any interface's prefix.</summary>
-    public bool IsDirectedBroadcast(Ipv4Address address) => (Local.Find(address) & LocalKind4.Broadcast) != 0;
-
     /// <summary>The interface whose connected IPv4 prefix holds <paramref name="address"/>, or null.</summary>
     public NetInterface? ConnectedTo(Ipv4Address address)
     {

@@ -101,7 +101,7 @@ internal sealed partial class StackWorker
             Ipv4SendTo(output, nextHop, fragment);
             at += size;
         }
-        Consume(packet);
+        _packets.Consume(packet);
     }
 
     /// <summary>
@@ -181,7 +181,7 @@ internal sealed partial class StackWorker
             Ipv6SendTo(output, nextHop, fragment);
             at += size;
         }
-        Consume(packet);
+        _packets.Consume(packet);
     }
 
     /// <summary>
@@ -243,7 +243,7 @@ internal sealed partial class StackWorker
             Drop(packet, IpCounter.NoBuffer);
             return;
         }
-        Consume(packet);
+        _packets.Consume(packet);
         Ipv4SendTo(output, nextHop, frame);
     }
 
@@ -266,7 +266,7 @@ internal sealed partial class StackWorker
             Drop(packet, Ip6Counter.NoBuffer);
             return;
         }
-        Consume(packet);
+        _packets.Consume(packet);
         Ipv6SendTo(output, nextHop, frame);
     }
 

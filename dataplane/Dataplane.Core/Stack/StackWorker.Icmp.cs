@@ -81,11 +81,11 @@ internal sealed partial class StackWorker
                 break;
             case Icmpv4Type.DestinationUnreachable or Icmpv4Type.TimeExceeded or Icmpv4Type.ParameterProblem:
                 Counters.Count(IcmpCounter.ErrorsReceived);
-                Consume(packet);
+                _packets.Consume(packet);
                 break;
             default:
                 Counters.Count(IcmpCounter.OtherReceived);
-                Consume(packet);
+                _packets.Consume(packet);
                 break;
         }
     }
@@ -119,8 +119,8 @@ internal sealed partial class StackWorker
             return;
         }
         WriteIpv4Header(packet, destination, source, IpProtocol.Icmp, Ipv4Header + icmpLength);
-        SetFrameLength(packet, EthernetHeader + Ipv4Header + icmpLength);
-        ClearOffloads(packet);
+        _packets.SetFrameLength(packet, EthernetHeader + Ipv4Header + icmpLength);
+        _packets.ClearOffloads(packet);
         Counters.Count(IcmpCounter.EchoReplies);
         Ipv4Output(packet, source);
     }
@@ -153,7 +153,7 @@ internal sealed partial class StackWorker
         // What lies in the view's buffer: all of it, or the first buffer of a chain (which holds more than a quote's worth but for a pulled-up one).
         int quote = Math.Min(Math.Min(offending.PacketLength, offending.Buffer.Length), IcmpErrorMaxLength - Ipv4Header - Icmpv4Packet.FixedLength);
         int icmpLength = Icmpv4Packet.FixedLength + quote;
-        Span<byte> l3 = NewPacket(Ipv4Header + icmpLength, out PacketBuffer packet);
+        Span<byte> l3 = _packets.New(Ipv4Header + icmpLength, out PacketBuffer packet);
         if (!packet.IsValid)
         {
             Counters.Count(IpCounter.NoBuffer);

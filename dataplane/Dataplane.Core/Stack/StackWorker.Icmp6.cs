@@ -38,11 +38,11 @@ internal sealed partial class StackWorker
                 break;
             case Icmpv6Type.DestinationUnreachable or Icmpv6Type.PacketTooBig or Icmpv6Type.TimeExceeded or Icmpv6Type.ParameterProblem:
                 Counters.Count(Icmp6Counter.ErrorsReceived);
-                Consume(packet);
+                _packets.Consume(packet);
                 break;
             default:
                 Counters.Count(Icmp6Counter.OtherReceived);
-                Consume(packet);
+                _packets.Consume(packet);
                 break;
         }
     }
@@ -74,8 +74,8 @@ internal sealed partial class StackWorker
             return;
         }
         WriteIpv6Header(packet, destination, source, IpProtocol.Icmpv6, length);
-        SetFrameLength(packet, EthernetHeader + Ipv6Header + length);
-        ClearOffloads(packet);
+        _packets.SetFrameLength(packet, EthernetHeader + Ipv6Header + length);
+        _packets.ClearOffloads(packet);
         Counters.Count(Icmp6Counter.EchoReplies);
         Ipv6Output(packet, source, iface);
     }
@@ -106,7 +106,7 @@ internal sealed partial class StackWorker
         // What lies in the view's buffer: all of it, or the first buffer of a chain (which holds more than a quote's worth but for a pulled-up one).
         int quote = Math.Min(Math.Min(offending.PacketLength, offending.Buffer.Length), Icmp6ErrorMaxLength - Ipv6Header - Icmpv6Packet.FixedLength);
         int length = Icmpv6Packet.FixedLength + quote;
-        Span<byte> l3 = NewPacket(Ipv6Header + length, out PacketBuffer packet);
+        Span<byte> l3 = _packets.New(Ipv6Header + length, out PacketBuffer packet);
         if (!packet.IsValid)
         {
             Counters.Count(Ip6Counter.NoBuffer);

@@ -39,7 +39,7 @@ internal sealed partial class StackWorker
             return;
         }
         if (ip.PacketLength < available)
-            TrimFrame(packet, EthernetHeader + ip.PacketLength); // Ethernet padding, or trailing junk
+            _packets.Trim(packet, EthernetHeader + ip.PacketLength); // Ethernet padding, or trailing junk
         Ipv4Address source = ip.Source;
         Ipv4Address destination = ip.Destination;
         LocalKind4 from = _stack.Local.Find(source);

@@ -33,7 +33,7 @@ internal sealed partial class StackWorker
             return;
         }
         if (ip.PacketLength < available)
-            TrimFrame(packet, EthernetHeader + ip.PacketLength);
+            _packets.Trim(packet, EthernetHeader + ip.PacketLength);
         Ipv6Address source = ip.Source;
         Ipv6Address destination = ip.Destination;
         // RFC 4291 2.7 and 2.5.3: a multicast or loopback source never appears on a link. Nor does
@@ -124,7 +124,7 @@ internal sealed partial class StackWorker
                     return;
                 case IpProtocol.Ipv6NoNextHeader:
                     Counters.Count(Ip6Counter.Delivered);
-                    Consume(packet);
+                    _packets.Consume(packet);
                     return;
                 case IpProtocol.Icmpv6:
                     Counters.Count(Ip6Counter.Delivered);

@@ -126,7 +126,7 @@ internal sealed partial class StackWorker
         var received = new UdpReceived(this, datagram);
         socket.App!.OnDatagram(socket, ref received);
         if (!received.IsConsumed)
-            Consume(datagram.Packet);
+            _packets.Consume(datagram.Packet);
     }
 
     /// <summary>The payload of a received datagram.</summary>
@@ -232,7 +232,7 @@ internal sealed partial class StackWorker
             // No headroom for a longer header (IPv4 in, IPv6 out, from a driver that filled the
             // buffer from its start): the payload goes in a fresh buffer after all.
             UdpError copied = UdpSendCopy(source, destination, scope, UdpPayload(packet, datagram.PayloadOffset, datagram.PayloadLength));
-            Consume(packet);
+            _packets.Consume(packet);
             return copied;
         }
         if (chained)
@@ -283,7 +283,7 @@ internal sealed partial class StackWorker
         }
         if (EthernetHeader + ipHeader + udpLength > _pool.DataRoom)
             return UdpSendChain(source, destination, scope, payload);
-        Span<byte> l3 = NewPacket(ipHeader + udpLength, out PacketBuffer packet);
+        Span<byte> l3 = _packets.New(ipHeader + udpLength, out PacketBuffer packet);
         if (!packet.IsValid)
         {
             Counters.Count(UdpCounter.SendFailed);

@@ -167,21 +167,6 @@ internal sealed partial class StackWorker
         _context.Drop(packet);
     }
 
-    /// <summary>Releases a packet that was consumed, not dropped (a reply went out in another buffer, or it was absorbed).</summary>
-    private void Consume(PacketBuffer packet) => _packets.Consume(packet);
-
-    /// <summary>A fresh single-buffer packet of <paramref name="length"/> bytes after the Ethernet header (see <see cref="WorkerPackets.New"/>).</summary>
-    private Span<byte> NewPacket(int length, out PacketBuffer packet) => _packets.New(length, out packet);
-
-    /// <summary>Sets the frame length of a single-buffer packet.</summary>
-    private void SetFrameLength(PacketBuffer packet, int frameLength) => _packets.SetFrameLength(packet, frameLength);
-
-    /// <summary>Cuts a received frame, one buffer or a chain, to <paramref name="frameLength"/> bytes.</summary>
-    private void TrimFrame(PacketBuffer packet, int frameLength) => _packets.Trim(packet, frameLength);
-
-    /// <summary>A received buffer reused for a reply asks nothing of the driver.</summary>
-    private void ClearOffloads(PacketBuffer packet) => _packets.ClearOffloads(packet);
-
     /// <summary>The next IPv4 identification of this worker.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ushort NextId() => _nextId++;

@@ -271,7 +271,7 @@ internal sealed partial class StackWorker
             {
                 if (!chained)
                     _pool.Data(f.Buffer).Slice(f.DataStart, f.Length).CopyTo(room[(headerEnd + f.Offset)..]);
-                Consume(f.Buffer);
+                _packets.Consume(f.Buffer);
                 continue;
             }
             _pool.TryTrimFront(f.Buffer, f.DataStart);

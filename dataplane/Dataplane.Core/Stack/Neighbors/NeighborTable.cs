@@ -53,7 +53,7 @@ internal sealed class NeighborTable<TAddress> where TAddress : struct, IEquatabl
     {
         NeighborEntry<TAddress>?[] slots = Volatile.Read(ref _slots);
         int mask = slots.Length - 1;
-        for (int i = Home(address, mask); ; i = (i + 1) & mask)
+        for (int i = AddressHash.Home(address, mask); ; i = (i + 1) & mask)
         {
             NeighborEntry<TAddress>? e = Volatile.Read(ref slots[i]);
             if (e is null)
@@ -106,7 +106,7 @@ internal sealed class NeighborTable<TAddress> where TAddress : struct, IEquatabl
         {
             NeighborEntry<TAddress>?[] slots = _slots;
             int mask = slots.Length - 1;
-            for (int i = Home(entry.Address, mask); slots[i] is { } e; i = (i + 1) & mask)
+            for (int i = AddressHash.Home(entry.Address, mask); slots[i] is { } e; i = (i + 1) & mask)
             {
                 if (ReferenceEquals(e, entry))
                 {
@@ -138,14 +138,11 @@ internal sealed class NeighborTable<TAddress> where TAddress : struct, IEquatabl
     private void Place(NeighborEntry<TAddress>?[] slots, NeighborEntry<TAddress> entry, bool reuseTombstones)
     {
         int mask = slots.Length - 1;
-        int i = Home(entry.Address, mask);
+        int i = AddressHash.Home(entry.Address, mask);
         while (slots[i] is { } e && !(reuseTombstones && ReferenceEquals(e, s_tombstone)))
             i = (i + 1) & mask;
         if (slots[i] is not null)
             _tombstones--;
         Volatile.Write(ref slots[i], entry);
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Home(in TAddress address, int mask) => AddressHash.Home(address, mask);
 }
