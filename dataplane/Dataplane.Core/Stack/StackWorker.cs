@@ -1,25 +1,35 @@
-using System.Runtime.CompilerServices;
 using Dataplane.Buffers;
 using Dataplane.Engine;
+using Dataplane.Stack.Fragments;
+using Dataplane.Stack.Ip;
 using Dataplane.Stack.Link;
+using Dataplane.Stack.Transport;
 using Dataplane.Wire;
 
 namespace Dataplane.Stack;
 
 /// <summary>
-/// The stack as one worker runs it: link, network and transport input for the packets the worker
-/// owns, and the output and forwarding paths they lead to. Holds what the worker owns alone (its
-/// counters, its ICMP rate limit, its IPv4 identification space); everything shared is in
-/// <see cref="NetworkStack"/>. The protocol handlers are split by protocol into the partial files
-/// beside this one.
+/// The stack of one worker: a dispatcher over its layers, each of which owns its state and counts
+/// its own counters. It reads the Ethernet header of every frame the worker owns and hands the
+/// frame to the link layer (ARP) or to IPv4 or IPv6 input; what IP passes up as an
+/// <see cref="IpDatagram"/> it hands to the transport of its protocol; and it runs the timers.
 /// </summary>
-internal sealed partial class StackWorker
+/// <remarks>
+/// The layers, bottom up, each calling only those below it (smoltcp's <c>iface</c> and
+/// <c>socket</c> split):
+/// <list type="bullet">
+/// <item><see cref="WorkerPackets"/>: buffers (fresh frames, trimming, a chain's linear copy).</item>
+/// <item>Link/ <see cref="LinkLayer"/>: Ethernet, ARP, neighbour discovery and DAD, the neighbour caches.</item>
+/// <item>Ip/ <see cref="IpOutput"/> (routes, headers, fragmentation on output), <see cref="IcmpLayer"/>
+/// (ICMP and ICMPv6), Fragments/ <see cref="Reassembler"/>, and the inputs and forwarding of
+/// <see cref="Ipv4Layer"/> and <see cref="Ipv6Layer"/>.</item>
+/// <item>Transport/ <see cref="UdpLayer"/>, its sockets and their apps; TCP will sit beside it. A
+/// transport sees <see cref="IpDatagram"/> and <see cref="IpOutput"/>, never this class.</item>
+/// </list>
+/// Everything shared between workers is in <see cref="NetworkStack"/>.
+/// </remarks>
+internal sealed class StackWorker
 {
-    /// <summary>Time to live and hop limit of packets this host originates (RFC 1700's default).</summary>
-    public const byte DefaultTtl = 64;
-
-    private const int EthernetHeader = EthernetFrame.FixedLength;
-
     /// <summary>
     /// The bytes of a chained frame that input makes contiguous in its first buffer before it looks:
     /// the Ethernet header, the longest IPv4 header, and room for IPv6 extension headers and the
@@ -33,8 +43,12 @@ internal sealed partial class StackWorker
     private readonly BufferPool _pool;
     private readonly WorkerPackets _packets;
     private readonly LinkLayer _link;
-    private IcmpRateLimit _icmpLimit;
-    private ushort _nextId;
+    private readonly IpOutput _output;
+    private readonly IcmpLayer _icmp;
+    private readonly Reassembler _reassembly;
+    private readonly Ipv4Layer _ipv4;
+    private readonly Ipv6Layer _ipv6;
+    private readonly UdpLayer _udp;
 
     /// <summary>The stack of worker <paramref name="context"/>; worker 0 also runs the shared chores (announcements, neighbour sweeps).</summary>
     public StackWorker(NetworkStack stack, WorkerContext context)
@@ -44,12 +58,13 @@ internal sealed partial class StackWorker
         _pool = context.Pool;
         _packets = new WorkerPackets(context);
         _link = new LinkLayer(stack, _packets, Counters);
-        _icmpLimit = new IcmpRateLimit(context.Now);
-        // Each worker takes its own slice of the identification space, so that two workers never
-        // give one source/destination pair the same ID at once (RFC 6864 4.1).
-        _nextId = (ushort)(context.Index * 0x1000 + context.Random.Next(0x1000));
-        InitializeFragments();
-        _udp = new Transport.UdpSocketTable(this);
+        _output = new IpOutput(stack, _packets, _link, Counters);
+        _icmp = new IcmpLayer(_packets, _output, _link, Counters);
+        _reassembly = new Reassembler(stack, _packets, _icmp, Counters, (int)StackTimer.Reassembly);
+        _ipv4 = new Ipv4Layer(stack, _packets, _output, _icmp, _reassembly, Counters);
+        _ipv6 = new Ipv6Layer(stack, _packets, _output, _icmp, _reassembly, Counters);
+        _udp = new UdpLayer(_packets, _output, _icmp, Counters);
+        stack.AddUdpTable(_udp.Sockets); // for netstat
         if (context.Index == 0)
             _link.ScheduleChores();
     }
@@ -62,6 +77,12 @@ internal sealed partial class StackWorker
 
     /// <summary>The worker this runs on.</summary>
     public WorkerContext Context => _context;
+
+    /// <summary>This worker's UDP sockets.</summary>
+    public UdpSocketTable Udp => _udp.Sockets;
+
+    /// <summary>The datagrams this worker holds in reassembly.</summary>
+    internal ReassemblyTable Reassembly => _reassembly.Table;
 
     /// <summary>Handles one received frame to completion.</summary>
     public void Input(int port, PacketBuffer packet)
@@ -99,10 +120,12 @@ internal sealed partial class StackWorker
         switch (eth.EtherType)
         {
             case EtherType.Ipv4:
-                Ipv4Input(iface, packet, frame, destination.IsMulticast);
+                if (_ipv4.Input(iface, packet, frame, destination.IsMulticast, out IpDatagram datagram4))
+                    Deliver(datagram4);
                 break;
             case EtherType.Ipv6:
-                Ipv6Input(iface, packet, frame, destination.IsMulticast);
+                if (_ipv6.Input(iface, packet, frame, destination.IsMulticast, out IpDatagram datagram6))
+                    Deliver(datagram6);
                 break;
             case EtherType.Arp:
                 _link.ArpInput(iface, packet, frame);
@@ -128,10 +151,34 @@ internal sealed partial class StackWorker
                 _link.OnSweepTimer();
                 break;
             case StackTimer.Reassembly:
-                ReassemblyTimedOut(timer.Payload);
+                _reassembly.TimedOut(timer.Payload);
+                break;
+            case StackTimer.UdpApp:
+                _udp.OnAppTimer(timer.Payload);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Hands a datagram for this host to the transport of its protocol, or answers that there is
+    /// none (RFC 1122 3.2.2.1: protocol unreachable; RFC 8200 4: a parameter problem at the field
+    /// that named it). The one place that knows which transports there are.
+    /// </summary>
+    private void Deliver(in IpDatagram datagram)
+    {
+        bool known = datagram.Protocol == IpProtocol.Udp;
+        if (datagram.IsIpv6)
+            Counters.Count(known ? Ip6Counter.Delivered : Ip6Counter.NoProtocol);
+        else
+            Counters.Count(known ? IpCounter.Delivered : IpCounter.NoProtocol);
+        switch (datagram.Protocol)
+        {
+            case IpProtocol.Udp:
+                _udp.Input(datagram);
                 break;
             default:
-                OnTransportTimer(timer);
+                _icmp.SendUnreachable(datagram, TransportUnreachable.Protocol);
+                _packets.Drop(datagram.Packet);
                 break;
         }
     }
@@ -140,53 +187,6 @@ internal sealed partial class StackWorker
     private void Drop(PacketBuffer packet, EtherCounter reason)
     {
         Counters.Count(reason);
-        _context.Drop(packet);
+        _packets.Drop(packet);
     }
-
-    private void Drop(PacketBuffer packet, IpCounter reason)
-    {
-        Counters.Count(reason);
-        _context.Drop(packet);
-    }
-
-    private void Drop(PacketBuffer packet, IcmpCounter reason)
-    {
-        Counters.Count(reason);
-        _context.Drop(packet);
-    }
-
-    private void Drop(PacketBuffer packet, Ip6Counter reason)
-    {
-        Counters.Count(reason);
-        _context.Drop(packet);
-    }
-
-    private void Drop(PacketBuffer packet, Icmp6Counter reason)
-    {
-        Counters.Count(reason);
-        _context.Drop(packet);
-    }
-
-    /// <summary>The next IPv4 identification of this worker.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ushort NextId() => _nextId++;
-}
-
-/// <summary>The kinds of timer the stack schedules on a worker's wheel.</summary>
-internal enum StackTimer
-{
-    /// <summary>Gratuitous ARP and IPv6 DAD probes for our addresses; payload: the round.</summary>
-    Announce = 0x100,
-
-    /// <summary>Duplicate address detection is over: tentative addresses become preferred.</summary>
-    DadDone,
-
-    /// <summary>Retransmit neighbour requests and give up on silent neighbours.</summary>
-    NeighborSweep,
-
-    /// <summary>A datagram in reassembly ran out of time; payload: its slot and generation.</summary>
-    Reassembly,
-
-    /// <summary>The first kind the transport layer may use.</summary>
-    Transport = 0x200,
 }

@@ -6,15 +6,20 @@ namespace Dataplane.Stack;
 
 /// <summary>
 /// What every layer of one worker's stack does with buffers: take a fresh frame, set a frame's
-/// length, trim it, forget what a driver said of it, drop it or consume it. One per worker, shared
-/// by its layers; it owns nothing but references to the worker's pool and context.
+/// length, trim it, forget what a driver said of it, drop it or consume it, and read a chain as
+/// one span. One per worker, shared by its layers; besides references to the worker's pool and
+/// context it owns only the scratch a chain is copied into.
 /// </summary>
 internal sealed class WorkerPackets(WorkerContext context)
 {
     /// <summary>The length of the Ethernet header in front of every frame the stack builds.</summary>
     public const int EthernetHeader = EthernetFrame.FixedLength;
 
+    /// <summary>Room for the longest frame in a chain: an IPv6 header and a payload of 65535 bytes behind an Ethernet header.</summary>
+    private const int LinearRoom = EthernetHeader + Ipv6Packet.FixedLength + ushort.MaxValue;
+
     private readonly BufferPool _pool = context.Pool;
+    private readonly byte[] _linear = GC.AllocateUninitializedArray<byte>(LinearRoom);
 
     /// <summary>The worker's context.</summary>
     public WorkerContext Context => context;
@@ -71,6 +76,30 @@ internal sealed class WorkerPackets(WorkerContext context)
 
     /// <summary>Releases a packet that was consumed, not dropped (a reply went out in another buffer, or it was absorbed).</summary>
     public void Consume(PacketBuffer packet) => context.Cache.Release(packet);
+
+    /// <summary>
+    /// Copies the chain at <paramref name="head"/> into the worker's scratch and returns the copy,
+    /// frame offsets unchanged. Valid until the next call: the input path that made it hands it up
+    /// to one handler, which finishes with it before the next packet.
+    /// </summary>
+    public Span<byte> Linearize(PacketBuffer head)
+    {
+        int at = 0;
+        for (PacketBuffer b = head; b.IsValid; b = new PacketBuffer(_pool.Metadata(b).Next))
+        {
+            Span<byte> data = _pool.Data(b);
+            data.CopyTo(_linear.AsSpan(at));
+            at += data.Length;
+        }
+        return _linear.AsSpan(0, at);
+    }
+
+    /// <summary>
+    /// <paramref name="length"/> bytes of a frame from <paramref name="offset"/>: in its buffer, or,
+    /// for a chain handed up through <see cref="Linearize"/>, in the linear copy.
+    /// </summary>
+    public ReadOnlySpan<byte> Contiguous(PacketBuffer packet, int offset, int length)
+        => _pool.Metadata(packet).Segments == 1 ? _pool.Data(packet).Slice(offset, length) : _linear.AsSpan(offset, length);
 
     /// <summary>Writes the destination and source MAC addresses of a frame.</summary>
     public static void WriteMacs(Span<byte> frame, MacAddress destination, MacAddress source)

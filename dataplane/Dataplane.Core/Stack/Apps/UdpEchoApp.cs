@@ -35,7 +35,7 @@ internal sealed class UdpEchoApp(UdpEndpoint listen) : UdpApp
         // ever (CVE-1999-0103; BSD's inetd refuses the same ports).
         if (datagram.IsBroadcast || MayLoop(datagram.From.Port))
         {
-            Udp.Worker.Counters.Count(UdpCounter.AppRefused);
+            Udp.Counters.Count(UdpCounter.AppRefused);
             return;
         }
         datagram.Reply();

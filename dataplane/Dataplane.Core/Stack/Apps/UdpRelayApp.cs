@@ -98,7 +98,7 @@ internal sealed class UdpRelayApp : UdpApp
     /// <summary>Sweeps the sessions that have been idle for the timeout, and comes back.</summary>
     protected internal override void OnTimer(int payload)
     {
-        long now = Udp.Worker.Context.Now;
+        long now = Udp.Context.Now;
         for (int i = _count - 1; i >= 0; i--)
         {
             RelaySession session = _sessions[i]!;
@@ -106,7 +106,7 @@ internal sealed class UdpRelayApp : UdpApp
             if (now - last >= IdleTimeout)
             {
                 Close(session);
-                Udp.Worker.Counters.Count(UdpCounter.RelaySessionsExpired);
+                Udp.Counters.Count(UdpCounter.RelaySessionsExpired);
             }
         }
         // A full timer wheel stops the sweeps; the next new client starts them again.
@@ -116,7 +116,7 @@ internal sealed class UdpRelayApp : UdpApp
     /// <summary>A client's first datagram: a session for it, and the datagram on to the far end.</summary>
     private void Open(ref UdpReceived datagram)
     {
-        StackCounters counters = Udp.Worker.Counters;
+        StackCounters counters = Udp.Counters;
         if (datagram.IsBroadcast)
         {
             counters.Count(UdpCounter.AppRefused);

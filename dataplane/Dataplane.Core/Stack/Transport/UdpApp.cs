@@ -84,7 +84,7 @@ internal abstract class UdpApp
 /// Where a received datagram sits in its buffer and what it said about itself: what delivery and
 /// an in-place send need.
 /// </summary>
-/// <param name="Packet">The buffer; single-segment (chained frames are dropped on input).</param>
+/// <param name="Packet">The buffer: one, or the head of a chain (whose payload the app reads in the worker's linear copy).</param>
 /// <param name="PayloadOffset">Where the payload starts, from the start of the frame.</param>
 /// <param name="PayloadLength">Bytes of payload, by the UDP length field.</param>
 /// <param name="From">The sender.</param>
@@ -101,13 +101,13 @@ internal readonly record struct ReceivedDatagram(PacketBuffer Packet, int Payloa
 /// </summary>
 internal ref struct UdpReceived
 {
-    private readonly StackWorker _worker;
+    private readonly UdpLayer _udp;
     private readonly ReceivedDatagram _datagram;
     private bool _consumed;
 
-    internal UdpReceived(StackWorker worker, in ReceivedDatagram datagram)
+    internal UdpReceived(UdpLayer udp, in ReceivedDatagram datagram)
     {
-        _worker = worker;
+        _udp = udp;
         _datagram = datagram;
     }
 
@@ -124,7 +124,7 @@ internal ref struct UdpReceived
     public readonly int Interface => _datagram.Interface;
 
     /// <summary>The payload bytes (read-only: an in-place send updates the checksum for the headers alone).</summary>
-    public readonly ReadOnlySpan<byte> Payload => _worker.UdpPayload(_datagram.Packet, _datagram.PayloadOffset, _datagram.PayloadLength);
+    public readonly ReadOnlySpan<byte> Payload => _udp.Payload(_datagram.Packet, _datagram.PayloadOffset, _datagram.PayloadLength);
 
     /// <summary>True once the buffer was sent on; the app must not touch the datagram after that.</summary>
     public readonly bool IsConsumed => _consumed;
@@ -135,7 +135,7 @@ internal ref struct UdpReceived
         if (_consumed)
             return UdpError.InvalidState;
         _consumed = true;
-        return _worker.UdpReplyInPlace(_datagram);
+        return _udp.ReplyInPlace(_datagram);
     }
 
     /// <summary>Sends the datagram on through <paramref name="via"/> to the peer it is connected to, in its own buffer.</summary>
@@ -147,6 +147,6 @@ internal ref struct UdpReceived
         if (_consumed || via.State == UdpSocketState.Closed)
             return UdpError.InvalidState;
         _consumed = true;
-        return _worker.UdpForwardInPlace(_datagram, via, to);
+        return _udp.ForwardInPlace(_datagram, via, to);
     }
 }

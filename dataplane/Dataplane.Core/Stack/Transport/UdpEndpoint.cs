@@ -1,65 +1,68 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
+using Dataplane.Stack.Ip;
 using Dataplane.Wire;
 
 namespace Dataplane.Stack.Transport;
 
 /// <summary>
-/// An IPv4 or IPv6 address and a UDP port: one end of a datagram or of a socket. IPv4 addresses
-/// are held in their IPv4-mapped IPv6 form (RFC 4291 2.5.5.2), as <see cref="Engine.FlowKey"/>
-/// holds them, so both families compare, hash and copy alike; <see cref="IsIpv6"/> keeps the
-/// families apart (an IPv4 endpoint never equals the IPv6 endpoint of its mapped address).
+/// An IPv4 or IPv6 address and a UDP port: one end of a datagram or of a socket. The address is an
+/// <see cref="InetAddress"/>, so both families compare, hash and copy alike.
 /// </summary>
 internal readonly struct UdpEndpoint : IEquatable<UdpEndpoint>
 {
-    private readonly Ipv6Address _address;
+    private readonly InetAddress _address;
 
-    private UdpEndpoint(in Ipv6Address address, ushort port, bool isIpv6)
+    private UdpEndpoint(in InetAddress address, ushort port)
     {
         _address = address;
         Port = port;
-        IsIpv6 = isIpv6;
     }
 
     /// <summary>True for an IPv6 endpoint, false for IPv4.</summary>
-    public bool IsIpv6 { get; }
+    public bool IsIpv6 => _address.IsIpv6;
 
     /// <summary>The port; 0 means any (a socket not bound yet).</summary>
     public ushort Port { get; }
 
+    /// <summary>The address, of either family.</summary>
+    public InetAddress Ip => _address;
+
     /// <summary>The address of an IPv6 endpoint, or the IPv4-mapped form of an IPv4 one.</summary>
-    public Ipv6Address Address => _address;
+    public Ipv6Address Address => _address.Mapped;
 
     /// <summary>The address of an IPv4 endpoint.</summary>
-    public Ipv4Address Address4 => new(MemoryMarshal.AsBytes(new ReadOnlySpan<Ipv6Address>(in _address))[12..]);
+    public Ipv4Address Address4 => _address.V4;
 
     /// <summary>True when the address is 0.0.0.0 or :: (any local address).</summary>
-    public bool IsUnspecifiedAddress => IsIpv6 ? _address.IsUnspecified : Address4.IsUnspecified;
+    public bool IsUnspecifiedAddress => _address.IsUnspecified;
 
     /// <summary>True when the address is multicast, or the IPv4 limited broadcast.</summary>
-    public bool IsMulticastOrBroadcast => IsIpv6 ? _address.IsMulticast : Address4 is { IsMulticast: true } or { IsBroadcast: true };
+    public bool IsMulticastOrBroadcast => _address.IsMulticastOrBroadcast;
 
     /// <summary>An IPv4 endpoint.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static UdpEndpoint Ipv4(Ipv4Address address, ushort port) => new(Mapped(address), port, isIpv6: false);
+    public static UdpEndpoint Ipv4(Ipv4Address address, ushort port) => new(InetAddress.Ipv4(address), port);
 
     /// <summary>An IPv6 endpoint.</summary>
-    public static UdpEndpoint Ipv6(in Ipv6Address address, ushort port) => new(address, port, isIpv6: true);
+    public static UdpEndpoint Ipv6(in Ipv6Address address, ushort port) => new(InetAddress.Ipv6(address), port);
+
+    /// <summary>An endpoint of either family.</summary>
+    public static UdpEndpoint Of(in InetAddress address, ushort port) => new(address, port);
 
     /// <summary>The unspecified endpoint of a family: 0.0.0.0:0 or [::]:0.</summary>
-    public static UdpEndpoint Any(bool ipv6) => ipv6 ? Ipv6(Ipv6Address.Any, 0) : Ipv4(Ipv4Address.Any, 0);
+    public static UdpEndpoint Any(bool ipv6) => new(InetAddress.Any(ipv6), 0);
 
     /// <summary>The same address with another port.</summary>
-    public UdpEndpoint WithPort(ushort port) => new(_address, port, IsIpv6);
+    public UdpEndpoint WithPort(ushort port) => new(_address, port);
 
     /// <inheritdoc/>
-    public bool Equals(UdpEndpoint other) => _address == other._address && Port == other.Port && IsIpv6 == other.IsIpv6;
+    public bool Equals(UdpEndpoint other) => _address == other._address && Port == other.Port;
 
     /// <inheritdoc/>
     public override bool Equals(object? obj) => obj is UdpEndpoint other && Equals(other);
 
     /// <inheritdoc/>
-    public override int GetHashCode() => HashCode.Combine(_address, Port, IsIpv6);
+    public override int GetHashCode() => HashCode.Combine(_address, Port);
 
     /// <summary>Equality.</summary>
     public static bool operator ==(UdpEndpoint a, UdpEndpoint b) => a.Equals(b);
@@ -68,18 +71,7 @@ internal readonly struct UdpEndpoint : IEquatable<UdpEndpoint>
     public static bool operator !=(UdpEndpoint a, UdpEndpoint b) => !a.Equals(b);
 
     /// <summary>10.0.0.1:53 or [fd00::1]:53, as the config writes endpoints.</summary>
-    public override string ToString() => IsIpv6 ? $"[{_address}]:{Port}" : $"{Address4}:{Port}";
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Ipv6Address Mapped(Ipv4Address address)
-    {
-        Span<byte> bytes = stackalloc byte[Ipv6Address.Length];
-        bytes[..10].Clear();
-        bytes[10] = 0xFF;
-        bytes[11] = 0xFF;
-        address.CopyTo(bytes[12..]);
-        return new Ipv6Address(bytes);
-    }
+    public override string ToString() => IsIpv6 ? $"[{_address}]:{Port}" : $"{_address}:{Port}";
 }
 
 /// <summary>

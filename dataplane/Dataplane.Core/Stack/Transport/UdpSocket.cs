@@ -100,11 +100,11 @@ internal sealed class UdpSocket
 
     /// <summary>Sends <paramref name="payload"/>, copied into a fresh buffer, to the connected peer.</summary>
     public UdpError Send(ReadOnlySpan<byte> payload)
-        => State == UdpSocketState.Connected ? Table.Worker.UdpSend(this, Remote, payload) : UdpError.InvalidState;
+        => State == UdpSocketState.Connected ? Table.Layer.Send(this, Remote, payload) : UdpError.InvalidState;
 
     /// <summary>Sends <paramref name="payload"/>, copied into a fresh buffer, to <paramref name="to"/> (an unconnected socket; an open one is bound to an ephemeral port first).</summary>
     public UdpError SendTo(in UdpEndpoint to, ReadOnlySpan<byte> payload)
-        => State == UdpSocketState.Connected && to != Remote ? UdpError.InvalidState : Table.Worker.UdpSend(this, to, payload);
+        => State == UdpSocketState.Connected && to != Remote ? UdpError.InvalidState : Table.Layer.Send(this, to, payload);
 
     /// <summary>
     /// Splices this socket to <paramref name="drain"/>, a connected socket: from now on every
@@ -130,7 +130,7 @@ internal sealed class UdpSocket
         Scope = -1;
         Received = 0;
         Sent = 0;
-        LastReceived = Table.Worker.Context.Now;
+        LastReceived = Table.Context.Now;
         EndChange();
     }
 

@@ -1,5 +1,5 @@
 using Dataplane.Engine;
-using Dataplane.Stack.Routing;
+using Dataplane.Stack.Ip;
 using Dataplane.Wire;
 
 namespace Dataplane.Stack.Transport;
@@ -25,7 +25,7 @@ internal sealed class UdpSocketTable
     /// <summary>Ports in the ephemeral range (a power of two, 16384).</summary>
     public const int EphemeralCount = 65536 - EphemeralFirst;
 
-    private readonly StackWorker _worker;
+    private readonly UdpLayer _layer;
     private readonly Dictionary<UdpFlowKey, UdpSocket> _connected = [];
 
     // Bound sockets by family and port (port | 0x10000 for IPv6): a chain with the sockets bound to
@@ -41,20 +41,25 @@ internal sealed class UdpSocketTable
     private UdpApp[] _apps = [];
     private uint _random;
 
-    /// <summary>The table of <paramref name="worker"/>; it registers with the shared stack, for netstat.</summary>
-    public UdpSocketTable(StackWorker worker)
+    /// <summary>The sockets of <paramref name="layer"/>, the UDP of one worker.</summary>
+    public UdpSocketTable(UdpLayer layer)
     {
-        _worker = worker;
+        _layer = layer;
         // RFC 6056 3.3.1: ephemeral ports start at a random place (and then go round).
-        _random = (uint)worker.Context.Random.Next() | 1;
-        worker.Stack.AddUdpTable(this);
+        _random = (uint)layer.Context.Random.Next() | 1;
     }
 
+    /// <summary>The UDP layer the table belongs to, which sends the sockets' datagrams.</summary>
+    public UdpLayer Layer => _layer;
+
     /// <summary>The worker the table belongs to.</summary>
-    public StackWorker Worker => _worker;
+    public WorkerContext Context => _layer.Context;
+
+    /// <summary>The worker's counters, which apps count in too.</summary>
+    public StackCounters Counters => _layer.Counters;
 
     /// <summary>The worker's number.</summary>
-    public int WorkerIndex => _worker.Context.Index;
+    public int WorkerIndex => _layer.Context.Index;
 
     /// <summary>The apps started on this worker.</summary>
     public IReadOnlyList<UdpApp> Apps => _apps;
@@ -101,7 +106,7 @@ internal sealed class UdpSocketTable
     /// <paramref name="delay"/> nanoseconds from now; false when the worker's timer wheel is full.
     /// </summary>
     public bool ScheduleTimer(UdpApp app, long delay, int payload)
-        => !_worker.Context.Timers.Schedule(delay, StackWorker.UdpAppTimer, (long)app.Id << 32 | (uint)payload).IsNone;
+        => !_layer.Context.Timers.Schedule(delay, (int)StackTimer.UdpApp, (long)app.Id << 32 | (uint)payload).IsNone;
 
     /// <summary>Runs an app timer; its payload carries the app's number and the app's own payload.</summary>
     internal void OnTimer(long payload)
@@ -250,35 +255,15 @@ internal sealed class UdpSocketTable
     /// </summary>
     internal bool TrySelectSource(in UdpEndpoint remote, int scope, out UdpEndpoint source)
     {
-        NetworkStack stack = _worker.Stack;
-        source = default;
-        if (!remote.IsIpv6)
-        {
-            Ipv4Address destination = remote.Address4;
-            if (!stack.Routes.Current.TryLookup(destination, out NextHop4 hop)
-                || !stack.Interfaces[hop.Interface].TrySelectSource(destination, out Ipv4Address address))
-                return false;
-            source = UdpEndpoint.Ipv4(address, 0);
-            return true;
-        }
-        Ipv6Address destination6 = remote.Address;
-        NetInterface iface;
-        if ((destination6.IsLinkLocal || destination6.IsMulticast) && (uint)scope < (uint)stack.Interfaces.Length)
-            iface = stack.Interfaces[scope];
-        else if (stack.Routes.Current.TryLookup(destination6, out NextHop6 hop6))
-            iface = stack.Interfaces[hop6.Interface];
-        else
-            return false;
-        if (!iface.TrySelectSource(destination6, out Ipv6Address address6))
-            return false;
-        source = UdpEndpoint.Ipv6(address6, 0);
-        return true;
+        bool found = _layer.Ip.TrySelectSource(remote.Ip, scope, out InetAddress address);
+        source = UdpEndpoint.Of(address, 0);
+        return found;
     }
 
     /// <summary>True when the peer's datagrams to <paramref name="local"/> from <paramref name="remote"/> reach this worker.</summary>
     internal bool LandsHere(in UdpEndpoint local, in UdpEndpoint remote)
     {
-        WorkerContext context = _worker.Context;
+        WorkerContext context = _layer.Context;
         if (context.FlowHash is not { } hash || context.FlowOwners is not { } owners || owners.WorkerCount <= 1)
             return true;
         return owners.OwnerOf(ReplyHash(hash, local, remote)) == context.Index;
@@ -317,8 +302,7 @@ internal sealed class UdpSocketTable
         return false;
     }
 
-    private bool IsOurs(in UdpEndpoint local)
-        => local.IsIpv6 ? _worker.Stack.Owner(local.Address) is not null : _worker.Stack.IsOurs(local.Address4);
+    private bool IsOurs(in UdpEndpoint local) => _layer.Ip.IsOurs(local.Ip);
 
     private bool IsBound(in UdpEndpoint endpoint)
     {

@@ -1,8 +1,9 @@
-using System.Buffers.Binary;
 using Dataplane.Buffers;
+using Dataplane.Engine;
+using Dataplane.Stack.Link;
 using Dataplane.Wire;
 
-namespace Dataplane.Stack;
+namespace Dataplane.Stack.Ip;
 
 /// <summary>Codes of ICMP destination unreachable (RFC 792, RFC 1812 5.2.7.1).</summary>
 internal static class IcmpUnreachable
@@ -23,47 +24,76 @@ internal static class IcmpUnreachable
     public const byte FragmentationNeeded = 4;
 }
 
-/// <summary>
-/// A token bucket for ICMP errors: <see cref="PerSecond"/> a second with bursts of as many, as
-/// OpenBSD's net.inet.icmp.errppslimit and RFC 1812 4.3.2.8 ask. One per worker: no sharing.
-/// </summary>
-internal struct IcmpRateLimit(long now)
+/// <summary>What a transport tells the sender of a datagram it has no taker for.</summary>
+internal enum TransportUnreachable
 {
-    /// <summary>Errors a worker sends a second, at most.</summary>
-    public const int PerSecond = 100;
+    /// <summary>Nobody listens on the port: ICMP port unreachable, ICMPv6 port unreachable (RFC 4443 3.1, code 4).</summary>
+    Port,
 
-    private long _tokens = PerSecond;
-    private long _last = now;
-
-    /// <summary>Takes one token at <paramref name="now"/>; false when the bucket is empty.</summary>
-    public bool TryTake(long now)
-    {
-        long elapsed = now - _last;
-        if (elapsed > 0)
-        {
-            long refill = elapsed * PerSecond / 1_000_000_000;
-            if (refill > 0)
-            {
-                _tokens = Math.Min(PerSecond, _tokens + refill);
-                _last = now;
-            }
-        }
-        if (_tokens == 0)
-            return false;
-        _tokens--;
-        return true;
-    }
+    /// <summary>No such transport here: ICMP protocol unreachable, ICMPv6 parameter problem at the next-header field (RFC 4443 3.4, code 1).</summary>
+    Protocol,
 }
 
-// ICMP, RFC 792 with RFC 1122 3.2.2: echo answered, errors counted, errors sent rate-limited.
-internal sealed partial class StackWorker
+/// <summary>
+/// ICMP (RFC 792 with RFC 1122 3.2.2) and ICMPv6 (RFC 4443) of one worker, part of its IP layer:
+/// echo answered in place, errors counted, and the errors the IP layer and the transports raise
+/// sent, rate-limited by the worker's own bucket. Neighbour discovery messages go down to the link
+/// layer. Sends through <see cref="IpOutput"/>; counts under ICMP and ICMPv6.
+/// </summary>
+internal sealed partial class IcmpLayer
 {
     /// <summary>ICMP errors stay within 576 bytes (RFC 1812 4.3.2.3), quoting as much of the offending packet as fits.</summary>
     private const int IcmpErrorMaxLength = 576;
 
-    private void IcmpInput(NetInterface iface, PacketBuffer packet, Ipv4Packet ip)
+    /// <summary>An ICMPv6 error fits the IPv6 minimum MTU (RFC 4443 2.4 c).</summary>
+    private const int Icmp6ErrorMaxLength = 1280;
+
+    private const int EthernetHeader = WorkerPackets.EthernetHeader;
+    private const int Ipv4Header = Ipv4Packet.FixedLength;
+    private const int Ipv6Header = Ipv6Packet.FixedLength;
+
+    private readonly WorkerContext _context;
+    private readonly BufferPool _pool;
+    private readonly WorkerPackets _packets;
+    private readonly IpOutput _output;
+    private readonly LinkLayer _link;
+    private readonly StackCounters _counters;
+    private IcmpRateLimit _limit;
+
+    /// <summary>ICMP of the worker whose buffers <paramref name="packets"/> handles, sending through <paramref name="output"/>; counts in <paramref name="counters"/>.</summary>
+    public IcmpLayer(WorkerPackets packets, IpOutput output, LinkLayer link, StackCounters counters)
     {
-        Counters.Count(IcmpCounter.Received);
+        _packets = packets;
+        _context = packets.Context;
+        _pool = packets.Pool;
+        _output = output;
+        _link = link;
+        _counters = counters;
+        _limit = new IcmpRateLimit(_context.Now);
+    }
+
+    /// <summary>
+    /// Tells the sender of <paramref name="datagram"/> that no transport takes it, in its family's
+    /// words; suppressed as any ICMP error may be. The caller counts why and releases the datagram.
+    /// </summary>
+    public void SendUnreachable(in IpDatagram datagram, TransportUnreachable what)
+    {
+        if (datagram.IsIpv6)
+        {
+            Ipv6Packet.TryCreate(datagram.Network, out Ipv6Packet ip6);
+            if (what == TransportUnreachable.Port)
+                SendError(datagram.Interface, ip6, Icmpv6Type.DestinationUnreachable, 4, 0);
+            else
+                SendError(datagram.Interface, ip6, Icmpv6Type.ParameterProblem, 1, (uint)datagram.NameField);
+            return;
+        }
+        Ipv4Packet.TryCreate(datagram.Network, out Ipv4Packet ip);
+        SendError(datagram.Interface, ip, Icmpv4Type.DestinationUnreachable, what == TransportUnreachable.Port ? IcmpUnreachable.Port : IcmpUnreachable.Protocol, 0);
+    }
+
+    public void Input(NetInterface iface, PacketBuffer packet, Ipv4Packet ip)
+    {
+        _counters.Count(IcmpCounter.Received);
         if (!Icmpv4Packet.TryCreate(ip.Payload, out Icmpv4Packet icmp))
         {
             Drop(packet, IcmpCounter.TooShort);
@@ -80,11 +110,11 @@ internal sealed partial class StackWorker
                 EchoReply4(iface, packet, ip, icmp);
                 break;
             case Icmpv4Type.DestinationUnreachable or Icmpv4Type.TimeExceeded or Icmpv4Type.ParameterProblem:
-                Counters.Count(IcmpCounter.ErrorsReceived);
+                _counters.Count(IcmpCounter.ErrorsReceived);
                 _packets.Consume(packet);
                 break;
             default:
-                Counters.Count(IcmpCounter.OtherReceived);
+                _counters.Count(IcmpCounter.OtherReceived);
                 _packets.Consume(packet);
                 break;
         }
@@ -112,17 +142,17 @@ internal sealed partial class StackWorker
         {
             // A reassembled request too large for one buffer: ip is a linear copy of it, and the
             // reply is built there and sent from there (in fragments when it passes the MTU).
-            WriteIpv4Header(ip.Buffer, destination, source, IpProtocol.Icmp, Ipv4Header + icmpLength);
+            _output.WriteIpv4Header(ip.Buffer, destination, source, IpProtocol.Icmp, Ipv4Header + icmpLength);
             Ipv4Packet.TryCreate(ip.Buffer, out Ipv4Packet reply);
-            Counters.Count(IcmpCounter.EchoReplies);
-            Ipv4OutputLinear(packet, reply);
+            _counters.Count(IcmpCounter.EchoReplies);
+            _output.Ipv4OutputLinear(packet, reply);
             return;
         }
-        WriteIpv4Header(packet, destination, source, IpProtocol.Icmp, Ipv4Header + icmpLength);
+        _output.WriteIpv4Header(packet, destination, source, IpProtocol.Icmp, Ipv4Header + icmpLength);
         _packets.SetFrameLength(packet, EthernetHeader + Ipv4Header + icmpLength);
         _packets.ClearOffloads(packet);
-        Counters.Count(IcmpCounter.EchoReplies);
-        Ipv4Output(packet, source);
+        _counters.Count(IcmpCounter.EchoReplies);
+        _output.Ipv4Output(packet, source);
     }
 
     /// <summary>
@@ -130,25 +160,25 @@ internal sealed partial class StackWorker
     /// unless RFC 1122 3.2.2 forbids one or the rate limit holds it back. The caller still owns
     /// and releases the offending packet.
     /// </summary>
-    private void SendIcmpError(NetInterface iface, Ipv4Packet offending, Icmpv4Type type, byte code, uint rest)
+    public void SendError(NetInterface iface, Ipv4Packet offending, Icmpv4Type type, byte code, uint rest)
     {
         Ipv4Address destination = offending.Source;
         if (offending.FragmentOffset != 0 || Ipv4Addresses.IsMartian(destination) || destination.IsUnspecified
             || offending.Destination.IsMulticast || offending.Destination.IsBroadcast || iface.IsDirectedBroadcast(offending.Destination)
             || IsIcmpError(offending))
         {
-            Counters.Count(IcmpCounter.ErrorsSuppressed);
+            _counters.Count(IcmpCounter.ErrorsSuppressed);
             return;
         }
         // Path MTU discovery must not starve behind the limit (Linux exempts it the same way).
         bool pmtu = type == Icmpv4Type.DestinationUnreachable && code == IcmpUnreachable.FragmentationNeeded;
-        if (!pmtu && !_icmpLimit.TryTake(_context.Now))
+        if (!pmtu && !_limit.TryTake(_context.Now))
         {
-            Counters.Count(IcmpCounter.RateLimited);
+            _counters.Count(IcmpCounter.RateLimited);
             return;
         }
         // From an address of the interface the packet came in on, so traceroute names that hop.
-        if (!iface.TrySelectSource(destination, out Ipv4Address source) && !TryAnySource4(out source))
+        if (!iface.TrySelectSource(destination, out Ipv4Address source) && !_output.TryAnySource4(out source))
             return;
         // What lies in the view's buffer: all of it, or the first buffer of a chain (which holds more than a quote's worth but for a pulled-up one).
         int quote = Math.Min(Math.Min(offending.PacketLength, offending.Buffer.Length), IcmpErrorMaxLength - Ipv4Header - Icmpv4Packet.FixedLength);
@@ -156,7 +186,7 @@ internal sealed partial class StackWorker
         Span<byte> l3 = _packets.New(Ipv4Header + icmpLength, out PacketBuffer packet);
         if (!packet.IsValid)
         {
-            Counters.Count(IpCounter.NoBuffer);
+            _counters.Count(IpCounter.NoBuffer);
             return;
         }
         Span<byte> message = l3.Slice(Ipv4Header, icmpLength);
@@ -164,9 +194,9 @@ internal sealed partial class StackWorker
         new Icmpv4Packet.Repr { Type = type, Code = code, RestOfHeader = rest }.Emit(message);
         Icmpv4Packet.TryCreate(message, out Icmpv4Packet icmp);
         icmp.FillChecksum();
-        WriteIpv4Header(packet, source, destination, IpProtocol.Icmp, Ipv4Header + icmpLength);
-        Counters.Count(IcmpCounter.ErrorsSent);
-        Ipv4Output(packet, destination);
+        _output.WriteIpv4Header(packet, source, destination, IpProtocol.Icmp, Ipv4Header + icmpLength);
+        _counters.Count(IcmpCounter.ErrorsSent);
+        _output.Ipv4Output(packet, destination);
     }
 
     /// <summary>True when the packet is itself an ICMP error (RFC 1122 3.2.2: never answer one with another).</summary>
@@ -179,5 +209,17 @@ internal sealed partial class StackWorker
             return false;
         // Queries and their replies: echo (0, 8), router (9, 10), timestamp (13, 14), information (15, 16), mask (17, 18).
         return payload[0] is not (0 or 8 or 9 or 10 or 13 or 14 or 15 or 16 or 17 or 18);
+    }
+
+    private void Drop(PacketBuffer packet, IcmpCounter reason)
+    {
+        _counters.Count(reason);
+        _context.Drop(packet);
+    }
+
+    private void Drop(PacketBuffer packet, Icmp6Counter reason)
+    {
+        _counters.Count(reason);
+        _context.Drop(packet);
     }
 }

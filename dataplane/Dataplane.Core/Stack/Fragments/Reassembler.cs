@@ -1,26 +1,30 @@
-using System.Buffers.Binary;
 using Dataplane.Buffers;
 using Dataplane.Engine;
-using Dataplane.Stack.Fragments;
+using Dataplane.Stack.Ip;
 using Dataplane.Wire;
 
-namespace Dataplane.Stack;
+namespace Dataplane.Stack.Fragments;
 
-// Reassembly of the fragments of datagrams for this host: IPv4 (RFC 791 3.2, RFC 815, RFC 1122
-// 3.3.2) and IPv6 (RFC 8200 4.5, RFC 5722, RFC 6946), in this worker's ReassemblyTable.
-//
-// A whole datagram goes up the stack as the (packet, view) pair every input handler takes:
-// - when it fits the first fragment's buffer (up to about 2 KiB), the other fragments' data is
-//   copied behind the first's header: one buffer, and the view lies in it, as for any packet;
-// - when it does not, the fragments become a chain (the first fragment's buffer, then the others
-//   with their headers trimmed; no copy), and the view is over a linear copy of the chain in this
-//   worker's scratch (_linear). The view is valid until the handler returns, and writes to it do
-//   not reach the chain: a handler that answers in place (ICMP echo) sends from the copy
-//   (Ipv4OutputLinear), one that keeps data copies it out. A handler can tell the two cases apart
-//   by the first buffer's Segments: more than one means the view is the copy.
-// The input paths read one contiguous span (the generated views check the whole length once), so
-// this keeps them unchanged while the chain is there for handlers that learn to walk one.
-internal sealed partial class StackWorker
+/// <summary>
+/// Reassembly of the fragments of datagrams for this host, part of one worker's IP layer: IPv4
+/// (RFC 791 3.2, RFC 815, RFC 1122 3.3.2) and IPv6 (RFC 8200 4.5, RFC 5722, RFC 6946), in the
+/// worker's <see cref="ReassemblyTable"/>. It takes fragments from the IP input and gives back
+/// whole datagrams, which the input takes on up; it calls nothing above it. Counts under IP and IPv6.
+/// </summary>
+/// <remarks>
+/// A whole datagram goes up the stack as the (packet, view) pair every input handler takes:
+/// <list type="bullet">
+/// <item>when it fits the first fragment's buffer (up to about 2 KiB), the other fragments' data is
+/// copied behind the first's header: one buffer, and the view lies in it, as for any packet;</item>
+/// <item>when it does not, the fragments become a chain (the first fragment's buffer, then the others
+/// with their headers trimmed; no copy), and the view is over the worker's linear copy of the
+/// chain (<see cref="WorkerPackets.Linearize"/>). The view is valid until the handler returns, and
+/// writes to it do not reach the chain: a handler that answers in place (ICMP echo) sends from the
+/// copy (<see cref="IpOutput.Ipv4OutputLinear"/>), one that keeps data copies it out. A handler can
+/// tell the two cases apart by the first buffer's Segments: more than one means the view is the copy.</item>
+/// </list>
+/// </remarks>
+internal sealed class Reassembler
 {
     /// <summary>How long an IPv4 datagram may take to reassemble: 30 s, as Linux (ipfrag_time) and OpenBSD (IPFRAGTTL).</summary>
     public const long Ipv4ReassemblyTimeout = 30_000_000_000;
@@ -28,14 +32,46 @@ internal sealed partial class StackWorker
     /// <summary>How long an IPv6 packet may take to reassemble: 60 s from its first-arriving fragment (RFC 8200 4.5).</summary>
     public const long Ipv6ReassemblyTimeout = 60_000_000_000;
 
-    /// <summary>Room for the longest reassembled frame: an IPv6 header and a payload of 65535 bytes behind an Ethernet header.</summary>
-    private const int LinearRoom = EthernetHeader + Ipv6Header + ushort.MaxValue;
+    private const int EthernetHeader = WorkerPackets.EthernetHeader;
+    private const int Ipv6Header = Ipv6Packet.FixedLength;
+    private const int FragmentHeader6 = Ipv6FragmentHeader.FixedLength;
 
-    private byte[] _linear = [];
+    private readonly NetworkStack _stack;
+    private readonly WorkerContext _context;
+    private readonly BufferPool _pool;
+    private readonly WorkerPackets _packets;
+    private readonly IcmpLayer _icmp;
+    private readonly StackCounters _counters;
+    private readonly ReassemblyTable _table;
 
-    private void Ipv4Reassemble(NetInterface iface, PacketBuffer packet, Ipv4Packet ip)
+    /// <summary>Reassembly for the worker whose buffers <paramref name="packets"/> handles; its timeouts are timers of <paramref name="timerKind"/>.</summary>
+    public Reassembler(NetworkStack stack, WorkerPackets packets, IcmpLayer icmp, StackCounters counters, int timerKind)
     {
-        Counters.Count(IpCounter.Fragments);
+        _stack = stack;
+        _packets = packets;
+        _context = packets.Context;
+        _pool = packets.Pool;
+        _icmp = icmp;
+        _counters = counters;
+        // A quarter of a small pool at most, so a fragment flood cannot starve the receive rings.
+        int maxFragments = Math.Clamp(_pool.Count / 4, 2, ReassemblyTable.DefaultMaxFragments);
+        _table = new ReassemblyTable(_context, counters, timerKind, maxFragments: maxFragments);
+    }
+
+    /// <summary>The datagrams this worker holds in reassembly.</summary>
+    public ReassemblyTable Table => _table;
+
+    /// <summary>
+    /// Takes an IPv4 fragment for this host (RFC 791 3.2, RFC 815, RFC 1122 3.3.2). True when it
+    /// completed its datagram and the datagram stays on this worker: <paramref name="datagram"/>
+    /// and the view <paramref name="whole"/> of it go on up. False when the fragment was held,
+    /// dropped, or completed a datagram handed to the worker that owns its flow.
+    /// </summary>
+    public bool Reassemble(NetInterface iface, PacketBuffer packet, Ipv4Packet ip, out PacketBuffer datagram, out Ipv4Packet whole)
+    {
+        datagram = PacketBuffer.None;
+        whole = default;
+        _counters.Count(IpCounter.Fragments);
         int headerLength = ip.HeaderLength;
         int length = ip.PacketLength - headerLength;
         int offset = ip.FragmentOffset * 8;
@@ -45,22 +81,19 @@ internal sealed partial class StackWorker
         if ((more && (length == 0 || (length & 7) != 0)) || headerLength + offset + length > ushort.MaxValue)
         {
             DropFragment(packet, IpCounter.FragmentsMalformed);
-            return;
+            return false;
         }
-        int slot = _reassembly.FindOrAdd(ReassemblyKey.Ipv4(ip), iface.Index, Ipv4ReassemblyTimeout);
+        int slot = _table.FindOrAdd(ReassemblyKey.Ipv4(ip), iface.Index, Ipv4ReassemblyTimeout);
         if (slot < 0)
         {
             DropFragment(packet, IpCounter.ReassemblyOutOfMemory); // no timer left on the wheel
-            return;
+            return false;
         }
-        FragmentVerdict verdict = _reassembly.Add(slot, packet, EthernetHeader + headerLength, offset, length, last: !more);
+        FragmentVerdict verdict = _table.Add(slot, packet, EthernetHeader + headerLength, offset, length, last: !more);
         if (verdict == FragmentVerdict.Held)
-            return;
+            return false;
         if (verdict == FragmentVerdict.Complete)
-        {
-            Ipv4Reassembled(iface, slot);
-            return;
-        }
+            return Reassembled(slot, out datagram, out whole);
         IpCounter reason = verdict switch
         {
             FragmentVerdict.Duplicate => IpCounter.FragmentsDuplicate,
@@ -72,23 +105,37 @@ internal sealed partial class StackWorker
         };
         Refuse(slot, verdict);
         DropFragment(packet, reason);
+        return false;
     }
 
-    private void Ipv6Reassemble(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, int offset)
+    /// <summary>
+    /// Takes an IPv6 fragment for this host, its fragment header at <paramref name="offset"/>
+    /// (RFC 8200 4.5, RFC 5722, RFC 6946). True when it completed its packet (or was an atomic
+    /// fragment) and the packet stays on this worker: <paramref name="datagram"/> and the view
+    /// <paramref name="whole"/> go on along the header chain from <paramref name="next"/> at
+    /// <paramref name="nextOffset"/>, named by the field at <paramref name="nameField"/>. False when
+    /// the fragment was held, dropped, or completed a packet handed to the worker that owns its flow.
+    /// </summary>
+    public bool Reassemble(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, int offset, out PacketBuffer datagram, out Ipv6Packet whole, out IpProtocol next, out int nextOffset, out int nameField)
     {
-        Counters.Count(Ip6Counter.Fragments);
+        datagram = PacketBuffer.None;
+        whole = default;
+        next = default;
+        nextOffset = 0;
+        nameField = 0;
+        _counters.Count(Ip6Counter.Fragments);
         if (_pool.Metadata(packet).Segments > 1)
         {
             // A fragment header inside a datagram that was itself reassembled (RFC 8200 4.1
             // allows one), or a fragment that came in a chain (a jumbo frame's): its offsets
             // would point into the linear copy, not the chain.
             DropFragment(packet, Ip6Counter.FragmentsMalformed);
-            return;
+            return false;
         }
         if (!Ipv6FragmentHeader.TryCreate(ip.Buffer[offset..ip.PacketLength], out Ipv6FragmentHeader header))
         {
             DropFragment(packet, Ip6Counter.FragmentsMalformed);
-            return;
+            return false;
         }
         int dataStart = offset + FragmentHeader6;
         int length = ip.PacketLength - dataStart;
@@ -97,44 +144,45 @@ internal sealed partial class StackWorker
         if (fragmentOffset == 0 && !more)
         {
             // RFC 6946: an atomic fragment is a whole packet, processed apart from any reassembly.
-            Ipv6Deliver(iface, packet, ip, header.NextHeader, dataStart, offset);
-            return;
+            datagram = packet;
+            whole = ip;
+            next = header.NextHeader;
+            nextOffset = dataStart;
+            nameField = offset;
+            return true;
         }
         if (more && (length & 7) != 0)
         {
             // RFC 8200 4.5: a parameter problem pointing at the payload length.
-            Counters.Count(Ip6Counter.FragmentsMalformed);
-            SendIcmp6Error(iface, ip, Icmpv6Type.ParameterProblem, 0, 4);
+            _counters.Count(Ip6Counter.FragmentsMalformed);
+            _icmp.SendError(iface, ip, Icmpv6Type.ParameterProblem, 0, 4);
             Drop(packet, Ip6Counter.FragmentsDropped);
-            return;
+            return false;
         }
         if (fragmentOffset + length > ushort.MaxValue)
         {
             // RFC 8200 4.5: a parameter problem pointing at the fragment offset.
-            Counters.Count(Ip6Counter.FragmentsMalformed);
-            SendIcmp6Error(iface, ip, Icmpv6Type.ParameterProblem, 0, (uint)(offset + 2));
+            _counters.Count(Ip6Counter.FragmentsMalformed);
+            _icmp.SendError(iface, ip, Icmpv6Type.ParameterProblem, 0, (uint)(offset + 2));
             Drop(packet, Ip6Counter.FragmentsDropped);
-            return;
+            return false;
         }
         if (more && length == 0)
         {
             DropFragment(packet, Ip6Counter.FragmentsMalformed);
-            return;
+            return false;
         }
-        int slot = _reassembly.FindOrAdd(ReassemblyKey.Ipv6(ip, header.Identification), iface.Index, Ipv6ReassemblyTimeout);
+        int slot = _table.FindOrAdd(ReassemblyKey.Ipv6(ip, header.Identification), iface.Index, Ipv6ReassemblyTimeout);
         if (slot < 0)
         {
             DropFragment(packet, Ip6Counter.ReassemblyOutOfMemory);
-            return;
+            return false;
         }
-        FragmentVerdict verdict = _reassembly.Add(slot, packet, EthernetHeader + dataStart, fragmentOffset, length, last: !more);
+        FragmentVerdict verdict = _table.Add(slot, packet, EthernetHeader + dataStart, fragmentOffset, length, last: !more);
         if (verdict == FragmentVerdict.Held)
-            return;
+            return false;
         if (verdict == FragmentVerdict.Complete)
-        {
-            Ipv6Reassembled(iface, slot);
-            return;
-        }
+            return Reassembled(slot, out datagram, out whole, out next, out nextOffset, out nameField);
         Ip6Counter reason = verdict switch
         {
             FragmentVerdict.Duplicate => Ip6Counter.FragmentsDuplicate,
@@ -146,94 +194,96 @@ internal sealed partial class StackWorker
         };
         Refuse(slot, verdict);
         DropFragment(packet, reason);
+        return false;
     }
 
     /// <summary>What a refused fragment does to its datagram: discarded for an overlap, a disagreement or too many pieces; forgotten when it held nothing yet.</summary>
     private void Refuse(int slot, FragmentVerdict verdict)
     {
         if (verdict is FragmentVerdict.Overlapping or FragmentVerdict.Inconsistent or FragmentVerdict.TooMany)
-            _reassembly.Discard(slot);
-        else if (verdict == FragmentVerdict.OutOfMemory && _reassembly[slot].Count == 0)
-            _reassembly.Remove(slot);
+            _table.Discard(slot);
+        else if (verdict == FragmentVerdict.OutOfMemory && _table[slot].Count == 0)
+            _table.Remove(slot);
     }
 
-    /// <summary>The last hole of an IPv4 datagram was filled: hands it to its protocol.</summary>
-    private void Ipv4Reassembled(NetInterface iface, int slot)
+    /// <summary>The last hole of an IPv4 datagram was filled: gathers it, and hands it to the owner of its flow or up.</summary>
+    private bool Reassembled(int slot, out PacketBuffer datagram, out Ipv4Packet ip)
     {
-        ref ReassemblyEntry entry = ref _reassembly[slot];
-        int headerEnd = _reassembly.Fragment(entry.First).DataStart; // the first fragment's header becomes the datagram's
+        ip = default;
+        ref ReassemblyEntry entry = ref _table[slot];
+        int headerEnd = _table.Fragment(entry.First).DataStart; // the first fragment's header becomes the datagram's
         int totalLength = headerEnd - EthernetHeader + entry.Total;
         if (totalLength > ushort.MaxValue)
         {
             // Each fragment fit with its own header; the first's options make the whole too long.
-            Counters.Count(IpCounter.FragmentsMalformed);
-            _reassembly.Discard(slot);
-            return;
+            _counters.Count(IpCounter.FragmentsMalformed);
+            _table.Discard(slot);
+            datagram = PacketBuffer.None;
+            return false;
         }
-        PacketBuffer datagram = Gather(slot, headerEnd, out bool chained);
+        datagram = Gather(slot, headerEnd, out bool chained);
         Span<byte> frame = _pool.Data(datagram);
         // The first fragment's header, whose lengths fit its buffer, becomes the datagram's.
         if (!Ipv4Packet.TryCreate(frame[EthernetHeader..], out Ipv4Packet header))
         {
             // Cannot be: the first fragment's lengths describe its buffer, which now holds more.
-            Counters.Count(IpCounter.FragmentsMalformed);
+            _counters.Count(IpCounter.FragmentsMalformed);
             _context.Drop(datagram);
-            return;
+            return false;
         }
         header.TotalLength = (ushort)totalLength;
         header.Flags &= ~Ipv4Flags.MoreFragments; // reserved and don't-fragment stay; more-fragments and the offset go
         header.FragmentOffset = 0;
         header.FillHeaderChecksum();
-        Span<byte> whole = chained ? Linearize(datagram) : frame;
-        Ipv4Packet.TryCreate(whole[EthernetHeader..], out Ipv4Packet ip);
-        Counters.Count(IpCounter.Reassembled);
-        if (FlowKey.TryCreate(ip, out FlowKey key) && HandToFlowOwner(key, datagram))
-            return;
-        Ipv4Protocol(iface, datagram, ip);
+        Span<byte> whole = chained ? _packets.Linearize(datagram) : frame;
+        Ipv4Packet.TryCreate(whole[EthernetHeader..], out ip);
+        _counters.Count(IpCounter.Reassembled);
+        return !(FlowKey.TryCreate(ip, out FlowKey key) && HandToFlowOwner(key, datagram));
     }
 
     /// <summary>
     /// The last hole of an IPv6 packet was filled: rebuilds it from the first fragment's
     /// unfragmentable part (RFC 8200 4.5: its fragment header removed, the next header taken from
-    /// it) and the data, and goes on along its header chain.
+    /// it) and the data, and hands it to the owner of its flow or up, to go on along its header chain.
     /// </summary>
-    private void Ipv6Reassembled(NetInterface iface, int slot)
+    private bool Reassembled(int slot, out PacketBuffer datagram, out Ipv6Packet ip, out IpProtocol next, out int unfragmentable, out int nameField)
     {
-        ref ReassemblyEntry entry = ref _reassembly[slot];
-        PacketBuffer head = _reassembly.Fragment(entry.First).Buffer;
-        int unfragmentable = _reassembly.Fragment(entry.First).DataStart - EthernetHeader - FragmentHeader6;
+        datagram = PacketBuffer.None;
+        ip = default;
+        next = default;
+        ref ReassemblyEntry entry = ref _table[slot];
+        PacketBuffer head = _table.Fragment(entry.First).Buffer;
+        unfragmentable = _table.Fragment(entry.First).DataStart - EthernetHeader - FragmentHeader6;
         int payloadLength = unfragmentable - Ipv6Header + entry.Total;
         Span<byte> frame = _pool.Data(head);
         Span<byte> l3 = frame[EthernetHeader..];
-        int nameField = NameFieldOf(l3, unfragmentable);
+        nameField = NameFieldOf(l3, unfragmentable);
         if (nameField < 0 || payloadLength > ushort.MaxValue)
         {
-            Counters.Count(Ip6Counter.FragmentsMalformed);
-            _reassembly.Discard(slot);
-            return;
+            _counters.Count(Ip6Counter.FragmentsMalformed);
+            _table.Discard(slot);
+            return false;
         }
-        var next = (IpProtocol)l3[unfragmentable];
+        next = (IpProtocol)l3[unfragmentable];
         l3[nameField] = (byte)next;
         // The packet's payload length, set while the first fragment's own lengths still describe
         // its buffer (with the fragment header in it); after the move they would not.
         if (!Ipv6Packet.TryCreate(l3, out Ipv6Packet first))
         {
-            Counters.Count(Ip6Counter.FragmentsMalformed);
-            _reassembly.Discard(slot);
-            return;
+            _counters.Count(Ip6Counter.FragmentsMalformed);
+            _table.Discard(slot);
+            return false;
         }
         first.PayloadLength = (ushort)payloadLength;
         // The fragment header goes: the headers in front of it move up over it.
         frame[..(EthernetHeader + unfragmentable)].CopyTo(frame[FragmentHeader6..]);
         _pool.TryTrimFront(head, FragmentHeader6);
-        PacketBuffer datagram = Gather(slot, EthernetHeader + unfragmentable, out bool chained);
+        datagram = Gather(slot, EthernetHeader + unfragmentable, out bool chained);
         frame = _pool.Data(datagram);
-        Span<byte> whole = chained ? Linearize(datagram) : frame;
-        Ipv6Packet.TryCreate(whole[EthernetHeader..], out Ipv6Packet ip);
-        Counters.Count(Ip6Counter.Reassembled);
-        if (FlowKey.TryCreate(ip, out FlowKey key) && HandToFlowOwner(key, datagram))
-            return;
-        Ipv6Deliver(iface, datagram, ip, next, unfragmentable, nameField);
+        Span<byte> whole = chained ? _packets.Linearize(datagram) : frame;
+        Ipv6Packet.TryCreate(whole[EthernetHeader..], out ip);
+        _counters.Count(Ip6Counter.Reassembled);
+        return !(FlowKey.TryCreate(ip, out FlowKey key) && HandToFlowOwner(key, datagram));
     }
 
     /// <summary>Where the field naming the header at <paramref name="target"/> sits, walking the extension headers before it; -1 when none ends there.</summary>
@@ -256,17 +306,17 @@ internal sealed partial class StackWorker
     /// </summary>
     private PacketBuffer Gather(int slot, int headerEnd, out bool chained)
     {
-        ref ReassemblyEntry entry = ref _reassembly[slot];
-        ref HeldFragment first = ref _reassembly.Fragment(entry.First);
+        ref ReassemblyEntry entry = ref _table[slot];
+        ref HeldFragment first = ref _table.Fragment(entry.First);
         PacketBuffer head = first.Buffer;
         int frameLength = headerEnd + entry.Total;
         Span<byte> room = _pool.Room(head);
         chained = frameLength > room.Length;
         PacketBuffer tail = head;
         int segments = 1;
-        for (int index = first.Next; index >= 0; index = _reassembly.Fragment(index).Next)
+        for (int index = first.Next; index >= 0; index = _table.Fragment(index).Next)
         {
-            ref HeldFragment f = ref _reassembly.Fragment(index);
+            ref HeldFragment f = ref _table.Fragment(index);
             if (!chained || f.Length == 0)
             {
                 if (!chained)
@@ -287,7 +337,7 @@ internal sealed partial class StackWorker
         m.PacketLength = frameLength;
         m.Segments = (byte)segments;
         m.Offload = OffloadFlags.None; // what a driver said of the first fragment says nothing of the datagram
-        _reassembly.Remove(slot);
+        _table.Remove(slot);
         return head;
     }
 
@@ -304,54 +354,53 @@ internal sealed partial class StackWorker
         return _context.TryHandToOwner(key.Hash(hash), datagram);
     }
 
-    /// <summary>Copies the chain at <paramref name="head"/> into the worker's scratch; returns the copy.</summary>
-    private Span<byte> Linearize(PacketBuffer head)
-    {
-        int at = 0;
-        for (PacketBuffer b = head; b.IsValid; b = new PacketBuffer(_pool.Metadata(b).Next))
-        {
-            Span<byte> data = _pool.Data(b);
-            data.CopyTo(_linear.AsSpan(at));
-            at += data.Length;
-        }
-        return _linear.AsSpan(0, at);
-    }
-
     /// <summary>
     /// A datagram's time ran out: its fragments are dropped, and when the first one had come, its
     /// source hears of it (RFC 792 and RFC 1122 3.3.2; RFC 8200 4.5): time exceeded, code 1.
     /// </summary>
-    private void ReassemblyTimedOut(long payload)
+    public void TimedOut(long payload)
     {
-        if (!_reassembly.TryExpire(payload, out int slot))
+        if (!_table.TryExpire(payload, out int slot))
             return;
-        ref ReassemblyEntry entry = ref _reassembly[slot];
-        if (entry.First >= 0 && _reassembly.Fragment(entry.First).Offset == 0)
+        ref ReassemblyEntry entry = ref _table[slot];
+        if (entry.First >= 0 && _table.Fragment(entry.First).Offset == 0)
         {
             NetInterface iface = _stack.Interfaces[entry.Port];
-            Span<byte> l3 = _pool.Data(_reassembly.Fragment(entry.First).Buffer)[EthernetHeader..];
+            Span<byte> l3 = _pool.Data(_table.Fragment(entry.First).Buffer)[EthernetHeader..];
             if (entry.Key.IsIpv6)
             {
                 if (Ipv6Packet.TryCreate(l3, out Ipv6Packet ip6))
-                    SendIcmp6Error(iface, ip6, Icmpv6Type.TimeExceeded, 1, 0);
+                    _icmp.SendError(iface, ip6, Icmpv6Type.TimeExceeded, 1, 0);
             }
             else if (Ipv4Packet.TryCreate(l3, out Ipv4Packet ip))
             {
-                SendIcmpError(iface, ip, Icmpv4Type.TimeExceeded, 1, 0);
+                _icmp.SendError(iface, ip, Icmpv4Type.TimeExceeded, 1, 0);
             }
         }
-        _reassembly.Expire(slot);
+        _table.Expire(slot);
     }
 
     private void DropFragment(PacketBuffer packet, IpCounter reason)
     {
-        Counters.Count(reason);
+        _counters.Count(reason);
         Drop(packet, IpCounter.FragmentsDropped);
     }
 
     private void DropFragment(PacketBuffer packet, Ip6Counter reason)
     {
-        Counters.Count(reason);
+        _counters.Count(reason);
         Drop(packet, Ip6Counter.FragmentsDropped);
+    }
+
+    private void Drop(PacketBuffer packet, IpCounter reason)
+    {
+        _counters.Count(reason);
+        _context.Drop(packet);
+    }
+
+    private void Drop(PacketBuffer packet, Ip6Counter reason)
+    {
+        _counters.Count(reason);
+        _context.Drop(packet);
     }
 }

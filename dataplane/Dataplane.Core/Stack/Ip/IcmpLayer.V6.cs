@@ -1,19 +1,15 @@
-using System.Buffers.Binary;
 using Dataplane.Buffers;
 using Dataplane.Wire;
 
-namespace Dataplane.Stack;
+namespace Dataplane.Stack.Ip;
 
-// ICMPv6, RFC 4443: echo answered, errors counted, errors sent rate-limited; neighbour discovery
-// messages go on to StackWorker.Nd.cs.
-internal sealed partial class StackWorker
+// ICMPv6, RFC 4443: echo answered, errors counted, errors sent rate-limited; neighbour
+// solicitations and advertisements go down to the link layer (Link/LinkLayer.Nd.cs).
+internal sealed partial class IcmpLayer
 {
-    /// <summary>An ICMPv6 error fits the IPv6 minimum MTU (RFC 4443 2.4 c).</summary>
-    private const int Icmp6ErrorMaxLength = 1280;
-
-    private void Icmp6Input(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, int offset)
+    public void Input(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, int offset)
     {
-        Counters.Count(Icmp6Counter.Received);
+        _counters.Count(Icmp6Counter.Received);
         Span<byte> message = ip.Buffer[offset..ip.PacketLength];
         if (!Icmpv6Packet.TryCreate(message, out Icmpv6Packet icmp))
         {
@@ -37,11 +33,11 @@ internal sealed partial class StackWorker
                 _link.NeighborAdvertisementInput(iface, packet, ip, message);
                 break;
             case Icmpv6Type.DestinationUnreachable or Icmpv6Type.PacketTooBig or Icmpv6Type.TimeExceeded or Icmpv6Type.ParameterProblem:
-                Counters.Count(Icmp6Counter.ErrorsReceived);
+                _counters.Count(Icmp6Counter.ErrorsReceived);
                 _packets.Consume(packet);
                 break;
             default:
-                Counters.Count(Icmp6Counter.OtherReceived);
+                _counters.Count(Icmp6Counter.OtherReceived);
                 _packets.Consume(packet);
                 break;
         }
@@ -67,17 +63,17 @@ internal sealed partial class StackWorker
         if (_pool.Metadata(packet).Segments > 1)
         {
             // A reassembled request too large for one buffer: built and sent from the linear copy.
-            WriteIpv6Header(ip.Buffer, destination, source, IpProtocol.Icmpv6, length);
+            IpOutput.WriteIpv6Header(ip.Buffer, destination, source, IpProtocol.Icmpv6, length);
             Ipv6Packet.TryCreate(ip.Buffer, out Ipv6Packet reply);
-            Counters.Count(Icmp6Counter.EchoReplies);
-            Ipv6OutputLinear(packet, reply, iface);
+            _counters.Count(Icmp6Counter.EchoReplies);
+            _output.Ipv6OutputLinear(packet, reply, iface);
             return;
         }
-        WriteIpv6Header(packet, destination, source, IpProtocol.Icmpv6, length);
+        _output.WriteIpv6Header(packet, destination, source, IpProtocol.Icmpv6, length);
         _packets.SetFrameLength(packet, EthernetHeader + Ipv6Header + length);
         _packets.ClearOffloads(packet);
-        Counters.Count(Icmp6Counter.EchoReplies);
-        Ipv6Output(packet, source, iface);
+        _counters.Count(Icmp6Counter.EchoReplies);
+        _output.Ipv6Output(packet, source, iface);
     }
 
     /// <summary>
@@ -85,7 +81,7 @@ internal sealed partial class StackWorker
     /// <paramref name="iface"/>, unless RFC 4443 2.4 (e) forbids one or the rate limit holds it
     /// back. The caller still owns and releases the offending packet.
     /// </summary>
-    private void SendIcmp6Error(NetInterface iface, Ipv6Packet offending, Icmpv6Type type, byte code, uint rest)
+    public void SendError(NetInterface iface, Ipv6Packet offending, Icmpv6Type type, byte code, uint rest)
     {
         Ipv6Address destination = offending.Source;
         bool multicastAllowed = type == Icmpv6Type.PacketTooBig || (type == Icmpv6Type.ParameterProblem && code == 2);
@@ -93,12 +89,12 @@ internal sealed partial class StackWorker
             || (offending.Destination.IsMulticast && !multicastAllowed)
             || IsIcmp6Error(offending))
         {
-            Counters.Count(Icmp6Counter.ErrorsSuppressed);
+            _counters.Count(Icmp6Counter.ErrorsSuppressed);
             return;
         }
-        if (type != Icmpv6Type.PacketTooBig && !_icmpLimit.TryTake(_context.Now))
+        if (type != Icmpv6Type.PacketTooBig && !_limit.TryTake(_context.Now))
         {
-            Counters.Count(Icmp6Counter.RateLimited);
+            _counters.Count(Icmp6Counter.RateLimited);
             return;
         }
         if (!iface.TrySelectSource(destination, out Ipv6Address source))
@@ -109,7 +105,7 @@ internal sealed partial class StackWorker
         Span<byte> l3 = _packets.New(Ipv6Header + length, out PacketBuffer packet);
         if (!packet.IsValid)
         {
-            Counters.Count(Ip6Counter.NoBuffer);
+            _counters.Count(Ip6Counter.NoBuffer);
             return;
         }
         Span<byte> message = l3.Slice(Ipv6Header, length);
@@ -117,9 +113,9 @@ internal sealed partial class StackWorker
         new Icmpv6Packet.Repr { Type = type, Code = code, RestOfHeader = rest }.Emit(message);
         Icmpv6Packet.TryCreate(message, out Icmpv6Packet icmp);
         icmp.FillChecksum(source, destination);
-        WriteIpv6Header(packet, source, destination, IpProtocol.Icmpv6, length);
-        Counters.Count(Icmp6Counter.ErrorsSent);
-        Ipv6Output(packet, destination, iface);
+        _output.WriteIpv6Header(packet, source, destination, IpProtocol.Icmpv6, length);
+        _counters.Count(Icmp6Counter.ErrorsSent);
+        _output.Ipv6Output(packet, destination, iface);
     }
 
     /// <summary>True when the packet is an ICMPv6 error or redirect right after its header (RFC 4443 2.4 e.1).</summary>

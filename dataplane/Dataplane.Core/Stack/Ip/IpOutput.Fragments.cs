@@ -1,41 +1,21 @@
-using System.Buffers.Binary;
 using Dataplane.Buffers;
-using Dataplane.Stack.Fragments;
 using Dataplane.Stack.Routing;
 using Dataplane.Wire;
 
-namespace Dataplane.Stack;
+namespace Dataplane.Stack.Ip;
 
 // Fragments on output: IPv4 fragmentation of forwarded and local datagrams (RFC 791 3.2, RFC 1812
 // 5.2.6), IPv6 source fragmentation (RFC 8200 4.5), and the output of datagrams that sit in a
 // linear copy rather than in their buffers (replies built in place from a reassembled request too
 // large for one buffer). Each fragment goes out in a fresh buffer, or a chain of them when the MTU
 // is larger than a buffer; the datagram is read through its view, so it may sit anywhere.
-// Reassembly is in Fragments/StackWorker.Reassembly.cs.
-internal sealed partial class StackWorker
+// Reassembly is in Fragments/Reassembler.cs.
+internal sealed partial class IpOutput
 {
     /// <summary>The longest IPv4 options field; the options copied into later fragments fit it too.</summary>
     private const int MaxIpv4Options = 40;
 
     private const int FragmentHeader6 = Ipv6FragmentHeader.FixedLength;
-
-    private ReassemblyTable _reassembly = null!;
-    private uint _nextId6;
-
-    /// <summary>Sets up what fragmentation and reassembly own (the constructor's part; allocates).</summary>
-    private void InitializeFragments()
-    {
-        // A quarter of a small pool at most, so a fragment flood cannot starve the receive rings.
-        int maxFragments = Math.Clamp(_pool.Count / 4, 2, ReassemblyTable.DefaultMaxFragments);
-        _reassembly = new ReassemblyTable(_context, Counters, (int)StackTimer.Reassembly, maxFragments: maxFragments);
-        _linear = GC.AllocateUninitializedArray<byte>(LinearRoom);
-        // Each worker starts in its own quarter of the 32-bit space, from an unpredictable point
-        // (RFC 7739 3.1): two workers never give one pair of addresses the same identification.
-        _nextId6 = (uint)(_context.Index & 0xF) << 28 | (uint)_context.Random.Next(1 << 28);
-    }
-
-    /// <summary>The datagrams this worker holds in reassembly.</summary>
-    internal ReassemblyTable Reassembly => _reassembly;
 
     /// <summary>
     /// Sends <paramref name="ip"/>, larger than <paramref name="output"/>'s MTU and without
@@ -43,7 +23,7 @@ internal sealed partial class StackWorker
     /// with the whole header, the later ones with only the options whose copy bit is set, the
     /// original's more-fragments flag on the last. Releases <paramref name="packet"/>.
     /// </summary>
-    private void Ipv4Fragment(NetInterface output, Ipv4Address nextHop, PacketBuffer packet, Ipv4Packet ip)
+    public void Ipv4Fragment(NetInterface output, Ipv4Address nextHop, PacketBuffer packet, Ipv4Packet ip)
     {
         Span<byte> copied = stackalloc byte[MaxIpv4Options];
         int headerLength = ip.HeaderLength;
@@ -71,7 +51,7 @@ internal sealed partial class StackWorker
             Destination = ip.Destination,
         };
         Ipv4Flags reserved = ip.Flags & Ipv4Flags.Reserved;
-        Counters.Count(IpCounter.Fragmented);
+        _counters.Count(IpCounter.Fragmented);
         for (int at = 0; at < payloadLength;)
         {
             bool first = at == 0;
@@ -81,7 +61,7 @@ internal sealed partial class StackWorker
             if (!FrameChain.TryAllocate(_context.Cache, EthernetHeader + header + size, out PacketBuffer fragment))
             {
                 // The rest cannot be sent; the receiver times the datagram out.
-                Counters.Count(IpCounter.NoBuffer);
+                _counters.Count(IpCounter.NoBuffer);
                 break;
             }
             Span<byte> frame = _pool.Data(fragment);
@@ -97,7 +77,7 @@ internal sealed partial class StackWorker
                 FragmentOffset = (ushort)((baseOffset + (at >> 3)) & 0x1FFF),
             }).Emit(h);
             CopyData(packet, ip.IsContiguous ? ip.Payload : default, EthernetHeader + headerLength, at, fragment, EthernetHeader + header, size);
-            Counters.Count(IpCounter.FragmentsCreated);
+            _counters.Count(IpCounter.FragmentsCreated);
             Ipv4SendTo(output, nextHop, fragment);
             at += size;
         }
@@ -131,7 +111,7 @@ internal sealed partial class StackWorker
     /// MTU, in fragments (RFC 8200 4.5): a fragment header after the unfragmentable part, a fresh
     /// identification, data cut at 8-byte boundaries to fit the MTU. Releases <paramref name="packet"/>.
     /// </summary>
-    private void Ipv6Fragment(NetInterface output, in Ipv6Address nextHop, PacketBuffer packet, Ipv6Packet ip)
+    public void Ipv6Fragment(NetInterface output, in Ipv6Address nextHop, PacketBuffer packet, Ipv6Packet ip)
     {
         int unfragmentable = UnfragmentablePart(ip, out int nameField);
         int data = (output.Mtu - unfragmentable - FragmentHeader6) & ~7;
@@ -152,7 +132,7 @@ internal sealed partial class StackWorker
             Source = ip.Source,
             Destination = ip.Destination,
         };
-        Counters.Count(Ip6Counter.Fragmented);
+        _counters.Count(Ip6Counter.Fragmented);
         for (int at = 0; at < fragmentable;)
         {
             int size = Math.Min(data, fragmentable - at);
@@ -160,7 +140,7 @@ internal sealed partial class StackWorker
             int length = unfragmentable + FragmentHeader6 + size;
             if (!FrameChain.TryAllocate(_context.Cache, EthernetHeader + length, out PacketBuffer fragment))
             {
-                Counters.Count(Ip6Counter.NoBuffer);
+                _counters.Count(Ip6Counter.NoBuffer);
                 break;
             }
             Span<byte> frame = _pool.Data(fragment);
@@ -177,7 +157,7 @@ internal sealed partial class StackWorker
                 Identification = identification,
             }.Emit(l3.Slice(unfragmentable, FragmentHeader6));
             CopyData(packet, ip.IsContiguous ? ip.Buffer[unfragmentable..ip.PacketLength] : default, EthernetHeader + unfragmentable, at, fragment, EthernetHeader + unfragmentable + FragmentHeader6, size);
-            Counters.Count(Ip6Counter.FragmentsCreated);
+            _counters.Count(Ip6Counter.FragmentsCreated);
             Ipv6SendTo(output, nextHop, fragment);
             at += size;
         }
@@ -219,7 +199,7 @@ internal sealed partial class StackWorker
     /// <paramref name="packet"/>, a reassembled request's chain): routed, fragmented when larger than
     /// the MTU, else copied into a fresh frame. Releases <paramref name="packet"/>.
     /// </summary>
-    private void Ipv4OutputLinear(PacketBuffer packet, Ipv4Packet ip)
+    public void Ipv4OutputLinear(PacketBuffer packet, Ipv4Packet ip)
     {
         Ipv4Address destination = ip.Destination;
         if (!_stack.Routes.Current.TryLookup(destination, out NextHop4 hop))
@@ -229,7 +209,7 @@ internal sealed partial class StackWorker
         }
         NetInterface output = _stack.Interfaces[hop.Interface];
         Ipv4Address nextHop = hop.IsDirect ? destination : hop.Gateway;
-        Counters.Count(IpCounter.LocalOut);
+        _counters.Count(IpCounter.LocalOut);
         if (ip.PacketLength > output.Mtu)
         {
             if (ip.HasFlags(Ipv4Flags.DontFragment))
@@ -248,14 +228,14 @@ internal sealed partial class StackWorker
     }
 
     /// <summary>The IPv6 counterpart of <see cref="Ipv4OutputLinear"/>; link-scoped destinations leave by <paramref name="scope"/>.</summary>
-    private void Ipv6OutputLinear(PacketBuffer packet, Ipv6Packet ip, NetInterface? scope)
+    public void Ipv6OutputLinear(PacketBuffer packet, Ipv6Packet ip, NetInterface? scope)
     {
         if (!TryRoute6(ip.Destination, scope, out NetInterface output, out Ipv6Address nextHop))
         {
             Drop(packet, Ip6Counter.NoRoute);
             return;
         }
-        Counters.Count(Ip6Counter.LocalOut);
+        _counters.Count(Ip6Counter.LocalOut);
         if (ip.PacketLength > output.Mtu)
         {
             Ipv6Fragment(output, nextHop, packet, ip);

@@ -1,0 +1,248 @@
+using Dataplane.Buffers;
+using Dataplane.Stack.Fragments;
+using Dataplane.Stack.Routing;
+using Dataplane.Wire;
+
+namespace Dataplane.Stack.Ip;
+
+/// <summary>
+/// IPv4 input of one worker (RFC 791, with the checks of RFC 1122 3.2.1 and RFC 1812 5.2.2) and
+/// forwarding (RFC 1812 5.2 and 5.3): what is for this host goes to ICMP, to reassembly, or up to
+/// a transport as an <see cref="IpDatagram"/>; what is not is forwarded through
+/// <see cref="IpOutput"/>. Counts under IP. Calls nothing above it: a datagram for a transport is
+/// returned to the dispatcher.
+/// </summary>
+internal sealed class Ipv4Layer
+{
+    private const int EthernetHeader = WorkerPackets.EthernetHeader;
+    private const int Ipv4Header = Ipv4Packet.FixedLength;
+
+    private readonly NetworkStack _stack;
+    private readonly BufferPool _pool;
+    private readonly WorkerPackets _packets;
+    private readonly IpOutput _output;
+    private readonly IcmpLayer _icmp;
+    private readonly Reassembler _reassembly;
+    private readonly StackCounters _counters;
+
+    /// <summary>The IPv4 layer of the worker whose buffers <paramref name="packets"/> handles.</summary>
+    public Ipv4Layer(NetworkStack stack, WorkerPackets packets, IpOutput output, IcmpLayer icmp, Reassembler reassembly, StackCounters counters)
+    {
+        _stack = stack;
+        _packets = packets;
+        _pool = packets.Pool;
+        _output = output;
+        _icmp = icmp;
+        _reassembly = reassembly;
+        _counters = counters;
+    }
+
+    /// <summary>
+    /// Takes an IPv4 packet that arrived on <paramref name="iface"/> (in a link-layer broadcast or
+    /// multicast when <paramref name="linkMulticast"/>): checks it, forwards it, answers it (ICMP),
+    /// reassembles it, or passes it up. True when <paramref name="datagram"/> is a whole datagram for
+    /// a transport; false when the packet was dealt with here.
+    /// </summary>
+    public bool Input(NetInterface iface, PacketBuffer packet, Span<byte> frame, bool linkMulticast, out IpDatagram datagram)
+    {
+        datagram = default;
+        _counters.Count(IpCounter.Received);
+        Span<byte> l3 = frame[EthernetHeader..];
+        if (l3.Length < Ipv4Header)
+        {
+            Drop(packet, IpCounter.TooShort);
+            return false;
+        }
+        if (l3[0] >> 4 != 4)
+        {
+            Drop(packet, IpCounter.BadVersion);
+            return false;
+        }
+        ref BufferMetadata m = ref _pool.Metadata(packet);
+        // A chained frame: the view is over its first buffer, which holds the header (see HeadersInFirstBuffer).
+        int available = m.PacketLength - EthernetHeader;
+        if (!Ipv4Packet.TryCreate(l3, available, out Ipv4Packet ip, out WireError error))
+        {
+            Drop(packet, error == WireError.BadTotalLength ? IpCounter.BadLength : IpCounter.BadHeaderLength);
+            return false;
+        }
+        if ((m.Offload & OffloadFlags.Ipv4ChecksumVerified) == 0 && !ip.VerifyHeaderChecksum())
+        {
+            Drop(packet, IpCounter.BadChecksum);
+            return false;
+        }
+        if (ip.PacketLength < available)
+            _packets.Trim(packet, EthernetHeader + ip.PacketLength); // Ethernet padding, or trailing junk
+        Ipv4Address source = ip.Source;
+        Ipv4Address destination = ip.Destination;
+        LocalKind4 from = _stack.Local.Find(source);
+        if (Ipv4Addresses.IsMartian(source) || (from & LocalKind4.Address) != 0 || (from != 0 && iface.IsDirectedBroadcast(source)))
+        {
+            Drop(packet, IpCounter.MartianSource);
+            return false;
+        }
+        uint first = destination.ToUInt32() >> 24;
+        if (first == 0 || first == 127)
+        {
+            Drop(packet, IpCounter.MartianDestination);
+            return false;
+        }
+        if (ip.HeaderLength > Ipv4Header && HasSourceRoute(ip))
+        {
+            Drop(packet, IpCounter.SourceRouted);
+            return false;
+        }
+        LocalKind4 to = _stack.Local.Find(destination);
+        if ((to & LocalKind4.Address) != 0 || destination.IsBroadcast || (to != 0 && iface.IsDirectedBroadcast(destination)))
+        {
+            return Deliver(iface, packet, ip, out datagram);
+        }
+        if (destination.IsMulticast)
+        {
+            // 224.0.0.1 (all systems) is ours; other groups are neither joined nor routed yet.
+            if (destination.ToUInt32() == 0xE0000001)
+                return Deliver(iface, packet, ip, out datagram);
+            Drop(packet, IpCounter.NotForwardable);
+            return false;
+        }
+        if (!_stack.Forwarding)
+        {
+            Drop(packet, IpCounter.NotForwarding);
+            return false;
+        }
+        if ((to & LocalKind4.Broadcast) != 0)
+        {
+            // RFC 2644: a router does not forward directed broadcasts by default (smurf amplifiers).
+            Drop(packet, IpCounter.NotForwardable);
+            return false;
+        }
+        if (linkMulticast)
+        {
+            // RFC 1812 5.3.4: a unicast packet in a link-layer broadcast is not forwarded.
+            Drop(packet, IpCounter.NotForwardable);
+            return false;
+        }
+        Forward(iface, packet, ip);
+        return false;
+    }
+
+    /// <summary>A packet for this host: reassembled when a fragment, then handed to its protocol.</summary>
+    private bool Deliver(NetInterface iface, PacketBuffer packet, Ipv4Packet ip, out IpDatagram datagram)
+    {
+        datagram = default;
+        if (ip.TimeToLive == 0)
+        {
+            Drop(packet, IpCounter.ZeroTtl);
+            return false;
+        }
+        if (ip.FragmentOffset != 0 || ip.HasFlags(Ipv4Flags.MoreFragments))
+        {
+            if (!ip.IsContiguous)
+            {
+                // A fragment that came in a chain (a jumbo frame's): reassembly holds fragments of one buffer each.
+                _counters.Count(IpCounter.Fragments);
+                Drop(packet, IpCounter.FragmentsDropped);
+                return false;
+            }
+            if (!_reassembly.Reassemble(iface, packet, ip, out packet, out ip))
+                return false;
+            return Protocol(iface, packet, ip, out datagram);
+        }
+        if (!ip.IsContiguous)
+        {
+            // A datagram for us in a chain goes up as a reassembled one does: the view over a linear copy.
+            Ipv4Packet.TryCreate(_packets.Linearize(packet)[EthernetHeader..], out ip);
+        }
+        return Protocol(iface, packet, ip, out datagram);
+    }
+
+    /// <summary>
+    /// Hands a whole (possibly reassembled) datagram for us to its protocol: ICMP here, any other
+    /// up as an <see cref="IpDatagram"/> (the dispatcher knows which transports there are).
+    /// </summary>
+    private bool Protocol(NetInterface iface, PacketBuffer packet, Ipv4Packet ip, out IpDatagram datagram)
+    {
+        if (ip.Protocol == IpProtocol.Icmp)
+        {
+            datagram = default;
+            _counters.Count(IpCounter.Delivered);
+            _icmp.Input(iface, packet, ip);
+            return false;
+        }
+        Ipv4Address destination = ip.Destination;
+        datagram = new IpDatagram
+        {
+            Packet = packet,
+            Interface = iface,
+            Network = ip.Buffer,
+            TransportOffset = ip.HeaderLength,
+            Transport = ip.Payload,
+            Protocol = ip.Protocol,
+            Source = InetAddress.Ipv4(ip.Source),
+            Destination = InetAddress.Ipv4(destination),
+            HopLimit = ip.TimeToLive,
+            IsBroadcast = destination.IsBroadcast || destination.IsMulticast || iface.IsDirectedBroadcast(destination),
+            Offload = _pool.Metadata(packet).Offload & (OffloadFlags.L4ChecksumVerified | OffloadFlags.L4ChecksumPartial),
+        };
+        return true;
+    }
+
+    /// <summary>Forwards a packet not for us (RFC 1812 5.2): one hop less, along the route, in fragments when it passes the MTU and may be cut.</summary>
+    private void Forward(NetInterface iface, PacketBuffer packet, Ipv4Packet ip)
+    {
+        byte ttl = ip.TimeToLive;
+        if (ttl <= 1)
+        {
+            _counters.Count(IpCounter.TtlExceeded);
+            _icmp.SendError(iface, ip, Icmpv4Type.TimeExceeded, 0, 0);
+            _packets.Drop(packet);
+            return;
+        }
+        Ipv4Address destination = ip.Destination;
+        if (!_stack.Routes.Current.TryLookup(destination, out NextHop4 hop))
+        {
+            _counters.Count(IpCounter.NoRoute);
+            _icmp.SendError(iface, ip, Icmpv4Type.DestinationUnreachable, IcmpUnreachable.Network, 0);
+            _packets.Drop(packet);
+            return;
+        }
+        NetInterface output = _stack.Interfaces[hop.Interface];
+        if (ip.PacketLength > output.Mtu)
+        {
+            if (ip.HasFlags(Ipv4Flags.DontFragment))
+            {
+                // RFC 1191 4: fragmentation needed, with the MTU of the next hop.
+                _counters.Count(IpCounter.CantFragment);
+                _icmp.SendError(iface, ip, Icmpv4Type.DestinationUnreachable, IcmpUnreachable.FragmentationNeeded, (uint)output.Mtu);
+                _packets.Drop(packet);
+                return;
+            }
+            ip.SetTimeToLiveUpdatingHeaderChecksum((byte)(ttl - 1));
+            _counters.Count(IpCounter.Forwarded);
+            _output.CompletePartialChecksum(packet); // the pieces go out with no offload request to finish it
+            _output.Ipv4Fragment(output, hop.IsDirect ? destination : hop.Gateway, packet, ip);
+            return;
+        }
+        // RFC 1812 5.3.1 and RFC 1624: one less hop, and the checksum updated for it.
+        ip.SetTimeToLiveUpdatingHeaderChecksum((byte)(ttl - 1));
+        _counters.Count(IpCounter.Forwarded);
+        _output.Ipv4SendTo(output, hop.IsDirect ? destination : hop.Gateway, packet);
+    }
+
+    /// <summary>True when the options hold a loose or strict source route (RFC 791 3.1, types 131 and 137).</summary>
+    private static bool HasSourceRoute(Ipv4Packet ip)
+    {
+        foreach (WireOption option in ip.EnumerateOptions())
+        {
+            if (option.Type is 131 or 137)
+                return true;
+        }
+        return false;
+    }
+
+    private void Drop(PacketBuffer packet, IpCounter reason)
+    {
+        _counters.Count(reason);
+        _packets.Drop(packet);
+    }
+}

@@ -1,0 +1,287 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Dataplane.Buffers;
+using Dataplane.Stack.Fragments;
+using Dataplane.Stack.Routing;
+using Dataplane.Wire;
+
+namespace Dataplane.Stack.Ip;
+
+/// <summary>
+/// IPv6 input of one worker with its extension header chain (RFC 8200), and forwarding: what is
+/// for this host goes to ICMPv6, to reassembly, or up to a transport as an
+/// <see cref="IpDatagram"/>; what is not is forwarded through <see cref="IpOutput"/>. Counts under
+/// IPv6. Calls nothing above it: a packet for a transport is returned to the dispatcher.
+/// </summary>
+internal sealed class Ipv6Layer
+{
+    private const int EthernetHeader = WorkerPackets.EthernetHeader;
+    private const int Ipv6Header = Ipv6Packet.FixedLength;
+
+    private readonly NetworkStack _stack;
+    private readonly BufferPool _pool;
+    private readonly WorkerPackets _packets;
+    private readonly IpOutput _output;
+    private readonly IcmpLayer _icmp;
+    private readonly Reassembler _reassembly;
+    private readonly StackCounters _counters;
+
+    /// <summary>The IPv6 layer of the worker whose buffers <paramref name="packets"/> handles.</summary>
+    public Ipv6Layer(NetworkStack stack, WorkerPackets packets, IpOutput output, IcmpLayer icmp, Reassembler reassembly, StackCounters counters)
+    {
+        _stack = stack;
+        _packets = packets;
+        _pool = packets.Pool;
+        _output = output;
+        _icmp = icmp;
+        _reassembly = reassembly;
+        _counters = counters;
+    }
+
+    /// <summary>
+    /// Takes an IPv6 packet that arrived on <paramref name="iface"/> (in a link-layer multicast
+    /// when <paramref name="linkMulticast"/>): checks it, walks its extension headers, forwards it,
+    /// answers it (ICMPv6), reassembles it, or passes it up. True when <paramref name="datagram"/>
+    /// is a whole packet for a transport; false when it was dealt with here.
+    /// </summary>
+    public bool Input(NetInterface iface, PacketBuffer packet, Span<byte> frame, bool linkMulticast, out IpDatagram datagram)
+    {
+        datagram = default;
+        _counters.Count(Ip6Counter.Received);
+        Span<byte> l3 = frame[EthernetHeader..];
+        if (l3.Length < Ipv6Header)
+        {
+            Drop(packet, Ip6Counter.TooShort);
+            return false;
+        }
+        if (l3[0] >> 4 != 6)
+        {
+            Drop(packet, Ip6Counter.BadVersion);
+            return false;
+        }
+        // A chained frame: the view is over its first buffer, which holds the headers (see HeadersInFirstBuffer).
+        int available = _pool.Metadata(packet).PacketLength - EthernetHeader;
+        if (!Ipv6Packet.TryCreate(l3, available, out Ipv6Packet ip, out _))
+        {
+            Drop(packet, Ip6Counter.BadLength);
+            return false;
+        }
+        if (ip.PacketLength < available)
+            _packets.Trim(packet, EthernetHeader + ip.PacketLength);
+        Ipv6Address source = ip.Source;
+        Ipv6Address destination = ip.Destination;
+        // RFC 4291 2.7 and 2.5.3: a multicast or loopback source never appears on a link. Nor does
+        // one of ours, except in neighbour discovery: a host that holds an address we are still
+        // probing defends it from that very address (RFC 4862 5.4.4), and that is how we hear of it.
+        if (source.IsMulticast || source.IsLoopback || (_stack.Owner(source) is not null && ip.NextHeader != IpProtocol.Icmpv6))
+        {
+            Drop(packet, Ip6Counter.MartianSource);
+            return false;
+        }
+        if (destination.IsLoopback || destination.IsUnspecified)
+        {
+            Drop(packet, Ip6Counter.MartianDestination);
+            return false;
+        }
+        IpProtocol next = ip.NextHeader;
+        int offset = Ipv6Header;
+        int nameField = 6; // where the field naming the header at `offset` sits, for parameter problems
+        if (next == IpProtocol.HopByHop)
+        {
+            // RFC 8200 4.3: examined by every node on the path, so before the local/forward decision.
+            if (!HopByHopOrDestination(iface, packet, ip, offset, out next, out int length))
+                return false;
+            nameField = offset;
+            offset += length;
+        }
+        bool local = destination.IsMulticast ? iface.Listens(destination) : _stack.Owner(destination) is not null;
+        if (local)
+        {
+            if (!ip.IsContiguous)
+            {
+                // A packet for us in a chain goes up as a reassembled one does: the view over a linear copy.
+                Ipv6Packet.TryCreate(_packets.Linearize(packet)[EthernetHeader..], out ip);
+            }
+            return Deliver(iface, packet, ip, next, offset, nameField, out datagram);
+        }
+        if (destination.IsMulticast)
+        {
+            Drop(packet, Ip6Counter.NotOurGroup);
+            return false;
+        }
+        if (!_stack.Forwarding || linkMulticast)
+        {
+            Drop(packet, Ip6Counter.NotForwarding);
+            return false;
+        }
+        Forward(iface, packet, ip);
+        return false;
+    }
+
+    /// <summary>Walks the rest of the extension header chain of a packet for us, to its upper layer.</summary>
+    private bool Deliver(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, IpProtocol next, int offset, int nameField, out IpDatagram datagram)
+    {
+        datagram = default;
+        while (true)
+        {
+            switch (next)
+            {
+                case IpProtocol.Ipv6DestinationOptions:
+                {
+                    if (!HopByHopOrDestination(iface, packet, ip, offset, out next, out int length))
+                        return false;
+                    nameField = offset;
+                    offset += length;
+                    continue;
+                }
+                case IpProtocol.Ipv6Routing:
+                {
+                    if (!Ipv6RoutingHeader.TryCreate(ip.Buffer[offset..ip.PacketLength], out Ipv6RoutingHeader routing))
+                    {
+                        Drop(packet, Ip6Counter.BadExtensionHeader);
+                        return false;
+                    }
+                    if (routing.SegmentsLeft != 0)
+                    {
+                        // RFC 8200 4.4 (and RFC 5095 for type 0): no routing type is processed here.
+                        _counters.Count(Ip6Counter.BadExtensionHeader);
+                        _icmp.SendError(iface, ip, Icmpv6Type.ParameterProblem, 0, (uint)(offset + 2));
+                        _packets.Drop(packet);
+                        return false;
+                    }
+                    next = routing.NextHeader;
+                    nameField = offset;
+                    offset += routing.HeaderLength;
+                    continue;
+                }
+                case IpProtocol.Ipv6Fragment:
+                    if (!_reassembly.Reassemble(iface, packet, ip, offset, out packet, out ip, out next, out offset, out nameField))
+                        return false;
+                    continue;
+                case IpProtocol.Ipv6NoNextHeader:
+                    _counters.Count(Ip6Counter.Delivered);
+                    _packets.Consume(packet);
+                    return false;
+                case IpProtocol.Icmpv6:
+                    _counters.Count(Ip6Counter.Delivered);
+                    _icmp.Input(iface, packet, ip, offset);
+                    return false;
+                case IpProtocol.HopByHop:
+                    // RFC 8200 4.1: hop-by-hop options only right after the IPv6 header.
+                    _counters.Count(Ip6Counter.BadExtensionHeader);
+                    _icmp.SendError(iface, ip, Icmpv6Type.ParameterProblem, 1, (uint)nameField);
+                    _packets.Drop(packet);
+                    return false;
+                default:
+                    // A transport's, or none: the dispatcher knows which transports there are.
+                    datagram = new IpDatagram
+                    {
+                        Packet = packet,
+                        Interface = iface,
+                        Network = ip.Buffer,
+                        TransportOffset = offset,
+                        Transport = ip.Buffer[offset..ip.PacketLength],
+                        Protocol = next,
+                        Source = InetAddress.Ipv6(ip.Source),
+                        Destination = InetAddress.Ipv6(ip.Destination),
+                        HopLimit = ip.HopLimit,
+                        IsBroadcast = ip.Destination.IsMulticast,
+                        Offload = _pool.Metadata(packet).Offload & (OffloadFlags.L4ChecksumVerified | OffloadFlags.L4ChecksumPartial),
+                        NameField = nameField,
+                    };
+                    return true;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Checks the options of a hop-by-hop or destination options header at <paramref name="offset"/>
+    /// (RFC 8200 4.2: the two high bits of an unknown option's type say what to do); false when
+    /// the packet was dropped.
+    /// </summary>
+    private bool HopByHopOrDestination(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, int offset, out IpProtocol next, out int length)
+    {
+        next = default;
+        length = 0;
+        // Before the local or forward decision, so possibly over the first buffer of a chain: the header must lie in it.
+        if (!Ipv6HopByHopHeader.TryCreate(ip.Buffer[offset..Math.Min(ip.PacketLength, ip.Buffer.Length)], out Ipv6HopByHopHeader header))
+        {
+            Drop(packet, Ip6Counter.BadExtensionHeader);
+            return false;
+        }
+        WireOptionEnumerator options = header.EnumerateOptions();
+        while (options.MoveNext())
+        {
+            WireOption option = options.Current;
+            byte type = option.Type;
+            if (type is 1 or 5) // PadN; router alert (RFC 2711), which asks nothing of a router that does not intercept
+                continue;
+            int action = type >> 6;
+            if (action == 0)
+                continue;
+            _counters.Count(Ip6Counter.BadExtensionHeader);
+            if (action == 2 || (action == 3 && !ip.Destination.IsMulticast))
+            {
+                int pointer = (int)Unsafe.ByteOffset(ref MemoryMarshal.GetReference(ip.Buffer), ref MemoryMarshal.GetReference(option.Raw));
+                _icmp.SendError(iface, ip, Icmpv6Type.ParameterProblem, 2, (uint)pointer);
+            }
+            _packets.Drop(packet);
+            return false;
+        }
+        if (options.IsMalformed)
+        {
+            Drop(packet, Ip6Counter.BadExtensionHeader);
+            return false;
+        }
+        next = header.NextHeader;
+        length = header.HeaderLength;
+        return true;
+    }
+
+    /// <summary>Forwards a packet not for us: one hop less, along the route, never fragmented (RFC 8200 5).</summary>
+    private void Forward(NetInterface iface, PacketBuffer packet, Ipv6Packet ip)
+    {
+        if (ip.HopLimit <= 1)
+        {
+            _counters.Count(Ip6Counter.HopLimitExceeded);
+            _icmp.SendError(iface, ip, Icmpv6Type.TimeExceeded, 0, 0);
+            _packets.Drop(packet);
+            return;
+        }
+        Ipv6Address destination = ip.Destination;
+        if (destination.IsLinkLocal || ip.Source.IsLinkLocal || ip.Source.IsUnspecified)
+        {
+            // RFC 4291 2.5.6: link-local packets stay on their link; code 2 is "beyond scope of source address".
+            _counters.Count(Ip6Counter.BeyondScope);
+            if (!destination.IsLinkLocal)
+                _icmp.SendError(iface, ip, Icmpv6Type.DestinationUnreachable, 2, 0);
+            _packets.Drop(packet);
+            return;
+        }
+        if (!_stack.Routes.Current.TryLookup(destination, out NextHop6 hop))
+        {
+            _counters.Count(Ip6Counter.NoRoute);
+            _icmp.SendError(iface, ip, Icmpv6Type.DestinationUnreachable, 0, 0);
+            _packets.Drop(packet);
+            return;
+        }
+        NetInterface output = _stack.Interfaces[hop.Interface];
+        if (ip.PacketLength > output.Mtu)
+        {
+            // RFC 8200 5: routers never fragment; the source learns the MTU (RFC 8201).
+            _counters.Count(Ip6Counter.TooBig);
+            _icmp.SendError(iface, ip, Icmpv6Type.PacketTooBig, 0, (uint)output.Mtu);
+            _packets.Drop(packet);
+            return;
+        }
+        ip.HopLimit--;
+        _counters.Count(Ip6Counter.Forwarded);
+        _output.Ipv6SendTo(output, hop.IsDirect ? destination : hop.Gateway, packet);
+    }
+
+    private void Drop(PacketBuffer packet, Ip6Counter reason)
+    {
+        _counters.Count(reason);
+        _packets.Drop(packet);
+    }
+}
