@@ -7,7 +7,8 @@ namespace Dataplane.Stack.Ip;
 // solicitations and advertisements go down to the link layer (Link/LinkLayer.Nd.cs).
 internal sealed partial class IcmpLayer
 {
-    public void Input(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, int offset)
+    /// <summary>An ICMPv6 message for this host at <paramref name="offset"/> in <paramref name="ip"/>, its checksum vouched for when <paramref name="checksums"/> says so.</summary>
+    public void Input(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, int offset, OffloadFlags checksums)
     {
         _counters.Count(Icmp6Counter.Received);
         Span<byte> message = ip.Buffer[offset..ip.PacketLength];
@@ -16,7 +17,7 @@ internal sealed partial class IcmpLayer
             Drop(packet, Icmp6Counter.TooShort);
             return;
         }
-        if ((_pool.Metadata(packet).Offload & (OffloadFlags.L4ChecksumVerified | OffloadFlags.L4ChecksumPartial)) == 0 && !icmp.VerifyChecksum(ip.Source, ip.Destination))
+        if ((checksums & (OffloadFlags.L4ChecksumVerified | OffloadFlags.L4ChecksumPartial)) == 0 && !icmp.VerifyChecksum(ip.Source, ip.Destination))
         {
             Drop(packet, Icmp6Counter.BadChecksum);
             return;

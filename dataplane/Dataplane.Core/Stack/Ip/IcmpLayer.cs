@@ -91,7 +91,8 @@ internal sealed partial class IcmpLayer
         SendError(datagram.Interface, ip, Icmpv4Type.DestinationUnreachable, what == TransportUnreachable.Port ? IcmpUnreachable.Port : IcmpUnreachable.Protocol, 0);
     }
 
-    public void Input(NetInterface iface, PacketBuffer packet, Ipv4Packet ip)
+    /// <summary>An ICMP message for this host in <paramref name="ip"/>, its checksum vouched for when <paramref name="checksums"/> says so.</summary>
+    public void Input(NetInterface iface, PacketBuffer packet, Ipv4Packet ip, OffloadFlags checksums)
     {
         _counters.Count(IcmpCounter.Received);
         if (!Icmpv4Packet.TryCreate(ip.Payload, out Icmpv4Packet icmp))
@@ -99,7 +100,7 @@ internal sealed partial class IcmpLayer
             Drop(packet, IcmpCounter.TooShort);
             return;
         }
-        if ((_pool.Metadata(packet).Offload & (OffloadFlags.L4ChecksumVerified | OffloadFlags.L4ChecksumPartial)) == 0 && !icmp.VerifyChecksum())
+        if ((checksums & (OffloadFlags.L4ChecksumVerified | OffloadFlags.L4ChecksumPartial)) == 0 && !icmp.VerifyChecksum())
         {
             Drop(packet, IcmpCounter.BadChecksum);
             return;

@@ -17,6 +17,9 @@ internal sealed class Ipv4Layer
     private const int EthernetHeader = WorkerPackets.EthernetHeader;
     private const int Ipv4Header = Ipv4Packet.FixedLength;
 
+    /// <summary>The flags in which a driver reports checksums it verified, or left partial.</summary>
+    private const OffloadFlags ChecksumFlags = OffloadFlags.Ipv4ChecksumVerified | OffloadFlags.L4ChecksumVerified | OffloadFlags.L4ChecksumPartial;
+
     private readonly NetworkStack _stack;
     private readonly BufferPool _pool;
     private readonly WorkerPackets _packets;
@@ -66,7 +69,9 @@ internal sealed class Ipv4Layer
             Drop(packet, error == WireError.BadTotalLength ? IpCounter.BadLength : IpCounter.BadHeaderLength);
             return false;
         }
-        if ((m.Offload & OffloadFlags.Ipv4ChecksumVerified) == 0 && !ip.VerifyHeaderChecksum())
+        // What the driver said of the checksums, read once: the header's here, the transport's above.
+        OffloadFlags checksums = m.Offload & ChecksumFlags;
+        if ((checksums & OffloadFlags.Ipv4ChecksumVerified) == 0 && !ip.VerifyHeaderChecksum())
         {
             Drop(packet, IpCounter.BadChecksum);
             return false;
@@ -95,13 +100,13 @@ internal sealed class Ipv4Layer
         LocalKind4 to = _stack.Local.Find(destination);
         if ((to & LocalKind4.Address) != 0 || destination.IsBroadcast || (to != 0 && iface.IsDirectedBroadcast(destination)))
         {
-            return Deliver(iface, packet, ip, out datagram);
+            return Deliver(iface, packet, ip, checksums, out datagram);
         }
         if (destination.IsMulticast)
         {
             // 224.0.0.1 (all systems) is ours; other groups are neither joined nor routed yet.
             if (destination.ToUInt32() == 0xE0000001)
-                return Deliver(iface, packet, ip, out datagram);
+                return Deliver(iface, packet, ip, checksums, out datagram);
             Drop(packet, IpCounter.NotForwardable);
             return false;
         }
@@ -126,8 +131,11 @@ internal sealed class Ipv4Layer
         return false;
     }
 
-    /// <summary>A packet for this host: reassembled when a fragment, then handed to its protocol.</summary>
-    private bool Deliver(NetInterface iface, PacketBuffer packet, Ipv4Packet ip, out IpDatagram datagram)
+    /// <summary>
+    /// A packet for this host, with the checksum state <paramref name="checksums"/> its driver
+    /// reported: reassembled when a fragment, then handed to its protocol.
+    /// </summary>
+    private bool Deliver(NetInterface iface, PacketBuffer packet, Ipv4Packet ip, OffloadFlags checksums, out IpDatagram datagram)
     {
         datagram = default;
         if (ip.TimeToLive == 0)
@@ -146,27 +154,27 @@ internal sealed class Ipv4Layer
             }
             if (!_reassembly.Reassemble(iface, packet, ip, out packet, out ip))
                 return false;
-            return Protocol(iface, packet, ip, out datagram);
+            return Protocol(iface, packet, ip, OffloadFlags.None, out datagram); // no driver vouches for a reassembled datagram
         }
         if (!ip.IsContiguous)
         {
             // A datagram for us in a chain goes up as a reassembled one does: the view over a linear copy.
             Ipv4Packet.TryCreate(_packets.Linearize(packet)[EthernetHeader..], out ip);
         }
-        return Protocol(iface, packet, ip, out datagram);
+        return Protocol(iface, packet, ip, checksums, out datagram);
     }
 
     /// <summary>
     /// Hands a whole (possibly reassembled) datagram for us to its protocol: ICMP here, any other
     /// up as an <see cref="IpDatagram"/> (the dispatcher knows which transports there are).
     /// </summary>
-    private bool Protocol(NetInterface iface, PacketBuffer packet, Ipv4Packet ip, out IpDatagram datagram)
+    private bool Protocol(NetInterface iface, PacketBuffer packet, Ipv4Packet ip, OffloadFlags checksums, out IpDatagram datagram)
     {
         if (ip.Protocol == IpProtocol.Icmp)
         {
             datagram = default;
             _counters.Count(IpCounter.Delivered);
-            _icmp.Input(iface, packet, ip);
+            _icmp.Input(iface, packet, ip, checksums);
             return false;
         }
         Ipv4Address destination = ip.Destination;
@@ -182,7 +190,7 @@ internal sealed class Ipv4Layer
             Destination = InetAddress.Ipv4(destination),
             HopLimit = ip.TimeToLive,
             IsBroadcast = destination.IsBroadcast || destination.IsMulticast || iface.IsDirectedBroadcast(destination),
-            Offload = _pool.Metadata(packet).Offload & (OffloadFlags.L4ChecksumVerified | OffloadFlags.L4ChecksumPartial),
+            Offload = checksums & ~OffloadFlags.Ipv4ChecksumVerified,
         };
         return true;
     }

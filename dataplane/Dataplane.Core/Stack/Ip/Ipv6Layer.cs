@@ -18,6 +18,9 @@ internal sealed class Ipv6Layer
     private const int EthernetHeader = WorkerPackets.EthernetHeader;
     private const int Ipv6Header = Ipv6Packet.FixedLength;
 
+    /// <summary>The flags in which a driver reports transport checksums it verified, or left partial (IPv6 has no header checksum).</summary>
+    private const OffloadFlags ChecksumFlags = OffloadFlags.L4ChecksumVerified | OffloadFlags.L4ChecksumPartial;
+
     private readonly NetworkStack _stack;
     private readonly BufferPool _pool;
     private readonly WorkerPackets _packets;
@@ -102,7 +105,7 @@ internal sealed class Ipv6Layer
                 // A packet for us in a chain goes up as a reassembled one does: the view over a linear copy.
                 Ipv6Packet.TryCreate(_packets.Linearize(packet)[EthernetHeader..], out ip);
             }
-            return Deliver(iface, packet, ip, next, offset, nameField, out datagram);
+            return Deliver(iface, packet, ip, next, offset, nameField, _pool.Metadata(packet).Offload & ChecksumFlags, out datagram);
         }
         if (destination.IsMulticast)
         {
@@ -118,8 +121,11 @@ internal sealed class Ipv6Layer
         return false;
     }
 
-    /// <summary>Walks the rest of the extension header chain of a packet for us, to its upper layer.</summary>
-    private bool Deliver(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, IpProtocol next, int offset, int nameField, out IpDatagram datagram)
+    /// <summary>
+    /// Walks the rest of the extension header chain of a packet for us, to its upper layer, with the
+    /// checksum state <paramref name="checksums"/> its driver reported.
+    /// </summary>
+    private bool Deliver(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, IpProtocol next, int offset, int nameField, OffloadFlags checksums, out IpDatagram datagram)
     {
         datagram = default;
         while (true)
@@ -155,16 +161,21 @@ internal sealed class Ipv6Layer
                     continue;
                 }
                 case IpProtocol.Ipv6Fragment:
-                    if (!_reassembly.Reassemble(iface, packet, ip, offset, out packet, out ip, out next, out offset, out nameField))
+                {
+                    PacketBuffer fragment = packet;
+                    if (!_reassembly.Reassemble(iface, fragment, ip, offset, out packet, out ip, out next, out offset, out nameField))
                         return false;
+                    if (packet.Index != fragment.Index)
+                        checksums = OffloadFlags.None; // reassembled: no driver vouches for it (an atomic fragment is still the packet it came as)
                     continue;
+                }
                 case IpProtocol.Ipv6NoNextHeader:
                     _counters.Count(Ip6Counter.Delivered);
                     _packets.Consume(packet);
                     return false;
                 case IpProtocol.Icmpv6:
                     _counters.Count(Ip6Counter.Delivered);
-                    _icmp.Input(iface, packet, ip, offset);
+                    _icmp.Input(iface, packet, ip, offset, checksums);
                     return false;
                 case IpProtocol.HopByHop:
                     // RFC 8200 4.1: hop-by-hop options only right after the IPv6 header.
@@ -186,7 +197,7 @@ internal sealed class Ipv6Layer
                         Destination = InetAddress.Ipv6(ip.Destination),
                         HopLimit = ip.HopLimit,
                         IsBroadcast = ip.Destination.IsMulticast,
-                        Offload = _pool.Metadata(packet).Offload & (OffloadFlags.L4ChecksumVerified | OffloadFlags.L4ChecksumPartial),
+                        Offload = checksums,
                         NameField = nameField,
                     };
                     return true;
