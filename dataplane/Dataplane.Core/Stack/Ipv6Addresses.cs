@@ -11,41 +11,6 @@ internal static class Ipv6Addresses
     /// <summary>ff02::2, every router on the link.</summary>
     public static readonly Ipv6Address AllRouters = Parse("ff02::2");
 
-    /// <summary>The solicited-node group of <paramref name="address"/> (RFC 4291 2.7.1): ff02::1:ff and its low 24 bits.</summary>
-    public static Ipv6Address SolicitedNode(in Ipv6Address address)
-    {
-        Span<byte> b = stackalloc byte[Ipv6Address.Length];
-        b.Clear();
-        b[0] = 0xFF;
-        b[1] = 0x02;
-        b[11] = 0x01;
-        b[12] = 0xFF;
-        b[13] = address[13];
-        b[14] = address[14];
-        b[15] = address[15];
-        return new Ipv6Address(b);
-    }
-
-    /// <summary>fe80::/64 with the modified EUI-64 interface identifier of <paramref name="mac"/> (RFC 4291 appendix A).</summary>
-    public static Ipv6Address LinkLocalFromMac(MacAddress mac)
-    {
-        Span<byte> m = stackalloc byte[MacAddress.Length];
-        mac.CopyTo(m);
-        Span<byte> b = stackalloc byte[Ipv6Address.Length];
-        b.Clear();
-        b[0] = 0xFE;
-        b[1] = 0x80;
-        b[8] = (byte)(m[0] ^ 0x02); // the universal/local bit, inverted
-        b[9] = m[1];
-        b[10] = m[2];
-        b[11] = 0xFF;
-        b[12] = 0xFE;
-        b[13] = m[3];
-        b[14] = m[4];
-        b[15] = m[5];
-        return new Ipv6Address(b);
-    }
-
     /// <summary>The Ethernet group address of an IPv6 multicast address (RFC 2464 7): 33:33 and its low 32 bits.</summary>
     public static MacAddress MulticastMac(in Ipv6Address group) => new(0x33, 0x33, group[12], group[13], group[14], group[15]);
 

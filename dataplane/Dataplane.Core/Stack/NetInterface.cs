@@ -46,7 +46,7 @@ internal sealed class InterfaceAddress6(Ipv6Address address, int prefixLength)
     public int PrefixLength { get; } = prefixLength;
 
     /// <summary>The solicited-node multicast group of the address (RFC 4291 2.7.1): ff02::1:ffXX:XXXX.</summary>
-    public Ipv6Address SolicitedNode { get; } = Ipv6Addresses.SolicitedNode(address);
+    public Ipv6Address SolicitedNode { get; } = Ipv6Address.SolicitedNode(address);
 
     /// <summary>Where DAD stands; written by the worker that saw the answer, read by all.</summary>
     public AddressState State
@@ -80,7 +80,7 @@ internal sealed class NetInterface
         Ipv4 = ipv4;
         // RFC 4291 2.1: every IPv6 interface has a link-local address; ours is the EUI-64 one (RFC 4862 5.3).
         // As on OpenBSD, IPv6 runs on an interface only once the config gives it an inet6 address.
-        LinkLocal = new InterfaceAddress6(Ipv6Addresses.LinkLocalFromMac(mac), 64);
+        LinkLocal = new InterfaceAddress6(Ipv6Address.LinkLocal(mac), 64);
         Ipv6 = ipv6.Length == 0 ? [] : [LinkLocal, .. ipv6];
     }
 

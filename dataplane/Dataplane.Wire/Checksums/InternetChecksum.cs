@@ -14,6 +14,13 @@ namespace Dataplane.Wire;
 public static class InternetChecksum
 {
     /// <summary>
+    /// Stores <paramref name="checksum"/> in the two bytes of <paramref name="field"/>, in network
+    /// order: for a checksum field known by its position only (the one a driver's offload request
+    /// names, virtio-net's csum_offset), where no header view applies.
+    /// </summary>
+    public static void Store(Span<byte> field, ushort checksum) => BinaryPrimitives.WriteUInt16BigEndian(field, checksum);
+
+    /// <summary>
     /// Adds the bytes of <paramref name="data"/> to <paramref name="sum"/>, as big-endian 16-bit
     /// words; an odd last byte is padded with zero (RFC 1071 4.1). <paramref name="data"/> must start
     /// at an even offset of the checksummed message.

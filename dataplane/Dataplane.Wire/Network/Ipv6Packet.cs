@@ -20,6 +20,14 @@ public readonly ref partial struct Ipv6Packet
     /// <summary>Type of the header that follows.</summary>
     [Field(6)] public partial IpProtocol NextHeader { get; set; }
 
+    /// <summary>
+    /// Sets the field at <paramref name="field"/> of <paramref name="packet"/> that names a header of
+    /// the chain: the IPv6 header's own Next Header (offset 6), or the first octet of an extension
+    /// header, which is the Next Header of every kind (RFC 8200 4). For the chain edits of
+    /// fragmentation and reassembly, which know the field by position only.
+    /// </summary>
+    public static void SetNextHeaderAt(Span<byte> packet, int field, IpProtocol next) => packet[field] = (byte)next;
+
     /// <summary>Hop limit.</summary>
     [Field(7)] public partial byte HopLimit { get; set; }
 

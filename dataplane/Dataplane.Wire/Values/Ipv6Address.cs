@@ -36,6 +36,53 @@ public readonly struct Ipv6Address : IEquatable<Ipv6Address>, ISpanFormattable
         }
     }
 
+    /// <summary>The IPv4-mapped IPv6 address of <paramref name="address"/>, ::ffff:a.b.c.d (RFC 4291 2.5.5.2).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static Ipv6Address MapIpv4(Ipv4Address address)
+    {
+        Span<byte> b = stackalloc byte[Length];
+        b[..10].Clear();
+        b[10] = 0xFF;
+        b[11] = 0xFF;
+        address.CopyTo(b[12..]);
+        return new Ipv6Address(b);
+    }
+
+    /// <summary>The solicited-node multicast group of <paramref name="address"/> (RFC 4291 2.7.1): ff02::1:ff and its low 24 bits.</summary>
+    public static Ipv6Address SolicitedNode(in Ipv6Address address)
+    {
+        Span<byte> b = stackalloc byte[Length];
+        b.Clear();
+        b[0] = 0xFF;
+        b[1] = 0x02;
+        b[11] = 0x01;
+        b[12] = 0xFF;
+        b[13] = address[13];
+        b[14] = address[14];
+        b[15] = address[15];
+        return new Ipv6Address(b);
+    }
+
+    /// <summary>fe80::/64 with the modified EUI-64 interface identifier of <paramref name="mac"/> (RFC 4291 appendix A).</summary>
+    public static Ipv6Address LinkLocal(MacAddress mac)
+    {
+        Span<byte> m = stackalloc byte[MacAddress.Length];
+        mac.CopyTo(m);
+        Span<byte> b = stackalloc byte[Length];
+        b.Clear();
+        b[0] = 0xFE;
+        b[1] = 0x80;
+        b[8] = (byte)(m[0] ^ 0x02); // the universal/local bit, inverted
+        b[9] = m[1];
+        b[10] = m[2];
+        b[11] = 0xFF;
+        b[12] = 0xFE;
+        b[13] = m[3];
+        b[14] = m[4];
+        b[15] = m[5];
+        return new Ipv6Address(b);
+    }
+
     /// <summary>::.</summary>
     public bool IsUnspecified => _high == 0 && _low == 0;
 

@@ -16,7 +16,7 @@ public class Ipv6StackTests
     public void A_solicitation_for_our_address_gets_a_solicited_advertisement_with_our_mac()
     {
         StackHarness h = Router().Started();
-        Ipv6Address group = Ipv6Addresses.SolicitedNode(Ours);
+        Ipv6Address group = Ipv6Address.SolicitedNode(Ours);
 
         h.Receive(0, Frames.NeighborSolicitation(PeerMac, Ipv6Addresses.MulticastMac(group), Left, group, Ours, PeerMac));
 
@@ -40,7 +40,7 @@ public class Ipv6StackTests
     public void Neighbour_discovery_with_a_hop_limit_other_than_255_is_dropped_and_counted()
     {
         StackHarness h = Router().Started();
-        Ipv6Address group = Ipv6Addresses.SolicitedNode(Ours);
+        Ipv6Address group = Ipv6Address.SolicitedNode(Ours);
 
         h.Receive(0, Frames.NeighborSolicitation(PeerMac, Ipv6Addresses.MulticastMac(group), Left, group, Ours, PeerMac, hopLimit: 64));
 
@@ -94,7 +94,7 @@ public class Ipv6StackTests
 
         // The next hop is asked for at its solicited-node group.
         byte[] ns = Assert.Single(h.Sent(1));
-        Assert.Equal(Ipv6Addresses.MulticastMac(Ipv6Addresses.SolicitedNode(Right)), new MacAddress(ns));
+        Assert.Equal(Ipv6Addresses.MulticastMac(Ipv6Address.SolicitedNode(Right)), new MacAddress(ns));
         Assert.Equal(135, ns[54]);
         Assert.Equal(Right, new Ipv6Address(ns.AsSpan(62)));
 

@@ -63,11 +63,11 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
 
     /// <summary>An IPv4 flow keyed on addresses and protocol alone.</summary>
     public static FlowKey Ipv4(Ipv4Address source, Ipv4Address destination, IpProtocol protocol)
-        => new(Mapped(source), Mapped(destination), protocol, isIpv6: false, hasPorts: false, 0, 0);
+        => new(Ipv6Address.MapIpv4(source), Ipv6Address.MapIpv4(destination), protocol, isIpv6: false, hasPorts: false, 0, 0);
 
     /// <summary>An IPv4 flow with ports.</summary>
     public static FlowKey Ipv4(Ipv4Address source, Ipv4Address destination, IpProtocol protocol, ushort sourcePort, ushort destinationPort)
-        => new(Mapped(source), Mapped(destination), protocol, isIpv6: false, hasPorts: true, sourcePort, destinationPort);
+        => new(Ipv6Address.MapIpv4(source), Ipv6Address.MapIpv4(destination), protocol, isIpv6: false, hasPorts: true, sourcePort, destinationPort);
 
     /// <summary>An IPv6 flow keyed on addresses and protocol alone.</summary>
     public static FlowKey Ipv6(in Ipv6Address source, in Ipv6Address destination, IpProtocol protocol)
@@ -194,16 +194,6 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
         string source = IsIpv6 ? (HasPorts ? $"[{_source}]" : _source.ToString()) : SourceV4.ToString();
         string destination = IsIpv6 ? (HasPorts ? $"[{_destination}]" : _destination.ToString()) : DestinationV4.ToString();
         return HasPorts ? $"{protocol} {source}:{SourcePort} -> {destination}:{DestinationPort}" : $"{protocol} {source} -> {destination}";
-    }
-
-    private static Ipv6Address Mapped(Ipv4Address address)
-    {
-        Span<byte> bytes = stackalloc byte[Ipv6Address.Length];
-        bytes.Clear();
-        bytes[10] = 0xFF;
-        bytes[11] = 0xFF;
-        address.CopyTo(bytes[12..]);
-        return new Ipv6Address(bytes);
     }
 
     // Only the ports are needed to steer, but the views check the whole header once, as the owner will.

@@ -265,7 +265,7 @@ internal sealed class Reassembler
             return false;
         }
         next = (IpProtocol)l3[unfragmentable];
-        l3[nameField] = (byte)next;
+        Ipv6Packet.SetNextHeaderAt(l3, nameField, next);
         // The packet's payload length, set while the first fragment's own lengths still describe
         // its buffer (with the fragment header in it); after the move they would not.
         if (!Ipv6Packet.TryCreate(l3, out Ipv6Packet first))

@@ -37,7 +37,7 @@ internal readonly struct InetAddress : IEquatable<InetAddress>
 
     /// <summary>An IPv4 address.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static InetAddress Ipv4(Ipv4Address address) => new(Map(address), isIpv6: false);
+    public static InetAddress Ipv4(Ipv4Address address) => new(Ipv6Address.MapIpv4(address), isIpv6: false);
 
     /// <summary>An IPv6 address.</summary>
     public static InetAddress Ipv6(in Ipv6Address address) => new(address, isIpv6: true);
@@ -70,15 +70,4 @@ internal readonly struct InetAddress : IEquatable<InetAddress>
 
     /// <summary>10.0.0.1 or fd00::1.</summary>
     public override string ToString() => IsIpv6 ? _address.ToString() : V4.ToString();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Ipv6Address Map(Ipv4Address address)
-    {
-        Span<byte> bytes = stackalloc byte[Ipv6Address.Length];
-        bytes[..10].Clear();
-        bytes[10] = 0xFF;
-        bytes[11] = 0xFF;
-        address.CopyTo(bytes[12..]);
-        return new Ipv6Address(bytes);
-    }
 }

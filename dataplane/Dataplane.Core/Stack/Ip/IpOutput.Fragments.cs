@@ -148,7 +148,7 @@ internal sealed partial class IpOutput
             Span<byte> l3 = frame[EthernetHeader..];
             ip.Buffer[..unfragmentable].CopyTo(l3);
             (template with { PayloadLength = (ushort)(length - Ipv6Header) }).Emit(l3); // the fixed header, before the extension headers copied behind it
-            l3[nameField] = (byte)IpProtocol.Ipv6Fragment; // the next-header field of the last unfragmentable header
+            Ipv6Packet.SetNextHeaderAt(l3, nameField, IpProtocol.Ipv6Fragment); // the next-header field of the last unfragmentable header
             new Ipv6FragmentHeader.Repr
             {
                 NextHeader = (IpProtocol)next,

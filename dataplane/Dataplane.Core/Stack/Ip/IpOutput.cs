@@ -228,7 +228,7 @@ internal sealed partial class IpOutput
             Span<byte> frame = _pool.Data(packet);
             ushort checksum = InternetChecksum.Finish(FrameChain.Sum(_pool, packet, m.ChecksumStart, m.PacketLength - m.ChecksumStart, 0));
             // RFC 768: a computed zero goes out as all ones (zero means "none" for UDP; TCP does not care).
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(frame[field..], checksum == 0 ? (ushort)0xFFFF : checksum);
+            InternetChecksum.Store(frame[field..], checksum == 0 ? (ushort)0xFFFF : checksum);
         }
         m.Offload &= ~OffloadFlags.L4ChecksumPartial;
     }

@@ -32,7 +32,7 @@ internal sealed partial class LinkLayer
         Ipv6Address source = ip.Source;
         Ipv6Address target = ns.TargetAddress;
         // RFC 4861 7.1.1: a DAD probe (unspecified source) goes to the solicited-node group and carries no address option.
-        if (source.IsUnspecified && (sourceMac is not null || ip.Destination != Ipv6Addresses.SolicitedNode(target)))
+        if (source.IsUnspecified && (sourceMac is not null || ip.Destination != Ipv6Address.SolicitedNode(target)))
         {
             Drop(packet, Icmp6Counter.NdBadFormat);
             return;
@@ -123,7 +123,7 @@ internal sealed partial class LinkLayer
         if (!iface.TrySelectSource(target, out Ipv6Address source))
             return;
         bool multicast = destination.IsBroadcast;
-        Ipv6Address to = multicast ? Ipv6Addresses.SolicitedNode(target) : target;
+        Ipv6Address to = multicast ? Ipv6Address.SolicitedNode(target) : target;
         MacAddress toMac = multicast ? Ipv6Addresses.MulticastMac(to) : destination;
         if (WriteSolicitation(iface, source, to, toMac, target, withSourceOption: true))
             _counters.Count(Icmp6Counter.SolicitationsSent);
