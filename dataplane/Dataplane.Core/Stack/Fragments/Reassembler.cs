@@ -12,7 +12,7 @@ namespace Dataplane.Stack.Fragments;
 /// whole datagrams, which the input takes on up; it calls nothing above it. Counts under IP and IPv6.
 /// </summary>
 /// <remarks>
-/// A whole datagram goes up the stack as the (packet, view) pair every input handler takes:
+/// A whole datagram goes back to the IP input as a (packet, view) pair, as any packet comes in:
 /// <list type="bullet">
 /// <item>when it fits the first fragment's buffer (up to about 2 KiB), the other fragments' data is
 /// copied behind the first's header: one buffer, and the view lies in it, as for any packet;</item>
@@ -113,11 +113,14 @@ internal sealed class Reassembler
     /// (RFC 8200 4.5, RFC 5722, RFC 6946). True when it completed its packet (or was an atomic
     /// fragment) and the packet stays on this worker: <paramref name="datagram"/> and the view
     /// <paramref name="whole"/> go on along the header chain from <paramref name="next"/> at
-    /// <paramref name="nextOffset"/>, named by the field at <paramref name="nameField"/>. False when
-    /// the fragment was held, dropped, or completed a packet handed to the worker that owns its flow.
+    /// <paramref name="nextOffset"/>, named by the field at <paramref name="nameField"/>;
+    /// <paramref name="atomic"/> says it is the packet it came as (RFC 6946), not one gathered from
+    /// pieces, which no driver's checksum state describes. False when the fragment was held, dropped,
+    /// or completed a packet handed to the worker that owns its flow.
     /// </summary>
-    public bool Reassemble(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, int offset, out PacketBuffer datagram, out Ipv6Packet whole, out IpProtocol next, out int nextOffset, out int nameField)
+    public bool Reassemble(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, int offset, out PacketBuffer datagram, out Ipv6Packet whole, out IpProtocol next, out int nextOffset, out int nameField, out bool atomic)
     {
+        atomic = false;
         datagram = PacketBuffer.None;
         whole = default;
         next = default;
@@ -144,6 +147,7 @@ internal sealed class Reassembler
         if (fragmentOffset == 0 && !more)
         {
             // RFC 6946: an atomic fragment is a whole packet, processed apart from any reassembly.
+            atomic = true;
             datagram = packet;
             whole = ip;
             next = header.NextHeader;
@@ -228,7 +232,7 @@ internal sealed class Reassembler
         {
             // Cannot be: the first fragment's lengths describe its buffer, which now holds more.
             _counters.Count(IpCounter.FragmentsMalformed);
-            _context.Drop(datagram);
+            _packets.Drop(datagram);
             return false;
         }
         header.TotalLength = (ushort)totalLength;
@@ -395,12 +399,12 @@ internal sealed class Reassembler
     private void Drop(PacketBuffer packet, IpCounter reason)
     {
         _counters.Count(reason);
-        _context.Drop(packet);
+        _packets.Drop(packet);
     }
 
     private void Drop(PacketBuffer packet, Ip6Counter reason)
     {
         _counters.Count(reason);
-        _context.Drop(packet);
+        _packets.Drop(packet);
     }
 }

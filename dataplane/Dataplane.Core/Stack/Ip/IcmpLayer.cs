@@ -215,12 +215,12 @@ internal sealed partial class IcmpLayer
     private void Drop(PacketBuffer packet, IcmpCounter reason)
     {
         _counters.Count(reason);
-        _context.Drop(packet);
+        _packets.Drop(packet);
     }
 
     private void Drop(PacketBuffer packet, Icmp6Counter reason)
     {
         _counters.Count(reason);
-        _context.Drop(packet);
+        _packets.Drop(packet);
     }
 }

@@ -42,9 +42,6 @@ internal readonly struct InetAddress : IEquatable<InetAddress>
     /// <summary>An IPv6 address.</summary>
     public static InetAddress Ipv6(in Ipv6Address address) => new(address, isIpv6: true);
 
-    /// <summary>The address held as <paramref name="mapped"/> (see <see cref="Mapped"/>) in the family <paramref name="ipv6"/> says.</summary>
-    public static InetAddress FromMapped(in Ipv6Address mapped, bool ipv6) => new(mapped, ipv6);
-
     /// <summary>The unspecified address of a family.</summary>
     public static InetAddress Any(bool ipv6) => ipv6 ? Ipv6(Ipv6Address.Any) : Ipv4(Ipv4Address.Any);
 

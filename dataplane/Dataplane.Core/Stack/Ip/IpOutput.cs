@@ -48,9 +48,6 @@ internal sealed partial class IpOutput
         _nextId6 = (uint)(_context.Index & 0xF) << 28 | (uint)_context.Random.Next(1 << 28);
     }
 
-    /// <summary>The interfaces, by index.</summary>
-    public NetInterface[] Interfaces => _stack.Interfaces;
-
     /// <summary>The length of the IP header this host writes for a family (no options, no extension headers).</summary>
     public static int HeaderLength(bool ipv6) => ipv6 ? Ipv6Header : Ipv4Header;
 
@@ -331,12 +328,12 @@ internal sealed partial class IpOutput
     private void Drop(PacketBuffer packet, IpCounter reason)
     {
         _counters.Count(reason);
-        _context.Drop(packet);
+        _packets.Drop(packet);
     }
 
     private void Drop(PacketBuffer packet, Ip6Counter reason)
     {
         _counters.Count(reason);
-        _context.Drop(packet);
+        _packets.Drop(packet);
     }
 }

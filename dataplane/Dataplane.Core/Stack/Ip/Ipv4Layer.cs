@@ -62,7 +62,7 @@ internal sealed class Ipv4Layer
             return false;
         }
         ref BufferMetadata m = ref _pool.Metadata(packet);
-        // A chained frame: the view is over its first buffer, which holds the header (see HeadersInFirstBuffer).
+        // A chained frame: the view is over its first buffer, into which the dispatcher pulled the header.
         int available = m.PacketLength - EthernetHeader;
         if (!Ipv4Packet.TryCreate(l3, available, out Ipv4Packet ip, out WireError error))
         {

@@ -62,7 +62,7 @@ internal sealed class Ipv6Layer
             Drop(packet, Ip6Counter.BadVersion);
             return false;
         }
-        // A chained frame: the view is over its first buffer, which holds the headers (see HeadersInFirstBuffer).
+        // A chained frame: the view is over its first buffer, into which the dispatcher pulled the headers.
         int available = _pool.Metadata(packet).PacketLength - EthernetHeader;
         if (!Ipv6Packet.TryCreate(l3, available, out Ipv6Packet ip, out _))
         {
@@ -162,11 +162,10 @@ internal sealed class Ipv6Layer
                 }
                 case IpProtocol.Ipv6Fragment:
                 {
-                    PacketBuffer fragment = packet;
-                    if (!_reassembly.Reassemble(iface, fragment, ip, offset, out packet, out ip, out next, out offset, out nameField))
+                    if (!_reassembly.Reassemble(iface, packet, ip, offset, out packet, out ip, out next, out offset, out nameField, out bool atomic))
                         return false;
-                    if (packet.Index != fragment.Index)
-                        checksums = OffloadFlags.None; // reassembled: no driver vouches for it (an atomic fragment is still the packet it came as)
+                    if (!atomic)
+                        checksums = OffloadFlags.None; // gathered from fragments: what a driver said of one of them says nothing of the whole
                     continue;
                 }
                 case IpProtocol.Ipv6NoNextHeader:

@@ -198,9 +198,9 @@ internal sealed class UdpLayer
         source = socket.Local;
         if (source.IsUnspecifiedAddress)
         {
-            if (!_output.TrySelectSource(to.Ip, socket.Scope, out InetAddress chosen))
+            if (!_sockets.TrySelectSource(to, socket.Scope, out UdpEndpoint chosen))
                 return UdpError.NetworkUnreachable;
-            source = UdpEndpoint.Of(chosen, source.Port);
+            source = chosen.WithPort(source.Port);
         }
         return UdpError.None;
     }

@@ -52,7 +52,7 @@ internal sealed class UdpSocketTable
     /// <summary>The UDP layer the table belongs to, which sends the sockets' datagrams.</summary>
     public UdpLayer Layer => _layer;
 
-    /// <summary>The worker the table belongs to.</summary>
+    /// <summary>The context of the worker the table belongs to: its clock, timers, random source and flow placement.</summary>
     public WorkerContext Context => _layer.Context;
 
     /// <summary>The worker's counters, which apps count in too.</summary>
@@ -255,9 +255,13 @@ internal sealed class UdpSocketTable
     /// </summary>
     internal bool TrySelectSource(in UdpEndpoint remote, int scope, out UdpEndpoint source)
     {
-        bool found = _layer.Ip.TrySelectSource(remote.Ip, scope, out InetAddress address);
+        if (!_layer.Ip.TrySelectSource(remote.Ip, scope, out InetAddress address))
+        {
+            source = default;
+            return false;
+        }
         source = UdpEndpoint.Of(address, 0);
-        return found;
+        return true;
     }
 
     /// <summary>True when the peer's datagrams to <paramref name="local"/> from <paramref name="remote"/> reach this worker.</summary>
