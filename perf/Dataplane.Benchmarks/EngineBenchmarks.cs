@@ -87,7 +87,9 @@ public class EngineBenchmarks
     /// <summary>No processing: every packet goes back out of the port it came in on.</summary>
     private struct Reflector : IPacketProcessor
     {
-        public readonly void Process(WorkerContext context, int port, PacketBuffer packet) => context.Transmit(port, packet);
+        public readonly void Process<TFacts>(WorkerContext context, int port, PacketBuffer packet)
+            where TFacts : struct, IReceiveFacts
+            => context.Transmit(port, packet);
 
         public readonly void OnTimer(TimerWheel wheel, in ExpiredTimer timer)
         {

@@ -72,6 +72,29 @@ internal static class PacketPathSamples
         }
         """;
 
+    /// <summary>
+    /// A NIC that checks every checksum and never merges, but gives no usable hash: the stack is
+    /// compiled to trust the checksums and not look for super-frames, without reading either flag.
+    /// </summary>
+    public const string Checked = """
+        using System;
+        using Dataplane.Buffers;
+        using Dataplane.Native;
+        using Dataplane.Ports;
+
+        namespace Samples;
+
+        [PacketPath("checked", Checksum = OffloadReport.EveryFrame, RssHash = OffloadReport.Never, Lro = OffloadReport.Never)]
+        internal readonly struct CheckedQueue : IQueuePair
+        {
+            public int Receive(Span<PacketBuffer> burst) => 0;
+
+            public int Transmit(ReadOnlySpan<PacketBuffer> burst) => burst.Length;
+
+            public FileDescriptor? ReadinessDescriptor => null;
+        }
+        """;
+
     /// <summary>A file with nothing for the generator, to edit in incrementality tests.</summary>
     public const string Unrelated = """
         namespace Samples;

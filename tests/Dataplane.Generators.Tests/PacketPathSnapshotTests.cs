@@ -13,6 +13,7 @@ public class PacketPathSnapshotTests
     [InlineData(nameof(PacketPathSamples.Nic), "Samples.NicQueuePath.g.cs")]
     [InlineData(nameof(PacketPathSamples.Host), "Samples.HostQueuePath.g.cs")]
     [InlineData(nameof(PacketPathSamples.Loop), "Samples.LoopQueuePath.g.cs")]
+    [InlineData(nameof(PacketPathSamples.Checked), "Samples.CheckedQueuePath.g.cs")]
     public void Emitted_path_matches_snapshot(string sample, string hintName)
     {
         string source = (string)typeof(PacketPathSamples).GetField(sample)!.GetValue(null)!;
@@ -26,11 +27,11 @@ public class PacketPathSnapshotTests
     [Fact]
     public void Every_driver_struct_gets_exactly_one_path_named_after_it()
     {
-        var (result, output) = GeneratorHarness.RunPacketPath(PacketPathSamples.Nic, PacketPathSamples.Host, PacketPathSamples.Loop);
+        var (result, output) = GeneratorHarness.RunPacketPath(PacketPathSamples.Nic, PacketPathSamples.Host, PacketPathSamples.Loop, PacketPathSamples.Checked);
 
         Assert.Empty(GeneratorHarness.Errors(result, output));
         Assert.Equal(
-            ["Samples.HostQueuePath.g.cs", "Samples.LoopQueuePath.g.cs", "Samples.NicQueuePath.g.cs"],
+            ["Samples.CheckedQueuePath.g.cs", "Samples.HostQueuePath.g.cs", "Samples.LoopQueuePath.g.cs", "Samples.NicQueuePath.g.cs"],
             result.Results.Single().GeneratedSources.Select(s => s.HintName).Order());
     }
 
@@ -49,5 +50,22 @@ public class PacketPathSnapshotTests
         // The burst is taken by a direct call on the struct field, in place (NicQueue's Receive mutates it).
         Assert.Contains("int n = _path._queue.Receive(burst);", nic, StringComparison.Ordinal);
         Assert.Contains("private NicQueue _queue;", nic, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_path_hands_the_processor_its_facts_as_declared_constants()
+    {
+        var (result, output) = GeneratorHarness.RunPacketPath(PacketPathSamples.Checked, PacketPathSamples.Loop);
+        string Path(string hint) => result.Results.Single().GeneratedSources.Single(s => s.HintName == hint).SourceText.ToString();
+
+        Assert.Empty(GeneratorHarness.Errors(result, output)); // Facts implements IReceiveFacts: it compiled against the engine
+        string @checked = Path("Samples.CheckedQueuePath.g.cs"), loop = Path("Samples.LoopQueuePath.g.cs");
+        Assert.Contains("public readonly struct Facts : global::Dataplane.Engine.IReceiveFacts", @checked, StringComparison.Ordinal);
+        Assert.Contains("public static OffloadReport Checksum => OffloadReport.EveryFrame;", @checked, StringComparison.Ordinal);
+        Assert.Contains("public static OffloadReport Lro => OffloadReport.Never;", @checked, StringComparison.Ordinal);
+        Assert.Contains("public static OffloadReport Checksum => OffloadReport.PerFrame;", loop, StringComparison.Ordinal);
+        Assert.Contains("public static OffloadReport Lro => OffloadReport.PerFrame;", loop, StringComparison.Ordinal);
+        Assert.Contains("worker.Deliver<Facts>(port, packet, hash);", @checked, StringComparison.Ordinal);
+        Assert.Contains("worker.Deliver<Facts>(port, packet, hash);", loop, StringComparison.Ordinal);
     }
 }

@@ -12,6 +12,14 @@ internal interface IPacketProcessor : ITimerSink
     /// <summary>
     /// Handles <paramref name="packet"/>, received on <paramref name="port"/>: sends it on with
     /// <see cref="WorkerContext.Transmit"/>, keeps it, or releases it (counting the drop by name).
+    /// <typeparamref name="TFacts"/> is what the packet's driver promises of its offloads (the
+    /// emitted path's <c>Facts</c>, or <see cref="UnknownDriverFacts"/> for a packet another worker
+    /// handed over), to be asked through <see cref="ReceiveFacts"/>.
     /// </summary>
-    void Process(WorkerContext context, int port, PacketBuffer packet);
+    /// <remarks>
+    /// A generic method on a struct processor called through a struct type parameter: the call is
+    /// constrained to the exact struct, so it is direct, and the method is compiled once per facts
+    /// struct (see <see cref="IReceiveFacts"/>); no generic virtual dispatch happens per packet.
+    /// </remarks>
+    void Process<TFacts>(WorkerContext context, int port, PacketBuffer packet) where TFacts : struct, IReceiveFacts;
 }

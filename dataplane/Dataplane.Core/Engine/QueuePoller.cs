@@ -6,8 +6,9 @@ namespace Dataplane.Engine;
 /// <summary>
 /// One port's queue pair as its worker drives it. The subclasses are emitted by the packet-path
 /// generator, one per driver (<c>TapQueuePath</c> for <c>[PacketPath("tap")] TapQueue</c>): each holds
-/// the driver's queue struct and calls it directly, so a burst costs one virtual call here and
-/// nothing inside it is dispatched per packet.
+/// the driver's queue struct and calls it directly, and hands every packet to the worker's processor
+/// compiled for the driver's receive facts (<c>TapQueuePath.Facts</c>, an <see cref="IReceiveFacts"/>),
+/// so a burst costs one virtual call here and nothing inside it is dispatched per packet.
 /// </summary>
 internal abstract class QueuePoller
 {
@@ -57,7 +58,8 @@ internal abstract class ReceivePath<TProcessor>(QueuePoller queue) where TProces
     /// <summary>
     /// Receives one burst into <paramref name="burst"/> and dispatches every packet: stamps the port,
     /// hashes the flow where the driver did not, offers the packet to capture, and has the worker
-    /// process it or hand it to the worker that owns its flow. Returns how many arrived.
+    /// process it with the driver's facts (<see cref="Worker{TProcessor}.Deliver{TFacts}"/>) or hand it
+    /// to the worker that owns its flow. Returns how many arrived.
     /// </summary>
     public abstract int Poll(Worker<TProcessor> worker, Span<PacketBuffer> burst);
 }

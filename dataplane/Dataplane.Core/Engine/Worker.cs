@@ -146,16 +146,17 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
     /// <summary>
     /// Processes <paramref name="packet"/> here, or hands it to the worker that owns its flow by
     /// <paramref name="hash"/>. Called by the emitted receive paths for every packet, after they
-    /// stamped, hashed and offered it to capture; a direct call, inlined into them.
+    /// stamped, hashed and offered it to capture; a direct call, inlined into them. The processor is
+    /// compiled for <typeparamref name="TFacts"/>, the driver's receive facts (<see cref="IReceiveFacts"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void Deliver(int port, PacketBuffer packet, uint hash)
+    internal void Deliver<TFacts>(int port, PacketBuffer packet, uint hash) where TFacts : struct, IReceiveFacts
     {
         int owner = _peers.Length <= 1 ? Context.Index : _owners.OwnerOf(hash);
         if (owner == Context.Index)
         {
             Context.Counters.Processed++;
-            _processor.Process(Context, port, packet);
+            _processor.Process<TFacts>(Context, port, packet);
             return;
         }
         HandOff(owner, packet);
@@ -190,8 +191,10 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
             Context.Counters.Processed += n;
             for (int i = 0; i < n; i++)
             {
+                // The ring carries the buffer, not the type of the path it came in on, so the
+                // driver's facts are lost here and every flag is read per frame.
                 PacketBuffer packet = _handOffBurst[i];
-                _processor.Process(Context, Context.Pool.Metadata(packet).Port, packet);
+                _processor.Process<UnknownDriverFacts>(Context, Context.Pool.Metadata(packet).Port, packet);
             }
         }
         return total;

@@ -9,8 +9,9 @@ internal readonly struct StackProcessor(StackWorker worker) : IPacketProcessor
     /// <summary>The worker's stack.</summary>
     public StackWorker Worker => worker;
 
-    /// <inheritdoc/>
-    public void Process(WorkerContext context, int port, PacketBuffer packet) => worker.Input(port, packet);
+    /// <summary>Takes <paramref name="packet"/> up the stack, compiled for its driver's receive facts.</summary>
+    public void Process<TFacts>(WorkerContext context, int port, PacketBuffer packet) where TFacts : struct, IReceiveFacts
+        => worker.Input<TFacts>(port, packet);
 
     /// <inheritdoc/>
     public void OnTimer(TimerWheel wheel, in ExpiredTimer timer) => worker.OnTimer(timer);

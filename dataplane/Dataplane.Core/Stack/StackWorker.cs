@@ -84,8 +84,14 @@ internal sealed class StackWorker
     /// <summary>The datagrams this worker holds in reassembly.</summary>
     internal ReassemblyTable Reassembly => _reassembly.Table;
 
-    /// <summary>Handles one received frame to completion.</summary>
-    public void Input(int port, PacketBuffer packet)
+    /// <summary>Handles one received frame of a driver not known here (a test's, the simulation's) to completion.</summary>
+    public void Input(int port, PacketBuffer packet) => Input<UnknownDriverFacts>(port, packet);
+
+    /// <summary>
+    /// Handles one received frame to completion, compiled for <typeparamref name="TFacts"/>, what its
+    /// driver promises of its offloads: a check the driver's facts answer is a constant here.
+    /// </summary>
+    public void Input<TFacts>(int port, PacketBuffer packet) where TFacts : struct, IReceiveFacts
     {
         ref BufferMetadata m = ref _pool.Metadata(packet);
         NetInterface iface = _stack.Interfaces[port];
@@ -94,7 +100,7 @@ internal sealed class StackWorker
             Drop(packet, EtherCounter.Chained);
             return;
         }
-        if (m.Gso != GsoType.None)
+        if (ReceiveFacts.MayBeSuperFrame<TFacts>(m))
         {
             // Forwarded whole it would be judged by its total length against the MTU; cut in software, by TSO (not yet).
             Drop(packet, EtherCounter.SuperFrame);

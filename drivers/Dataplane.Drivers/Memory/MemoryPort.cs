@@ -95,7 +95,8 @@ internal sealed class MemoryPort : IPort
 /// <summary>
 /// One queue pair of a <see cref="MemoryPort"/>: receive from our ring, transmit into the peer's.
 /// It promises nothing about received frames: a buffer arrives with the metadata its sender left
-/// (offload flags, a hash a test or a sending worker put there), so every flag is read per frame.
+/// (checksum flags, a Gso type, a hash: whatever a test or a sending worker put there), so every
+/// fact is PerFrame, the declaration's default, and every flag is read per frame.
 /// </summary>
 [PacketPath("memory")]
 internal readonly struct MemoryQueue(SpscRing<PacketBuffer> receive, SpscRing<PacketBuffer> transmit, QueueCounters counters) : IQueuePair

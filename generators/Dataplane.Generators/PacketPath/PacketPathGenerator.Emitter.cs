@@ -53,14 +53,26 @@ public sealed partial class PacketPathGenerator
             w.Line("/// <summary>The driver's name, as in the config.</summary>");
             w.Line($"public const string DriverName = \"{m.Driver}\";");
             w.Line();
+            w.Line("/// <summary>");
+            w.Line("/// The driver's receive facts as a type: the worker's processor is compiled for it, so where a");
+            w.Line("/// fact is fixed the stack's question about it (<see cref=\"global::Dataplane.Engine.ReceiveFacts\"/>)");
+            w.Line("/// is answered by a constant and the frame's flag is not read.");
+            w.Line("/// </summary>");
+            w.Line("/// <remarks>");
+            w.Line("/// Static members of a struct the stack's generic methods are instantiated with: the code compiled");
+            w.Line("/// for this struct calls each getter directly and inlines the constant it returns; nothing is dispatched.");
+            w.Line("/// </remarks>");
+            w.Line($"public readonly struct Facts : {Engine}IReceiveFacts");
+            w.Open();
             w.Line("/// <summary>How the driver reports received checksum state, as declared.</summary>");
-            w.Line($"public const OffloadReport Checksum = OffloadReport.{m.Checksum};");
+            w.Line($"public static OffloadReport Checksum => OffloadReport.{m.Checksum};");
             w.Line();
             w.Line("/// <summary>How the driver reports the flow hash the engine places flows by, as declared.</summary>");
-            w.Line($"public const OffloadReport RssHash = OffloadReport.{m.RssHash};");
+            w.Line($"public static OffloadReport RssHash => OffloadReport.{m.RssHash};");
             w.Line();
             w.Line("/// <summary>How the driver reports merged segments, as declared.</summary>");
-            w.Line($"public const OffloadReport Lro = OffloadReport.{m.Lro};");
+            w.Line($"public static OffloadReport Lro => OffloadReport.{m.Lro};");
+            w.Close();
             w.Line();
         }
 
@@ -117,8 +129,10 @@ public sealed partial class PacketPathGenerator
             EmitHash(w, m.RssHash);
             w.Line("context.Capture(port, packet, outbound: false); // before anyone else may own or free it");
             w.Line("// Processed here, or handed to the worker that owns the flow: a direct call on the worker,");
-            w.Line("// whose processor is a struct, so the packet's whole way is compiled for this driver.");
-            w.Line("worker.Deliver(port, packet, hash);");
+            w.Line("// whose processor is a struct compiled for this driver's Facts, so the packet's whole way is");
+            w.Line("// compiled for this driver. (A packet handed over is processed by its owner with the facts of");
+            w.Line("// an unknown driver: the ring carries the buffer, not this type.)");
+            w.Line("worker.Deliver<Facts>(port, packet, hash);");
             w.Close();
             w.Line("return n;");
             w.Close();
@@ -159,14 +173,14 @@ public sealed partial class PacketPathGenerator
             }
         }
 
-        // What the declaration says of the driver, and what the path does with it: the RSS fact
-        // shapes the receive loop below; the checksum and LRO facts do not specialize the stack
-        // yet, which reads each frame's offload flags whatever the driver declared.
+        // What the declaration says of the driver, and what the path and the stack do with it: the RSS
+        // fact shapes the receive loop below; the checksum and LRO facts reach the stack as Facts, and
+        // ReceiveFacts answers from them.
         private static string ChecksumMeaning(Report r) => r switch
         {
-            Report.Never => "No frame arrives with checksum state. (The stack reads each frame's offload flags all the same; this fact does not specialize it yet.)",
-            Report.EveryFrame => "Every frame arrives with its checksums checked. (The stack reads each frame's offload flags all the same; this fact does not specialize it yet.)",
-            _ => "Each frame's offload flags say verified, partial or unchecked; the stack reads them.",
+            Report.Never => "No frame's checksum state is trusted: ReceiveFacts.ChecksumState answers None without reading the frame's flags, so every checksum is left to software.",
+            Report.EveryFrame => "Every frame's checksums were checked: ReceiveFacts.ChecksumState answers the IPv4 header and the transport verified without reading the frame's flags.",
+            _ => "ReceiveFacts.ChecksumState answers each frame's own flags (verified, partial or none); with Never it would answer None, and with EveryFrame all verified, neither reading them.",
         };
 
         private static string HashMeaning(Report r) => r switch
@@ -178,8 +192,8 @@ public sealed partial class PacketPathGenerator
 
         private static string LroMeaning(Report r) => r switch
         {
-            Report.Never => "No frame arrives merged. (The stack takes a chained frame whatever the driver declared; this fact does not specialize it yet.)",
-            _ => "A frame may arrive merged (a super-frame, its segment size in the metadata, in a chain the stack walks).",
+            Report.Never => "No frame arrives merged: ReceiveFacts.MayBeSuperFrame is false without reading the frame's Gso, so the stack's input takes every frame for one packet.",
+            _ => "A frame may arrive merged (a super-frame, its segment size in the metadata, in a chain the stack walks): ReceiveFacts.MayBeSuperFrame reads each frame's Gso.",
         };
     }
 }

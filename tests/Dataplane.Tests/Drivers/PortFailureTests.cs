@@ -13,7 +13,9 @@ public class PortFailureTests
     /// <summary>Sends every packet back out of the port it came in on.</summary>
     private readonly struct Reflector : IPacketProcessor
     {
-        public void Process(WorkerContext context, int port, PacketBuffer packet) => context.Transmit(port, packet);
+        public void Process<TFacts>(WorkerContext context, int port, PacketBuffer packet)
+            where TFacts : struct, IReceiveFacts
+            => context.Transmit(port, packet);
 
         public void OnTimer(TimerWheel wheel, in ExpiredTimer timer)
         {

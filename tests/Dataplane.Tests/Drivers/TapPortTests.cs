@@ -150,7 +150,8 @@ public class TapPortTests
     /// <summary>Answers ARP for us and echo requests to us; drops the rest.</summary>
     private readonly struct Responder(MacAddress mac) : IPacketProcessor
     {
-        public void Process(WorkerContext context, int port, PacketBuffer packet)
+        public void Process<TFacts>(WorkerContext context, int port, PacketBuffer packet)
+            where TFacts : struct, IReceiveFacts
         {
             Span<byte> frame = context.Pool.Data(packet);
             byte[]? reply = null;

@@ -21,7 +21,8 @@ public class PacketEngineTests
     /// <summary>Sends every packet back out of the port it came in on, noting the flow's worker.</summary>
     private struct Reflector(FlowLedger ledger) : IPacketProcessor
     {
-        public readonly void Process(WorkerContext context, int port, PacketBuffer packet)
+        public readonly void Process<TFacts>(WorkerContext context, int port, PacketBuffer packet)
+            where TFacts : struct, IReceiveFacts
         {
             Span<byte> frame = context.Pool.Data(packet);
             int flow = (frame[34] << 8 | frame[35]) - 10_000; // UDP source port

@@ -63,13 +63,15 @@ public class PacketPathTests
 {
     private sealed record Seen(int Worker, int Port, uint Hash, OffloadFlags Offload);
 
-    /// <summary>Notes where and how each packet arrived, and frees it.</summary>
-    private struct Recorder(List<Seen> seen) : IPacketProcessor
+    /// <summary>Notes where and how each packet arrived, and which receive facts it was processed with, and frees it.</summary>
+    private struct Recorder(List<Seen> seen, List<(int Worker, uint Hash, Type Facts)>? facts = null) : IPacketProcessor
     {
-        public readonly void Process(WorkerContext context, int port, PacketBuffer packet)
+        public readonly void Process<TFacts>(WorkerContext context, int port, PacketBuffer packet)
+            where TFacts : struct, IReceiveFacts
         {
             ref BufferMetadata m = ref context.Pool.Metadata(packet);
             seen.Add(new Seen(context.Index, port, m.RssHash, m.Offload));
+            facts?.Add((context.Index, m.RssHash, typeof(TFacts)));
             context.Cache.Release(packet);
         }
 
@@ -110,11 +112,11 @@ public class PacketPathTests
     }
 
     /// <summary>Two workers; queue 0 of a port (index 0) given by <paramref name="queue"/>, queue 1 empty; one turn each.</summary>
-    private static List<Seen> RunTwoWorkers(BufferPool pool, Func<int, QueuePoller> queue)
+    private static List<Seen> RunTwoWorkers(BufferPool pool, Func<int, QueuePoller> queue, List<(int Worker, uint Hash, Type Facts)>? facts = null)
     {
         var seen = new List<Seen>();
         MemoryPort port = MemoryPort.CreateLoopback("p0", queues: 2);
-        using var engine = new PacketEngine<Recorder>(pool, [0, 1], [new PortBinding(port, (q, _) => queue(q))], _ => new Recorder(seen))
+        using var engine = new PacketEngine<Recorder>(pool, [0, 1], [new PortBinding(port, (q, _) => queue(q))], _ => new Recorder(seen, facts))
         {
             PinThreads = false,
         };
@@ -178,5 +180,24 @@ public class PacketPathTests
         Assert.Equal(2, seen.Count);
         Assert.Contains(new Seen(1, 0, 0x11, OffloadFlags.RssHashValid), seen);
         Assert.Contains(new Seen((int)(expected & 1), 0, expected, OffloadFlags.RssHashValid), seen);
+    }
+
+    [Fact]
+    public void The_processor_is_compiled_for_the_facts_of_the_driver_a_packet_came_from_and_a_handed_over_one_for_none()
+    {
+        var pool = new BufferPool(256);
+        var cache = new BufferCache(pool, size: 8, burst: 4);
+        PacketBuffer mine = Frame(cache, hash: 0x20, offload: OffloadFlags.RssHashValid); // even: worker 0, where it arrives
+        PacketBuffer theirs = Frame(cache, hash: 0x21, offload: OffloadFlags.RssHashValid); // odd: handed to worker 1
+        MemoryPort peer = MemoryPort.CreateLoopback("peer", queues: 1);
+        Assert.Equal(2, peer.Queue(0).Transmit([mine, theirs]));
+        var facts = new List<(int Worker, uint Hash, Type Facts)>();
+
+        RunTwoWorkers(pool, q => new MemoryQueuePath(q == 0 ? peer.Queue(0) : MemoryPort.CreateLoopback("empty", 1).Queue(0)), facts);
+
+        Assert.Equal(2, facts.Count);
+        Assert.Contains((0, 0x20u, typeof(MemoryQueuePath.Facts)), facts);
+        // The ring between workers carries the buffer, not the path's type: the owner reads every flag.
+        Assert.Contains((1, 0x21u, typeof(UnknownDriverFacts)), facts);
     }
 }
