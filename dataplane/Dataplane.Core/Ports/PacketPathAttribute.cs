@@ -54,9 +54,9 @@ internal sealed class PacketPathAttribute(string driver) : Attribute
     /// checksums verified and none partial: a driver that may hand up a partial checksum is PerFrame.
     /// </summary>
     /// <remarks>
-    /// The IP, UDP and ICMP layers' checksum checks still read <see cref="Buffers.BufferMetadata.Offload"/>
-    /// themselves until they ask <see cref="Engine.ReceiveFacts.ChecksumState{TFacts}"/>; every driver
-    /// declares PerFrame today, for which the two agree.
+    /// The IPv4 and IPv6 inputs ask <see cref="Engine.ReceiveFacts.ChecksumState{TFacts}"/> once per
+    /// packet and hand the answer to ICMP and the transports: with Never every checksum is verified
+    /// in software and no flag is read, with EveryFrame none is.
     /// </remarks>
     public OffloadReport Checksum { get; set; }
 

@@ -126,11 +126,11 @@ internal sealed class StackWorker
         switch (eth.EtherType)
         {
             case EtherType.Ipv4:
-                if (_ipv4.Input(iface, packet, frame, destination.IsMulticast, out IpDatagram datagram4))
+                if (_ipv4.Input<TFacts>(iface, packet, frame, destination.IsMulticast, out IpDatagram datagram4))
                     Deliver(datagram4);
                 break;
             case EtherType.Ipv6:
-                if (_ipv6.Input(iface, packet, frame, destination.IsMulticast, out IpDatagram datagram6))
+                if (_ipv6.Input<TFacts>(iface, packet, frame, destination.IsMulticast, out IpDatagram datagram6))
                     Deliver(datagram6);
                 break;
             case EtherType.Arp:

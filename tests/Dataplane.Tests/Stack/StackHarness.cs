@@ -130,15 +130,25 @@ internal sealed class StackHarness
 
     /// <summary>Feeds <paramref name="frame"/> to the stack as received on <paramref name="port"/>, and flushes what it sent.</summary>
     public void Receive(int port, ReadOnlySpan<byte> frame, OffloadFlags offload = OffloadFlags.None)
+        => Receive<UnknownDriverFacts>(port, frame, offload);
+
+    /// <summary>
+    /// Feeds <paramref name="frame"/> to the stack as a driver whose promises are
+    /// <typeparamref name="TFacts"/> hands it up, its metadata saying <paramref name="offload"/> and
+    /// <paramref name="gso"/>; flushes what the stack sent.
+    /// </summary>
+    public void Receive<TFacts>(int port, ReadOnlySpan<byte> frame, OffloadFlags offload = OffloadFlags.None, GsoType gso = GsoType.None)
+        where TFacts : struct, IReceiveFacts
     {
         Assert.True(Cache.TryAllocate(out PacketBuffer buffer));
         ref BufferMetadata m = ref Pool.Metadata(buffer);
         m.DataLength = (ushort)frame.Length;
         m.PacketLength = frame.Length;
         m.Offload = offload;
+        m.Gso = gso;
         m.Port = (ushort)port;
         frame.CopyTo(Pool.Data(buffer));
-        Worker.Input(port, buffer);
+        Worker.Input<TFacts>(port, buffer);
         Context.FlushAll();
     }
 

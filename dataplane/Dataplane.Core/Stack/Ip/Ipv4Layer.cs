@@ -1,4 +1,5 @@
 using Dataplane.Buffers;
+using Dataplane.Engine;
 using Dataplane.Stack.Fragments;
 using Dataplane.Stack.Routing;
 using Dataplane.Wire;
@@ -16,9 +17,6 @@ internal sealed class Ipv4Layer
 {
     private const int EthernetHeader = WorkerPackets.EthernetHeader;
     private const int Ipv4Header = Ipv4Packet.FixedLength;
-
-    /// <summary>The flags in which a driver reports checksums it verified, or left partial.</summary>
-    private const OffloadFlags ChecksumFlags = OffloadFlags.Ipv4ChecksumVerified | OffloadFlags.L4ChecksumVerified | OffloadFlags.L4ChecksumPartial;
 
     private readonly NetworkStack _stack;
     private readonly BufferPool _pool;
@@ -44,9 +42,11 @@ internal sealed class Ipv4Layer
     /// Takes an IPv4 packet that arrived on <paramref name="iface"/> (in a link-layer broadcast or
     /// multicast when <paramref name="linkMulticast"/>): checks it, forwards it, answers it (ICMP),
     /// reassembles it, or passes it up. True when <paramref name="datagram"/> is a whole datagram for
-    /// a transport; false when the packet was dealt with here.
+    /// a transport; false when the packet was dealt with here. Compiled for
+    /// <typeparamref name="TFacts"/>, what the packet's driver promises of its checksums.
     /// </summary>
-    public bool Input(NetInterface iface, PacketBuffer packet, Span<byte> frame, bool linkMulticast, out IpDatagram datagram)
+    public bool Input<TFacts>(NetInterface iface, PacketBuffer packet, Span<byte> frame, bool linkMulticast, out IpDatagram datagram)
+        where TFacts : struct, IReceiveFacts
     {
         datagram = default;
         _counters.Count(IpCounter.Received);
@@ -69,8 +69,9 @@ internal sealed class Ipv4Layer
             Drop(packet, error == WireError.BadTotalLength ? IpCounter.BadLength : IpCounter.BadHeaderLength);
             return false;
         }
-        // What the driver said of the checksums, read once: the header's here, the transport's above.
-        OffloadFlags checksums = m.Offload & ChecksumFlags;
+        // What the driver said of the checksums, read once (or known from its facts without reading):
+        // the header's is used here, the transport's above.
+        OffloadFlags checksums = ReceiveFacts.ChecksumState<TFacts>(m);
         if ((checksums & OffloadFlags.Ipv4ChecksumVerified) == 0 && !ip.VerifyHeaderChecksum())
         {
             Drop(packet, IpCounter.BadChecksum);

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Dataplane.Buffers;
+using Dataplane.Engine;
 using Dataplane.Stack.Fragments;
 using Dataplane.Stack.Routing;
 using Dataplane.Wire;
@@ -17,9 +18,6 @@ internal sealed class Ipv6Layer
 {
     private const int EthernetHeader = WorkerPackets.EthernetHeader;
     private const int Ipv6Header = Ipv6Packet.FixedLength;
-
-    /// <summary>The flags in which a driver reports transport checksums it verified, or left partial (IPv6 has no header checksum).</summary>
-    private const OffloadFlags ChecksumFlags = OffloadFlags.L4ChecksumVerified | OffloadFlags.L4ChecksumPartial;
 
     private readonly NetworkStack _stack;
     private readonly BufferPool _pool;
@@ -45,9 +43,11 @@ internal sealed class Ipv6Layer
     /// Takes an IPv6 packet that arrived on <paramref name="iface"/> (in a link-layer multicast
     /// when <paramref name="linkMulticast"/>): checks it, walks its extension headers, forwards it,
     /// answers it (ICMPv6), reassembles it, or passes it up. True when <paramref name="datagram"/>
-    /// is a whole packet for a transport; false when it was dealt with here.
+    /// is a whole packet for a transport; false when it was dealt with here. Compiled for
+    /// <typeparamref name="TFacts"/>, what the packet's driver promises of its checksums.
     /// </summary>
-    public bool Input(NetInterface iface, PacketBuffer packet, Span<byte> frame, bool linkMulticast, out IpDatagram datagram)
+    public bool Input<TFacts>(NetInterface iface, PacketBuffer packet, Span<byte> frame, bool linkMulticast, out IpDatagram datagram)
+        where TFacts : struct, IReceiveFacts
     {
         datagram = default;
         _counters.Count(Ip6Counter.Received);
@@ -105,7 +105,9 @@ internal sealed class Ipv6Layer
                 // A packet for us in a chain goes up as a reassembled one does: the view over a linear copy.
                 Ipv6Packet.TryCreate(_packets.Linearize(packet)[EthernetHeader..], out ip);
             }
-            return Deliver(iface, packet, ip, next, offset, nameField, _pool.Metadata(packet).Offload & ChecksumFlags, out datagram);
+            // The transport's checksum state (IPv6 has no header checksum), read once or known from the driver's facts.
+            OffloadFlags checksums = ReceiveFacts.ChecksumState<TFacts>(_pool.Metadata(packet)) & ~OffloadFlags.Ipv4ChecksumVerified;
+            return Deliver(iface, packet, ip, next, offset, nameField, checksums, out datagram);
         }
         if (destination.IsMulticast)
         {
