@@ -4,6 +4,7 @@ using Dataplane.Stack.Fragments;
 using Dataplane.Stack.Ip;
 using Dataplane.Stack.Link;
 using Dataplane.Stack.Transport;
+using Dataplane.Stack.Transport.Tcp;
 using Dataplane.Wire;
 
 namespace Dataplane.Stack;
@@ -23,7 +24,7 @@ namespace Dataplane.Stack;
 /// <item>Ip/ <see cref="IpOutput"/> (routes, headers, fragmentation on output), <see cref="IcmpLayer"/>
 /// (ICMP and ICMPv6), Fragments/ <see cref="Reassembler"/>, and the inputs and forwarding of
 /// <see cref="Ipv4Layer"/> and <see cref="Ipv6Layer"/>.</item>
-/// <item>Transport/ <see cref="UdpLayer"/>, its sockets and their apps; TCP will sit beside it. A
+/// <item>Transport/ <see cref="UdpLayer"/>, its sockets and their apps, and Transport/Tcp/ <see cref="TcpLayer"/>. A
 /// transport sees <see cref="IpDatagram"/> and <see cref="IpOutput"/>, never this class.</item>
 /// </list>
 /// Everything shared between workers is in <see cref="NetworkStack"/>.
@@ -49,6 +50,7 @@ internal sealed class StackWorker
     private readonly Ipv4Layer _ipv4;
     private readonly Ipv6Layer _ipv6;
     private readonly UdpLayer _udp;
+    private readonly TcpLayer _tcp;
 
     /// <summary>The stack of worker <paramref name="context"/>; worker 0 also runs the shared chores (announcements, neighbour sweeps).</summary>
     public StackWorker(NetworkStack stack, WorkerContext context)
@@ -64,6 +66,7 @@ internal sealed class StackWorker
         _ipv4 = new Ipv4Layer(stack, _packets, _output, _icmp, _reassembly, Counters);
         _ipv6 = new Ipv6Layer(stack, _packets, _output, _icmp, _reassembly, Counters);
         _udp = new UdpLayer(_packets, _output, _icmp, Counters);
+        _tcp = new TcpLayer(_packets, _output, Counters);
         stack.AddUdpTable(_udp.Sockets); // for netstat
         if (context.Index == 0)
             _link.ScheduleChores();
@@ -172,7 +175,7 @@ internal sealed class StackWorker
     /// </summary>
     private void Deliver(in IpDatagram datagram)
     {
-        bool known = datagram.Protocol == IpProtocol.Udp;
+        bool known = datagram.Protocol is IpProtocol.Udp or IpProtocol.Tcp;
         if (datagram.IsIpv6)
             Counters.Count(known ? Ip6Counter.Delivered : Ip6Counter.NoProtocol);
         else
@@ -181,6 +184,9 @@ internal sealed class StackWorker
         {
             case IpProtocol.Udp:
                 _udp.Input(datagram);
+                break;
+            case IpProtocol.Tcp:
+                _tcp.Input(datagram);
                 break;
             default:
                 _icmp.SendUnreachable(datagram, TransportUnreachable.Protocol);

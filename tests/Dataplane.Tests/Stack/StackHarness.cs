@@ -312,6 +312,8 @@ internal sealed class StackHarness
 
     public long Count(UdpCounter c) => Counters.Udp[(int)c];
 
+    public long Count(TcpCounter c) => Counters.Tcp[(int)c];
+
     /// <summary>
     /// Bytes allocated on this thread by <paramref name="count"/> calls of <paramref name="step"/>:
     /// the least of three windows after a warm-up (<see cref="Allocations.Least"/>).

@@ -58,7 +58,7 @@ internal sealed partial class IcmpLayer
     private readonly IpOutput _output;
     private readonly LinkLayer _link;
     private readonly StackCounters _counters;
-    private IcmpRateLimit _limit;
+    private PacketRateLimit _limit;
 
     /// <summary>ICMP of the worker whose buffers <paramref name="packets"/> handles, sending through <paramref name="output"/>; counts in <paramref name="counters"/>.</summary>
     public IcmpLayer(WorkerPackets packets, IpOutput output, LinkLayer link, StackCounters counters)
@@ -69,7 +69,7 @@ internal sealed partial class IcmpLayer
         _output = output;
         _link = link;
         _counters = counters;
-        _limit = new IcmpRateLimit(_context.Now);
+        _limit = new PacketRateLimit(_context.Now);
     }
 
     /// <summary>

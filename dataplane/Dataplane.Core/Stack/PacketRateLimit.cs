@@ -1,12 +1,14 @@
-namespace Dataplane.Stack.Ip;
+namespace Dataplane.Stack;
 
 /// <summary>
-/// A token bucket for ICMP errors: <see cref="PerSecond"/> a second with bursts of as many, as
-/// OpenBSD's net.inet.icmp.errppslimit and RFC 1812 4.3.2.8 ask. One per worker: no sharing.
+/// A token bucket for packets the stack sends unasked, errors and resets: <see cref="PerSecond"/> a
+/// second with bursts of as many, as OpenBSD's net.inet.icmp.errppslimit and
+/// net.inet.tcp.rstppslimit (both 100) and RFC 1812 4.3.2.8 ask. One per worker and kind: no sharing,
+/// and no global counter an attacker could read the state of through its effects (CVE-2016-5696).
 /// </summary>
-internal struct IcmpRateLimit(long now)
+internal struct PacketRateLimit(long now)
 {
-    /// <summary>Errors a worker sends a second, at most.</summary>
+    /// <summary>Packets a worker sends a second, at most.</summary>
     public const int PerSecond = 100;
 
     private long _tokens = PerSecond;
