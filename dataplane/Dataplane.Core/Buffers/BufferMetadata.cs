@@ -24,6 +24,14 @@ internal enum OffloadFlags : ushort
 
     /// <summary><see cref="BufferMetadata.RssHash"/> holds a hash the driver computed.</summary>
     RssHashValid = 1 << 3,
+
+    /// <summary>
+    /// Not a driver's: the stack's mark on a datagram it reassembled on one worker and handed whole
+    /// to the worker that owns its flow. Its fragments were counted as received where they came in;
+    /// the owner takes it up without counting it again. Cleared with the other flags when the
+    /// buffer is reused for a reply.
+    /// </summary>
+    Reassembled = 1 << 4,
 }
 
 /// <summary>Generic segmentation offload type of a large frame (virtio-net gso_type).</summary>

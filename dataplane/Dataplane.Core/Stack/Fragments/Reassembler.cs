@@ -355,7 +355,13 @@ internal sealed class Reassembler
     {
         if (_context.FlowHash is not { } hash || key.Protocol is not (IpProtocol.Udp or IpProtocol.Tcp))
             return false;
-        return _context.TryHandToOwner(key.Hash(hash), datagram);
+        // Marked before it goes: the owner may take it from its ring at once.
+        ref BufferMetadata m = ref _pool.Metadata(datagram);
+        m.Offload |= OffloadFlags.Reassembled;
+        if (_context.TryHandToOwner(key.Hash(hash), datagram))
+            return true;
+        m.Offload &= ~OffloadFlags.Reassembled;
+        return false;
     }
 
     /// <summary>

@@ -49,7 +49,8 @@ internal sealed class Ipv4Layer
         where TFacts : struct, IReceiveFacts
     {
         datagram = default;
-        _counters.Count(IpCounter.Received);
+        if ((_pool.Metadata(packet).Offload & OffloadFlags.Reassembled) == 0) // else its fragments were counted, on the worker that reassembled it
+            _counters.Count(IpCounter.Received);
         Span<byte> l3 = frame[EthernetHeader..];
         if (l3.Length < Ipv4Header)
         {

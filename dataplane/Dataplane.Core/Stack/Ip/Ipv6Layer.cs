@@ -50,7 +50,8 @@ internal sealed class Ipv6Layer
         where TFacts : struct, IReceiveFacts
     {
         datagram = default;
-        _counters.Count(Ip6Counter.Received);
+        if ((_pool.Metadata(packet).Offload & OffloadFlags.Reassembled) == 0) // else its fragments were counted, on the worker that reassembled it
+            _counters.Count(Ip6Counter.Received);
         Span<byte> l3 = frame[EthernetHeader..];
         if (l3.Length < Ipv6Header)
         {

@@ -61,13 +61,18 @@ public class ReassembledHandOffTests
         Assert.Equal(1, owner);
         // The whole datagram, as the other worker's input takes it from its ring.
         byte[] whole = Bytes(here.Pool, handed);
+        OffloadFlags mark = here.Pool.Metadata(handed).Offload;
+        Assert.Equal(OffloadFlags.Reassembled, mark);
         byte[] seen = ipv6 ? Frames.CheckUdp6(whole, Client6, port, Ours6, 7) : Frames.CheckUdp4(whole, Client, port, Ours, 7);
         Assert.Equal(payload, seen);
         here.Cache.Release(handed);
         Assert.Equal(0, here.BuffersOutstanding);
 
-        there.ReceiveChained(0, whole);
+        there.ReceiveChained(0, whole, offload: mark); // the buffer travels with its metadata
         Assert.Equal(1, there.Count(UdpCounter.Delivered));
+        // Received once, as fragments, where they came in: the whole datagram is not counted again.
+        Assert.Equal(frames.Count, ipv6 ? here.Count(Ip6Counter.Received) : here.Count(IpCounter.Received));
+        Assert.Equal(0, ipv6 ? there.Count(Ip6Counter.Received) : there.Count(IpCounter.Received));
         Assert.NotEmpty(there.Sent(0)); // the echo, in fragments when it passes the MTU
         Assert.Equal(0, there.BuffersOutstanding);
     }
