@@ -39,8 +39,8 @@ public class TcpClosedPortReviewTests
 
     /// <summary>
     /// RFC 4291 2.5.2: the unspecified address is never a destination. ICMPv6 suppresses its errors
-    /// to :: (IcmpLayer.V6 SendError), and before 76ea3b0 this SYN got (suppressed) protocol
-    /// unreachable; TCP now sends a reset to ::, here along the default route.
+    /// to :: (IcmpLayer.V6 SendError); TCP sent a reset to ::, here along the default route, until
+    /// it dropped and counted such segments.
     /// </summary>
     [Fact]
     public void A_segment_from_the_unspecified_address_gets_no_reset()
@@ -51,6 +51,7 @@ public class TcpClosedPortReviewTests
         h.Receive(0, Frames.Ipv6Frame(h.Mac(0), Ipv6Address.Any, Ours6, 6, Segment(Ipv6Address.Any, Ours6)));
 
         Assert.Equal(0, h.Count(TcpCounter.ResetsSent));
+        Assert.Equal(1, h.Count(TcpCounter.UnspecifiedSource));
         Assert.Empty(h.Sent(0));
         Assert.Equal(0, h.BuffersOutstanding);
     }
@@ -58,7 +59,8 @@ public class TcpClosedPortReviewTests
     /// <summary>
     /// RFC 1122 3.3.6 (SHOULD discard a datagram received via a link-layer broadcast whose IP
     /// destination is unicast); Linux's tcp_v4_rcv drops any segment whose pkt_type is not
-    /// PACKET_HOST. Here a unicast SYN in a broadcast frame is answered with a reset.
+    /// PACKET_HOST. A unicast SYN in a broadcast frame was answered with a reset until the IP layer
+    /// marked such datagrams as broadcast.
     /// </summary>
     [Fact]
     public void A_unicast_segment_in_a_link_layer_broadcast_gets_no_reset()
@@ -68,6 +70,7 @@ public class TcpClosedPortReviewTests
         h.Receive(0, Frames.Ipv4Frame(MacAddress.Broadcast, Client, Ours, 6, Segment4()));
 
         Assert.Equal(0, h.Count(TcpCounter.ResetsSent));
+        Assert.Equal(1, h.Count(TcpCounter.Broadcast));
         Assert.Empty(h.Sent(0));
     }
 }

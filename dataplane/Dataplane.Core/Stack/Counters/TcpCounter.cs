@@ -21,9 +21,13 @@ internal enum TcpCounter
     [Counter("segments to a port nobody listens on")]
     NoPort,
 
-    /// <summary>Segments to a broadcast or multicast address, which TCP never answers (RFC 1122 4.2.3.10).</summary>
+    /// <summary>Segments to a broadcast or multicast address, or in a link-layer broadcast, which TCP never answers (RFC 1122 4.2.3.10, 3.3.6).</summary>
     [Counter("segments to a broadcast or multicast address")]
     Broadcast,
+
+    /// <summary>Segments from the unspecified address, to which nothing is sent (RFC 4291 2.5.2).</summary>
+    [Counter("segments from the unspecified address")]
+    UnspecifiedSource,
 
     /// <summary>Resets received that found no connection: dropped, never answered (RFC 9293 3.10.7.1).</summary>
     [Counter("resets to a port nobody listens on")]

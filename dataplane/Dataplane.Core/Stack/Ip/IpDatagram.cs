@@ -46,7 +46,11 @@ internal readonly ref struct IpDatagram
     /// <summary>The time to live or hop limit it arrived with.</summary>
     public required byte HopLimit { get; init; }
 
-    /// <summary>Sent to a broadcast address (limited or directed) or a multicast group: not answered the way a unicast one is.</summary>
+    /// <summary>
+    /// Sent to a broadcast address (limited or directed) or a multicast group, or in a link-layer
+    /// broadcast or multicast frame whatever its IP destination (RFC 1122 3.3.6): not answered the
+    /// way a unicast one is (no port unreachable, no reset).
+    /// </summary>
     public required bool IsBroadcast { get; init; }
 
     /// <summary>

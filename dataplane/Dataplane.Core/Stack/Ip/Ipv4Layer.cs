@@ -49,8 +49,11 @@ internal sealed class Ipv4Layer
         where TFacts : struct, IReceiveFacts
     {
         datagram = default;
-        if ((_pool.Metadata(packet).Offload & OffloadFlags.Reassembled) == 0) // else its fragments were counted, on the worker that reassembled it
+        ref OffloadFlags mark = ref _pool.Metadata(packet).Offload;
+        if ((mark & OffloadFlags.Reassembled) == 0)
             _counters.Count(IpCounter.Received);
+        else
+            mark &= ~OffloadFlags.Reassembled; // its fragments were counted, on the worker that reassembled it; the mark ends here
         Span<byte> l3 = frame[EthernetHeader..];
         if (l3.Length < Ipv4Header)
         {
@@ -102,13 +105,13 @@ internal sealed class Ipv4Layer
         LocalKind4 to = _stack.Local.Find(destination);
         if ((to & LocalKind4.Address) != 0 || destination.IsBroadcast || (to != 0 && iface.IsDirectedBroadcast(destination)))
         {
-            return Deliver(iface, packet, ip, checksums, out datagram);
+            return Deliver(iface, packet, ip, checksums, linkMulticast, out datagram);
         }
         if (destination.IsMulticast)
         {
             // 224.0.0.1 (all systems) is ours; other groups are neither joined nor routed yet.
             if (destination.ToUInt32() == 0xE0000001)
-                return Deliver(iface, packet, ip, checksums, out datagram);
+                return Deliver(iface, packet, ip, checksums, linkMulticast, out datagram);
             Drop(packet, IpCounter.NotForwardable);
             return false;
         }
@@ -137,7 +140,7 @@ internal sealed class Ipv4Layer
     /// A packet for this host, with the checksum state <paramref name="checksums"/> its driver
     /// reported: reassembled when a fragment, then handed to its protocol.
     /// </summary>
-    private bool Deliver(NetInterface iface, PacketBuffer packet, Ipv4Packet ip, OffloadFlags checksums, out IpDatagram datagram)
+    private bool Deliver(NetInterface iface, PacketBuffer packet, Ipv4Packet ip, OffloadFlags checksums, bool linkMulticast, out IpDatagram datagram)
     {
         datagram = default;
         if (ip.TimeToLive == 0)
@@ -156,21 +159,21 @@ internal sealed class Ipv4Layer
             }
             if (!_reassembly.Reassemble(iface, packet, ip, out packet, out ip))
                 return false;
-            return Protocol(iface, packet, ip, OffloadFlags.None, out datagram); // no driver vouches for a reassembled datagram
+            return Protocol(iface, packet, ip, OffloadFlags.None, linkMulticast, out datagram); // no driver vouches for a reassembled datagram
         }
         if (!ip.IsContiguous)
         {
             // A datagram for us in a chain goes up as a reassembled one does: the view over a linear copy.
             Ipv4Packet.TryCreate(_packets.Linearize(packet)[EthernetHeader..], out ip);
         }
-        return Protocol(iface, packet, ip, checksums, out datagram);
+        return Protocol(iface, packet, ip, checksums, linkMulticast, out datagram);
     }
 
     /// <summary>
     /// Hands a whole (possibly reassembled) datagram for us to its protocol: ICMP here, any other
     /// up as an <see cref="IpDatagram"/> (the dispatcher knows which transports there are).
     /// </summary>
-    private bool Protocol(NetInterface iface, PacketBuffer packet, Ipv4Packet ip, OffloadFlags checksums, out IpDatagram datagram)
+    private bool Protocol(NetInterface iface, PacketBuffer packet, Ipv4Packet ip, OffloadFlags checksums, bool linkMulticast, out IpDatagram datagram)
     {
         if (ip.Protocol == IpProtocol.Icmp)
         {
@@ -191,7 +194,7 @@ internal sealed class Ipv4Layer
             Source = InetAddress.Ipv4(ip.Source),
             Destination = InetAddress.Ipv4(destination),
             HopLimit = ip.TimeToLive,
-            IsBroadcast = destination.IsBroadcast || destination.IsMulticast || iface.IsDirectedBroadcast(destination),
+            IsBroadcast = linkMulticast || destination.IsBroadcast || destination.IsMulticast || iface.IsDirectedBroadcast(destination),
             Offload = checksums & ~OffloadFlags.Ipv4ChecksumVerified,
         };
         return true;

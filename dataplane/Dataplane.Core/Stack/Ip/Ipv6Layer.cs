@@ -50,8 +50,11 @@ internal sealed class Ipv6Layer
         where TFacts : struct, IReceiveFacts
     {
         datagram = default;
-        if ((_pool.Metadata(packet).Offload & OffloadFlags.Reassembled) == 0) // else its fragments were counted, on the worker that reassembled it
+        ref OffloadFlags mark = ref _pool.Metadata(packet).Offload;
+        if ((mark & OffloadFlags.Reassembled) == 0)
             _counters.Count(Ip6Counter.Received);
+        else
+            mark &= ~OffloadFlags.Reassembled; // its fragments were counted, on the worker that reassembled it; the mark ends here
         Span<byte> l3 = frame[EthernetHeader..];
         if (l3.Length < Ipv6Header)
         {
@@ -108,7 +111,7 @@ internal sealed class Ipv6Layer
             }
             // The transport's checksum state (IPv6 has no header checksum), read once or known from the driver's facts.
             OffloadFlags checksums = ReceiveFacts.ChecksumState<TFacts>(_pool.Metadata(packet)) & ~OffloadFlags.Ipv4ChecksumVerified;
-            return Deliver(iface, packet, ip, next, offset, nameField, checksums, out datagram);
+            return Deliver(iface, packet, ip, next, offset, nameField, checksums, linkMulticast, out datagram);
         }
         if (destination.IsMulticast)
         {
@@ -128,7 +131,7 @@ internal sealed class Ipv6Layer
     /// Walks the rest of the extension header chain of a packet for us, to its upper layer, with the
     /// checksum state <paramref name="checksums"/> its driver reported.
     /// </summary>
-    private bool Deliver(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, IpProtocol next, int offset, int nameField, OffloadFlags checksums, out IpDatagram datagram)
+    private bool Deliver(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, IpProtocol next, int offset, int nameField, OffloadFlags checksums, bool linkMulticast, out IpDatagram datagram)
     {
         datagram = default;
         while (true)
@@ -198,7 +201,7 @@ internal sealed class Ipv6Layer
                         Source = InetAddress.Ipv6(ip.Source),
                         Destination = InetAddress.Ipv6(ip.Destination),
                         HopLimit = ip.HopLimit,
-                        IsBroadcast = ip.Destination.IsMulticast,
+                        IsBroadcast = linkMulticast || ip.Destination.IsMulticast,
                         Offload = checksums,
                         NameField = nameField,
                     };

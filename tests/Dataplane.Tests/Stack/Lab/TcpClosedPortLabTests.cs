@@ -1,10 +1,10 @@
-
 namespace Dataplane.Tests.Stack.Lab;
 
 /// <summary>
 /// A Linux host connecting to a TCP port of the dataplane where nothing listens is refused at once,
-/// by the reset of RFC 9293 3.10.7.1 (not by an ICMP error, which Linux would also take as a
-/// refusal, so the counters tell the two apart), IPv4 and IPv6, over both drivers.
+/// by the reset of RFC 9293 3.10.7.1, IPv4 and IPv6, over both drivers. (An ICMP protocol
+/// unreachable or parameter problem, which the stack sent before TCP input, reaches a Linux client
+/// as ENOPROTOOPT or EPROTO, not as a refusal.)
 /// </summary>
 [Collection(StackLab.Collection)]
 [Trait("Category", "Linux")]

@@ -56,8 +56,14 @@ internal sealed class TcpLayer
             Drop(datagram.Packet, TcpCounter.Broadcast);
             return;
         }
+        if (datagram.Source.IsUnspecified)
+        {
+            // IPv6 input lets :: through for duplicate address detection; nothing can go back to it.
+            Drop(datagram.Packet, TcpCounter.UnspecifiedSource);
+            return;
+        }
         Closed(datagram, tcp);
-        _packets.Consume(datagram.Packet);
+        _packets.Drop(datagram.Packet); // no connection took it, answered or not
     }
 
     /// <summary>
@@ -96,13 +102,14 @@ internal sealed class TcpLayer
     }
 
     /// <summary>Sends a reset without options from the segment's destination back to its source, out of the interface it came in on for a link-local peer.</summary>
-    private void SendReset(in IpDatagram to, ushort sourcePort, ushort destinationPort, uint sequence, uint acknowledgment, TcpFlags flags)
+    private void SendReset(in IpDatagram segment, ushort sourcePort, ushort destinationPort, uint sequence, uint acknowledgment, TcpFlags flags)
     {
-        InetAddress source = to.Destination, destination = to.Source;
+        InetAddress source = segment.Destination, destination = segment.Source;
         Span<byte> l3 = _packets.New(IpOutput.HeaderLength(destination.IsIpv6) + TcpHeader, out PacketBuffer packet);
         if (!packet.IsValid)
         {
             _counters.Count(TcpCounter.NoBuffer);
+            _output.CountNoBuffer(destination.IsIpv6);
             return;
         }
         Span<byte> l4 = l3[IpOutput.HeaderLength(destination.IsIpv6)..];
@@ -120,7 +127,7 @@ internal sealed class TcpLayer
             reset.FillChecksum(source.Mapped, destination.Mapped);
         else
             reset.FillChecksum(source.V4, destination.V4);
-        if (_output.Send(packet, source, destination, IpProtocol.Tcp, TcpHeader, to.Interface.Index))
+        if (_output.Send(packet, source, destination, IpProtocol.Tcp, TcpHeader, segment.Interface.Index))
             _counters.Count(TcpCounter.ResetsSent);
     }
 

@@ -4,9 +4,11 @@ namespace Dataplane.Stack.Transport.Tcp;
 /// A TCP sequence number: 32 bits that wrap, compared modulo 2^32 (RFC 9293 3.4). <c>a &lt; b</c>
 /// when b lies less than 2^31 ahead of a, as every stack since BSD's SEQ_LT compares them; the
 /// arithmetic is unchecked by design. The type keeps sequence numbers from mixing with lengths and
-/// counters, which compare as plain integers and would be wrong across the wrap.
+/// counters, which compare as plain integers and would be wrong across the wrap. It is not
+/// <see cref="IComparable{T}"/> on purpose: the order is not transitive (numbers 2^31 apart are each
+/// "before" the other), so sorting by it would be wrong.
 /// </summary>
-internal readonly record struct TcpSequence(uint Value) : IComparable<TcpSequence>
+internal readonly record struct TcpSequence(uint Value)
 {
     /// <summary>The number <paramref name="length"/> octets later (or earlier, when negative).</summary>
     public static TcpSequence operator +(TcpSequence a, int length) => new(unchecked(a.Value + (uint)length));
@@ -41,9 +43,6 @@ internal readonly record struct TcpSequence(uint Value) : IComparable<TcpSequenc
     /// "RCV.NXT =&lt; SEG.SEQ &lt; RCV.NXT+RCV.WND"); never for an empty window.
     /// </summary>
     public bool IsInWindow(TcpSequence start, uint size) => unchecked(Value - start.Value) < size;
-
-    /// <inheritdoc/>
-    public int CompareTo(TcpSequence other) => Math.Sign(this - other);
 
     /// <summary>The number, as tcpdump prints it.</summary>
     public override string ToString() => Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
