@@ -55,7 +55,7 @@ internal static class SocketReport
     }
 
     /// <summary>BSD's inetprint: ADDRESS.PORT, <c>*</c> for the unspecified address and for port 0.</summary>
-    public static string Address(in UdpEndpoint endpoint)
+    public static string Address(in InetEndpoint endpoint)
     {
         string address = endpoint.IsUnspecifiedAddress ? "*" : endpoint.IsIpv6 ? endpoint.Address.ToString() : endpoint.Address4.ToString();
         string port = endpoint.Port == 0 ? "*" : endpoint.Port.ToString(CultureInfo.InvariantCulture);

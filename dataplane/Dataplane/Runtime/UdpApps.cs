@@ -35,10 +35,10 @@ internal static class UdpApps
     };
 
     /// <summary>The config's endpoint as the stack holds it.</summary>
-    public static UdpEndpoint Endpoint(IpEndpoint endpoint)
+    public static InetEndpoint Endpoint(IpEndpoint endpoint)
         => endpoint.Address.Family == IpFamily.Inet
-            ? UdpEndpoint.Ipv4(endpoint.Address.V4, (ushort)endpoint.Port)
-            : UdpEndpoint.Ipv6(endpoint.Address.V6, (ushort)endpoint.Port);
+            ? InetEndpoint.Ipv4(endpoint.Address.V4, (ushort)endpoint.Port)
+            : InetEndpoint.Ipv6(endpoint.Address.V6, (ushort)endpoint.Port);
 
     private static string Describe(UdpError error) => error switch
     {

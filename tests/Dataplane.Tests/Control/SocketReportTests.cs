@@ -24,14 +24,14 @@ public sealed class SocketReportTests
         var second = new StackWorker(h.Stack, new WorkerContext(1, h.Pool, new BufferCache(h.Pool), new TimerWheel(h.Now), [null, null]));
         foreach (StackWorker worker in new[] { h.Worker, second })
         {
-            Assert.Equal(UdpError.None, worker.Udp.Start(new UdpEchoApp(UdpEndpoint.Ipv4(Ipv4Address.Any, 7))));
-            Assert.Equal(UdpError.None, worker.Udp.Start(new UdpDiscardApp(UdpEndpoint.Ipv6(Ours6, 9))));
+            Assert.Equal(UdpError.None, worker.Udp.Start(new UdpEchoApp(InetEndpoint.Ipv4(Ipv4Address.Any, 7))));
+            Assert.Equal(UdpError.None, worker.Udp.Start(new UdpDiscardApp(InetEndpoint.Ipv6(Ours6, 9))));
         }
-        var relay = new UdpRelayApp(UdpEndpoint.Ipv4(Ours, 9000), UdpEndpoint.Ipv4(Server, 9001), splice: true);
+        var relay = new UdpRelayApp(InetEndpoint.Ipv4(Ours, 9000), InetEndpoint.Ipv4(Server, 9001), splice: true);
         Assert.Equal(UdpError.None, second.Udp.Start(relay));
         UdpSocket far = second.Udp.Open(false, relay);
-        Assert.Equal(UdpError.None, far.Bind(UdpEndpoint.Ipv4(OursRight, 50000)));
-        Assert.Equal(UdpError.None, far.Connect(UdpEndpoint.Ipv4(Server, 9001)));
+        Assert.Equal(UdpError.None, far.Bind(InetEndpoint.Ipv4(OursRight, 50000)));
+        Assert.Equal(UdpError.None, far.Connect(InetEndpoint.Ipv4(Server, 9001)));
 
         string report = SocketReport.Write(h.Stack);
 
@@ -48,7 +48,7 @@ public sealed class SocketReportTests
     public void A_spliced_socket_says_so()
     {
         var h = Host();
-        var relay = new UdpRelayApp(UdpEndpoint.Ipv4(Ours, 9000), UdpEndpoint.Ipv4(Server, 9001), splice: true);
+        var relay = new UdpRelayApp(InetEndpoint.Ipv4(Ours, 9000), InetEndpoint.Ipv4(Server, 9001), splice: true);
         Assert.Equal(UdpError.None, h.Udp.Start(relay));
 
         h.Receive(0, Frames.Udp4Frame(h.Mac(0), Client, Ours, 40000, 9000, [1]));

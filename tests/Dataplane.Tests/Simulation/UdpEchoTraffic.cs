@@ -16,7 +16,7 @@ internal sealed class UdpEchoTraffic
 
     private readonly RouterLab _lab;
     private readonly SimRandom _random;
-    private readonly Dictionary<uint, (UdpEndpoint To, byte[] Payload)> _sent = [];
+    private readonly Dictionary<uint, (InetEndpoint To, byte[] Payload)> _sent = [];
 
     /// <summary>Starts the echo server and the client's app in <paramref name="lab"/>.</summary>
     public UdpEchoTraffic(RouterLab lab)
@@ -59,7 +59,7 @@ internal sealed class UdpEchoTraffic
             int fits = mtu + 14 - headers;
             int length = _random.Chance(large) ? _random.Between(fits + 1, largest)
                 : _random.Chance(0.5) ? _random.Between(4, 200) : _random.Between(4, fits);
-            var to = v6 ? UdpEndpoint.Ipv6(_lab.ServerAddress6, Port) : UdpEndpoint.Ipv4(_lab.ServerAddress, Port);
+            var to = v6 ? InetEndpoint.Ipv6(_lab.ServerAddress6, Port) : InetEndpoint.Ipv4(_lab.ServerAddress, Port);
             uint sequence = i;
             byte[] payload = UdpProbe.Payload(sequence, length, _random);
             _sent.Add(sequence, (to, payload));
@@ -85,15 +85,15 @@ internal sealed class UdpEchoTraffic
         var atServer = new Dictionary<uint, int>();
         foreach (UdpProbe.Datagram d in Server.Received)
         {
-            (UdpEndpoint to, byte[] payload) = Expected(d, "server");
-            var from = to.IsIpv6 ? UdpEndpoint.Ipv6(_lab.ClientAddress6, d.From.Port) : UdpEndpoint.Ipv4(_lab.ClientAddress, d.From.Port);
+            (InetEndpoint to, byte[] payload) = Expected(d, "server");
+            var from = to.IsIpv6 ? InetEndpoint.Ipv6(_lab.ClientAddress6, d.From.Port) : InetEndpoint.Ipv4(_lab.ClientAddress, d.From.Port);
             Assert.True(d.From == from && d.To == to, $"server: datagram {UdpProbe.SequenceOf(payload)} from {d.From} to {d.To}, sent from the client to {to}");
             atServer[UdpProbe.SequenceOf(payload)] = atServer.GetValueOrDefault(UdpProbe.SequenceOf(payload)) + 1;
         }
         var atClient = new Dictionary<uint, int>();
         foreach (UdpProbe.Datagram d in Client.Received)
         {
-            (UdpEndpoint to, byte[] payload) = Expected(d, "client");
+            (InetEndpoint to, byte[] payload) = Expected(d, "client");
             uint sequence = UdpProbe.SequenceOf(payload);
             Assert.True(d.From == to, $"client: echo of {sequence} from {d.From}, not from {to}");
             Assert.True(atServer.ContainsKey(sequence), $"client: echo of {sequence}, which the server never received");
@@ -110,10 +110,10 @@ internal sealed class UdpEchoTraffic
         }
     }
 
-    private (UdpEndpoint To, byte[] Payload) Expected(in UdpProbe.Datagram d, string where)
+    private (InetEndpoint To, byte[] Payload) Expected(in UdpProbe.Datagram d, string where)
     {
         uint sequence = UdpProbe.SequenceOf(d.Payload);
-        Assert.True(_sent.TryGetValue(sequence, out (UdpEndpoint To, byte[] Payload) sent), $"{where}: a datagram of {d.Payload.Length} bytes from {d.From} that was never sent (number {sequence})");
+        Assert.True(_sent.TryGetValue(sequence, out (InetEndpoint To, byte[] Payload) sent), $"{where}: a datagram of {d.Payload.Length} bytes from {d.From} that was never sent (number {sequence})");
         if (!sent.Payload.AsSpan().SequenceEqual(d.Payload))
         {
             int at = sent.Payload.AsSpan().CommonPrefixLength(d.Payload);

@@ -15,7 +15,7 @@ internal sealed class UdpProbe(ushort port, bool echo) : UdpApp
     private UdpSocket _socket6 = null!;
 
     /// <summary>A datagram as the app saw it.</summary>
-    public readonly record struct Datagram(UdpEndpoint From, UdpEndpoint To, byte[] Payload);
+    public readonly record struct Datagram(InetEndpoint From, InetEndpoint To, byte[] Payload);
 
     /// <inheritdoc/>
     public override string Name => echo ? "sim echo" : "sim client";
@@ -27,7 +27,7 @@ internal sealed class UdpProbe(ushort port, bool echo) : UdpApp
     public int Echoed { get; private set; }
 
     /// <summary>Sends <paramref name="payload"/> to <paramref name="to"/> from the socket of its family.</summary>
-    public UdpError SendTo(in UdpEndpoint to, ReadOnlySpan<byte> payload) => (to.IsIpv6 ? _socket6 : _socket4).SendTo(to, payload);
+    public UdpError SendTo(in InetEndpoint to, ReadOnlySpan<byte> payload) => (to.IsIpv6 ? _socket6 : _socket4).SendTo(to, payload);
 
     /// <inheritdoc/>
     protected override UdpError OnStart()
@@ -36,8 +36,8 @@ internal sealed class UdpProbe(ushort port, bool echo) : UdpApp
         _socket6 = Udp.Open(true, this);
         if (port == 0)
             return UdpError.None;
-        UdpError error = _socket4.Bind(UdpEndpoint.Ipv4(Ipv4Address.Any, port));
-        return error != UdpError.None ? error : _socket6.Bind(UdpEndpoint.Ipv6(Ipv6Address.Any, port));
+        UdpError error = _socket4.Bind(InetEndpoint.Ipv4(Ipv4Address.Any, port));
+        return error != UdpError.None ? error : _socket6.Bind(InetEndpoint.Ipv6(Ipv6Address.Any, port));
     }
 
     /// <inheritdoc/>

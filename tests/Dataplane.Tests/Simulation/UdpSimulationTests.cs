@@ -64,7 +64,7 @@ public class UdpSimulationTests
         UdpProbe client = lab.Client.Start(new UdpProbe(0, echo: false));
         byte[] payload = UdpProbe.Payload(1, lab.Client.Pool.DataRoom - 14 - 40 - 8, SimRandom.Stream(1, "payload"));
         network.At(SimulatedNetwork.Origin + 500 * Ms, lab.Client,
-            () => Assert.Equal(UdpError.None, client.SendTo(UdpEndpoint.Ipv6(lab.ServerAddress6, UdpEchoTraffic.Port), payload)));
+            () => Assert.Equal(UdpError.None, client.SendTo(InetEndpoint.Ipv6(lab.ServerAddress6, UdpEchoTraffic.Port), payload)));
         network.RunFor(1 * Second);
 
         Assert.Equal(1, lab.Server.Counters.Ip6[(int)Ip6Counter.Reassembled]);

@@ -39,7 +39,7 @@ public class UdpSizeReviewTests
         var app = new NullApp();
         Assert.Equal(Dataplane.Stack.Transport.UdpError.None, h.Udp.Start(app));
         var socket = h.Udp.Open(false, app);
-        Assert.Equal(Dataplane.Stack.Transport.UdpError.None, socket.SendTo(Dataplane.Stack.Transport.UdpEndpoint.Ipv4(Server, 9), new byte[size]));
+        Assert.Equal(Dataplane.Stack.Transport.UdpError.None, socket.SendTo(Dataplane.Stack.Transport.InetEndpoint.Ipv4(Server, 9), new byte[size]));
         Assert.Equal(0, h.Count(IpCounter.NoBuffer));
         Assert.True(h.Sent(1).Count > 40);
         Assert.Equal(0, h.BuffersOutstanding);

@@ -112,7 +112,7 @@ public class ChainedInputTests
     public void A_jumbo_udp_datagram_in_a_chain_reaches_the_echo_app_and_comes_back_whole(bool ipv6)
     {
         StackHarness h = JumboRouter();
-        Assert.Equal(UdpError.None, h.Udp.Start(new Dataplane.Stack.Apps.UdpEchoApp(ipv6 ? UdpEndpoint.Ipv6(Ours6, 7) : UdpEndpoint.Ipv4(Ours, 7))));
+        Assert.Equal(UdpError.None, h.Udp.Start(new Dataplane.Stack.Apps.UdpEchoApp(ipv6 ? InetEndpoint.Ipv6(Ours6, 7) : InetEndpoint.Ipv4(Ours, 7))));
         byte[] payload = Frames.Payload(Jumbo - (ipv6 ? 40 : 20) - 8, seed: 5);
         byte[] frame = ipv6
             ? Frames.Udp6Frame(h.Mac(0), Client6, Ours6, 40000, 7, payload)

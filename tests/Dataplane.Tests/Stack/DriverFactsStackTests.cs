@@ -34,7 +34,7 @@ public class DriverFactsStackTests
     private static StackHarness WithEcho(bool ipv6)
     {
         var h = Host();
-        Assert.Equal(UdpError.None, h.Udp.Start(new UdpEchoApp(ipv6 ? UdpEndpoint.Ipv6(Ipv6Address.Any, 7) : UdpEndpoint.Ipv4(Ipv4Address.Any, 7))));
+        Assert.Equal(UdpError.None, h.Udp.Start(new UdpEchoApp(ipv6 ? InetEndpoint.Ipv6(Ipv6Address.Any, 7) : InetEndpoint.Ipv4(Ipv4Address.Any, 7))));
         return h;
     }
 

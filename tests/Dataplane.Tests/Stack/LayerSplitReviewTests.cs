@@ -33,7 +33,7 @@ public class LayerSplitReviewTests
     public void A_reassembled_udp6_datagram_is_checksummed_even_when_its_first_fragment_came_last_with_a_verified_flag()
     {
         StackHarness h = Host();
-        Assert.Equal(UdpError.None, h.Udp.Start(new UdpEchoApp(UdpEndpoint.Ipv6(Ipv6Address.Any, 7))));
+        Assert.Equal(UdpError.None, h.Udp.Start(new UdpEchoApp(InetEndpoint.Ipv6(Ipv6Address.Any, 7))));
         byte[] packet = Ipv6(Client6, Ours6, 17, Udp6(Client6, Ours6, 40000, 7, Payload(64)));
         packet[^1] ^= 0x40; // a wrong checksum
 
@@ -64,7 +64,7 @@ public class LayerSplitReviewTests
     public void A_reassembled_udp6_datagram_with_a_zero_checksum_is_dropped_even_when_its_first_fragment_came_last_marked_partial()
     {
         StackHarness h = Host();
-        Assert.Equal(UdpError.None, h.Udp.Start(new UdpEchoApp(UdpEndpoint.Ipv6(Ipv6Address.Any, 7))));
+        Assert.Equal(UdpError.None, h.Udp.Start(new UdpEchoApp(InetEndpoint.Ipv6(Ipv6Address.Any, 7))));
         byte[] packet = Ipv6(Client6, Ours6, 17, Udp6(Client6, Ours6, 40000, 7, Payload(64), noChecksum: true));
 
         ReceiveHeadLast(h, packet, OffloadFlags.L4ChecksumPartial);

@@ -15,7 +15,7 @@ public class ReviewFixTests
     {
         // It was dropped as udp.too_large before input learned chains (issue 11); a crash before that.
         StackHarness h = Host();
-        Assert.Equal(UdpError.None, h.Udp.Start(new UdpEchoApp(UdpEndpoint.Ipv4(Ipv4Address.Any, 7))));
+        Assert.Equal(UdpError.None, h.Udp.Start(new UdpEchoApp(InetEndpoint.Ipv4(Ipv4Address.Any, 7))));
         byte[] udp = Frames.Udp4(Client, Ours, 40000, 7, 3000);
         byte[] datagram = Frames.Ipv4(Client, Ours, 17, 77, udp);
 

@@ -278,10 +278,10 @@ internal sealed class StackHarness
     public void KnowPeer(int port, Ipv6Address address, MacAddress mac) => Stack.Nd[port].GetOrAdd(address)!.Confirm(mac, Now);
 
     /// <summary>The worker the engine would hand a datagram from <paramref name="from"/> to <paramref name="to"/>.</summary>
-    public int OwnerOf(in UdpEndpoint from, in UdpEndpoint to) => Owners.OwnerOf(UdpSocketTable.ReplyHash(Hash, to, from));
+    public int OwnerOf(in InetEndpoint from, in InetEndpoint to) => Owners.OwnerOf(UdpSocketTable.ReplyHash(Hash, to, from));
 
     /// <summary>A client port from <paramref name="first"/> on whose datagrams to <paramref name="to"/> land on this worker.</summary>
-    public ushort ClientPortLandingHere(in UdpEndpoint client, in UdpEndpoint to, ushort first = 40000)
+    public ushort ClientPortLandingHere(in InetEndpoint client, in InetEndpoint to, ushort first = 40000)
     {
         for (ushort port = first; ; port++)
         {

@@ -14,7 +14,7 @@ public class UdpInputTests
     private static StackHarness WithEcho(bool ipv6 = false)
     {
         var h = Host();
-        Assert.Equal(UdpError.None, h.Udp.Start(new UdpEchoApp(ipv6 ? UdpEndpoint.Ipv6(Ipv6Address.Any, 7) : UdpEndpoint.Ipv4(Ipv4Address.Any, 7))));
+        Assert.Equal(UdpError.None, h.Udp.Start(new UdpEchoApp(ipv6 ? InetEndpoint.Ipv6(Ipv6Address.Any, 7) : InetEndpoint.Ipv4(Ipv4Address.Any, 7))));
         return h;
     }
 
@@ -232,7 +232,7 @@ public class UdpInputTests
     public void Discard_counts_and_releases_every_datagram()
     {
         var h = Host();
-        var discard = new UdpDiscardApp(UdpEndpoint.Ipv4(Ours, 9));
+        var discard = new UdpDiscardApp(InetEndpoint.Ipv4(Ours, 9));
         Assert.Equal(UdpError.None, h.Udp.Start(discard));
         int free = h.Cache.Count + h.Pool.Shared.Count;
 

@@ -15,13 +15,13 @@ public class UdpRelayTests
 {
     private const ushort ListenPort = 9000;
     private const ushort FarPort = 9001;
-    private static readonly UdpEndpoint Listen = UdpEndpoint.Ipv4(Ours, ListenPort);
+    private static readonly InetEndpoint Listen = InetEndpoint.Ipv4(Ours, ListenPort);
 
     private static (StackHarness H, UdpRelayApp Relay) Build(bool splice, bool ipv6Far = false, int maxSessions = UdpRelayApp.DefaultMaxSessions, long idleTimeout = UdpRelayApp.DefaultIdleTimeout)
     {
         var h = Host(worker: 2, workers: 4);
-        UdpEndpoint far = ipv6Far ? UdpEndpoint.Ipv6(Server6, FarPort) : UdpEndpoint.Ipv4(Server, FarPort);
-        var relay = new UdpRelayApp(UdpEndpoint.Ipv4(Ipv4Address.Any, ListenPort), far, splice, maxSessions, idleTimeout);
+        InetEndpoint far = ipv6Far ? InetEndpoint.Ipv6(Server6, FarPort) : InetEndpoint.Ipv4(Server, FarPort);
+        var relay = new UdpRelayApp(InetEndpoint.Ipv4(Ipv4Address.Any, ListenPort), far, splice, maxSessions, idleTimeout);
         Assert.Equal(UdpError.None, h.Udp.Start(relay));
         return (h, relay);
     }
@@ -55,7 +55,7 @@ public class UdpRelayTests
     public void A_session_moves_datagrams_both_ways_from_a_far_port_whose_answers_land_on_this_worker(bool splice, bool ipv6Far)
     {
         (StackHarness h, UdpRelayApp relay) = Build(splice, ipv6Far);
-        ushort clientPort = h.ClientPortLandingHere(UdpEndpoint.Ipv4(Client, 0), Listen);
+        ushort clientPort = h.ClientPortLandingHere(InetEndpoint.Ipv4(Client, 0), Listen);
 
         ushort farLocal = ClientSends(h, clientPort, Frames.Payload(100, 1), ipv6Far);
         Assert.Equal(farLocal, ClientSends(h, clientPort, Frames.Payload(1, 2), ipv6Far));
@@ -63,8 +63,8 @@ public class UdpRelayTests
         ServerAnswers(h, farLocal, clientPort, [], ipv6Far);
 
         Assert.InRange(farLocal, UdpSocketTable.EphemeralFirst, ushort.MaxValue);
-        UdpEndpoint far = ipv6Far ? UdpEndpoint.Ipv6(Server6, FarPort) : UdpEndpoint.Ipv4(Server, FarPort);
-        UdpEndpoint local = ipv6Far ? UdpEndpoint.Ipv6(OursRight6, farLocal) : UdpEndpoint.Ipv4(OursRight, farLocal);
+        InetEndpoint far = ipv6Far ? InetEndpoint.Ipv6(Server6, FarPort) : InetEndpoint.Ipv4(Server, FarPort);
+        InetEndpoint local = ipv6Far ? InetEndpoint.Ipv6(OursRight6, farLocal) : InetEndpoint.Ipv4(OursRight, farLocal);
         Assert.Equal(2, h.OwnerOf(far, local));
         Assert.Equal(1, relay.SessionCount);
         Assert.Equal(1, h.Count(UdpCounter.RelaySessions));
@@ -79,10 +79,10 @@ public class UdpRelayTests
     public void An_ipv6_client_is_relayed_to_an_ipv4_far_end_and_back(bool splice)
     {
         var h = Host(worker: 2, workers: 4);
-        var relay = new UdpRelayApp(UdpEndpoint.Ipv6(Ipv6Address.Any, ListenPort), UdpEndpoint.Ipv4(Server, FarPort), splice);
+        var relay = new UdpRelayApp(InetEndpoint.Ipv6(Ipv6Address.Any, ListenPort), InetEndpoint.Ipv4(Server, FarPort), splice);
         Assert.Equal(UdpError.None, h.Udp.Start(relay));
-        UdpEndpoint listen6 = UdpEndpoint.Ipv6(Ours6, ListenPort);
-        ushort clientPort = h.ClientPortLandingHere(UdpEndpoint.Ipv6(Client6, 0), listen6);
+        InetEndpoint listen6 = InetEndpoint.Ipv6(Ours6, ListenPort);
+        ushort clientPort = h.ClientPortLandingHere(InetEndpoint.Ipv6(Client6, 0), listen6);
         ushort farLocal = 0;
 
         for (int i = 0; i < 2; i++)
@@ -99,15 +99,15 @@ public class UdpRelayTests
 
         Assert.Equal(1, relay.SessionCount);
         Assert.Equal(splice ? 3 : 0, h.Count(UdpCounter.Spliced));
-        Assert.Equal(2, h.OwnerOf(UdpEndpoint.Ipv4(Server, FarPort), UdpEndpoint.Ipv4(OursRight, farLocal)));
+        Assert.Equal(2, h.OwnerOf(InetEndpoint.Ipv4(Server, FarPort), InetEndpoint.Ipv4(OursRight, farLocal)));
     }
 
     [Fact]
     public void Each_client_gets_its_own_session_and_far_port()
     {
         (StackHarness h, UdpRelayApp relay) = Build(splice: false);
-        ushort a = h.ClientPortLandingHere(UdpEndpoint.Ipv4(Client, 0), Listen);
-        ushort b = h.ClientPortLandingHere(UdpEndpoint.Ipv4(Client, 0), Listen, (ushort)(a + 1));
+        ushort a = h.ClientPortLandingHere(InetEndpoint.Ipv4(Client, 0), Listen);
+        ushort b = h.ClientPortLandingHere(InetEndpoint.Ipv4(Client, 0), Listen, (ushort)(a + 1));
 
         ushort farA = ClientSends(h, a, [1]);
         ushort farB = ClientSends(h, b, [2]);
@@ -122,7 +122,7 @@ public class UdpRelayTests
     public void Sessions_expire_after_the_idle_timeout_and_the_client_then_gets_a_new_one()
     {
         (StackHarness h, UdpRelayApp relay) = Build(splice: true, idleTimeout: 2_000_000_000);
-        ushort clientPort = h.ClientPortLandingHere(UdpEndpoint.Ipv4(Client, 0), Listen);
+        ushort clientPort = h.ClientPortLandingHere(InetEndpoint.Ipv4(Client, 0), Listen);
         ushort farLocal = ClientSends(h, clientPort, [1]);
 
         h.Advance(TimeSpan.FromSeconds(1));
@@ -150,7 +150,7 @@ public class UdpRelayTests
         ushort port = 40000;
         for (int i = 0; i < 3; i++)
         {
-            port = h.ClientPortLandingHere(UdpEndpoint.Ipv4(Client, 0), Listen, (ushort)(port + 1));
+            port = h.ClientPortLandingHere(InetEndpoint.Ipv4(Client, 0), Listen, (ushort)(port + 1));
             h.Receive(0, Frames.Udp4Frame(h.Mac(0), Client, Ours, port, ListenPort, [(byte)i]));
         }
 
@@ -165,7 +165,7 @@ public class UdpRelayTests
     public void A_relay_allocates_nothing_per_datagram_once_the_session_is_open(bool splice)
     {
         (StackHarness h, _) = Build(splice);
-        ushort clientPort = h.ClientPortLandingHere(UdpEndpoint.Ipv4(Client, 0), Listen);
+        ushort clientPort = h.ClientPortLandingHere(InetEndpoint.Ipv4(Client, 0), Listen);
         ushort farLocal = ClientSends(h, clientPort, [0]);
         byte[] up = Frames.Udp4Frame(h.Mac(0), Client, Ours, clientPort, ListenPort, Frames.Payload(200));
         byte[] down = Frames.Udp4Frame(h.Mac(1), Server, OursRight, FarPort, farLocal, Frames.Payload(300));

@@ -11,7 +11,7 @@ public class UdpSocketTests
     /// <summary>An app that notes every datagram it is given.</summary>
     internal sealed class RecordingApp : UdpApp
     {
-        public readonly List<(UdpSocket Socket, UdpEndpoint From, UdpEndpoint To, byte[] Payload)> Seen = [];
+        public readonly List<(UdpSocket Socket, InetEndpoint From, InetEndpoint To, byte[] Payload)> Seen = [];
         public int Timers;
 
         public override string Name => "recording";
@@ -34,7 +34,7 @@ public class UdpSocketTests
         return (h, app);
     }
 
-    private static UdpEndpoint V4(Ipv4Address address, ushort port) => UdpEndpoint.Ipv4(address, port);
+    private static InetEndpoint V4(Ipv4Address address, ushort port) => InetEndpoint.Ipv4(address, port);
 
     [Fact]
     public void Bind_refuses_a_taken_endpoint_an_address_not_ours_the_wrong_family_and_a_second_bind()
@@ -49,7 +49,7 @@ public class UdpSocketTests
         Assert.Equal(UdpError.AddressNotAvailable, h.Udp.Open(false, app).Bind(V4(Client, 5000)));
         Assert.Equal(UdpError.InvalidArgument, h.Udp.Open(true, app).Bind(V4(Ours, 5001)));
         Assert.Equal(UdpError.InvalidState, first.Bind(V4(Ours, 5002)));
-        Assert.Equal(UdpError.None, h.Udp.Open(true, app).Bind(UdpEndpoint.Ipv6(Ours6, 5000))); // another family, another port space
+        Assert.Equal(UdpError.None, h.Udp.Open(true, app).Bind(InetEndpoint.Ipv6(Ours6, 5000))); // another family, another port space
     }
 
     [Fact]
@@ -97,7 +97,7 @@ public class UdpSocketTests
     public void Connect_picks_the_source_address_toward_the_peer_and_ports_whose_answers_land_on_this_worker(bool ipv6)
     {
         (StackHarness h, RecordingApp app) = Build(index: 2, count: 4);
-        UdpEndpoint server = ipv6 ? UdpEndpoint.Ipv6(Server6, 9000) : V4(Server, 9000);
+        InetEndpoint server = ipv6 ? InetEndpoint.Ipv6(Server6, 9000) : V4(Server, 9000);
         var ports = new HashSet<ushort>();
 
         for (int i = 0; i < 64; i++)
@@ -105,7 +105,7 @@ public class UdpSocketTests
             UdpSocket socket = h.Udp.Open(ipv6, app);
             Assert.Equal(UdpError.None, socket.Connect(server));
             Assert.Equal(UdpSocketState.Connected, socket.State);
-            Assert.Equal(ipv6 ? UdpEndpoint.Ipv6(OursRight6, 0).Address : V4(OursRight, 0).Address, socket.Local.Address);
+            Assert.Equal(ipv6 ? InetEndpoint.Ipv6(OursRight6, 0).Address : V4(OursRight, 0).Address, socket.Local.Address);
             Assert.InRange(socket.Local.Port, UdpSocketTable.EphemeralFirst, ushort.MaxValue);
             Assert.Equal(2, h.OwnerOf(server, socket.Local));
             Assert.True(ports.Add(socket.Local.Port), "two sockets share a four-tuple");
@@ -116,7 +116,7 @@ public class UdpSocketTests
     public void Connect_refuses_a_bound_port_whose_answers_would_land_on_another_worker()
     {
         (StackHarness h, RecordingApp app) = Build(index: 1, count: 4);
-        UdpEndpoint server = V4(Server, 9000);
+        InetEndpoint server = V4(Server, 9000);
         ushort port = 5000;
         while (h.OwnerOf(server, V4(OursRight, port)) == 1)
             port++;
@@ -134,7 +134,7 @@ public class UdpSocketTests
 
         Assert.Equal(UdpError.InvalidArgument, socket.Connect(V4(Ipv4Address.Broadcast, 9)));
         Assert.Equal(UdpError.InvalidArgument, socket.Connect(V4(Server, 0)));
-        Assert.Equal(UdpError.InvalidArgument, socket.Connect(UdpEndpoint.Ipv6(Server6, 9)));
+        Assert.Equal(UdpError.InvalidArgument, socket.Connect(InetEndpoint.Ipv6(Server6, 9)));
         Assert.Equal(UdpError.NetworkUnreachable, socket.Connect(V4(Addr("192.0.2.1"), 9)));
         Assert.Equal(UdpError.None, socket.Connect(V4(Server, 9)));
         Assert.Equal(UdpError.InvalidState, socket.Connect(V4(Server, 10)));
@@ -162,7 +162,7 @@ public class UdpSocketTests
         (StackHarness h, RecordingApp app) = Build();
         UdpSocket socket = h.Udp.Open(true, app);
 
-        Assert.Equal(UdpError.None, socket.SendTo(UdpEndpoint.Ipv6(Server6, 53), [1, 2, 3]));
+        Assert.Equal(UdpError.None, socket.SendTo(InetEndpoint.Ipv6(Server6, 53), [1, 2, 3]));
 
         Assert.Equal(UdpSocketState.Bound, socket.State);
         Assert.True(socket.Local.IsUnspecifiedAddress);
@@ -208,13 +208,13 @@ public class UdpSocketTests
         UdpSocket bound = h.Udp.Open(false, app);
         Assert.Equal(UdpError.None, bound.Bind(V4(Ipv4Address.Any, 7)));
         UdpSocket connected = h.Udp.Open(true, app);
-        Assert.Equal(UdpError.None, connected.Connect(UdpEndpoint.Ipv6(Server6, 9000)));
+        Assert.Equal(UdpError.None, connected.Connect(InetEndpoint.Ipv6(Server6, 9000)));
 
         List<UdpSocketInfo> sockets = h.Sockets();
 
         Assert.Equal(2, sockets.Count);
         Assert.Contains(sockets, s => !s.IsIpv6 && s.State == UdpSocketState.Bound && s.Local == V4(Ipv4Address.Any, 7) && s.Remote.IsUnspecifiedAddress);
-        Assert.Contains(sockets, s => s.IsIpv6 && s.State == UdpSocketState.Connected && s.Remote == UdpEndpoint.Ipv6(Server6, 9000) && s.Local == connected.Local);
+        Assert.Contains(sockets, s => s.IsIpv6 && s.State == UdpSocketState.Connected && s.Remote == InetEndpoint.Ipv6(Server6, 9000) && s.Local == connected.Local);
     }
 
     [Fact]

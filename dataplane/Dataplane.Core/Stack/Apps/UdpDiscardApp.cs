@@ -6,7 +6,7 @@ namespace Dataplane.Stack.Apps;
 /// <c>app discard udp listen EP</c>: the discard service of RFC 863 over UDP. Datagrams are
 /// counted (the socket's count, and UDP's delivered) and their buffers released.
 /// </summary>
-internal sealed class UdpDiscardApp(UdpEndpoint listen) : UdpApp
+internal sealed class UdpDiscardApp(InetEndpoint listen) : UdpApp
 {
     private UdpSocket? _socket;
 

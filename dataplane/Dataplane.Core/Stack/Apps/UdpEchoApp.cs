@@ -7,7 +7,7 @@ namespace Dataplane.Stack.Apps;
 /// its sender in the buffer it came in, its headers rewritten in front of the payload and its
 /// checksum carried over (swapping addresses and ports changes no sum): no copy, no allocation.
 /// </summary>
-internal sealed class UdpEchoApp(UdpEndpoint listen) : UdpApp
+internal sealed class UdpEchoApp(InetEndpoint listen) : UdpApp
 {
     private UdpSocket? _socket;
 

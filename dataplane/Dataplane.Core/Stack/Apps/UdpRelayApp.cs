@@ -28,8 +28,8 @@ internal sealed class UdpRelayApp : UdpApp
     /// <summary>How long a session lives without a datagram, by default (nanoseconds): a minute, as a NAT's UDP mapping might.</summary>
     public const long DefaultIdleTimeout = 60_000_000_000;
 
-    private readonly UdpEndpoint _listen;
-    private readonly UdpEndpoint _connect;
+    private readonly InetEndpoint _listen;
+    private readonly InetEndpoint _connect;
     private readonly RelaySession?[] _sessions;
     private readonly List<RelaySession> _free = [];
     private readonly long _sweepInterval;
@@ -38,7 +38,7 @@ internal sealed class UdpRelayApp : UdpApp
     private bool _sweeping;
 
     /// <summary>A relay from <paramref name="listen"/> to <paramref name="connect"/>.</summary>
-    public UdpRelayApp(UdpEndpoint listen, UdpEndpoint connect, bool splice, int maxSessions = DefaultMaxSessions, long idleTimeout = DefaultIdleTimeout)
+    public UdpRelayApp(InetEndpoint listen, InetEndpoint connect, bool splice, int maxSessions = DefaultMaxSessions, long idleTimeout = DefaultIdleTimeout)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSessions, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(idleTimeout, 1_000_000);

@@ -92,7 +92,7 @@ internal abstract class UdpApp
 /// <param name="Checksum">The checksum as received when it is right and complete (an in-place send updates it); 0 when it must be computed afresh.</param>
 /// <param name="Interface">The interface it arrived on.</param>
 /// <param name="IsBroadcast">Sent to a broadcast or multicast address.</param>
-internal readonly record struct ReceivedDatagram(PacketBuffer Packet, int PayloadOffset, int PayloadLength, UdpEndpoint From, UdpEndpoint To, ushort Checksum, int Interface, bool IsBroadcast);
+internal readonly record struct ReceivedDatagram(PacketBuffer Packet, int PayloadOffset, int PayloadLength, InetEndpoint From, InetEndpoint To, ushort Checksum, int Interface, bool IsBroadcast);
 
 /// <summary>
 /// A datagram handed to <see cref="UdpApp.OnDatagram"/>: valid during the call only. Its buffer
@@ -112,10 +112,10 @@ internal ref struct UdpReceived
     }
 
     /// <summary>The sender.</summary>
-    public readonly UdpEndpoint From => _datagram.From;
+    public readonly InetEndpoint From => _datagram.From;
 
     /// <summary>Where it was sent: one of our addresses, or a broadcast or multicast address.</summary>
-    public readonly UdpEndpoint To => _datagram.To;
+    public readonly InetEndpoint To => _datagram.To;
 
     /// <summary>True when it was sent to a broadcast or multicast address.</summary>
     public readonly bool IsBroadcast => _datagram.IsBroadcast;
@@ -142,7 +142,7 @@ internal ref struct UdpReceived
     public UdpError Forward(UdpSocket via) => via.State == UdpSocketState.Connected ? ForwardTo(via, via.Remote) : UdpError.InvalidState;
 
     /// <summary>Sends the datagram on through <paramref name="via"/> to <paramref name="to"/>, in its own buffer.</summary>
-    public UdpError ForwardTo(UdpSocket via, in UdpEndpoint to)
+    public UdpError ForwardTo(UdpSocket via, in InetEndpoint to)
     {
         if (_consumed || via.State == UdpSocketState.Closed)
             return UdpError.InvalidState;

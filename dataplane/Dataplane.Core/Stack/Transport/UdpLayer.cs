@@ -88,8 +88,8 @@ internal sealed class UdpLayer
             Drop(datagram.Packet, UdpCounter.BadChecksum);
             return;
         }
-        var from = UdpEndpoint.Of(datagram.Source, udp.SourcePort);
-        var to = UdpEndpoint.Of(datagram.Destination, udp.DestinationPort);
+        var from = InetEndpoint.Of(datagram.Source, udp.SourcePort);
+        var to = InetEndpoint.Of(datagram.Destination, udp.DestinationPort);
         if (_sockets.Lookup(to, from) is not { } socket)
         {
             if (datagram.IsBroadcast)
@@ -135,7 +135,7 @@ internal sealed class UdpLayer
     /// <summary>Sends a received datagram back to its sender in its own buffer; the buffer is spent either way.</summary>
     public UdpError ReplyInPlace(in ReceivedDatagram datagram)
     {
-        UdpEndpoint source = datagram.To;
+        InetEndpoint source = datagram.To;
         if (datagram.IsBroadcast)
         {
             // RFC 1122 4.1.3.5: never from a broadcast or multicast address; from ours on the interface.
@@ -145,15 +145,15 @@ internal sealed class UdpLayer
                 _packets.Drop(datagram.Packet);
                 return UdpError.NetworkUnreachable;
             }
-            source = UdpEndpoint.Of(ours, datagram.To.Port);
+            source = InetEndpoint.Of(ours, datagram.To.Port);
         }
         return SendInPlace(datagram, source, datagram.From, datagram.Interface);
     }
 
     /// <summary>Sends a received datagram on from <paramref name="via"/> to <paramref name="to"/> in its own buffer; the buffer is spent either way.</summary>
-    public UdpError ForwardInPlace(in ReceivedDatagram datagram, UdpSocket via, in UdpEndpoint to)
+    public UdpError ForwardInPlace(in ReceivedDatagram datagram, UdpSocket via, in InetEndpoint to)
     {
-        UdpError error = SourceFor(via, to, out UdpEndpoint source);
+        UdpError error = SourceFor(via, to, out InetEndpoint source);
         if (error != UdpError.None)
         {
             _counters.Count(UdpCounter.SendFailed);
@@ -167,9 +167,9 @@ internal sealed class UdpLayer
     }
 
     /// <summary>Sends <paramref name="payload"/> from <paramref name="socket"/> to <paramref name="to"/> in a fresh buffer.</summary>
-    public UdpError Send(UdpSocket socket, in UdpEndpoint to, ReadOnlySpan<byte> payload)
+    public UdpError Send(UdpSocket socket, in InetEndpoint to, ReadOnlySpan<byte> payload)
     {
-        UdpError error = SourceFor(socket, to, out UdpEndpoint source);
+        UdpError error = SourceFor(socket, to, out InetEndpoint source);
         if (error != UdpError.None)
         {
             _counters.Count(UdpCounter.SendFailed);
@@ -186,19 +186,19 @@ internal sealed class UdpLayer
     /// an open socket is bound to an ephemeral port first (as BSD's sendto does), and an
     /// unspecified local address becomes the one toward <paramref name="to"/>.
     /// </summary>
-    private UdpError SourceFor(UdpSocket socket, in UdpEndpoint to, out UdpEndpoint source)
+    private UdpError SourceFor(UdpSocket socket, in InetEndpoint to, out InetEndpoint source)
     {
         source = default;
         if (socket.State == UdpSocketState.Closed)
             return UdpError.InvalidState;
         if (to.IsIpv6 != socket.IsIpv6 || to.Port == 0 || to.IsUnspecifiedAddress)
             return UdpError.InvalidArgument;
-        if (socket.State == UdpSocketState.Open && socket.Bind(UdpEndpoint.Any(socket.IsIpv6)) is var bound and not UdpError.None)
+        if (socket.State == UdpSocketState.Open && socket.Bind(InetEndpoint.Any(socket.IsIpv6)) is var bound and not UdpError.None)
             return bound;
         source = socket.Local;
         if (source.IsUnspecifiedAddress)
         {
-            if (!_sockets.TrySelectSource(to, socket.Scope, out UdpEndpoint chosen))
+            if (!_sockets.TrySelectSource(to, socket.Scope, out InetEndpoint chosen))
                 return UdpError.NetworkUnreachable;
             source = chosen.WithPort(source.Port);
         }
@@ -210,7 +210,7 @@ internal sealed class UdpLayer
     /// is, and sends it. The checksum follows by RFC 1624 from the one received (only the
     /// pseudo-header and the ports change), or is computed when none usable came with it.
     /// </summary>
-    private UdpError SendInPlace(in ReceivedDatagram datagram, in UdpEndpoint source, in UdpEndpoint destination, int scope)
+    private UdpError SendInPlace(in ReceivedDatagram datagram, in InetEndpoint source, in InetEndpoint destination, int scope)
     {
         PacketBuffer packet = datagram.Packet;
         bool ipv6 = destination.IsIpv6;
@@ -270,7 +270,7 @@ internal sealed class UdpLayer
     }
 
     /// <summary>Builds a datagram of <paramref name="payload"/> in a fresh buffer and sends it.</summary>
-    private UdpError SendCopy(in UdpEndpoint source, in UdpEndpoint destination, int scope, ReadOnlySpan<byte> payload)
+    private UdpError SendCopy(in InetEndpoint source, in InetEndpoint destination, int scope, ReadOnlySpan<byte> payload)
     {
         bool ipv6 = destination.IsIpv6;
         int ipHeader = IpOutput.HeaderLength(ipv6);
@@ -301,7 +301,7 @@ internal sealed class UdpLayer
     /// passes the MTU): the headers in the first buffer, the payload across the chain, the checksum
     /// summed over the payload as it is copied from.
     /// </summary>
-    private UdpError SendChain(in UdpEndpoint source, in UdpEndpoint destination, int scope, ReadOnlySpan<byte> payload)
+    private UdpError SendChain(in InetEndpoint source, in InetEndpoint destination, int scope, ReadOnlySpan<byte> payload)
     {
         int ipHeader = IpOutput.HeaderLength(destination.IsIpv6);
         int udpLength = UdpHeader + payload.Length;
@@ -319,7 +319,7 @@ internal sealed class UdpLayer
     }
 
     /// <summary>Writes the IP header in front of a datagram whose UDP header is written, and sends it.</summary>
-    private UdpError Output(PacketBuffer packet, in UdpEndpoint source, in UdpEndpoint destination, int scope, int udpLength)
+    private UdpError Output(PacketBuffer packet, in InetEndpoint source, in InetEndpoint destination, int scope, int udpLength)
     {
         if (!_output.Send(packet, source.Ip, destination.Ip, IpProtocol.Udp, udpLength, scope))
         {
@@ -330,7 +330,7 @@ internal sealed class UdpLayer
         return UdpError.None;
     }
 
-    private static void FillUdpChecksum(Span<byte> datagram, in UdpEndpoint source, in UdpEndpoint destination)
+    private static void FillUdpChecksum(Span<byte> datagram, in InetEndpoint source, in InetEndpoint destination)
     {
         UdpDatagram.TryCreate(datagram, out UdpDatagram udp);
         udp.Checksum = 0;
@@ -341,7 +341,7 @@ internal sealed class UdpLayer
     }
 
     /// <summary>Writes a UDP header (ports and length; checksum 0) at the front of <paramref name="l4"/>.</summary>
-    private static void WriteUdpHeader(Span<byte> l4, in UdpEndpoint source, in UdpEndpoint destination, int udpLength)
+    private static void WriteUdpHeader(Span<byte> l4, in InetEndpoint source, in InetEndpoint destination, int udpLength)
         => new UdpDatagram.Repr { SourcePort = source.Port, DestinationPort = destination.Port, Length = (ushort)udpLength }.Emit(l4);
 
     /// <summary>Sets the checksum of the UDP header at the front of <paramref name="l4"/> (the first buffer's part of a chain, maybe); a computed 0 goes as all ones (RFC 768).</summary>
@@ -352,11 +352,11 @@ internal sealed class UdpLayer
     }
 
     /// <summary>The partial sum of the pseudo-header of a datagram of <paramref name="udpLength"/> bytes.</summary>
-    private static ulong PseudoHeader(in UdpEndpoint source, in UdpEndpoint destination, int udpLength)
+    private static ulong PseudoHeader(in InetEndpoint source, in InetEndpoint destination, int udpLength)
         => InetAddress.PseudoHeaderSum(source.Ip, destination.Ip, IpProtocol.Udp, udpLength);
 
     /// <summary>The partial sum of the pseudo-header and the two ports: what changes when a datagram is readdressed.</summary>
-    private static ulong PseudoHeaderAndPorts(in UdpEndpoint source, in UdpEndpoint destination, int udpLength)
+    private static ulong PseudoHeaderAndPorts(in InetEndpoint source, in InetEndpoint destination, int udpLength)
         => PseudoHeader(source, destination, udpLength) + source.Port + destination.Port;
 
     private void Drop(PacketBuffer packet, UdpCounter reason)

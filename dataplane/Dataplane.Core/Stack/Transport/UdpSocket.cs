@@ -42,10 +42,10 @@ internal sealed class UdpSocket
     public UdpSocketState State { get; private set; }
 
     /// <summary>The local endpoint: unspecified until bound, the source address chosen once connected.</summary>
-    public UdpEndpoint Local { get; private set; }
+    public InetEndpoint Local { get; private set; }
 
     /// <summary>The peer of a connected socket; unspecified otherwise.</summary>
-    public UdpEndpoint Remote { get; private set; }
+    public InetEndpoint Remote { get; private set; }
 
     /// <summary>The app that receives this socket's datagrams.</summary>
     public UdpApp? App { get; private set; }
@@ -68,7 +68,7 @@ internal sealed class UdpSocket
     /// <summary>Datagrams sent from the socket (spliced ones too).</summary>
     public long Sent { get; internal set; }
 
-    /// <summary>Set by <see cref="Bind(in UdpEndpoint, bool)"/> with reuse: other sockets may share the local endpoint.</summary>
+    /// <summary>Set by <see cref="Bind(in InetEndpoint, bool)"/> with reuse: other sockets may share the local endpoint.</summary>
     internal bool ReusePort { get; private set; }
 
     /// <summary>The interface a link-local peer lies behind (the one its datagrams came in on); -1 when none was given.</summary>
@@ -86,24 +86,24 @@ internal sealed class UdpSocket
     /// endpoint may already be bound by another socket (SO_REUSEPORT), which keeps receiving the
     /// datagrams of peers no connected socket claims: how a relay gives each client a socket.
     /// </summary>
-    public UdpError Bind(in UdpEndpoint local, bool reusePort = false) => Table.Bind(this, local, reusePort);
+    public UdpError Bind(in InetEndpoint local, bool reusePort = false) => Table.Bind(this, local, reusePort);
 
     /// <summary>
     /// Connects the socket to <paramref name="remote"/>: picks the source address toward it and,
     /// when not bound yet, a local port whose flow hashes to this worker, so that the peer's
     /// answers come back here. From then on it receives only that peer's datagrams.
     /// </summary>
-    public UdpError Connect(in UdpEndpoint remote) => Table.Connect(this, remote, -1);
+    public UdpError Connect(in InetEndpoint remote) => Table.Connect(this, remote, -1);
 
-    /// <summary>As <see cref="Connect(in UdpEndpoint)"/>, for a link-local peer behind interface <paramref name="scope"/>.</summary>
-    public UdpError Connect(in UdpEndpoint remote, int scope) => Table.Connect(this, remote, scope);
+    /// <summary>As <see cref="Connect(in InetEndpoint)"/>, for a link-local peer behind interface <paramref name="scope"/>.</summary>
+    public UdpError Connect(in InetEndpoint remote, int scope) => Table.Connect(this, remote, scope);
 
     /// <summary>Sends <paramref name="payload"/>, copied into a fresh buffer, to the connected peer.</summary>
     public UdpError Send(ReadOnlySpan<byte> payload)
         => State == UdpSocketState.Connected ? Table.Layer.Send(this, Remote, payload) : UdpError.InvalidState;
 
     /// <summary>Sends <paramref name="payload"/>, copied into a fresh buffer, to <paramref name="to"/> (an unconnected socket; an open one is bound to an ephemeral port first).</summary>
-    public UdpError SendTo(in UdpEndpoint to, ReadOnlySpan<byte> payload)
+    public UdpError SendTo(in InetEndpoint to, ReadOnlySpan<byte> payload)
         => State == UdpSocketState.Connected && to != Remote ? UdpError.InvalidState : Table.Layer.Send(this, to, payload);
 
     /// <summary>
@@ -124,8 +124,8 @@ internal sealed class UdpSocket
         IsIpv6 = ipv6;
         App = app;
         State = UdpSocketState.Open;
-        Local = UdpEndpoint.Any(ipv6);
-        Remote = UdpEndpoint.Any(ipv6);
+        Local = InetEndpoint.Any(ipv6);
+        Remote = InetEndpoint.Any(ipv6);
         ReusePort = false;
         Scope = -1;
         Received = 0;
@@ -134,7 +134,7 @@ internal sealed class UdpSocket
         EndChange();
     }
 
-    internal void SetBound(in UdpEndpoint local, bool reusePort)
+    internal void SetBound(in InetEndpoint local, bool reusePort)
     {
         BeginChange();
         Local = local;
@@ -143,7 +143,7 @@ internal sealed class UdpSocket
         EndChange();
     }
 
-    internal void SetConnected(in UdpEndpoint local, in UdpEndpoint remote, int scope)
+    internal void SetConnected(in InetEndpoint local, in InetEndpoint remote, int scope)
     {
         BeginChange();
         Local = local;
@@ -223,4 +223,4 @@ internal sealed class UdpSocket
 /// <param name="Spliced">Datagrams go to a drain socket inside the stack.</param>
 /// <param name="Received">Datagrams delivered.</param>
 /// <param name="Sent">Datagrams sent.</param>
-internal readonly record struct UdpSocketInfo(int Worker, bool IsIpv6, UdpSocketState State, UdpEndpoint Local, UdpEndpoint Remote, bool Spliced, long Received, long Sent);
+internal readonly record struct UdpSocketInfo(int Worker, bool IsIpv6, UdpSocketState State, InetEndpoint Local, InetEndpoint Remote, bool Spliced, long Received, long Sent);

@@ -26,7 +26,7 @@ internal sealed class UdpSocketTable
     public const int EphemeralCount = 65536 - EphemeralFirst;
 
     private readonly UdpLayer _layer;
-    private readonly Dictionary<UdpFlowKey, UdpSocket> _connected = [];
+    private readonly Dictionary<FlowKey, UdpSocket> _connected = [];
 
     // Bound sockets by family and port (port | 0x10000 for IPv6): a chain with the sockets bound to
     // a specific address ahead of those bound to the unspecified one, so the first match wins.
@@ -117,16 +117,16 @@ internal sealed class UdpSocketTable
     }
 
     /// <summary>The socket a datagram from <paramref name="from"/> to <paramref name="to"/> goes to, or null.</summary>
-    public UdpSocket? Lookup(in UdpEndpoint to, in UdpEndpoint from)
+    public UdpSocket? Lookup(in InetEndpoint to, in InetEndpoint from)
     {
-        if (_connected.Count != 0 && _connected.TryGetValue(new UdpFlowKey(to, from), out UdpSocket? connected))
+        if (_connected.Count != 0 && _connected.TryGetValue(new FlowKey(to, from), out UdpSocket? connected))
             return connected;
         if (!_bound.TryGetValue(PortKey(to.IsIpv6, to.Port), out UdpSocket? socket))
             return null;
         Ipv6Address address = to.Address;
         for (; socket is not null; socket = socket.NextBound)
         {
-            UdpEndpoint local = socket.Local;
+            InetEndpoint local = socket.Local;
             if (local.Address == address || local.IsUnspecifiedAddress)
                 return socket;
         }
@@ -145,7 +145,7 @@ internal sealed class UdpSocketTable
         }
     }
 
-    internal UdpError Bind(UdpSocket socket, in UdpEndpoint local, bool reusePort)
+    internal UdpError Bind(UdpSocket socket, in InetEndpoint local, bool reusePort)
     {
         if (socket.State != UdpSocketState.Open)
             return UdpError.InvalidState;
@@ -153,7 +153,7 @@ internal sealed class UdpSocketTable
             return UdpError.InvalidArgument;
         if (!local.IsUnspecifiedAddress && !IsOurs(local))
             return UdpError.AddressNotAvailable;
-        UdpEndpoint endpoint = local;
+        InetEndpoint endpoint = local;
         if (local.Port == 0)
         {
             if (!TryEphemeral(local, default, connecting: false, out ushort port))
@@ -169,16 +169,16 @@ internal sealed class UdpSocketTable
         return UdpError.None;
     }
 
-    internal UdpError Connect(UdpSocket socket, in UdpEndpoint remote, int scope)
+    internal UdpError Connect(UdpSocket socket, in InetEndpoint remote, int scope)
     {
         if (socket.State is UdpSocketState.Closed or UdpSocketState.Connected)
             return UdpError.InvalidState;
         if (remote.IsIpv6 != socket.IsIpv6 || remote.Port == 0 || remote.IsUnspecifiedAddress || remote.IsMulticastOrBroadcast)
             return UdpError.InvalidArgument;
-        UdpEndpoint local = socket.Local;
+        InetEndpoint local = socket.Local;
         if (local.IsUnspecifiedAddress)
         {
-            if (!TrySelectSource(remote, scope, out UdpEndpoint source))
+            if (!TrySelectSource(remote, scope, out InetEndpoint source))
                 return UdpError.NetworkUnreachable;
             local = source.WithPort(local.Port);
         }
@@ -192,13 +192,13 @@ internal sealed class UdpSocketTable
         {
             if (!LandsHere(local, remote))
                 return UdpError.OtherWorker;
-            if (_connected.ContainsKey(new UdpFlowKey(local, remote)))
+            if (_connected.ContainsKey(new FlowKey(local, remote)))
                 return UdpError.AddressInUse;
         }
         if (socket.State == UdpSocketState.Bound)
             UnlinkBound(socket);
         socket.SetConnected(local, remote, scope);
-        _connected.Add(new UdpFlowKey(local, remote), socket);
+        _connected.Add(new FlowKey(local, remote), socket);
         return UdpError.None;
     }
 
@@ -230,7 +230,7 @@ internal sealed class UdpSocketTable
                 UnlinkBound(socket);
                 break;
             case UdpSocketState.Connected:
-                _connected.Remove(new UdpFlowKey(socket.Local, socket.Remote));
+                _connected.Remove(new FlowKey(socket.Local, socket.Remote));
                 break;
         }
         Unsplice(socket);
@@ -253,19 +253,19 @@ internal sealed class UdpSocketTable
     /// The source endpoint (port 0) for a datagram to <paramref name="remote"/>: the address of
     /// the route's interface, chosen as the ICMP paths choose it.
     /// </summary>
-    internal bool TrySelectSource(in UdpEndpoint remote, int scope, out UdpEndpoint source)
+    internal bool TrySelectSource(in InetEndpoint remote, int scope, out InetEndpoint source)
     {
         if (!_layer.Ip.TrySelectSource(remote.Ip, scope, out InetAddress address))
         {
             source = default;
             return false;
         }
-        source = UdpEndpoint.Of(address, 0);
+        source = InetEndpoint.Of(address, 0);
         return true;
     }
 
     /// <summary>True when the peer's datagrams to <paramref name="local"/> from <paramref name="remote"/> reach this worker.</summary>
-    internal bool LandsHere(in UdpEndpoint local, in UdpEndpoint remote)
+    internal bool LandsHere(in InetEndpoint local, in InetEndpoint remote)
     {
         WorkerContext context = _layer.Context;
         if (context.FlowHash is not { } hash || context.FlowOwners is not { } owners || owners.WorkerCount <= 1)
@@ -274,7 +274,7 @@ internal sealed class UdpSocketTable
     }
 
     /// <summary>The hash <see cref="Worker{TProcessor}"/> computes for a datagram from <paramref name="remote"/> to <paramref name="local"/>.</summary>
-    internal static uint ReplyHash(ToeplitzHash hash, in UdpEndpoint local, in UdpEndpoint remote)
+    internal static uint ReplyHash(ToeplitzHash hash, in InetEndpoint local, in InetEndpoint remote)
         => local.IsIpv6
             ? hash.HashIpv6(remote.Address, local.Address, remote.Port, local.Port)
             : hash.HashIpv4(remote.Address4, local.Address4, remote.Port, local.Port);
@@ -285,7 +285,7 @@ internal sealed class UdpSocketTable
     /// hashed, with it, to this worker. Starts at a random port and walks the range once (RFC 6056
     /// algorithm 1); with N workers about one port in N qualifies.
     /// </summary>
-    private bool TryEphemeral(in UdpEndpoint local, in UdpEndpoint remote, bool connecting, out ushort port)
+    private bool TryEphemeral(in InetEndpoint local, in InetEndpoint remote, bool connecting, out ushort port)
     {
         _random ^= _random << 13;
         _random ^= _random >> 17;
@@ -298,17 +298,17 @@ internal sealed class UdpSocketTable
                 continue;
             if (!connecting)
                 return true;
-            UdpEndpoint candidate = local.WithPort(port);
-            if (LandsHere(candidate, remote) && !_connected.ContainsKey(new UdpFlowKey(candidate, remote)))
+            InetEndpoint candidate = local.WithPort(port);
+            if (LandsHere(candidate, remote) && !_connected.ContainsKey(new FlowKey(candidate, remote)))
                 return true;
         }
         port = 0;
         return false;
     }
 
-    private bool IsOurs(in UdpEndpoint local) => _layer.Ip.IsOurs(local.Ip);
+    private bool IsOurs(in InetEndpoint local) => _layer.Ip.IsOurs(local.Ip);
 
-    private bool IsBound(in UdpEndpoint endpoint)
+    private bool IsBound(in InetEndpoint endpoint)
     {
         if (!_bound.TryGetValue(PortKey(endpoint.IsIpv6, endpoint.Port), out UdpSocket? socket))
             return false;

@@ -15,7 +15,7 @@ public class Ipv6TinyTailTests
     public void An_ipv6_datagram_whose_later_fragments_hold_under_8_bytes_is_reassembled_not_a_crash(int tail)
     {
         StackHarness h = Host();
-        Assert.Equal(UdpError.None, h.Udp.Start(new UdpEchoApp(UdpEndpoint.Ipv6(Ipv6Address.Any, 7))));
+        Assert.Equal(UdpError.None, h.Udp.Start(new UdpEchoApp(InetEndpoint.Ipv6(Ipv6Address.Any, 7))));
         byte[] packet = Frames.Ipv6(Client6, Ours6, 17, Frames.Udp6(Client6, Ours6, 40000, 7, Frames.Payload(tail)));
         List<byte[]> pieces = [IpFragments.Piece6(packet, 0, 8, more: true, 9), IpFragments.Piece6(packet, 8, tail, more: false, 9)];
         h.Receive(0, IpFragments.FramesFromPeer(pieces, h.Mac(0), 0x86DD)); // a NullReferenceException in review: the payload length set through a view that failed

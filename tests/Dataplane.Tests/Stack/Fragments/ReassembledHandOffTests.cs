@@ -41,9 +41,9 @@ public class ReassembledHandOffTests
         StackHarness there = Host(worker: 1, workers: 2);
         var rings = new Rings();
         here.Context.FlowHandOff = rings;
-        UdpEndpoint server = ipv6 ? UdpEndpoint.Ipv6(Ours6, 7) : UdpEndpoint.Ipv4(Ours, 7);
-        Assert.Equal(UdpError.None, there.Udp.Start(new UdpEchoApp(ipv6 ? UdpEndpoint.Ipv6(Ipv6Address.Any, 7) : UdpEndpoint.Ipv4(Ipv4Address.Any, 7))));
-        UdpEndpoint client = ipv6 ? UdpEndpoint.Ipv6(Client6, 0) : UdpEndpoint.Ipv4(Client, 0);
+        InetEndpoint server = ipv6 ? InetEndpoint.Ipv6(Ours6, 7) : InetEndpoint.Ipv4(Ours, 7);
+        Assert.Equal(UdpError.None, there.Udp.Start(new UdpEchoApp(ipv6 ? InetEndpoint.Ipv6(Ipv6Address.Any, 7) : InetEndpoint.Ipv4(Ipv4Address.Any, 7))));
+        InetEndpoint client = ipv6 ? InetEndpoint.Ipv6(Client6, 0) : InetEndpoint.Ipv4(Client, 0);
         ushort port = 40000;
         while (here.OwnerOf(client.WithPort(port), server) != 1)
             port++;
@@ -83,9 +83,9 @@ public class ReassembledHandOffTests
         StackHarness h = Host(worker: 0, workers: 2);
         var rings = new Rings();
         h.Context.FlowHandOff = rings;
-        Assert.Equal(UdpError.None, h.Udp.Start(new UdpEchoApp(UdpEndpoint.Ipv4(Ipv4Address.Any, 7))));
+        Assert.Equal(UdpError.None, h.Udp.Start(new UdpEchoApp(InetEndpoint.Ipv4(Ipv4Address.Any, 7))));
         ushort port = 40000;
-        while (h.OwnerOf(UdpEndpoint.Ipv4(Client, port), UdpEndpoint.Ipv4(Ours, 7)) != 0)
+        while (h.OwnerOf(InetEndpoint.Ipv4(Client, port), InetEndpoint.Ipv4(Ours, 7)) != 0)
             port++;
         h.Receive(0, IpFragments.FramesFromPeer(IpFragments.Fragments4(Frames.Ipv4(Client, Ours, 17, 78, Frames.Udp4(Client, Ours, port, 7, 3000)), 1480), h.Mac(0), 0x0800));
         Assert.Empty(rings.Handed);

@@ -5,14 +5,14 @@ using Dataplane.Wire;
 namespace Dataplane.Stack.Transport;
 
 /// <summary>
-/// An IPv4 or IPv6 address and a UDP port: one end of a datagram or of a socket. The address is an
+/// An IPv4 or IPv6 address and a port: one end of a datagram, a connection or a socket, UDP or TCP. The address is an
 /// <see cref="InetAddress"/>, so both families compare, hash and copy alike.
 /// </summary>
-internal readonly struct UdpEndpoint : IEquatable<UdpEndpoint>
+internal readonly struct InetEndpoint : IEquatable<InetEndpoint>
 {
     private readonly InetAddress _address;
 
-    private UdpEndpoint(in InetAddress address, ushort port)
+    private InetEndpoint(in InetAddress address, ushort port)
     {
         _address = address;
         Port = port;
@@ -41,44 +41,44 @@ internal readonly struct UdpEndpoint : IEquatable<UdpEndpoint>
 
     /// <summary>An IPv4 endpoint.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static UdpEndpoint Ipv4(Ipv4Address address, ushort port) => new(InetAddress.Ipv4(address), port);
+    public static InetEndpoint Ipv4(Ipv4Address address, ushort port) => new(InetAddress.Ipv4(address), port);
 
     /// <summary>An IPv6 endpoint.</summary>
-    public static UdpEndpoint Ipv6(in Ipv6Address address, ushort port) => new(InetAddress.Ipv6(address), port);
+    public static InetEndpoint Ipv6(in Ipv6Address address, ushort port) => new(InetAddress.Ipv6(address), port);
 
     /// <summary>An endpoint of either family.</summary>
-    public static UdpEndpoint Of(in InetAddress address, ushort port) => new(address, port);
+    public static InetEndpoint Of(in InetAddress address, ushort port) => new(address, port);
 
     /// <summary>The unspecified endpoint of a family: 0.0.0.0:0 or [::]:0.</summary>
-    public static UdpEndpoint Any(bool ipv6) => new(InetAddress.Any(ipv6), 0);
+    public static InetEndpoint Any(bool ipv6) => new(InetAddress.Any(ipv6), 0);
 
     /// <summary>The same address with another port.</summary>
-    public UdpEndpoint WithPort(ushort port) => new(_address, port);
+    public InetEndpoint WithPort(ushort port) => new(_address, port);
 
     /// <inheritdoc/>
-    public bool Equals(UdpEndpoint other) => _address == other._address && Port == other.Port;
+    public bool Equals(InetEndpoint other) => _address == other._address && Port == other.Port;
 
     /// <inheritdoc/>
-    public override bool Equals(object? obj) => obj is UdpEndpoint other && Equals(other);
+    public override bool Equals(object? obj) => obj is InetEndpoint other && Equals(other);
 
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(_address, Port);
 
     /// <summary>Equality.</summary>
-    public static bool operator ==(UdpEndpoint a, UdpEndpoint b) => a.Equals(b);
+    public static bool operator ==(InetEndpoint a, InetEndpoint b) => a.Equals(b);
 
     /// <summary>Inequality.</summary>
-    public static bool operator !=(UdpEndpoint a, UdpEndpoint b) => !a.Equals(b);
+    public static bool operator !=(InetEndpoint a, InetEndpoint b) => !a.Equals(b);
 
     /// <summary>10.0.0.1:53 or [fd00::1]:53, as the config writes endpoints.</summary>
     public override string ToString() => IsIpv6 ? $"[{_address}]:{Port}" : $"{_address}:{Port}";
 }
 
 /// <summary>
-/// The key of a connected socket: both ends and the family, as the socket sees them (local first).
-/// A datagram's key is its destination and source.
+/// The key of a connected socket or a connection: both ends and the family, as the socket sees them (local first).
+/// A received packet's key is its destination and source. Hashed by <see cref="HashCode"/>, whose seed is random per process, so a peer cannot aim packets at one bucket.
 /// </summary>
-internal readonly struct UdpFlowKey(in UdpEndpoint local, in UdpEndpoint remote) : IEquatable<UdpFlowKey>
+internal readonly struct FlowKey(in InetEndpoint local, in InetEndpoint remote) : IEquatable<FlowKey>
 {
     private readonly Ipv6Address _local = local.Address;
     private readonly Ipv6Address _remote = remote.Address;
@@ -86,10 +86,10 @@ internal readonly struct UdpFlowKey(in UdpEndpoint local, in UdpEndpoint remote)
     private readonly bool _ipv6 = local.IsIpv6;
 
     /// <inheritdoc/>
-    public bool Equals(UdpFlowKey other) => _ports == other._ports && _local == other._local && _remote == other._remote && _ipv6 == other._ipv6;
+    public bool Equals(FlowKey other) => _ports == other._ports && _local == other._local && _remote == other._remote && _ipv6 == other._ipv6;
 
     /// <inheritdoc/>
-    public override bool Equals(object? obj) => obj is UdpFlowKey other && Equals(other);
+    public override bool Equals(object? obj) => obj is FlowKey other && Equals(other);
 
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(_local, _remote, _ports, _ipv6);
