@@ -4,6 +4,8 @@ using Dataplane.Stack.Routing;
 using Dataplane.Stack.Transport;
 using Dataplane.Wire;
 
+using Dataplane.Stack.Transport.Tcp;
+
 namespace Dataplane.Stack;
 
 /// <summary>
@@ -77,6 +79,24 @@ internal sealed class NetworkStack
         lock (_udpTablesGate)
             Volatile.Write(ref _udpTables, [.. _udpTables, table]);
     }
+
+    /// <summary>The TCP socket table of every worker built so far, for <c>netstat -an</c>; each worker adds its own.</summary>
+    public IReadOnlyList<TcpSocketTable> TcpTables => Volatile.Read(ref _tcpTables);
+
+    private TcpSocketTable[] _tcpTables = [];
+
+    /// <summary>Adds a worker's TCP socket table (while the workers are built, before they run).</summary>
+    internal void AddTcpTable(TcpSocketTable table)
+    {
+        lock (_udpTablesGate)
+            Volatile.Write(ref _tcpTables, [.. _tcpTables, table]);
+    }
+
+    /// <summary><c>set tcp connections</c>: the most TCP connections of the dataplane, split among its workers.</summary>
+    public int TcpConnections { get; init; } = TcpSocketTable.DefaultConnections;
+
+    /// <summary><c>set tcp buffer</c>: the send and the receive buffer of each TCP connection, in bytes.</summary>
+    public int TcpBuffer { get; init; } = TcpSocketTable.DefaultBuffer;
 
     /// <summary>Reports of events worth a line in the log (a duplicate address); the host prints them.</summary>
     public Action<string>? Log { get; init; }

@@ -18,6 +18,12 @@ internal enum StackTimer
     /// <summary>The first kind the transport layer may use; the kinds from here to <see cref="UdpApp"/> are left to TCP.</summary>
     Transport = 0x200,
 
+    /// <summary>A TCP connection's earliest deadline (retransmission, delayed ACK, persist, keepalive, TIME-WAIT); payload: its slot and generation.</summary>
+    TcpConnection = Transport,
+
+    /// <summary>A TCP app's timer; payload: the app's number and its own payload.</summary>
+    TcpApp = Transport + 1,
+
     /// <summary>A UDP app's timer; payload: the app's number and its own payload.</summary>
     UdpApp = Transport + 0x10,
 }

@@ -66,8 +66,9 @@ internal sealed class StackWorker
         _ipv4 = new Ipv4Layer(stack, _packets, _output, _icmp, _reassembly, Counters);
         _ipv6 = new Ipv6Layer(stack, _packets, _output, _icmp, _reassembly, Counters);
         _udp = new UdpLayer(_packets, _output, _icmp, Counters);
-        _tcp = new TcpLayer(_packets, _output, Counters);
+        _tcp = new TcpLayer(_packets, _output, Counters, (stack.TcpConnections + Math.Max(1, context.FlowOwners?.WorkerCount ?? 1) - 1) / Math.Max(1, context.FlowOwners?.WorkerCount ?? 1), stack.TcpBuffer);
         stack.AddUdpTable(_udp.Sockets); // for netstat
+        stack.AddTcpTable(_tcp.Sockets);
         if (context.Index == 0)
             _link.ScheduleChores();
     }
@@ -83,6 +84,9 @@ internal sealed class StackWorker
 
     /// <summary>This worker's UDP sockets.</summary>
     public UdpSocketTable Udp => _udp.Sockets;
+
+    /// <summary>This worker's TCP sockets.</summary>
+    public TcpSocketTable Tcp => _tcp.Sockets;
 
     /// <summary>The datagrams this worker holds in reassembly.</summary>
     internal ReassemblyTable Reassembly => _reassembly.Table;
@@ -164,6 +168,12 @@ internal sealed class StackWorker
                 break;
             case StackTimer.UdpApp:
                 _udp.OnAppTimer(timer.Payload);
+                break;
+            case StackTimer.TcpConnection:
+                _tcp.Sockets.OnTimer(timer.Payload);
+                break;
+            case StackTimer.TcpApp:
+                _tcp.Sockets.OnAppTimer(timer.Payload);
                 break;
         }
     }

@@ -7,13 +7,23 @@ internal sealed partial class ConfigParser
 {
     private const string CpuListForm = "numbers and ranges, e.g. 0-1 or 0,2,4-7";
 
-    // set forwarding|tso|lro on|off, set cores LIST
+    // set forwarding|tso|lro on|off, set cores LIST, set tcp connections N, set tcp buffer BYTES
     private void ParseSet(string[] t, int line)
     {
         if (t.Length < 2)
         {
             Error(line, $"set: missing key (expected {Alternatives(SettingConfig.Keywords)})");
             return;
+        }
+        if (t[1] == "tcp")
+        {
+            // Two-word keys: "tcp connections" is one key, followed by its value.
+            if (t.Length < 3)
+            {
+                Error(line, "set tcp: missing key (expected connections or buffer)");
+                return;
+            }
+            t = ["set", $"tcp {t[2]}", .. t[3..]];
         }
         int index = Array.IndexOf(SettingConfig.Keywords, t[1]);
         if (index < 0)
@@ -28,13 +38,26 @@ internal sealed partial class ConfigParser
             Error(line, $"{context}: already set on line {_settingLines[key]}");
             return;
         }
+        bool numeric = key is SettingKey.TcpConnections or SettingKey.TcpBuffer;
         if (t.Length < 3)
         {
-            Error(line, key == SettingKey.Cores ? $"{context}: missing CPU list ({CpuListForm})" : $"{context}: missing value (on or off)");
+            Error(line, key == SettingKey.Cores ? $"{context}: missing CPU list ({CpuListForm})"
+                : numeric ? $"{context}: missing value (a number)" : $"{context}: missing value (on or off)");
             return;
         }
         if (TooManyArguments(t, 3, line, context, "value"))
             return;
+        if (numeric)
+        {
+            (long min, long max) = key == SettingKey.TcpBuffer ? (SettingConfig.MinTcpBuffer, SettingConfig.MaxTcpBuffer) : (1L, SettingConfig.MaxTcpConnections);
+            if (!long.TryParse(t[2], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long number) || number < min || number > max)
+            {
+                Error(line, $"{context}: value '{t[2]}' must be a whole number from {min} to {max}");
+                return;
+            }
+            _settings.Add(new SettingConfig(key, false, [], line, number));
+            return;
+        }
 
         string value = t[2];
         if (key == SettingKey.Cores)

@@ -24,6 +24,12 @@ internal sealed record DataplaneConfig(
     /// <summary><c>set lro</c>; on unless set.</summary>
     public bool Lro => Switch(SettingKey.Lro, defaultValue: true);
 
+    /// <summary><c>set tcp connections</c>: the most TCP connections of the dataplane.</summary>
+    public int TcpConnections => (int)(Find(SettingKey.TcpConnections)?.Number ?? Stack.Transport.Tcp.TcpSocketTable.DefaultConnections);
+
+    /// <summary><c>set tcp buffer</c>: each TCP connection's send and receive buffer, in bytes.</summary>
+    public int TcpBuffer => (int)(Find(SettingKey.TcpBuffer)?.Number ?? Stack.Transport.Tcp.TcpSocketTable.DefaultBuffer);
+
     /// <summary><c>set cores</c>, ascending; CPU 0 alone unless set.</summary>
     public ImmutableArray<int> Cores => Find(SettingKey.Cores)?.Cores ?? [0];
 

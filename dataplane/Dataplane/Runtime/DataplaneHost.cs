@@ -61,8 +61,8 @@ internal sealed class DataplaneHost
             yield return $"vlan {vlan.Name} (line {vlan.Line}): vlan interfaces are not available yet; its addresses are not configured";
         foreach (AppConfig app in config.Apps)
         {
-            if (app.Transport == AppTransport.Tcp)
-                yield return $"app {AppConfig.KindKeywords[(int)app.Kind]} tcp (line {app.Line}): TCP is not available yet; the app does not run";
+            if (app.Transport == AppTransport.Tcp && TcpApps.Create(app) is null)
+                yield return $"app {AppConfig.KindKeywords[(int)app.Kind]}{(app.Kind == AppKind.Iperf3 ? "" : " tcp")} (line {app.Line}): not available yet; the app does not run";
         }
     }
 
@@ -105,6 +105,7 @@ internal sealed class DataplaneHost
             var worker = new StackWorker(stack, context);
             stackWorkers[context.Index] = worker;
             UdpApps.Start(worker, _config, appErrors); // every UDP app on every worker, before traffic flows
+            TcpApps.Start(worker, _config, appErrors); // and every TCP app: a listener on each worker
             return new StackProcessor(worker);
         });
         if (appErrors.Count > 0)

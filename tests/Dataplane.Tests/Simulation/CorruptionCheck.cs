@@ -31,6 +31,9 @@ internal static class CorruptionCheck
         (CounterGroup.Udp, (int)UdpCounter.ZeroChecksum6),
     ];
 
+    private static readonly ImmutableArray<(CounterGroup, int)> Tcp =
+        [(CounterGroup.Tcp, (int)TcpCounter.BadHeaderLength), (CounterGroup.Tcp, (int)TcpCounter.BadChecksum)];
+
     private static readonly ImmutableArray<(CounterGroup, int)> Icmp =
         [(CounterGroup.Icmp, (int)IcmpCounter.TooShort), (CounterGroup.Icmp, (int)IcmpCounter.BadChecksum)];
 
@@ -106,6 +109,8 @@ internal static class CorruptionCheck
                     return new Expectation(Udp, "UDP for this node", "a bad UDP datagram");
                 case 1:
                     return new Expectation(Icmp, "ICMP for this node", "a bad ICMP message");
+                case 6:
+                    return new Expectation(Tcp, "TCP for this node", "a bad TCP segment");
                 default:
                     return default;
             }
@@ -120,6 +125,7 @@ internal static class CorruptionCheck
             {
                 17 => new Expectation(Udp, "UDP for this node", "a bad UDP datagram"),
                 58 => new Expectation(Icmp6, "ICMPv6 for this node", "a bad ICMPv6 message"),
+                6 => new Expectation(Tcp, "TCP for this node", "a bad TCP segment"),
                 _ => default,
             };
         }

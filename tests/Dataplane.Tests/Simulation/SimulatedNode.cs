@@ -6,6 +6,7 @@ using Dataplane.Ports;
 using Dataplane.Stack;
 using Dataplane.Stack.Routing;
 using Dataplane.Stack.Transport;
+using Dataplane.Stack.Transport.Tcp;
 using Dataplane.Wire;
 
 namespace Dataplane.Tests.Simulation;
@@ -101,6 +102,9 @@ internal sealed class SimulatedNode
     /// <summary>The worker's UDP sockets, where apps start.</summary>
     public UdpSocketTable Udp => Worker.Udp;
 
+    /// <summary>The worker's TCP sockets, where TCP apps start.</summary>
+    public TcpSocketTable Tcp => Worker.Tcp;
+
     /// <summary>When the node's earliest timer fires; long.MaxValue when none is armed.</summary>
     public long NextTimer { get; private set; }
 
@@ -140,6 +144,13 @@ internal sealed class SimulatedNode
         return app;
     }
 
+    /// <summary>Starts the TCP app <paramref name="app"/> on the node's worker; it must start.</summary>
+    public T StartTcp<T>(T app) where T : TcpApp
+    {
+        Assert.Equal(TcpError.None, Tcp.Start(app));
+        return app;
+    }
+
     /// <summary>A sum of counters of the node, for checks around one frame's input.</summary>
     public long Sum(params ReadOnlySpan<(CounterGroup Group, int Counter)> counters)
     {
@@ -151,7 +162,7 @@ internal sealed class SimulatedNode
 
     /// <summary>Every counter of the node in one array: the trace folds it in at the end of a run.</summary>
     public long[] AllCounters() =>
-        [.. Counters.Ether, .. Counters.Arp, .. Counters.Ip, .. Counters.Icmp, .. Counters.Ip6, .. Counters.Icmp6, .. Counters.Udp,
+        [.. Counters.Ether, .. Counters.Arp, .. Counters.Ip, .. Counters.Icmp, .. Counters.Ip6, .. Counters.Icmp6, .. Counters.Udp, .. Counters.Tcp,
          Context.Counters.Dropped, Context.Counters.Transmitted, Context.Counters.TransmitDrops, ReceiveNoBuffer, BuffersOutstanding];
 
     /// <summary>Opens a turn of the worker loop at <paramref name="now"/>.</summary>

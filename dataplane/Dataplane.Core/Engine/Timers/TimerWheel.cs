@@ -74,6 +74,9 @@ internal sealed class TimerWheel
     /// <summary>Timers scheduled and not yet fired or cancelled.</summary>
     public int Count { get; private set; }
 
+    /// <summary>True while <see cref="Advance{TSink}(long, ref TSink)"/> fires timers (when the pool may not grow).</summary>
+    public bool IsAdvancing => _advancing;
+
     /// <summary>Timers fired, ever.</summary>
     public long Fired { get; private set; }
 

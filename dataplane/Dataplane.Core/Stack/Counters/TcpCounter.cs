@@ -44,4 +44,176 @@ internal enum TcpCounter
     /// <summary>Segments the stack could not send for want of a buffer.</summary>
     [Counter("segments not sent: no buffer", Error = true)]
     NoBuffer,
+
+    /// <summary>A known option of the wrong length, or options running past the header (RFC 9293 3.2).</summary>
+    [Counter("segments with malformed options", Error = true)]
+    BadOptions,
+
+    /// <summary>A SYN that also carries FIN: no stack opens a connection so; a probe or an attack.</summary>
+    [Counter("SYN+FIN segments dropped", Error = true)]
+    SynFin,
+
+    /// <summary>Segments to a listening port that are neither a SYN nor an ACK (RFC 9293 3.10.7.2).</summary>
+    [Counter("segments to a listener dropped")]
+    ListenDropped,
+
+    /// <summary>Segments sent, resets and acknowledgments included (tcps_sndtotal).</summary>
+    [Counter("segments sent")]
+    Sent,
+
+    /// <summary>Segments sent that carried data (tcps_sndpack).</summary>
+    [Counter("data segments sent")]
+    DataSegmentsSent,
+
+    /// <summary>Segments sent again: after a timeout, a fast retransmit, a partial acknowledgment (tcps_sndrexmitpack).</summary>
+    [Counter("data segments retransmitted")]
+    Retransmitted,
+
+    /// <summary>SYNs that opened a connection on a listener (tcps_accepts counts those completed).</summary>
+    [Counter("connections requested")]
+    PassiveOpens,
+
+    /// <summary>Connections through a listener whose handshake completed and reached their app (tcps_accepts).</summary>
+    [Counter("connections accepted")]
+    Accepts,
+
+    /// <summary>Active opens: SYNs of connect (tcps_connattempt).</summary>
+    [Counter("connection requests")]
+    ConnectAttempts,
+
+    /// <summary>Connections that completed their handshake, either way (tcps_connects).</summary>
+    [Counter("connections established")]
+    ConnectionsEstablished,
+
+    /// <summary>Active opens answered by a reset (ECONNREFUSED).</summary>
+    [Counter("connections refused")]
+    ConnectionsRefused,
+
+    /// <summary>SYNs dropped because the listener held its backlog of connections in their handshake (tcps_listendrop).</summary>
+    [Counter("listen queue overflows")]
+    ListenQueueOverflows,
+
+    /// <summary>Connections that completed their handshake after their listener closed: reset.</summary>
+    [Counter("connections reset: listener closed")]
+    ListenerGone,
+
+    /// <summary>Opens refused at set tcp connections, or with the worker short of buffers.</summary>
+    [Counter("connections refused: limit")]
+    ConnectionsRefusedLimit,
+
+    /// <summary>Resets that closed a connection (RFC 5961 3.2: at exactly RCV.NXT).</summary>
+    [Counter("resets received")]
+    ResetsReceived,
+
+    /// <summary>Resets outside the receive window: dropped (RFC 9293 3.10.7.4).</summary>
+    [Counter("resets outside the window")]
+    ResetsOutOfWindow,
+
+    /// <summary>Resets in the window but not at RCV.NXT, answered with an ACK (RFC 5961 3.2).</summary>
+    [Counter("challenge ACKs for resets")]
+    ChallengeAcksRst,
+
+    /// <summary>SYNs on a synchronized connection, answered with an ACK (RFC 5961 4.2).</summary>
+    [Counter("challenge ACKs for SYNs")]
+    ChallengeAcksSyn,
+
+    /// <summary>Segments acknowledging data older than the peer's largest window, answered with an ACK (RFC 5961 5.2).</summary>
+    [Counter("challenge ACKs for old ACKs")]
+    ChallengeAcksData,
+
+    /// <summary>Challenge ACKs held back by the worker's limit (RFC 5961 7; per worker, not global: CVE-2016-5696).</summary>
+    [Counter("challenge ACKs not sent: rate limit")]
+    ChallengeAcksRateLimited,
+
+    /// <summary>Segments with a timestamp older than the connection's (RFC 7323 5, tcps_pawsdrop).</summary>
+    [Counter("segments dropped by PAWS")]
+    PawsDropped,
+
+    /// <summary>Segments without data outside the receive window, answered with an ACK.</summary>
+    [Counter("segments outside the window")]
+    OutOfWindow,
+
+    /// <summary>Segments with data wholly outside the receive window (tcps_rcvpackafterwin, tcps_rcvduppack).</summary>
+    [Counter("data segments outside the window")]
+    DataOutOfWindow,
+
+    /// <summary>Segments whose tail lay beyond the receive window, cut there (tcps_rcvbyteafterwin).</summary>
+    [Counter("data segments cut at the window")]
+    DataBeyondWindow,
+
+    /// <summary>Segments on a synchronized connection without the ACK bit (RFC 9293 3.10.7.4).</summary>
+    [Counter("segments without ACK dropped")]
+    NoAck,
+
+    /// <summary>Acknowledgments beyond SND.NXT, answered with an ACK and dropped (tcps_rcvacktoomuch, RFC 5961 5.2).</summary>
+    [Counter("ACKs for data never sent")]
+    AckTooMuch,
+
+    /// <summary>Acknowledgments below SND.UNA by more than the largest window (RFC 5961 5.2).</summary>
+    [Counter("ACKs older than the window")]
+    AckTooOld,
+
+    /// <summary>Segments whose data arrived in order (tcps_rcvpack).</summary>
+    [Counter("data segments received in order")]
+    DataReceivedInOrder,
+
+    /// <summary>Segments with data received already (tcps_rcvduppack, tcps_rcvpartduppack).</summary>
+    [Counter("duplicate data segments")]
+    DuplicateData,
+
+    /// <summary>Segments held ahead of a hole (tcps_rcvoopack).</summary>
+    [Counter("out-of-order segments")]
+    OutOfOrder,
+
+    /// <summary>Segments ahead of a hole that could not be held: the queue's bound, or buffers short.</summary>
+    [Counter("out-of-order segments dropped")]
+    OutOfOrderDropped,
+
+    /// <summary>Data for a connection its app had closed: the connection is reset (RFC 9293 3.10.7.4).</summary>
+    [Counter("connections reset: data after close")]
+    DataAfterClose,
+
+    /// <summary>Duplicate acknowledgments (RFC 5681 2, tcps_rcvdupack).</summary>
+    [Counter("duplicate ACKs")]
+    DuplicateAcks,
+
+    /// <summary>Recoveries started by three duplicate acknowledgments (RFC 5681 3.2, RFC 6582).</summary>
+    [Counter("fast retransmits")]
+    FastRetransmits,
+
+    /// <summary>Retransmission timer expiries (tcps_rexmttimeo).</summary>
+    [Counter("retransmit timeouts")]
+    RetransmitTimeouts,
+
+    /// <summary>Connections given up after too many retransmissions (tcps_timeoutdrop).</summary>
+    [Counter("connections dropped by retransmit timeout")]
+    RetransmitTimeoutDrops,
+
+    /// <summary>Acknowledgments sent when the delayed-ACK timer ran out (tcps_delack).</summary>
+    [Counter("delayed ACKs sent")]
+    DelayedAcks,
+
+    /// <summary>Zero-window probes (RFC 9293 3.8.6.1, tcps_sndprobe).</summary>
+    [Counter("window probes sent")]
+    WindowProbes,
+
+    /// <summary>Keepalive probes (RFC 1122 4.2.3.6, tcps_keepprobe).</summary>
+    [Counter("keepalive probes sent")]
+    KeepaliveProbes,
+
+    /// <summary>Connections whose keepalive probes went unanswered (tcps_keepdrops).</summary>
+    [Counter("connections dropped by keepalive")]
+    KeepaliveDrops,
+
+    /// <summary>Connections that entered TIME-WAIT.</summary>
+    [Counter("connections in TIME-WAIT")]
+    TimeWaitEntered,
+
+    /// <summary>Closed connections whose peer never sent its FIN (Linux's tcp_fin_timeout).</summary>
+    [Counter("connections dropped in FIN-WAIT-2")]
+    FinWait2Timeouts,
+
+    /// <summary>A connection's timer that the worker's wheel had no room for.</summary>
+    [Counter("timers not armed: wheel full", Error = true)]
+    NoTimer,
 }

@@ -114,6 +114,21 @@ internal sealed partial class IpOutput
         return true;
     }
 
+    /// <summary>
+    /// The MTU of the interface the route to <paramref name="destination"/> leaves by (of
+    /// <paramref name="scope"/> for a link-scoped IPv6 destination); the family's minimum (576,
+    /// RFC 1122 3.3.3; 1280, RFC 8200 5) when there is no route.
+    /// </summary>
+    public int RouteMtu(in InetAddress destination, int scope)
+    {
+        if (!destination.IsIpv6)
+            return _stack.Routes.Current.TryLookup(destination.V4, out NextHop4 hop) ? _stack.Interfaces[hop.Interface].Mtu : 576;
+        Ipv6Address destination6 = destination.Mapped;
+        if ((destination6.IsLinkLocal || destination6.IsMulticast) && (uint)scope < (uint)_stack.Interfaces.Length)
+            return _stack.Interfaces[scope].Mtu;
+        return _stack.Routes.Current.TryLookup(destination6, out NextHop6 hop6) ? _stack.Interfaces[hop6.Interface].Mtu : 1280;
+    }
+
     /// <summary>Our address on interface <paramref name="iface"/> toward <paramref name="peer"/>, of its family.</summary>
     public bool TrySourceOn(int iface, in InetAddress peer, out InetAddress source)
     {

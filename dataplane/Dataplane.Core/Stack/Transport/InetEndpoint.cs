@@ -93,4 +93,15 @@ internal readonly struct FlowKey(in InetEndpoint local, in InetEndpoint remote) 
 
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(_local, _remote, _ports, _ipv6);
+
+    /// <summary>The key hashed by <paramref name="key"/>, over all its bytes: what a table keyed by a secret uses.</summary>
+    public ulong Hash(in SipHash key)
+    {
+        Span<byte> input = stackalloc byte[37];
+        _local.CopyTo(input);
+        _remote.CopyTo(input[16..]);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(input[32..], _ports);
+        input[36] = _ipv6 ? (byte)6 : (byte)4;
+        return key.Hash(input);
+    }
 }

@@ -7,11 +7,11 @@ namespace Dataplane.Stack.Transport.Tcp;
 
 /// <summary>
 /// TCP of one worker, for both families: input checks (RFC 9293 3.1, the checksum of 3.1 over the
-/// pseudo-header of RFC 9293 3.1 and RFC 8200 8.1), and the answer of a host to a segment that
-/// finds no connection (RFC 9293 3.10.7.1, the CLOSED state): a reset, rate-limited per worker.
-/// It takes <see cref="IpDatagram"/>s from the IP layer and sends through <see cref="IpOutput"/>,
-/// as UDP does. Connections, listeners and the state machine (issue 12) are built on this input.
-/// Counts under TCP.
+/// pseudo-header of RFC 9293 3.1 and RFC 8200 8.1, the options), the hand-over of a segment to its
+/// connection or listener in <see cref="Sockets"/>, the answer of a host to a segment that finds
+/// neither (RFC 9293 3.10.7.1, the CLOSED state: a reset, rate-limited per worker), and the
+/// building of every segment the worker sends. It takes <see cref="IpDatagram"/>s from the IP
+/// layer and sends through <see cref="IpOutput"/>, as UDP does. Counts under TCP.
 /// </summary>
 internal sealed class TcpLayer
 {
@@ -23,15 +23,32 @@ internal sealed class TcpLayer
     private readonly StackCounters _counters;
     private PacketRateLimit _resets;
 
-    /// <summary>TCP of the worker whose buffers <paramref name="packets"/> handles, over <paramref name="output"/>; counts in <paramref name="counters"/>.</summary>
-    public TcpLayer(WorkerPackets packets, IpOutput output, StackCounters counters)
+    /// <summary>
+    /// TCP of the worker whose buffers <paramref name="packets"/> handles, over <paramref name="output"/>;
+    /// counts in <paramref name="counters"/>; holds at most <paramref name="maxConnections"/>
+    /// connections of <paramref name="bufferBytes"/> send and receive buffer each.
+    /// </summary>
+    public TcpLayer(WorkerPackets packets, IpOutput output, StackCounters counters, int maxConnections = TcpSocketTable.DefaultConnections, int bufferBytes = TcpSocketTable.DefaultBuffer)
     {
         _packets = packets;
         _context = packets.Context;
         _output = output;
         _counters = counters;
         _resets = new PacketRateLimit(_context.Now);
+        Sockets = new TcpSocketTable(this, maxConnections, bufferBytes);
     }
+
+    /// <summary>The worker's connections and listeners.</summary>
+    public TcpSocketTable Sockets { get; }
+
+    /// <summary>The worker's context.</summary>
+    public WorkerContext Context => _context;
+
+    /// <summary>The worker's counters.</summary>
+    public StackCounters Counters => _counters;
+
+    /// <summary>IP output, for routes and source addresses.</summary>
+    public IpOutput Ip => _output;
 
     /// <summary>Takes a segment the IP layer passed up: checks it, and answers it as a host without that connection does.</summary>
     public void Input(in IpDatagram datagram)
@@ -62,8 +79,99 @@ internal sealed class TcpLayer
             Drop(datagram.Packet, TcpCounter.UnspecifiedSource);
             return;
         }
+        if (!TcpOptions.TryParse(tcp, out TcpOptions options))
+        {
+            // A known option of the wrong length, or options that run past the header.
+            Drop(datagram.Packet, TcpCounter.BadOptions);
+            return;
+        }
+        InetEndpoint to = InetEndpoint.Of(datagram.Destination, tcp.DestinationPort);
+        InetEndpoint from = InetEndpoint.Of(datagram.Source, tcp.SourcePort);
+        if (Sockets.Find(to, from) is { } connection)
+        {
+            connection.Input(datagram, tcp, options);
+            connection.Dispatch();
+            Sockets.Reap();
+            return;
+        }
+        if ((tcp.Flags & (TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Rst)) == TcpFlags.Syn && Sockets.FindListener(to) is { } listener)
+        {
+            // RFC 9293 3.10.7.2, LISTEN: a SYN opens a connection (data on a SYN is not taken; the
+            // peer sends it again once we acknowledge only the SYN). SYN+FIN is no opening segment
+            // any stack sends: dropped.
+            if ((tcp.Flags & TcpFlags.Fin) != 0)
+            {
+                Drop(datagram.Packet, TcpCounter.SynFin);
+                return;
+            }
+            Sockets.Accept(listener, datagram, tcp, options);
+            _packets.Consume(datagram.Packet);
+            Sockets.Reap();
+            return;
+        }
+        if ((tcp.Flags & TcpFlags.Rst) == 0 && Sockets.FindListener(to) is not null)
+        {
+            // LISTEN: a reset is ignored; an ACK (of a connection we do not have) is reset; anything else dropped.
+            if ((tcp.Flags & TcpFlags.Ack) != 0)
+                Closed(datagram, tcp);
+            else
+                _counters.Count(TcpCounter.ListenDropped);
+            _packets.Drop(datagram.Packet);
+            return;
+        }
         Closed(datagram, tcp);
         _packets.Drop(datagram.Packet); // no connection took it, answered or not
+    }
+
+    /// <summary>
+    /// Builds and sends a segment of <paramref name="socket"/>: its endpoints, the numbers, flags,
+    /// window and options given, and <paramref name="length"/> bytes of its send queue from
+    /// <paramref name="seq"/>. False when no buffer was free or there is no route.
+    /// </summary>
+    internal bool Send(TcpSocket socket, TcpSequence seq, TcpSequence ack, TcpFlags flags, ushort window, in TcpOptions options, int length)
+    {
+        InetEndpoint local = socket.Local, remote = socket.Remote;
+        bool ipv6 = remote.IsIpv6;
+        int optionsLength = options.Length;
+        int header = TcpHeader + optionsLength;
+        int ipHeader = IpOutput.HeaderLength(ipv6);
+        Span<byte> l3 = _packets.New(ipHeader + header + length, out PacketBuffer packet);
+        if (!packet.IsValid)
+        {
+            _counters.Count(TcpCounter.NoBuffer);
+            _output.CountNoBuffer(ipv6);
+            return false;
+        }
+        Span<byte> l4 = l3.Slice(ipHeader, header + length);
+        new TcpSegment.Repr
+        {
+            SourcePort = local.Port,
+            DestinationPort = remote.Port,
+            SequenceNumber = seq.Value,
+            AcknowledgmentNumber = ack.Value,
+            DataOffset = (byte)(header / 4),
+            Flags = flags,
+            Window = window,
+        }.Emit(l4);
+        options.Emit(l4[TcpHeader..]);
+        if (length > 0)
+            socket.CopyPayload(seq, l4.Slice(header, length));
+        TcpSegment.TryCreate(l4, out TcpSegment segment);
+        if (ipv6)
+            segment.FillChecksum(local.Address, remote.Address);
+        else
+            segment.FillChecksum(local.Address4, remote.Address4);
+        _counters.Count(TcpCounter.Sent);
+        if (length > 0)
+            _counters.Count(TcpCounter.DataSegmentsSent);
+        return _output.Send(packet, local.Ip, remote.Ip, IpProtocol.Tcp, header + length, socket.Scope);
+    }
+
+    /// <summary>Sends a segment without options or data from <paramref name="local"/> to <paramref name="remote"/> (a reset, mostly).</summary>
+    internal void SendBare(in InetEndpoint local, in InetEndpoint remote, int scope, uint sequence, uint acknowledgment, TcpFlags flags)
+    {
+        if (SendBare(local.Ip, remote.Ip, local.Port, remote.Port, sequence, acknowledgment, flags, scope) && (flags & TcpFlags.Rst) != 0)
+            _counters.Count(TcpCounter.ResetsSent);
     }
 
     /// <summary>
@@ -98,19 +206,20 @@ internal sealed class TcpLayer
             int length = tcp.PacketLength - tcp.HeaderLength + ((flags & TcpFlags.Syn) != 0 ? 1 : 0) + ((flags & TcpFlags.Fin) != 0 ? 1 : 0);
             (sequence, acknowledgment, reset) = (0, tcp.SequenceNumber + (uint)length, TcpFlags.Rst | TcpFlags.Ack);
         }
-        SendReset(datagram, tcp.DestinationPort, tcp.SourcePort, sequence, acknowledgment, reset);
+        // Out of the interface it came in on, for a link-local peer.
+        if (SendBare(datagram.Destination, datagram.Source, tcp.DestinationPort, tcp.SourcePort, sequence, acknowledgment, reset, datagram.Interface.Index))
+            _counters.Count(TcpCounter.ResetsSent);
     }
 
-    /// <summary>Sends a reset without options from the segment's destination back to its source, out of the interface it came in on for a link-local peer.</summary>
-    private void SendReset(in IpDatagram segment, ushort sourcePort, ushort destinationPort, uint sequence, uint acknowledgment, TcpFlags flags)
+    /// <summary>Sends a segment without options or data from <paramref name="source"/> to <paramref name="destination"/>.</summary>
+    private bool SendBare(in InetAddress source, in InetAddress destination, ushort sourcePort, ushort destinationPort, uint sequence, uint acknowledgment, TcpFlags flags, int scope)
     {
-        InetAddress source = segment.Destination, destination = segment.Source;
         Span<byte> l3 = _packets.New(IpOutput.HeaderLength(destination.IsIpv6) + TcpHeader, out PacketBuffer packet);
         if (!packet.IsValid)
         {
             _counters.Count(TcpCounter.NoBuffer);
             _output.CountNoBuffer(destination.IsIpv6);
-            return;
+            return false;
         }
         Span<byte> l4 = l3[IpOutput.HeaderLength(destination.IsIpv6)..];
         new TcpSegment.Repr
@@ -127,8 +236,8 @@ internal sealed class TcpLayer
             reset.FillChecksum(source.Mapped, destination.Mapped);
         else
             reset.FillChecksum(source.V4, destination.V4);
-        if (_output.Send(packet, source, destination, IpProtocol.Tcp, TcpHeader, segment.Interface.Index))
-            _counters.Count(TcpCounter.ResetsSent);
+        _counters.Count(TcpCounter.Sent);
+        return _output.Send(packet, source, destination, IpProtocol.Tcp, TcpHeader, scope);
     }
 
     private static bool VerifyChecksum(TcpSegment tcp, in IpDatagram datagram) => datagram.IsIpv6

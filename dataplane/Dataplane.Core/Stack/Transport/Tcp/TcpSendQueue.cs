@@ -1,0 +1,123 @@
+using Dataplane.Buffers;
+
+namespace Dataplane.Stack.Transport.Tcp;
+
+/// <summary>
+/// The bytes a connection has to send and has sent but not seen acknowledged, from SND.UNA on, in
+/// packet buffers the app fills (RFC 9293 3.8's send buffer). A segment copies its payload out of
+/// them once, into the frame that leaves; a retransmission copies it again, so a buffer lives until
+/// the peer acknowledges its last byte. Buffers come from the worker's cache; the ring of them grows
+/// to its high-water mark and then nothing allocates.
+/// </summary>
+internal sealed class TcpSendQueue
+{
+    private PacketBuffer[] _buffers = new PacketBuffer[8];
+    private int[] _fill = new int[8];
+    private int _head;
+    private int _count;
+    private int _headOffset;
+
+    /// <summary>Bytes queued: unacknowledged and unsent together.</summary>
+    public int Bytes { get; private set; }
+
+    /// <summary>Packet buffers held.</summary>
+    public int Buffers => _count;
+
+    /// <summary>
+    /// Copies up to <paramref name="room"/> bytes of <paramref name="data"/> to the end of the queue,
+    /// in buffers from <paramref name="cache"/>; returns the bytes taken (fewer when no buffer was left).
+    /// </summary>
+    public int Append(ReadOnlySpan<byte> data, int room, BufferCache cache)
+    {
+        BufferPool pool = cache.Pool;
+        int taken = 0;
+        int want = Math.Min(data.Length, room);
+        while (taken < want)
+        {
+            if (_count == 0 || _fill[Index(_count - 1)] == pool.DataRoom)
+            {
+                if (!cache.TryAllocate(out PacketBuffer fresh))
+                    break;
+                if (_count == _buffers.Length)
+                    Grow();
+                _buffers[Index(_count)] = fresh;
+                _fill[Index(_count)] = 0;
+                _count++;
+            }
+            int last = Index(_count - 1);
+            Span<byte> space = pool.Room(_buffers[last]).Slice(_fill[last], pool.DataRoom - _fill[last]);
+            int n = Math.Min(space.Length, want - taken);
+            data.Slice(taken, n).CopyTo(space);
+            _fill[last] += n;
+            taken += n;
+        }
+        Bytes += taken;
+        return taken;
+    }
+
+    /// <summary>Copies <paramref name="into"/>.Length queued bytes from <paramref name="offset"/> bytes past the front.</summary>
+    public void CopyOut(BufferPool pool, int offset, Span<byte> into)
+    {
+        int at = offset + _headOffset;
+        int i = 0;
+        while (at >= _fill[Index(i)])
+        {
+            at -= _fill[Index(i)];
+            i++;
+        }
+        while (!into.IsEmpty)
+        {
+            int slot = Index(i);
+            ReadOnlySpan<byte> piece = pool.Room(_buffers[slot]).Slice(at, _fill[slot] - at);
+            int n = Math.Min(piece.Length, into.Length);
+            piece[..n].CopyTo(into);
+            into = into[n..];
+            at = 0;
+            i++;
+        }
+    }
+
+    /// <summary>Drops <paramref name="bytes"/> acknowledged bytes from the front, releasing the buffers they emptied.</summary>
+    public void Consume(int bytes, BufferCache cache)
+    {
+        Bytes -= bytes;
+        bytes += _headOffset;
+        while (_count > 0 && bytes >= _fill[_head] && (bytes > 0 || _fill[_head] == 0))
+        {
+            bytes -= _fill[_head];
+            cache.Release(_buffers[_head]);
+            _buffers[_head] = default;
+            _head = (_head + 1) & (_buffers.Length - 1);
+            _count--;
+        }
+        _headOffset = _count == 0 ? 0 : bytes;
+    }
+
+    /// <summary>Releases every buffer: the connection is gone.</summary>
+    public void Clear(BufferCache cache)
+    {
+        for (int i = 0; i < _count; i++)
+        {
+            cache.Release(_buffers[Index(i)]);
+            _buffers[Index(i)] = default;
+        }
+        _head = _count = _headOffset = 0;
+        Bytes = 0;
+    }
+
+    private int Index(int i) => (_head + i) & (_buffers.Length - 1);
+
+    private void Grow()
+    {
+        var buffers = new PacketBuffer[_buffers.Length * 2];
+        var fill = new int[_buffers.Length * 2];
+        for (int i = 0; i < _count; i++)
+        {
+            buffers[i] = _buffers[Index(i)];
+            fill[i] = _fill[Index(i)];
+        }
+        _buffers = buffers;
+        _fill = fill;
+        _head = 0;
+    }
+}

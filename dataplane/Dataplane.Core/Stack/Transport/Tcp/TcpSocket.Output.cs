@@ -1,0 +1,328 @@
+using Dataplane.Wire;
+
+namespace Dataplane.Stack.Transport.Tcp;
+
+/// <summary>
+/// Sending: what to send and when (RFC 9293 3.8.6 windows, 3.7.4 Nagle, silly-window avoidance),
+/// acknowledgments, retransmission (RFC 6298) and congestion control (RFC 5681, RFC 6582 NewReno).
+/// </summary>
+internal sealed partial class TcpSocket
+{
+    /// <summary>The window we have offered and the peer may fill: from RCV.NXT to the right edge last advertised.</summary>
+    private uint ReceiveWindow => (uint)Math.Max(0, _rcvAdv - _rcvNxt);
+
+    /// <summary>The sequence number after the last byte queued to send.</summary>
+    private TcpSequence DataEnd => _sndUna + _send.Bytes + (_sndUna == _iss ? 1 : 0) - (_finAcked ? 1 : 0);
+
+    /// <summary>
+    /// Sends what the windows and the rules allow: new data, a FIN, or an acknowledgment that is
+    /// due. Called after every change that may allow a send: a segment in, an app send, a timer.
+    /// </summary>
+    internal void Output()
+    {
+        switch (State)
+        {
+            case TcpState.Closed:
+            case TcpState.Listen:
+                return;
+            case TcpState.SynSent:
+                return; // the SYN is sent by connect and by the retransmission timer
+            case TcpState.SynReceived:
+                if (_ackNow)
+                    SendSyn();
+                return;
+            case TcpState.TimeWait:
+                if (_ackNow)
+                    SendSegment(_sndNxt, TcpFlags.Ack, 0, retransmit: false);
+                return;
+        }
+        bool sent = false;
+        while (true)
+        {
+            TcpSequence dataEnd = DataEnd;
+            int unsent = dataEnd - _sndNxt;
+            int window = (int)Math.Min(_sndWnd, (uint)Math.Max(_cwnd, 0));
+            int usable = _sndUna + window - _sndNxt;
+            int length = Math.Clamp(Math.Min(unsent, Math.Min(usable, _sendMss)), 0, _sendMss);
+            bool fin = _finQueued && !_finAcked && _sndNxt + length == dataEnd;
+            if (length == 0 && !fin)
+                break;
+            if (length > 0 && length < _sendMss && !fin)
+            {
+                // Sender-side silly window avoidance (RFC 9293 3.8.6.2.1) and Nagle (3.7.4): a short
+                // segment goes only when it is all there is and nothing is in flight (or nodelay),
+                // or when it fills at least half the largest window the peer offered.
+                bool allThereIs = length == unsent;
+                bool nothingInFlight = _sndNxt == _sndUna;
+                if (!(allThereIs && (nothingInFlight || NoDelay)) && length < (int)(_maxSndWnd / 2))
+                    break;
+            }
+            bool retransmit = _sndNxt < _sndMax;
+            if (!SendSegment(_sndNxt, TcpFlags.Ack | (fin ? TcpFlags.Fin : 0) | (length > 0 && length == unsent ? TcpFlags.Psh : 0), length, retransmit))
+                break;
+            if (!retransmit && !_timing && length > 0 && !_timestamps)
+            {
+                // Karn: time one segment at a time, never a retransmitted one (RFC 6298 3).
+                _timing = true;
+                _timedSequence = _sndNxt;
+                _timedAt = Now;
+            }
+            _sndNxt += length + (fin ? 1 : 0);
+            if (_sndNxt > _sndMax)
+                _sndMax = _sndNxt;
+            if (_retransmitAt == 0)
+                ArmRetransmit();
+            sent = true;
+            if (fin)
+                break;
+        }
+        // A bare ACK carries SND.MAX, not SND.NXT: after a timeout sent from SND.UNA again, SND.NXT
+        // may lie below what the peer already received, and the peer would find the ACK outside its
+        // window and drop it (RFC 9293 3.10.7.4 first), its acknowledgment unread (Linux's snd_nxt
+        // never goes back, for the same reason).
+        if (!sent && (_ackNow || _dsackPending))
+            SendSegment(_sndMax, TcpFlags.Ack, 0, retransmit: false);
+        // RFC 9293 3.8.6.1: with data waiting, a zero window and nothing in flight, probe.
+        if (_sndWnd == 0 && DataEnd > _sndNxt && _sndNxt == _sndUna && _retransmitAt == 0 && _persistAt == 0)
+        {
+            _persistAt = Now + Math.Clamp(_rto << _persistBackoff, MinRto, 60_000_000_000);
+            ArmTimer(_persistAt);
+        }
+    }
+
+    /// <summary>Sends our SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED) with the options we offer.</summary>
+    internal void SendSyn()
+    {
+        bool synAck = State == TcpState.SynReceived;
+        SendSegment(_iss, synAck ? TcpFlags.Syn | TcpFlags.Ack : TcpFlags.Syn, 0, retransmit: _sndMax > _iss);
+        if (_sndMax <= _iss)
+            _sndMax = _sndNxt = _iss + 1;
+        if (_retransmitAt == 0)
+            ArmRetransmit();
+    }
+
+    /// <summary>Resets the peer from this connection: <c>&lt;SEQ=seq&gt;&lt;CTL=RST&gt;</c>, with an ACK when synchronized.</summary>
+    private void SendReset(TcpSequence seq) => Table.SendReset(this, seq, _rcvNxt, TcpFlags.Rst | TcpFlags.Ack);
+
+    /// <summary>
+    /// Builds and sends one segment from <paramref name="seq"/>: <paramref name="length"/> bytes of
+    /// the send queue, the flags, our window and the options in force. Every segment carries the
+    /// acknowledgment, so a pending ACK is sent with it.
+    /// </summary>
+    private bool SendSegment(TcpSequence seq, TcpFlags flags, int length, bool retransmit)
+    {
+        var options = default(TcpOptions);
+        bool syn = (flags & TcpFlags.Syn) != 0;
+        if (syn)
+        {
+            options.MaximumSegmentSize = (ushort)Table.RouteMss(Remote, Scope, IsIpv6 ? 40 : 20);
+            if (_windowScaling)
+                options.WindowScale = (byte)_rcvScale;
+            options.SackPermitted = _sackPermitted;
+        }
+        if (_timestamps)
+            options.Timestamps = (TimestampNow, (flags & TcpFlags.Ack) != 0 ? _tsRecent : 0);
+        if (!syn && _sackPermitted)
+        {
+            int room = _timestamps ? 3 : 4;
+            if (_dsackPending)
+            {
+                options.AddSackBlock(new TcpSackBlock(_dsackLeft.Value, _dsackRight.Value));
+                room--;
+            }
+            _receive.AddSackBlocks(ref options, _latestReceived, room);
+        }
+        ushort window = AdvertiseWindow(syn);
+        TcpSequence ack = (flags & TcpFlags.Ack) != 0 ? _rcvNxt : default;
+        if (!Table.Layer.Send(this, seq, ack, flags, window, options, length))
+            return false;
+        if ((flags & TcpFlags.Ack) != 0)
+        {
+            _lastAckSent = _rcvNxt;
+            _ackNow = false;
+            _dsackPending = false;
+            _unackedSegments = 0;
+            _delayedAckAt = 0;
+        }
+        if (retransmit)
+        {
+            Retransmits++;
+            Table.Counters.Count(TcpCounter.Retransmitted);
+        }
+        return true;
+    }
+
+    /// <summary>Copies <paramref name="into"/>.Length queued bytes from sequence number <paramref name="seq"/> (the layer fills a segment with it).</summary>
+    internal void CopyPayload(TcpSequence seq, Span<byte> into) => _send.CopyOut(Table.Cache.Pool, seq - _sndUna, into);
+
+    /// <summary>
+    /// The window field of the next segment, and the new right edge behind it. The edge never moves
+    /// back (RFC 9293 3.8.6.2.1); it moves forward only by a worthwhile amount, at least a segment
+    /// or half the buffer (receiver-side silly window avoidance, RFC 9293 3.8.6.2.2).
+    /// </summary>
+    private ushort AdvertiseWindow(bool syn)
+    {
+        int scale = syn ? 0 : _rcvScale;
+        uint room = ReceiveWindowFor(syn);
+        TcpSequence right = _rcvNxt + (int)room;
+        if (right > _rcvAdv && (right - _rcvAdv >= Math.Min(_receiveLimit / 2, _sendMss) || _rcvAdv <= _rcvNxt || syn))
+            _rcvAdv = right;
+        uint offered = (uint)Math.Max(0, _rcvAdv - _rcvNxt);
+        uint field = Math.Min((offered + (1u << scale) - 1) >> scale, 65535);
+        TcpSequence advertised = _rcvNxt + (int)(field << scale);
+        if (advertised > _rcvAdv)
+            _rcvAdv = advertised;
+        return (ushort)field;
+    }
+
+    /// <summary>What the receive buffer can take beyond what is queued: the window we may offer.</summary>
+    private uint ReceiveWindowFor(bool syn)
+    {
+        int room = Math.Max(0, _receiveLimit - _receive.Bytes);
+        if (!Table.MayGrowWindows)
+            room = Math.Min(room, Math.Max(0, _rcvAdv - _rcvNxt)); // the worker is short of buffers: no new promises
+        return syn ? (uint)Math.Min(room, 65535) : (uint)room;
+    }
+
+    /// <summary>After the app read: a window update when the window grew by a worthwhile amount (RFC 9293 3.8.6.2.2).</summary>
+    private void AfterRead()
+    {
+        if (State is not (TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2))
+            return;
+        uint room = ReceiveWindowFor(syn: false);
+        int growth = _rcvNxt + (int)room - _rcvAdv;
+        if (growth >= 2 * _sendMss || growth >= _receiveLimit / 2 || (ReceiveWindow == 0 && growth > 0))
+        {
+            _ackNow = true;
+            Output();
+        }
+    }
+
+    /// <summary>RFC 7323 4.1: the timestamp clock, in milliseconds, from a per-connection offset.</summary>
+    private uint TimestampNow => unchecked((uint)(Now / 1_000_000) + _tsOffset);
+
+    /// <summary>The time since the peer's echoed timestamp <paramref name="echo"/> was ours, in nanoseconds.</summary>
+    private long TimestampAge(uint echo) => (long)unchecked(TimestampNow - echo) * 1_000_000;
+
+    /// <summary>New data acknowledged: SND.UNA moves, the buffer frees, RTT is sampled, the congestion window moves (RFC 5681, RFC 6582).</summary>
+    private void NewAck(TcpSequence ack, in TcpOptions options)
+    {
+        int acked = ack - _sndUna;
+        int dataAcked = Math.Min(acked, _send.Bytes);
+        int flight = _sndMax - _sndUna;
+        if (_finQueued && acked > dataAcked && _send.Bytes == dataAcked)
+            _finAcked = true; // the acknowledgment covers our FIN, one past the last byte
+        if (dataAcked > 0)
+        {
+            _send.Consume(dataAcked, Table.Cache);
+            BytesAcked += dataAcked;
+            _events |= TcpEvents.Writable;
+        }
+        _sndUna = ack;
+        if (_sndNxt < _sndUna)
+            _sndNxt = _sndUna; // a timeout went back; this ACK covers more than was sent again
+        // RTT (RFC 6298 3, RFC 7323 4): from the echoed timestamp, or the timed segment (Karn).
+        if (_timestamps && options.Timestamps is var (_, echo) && echo != 0)
+            SampleRtt(TimestampAge(echo));
+        else if (_timing && ack > _timedSequence)
+            SampleRtt(Now - _timedAt);
+        if (_timing && ack > _timedSequence)
+            _timing = false;
+        _retransmits = 0;
+        int smss = _sendMss;
+        if (_inRecovery)
+        {
+            if (ack >= _recover)
+            {
+                // RFC 6582 3.2 step 3: a full acknowledgment ends recovery.
+                _inRecovery = false;
+                _cwnd = Math.Min(_ssthresh, Math.Max(flight - acked, smss) + smss);
+                _dupAcks = 0;
+            }
+            else
+            {
+                // Step 4, a partial acknowledgment: send the next hole at once; deflate the window by what was acknowledged.
+                RetransmitFirst();
+                _cwnd = Math.Max(smss, _cwnd - acked + (acked >= smss ? smss : 0));
+            }
+        }
+        else
+        {
+            _dupAcks = 0;
+            if (_cwnd < _ssthresh)
+            {
+                _cwnd += Math.Min(acked, 2 * smss); // slow start with RFC 3465's L = 2 SMSS
+            }
+            else
+            {
+                // Congestion avoidance: one SMSS per window acknowledged (RFC 5681 3.1, byte counting).
+                _avoidanceBytes += acked;
+                if (_avoidanceBytes >= _cwnd)
+                {
+                    _avoidanceBytes -= _cwnd;
+                    _cwnd += smss;
+                }
+            }
+        }
+        // RFC 6298 5.2 and 5.3: the timer stops when everything is acknowledged, and restarts otherwise.
+        if (_sndUna == _sndMax)
+            _retransmitAt = 0;
+        else
+            ArmRetransmit();
+        ArmKeepalive();
+    }
+
+    /// <summary>A duplicate acknowledgment (RFC 5681 2): the third starts fast retransmit and NewReno's recovery.</summary>
+    private void DuplicateAck()
+    {
+        Table.Counters.Count(TcpCounter.DuplicateAcks);
+        int smss = _sendMss;
+        if (_inRecovery)
+        {
+            _cwnd += smss; // each one says a segment left the network (RFC 5681 3.2 step 4)
+            return;
+        }
+        if (++_dupAcks != 3)
+            return;
+        // RFC 6582 4.1: a new recovery only for data sent after the last one began.
+        if (_sndUna <= _recover)
+            return;
+        int flight = _sndMax - _sndUna;
+        _ssthresh = Math.Max(flight / 2, 2 * smss);
+        _recover = _sndMax;
+        _inRecovery = true;
+        Table.Counters.Count(TcpCounter.FastRetransmits);
+        RetransmitFirst();
+        _cwnd = _ssthresh + 3 * smss;
+    }
+
+    /// <summary>Sends the first unacknowledged segment again, where it lies (fast retransmit, a partial ACK).</summary>
+    private void RetransmitFirst()
+    {
+        int length = Math.Min(_sendMss, DataEnd - _sndUna);
+        bool fin = _finQueued && !_finAcked && _sndUna + Math.Max(length, 0) == DataEnd;
+        if (length <= 0 && !fin)
+            return;
+        _timing = false;
+        SendSegment(_sndUna, TcpFlags.Ack | (fin ? TcpFlags.Fin : 0), Math.Max(length, 0), retransmit: true);
+        ArmRetransmit();
+    }
+
+    /// <summary>RFC 6298 2.2 and 2.3: SRTT and RTTVAR from a measurement, and the RTO from them.</summary>
+    private void SampleRtt(long rtt)
+    {
+        if (rtt < 0)
+            return;
+        if (_srtt == 0)
+        {
+            _srtt = Math.Max(rtt, 1);
+            _rttvar = rtt / 2;
+        }
+        else
+        {
+            _rttvar = (3 * _rttvar + Math.Abs(_srtt - rtt)) / 4;
+            _srtt = Math.Max((7 * _srtt + rtt) / 8, 1);
+        }
+        _rto = Math.Clamp(_srtt + Math.Max(1_000_000, 4 * _rttvar), MinRto, MaxRto);
+    }
+}

@@ -1,0 +1,94 @@
+using Dataplane.Stack;
+using Dataplane.Stack.Apps;
+using Dataplane.Stack.Transport;
+using Dataplane.Stack.Transport.Tcp;
+using static Dataplane.Tests.Simulation.RouterLab;
+
+namespace Dataplane.Tests.Simulation;
+
+/// <summary>
+/// TCP between two host stacks across a forwarding one, every link lossy, duplicating, corrupting,
+/// reordering and rate-limited as its seed draws it: every byte stream must come back intact and
+/// in order, every connection must end, and nothing may be left held. A failing seed is named with
+/// the command that replays it (SIM_SEED=N; see <see cref="SimSeeds"/>).
+/// </summary>
+[Collection(CpuHeavyCollection.Name)]
+public class TcpSimulationTests
+{
+    /// <summary>The echo server's port.</summary>
+    public const ushort Port = 7;
+
+    /// <summary>
+    /// One seed: one to three streams of up to 96 KiB each, IPv4 or IPv6, opened in the first
+    /// second to an echo server; then time for the slowest to finish and for TIME-WAIT to pass.
+    /// </summary>
+    internal static TcpEchoClient Run(SimulatedNetwork network, out bool perfect, int maxBytes = 96 * 1024)
+    {
+        var lab = new RouterLab(network, DrawModels(network, out perfect));
+        lab.Server.StartTcp(new TcpEchoApp(InetEndpoint.Ipv4(default, Port)));
+        lab.Server.StartTcp(new TcpEchoApp(InetEndpoint.Ipv6(default, Port)));
+        TcpEchoClient client = lab.Client.StartTcp(new TcpEchoClient());
+        SimRandom random = SimRandom.Stream(network.Seed, "tcp streams");
+        int streams = random.Between(1, 3);
+        for (int i = 0; i < streams; i++)
+        {
+            bool v6 = random.Chance(0.5);
+            var server = v6 ? InetEndpoint.Ipv6(lab.ServerAddress6, Port) : InetEndpoint.Ipv4(lab.ServerAddress, Port);
+            byte[] payload = new byte[random.Between(0, maxBytes)];
+            random.Fill(payload);
+            network.At(SimulatedNetwork.Origin + 500 * Ms + random.NextLong(500 * Ms), lab.Client, () => client.Open(server, payload));
+        }
+        // Run until every stream ended, then until every connection is gone (TIME-WAIT, and a peer
+        // whose last ACKs were lost retransmitting with backoff until the reset of a closed port
+        // answers it), each bounded.
+        network.Run(SimulatedNetwork.Origin + 1100 * Ms);
+        long deadline = network.Now + 900 * Second;
+        while (network.Now < deadline && client.Streams.Any(s => s.Socket is not null))
+            network.RunFor(1 * Second);
+        deadline = network.Now + 1800 * Second;
+        while (network.Now < deadline && network.Nodes.Any(n => n.Tcp.ConnectionCount > 0))
+            network.RunFor(10 * Second);
+        network.RunFor(65 * Second); // and every reassembly a corrupted fragment bit started (60 s at most)
+        return client;
+    }
+
+    [Fact]
+    public void Tcp_streams_echoed_across_a_router_over_impaired_links_arrive_intact_in_order_and_every_connection_ends()
+    {
+        long bytes = 0, retransmits = 0, corrupted = 0;
+        SimSeeds.Run<TcpSimulationTests>(1, 500, network =>
+        {
+            TcpEchoClient client = Run(network, out bool perfect);
+            foreach (TcpEchoClient.Stream stream in client.Streams)
+            {
+                Assert.True(stream.FirstMismatch < 0, $"{stream}: the echo differs from what was sent");
+                Assert.True(stream.Finished && stream.Error is null, $"{stream}: did not finish\n{TcpCounters(network)}");
+                bytes += stream.Echoed;
+            }
+            foreach (SimulatedNode node in network.Nodes)
+            {
+                Assert.True(node.Tcp.ConnectionCount == 0, $"{node} still holds {node.Tcp.ConnectionCount} connections: {Sockets(node)}\n{TcpCounters(network)}");
+                if (perfect)
+                    Assert.Equal(0, node.Counters.Tcp[(int)TcpCounter.RetransmitTimeouts]);
+            }
+            network.AssertDrained();
+            retransmits += network.Nodes.Sum(n => n.Counters.Tcp[(int)TcpCounter.Retransmitted]);
+            corrupted += network.Nodes.Sum(n => n.Counters.Tcp[(int)TcpCounter.BadChecksum]);
+        });
+        if (SimSeeds.Replaying)
+            return;
+        Assert.True(bytes > 0 && retransmits > 0 && corrupted > 0, $"{bytes} bytes echoed, {retransmits} retransmissions, {corrupted} bad checksums: the links did their worst");
+    }
+
+    /// <summary>The TCP counters of every node that are not zero, for a failure message.</summary>
+    internal static string TcpCounters(SimulatedNetwork network) => string.Join('\n', network.Nodes.Select(n =>
+        $"  {n} tcp: " + string.Join(", ", Enum.GetValues<TcpCounter>().Where(c => n.Counters.Tcp[(int)c] != 0).Select(c => $"{c} {n.Counters.Tcp[(int)c]}"))));
+
+    /// <summary>The sockets of a node as netstat shows them.</summary>
+    internal static string Sockets(SimulatedNode node)
+    {
+        var sockets = new List<TcpSocketInfo>();
+        node.Tcp.Snapshot(sockets);
+        return string.Join("; ", sockets.Select(s => $"{s.State} {s.Local} {s.Remote} recv-q {s.ReceiveQueue} send-q {s.SendQueue}"));
+    }
+}
