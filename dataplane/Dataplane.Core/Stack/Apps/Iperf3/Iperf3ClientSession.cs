@@ -58,6 +58,10 @@ public sealed class Iperf3ClientSession
         string? invalid = parameters.Validate();
         if (invalid is not null)
             throw new ArgumentException(invalid, nameof(parameters));
+        // iperf_connect: a UDP test without -l uses the control connection's MSS, or 1460; the
+        // host may set Length from its MSS first. The server needs "len" for UDP.
+        if (parameters.Protocol == Iperf3Protocol.Udp && parameters.Length == 0)
+            parameters.Length = Iperf3Parameters.DefaultUdpLength;
         Parameters = parameters;
         _cookie = cookie ?? Iperf3Cookie.Generate();
         if (!Iperf3Cookie.IsWellFormed(_cookie))
