@@ -89,7 +89,9 @@ public static class Iperf3Report
         var o = new StringBuilder();
         o.Append(Separator).Append('\n');
         string role = bidir ? "[ ID][Role]" : "[ ID]";
-        bool anyRetransmits = HasRetransmits(session, true) || HasRetransmits(session, false);
+        // The header has Retr when a sender the client reports on counts them: its own in the
+        // default mode, the server's with -R, either with --bidir.
+        bool anyRetransmits = Directions(p).Any(senders => HasRetransmits(session, senders));
         if (tcp)
             o.Append(role).Append(anyRetransmits ? " Interval           Transfer     Bitrate         Retr\n" : " Interval           Transfer     Bitrate\n");
         else
