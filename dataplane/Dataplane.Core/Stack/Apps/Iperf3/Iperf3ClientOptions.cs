@@ -68,7 +68,7 @@ public sealed class Iperf3ClientOptions
     {
         ArgumentNullException.ThrowIfNull(args);
         var o = new Iperf3ClientOptions();
-        bool durationGiven = false, rateGiven = false, server = false, client = false;
+        bool durationGiven = false, rateGiven = false, server = false, serverOnly = false, client = false;
         int length = 0;
         for (int i = 0; i < args.Count; i++)
         {
@@ -117,14 +117,14 @@ public sealed class Iperf3ClientOptions
             }
             foreach ((string key, string? value) in options)
             {
-                string? problem = o.Apply(key, value, ref durationGiven, ref rateGiven, ref server, ref client, ref length);
+                string? problem = o.Apply(key, value, ref durationGiven, ref rateGiven, ref server, ref serverOnly, ref client, ref length);
                 if (problem is not null)
                     return Fail(out error, problem);
             }
         }
-        if (server && client)
-            return Fail(out error, "cannot be both server and client");
         if (server)
+            return Fail(out error, "this parser reads a client's command line (-c), not a server's (-s)");
+        if (serverOnly && client)
             return Fail(out error, "some option you are trying to set is server only");
         if (!client)
             return Fail(out error, "must either be a client (-c) or server (-s)");
@@ -154,17 +154,25 @@ public sealed class Iperf3ClientOptions
         return null;
     }
 
-    private string? Apply(string key, string? value, ref bool durationGiven, ref bool rateGiven, ref bool server, ref bool client, ref int length)
+    private string? Apply(string key, string? value, ref bool durationGiven, ref bool rateGiven, ref bool server, ref bool serverOnly, ref bool client, ref int length)
     {
         Iperf3Parameters p = Parameters;
         switch (key)
         {
             case "c":
+                if (server)
+                    return "cannot be both server and client";
                 client = true;
                 Host = value!;
                 return null;
-            case "s" or "D" or "1" or "server-bitrate-limit" or "idle-timeout":
+            case "s":
+                // -s makes a server: with -c, "cannot be both"; alone, not this parser's business.
+                if (client)
+                    return "cannot be both server and client";
                 server = true;
+                return null;
+            case "D" or "1" or "server-bitrate-limit" or "idle-timeout":
+                serverOnly = true;
                 return null;
             case "p":
                 return Int(value!, "-p", out int port) ?? (port is < 1 or > 65535 ? "port number must be between 1 and 65535 inclusive" : Set(() => Port = port));

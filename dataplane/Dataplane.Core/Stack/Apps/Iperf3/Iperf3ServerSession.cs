@@ -221,6 +221,10 @@ public sealed class Iperf3ServerSession
                 return TakeFrame(now, OnParameters);
             case Iperf3ServerPhase.AwaitingResults:
                 return TakeFrame(now, OnClientResults);
+            case Iperf3ServerPhase.CreatingStreams when _channel.Input.IsEmpty || _channel.Input[0] != unchecked((byte)(sbyte)Iperf3State.ClientTerminate):
+                // A client sends nothing else before TEST_START; whatever came early waits for the
+                // streams (taken up by AddStream), so that a TEST_END never overtakes them.
+                return false;
             default:
                 if (_channel.Input.IsEmpty)
                     return false;
@@ -297,6 +301,9 @@ public sealed class Iperf3ServerSession
             if (Parameters.Duration > 0)
                 _deadline = now + TimeSpan.FromSeconds(Parameters.Duration + Parameters.Omit) + GracePeriod;
             _channel.Raise(Iperf3EventKind.TestStarted);
+            while (Phase != Iperf3ServerPhase.Finished && Step(now))
+            {
+            }
         }
         return stream;
     }
