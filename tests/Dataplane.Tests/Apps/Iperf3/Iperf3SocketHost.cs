@@ -63,7 +63,7 @@ internal static class Iperf3SocketHost
     /// <summary>
     /// Serves one test on <paramref name="listener"/>/<paramref name="udp"/> with an
     /// <see cref="Iperf3ServerSession"/> until it finishes or <paramref name="limit"/> passes. A
-    /// second control connection while busy is refused; <paramref name="onBusy"/> runs once the
+    /// second control connection while busy is refused; <paramref name="onRunning"/> runs once the
     /// test runs (to try one).
     /// </summary>
     public static Iperf3ServerSession Serve(Socket listener, Socket udp, TimeSpan limit, Action? onRunning = null)
