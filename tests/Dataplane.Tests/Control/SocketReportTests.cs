@@ -4,6 +4,7 @@ using Dataplane.Engine;
 using Dataplane.Stack;
 using Dataplane.Stack.Apps;
 using Dataplane.Stack.Transport;
+using Dataplane.Stack.Transport.Tcp;
 using Dataplane.Tests.Stack;
 using Dataplane.Wire;
 using static Dataplane.Tests.Stack.StackHarness;
@@ -41,6 +42,33 @@ public sealed class SocketReportTests
             "udp6         0      0  fdd7:e83e:66bd:1011::2.9 *.*                                all\n" +
             "udp          0      0  10.10.11.2.9000        *.*                                1\n" +
             "udp          0      0  10.10.12.3.50000       10.10.12.4.9001                    1\n",
+            report);
+    }
+
+    [Fact]
+    public void A_tcp_listener_on_every_worker_is_one_line_and_a_connection_shows_its_state_and_worker()
+    {
+        var h = Host(worker: 0, workers: 2).KnowingPeers();
+        var second = new StackWorker(h.Stack, new WorkerContext(1, h.Pool, new BufferCache(h.Pool), new TimerWheel(h.Now), [null, null]));
+        foreach (StackWorker worker in new[] { h.Worker, second })
+            Assert.Equal(TcpError.None, worker.Tcp.Start(new TcpEchoApp(InetEndpoint.Ipv4(Ipv4Address.Any, 7))));
+        // A SYN from the client: the connection waits in SYN_RCVD on worker 0, which took it.
+        byte[] syn = new byte[20];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(syn, 40000);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(syn.AsSpan(2), 7);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(syn.AsSpan(4), 1000);
+        syn[12] = 5 << 4;
+        syn[13] = 0x02;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(syn.AsSpan(14), 64240);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(syn.AsSpan(16), Frames.Checksum4(Client, Ours, 6, syn));
+        h.Receive(0, Frames.Ipv4Frame(h.Mac(0), Client, Ours, 6, syn));
+
+        string report = SocketReport.Write(h.Stack);
+
+        Assert.Equal(
+            Header +
+            "tcp          0      0  *.7                    *.*                    LISTEN      all\n" +
+            "tcp          0      0  10.10.11.2.7           10.10.11.1.40000       SYN_RCVD    0\n",
             report);
     }
 
