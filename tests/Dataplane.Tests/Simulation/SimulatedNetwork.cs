@@ -195,10 +195,16 @@ internal sealed class SimulatedNetwork
     /// datagram was corrupted already, on this link or another. Two flips in one datagram can cancel
     /// out in its ones' complement checksum (+d in one word, -d in another), so that a stack would
     /// rightly take corrupted data; on a real link the Ethernet CRC makes that pair as good as
-    /// impossible, and here the Internet checksum is the only judge.
+    /// impossible, and here the Internet checksum is the only judge. Nor an ARP frame: ARP has no
+    /// checksum, and a flipped byte of a sender's MAC address teaches a wrong address, which no real
+    /// wire with its CRC teaches, and which costs a host its neighbour for as long as neighbour
+    /// unreachability detection takes (tens of seconds, longer than TCP's SYN retries: the TCP
+    /// simulation found it).
     /// </summary>
     internal bool MayCorrupt(byte[] frame)
     {
+        if (frame.Length >= 14 && frame[12] == 0x08 && frame[13] == 0x06)
+            return false;
         ulong datagram = CorruptionCheck.DatagramOf(frame);
         return datagram == 0 || _corruptedDatagrams.Add(datagram);
     }

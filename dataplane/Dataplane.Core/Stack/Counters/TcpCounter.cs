@@ -216,4 +216,16 @@ internal enum TcpCounter
     /// <summary>A connection's timer that the worker's wheel had no room for.</summary>
     [Counter("timers not armed: wheel full", Error = true)]
     NoTimer,
+
+    /// <summary>SYN-ACKs carrying a SYN cookie, sent when a listener's queue was full (RFC 4987 3.6, tcps_sc_sendcookie).</summary>
+    [Counter("SYN cookies sent")]
+    SynCookiesSent,
+
+    /// <summary>Handshakes completed from a valid SYN cookie (tcps_sc_recvcookie).</summary>
+    [Counter("SYN cookies accepted")]
+    SynCookiesAccepted,
+
+    /// <summary>ACKs to a listener whose cookie did not check, while cookies were in use: reset.</summary>
+    [Counter("SYN cookies failed")]
+    SynCookiesFailed,
 }

@@ -109,9 +109,17 @@ internal sealed class TcpLayer
             Sockets.Reap();
             return;
         }
-        if ((tcp.Flags & TcpFlags.Rst) == 0 && Sockets.FindListener(to) is not null)
+        if ((tcp.Flags & TcpFlags.Rst) == 0 && Sockets.FindListener(to) is { } cookieListener)
         {
-            // LISTEN: a reset is ignored; an ACK (of a connection we do not have) is reset; anything else dropped.
+            // LISTEN: an ACK completes a handshake answered with a SYN cookie, or is reset (there
+            // is no such connection); a reset is ignored; anything else dropped.
+            if ((tcp.Flags & (TcpFlags.Ack | TcpFlags.Syn)) == TcpFlags.Ack && Sockets.TryCookie(cookieListener, datagram, tcp, options) is { } restored)
+            {
+                restored.Input(datagram, tcp, options);
+                restored.Dispatch();
+                Sockets.Reap();
+                return;
+            }
             if ((tcp.Flags & TcpFlags.Ack) != 0)
                 Closed(datagram, tcp);
             else
@@ -165,6 +173,40 @@ internal sealed class TcpLayer
         if (length > 0)
             _counters.Count(TcpCounter.DataSegmentsSent);
         return _output.Send(packet, local.Ip, remote.Ip, IpProtocol.Tcp, header + length, socket.Scope);
+    }
+
+    /// <summary>Sends a segment with options and no data that no socket stands behind (a SYN cookie's SYN-ACK).</summary>
+    internal void SendStateless(in InetEndpoint local, in InetEndpoint remote, int scope, uint sequence, uint acknowledgment, TcpFlags flags, ushort window, in TcpOptions options)
+    {
+        bool ipv6 = remote.IsIpv6;
+        int header = TcpHeader + options.Length;
+        int ipHeader = IpOutput.HeaderLength(ipv6);
+        Span<byte> l3 = _packets.New(ipHeader + header, out PacketBuffer packet);
+        if (!packet.IsValid)
+        {
+            _counters.Count(TcpCounter.NoBuffer);
+            _output.CountNoBuffer(ipv6);
+            return;
+        }
+        Span<byte> l4 = l3.Slice(ipHeader, header);
+        new TcpSegment.Repr
+        {
+            SourcePort = local.Port,
+            DestinationPort = remote.Port,
+            SequenceNumber = sequence,
+            AcknowledgmentNumber = acknowledgment,
+            DataOffset = (byte)(header / 4),
+            Flags = flags,
+            Window = window,
+        }.Emit(l4);
+        options.Emit(l4[TcpHeader..]);
+        TcpSegment.TryCreate(l4, out TcpSegment segment);
+        if (ipv6)
+            segment.FillChecksum(local.Address, remote.Address);
+        else
+            segment.FillChecksum(local.Address4, remote.Address4);
+        _counters.Count(TcpCounter.Sent);
+        _output.Send(packet, local.Ip, remote.Ip, IpProtocol.Tcp, header, scope);
     }
 
     /// <summary>Sends a segment without options or data from <paramref name="local"/> to <paramref name="remote"/> (a reset, mostly).</summary>

@@ -180,6 +180,9 @@ internal sealed partial class TcpSocket
         SetState(TcpState.SynReceived);
     }
 
+    /// <summary>A connection rebuilt from a SYN cookie: our SYN-ACK went out (statelessly); the ACK comes next.</summary>
+    internal void CookieSynSent() => _sndNxt = _sndMax = _iss + 1;
+
     /// <summary>A listener stops: it is closed, and connections still in their handshake through it will be reset when they complete.</summary>
     internal void AbandonListening() => SetState(TcpState.Closed);
 

@@ -43,7 +43,9 @@ internal sealed class TcpSocketTable
     private readonly Stack<int> _freeSlots = new();
     private TcpApp[] _apps = [];
     private readonly InitialSequenceNumbers _isn;
+    private readonly SynCookies _cookies;
     private readonly SipHash _secret;
+    private long _cookieSentAt = long.MinValue;
     private PacketRateLimit _challengeAcks;
     private uint _random;
 
@@ -57,6 +59,8 @@ internal sealed class TcpSocketTable
         _secret = new SipHash(key);
         context.Random.NextBytes(key);
         _isn = new InitialSequenceNumbers(new SipHash(key));
+        context.Random.NextBytes(key);
+        _cookies = new SynCookies(new SipHash(key));
         _connections = new Dictionary<FlowKey, TcpSocket>(new KeyedFlowComparer(_secret));
         _challengeAcks = new PacketRateLimit(context.Now);
         _random = (uint)context.Random.Next() | 1; // RFC 6056 3.3.1: ephemeral ports from a random start
@@ -230,9 +234,13 @@ internal sealed class TcpSocketTable
     /// </summary>
     internal void Accept(TcpSocket listener, in IpDatagram datagram, TcpSegment tcp, in TcpOptions options)
     {
+        InetEndpoint local = InetEndpoint.Of(datagram.Destination, tcp.DestinationPort);
+        InetEndpoint remote = InetEndpoint.Of(datagram.Source, tcp.SourcePort);
         if (listener.Pending >= listener.Backlog)
         {
+            // The queue is full (a SYN flood, or an app slow to accept): answer with a cookie and keep nothing.
             Counters.Count(TcpCounter.ListenQueueOverflows);
+            SendCookie(datagram, tcp, options, local, remote);
             return;
         }
         if (_connections.Count >= MaxConnections || !MayGrowWindows)
@@ -240,8 +248,6 @@ internal sealed class TcpSocketTable
             Counters.Count(TcpCounter.ConnectionsRefusedLimit);
             return;
         }
-        InetEndpoint local = InetEndpoint.Of(datagram.Destination, tcp.DestinationPort);
-        InetEndpoint remote = InetEndpoint.Of(datagram.Source, tcp.SourcePort);
         TcpSocket socket = Take(listener.IsIpv6, null);
         socket.SetEndpoints(local, remote, datagram.Source.IsIpv6 && datagram.Source.Mapped.IsLinkLocal ? datagram.Interface.Index : -1);
         TcpSequence iss = _isn.For(local.Ip, local.Port, remote.Ip, remote.Port, Context.Now);
@@ -250,6 +256,77 @@ internal sealed class TcpSocketTable
         Insert(socket);
         Counters.Count(TcpCounter.PassiveOpens);
         socket.SendSyn();
+    }
+
+    /// <summary>
+    /// RFC 4987 3.6: a SYN-ACK whose ISS is a cookie of the connection's state, with the options
+    /// the peer offered (window scale and SACK-permitted kept in our timestamp's low bits).
+    /// </summary>
+    private void SendCookie(in IpDatagram datagram, TcpSegment tcp, in TcpOptions syn, in InetEndpoint local, in InetEndpoint remote)
+    {
+        int scope = remote.IsIpv6 && remote.Address.IsLinkLocal ? datagram.Interface.Index : -1;
+        int routeMss = RouteMss(remote, scope, remote.IsIpv6 ? 40 : 20);
+        int peerMss = syn.MaximumSegmentSize is ushort m ? Math.Max((int)m, MinMss) : remote.IsIpv6 ? 1220 : 536;
+        uint iss = _cookies.Make(local, remote, tcp.SequenceNumber, Math.Min(peerMss, routeMss), Context.Now);
+        var options = default(TcpOptions);
+        options.MaximumSegmentSize = (ushort)routeMss;
+        if (syn.WindowScale.HasValue)
+            options.WindowScale = (byte)ShiftFor(ReceiveBufferLimit);
+        if (syn.Timestamps is var (value, _))
+        {
+            // Our timestamp clock for this connection, its low bits replaced by the options and never ahead of the clock.
+            uint now = unchecked((uint)(Context.Now / 1_000_000) + TimestampOffset(local, remote));
+            uint bits = SynCookies.EncodeOptions(syn.WindowScale.HasValue ? Math.Min((int)syn.WindowScale.Value, 14) : null, syn.SackPermitted);
+            uint stamped = (now & ~SynCookies.OptionBits) | bits;
+            if (bits > (now & SynCookies.OptionBits))
+                stamped -= SynCookies.OptionBits + 1;
+            options.Timestamps = (stamped, value);
+            options.SackPermitted = syn.SackPermitted;
+        }
+        _cookieSentAt = Context.Now;
+        Counters.Count(TcpCounter.SynCookiesSent);
+        _layer.SendStateless(local, remote, scope, iss, tcp.SequenceNumber + 1, TcpFlags.Syn | TcpFlags.Ack, (ushort)Math.Min(ReceiveBufferLimit, 65535), options);
+    }
+
+    /// <summary>
+    /// An ACK for a listener with no connection: when it acknowledges a valid cookie (RFC 4987
+    /// 3.6), the connection is rebuilt in SYN-RECEIVED from it, and the ACK completes it. Null when
+    /// it does not (the caller resets it, as RFC 9293 3.10.7.2 says for an ACK in LISTEN).
+    /// </summary>
+    internal TcpSocket? TryCookie(TcpSocket listener, in IpDatagram datagram, TcpSegment tcp, in TcpOptions options)
+    {
+        if (Context.Now - _cookieSentAt > 2 * SynCookies.Period)
+            return null; // no cookie out there that could still be good
+        InetEndpoint local = InetEndpoint.Of(datagram.Destination, tcp.DestinationPort);
+        InetEndpoint remote = InetEndpoint.Of(datagram.Source, tcp.SourcePort);
+        uint iss = tcp.AcknowledgmentNumber - 1, peerIsn = tcp.SequenceNumber - 1;
+        if (!_cookies.TryCheck(local, remote, peerIsn, iss, Context.Now, out int mss))
+        {
+            Counters.Count(TcpCounter.SynCookiesFailed);
+            return null;
+        }
+        if (_connections.Count >= MaxConnections || !MayGrowWindows)
+        {
+            Counters.Count(TcpCounter.ConnectionsRefusedLimit);
+            return null;
+        }
+        var syn = default(TcpOptions);
+        syn.MaximumSegmentSize = (ushort)mss;
+        if (options.Timestamps is var (value, echo))
+        {
+            (int? shift, bool sack) = SynCookies.DecodeOptions(echo & SynCookies.OptionBits);
+            syn.WindowScale = (byte?)shift;
+            syn.SackPermitted = sack;
+            syn.Timestamps = (value, 0);
+        }
+        TcpSocket socket = Take(listener.IsIpv6, null);
+        socket.SetEndpoints(local, remote, remote.IsIpv6 && remote.Address.IsLinkLocal ? datagram.Interface.Index : -1);
+        socket.BeginPassiveOpen(listener, new TcpSequence(iss), new TcpSequence(peerIsn), tcp.Window, syn, TimestampOffset(local, remote), ShiftFor(ReceiveBufferLimit));
+        socket.CookieSynSent();
+        listener.Pending++;
+        Insert(socket);
+        Counters.Count(TcpCounter.SynCookiesAccepted);
+        return socket;
     }
 
     /// <summary>The app let go of <paramref name="socket"/>; it returns to the pool now if the protocol is done with it.</summary>
