@@ -523,8 +523,7 @@ internal sealed class SocketCalls
     }
 
     private static bool Readable(SocketDescriptor d, TcpSocket tcp)
-        => tcp.ReadableBytes > 0 || tcp.IsReceiveFinished || d.ReadShutdown || tcp.Error != TcpError.None && !d.ErrorReported
-            || tcp.State is TcpState.Closed && tcp.Error == TcpError.None;
+        => tcp.ReadableBytes > 0 || tcp.IsReceiveFinished || d.ReadShutdown || tcp.State == TcpState.Closed;
 
     /// <summary>Waits for a connect to finish: 0 when established, -errno of its failure.</summary>
     private int WaitConnected(SocketDescriptor d)
@@ -547,12 +546,12 @@ internal sealed class SocketCalls
     {
         bool driving = Environment.CurrentManagedThreadId == _drivingThread;
         long limit = Math.Min(deadline, _stack.Now + Horizon);
-        while (!ready())
+        if (driving)
         {
-            if (_closed)
-                return false;
-            if (driving)
+            while (!ready())
             {
+                if (_closed)
+                    return false;
                 if (!_stack.AdvanceToNextTimer(limit))
                 {
                     if (deadline != long.MaxValue)
@@ -560,13 +559,22 @@ internal sealed class SocketCalls
                     return ready();
                 }
             }
-            else
-            {
-                if (_stack.Now >= deadline)
-                    return false;
-                Monitor.Wait(_stack.Gate);
-            }
+            return true;
         }
-        return true;
+        if (ready())
+            return true;
+        Func<bool> wakes = () => ready() || _closed || _stack.Now >= deadline;
+        _stack.BeginWait(wakes);
+        bool ok = false;
+        try
+        {
+            while (!_closed && _stack.Now < deadline && !(ok = ready()))
+                Monitor.Wait(_stack.Gate);
+            return ok;
+        }
+        finally
+        {
+            _stack.EndWait(wakes, woken: true);
+        }
     }
 }

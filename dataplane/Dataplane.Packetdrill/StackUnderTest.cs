@@ -40,6 +40,8 @@ internal sealed class StackUnderTest
     private readonly PacketBuffer[] _burst = new PacketBuffer[64];
     private readonly Queue<OutboundPacket> _outbound = new();
     private readonly LibraryOptions _options;
+    private readonly List<Func<bool>> _waiting = [];
+    private readonly HashSet<int> _finishing = [];
     private StackProcessor _processor;
 
     /// <summary>The stack of <paramref name="options"/>, its clock at <see cref="StartTime"/>.</summary>
@@ -95,11 +97,36 @@ internal sealed class StackUnderTest
     /// <summary>True when the address of <paramref name="local"/> is one of the stack's.</summary>
     public bool Owns(in InetEndpoint local) => local.IsIpv6 ? _stack.Owner(local.Address) is not null : _stack.IsOurs(local.Address4);
 
+    /// <summary>How long, in real milliseconds, the clock waits for a woken call to finish (see <see cref="HoldForWoken"/>).</summary>
+    public const int WokenPatience = 1000;
+
     /// <summary>gettimeofday: the virtual clock, which each read moves on by <see cref="ClockReadCost"/>.</summary>
     public long ReadClock()
     {
+        if (_finishing.Remove(Environment.CurrentManagedThreadId))
+        {
+            // The read that ends a woken call (packetdrill's end_syscall): its time is now, and the
+            // clock may move again.
+            Monitor.PulseAll(Gate);
+            return Now;
+        }
         AdvanceTo(Now + ClockReadCost);
         return Now;
+    }
+
+    /// <summary>
+    /// Registers a call that sleeps on another thread until <paramref name="ready"/>: the clock will
+    /// not move while it is ready and has not run (<see cref="HoldForWoken"/>).
+    /// </summary>
+    public void BeginWait(Func<bool> ready) => _waiting.Add(ready);
+
+    /// <summary>The call registered with <paramref name="ready"/> stopped waiting; <paramref name="woken"/> when it waited and became ready.</summary>
+    public void EndWait(Func<bool> ready, bool woken)
+    {
+        _waiting.Remove(ready);
+        if (woken)
+            _finishing.Add(Environment.CurrentManagedThreadId);
+        Monitor.PulseAll(Gate);
     }
 
     /// <summary>
@@ -141,6 +168,7 @@ internal sealed class StackUnderTest
     {
         while (true)
         {
+            HoldForWoken();
             long next = _context.Timers.NextExpiry;
             if (next > time)
                 break;
@@ -159,6 +187,7 @@ internal sealed class StackUnderTest
     /// </summary>
     public bool AdvanceToNextTimer(long limit)
     {
+        HoldForWoken();
         long next = _context.Timers.NextExpiry;
         if (next > limit)
             return false;
@@ -189,6 +218,33 @@ internal sealed class StackUnderTest
             }
         }
         Monitor.PulseAll(Gate);
+    }
+
+    /// <summary>
+    /// Before the clock moves: lets a call that sleeps on another thread and became ready (data
+    /// arrived for a blocking read) run and read the clock first, so that packetdrill's check of
+    /// when the call returned sees the time it was woken, not a later one. packetdrill reads the
+    /// clock right after such a call returns; a thread that does not is waited for
+    /// <see cref="WokenPatience"/> real milliseconds at most.
+    /// </summary>
+    private void HoldForWoken()
+    {
+        if (_finishing.Contains(Environment.CurrentManagedThreadId))
+            return;
+        long start = Environment.TickCount64;
+        while ((_finishing.Count > 0 || AnyWaiterReady()) && Environment.TickCount64 - start < WokenPatience)
+            Monitor.Wait(Gate, 10);
+        _finishing.Clear();
+    }
+
+    private bool AnyWaiterReady()
+    {
+        foreach (Func<bool> ready in _waiting)
+        {
+            if (ready())
+                return true;
+        }
+        return false;
     }
 
     /// <summary>The gateway's entries, confirmed now: the neighbours packetdrill stands for never go stale.</summary>
