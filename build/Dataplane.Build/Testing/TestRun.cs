@@ -21,6 +21,7 @@ internal sealed class TestRun(Terminal terminal, string deps, string[]? only = n
         "tests/Dataplane.Tests/Dataplane.Tests.csproj",
         "tests/Dataplane.Generators.Tests/Dataplane.Generators.Tests.csproj",
         "tests/Dataplane.Native.Tests/Dataplane.Native.Tests.csproj",
+        "tests/Dataplane.Packetdrill.Tests/Dataplane.Packetdrill.Tests.csproj",
         "tests/Dataplane.Conformance.Tests/Dataplane.Conformance.Tests.csproj",
     ];
 
