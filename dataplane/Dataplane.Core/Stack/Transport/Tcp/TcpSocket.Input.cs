@@ -137,6 +137,12 @@ internal sealed partial class TcpSocket
             }
             // Our SYN is acknowledged: the connection is established.
             _sndUna = _iss + 1;
+            if (_timing)
+            {
+                // The handshake's RTT (RFC 6298 2.2); not when the SYN-ACK was sent again (Karn) or came from a cookie.
+                SampleRtt(Now - _timedAt);
+                _timing = false;
+            }
             SetState(_finQueued ? TcpState.FinWait1 : TcpState.Established);
             _events |= TcpEvents.Established;
             Table.Counters.Count(TcpCounter.ConnectionsEstablished);
@@ -410,10 +416,8 @@ internal sealed partial class TcpSocket
             _sndUna = ack;
             _retransmits = 0;
             _retransmitAt = 0;
-            if (_timing && ack > _timedSequence && !_timestamps)
-                SampleRtt(Now - _timedAt);
-            else if (_timestamps && options.Timestamps is var (_, echo) && echo != 0)
-                SampleRtt(TimestampAge(echo));
+            if (_timing)
+                SampleRtt(Now - _timedAt); // the SYN went once (Karn): its round trip is the first sample
             _timing = false;
             SetState(_finQueued ? TcpState.FinWait1 : TcpState.Established);
             UpdateWindow(tcp, seq, ack, force: true);

@@ -94,9 +94,16 @@ internal sealed partial class TcpSocket
     internal void SendSyn()
     {
         bool synAck = State == TcpState.SynReceived;
-        SendSegment(_iss, synAck ? TcpFlags.Syn | TcpFlags.Ack : TcpFlags.Syn, 0, retransmit: _sndMax > _iss);
-        if (_sndMax <= _iss)
+        bool first = _sndMax <= _iss;
+        SendSegment(_iss, synAck ? TcpFlags.Syn | TcpFlags.Ack : TcpFlags.Syn, 0, retransmit: !first);
+        if (first)
+        {
             _sndMax = _sndNxt = _iss + 1;
+            // The handshake gives the first RTT sample (RFC 6298 2.2), unless the SYN is sent again (Karn).
+            _timing = true;
+            _timedSequence = _iss;
+            _timedAt = Now;
+        }
         if (_retransmitAt == 0)
             ArmRetransmit();
     }
