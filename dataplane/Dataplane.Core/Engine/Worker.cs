@@ -49,6 +49,7 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
         // long timeout costs nothing; queues without one are looked at again within 1 ms.
         _sleepMilliseconds = Array.TrueForAll(receive, q => q.ReadinessDescriptor is not null) ? 100 : 1;
         Wakeup = EventFd.Create();
+        context.Mailbox = new WorkerMailbox(Wakeup);
     }
 
     /// <summary>The queues this worker receives from.</summary>
@@ -67,6 +68,7 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
         _inbound = inbound;
         _outbound = outbound;
         Context.FlowHandOff = peers.Length > 1 ? this : null;
+        Context.Mailboxes = Array.ConvertAll(peers, p => p.Context.Mailbox!);
     }
 
     /// <inheritdoc/>
@@ -121,6 +123,7 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
             work += n;
         }
         work += DrainHandOffs();
+        work += context.Mailbox!.RunPending(); // a ctl request's work: one acquire load when there is none
         context.Timers.Advance(context.Now, ref _processor);
         context.FlushAll();
         return work;
@@ -224,6 +227,7 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
     private void Sleep(Epoll sleep, Span<EpollEvent> events)
     {
         _sleeping = true;
+        Context.Mailbox!.Sleeping = true;
         // Check once more after raising the flag: a peer that handed over just before saw it down.
         if (!HasHandOffs())
         {
@@ -232,11 +236,14 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
             Wakeup.Drain();
         }
         _sleeping = false;
+        Context.Mailbox!.Sleeping = false;
         _idleTurns = SpinTurns;
     }
 
     private bool HasHandOffs()
     {
+        if (Context.Mailbox!.HasWork)
+            return true;
         foreach (SpscRing<PacketBuffer>? ring in _inbound)
         {
             if (ring is not null && ring.Count > 0)
