@@ -140,7 +140,9 @@ internal sealed class DataplaneHost
             Ports = view.Ports;
             try
             {
-                control = ControlServer.Start(_controlSocket, request => ControlCommands.Execute(request, view, capture));
+                // ctl iperf3 hands its test to worker 0 through the worker's mailbox.
+                var iperf3 = new Iperf3Command(stackWorkers, [.. engine.Workers.Select(w => w.Context.Mailbox!)]);
+                control = ControlServer.Start(_controlSocket, request => ControlCommands.Execute(request, view, capture, iperf3));
             }
             catch (ControlSocketException e)
             {
