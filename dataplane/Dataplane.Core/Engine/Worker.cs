@@ -232,12 +232,26 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
         if (!HasHandOffs())
         {
             Context.Counters.Sleeps++;
-            sleep.Wait(events, _sleepMilliseconds);
+            sleep.Wait(events, SleepMilliseconds());
             Wakeup.Drain();
         }
         _sleeping = false;
         Context.Mailbox!.Sleeping = false;
         _idleTurns = SpinTurns;
+    }
+
+    /// <summary>
+    /// How long the idle sleep may last: the usual bound, cut short by the next timer due, so that
+    /// an idle worker's timers (TCP's retransmissions and delayed ACKs, an app's pacing tick) run
+    /// on time rather than when traffic or the bound wakes it.
+    /// </summary>
+    private int SleepMilliseconds()
+    {
+        long next = Context.Timers.NextExpiry;
+        if (next == long.MaxValue)
+            return _sleepMilliseconds;
+        long milliseconds = (next - EngineClock.Nanoseconds() + 999_999) / 1_000_000;
+        return (int)Math.Clamp(milliseconds, 0, _sleepMilliseconds);
     }
 
     private bool HasHandOffs()
