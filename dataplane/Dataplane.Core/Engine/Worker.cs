@@ -49,6 +49,7 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
         // long timeout costs nothing; queues without one are looked at again within 1 ms.
         _sleepMilliseconds = Array.TrueForAll(receive, q => q.ReadinessDescriptor is not null) ? 100 : 1;
         Wakeup = EventFd.Create();
+        context.Mailbox = new WorkerMailbox(Wakeup);
     }
 
     /// <summary>The queues this worker receives from.</summary>
@@ -67,6 +68,7 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
         _inbound = inbound;
         _outbound = outbound;
         Context.FlowHandOff = peers.Length > 1 ? this : null;
+        Context.Mailboxes = Array.ConvertAll(peers, p => p.Context.Mailbox!);
     }
 
     /// <inheritdoc/>
@@ -121,6 +123,7 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
             work += n;
         }
         work += DrainHandOffs();
+        work += context.Mailbox!.RunPending(); // a ctl request's work: one acquire load when there is none
         context.Timers.Advance(context.Now, ref _processor);
         context.FlushAll();
         return work;
@@ -224,19 +227,37 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
     private void Sleep(Epoll sleep, Span<EpollEvent> events)
     {
         _sleeping = true;
+        Context.Mailbox!.Sleeping = true;
         // Check once more after raising the flag: a peer that handed over just before saw it down.
         if (!HasHandOffs())
         {
             Context.Counters.Sleeps++;
-            sleep.Wait(events, _sleepMilliseconds);
+            sleep.Wait(events, SleepMilliseconds());
             Wakeup.Drain();
         }
         _sleeping = false;
+        Context.Mailbox!.Sleeping = false;
         _idleTurns = SpinTurns;
+    }
+
+    /// <summary>
+    /// How long the idle sleep may last: the usual bound, cut short by the next timer due, so that
+    /// an idle worker's timers (TCP's retransmissions and delayed ACKs, an app's pacing tick) run
+    /// on time rather than when traffic or the bound wakes it.
+    /// </summary>
+    private int SleepMilliseconds()
+    {
+        long next = Context.Timers.NextExpiry;
+        if (next == long.MaxValue)
+            return _sleepMilliseconds;
+        long milliseconds = (next - EngineClock.Nanoseconds() + 999_999) / 1_000_000;
+        return (int)Math.Clamp(milliseconds, 0, _sleepMilliseconds);
     }
 
     private bool HasHandOffs()
     {
+        if (Context.Mailbox!.HasWork)
+            return true;
         foreach (SpscRing<PacketBuffer>? ring in _inbound)
         {
             if (ring is not null && ring.Count > 0)

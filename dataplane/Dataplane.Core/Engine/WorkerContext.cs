@@ -113,6 +113,15 @@ internal sealed class WorkerContext
     }
 
     /// <summary>
+    /// Where other threads hand work to this worker (<see cref="WorkerMailbox"/>); set by the
+    /// engine's worker, null for a context that stands alone (tests, the simulation).
+    /// </summary>
+    internal WorkerMailbox? Mailbox { get; set; }
+
+    /// <summary>Every worker's mailbox by index (this one's too), for waking a peer; empty when this worker stands alone.</summary>
+    internal WorkerMailbox[] Mailboxes { get; set; } = [];
+
+    /// <summary>
     /// Where the stack of this worker draws its unpredictable starting points (IP identifications,
     /// ephemeral ports) at construction. A simulation gives a seeded one, so that a run replays exactly.
     /// </summary>

@@ -33,6 +33,7 @@ internal static class CtlCommand
         ("ndp -a", "", "the IPv6 neighbour cache"),
         ("stats --json", "", "every counter as one JSON object, for scripts"),
         ("capture", "PORT FILE.pcapng [COUNT]", "write frames seen on PORT to FILE (pcapng), COUNT of them (default 100) or what 10 s bring"),
+        ("iperf3", "-c HOST [OPTIONS]", "an iperf3 test to a stock 'iperf3 -s' (-p -t -n -k -P -R --bidir -u -b -l -O -J ...)"),
     ];
 
     /// <summary>The full help of the command.</summary>
@@ -74,6 +75,13 @@ internal static class CtlCommand
                 return CommandOptions.WriteUsageError(stderr, Name, $"ctl capture: the file name '{words[2]}' has a space or tab, which the control protocol cannot carry");
             return Control.ControlClient.Run(socket, words, stdout, stderr, CaptureTimeoutMilliseconds);
         }
+        if (options.Operands[0] == "iperf3")
+        {
+            // The reply comes when the test is over: wait for its time and then some.
+            Stack.Apps.Iperf3.Iperf3ClientOptions parsed = Control.Iperf3Command.Parse([.. options.Operands.Skip(1)], out _, out _)!;
+            TimeSpan limit = Control.Iperf3Command.Limit(parsed.Parameters) + TimeSpan.FromSeconds(10);
+            return Control.ControlClient.Run(socket, options.Operands, stdout, stderr, (int)limit.TotalMilliseconds);
+        }
         return Control.ControlClient.Run(socket, options.Operands, stdout, stderr);
     }
 
@@ -93,6 +101,8 @@ internal static class CtlCommand
         }
         if (verb == "route")
             return Control.RouteCommand.Validate(words) is { } routeError ? $"ctl {routeError}" : null;
+        if (verb == "iperf3")
+            return Control.Iperf3Command.Parse([.. words.Skip(1)], out _, out string? iperfError) is null ? $"ctl iperf3: {iperfError}" : null;
         string line = string.Join(' ', words);
         if (Commands.Any(c => c.Operands.Length == 0 && c.Words == line))
             return null;

@@ -5,13 +5,19 @@ namespace Dataplane.Control;
 /// <summary>Runs one control request against a running dataplane and returns the reply.</summary>
 internal static class ControlCommands
 {
-    /// <summary>The reply to the request line <paramref name="request"/>; <paramref name="capture"/> serves <c>capture</c>.</summary>
-    public static ControlReply Execute(string request, DataplaneView view, CaptureService? capture = null)
+    /// <summary>The reply to the request line <paramref name="request"/>; <paramref name="capture"/> serves <c>capture</c>, <paramref name="iperf3"/> <c>iperf3</c>.</summary>
+    public static ControlReply Execute(string request, DataplaneView view, CaptureService? capture = null, Iperf3Command? iperf3 = null)
     {
         string[] split = request.Split(' ', '\t', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         string line = string.Join(' ', split);
         if (split.Length > 0 && split[0] == "capture")
             return Capture(split, capture);
+        if (split.Length > 0 && split[0] == "iperf3")
+        {
+            return iperf3 is null
+                ? new(ControlStatus.Unavailable, "not available yet: this dataplane runs no iperf3 client\n")
+                : iperf3.Execute(split);
+        }
         if (split.Length > 0 && split[0] == "route")
             return RouteCommand.Execute(split, view.Stack.Routes, gateway => Runtime.StackBuilder.GatewayInterface(view.Stack, gateway), [.. view.Stack.Interfaces.Select(i => i.Name)]);
         switch (line)

@@ -140,7 +140,7 @@ internal sealed class ControlServer : IDisposable
                 {
                     using (client)
                         Answer(client, request);
-                }) { IsBackground = true, Name = "dataplane-control capture" };
+                }) { IsBackground = true, Name = "dataplane-control long" };
                 lock (_long)
                 {
                     _long.RemoveAll(t => !t.IsAlive);
@@ -154,8 +154,12 @@ internal sealed class ControlServer : IDisposable
         }
     }
 
-    /// <summary>Requests that take long: <c>capture</c>.</summary>
-    private static bool IsLong(string request) => request.TrimStart(' ', '\t').StartsWith("capture", StringComparison.Ordinal);
+    /// <summary>Requests that take long: <c>capture</c>, <c>iperf3</c>.</summary>
+    private static bool IsLong(string request)
+    {
+        string trimmed = request.TrimStart(' ', '\t');
+        return trimmed.StartsWith("capture", StringComparison.Ordinal) || trimmed.StartsWith("iperf3", StringComparison.Ordinal);
+    }
 
     private void Answer(Socket client, string request)
     {

@@ -61,8 +61,8 @@ internal sealed class DataplaneHost
             yield return $"vlan {vlan.Name} (line {vlan.Line}): vlan interfaces are not available yet; its addresses are not configured";
         foreach (AppConfig app in config.Apps)
         {
-            if (app.Transport == AppTransport.Tcp && TcpApps.Create(app) is null)
-                yield return $"app {AppConfig.KindKeywords[(int)app.Kind]}{(app.Kind == AppKind.Iperf3 ? "" : " tcp")} (line {app.Line}): not available yet; the app does not run";
+            if (app.Transport == AppTransport.Tcp && app.Kind != AppKind.Iperf3 && TcpApps.Create(app) is null)
+                yield return $"app {AppConfig.KindKeywords[(int)app.Kind]} tcp (line {app.Line}): not available yet; the app does not run";
         }
     }
 
@@ -100,12 +100,13 @@ internal sealed class DataplaneHost
         Stack = stack;
         var stackWorkers = new StackWorker[cores.Length];
         var appErrors = new List<string>();
+        var iperf3Servers = new Dictionary<AppConfig, Stack.Apps.Iperf3.Iperf3Server>(ReferenceEqualityComparer.Instance);
         using var engine = new PacketEngine<StackProcessor>(pool, cores, ports, (WorkerContext context) =>
         {
             var worker = new StackWorker(stack, context);
             stackWorkers[context.Index] = worker;
             UdpApps.Start(worker, _config, appErrors); // every UDP app on every worker, before traffic flows
-            TcpApps.Start(worker, _config, appErrors); // and every TCP app: a listener on each worker
+            TcpApps.Start(worker, _config, appErrors, iperf3Servers); // and every TCP app: a listener on each worker
             return new StackProcessor(worker);
         });
         if (appErrors.Count > 0)
@@ -139,7 +140,9 @@ internal sealed class DataplaneHost
             Ports = view.Ports;
             try
             {
-                control = ControlServer.Start(_controlSocket, request => ControlCommands.Execute(request, view, capture));
+                // ctl iperf3 hands its test to worker 0 through the worker's mailbox.
+                var iperf3 = new Iperf3Command(stackWorkers, [.. engine.Workers.Select(w => w.Context.Mailbox!)]);
+                control = ControlServer.Start(_controlSocket, request => ControlCommands.Execute(request, view, capture, iperf3));
             }
             catch (ControlSocketException e)
             {

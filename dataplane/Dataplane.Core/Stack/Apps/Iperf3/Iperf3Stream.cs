@@ -207,6 +207,26 @@ public sealed class Iperf3Stream
             _end = now;
     }
 
+    /// <summary>
+    /// Takes the counters of <paramref name="counted"/>, the same stream as another worker counted
+    /// it (<see cref="Iperf3App"/>), keeping this one's times: the session's clock decides the
+    /// stream's seconds. The caller has seen the other worker publish that it stopped counting.
+    /// </summary>
+    internal void CopyCountersFrom(Iperf3Stream counted)
+    {
+        Bytes = counted.Bytes;
+        Blocks = counted.Blocks;
+        OmittedBytes = counted.OmittedBytes;
+        PacketCount = counted.PacketCount;
+        Errors = counted.Errors;
+        OutOfOrder = counted.OutOfOrder;
+        Runts = counted.Runts;
+        OmittedPackets = counted.OmittedPackets;
+        OmittedErrors = counted.OmittedErrors;
+        Jitter = counted.Jitter;
+        Retransmits = counted.Retransmits;
+    }
+
     /// <summary>This stream's line for the results JSON (send_results).</summary>
     internal Iperf3StreamResult ToResult(bool senderHasRetransmits) => new()
     {

@@ -1,0 +1,123 @@
+using System.Globalization;
+using System.Text.Json;
+using Xunit.Abstractions;
+
+namespace Dataplane.Tests.Stack.Lab;
+
+/// <summary>
+/// The built-in iperf3 server (<c>app iperf3 listen ...</c>) against the stock iperf3 client on the
+/// left host, and <c>ctl iperf3 -c</c> against a stock <c>iperf3 -s</c> on the left host: TCP
+/// (plain, -R, -P 4) and UDP, IPv4 and IPv6, on the tap lab with two workers, so that a test's
+/// connections land on both. Each run is short (2 s) and bounded; the lab takes down what it
+/// made, the stock peers by their PIDs, whatever happens.
+/// </summary>
+[Collection(StackLab.Collection)]
+[Trait("Category", "Linux")]
+public class Iperf3AppLabTests(ITestOutputHelper output)
+{
+    private const string Apps = $"app iperf3 listen {StackLab.DataplaneLeft}:5201\napp iperf3 listen [{StackLab.DataplaneLeft6}]:5201";
+
+    [SkippableTheory]
+    [InlineData(LabFamily.Ipv4, "")]
+    [InlineData(LabFamily.Ipv6, "")]
+    [InlineData(LabFamily.Ipv4, "-R")]
+    [InlineData(LabFamily.Ipv6, "-R")]
+    [InlineData(LabFamily.Ipv4, "-P 4")]
+    [InlineData(LabFamily.Ipv4, "--bidir")]
+    public void Stock_iperf3_client_runs_a_tcp_test_against_the_app_and_both_ends_count_the_bytes(LabFamily family, string options)
+    {
+        using StackLab lab = StackLab.Start(LabDriver.Tap, Apps);
+        Dictionary<string, long> before = lab.Counters();
+        string server = StackLab.Address(family, StackLab.DataplaneLeft, StackLab.DataplaneLeft6);
+
+        using JsonDocument result = Client(lab, server, ["-t", "2", .. Split(options)]);
+
+        JsonElement end = result.RootElement.GetProperty("end");
+        long sent = end.GetProperty("sum_sent").GetProperty("bytes").GetInt64();
+        long received = end.GetProperty("sum_received").GetProperty("bytes").GetInt64();
+        string moved = StackLab.Moved(before, lab.Counters());
+        output.WriteLine($"iperf3 -c {server} -t 2 {options}: sent {sent}, received {received}; {Rate(end.GetProperty("sum_received"))}; counters moved: {moved}");
+        Assert.True(received > 0, $"nothing received; counters moved: {moved}");
+        Assert.True(sent >= received, $"received {received} more than sent {sent}");
+        int streams = options.Contains("-P 4", StringComparison.Ordinal) ? 4 : options.Contains("--bidir", StringComparison.Ordinal) ? 2 : 1;
+        Assert.Equal(streams, end.GetProperty("streams").GetArrayLength());
+        lab.AssertAlive();
+    }
+
+    [SkippableTheory]
+    [InlineData(LabFamily.Ipv4, "")]
+    [InlineData(LabFamily.Ipv6, "")]
+    [InlineData(LabFamily.Ipv4, "-R")]
+    public void Stock_iperf3_client_runs_a_udp_test_against_the_app_and_loses_little(LabFamily family, string options)
+    {
+        using StackLab lab = StackLab.Start(LabDriver.Tap, Apps);
+        Dictionary<string, long> before = lab.Counters();
+        string server = StackLab.Address(family, StackLab.DataplaneLeft, StackLab.DataplaneLeft6);
+
+        using JsonDocument result = Client(lab, server, ["-u", "-b", "100M", "-t", "2", .. Split(options)]);
+
+        JsonElement sum = result.RootElement.GetProperty("end").GetProperty("sum");
+        long packets = sum.GetProperty("packets").GetInt64();
+        long lost = sum.GetProperty("lost_packets").GetInt64();
+        string moved = StackLab.Moved(before, lab.Counters());
+        output.WriteLine($"iperf3 -c {server} -u -b 100M -t 2 {options}: {packets} datagrams, {lost} lost; {Rate(sum)}; counters moved: {moved}");
+        Assert.True(packets > 1000, $"only {packets} datagrams; counters moved: {moved}");
+        Assert.True(lost * 10 < packets, $"{lost} of {packets} datagrams lost; counters moved: {moved}");
+        lab.AssertAlive();
+    }
+
+    [SkippableTheory]
+    [InlineData(LabFamily.Ipv4, "")]
+    [InlineData(LabFamily.Ipv6, "")]
+    [InlineData(LabFamily.Ipv4, "-R")]
+    [InlineData(LabFamily.Ipv4, "-P 4")]
+    [InlineData(LabFamily.Ipv4, "-u -b 50M")]
+    public void Ctl_iperf3_runs_a_test_against_a_stock_server_and_prints_its_summary(LabFamily family, string options)
+    {
+        using StackLab lab = StackLab.Start(LabDriver.Tap);
+        string host = StackLab.Address(family, StackLab.LeftHost, StackLab.LeftHost6);
+        LabProcess listening = lab.StartInLeft("iperf3", "-s", "-1", "--forceflush", "-B", host);
+        listening.WaitForOutput("Server listening", TimeSpan.FromSeconds(30));
+        Dictionary<string, long> before = lab.Counters();
+
+        string text = lab.Ctl(["iperf3", "-c", host, "-t", "2", .. Split(options)]);
+
+        output.WriteLine(text);
+        output.WriteLine($"counters moved: {StackLab.Moved(before, lab.Counters())}");
+        Assert.Contains($"Connecting to host {host}, port 5201", text, StringComparison.Ordinal);
+        Assert.Contains("sender", text, StringComparison.Ordinal);
+        Assert.Contains("receiver", text, StringComparison.Ordinal);
+        Assert.EndsWith("iperf Done.\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain(" 0.00 Bytes ", text, StringComparison.Ordinal);
+        lab.AssertAlive();
+    }
+
+    [SkippableFact]
+    public void Ctl_iperf3_json_has_the_sums()
+    {
+        using StackLab lab = StackLab.Start(LabDriver.Tap);
+        LabProcess listening = lab.StartInLeft("iperf3", "-s", "-1", "--forceflush", "-B", StackLab.LeftHost);
+        listening.WaitForOutput("Server listening", TimeSpan.FromSeconds(30));
+
+        using JsonDocument json = JsonDocument.Parse(lab.Ctl("iperf3", "-c", StackLab.LeftHost, "-t", "2", "-J"));
+
+        JsonElement end = json.RootElement.GetProperty("end");
+        output.WriteLine($"{Rate(end.GetProperty("sum_sent"))} sent, {Rate(end.GetProperty("sum_received"))} received");
+        Assert.True(end.GetProperty("sum_received").GetProperty("bytes").GetInt64() > 0);
+    }
+
+    /// <summary>Runs the stock client on the left host against <paramref name="server"/>; its JSON report.</summary>
+    private static JsonDocument Client(StackLab lab, string server, string[] options)
+    {
+        (int exit, string text) = lab.TryInLeft("timeout", ["60", "iperf3", "-c", server, "-J", "--connect-timeout", "10000", .. options]);
+        Assert.True(exit == 0, $"iperf3 -c {server} {string.Join(' ', options)}: exit {exit}: {text}; netstat: {lab.Ctl("netstat", "-s")}");
+        JsonDocument json = JsonDocument.Parse(text);
+        Assert.False(json.RootElement.TryGetProperty("error", out JsonElement error), $"iperf3: {error}");
+        return json;
+    }
+
+    private static string[] Split(string options) => options.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
+    private static string Rate(JsonElement sum) =>
+        string.Create(CultureInfo.InvariantCulture, $"{sum.GetProperty("bits_per_second").GetDouble() / 1e6:0.0} Mbit/s");
+}
