@@ -98,6 +98,9 @@ internal sealed class NetworkStack
     /// <summary><c>set tcp buffer</c>: the send and the receive buffer of each TCP connection, in bytes.</summary>
     public int TcpBuffer { get; init; } = TcpSocketTable.DefaultBuffer;
 
+    /// <summary><c>set tcp congestion</c>: the congestion control of new TCP connections.</summary>
+    public CongestionAlgorithm TcpCongestion { get; init; }
+
     /// <summary>Reports of events worth a line in the log (a duplicate address); the host prints them.</summary>
     public Action<string>? Log { get; init; }
 

@@ -66,7 +66,7 @@ internal sealed class StackWorker
         _ipv4 = new Ipv4Layer(stack, _packets, _output, _icmp, _reassembly, Counters);
         _ipv6 = new Ipv6Layer(stack, _packets, _output, _icmp, _reassembly, Counters);
         _udp = new UdpLayer(_packets, _output, _icmp, Counters);
-        _tcp = new TcpLayer(_packets, _output, Counters, (stack.TcpConnections + Math.Max(1, context.FlowOwners?.WorkerCount ?? 1) - 1) / Math.Max(1, context.FlowOwners?.WorkerCount ?? 1), stack.TcpBuffer);
+        _tcp = new TcpLayer(_packets, _output, Counters, (stack.TcpConnections + Math.Max(1, context.FlowOwners?.WorkerCount ?? 1) - 1) / Math.Max(1, context.FlowOwners?.WorkerCount ?? 1), stack.TcpBuffer, stack.TcpCongestion);
         stack.AddUdpTable(_udp.Sockets); // for netstat
         stack.AddTcpTable(_tcp.Sockets);
         if (context.Index == 0)

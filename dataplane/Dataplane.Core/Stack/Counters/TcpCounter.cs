@@ -228,4 +228,20 @@ internal enum TcpCounter
     /// <summary>ACKs to a listener whose cookie did not check, while cookies were in use: reset.</summary>
     [Counter("SYN cookies failed")]
     SynCookiesFailed,
+
+    /// <summary>ACKs whose SACK information judged segments lost (RFC 6675 IsLost, RFC 8985 RACK).</summary>
+    [Counter("ACKs that judged segments lost")]
+    SackRecoveryLosses,
+
+    /// <summary>SACK blocks ignored: inverted, below SND.UNA or beyond SND.NXT (the CVE-2019-11477 family).</summary>
+    [Counter("SACK blocks ignored")]
+    SackBlocksInvalid,
+
+    /// <summary>DSACKs received: a segment arrived twice at the peer (RFC 2883).</summary>
+    [Counter("DSACKs received")]
+    DsacksReceived,
+
+    /// <summary>Tail loss probes sent (RFC 8985 7).</summary>
+    [Counter("tail loss probes sent")]
+    LossProbes,
 }

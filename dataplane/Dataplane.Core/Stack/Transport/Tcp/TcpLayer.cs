@@ -26,16 +26,16 @@ internal sealed class TcpLayer
     /// <summary>
     /// TCP of the worker whose buffers <paramref name="packets"/> handles, over <paramref name="output"/>;
     /// counts in <paramref name="counters"/>; holds at most <paramref name="maxConnections"/>
-    /// connections of <paramref name="bufferBytes"/> send and receive buffer each.
+    /// connections of <paramref name="bufferBytes"/> send and receive buffer each, under <paramref name="congestion"/> control.
     /// </summary>
-    public TcpLayer(WorkerPackets packets, IpOutput output, StackCounters counters, int maxConnections = TcpSocketTable.DefaultConnections, int bufferBytes = TcpSocketTable.DefaultBuffer)
+    public TcpLayer(WorkerPackets packets, IpOutput output, StackCounters counters, int maxConnections = TcpSocketTable.DefaultConnections, int bufferBytes = TcpSocketTable.DefaultBuffer, CongestionAlgorithm congestion = CongestionAlgorithm.Cubic)
     {
         _packets = packets;
         _context = packets.Context;
         _output = output;
         _counters = counters;
         _resets = new PacketRateLimit(_context.Now);
-        Sockets = new TcpSocketTable(this, maxConnections, bufferBytes);
+        Sockets = new TcpSocketTable(this, maxConnections, bufferBytes) { Congestion = congestion };
     }
 
     /// <summary>The worker's connections and listeners.</summary>

@@ -165,15 +165,10 @@ internal sealed partial class TcpSocket
             ChallengeAck(TcpCounter.ChallengeAcksData);
             return false;
         }
-        if (ack > _sndUna)
-        {
-            NewAck(ack, options);
-        }
-        else if (ack == _sndUna && length == 0 && (tcp.Flags & TcpFlags.Fin) == 0 && _sndMax > _sndUna
-            && Scaled(tcp.Window) == _sndWnd)
-        {
-            DuplicateAck();
-        }
+        // RFC 5681 2's duplicate ACK: nothing new acknowledged, no data, no FIN, the same window, data outstanding.
+        bool duplicate = ack == _sndUna && length == 0 && (tcp.Flags & TcpFlags.Fin) == 0 && _sndMax > _sndUna && Scaled(tcp.Window) == _sndWnd;
+        if (ack > _sndUna || duplicate || (options.SackBlockCount > 0 && _sackPermitted))
+            AckArrived(ack, options, duplicate);
         UpdateWindow(tcp, seq, ack, force: false);
         switch (State)
         {
@@ -473,10 +468,7 @@ internal sealed partial class TcpSocket
         _sackPermitted = options.SackPermitted && (!active || _sackPermitted);
         if (_timestamps)
             _sendMss -= 12; // every segment carries the option (RFC 7323 3.2)
-        _cwnd = InitialWindow;
-        _ssthresh = int.MaxValue;
+        _cc.Start(Congestion, _sendMss);
+        _recover = _iss;
     }
-
-    /// <summary>RFC 6928: the initial window, ten segments of at most 1460 bytes' worth.</summary>
-    private int InitialWindow => Math.Min(10 * _sendMss, Math.Max(2 * _sendMss, 14_600));
 }

@@ -15,8 +15,10 @@ internal sealed partial class TcpSocket
     private TcpSequence DataEnd => _sndUna + _send.Bytes + (_sndUna == _iss ? 1 : 0) - (_finAcked ? 1 : 0);
 
     /// <summary>
-    /// Sends what the windows and the rules allow: new data, a FIN, or an acknowledgment that is
-    /// due. Called after every change that may allow a send: a segment in, an app send, a timer.
+    /// Sends what the windows and the rules allow: segments judged lost first (RFC 6675 NextSeg
+    /// rule 1), then new data, a FIN, or an acknowledgment that is due. What goes into the network
+    /// is bounded by the congestion window less the pipe, or in recovery by PRR's allowance (RFC
+    /// 6937); new data also by the peer's window. Called after every change that may allow a send.
     /// </summary>
     internal void Output()
     {
@@ -39,11 +41,21 @@ internal sealed partial class TcpSocket
         bool sent = false;
         while (true)
         {
+            int allowance = Allowance;
+            if (allowance <= 0)
+                break;
+            int lost = _scoreboard.FirstLost();
+            if (lost >= 0)
+            {
+                if (!Retransmit(lost))
+                    break;
+                sent = true;
+                continue;
+            }
             TcpSequence dataEnd = DataEnd;
             int unsent = dataEnd - _sndNxt;
-            int window = (int)Math.Min(_sndWnd, (uint)Math.Max(_cwnd, 0));
-            int usable = _sndUna + window - _sndNxt;
-            int length = Math.Clamp(Math.Min(unsent, Math.Min(usable, _sendMss)), 0, _sendMss);
+            int peerRoom = _sndUna + (int)Math.Min(_sndWnd, int.MaxValue) - _sndNxt;
+            int length = Math.Clamp(Math.Min(unsent, Math.Min(peerRoom, Math.Min(allowance, _sendMss))), 0, _sendMss);
             bool fin = _finQueued && !_finAcked && _sndNxt + length == dataEnd;
             if (length == 0 && !fin)
                 break;
@@ -57,37 +69,79 @@ internal sealed partial class TcpSocket
                 if (!(allThereIs && (nothingInFlight || NoDelay)) && length < (int)(_maxSndWnd / 2))
                     break;
             }
-            bool retransmit = _sndNxt < _sndMax;
-            if (!SendSegment(_sndNxt, TcpFlags.Ack | (fin ? TcpFlags.Fin : 0) | (length > 0 && length == unsent ? TcpFlags.Psh : 0), length, retransmit))
+            if (!SendSegment(_sndNxt, TcpFlags.Ack | (fin ? TcpFlags.Fin : 0) | (length > 0 && length == unsent ? TcpFlags.Psh : 0), length, retransmit: false))
                 break;
-            if (!retransmit && !_timing && length > 0 && !_timestamps)
+            if (!_timing && length > 0 && !_timestamps)
             {
                 // Karn: time one segment at a time, never a retransmitted one (RFC 6298 3).
                 _timing = true;
                 _timedSequence = _sndNxt;
                 _timedAt = Now;
             }
-            _sndNxt += length + (fin ? 1 : 0);
-            if (_sndNxt > _sndMax)
-                _sndMax = _sndNxt;
+            int consumed = length + (fin ? 1 : 0);
+            _scoreboard.Append(_sndNxt, consumed, Now);
+            _sndNxt += consumed;
+            _sndMax = _sndNxt;
+            if (_inRecovery)
+                TakeAllowance(consumed);
             if (_retransmitAt == 0)
                 ArmRetransmit();
             sent = true;
             if (fin)
                 break;
         }
-        // A bare ACK carries SND.MAX, not SND.NXT: after a timeout sent from SND.UNA again, SND.NXT
-        // may lie below what the peer already received, and the peer would find the ACK outside its
-        // window and drop it (RFC 9293 3.10.7.4 first), its acknowledgment unread (Linux's snd_nxt
-        // never goes back, for the same reason).
+        // A bare ACK carries SND.MAX (here SND.NXT, which never goes back: retransmissions come
+        // from the scoreboard), so the peer finds it in its window (RFC 9293 3.10.7.4 first).
         if (!sent && (_ackNow || _dsackPending))
             SendSegment(_sndMax, TcpFlags.Ack, 0, retransmit: false);
+        if (sent)
+            ArmLossProbe();
         // RFC 9293 3.8.6.1: with data waiting, a zero window and nothing in flight, probe.
         if (_sndWnd == 0 && DataEnd > _sndNxt && _sndNxt == _sndUna && _retransmitAt == 0 && _persistAt == 0)
         {
             _persistAt = Now + Math.Clamp(_rto << _persistBackoff, MinRto, 60_000_000_000);
             ArmTimer(_persistAt);
         }
+    }
+
+    /// <summary>
+    /// Bytes that may enter the network now: in recovery, PRR's allowance (RFC 6937); otherwise
+    /// the congestion window less the pipe (RFC 6675 5, RFC 5681).
+    /// </summary>
+    private int Allowance => _inRecovery ? _prrAllowance : _cc.Window - _scoreboard.Pipe(_sndNxt - _sndUna);
+
+    private void TakeAllowance(int bytes)
+    {
+        _prrOut += bytes;
+        _prrAllowance -= bytes;
+    }
+
+    /// <summary>Sends segment <paramref name="index"/> of the scoreboard again, cut to the MSS; false when it could not be sent.</summary>
+    private bool Retransmit(int index)
+    {
+        ref SentSegment segment = ref _scoreboard[index];
+        TcpSequence finSeq = DataEnd;
+        bool coversFin = _finQueued && segment.End == finSeq + 1;
+        int data = segment.Length - (coversFin ? 1 : 0);
+        if (data > _sendMss)
+        {
+            _scoreboard.Split(index, _sendMss);
+            segment = ref _scoreboard[index];
+            coversFin = false;
+            data = _sendMss;
+        }
+        TcpFlags flags = TcpFlags.Ack | (coversFin ? TcpFlags.Fin : 0);
+        if (!SendSegment(segment.Start, flags, data, retransmit: true))
+            return false;
+        int length = segment.Length;
+        _scoreboard.Resent(index, Now);
+        if (_timing && _timedSequence >= segment.Start)
+            _timing = false; // Karn
+        if (_inRecovery)
+            TakeAllowance(length);
+        if (_retransmitAt == 0)
+            ArmRetransmit();
+        return true;
     }
 
     /// <summary>Sends our SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED) with the options we offer.</summary>
@@ -210,110 +264,6 @@ internal sealed partial class TcpSocket
 
     /// <summary>The time since the peer's echoed timestamp <paramref name="echo"/> was ours, in nanoseconds.</summary>
     private long TimestampAge(uint echo) => (long)unchecked(TimestampNow - echo) * 1_000_000;
-
-    /// <summary>New data acknowledged: SND.UNA moves, the buffer frees, RTT is sampled, the congestion window moves (RFC 5681, RFC 6582).</summary>
-    private void NewAck(TcpSequence ack, in TcpOptions options)
-    {
-        int acked = ack - _sndUna;
-        int dataAcked = Math.Min(acked, _send.Bytes);
-        int flight = _sndMax - _sndUna;
-        if (_finQueued && acked > dataAcked && _send.Bytes == dataAcked)
-            _finAcked = true; // the acknowledgment covers our FIN, one past the last byte
-        if (dataAcked > 0)
-        {
-            _send.Consume(dataAcked, Table.Cache);
-            BytesAcked += dataAcked;
-            _events |= TcpEvents.Writable;
-        }
-        _sndUna = ack;
-        if (_sndNxt < _sndUna)
-            _sndNxt = _sndUna; // a timeout went back; this ACK covers more than was sent again
-        // RTT (RFC 6298 3, RFC 7323 4): from the echoed timestamp, or the timed segment (Karn).
-        if (_timestamps && options.Timestamps is var (_, echo) && echo != 0)
-            SampleRtt(TimestampAge(echo));
-        else if (_timing && ack > _timedSequence)
-            SampleRtt(Now - _timedAt);
-        if (_timing && ack > _timedSequence)
-            _timing = false;
-        _retransmits = 0;
-        int smss = _sendMss;
-        if (_inRecovery)
-        {
-            if (ack >= _recover)
-            {
-                // RFC 6582 3.2 step 3: a full acknowledgment ends recovery.
-                _inRecovery = false;
-                _cwnd = Math.Min(_ssthresh, Math.Max(flight - acked, smss) + smss);
-                _dupAcks = 0;
-            }
-            else
-            {
-                // Step 4, a partial acknowledgment: send the next hole at once; deflate the window by what was acknowledged.
-                RetransmitFirst();
-                _cwnd = Math.Max(smss, _cwnd - acked + (acked >= smss ? smss : 0));
-            }
-        }
-        else
-        {
-            _dupAcks = 0;
-            if (_cwnd < _ssthresh)
-            {
-                _cwnd += Math.Min(acked, 2 * smss); // slow start with RFC 3465's L = 2 SMSS
-            }
-            else
-            {
-                // Congestion avoidance: one SMSS per window acknowledged (RFC 5681 3.1, byte counting).
-                _avoidanceBytes += acked;
-                if (_avoidanceBytes >= _cwnd)
-                {
-                    _avoidanceBytes -= _cwnd;
-                    _cwnd += smss;
-                }
-            }
-        }
-        // RFC 6298 5.2 and 5.3: the timer stops when everything is acknowledged, and restarts otherwise.
-        if (_sndUna == _sndMax)
-            _retransmitAt = 0;
-        else
-            ArmRetransmit();
-        ArmKeepalive();
-    }
-
-    /// <summary>A duplicate acknowledgment (RFC 5681 2): the third starts fast retransmit and NewReno's recovery.</summary>
-    private void DuplicateAck()
-    {
-        Table.Counters.Count(TcpCounter.DuplicateAcks);
-        int smss = _sendMss;
-        if (_inRecovery)
-        {
-            _cwnd += smss; // each one says a segment left the network (RFC 5681 3.2 step 4)
-            return;
-        }
-        if (++_dupAcks != 3)
-            return;
-        // RFC 6582 4.1: a new recovery only for data sent after the last one began.
-        if (_sndUna <= _recover)
-            return;
-        int flight = _sndMax - _sndUna;
-        _ssthresh = Math.Max(flight / 2, 2 * smss);
-        _recover = _sndMax;
-        _inRecovery = true;
-        Table.Counters.Count(TcpCounter.FastRetransmits);
-        RetransmitFirst();
-        _cwnd = _ssthresh + 3 * smss;
-    }
-
-    /// <summary>Sends the first unacknowledged segment again, where it lies (fast retransmit, a partial ACK).</summary>
-    private void RetransmitFirst()
-    {
-        int length = Math.Min(_sendMss, DataEnd - _sndUna);
-        bool fin = _finQueued && !_finAcked && _sndUna + Math.Max(length, 0) == DataEnd;
-        if (length <= 0 && !fin)
-            return;
-        _timing = false;
-        SendSegment(_sndUna, TcpFlags.Ack | (fin ? TcpFlags.Fin : 0), Math.Max(length, 0), retransmit: true);
-        ArmRetransmit();
-    }
 
     /// <summary>RFC 6298 2.2 and 2.3: SRTT and RTTVAR from a measurement, and the RTO from them.</summary>
     private void SampleRtt(long rtt)

@@ -96,13 +96,27 @@ internal sealed partial class TcpSocket
     private TcpSequence _timedSequence;
     private long _timedAt;
 
-    // Congestion control (RFC 5681, RFC 6582 NewReno).
-    private int _cwnd;
-    private int _ssthresh;
+    // Congestion control (RFC 9438 CUBIC or RFC 5681 NewReno) and loss recovery: the scoreboard
+    // of segments in flight (RFC 6675), RACK-TLP (RFC 8985), PRR (RFC 6937).
+    private TcpCongestion _cc;
+    private readonly TcpScoreboard _scoreboard = new();
     private int _dupAcks;
     private bool _inRecovery;
-    private TcpSequence _recover;
-    private int _avoidanceBytes;
+    private TcpSequence _recoveryPoint; // recovery ends when SND.UNA reaches it (RFC 6675's RecoveryPoint)
+    private TcpSequence _recover;       // after a timeout, no new recovery for what was sent before it (RFC 6582 4.2)
+    private int _prrDelivered;
+    private int _prrOut;
+    private int _recoverFs;
+    private int _prrAllowance;
+    private long _rackSentAt;           // RACK.xmit_ts: the latest send time of a delivered segment
+    private TcpSequence _rackEnd;
+    private long _rackRtt;
+    private long _minRtt;
+    private int _reorderWindowMultiplier;
+    private bool _reorderingSeen;
+    private long _rackTimerAt;
+    private long _tlpAt;
+    private bool _tlpOutstanding;
 
     // Acknowledgments and timers.
     private bool _ackNow;
@@ -132,6 +146,9 @@ internal sealed partial class TcpSocket
             ArmKeepalive();
         }
     }
+
+    /// <summary>The congestion control of the connection (CUBIC unless <c>set tcp congestion</c> or the app says otherwise); set it before the handshake.</summary>
+    public CongestionAlgorithm Congestion { get; set; }
 
     /// <summary>Sets the idle time before keepalive probes start, and turns them on.</summary>
     public void SetKeepAlive(TimeSpan idle)
@@ -213,10 +230,19 @@ internal sealed partial class TcpSocket
         _rto = InitialRto;
         _retransmits = 0;
         _timing = false;
-        _cwnd = _ssthresh = 0;
+        _cc = default;
+        _scoreboard.Clear();
         _dupAcks = 0;
         _inRecovery = false;
-        _avoidanceBytes = 0;
+        _recoveryPoint = default;
+        _prrDelivered = _prrOut = _recoverFs = _prrAllowance = 0;
+        _rackSentAt = _rackRtt = _minRtt = 0;
+        _rackEnd = default;
+        _reorderWindowMultiplier = 1;
+        _reorderingSeen = false;
+        _rackTimerAt = _tlpAt = 0;
+        _tlpOutstanding = false;
+        Congestion = Table.Congestion;
         _ackNow = false;
         _unackedSegments = 0;
         _retransmitAt = _delayedAckAt = _persistAt = _keepaliveAt = _stateAt = 0;
@@ -243,9 +269,10 @@ internal sealed partial class TcpSocket
         Error = reason;
         SetState(TcpState.Closed);
         _send.Clear(Table.Cache);
+        _scoreboard.Clear();
         if (Released)
             _receive.Clear(Table.Cache); // nobody will read it; an app that holds the socket may still
-        _retransmitAt = _delayedAckAt = _persistAt = _keepaliveAt = _stateAt = 0;
+        _retransmitAt = _delayedAckAt = _persistAt = _keepaliveAt = _stateAt = _rackTimerAt = _tlpAt = 0;
         Table.Cancel(ref _timer);
         _timerAt = 0;
         if (Parent is { } listener)
@@ -263,8 +290,9 @@ internal sealed partial class TcpSocket
     private void EnterTimeWait()
     {
         SetState(TcpState.TimeWait);
-        _retransmitAt = _persistAt = _keepaliveAt = 0;
+        _retransmitAt = _persistAt = _keepaliveAt = _rackTimerAt = _tlpAt = 0;
         _send.Clear(Table.Cache);
+        _scoreboard.Clear();
         _stateAt = Now + TimeWaitDuration;
         Table.Counters.Count(TcpCounter.TimeWaitEntered);
         ArmTimer(_stateAt);

@@ -68,6 +68,19 @@ internal sealed partial class TcpSocket
             if (State == TcpState.Closed)
                 return;
         }
+        if (_rackTimerAt != 0 && _rackTimerAt <= now)
+        {
+            // RFC 8985 6.3: the reordering window of a segment passed: judge again.
+            _rackTimerAt = 0;
+            if (RackDetectLoss() && !_inRecovery && _sndUna > _recover)
+                EnterRecovery(_scoreboard.Pipe(_sndNxt - _sndUna));
+            Output();
+        }
+        if (_tlpAt != 0 && _tlpAt <= now)
+        {
+            _tlpAt = 0;
+            LossProbe();
+        }
         if (_persistAt != 0 && _persistAt <= now)
         {
             _persistAt = 0;
@@ -96,15 +109,15 @@ internal sealed partial class TcpSocket
             Probe(TcpCounter.KeepaliveProbes);
             _keepaliveAt = now + KeepaliveInterval;
         }
-        long next = Earliest(_retransmitAt, _persistAt, _delayedAckAt, _keepaliveAt, _stateAt);
+        long next = Earliest(_retransmitAt, _persistAt, _delayedAckAt, _keepaliveAt, _stateAt, _rackTimerAt, _tlpAt);
         if (next != 0)
             ArmTimer(next);
     }
 
-    private static long Earliest(long a, long b, long c, long d, long e)
+    private static long Earliest(long a, long b, long c, long d, long e, long f, long g)
     {
         long least = 0;
-        foreach (long t in (ReadOnlySpan<long>)[a, b, c, d, e])
+        foreach (long t in (ReadOnlySpan<long>)[a, b, c, d, e, f, g])
         {
             if (t != 0 && (least == 0 || t < least))
                 least = t;
@@ -136,17 +149,21 @@ internal sealed partial class TcpSocket
             SendSyn();
             return;
         }
-        int flight = _sndMax - _sndUna;
-        if (_retransmits == 1)
-            _ssthresh = Math.Max(flight / 2, 2 * _sendMss);
-        _cwnd = _sendMss;
+        // RFC 6675 5.1 and RFC 8985 6.3: everything not SACKed is lost; it goes again from the
+        // oldest as the window (one segment now) allows. New recoveries wait until what was sent
+        // before the timeout is acknowledged (RFC 6582 4.2).
+        int flight = _scoreboard.Pipe(_sndNxt - _sndUna);
+        _cc.OnTimeout(flight, _sendMss, first: _retransmits == 1);
         _inRecovery = false;
         _dupAcks = 0;
-        _recover = _sndMax; // RFC 6582 4.2: no fast retransmit for what was sent before the timeout
-        _avoidanceBytes = 0;
-        _sndNxt = _sndUna;
+        _recover = _sndNxt;
+        _tlpAt = 0;
+        _rackTimerAt = 0;
+        _scoreboard.MarkAllLost();
+        if (_scoreboard.Count == 0 && _sndNxt > _sndUna)
+            _scoreboard.Append(_sndUna, _sndNxt - _sndUna, Now); // a window probe's byte, say
         Output();
-        if (_retransmitAt == 0 && _sndMax > _sndUna)
+        if (_retransmitAt == 0 && _sndNxt > _sndUna)
             ArmRetransmit();
     }
 

@@ -75,7 +75,7 @@ internal sealed partial class TcpSocket
     public long SmoothedRtt => _srtt;
 
     /// <summary>The congestion window, in bytes.</summary>
-    public int CongestionWindow => _cwnd;
+    public int CongestionWindow => _cc.Window;
 
     /// <summary>The segment size this end sends.</summary>
     public int SendMss => _sendMss;

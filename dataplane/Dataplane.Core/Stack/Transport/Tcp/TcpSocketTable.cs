@@ -92,6 +92,9 @@ internal sealed class TcpSocketTable
     /// <summary>The most connections this worker holds.</summary>
     public int MaxConnections { get; }
 
+    /// <summary>The congestion control new connections use (<c>set tcp congestion</c>; an app may choose another per socket).</summary>
+    public CongestionAlgorithm Congestion { get; set; }
+
     /// <summary>A connection's send buffer, in bytes.</summary>
     public int SendBufferLimit { get; }
 
