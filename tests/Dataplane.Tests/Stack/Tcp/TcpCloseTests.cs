@@ -39,7 +39,7 @@ public class TcpCloseTests
         Assert.Equal(TcpState.TimeWait, connection.State);
         Assert.Contains("closed None", lab.App.Events);
 
-        lab.Host.Advance(TimeSpan.FromSeconds(59));
+        lab.Wait(TimeSpan.FromSeconds(59));
         Assert.Equal(TcpState.TimeWait, connection.State);
         Assert.Equal(1, lab.Host.Worker.Tcp.ConnectionCount);
         lab.Host.Advance(TimeSpan.FromSeconds(2));
@@ -140,13 +140,13 @@ public class TcpCloseTests
         lab.Peer.StackNxt++;
         lab.Peer.SendFin();
         lab.Peer.SentOne();
-        lab.Host.Advance(TimeSpan.FromSeconds(30));
+        lab.Wait(TimeSpan.FromSeconds(30));
 
         lab.Peer.Nxt--;
         lab.Peer.SendFin();
 
         Assert.Equal(lab.Peer.Nxt, lab.Peer.SentOne().Ack);
-        lab.Host.Advance(TimeSpan.FromSeconds(59));
+        lab.Wait(TimeSpan.FromSeconds(59));
         Assert.Equal(TcpState.TimeWait, lab.Connection.State);
         lab.Host.Advance(TimeSpan.FromSeconds(2));
         Assert.Equal(TcpState.Closed, lab.Connection.State);
@@ -197,7 +197,7 @@ public class TcpCloseTests
         lab.Peer.SendAck();
         Assert.Equal(1, lab.Host.Worker.Tcp.ConnectionCount);
 
-        lab.Host.Advance(TimeSpan.FromSeconds(61));
+        lab.Wait(TimeSpan.FromSeconds(61));
 
         Assert.Equal(0, lab.Host.Worker.Tcp.ConnectionCount);
         Assert.Equal(1, lab.Host.Count(TcpCounter.FinWait2Timeouts));

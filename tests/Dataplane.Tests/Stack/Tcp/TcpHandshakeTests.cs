@@ -290,4 +290,42 @@ public class TcpHandshakeTests
         lab.Host.Advance(TimeSpan.FromMilliseconds(20));
         Assert.Equal(TcpFlags.Syn, lab.Peer.SentOne().Flags);
     }
+
+    /// <summary>RFC 9293 3.10.7.4 second, SYN-RECEIVED from a passive open: a reset at RCV.NXT drops the half-open connection (back to LISTEN), and the app never hears of it.</summary>
+    [Fact]
+    public void A_reset_in_syn_received_drops_the_half_open_connection_silently()
+    {
+        TcpLab lab = TcpLab.Listening();
+        lab.Peer.Send(lab.Peer.Syn());
+        lab.Peer.SentOne();
+        lab.Peer.Nxt = TcpPeer.Iss + 1;
+
+        lab.Peer.Send(lab.Peer.Seg(TcpFlags.Rst));
+
+        lab.Peer.NothingSent();
+        Assert.Equal(0, lab.Host.Worker.Tcp.ConnectionCount);
+        Assert.Equal(0, lab.App.Listener!.Pending);
+        Assert.Empty(lab.App.Events);
+        lab.Peer.Open(); // the listener still listens
+        Assert.Equal(["accept"], lab.App.Events);
+    }
+
+    /// <summary>RFC 9293 3.10.7.2: SYNs past the listener's backlog of half-open connections are dropped and counted.</summary>
+    [Fact]
+    public void Syns_past_the_backlog_are_dropped_and_counted()
+    {
+        TcpLab lab = TcpLab.Listening();
+        TcpSocket listener = lab.App.Listener!;
+        int backlog = listener.Backlog;
+
+        for (int i = 0; i < backlog + 3; i++)
+        {
+            var peer = new TcpPeer(lab.Host, port: (ushort)(20000 + i), stackPort: TcpLab.ListenPort);
+            peer.Send(peer.Syn());
+        }
+
+        Assert.Equal(backlog, lab.Host.Discard(0));
+        Assert.Equal(3, lab.Host.Count(TcpCounter.ListenQueueOverflows));
+        Assert.Equal(backlog, listener.Pending);
+    }
 }

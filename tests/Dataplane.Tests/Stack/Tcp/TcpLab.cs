@@ -82,6 +82,20 @@ internal sealed class TcpLab
         return lab;
     }
 
+    /// <summary>
+    /// Moves the clock on by <paramref name="time"/> in steps of at most a second, the peer's
+    /// address confirmed before each, so that no neighbour entry ages out and holds back what the
+    /// stack sends (the peer would answer ARP and neighbour solicitations).
+    /// </summary>
+    public void Wait(TimeSpan time)
+    {
+        for (TimeSpan left = time; left > TimeSpan.Zero; left -= TimeSpan.FromSeconds(1))
+        {
+            Host.KnowingPeers();
+            Host.Advance(left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1));
+        }
+    }
+
     /// <summary>Bytes 0, 1, 2, ... of <paramref name="length"/>, starting at <paramref name="seed"/>.</summary>
     public static byte[] Bytes(int length, int seed = 0)
     {

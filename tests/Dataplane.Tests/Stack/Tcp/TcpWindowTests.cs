@@ -209,4 +209,29 @@ public class TcpWindowTests
         Assert.Contains("send space", lab.App.Events);
         Assert.Equal(8192, lab.Connection.SendSpace);
     }
+
+    /// <summary>
+    /// RFC 9293 3.10.7.4 first: "If the RCV.WND is zero, no segments will be acceptable, but special
+    /// allowance should be made to accept valid ACKs, URGs, and RSTs": a window probe that carries a
+    /// byte we cannot take still acknowledges our data.
+    /// </summary>
+    [Fact]
+    public void With_our_window_zero_the_ack_in_a_peers_probe_is_still_taken()
+    {
+        TcpLab lab = Established(tcpBuffer: 8192);
+        lab.Connection.Send(Bytes(100));
+        lab.Peer.SentOne();
+        for (int i = 0; i < 5; i++)
+            lab.Peer.SendData(Bytes(1460));
+        lab.Peer.SendData(Bytes(8192 - 5 * 1460));
+        Assert.Equal(0, lab.Peer.Sent()[^1].Window);
+
+        lab.Peer.StackNxt += 100;
+        lab.Peer.Send(lab.Peer.Seg(TcpFlags.Ack, Bytes(1))); // a BSD-style probe: one byte of new data
+
+        TcpSeg answer = lab.Peer.SentOne();
+        Assert.Equal(lab.Peer.Nxt, answer.Ack);
+        Assert.Equal(0, answer.Window);
+        Assert.Equal(0, lab.Connection.SendQueued); // our 100 bytes are acknowledged
+    }
 }
