@@ -239,4 +239,47 @@ public class TcpCloseTests
         Assert.True(last.Has(TcpFlags.Fin));
         Assert.Equal(lab.Peer.StackNxt + 100, last.Seq + (uint)last.Payload.Length);
     }
+
+    /// <summary>
+    /// RFC 9293 3.10.7.4 second: a reset is taken only when its sequence number is in the receiver's
+    /// window, and RFC 5961 3.2 only at RCV.NXT. After a timeout sent from SND.UNA again, SND.NXT lies
+    /// below what the peer may have received; our reset must carry SND.MAX (Linux's snd_nxt, which
+    /// never goes back), or a peer that got everything drops it as old and never learns of the abort.
+    /// </summary>
+    [Fact]
+    public void An_abort_after_a_timeout_resets_at_the_highest_sequence_number_sent()
+    {
+        TcpLab lab = Established();
+        uint start = lab.Peer.StackNxt;
+        lab.Connection.Send(Bytes(3 * 1460));
+        Assert.Equal(3, lab.Peer.Sent().Count); // the peer gets all three; its ACK is lost
+        lab.Host.Advance(TimeSpan.FromMilliseconds(1010));
+        Assert.Equal(start, lab.Peer.SentOne().Seq); // the timeout sends the first again
+        lab.Peer.SendData(Bytes(10));
+
+        lab.Connection.Close(); // unread data: abort
+
+        TcpSeg reset = lab.Peer.SentOne();
+        Assert.True(reset.Has(TcpFlags.Rst), reset.ToString());
+        Assert.Equal(start + 3 * 1460, reset.Seq); // the peer's RCV.NXT
+    }
+
+    /// <summary>A connection whose listener closed during its handshake is reset when the handshake completes; nobody would accept it.</summary>
+    [Fact]
+    public void A_handshake_completed_after_the_listener_closed_is_reset()
+    {
+        TcpLab lab = Listening();
+        lab.Peer.Send(lab.Peer.Syn());
+        TcpSeg synAck = lab.Peer.SentOne();
+        lab.App.Listener!.Close();
+        lab.Peer.Nxt = TcpPeer.Iss + 1;
+        lab.Peer.StackNxt = synAck.Seq + 1;
+
+        lab.Peer.SendAck();
+
+        Assert.True(lab.Peer.SentOne().Has(TcpFlags.Rst));
+        Assert.Equal(1, lab.Host.Count(TcpCounter.ListenerGone));
+        Assert.Empty(lab.App.Events);
+        Assert.Equal(0, lab.Host.Worker.Tcp.ConnectionCount);
+    }
 }
