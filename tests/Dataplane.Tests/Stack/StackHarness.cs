@@ -3,6 +3,7 @@ using Dataplane.Drivers.Memory;
 using Dataplane.Engine;
 using Dataplane.Stack;
 using Dataplane.Stack.Transport;
+using Dataplane.Stack.Transport.Tcp;
 using Dataplane.Wire;
 
 namespace Dataplane.Tests.Stack;
@@ -53,7 +54,8 @@ internal sealed class StackHarness
     public readonly record struct Interface(InterfaceAddress4[] V4, InterfaceAddress6[] V6, int Mtu = 1500);
 
     /// <summary>A stack with one interface, on its own memory port, per entry of <paramref name="interfaces"/>.</summary>
-    public StackHarness(IReadOnlyList<Interface> interfaces, bool forwarding = false, int poolBuffers = 4096, int worker = 0, int workers = 1)
+    /// <remarks><paramref name="tcpBuffer"/> is <c>set tcp buffer</c>: each connection's send and receive buffer.</remarks>
+    public StackHarness(IReadOnlyList<Interface> interfaces, bool forwarding = false, int poolBuffers = 4096, int worker = 0, int workers = 1, int tcpBuffer = TcpSocketTable.DefaultBuffer)
     {
         Pool = new BufferPool(poolBuffers);
         Cache = new BufferCache(Pool);
@@ -69,7 +71,7 @@ internal sealed class StackHarness
             transmit[i] = new MemoryQueuePath(ours.Queue(0));
             nets[i] = new NetInterface(i, $"p{i}", ours.Mac, interfaces[i].Mtu, ours.Capabilities, interfaces[i].V4, interfaces[i].V6);
         }
-        Stack = new NetworkStack(nets, forwarding);
+        Stack = new NetworkStack(nets, forwarding) { TcpBuffer = tcpBuffer };
         Owners = new RssIndirectionTable(workers);
         Context = new WorkerContext(worker, Pool, Cache, new TimerWheel(Now), transmit)
         {
@@ -85,16 +87,16 @@ internal sealed class StackHarness
     /// The lab's two-legged router: p0 <see cref="Ours"/>/24 and <see cref="Ours6"/>/64 facing the
     /// client, p1 <see cref="OursRight"/>/24 and <see cref="OursRight6"/>/64 facing the server.
     /// </summary>
-    public static StackHarness Router(bool forwarding = true, int mtu0 = 1500, int mtu1 = 1500, int poolBuffers = 4096, int worker = 0, int workers = 1) => new(
+    public static StackHarness Router(bool forwarding = true, int mtu0 = 1500, int mtu1 = 1500, int poolBuffers = 4096, int worker = 0, int workers = 1, int tcpBuffer = TcpSocketTable.DefaultBuffer) => new(
         [
             new([new(Ours, 24)], [new(Ours6, 64)], mtu0),
             new([new(OursRight, 24)], [new(OursRight6, 64)], mtu1),
         ],
-        forwarding, poolBuffers, worker, workers);
+        forwarding, poolBuffers, worker, workers, tcpBuffer);
 
     /// <summary>The router as a host (no forwarding), started, with the client and the server known: what the UDP tests run on.</summary>
-    public static StackHarness Host(int worker = 0, int workers = 1)
-        => Router(forwarding: false, worker: worker, workers: workers).Started().KnowingPeers();
+    public static StackHarness Host(int worker = 0, int workers = 1, int tcpBuffer = TcpSocketTable.DefaultBuffer)
+        => Router(forwarding: false, worker: worker, workers: workers, tcpBuffer: tcpBuffer).Started().KnowingPeers();
 
     public BufferPool Pool { get; }
 
