@@ -7,7 +7,7 @@ internal sealed partial class ConfigParser
 {
     private const string CpuListForm = "numbers and ranges, e.g. 0-1 or 0,2,4-7";
 
-    // set forwarding|tso|lro on|off, set cores LIST, set tcp connections N, set tcp buffer BYTES
+    // set forwarding|tso|lro on|off, set cores LIST, set tcp connections N, set tcp buffer BYTES, set tcp congestion cubic|newreno
     private void ParseSet(string[] t, int line)
     {
         if (t.Length < 2)
@@ -20,7 +20,7 @@ internal sealed partial class ConfigParser
             // Two-word keys: "tcp connections" is one key, followed by its value.
             if (t.Length < 3)
             {
-                Error(line, "set tcp: missing key (expected connections or buffer)");
+                Error(line, "set tcp: missing key (expected connections, buffer or congestion)");
                 return;
             }
             t = ["set", $"tcp {t[2]}", .. t[3..]];
@@ -42,11 +42,24 @@ internal sealed partial class ConfigParser
         if (t.Length < 3)
         {
             Error(line, key == SettingKey.Cores ? $"{context}: missing CPU list ({CpuListForm})"
-                : numeric ? $"{context}: missing value (a number)" : $"{context}: missing value (on or off)");
+                : numeric ? $"{context}: missing value (a number)"
+                : key == SettingKey.TcpCongestion ? $"{context}: missing value (expected {Alternatives(SettingConfig.CongestionKeywords)})"
+                : $"{context}: missing value (on or off)");
             return;
         }
         if (TooManyArguments(t, 3, line, context, "value"))
             return;
+        if (key == SettingKey.TcpCongestion)
+        {
+            int algorithm = Array.IndexOf(SettingConfig.CongestionKeywords, t[2]);
+            if (algorithm < 0)
+            {
+                Error(line, $"{context}: unknown value '{t[2]}' (expected {Alternatives(SettingConfig.CongestionKeywords)})");
+                return;
+            }
+            _settings.Add(new SettingConfig(key, false, [], line, algorithm));
+            return;
+        }
         if (numeric)
         {
             (long min, long max) = key == SettingKey.TcpBuffer ? (SettingConfig.MinTcpBuffer, SettingConfig.MaxTcpBuffer) : (1L, SettingConfig.MaxTcpConnections);

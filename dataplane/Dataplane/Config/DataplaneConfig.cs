@@ -30,6 +30,9 @@ internal sealed record DataplaneConfig(
     /// <summary><c>set tcp buffer</c>: each TCP connection's send and receive buffer, in bytes.</summary>
     public int TcpBuffer => (int)(Find(SettingKey.TcpBuffer)?.Number ?? Stack.Transport.Tcp.TcpSocketTable.DefaultBuffer);
 
+    /// <summary><c>set tcp congestion</c>: the congestion control of TCP connections.</summary>
+    public Stack.Transport.Tcp.CongestionAlgorithm TcpCongestion => (Stack.Transport.Tcp.CongestionAlgorithm)(Find(SettingKey.TcpCongestion)?.Number ?? 0);
+
     /// <summary><c>set cores</c>, ascending; CPU 0 alone unless set.</summary>
     public ImmutableArray<int> Cores => Find(SettingKey.Cores)?.Cores ?? [0];
 

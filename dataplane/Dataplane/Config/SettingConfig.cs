@@ -22,6 +22,9 @@ internal enum SettingKey
 
     /// <summary><c>set tcp buffer BYTES</c>: each TCP connection's send and receive buffer (default 1048576).</summary>
     TcpBuffer,
+
+    /// <summary><c>set tcp congestion cubic|newreno</c>: the congestion control of TCP connections (default cubic).</summary>
+    TcpCongestion,
 }
 
 /// <summary><c>set KEY VALUE</c>: one global setting.</summary>
@@ -45,5 +48,8 @@ internal sealed record SettingConfig(SettingKey Key, bool On, ImmutableArray<int
     public const int MaxCpu = 1023;
 
     /// <summary>Keys as the config writes them, in <see cref="SettingKey"/> order.</summary>
-    public static readonly string[] Keywords = ["forwarding", "cores", "tso", "lro", "tcp connections", "tcp buffer"];
+    public static readonly string[] Keywords = ["forwarding", "cores", "tso", "lro", "tcp connections", "tcp buffer", "tcp congestion"];
+
+    /// <summary>Values of <c>set tcp congestion</c>, in <see cref="Stack.Transport.Tcp.CongestionAlgorithm"/> order.</summary>
+    public static readonly string[] CongestionKeywords = ["cubic", "newreno"];
 }

@@ -23,7 +23,7 @@ internal static class StackBuilder
                 .Select(a => new InterfaceAddress6(a.Prefix.Address.V6, a.Prefix.Length))];
             interfaces[i] = new NetInterface(i, port.Name, port.Mac, mtu, port.Capabilities, v4, v6);
         }
-        var stack = new NetworkStack(interfaces, config.Forwarding) { Log = log, TcpConnections = config.TcpConnections, TcpBuffer = config.TcpBuffer };
+        var stack = new NetworkStack(interfaces, config.Forwarding) { Log = log, TcpConnections = config.TcpConnections, TcpBuffer = config.TcpBuffer, TcpCongestion = config.TcpCongestion };
         foreach (RouteConfig route in config.Routes)
             AddRoute(stack, route.Destination, route.Gateway);
         return stack;

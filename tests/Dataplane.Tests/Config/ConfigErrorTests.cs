@@ -163,8 +163,13 @@ public class ConfigErrorTests
         => Assert.Empty(Errors(Lab + "route add default 10.10.12.4\nroute add -inet6 default fdd7:e83e:66bd:1012::4\n"));
 
     [Theory]
-    [InlineData("set", "t.conf:7: set: missing key (expected forwarding, cores, tso or lro)")]
-    [InlineData("set ttl 64", "t.conf:7: set: unknown key 'ttl' (expected forwarding, cores, tso or lro)")]
+    [InlineData("set", "t.conf:7: set: missing key (expected forwarding, cores, tso, lro, tcp connections, tcp buffer or tcp congestion)")]
+    [InlineData("set tcp connections 0", "t.conf:7: set tcp connections: value '0' must be a whole number from 1 to 16000000")]
+    [InlineData("set tcp buffer 100", "t.conf:7: set tcp buffer: value '100' must be a whole number from 4096 to 1073741824")]
+    [InlineData("set tcp buffer", "t.conf:7: set tcp buffer: missing value (a number)")]
+    [InlineData("set tcp congestion vegas", "t.conf:7: set tcp congestion: unknown value 'vegas' (expected cubic or newreno)")]
+    [InlineData("set tcp", "t.conf:7: set tcp: missing key (expected connections, buffer or congestion)")]
+    [InlineData("set ttl 64", "t.conf:7: set: unknown key 'ttl' (expected forwarding, cores, tso, lro, tcp connections, tcp buffer or tcp congestion)")]
     [InlineData("set forwarding", "t.conf:7: set forwarding: missing value (on or off)")]
     [InlineData("set cores", "t.conf:7: set cores: missing CPU list (numbers and ranges, e.g. 0-1 or 0,2,4-7)")]
     [InlineData("set tso on off", "t.conf:7: set tso: unexpected 'off' after the value")]

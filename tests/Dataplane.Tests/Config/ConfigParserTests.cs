@@ -212,6 +212,20 @@ public class ConfigParserTests
     public void Line_numbers_count_newlines_only()
     {
         ConfigResult result = ConfigParser.Parse("t.conf", "set tso on\f\nset x on\n");
-        Assert.Equal(["t.conf:2: set: unknown key 'x' (expected forwarding, cores, tso or lro)"], result.Errors.Select(e => e.ToString()));
+        Assert.Equal(["t.conf:2: set: unknown key 'x' (expected forwarding, cores, tso, lro, tcp connections, tcp buffer or tcp congestion)"], result.Errors.Select(e => e.ToString()));
+    }
+
+    [Fact]
+    public void Set_tcp_gives_the_connections_the_buffer_and_the_congestion_control_with_defaults_otherwise()
+    {
+        DataplaneConfig set = Parse("set tcp connections 500\nset tcp buffer 65536\nset tcp congestion newreno\n");
+        Assert.Equal(500, set.TcpConnections);
+        Assert.Equal(65536, set.TcpBuffer);
+        Assert.Equal(Dataplane.Stack.Transport.Tcp.CongestionAlgorithm.NewReno, set.TcpCongestion);
+
+        DataplaneConfig unset = Parse("");
+        Assert.Equal(100_000, unset.TcpConnections);
+        Assert.Equal(1 << 20, unset.TcpBuffer);
+        Assert.Equal(Dataplane.Stack.Transport.Tcp.CongestionAlgorithm.Cubic, unset.TcpCongestion);
     }
 }

@@ -29,6 +29,13 @@ public class TcpSimulationTests
         lab.Server.StartTcp(new TcpEchoApp(InetEndpoint.Ipv6(default, Port)));
         TcpEchoClient client = lab.Client.StartTcp(new TcpEchoClient());
         SimRandom random = SimRandom.Stream(network.Seed, "tcp streams");
+        // Each end with or without SACK (a third of the runs without: RFC 6582's NewReno recovery
+        // by duplicate ACKs), each with CUBIC or NewReno.
+        foreach (SimulatedNode host in (SimulatedNode[])[lab.Client, lab.Server])
+        {
+            host.Tcp.Sack = !random.Chance(1.0 / 3);
+            host.Tcp.Congestion = random.Chance(0.5) ? CongestionAlgorithm.Cubic : CongestionAlgorithm.NewReno;
+        }
         int streams = random.Between(1, 3);
         for (int i = 0; i < streams; i++)
         {

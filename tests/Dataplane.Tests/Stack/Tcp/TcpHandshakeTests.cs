@@ -310,9 +310,12 @@ public class TcpHandshakeTests
         Assert.Equal(["accept"], lab.App.Events);
     }
 
-    /// <summary>RFC 9293 3.10.7.2: SYNs past the listener's backlog of half-open connections are dropped and counted.</summary>
+    /// <summary>
+    /// RFC 9293 3.10.7.2 and RFC 4987 3.6: SYNs past the listener's backlog of half-open
+    /// connections are counted and answered with SYN cookies; no connection is kept for them.
+    /// </summary>
     [Fact]
-    public void Syns_past_the_backlog_are_dropped_and_counted()
+    public void Syns_past_the_backlog_are_counted_and_answered_with_cookies_keeping_nothing()
     {
         TcpLab lab = TcpLab.Listening();
         TcpSocket listener = lab.App.Listener!;
@@ -324,8 +327,10 @@ public class TcpHandshakeTests
             peer.Send(peer.Syn());
         }
 
-        Assert.Equal(backlog, lab.Host.Discard(0));
+        Assert.Equal(backlog + 3, lab.Host.Discard(0));
         Assert.Equal(3, lab.Host.Count(TcpCounter.ListenQueueOverflows));
+        Assert.Equal(3, lab.Host.Count(TcpCounter.SynCookiesSent));
         Assert.Equal(backlog, listener.Pending);
+        Assert.Equal(backlog, lab.Host.Worker.Tcp.ConnectionCount);
     }
 }

@@ -44,10 +44,10 @@ internal sealed class TcpLab
     }
 
     /// <summary>A connection the peer opened to the listening app, the handshake done with the options given; accepted.</summary>
-    public static TcpLab Established(bool ipv6 = false, ushort? mss = 1460, byte? windowScale = null, bool sackPermitted = false, bool timestamps = false, ushort synWindow = 65535, int tcpBuffer = TcpSocketTable.DefaultBuffer)
+    public static TcpLab Established(bool ipv6 = false, ushort? mss = 1460, byte? windowScale = null, bool sackPermitted = false, bool timestamps = false, ushort synWindow = 65535, int tcpBuffer = TcpSocketTable.DefaultBuffer, TimeSpan handshakeRtt = default)
     {
         TcpLab lab = Listening(ipv6, tcpBuffer);
-        lab.Peer.Open(mss, windowScale, sackPermitted, timestamps, synWindow);
+        lab.Peer.Open(mss, windowScale, sackPermitted, timestamps, synWindow, handshakeRtt: handshakeRtt);
         lab.Peer.NothingSent();
         Assert.Equal(TcpState.Established, lab.Connection.State);
         return lab;

@@ -185,10 +185,12 @@ internal sealed class TcpPeer(StackHarness host, bool ipv6 = false, ushort port 
     /// stack's SYN-ACK checked and returned, the peer's ACK. Timestamps are used from here on when
     /// both sides offered them.
     /// </summary>
-    public TcpSeg Open(ushort? mss = 1460, byte? windowScale = null, bool sackPermitted = false, bool timestamps = false, ushort synWindow = 65535, byte[]? dataWithAck = null)
+    public TcpSeg Open(ushort? mss = 1460, byte? windowScale = null, bool sackPermitted = false, bool timestamps = false, ushort synWindow = 65535, byte[]? dataWithAck = null, TimeSpan handshakeRtt = default)
     {
         Send(Syn(mss, windowScale, sackPermitted, timestamps, synWindow));
         TcpSeg synAck = SentOne();
+        if (handshakeRtt > TimeSpan.Zero)
+            Host.Advance(handshakeRtt); // the SYN-ACK's round trip: the stack's first RTT sample
         Assert.Equal(TcpFlags.Syn | TcpFlags.Ack, synAck.Flags);
         Assert.Equal(Iss + 1, synAck.Ack);
         StackIss = synAck.Seq;

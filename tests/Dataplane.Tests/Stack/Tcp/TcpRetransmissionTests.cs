@@ -13,17 +13,21 @@ public class TcpRetransmissionTests
 {
     private const int Mss = 1460;
 
-    /// <summary>RFC 6298 2.1 and 5.4: before any RTT sample the RTO is one second; when it expires the oldest unacknowledged segment goes again.</summary>
+    /// <summary>
+    /// RFC 6298 2.2 and 5.4: the handshake's round trip is the first sample (100 ms: SRTT 100,
+    /// RTTVAR 50, RTO = SRTT + 4 RTTVAR = 300 ms); when the RTO expires the oldest unacknowledged
+    /// segment goes again.
+    /// </summary>
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void The_first_timeout_after_one_second_sends_the_same_segment_again(bool ipv6)
+    public void The_first_timeout_comes_after_the_rto_the_handshake_measured_and_sends_the_same_segment_again(bool ipv6)
     {
-        TcpLab lab = Established(ipv6);
+        TcpLab lab = Established(ipv6, handshakeRtt: TimeSpan.FromMilliseconds(100));
         lab.Connection.Send(Bytes(100));
         TcpSeg original = lab.Peer.SentOne();
 
-        lab.Host.Advance(TimeSpan.FromMilliseconds(990));
+        lab.Host.Advance(TimeSpan.FromMilliseconds(290));
         lab.Peer.NothingSent();
         lab.Host.Advance(TimeSpan.FromMilliseconds(20));
 
@@ -34,26 +38,62 @@ public class TcpRetransmissionTests
         Assert.Equal(1, lab.Host.Count(TcpCounter.Retransmitted));
     }
 
-    /// <summary>RFC 6298 5.5: each expiry doubles the RTO: one second, then two, then four.</summary>
+    /// <summary>RFC 6298 2.4: however short the round trip, the RTO is at least the 200 ms floor.</summary>
     [Fact]
-    public void Each_timeout_doubles_the_next()
+    public void An_instant_handshake_gives_the_rto_floor()
     {
         TcpLab lab = Established();
         lab.Connection.Send(Bytes(100));
         lab.Peer.SentOne();
-        lab.Host.Advance(TimeSpan.FromMilliseconds(1010));
+
+        lab.Host.Advance(TimeSpan.FromMilliseconds(190));
+        lab.Peer.NothingSent();
+        lab.Host.Advance(TimeSpan.FromMilliseconds(20));
+        lab.Peer.SentOne();
+    }
+
+    /// <summary>RFC 6298 5.5: each expiry doubles the RTO: 300 ms, then 600, then 1200.</summary>
+    [Fact]
+    public void Each_timeout_doubles_the_next()
+    {
+        TcpLab lab = Established(handshakeRtt: TimeSpan.FromMilliseconds(100));
+        lab.Connection.Send(Bytes(100));
+        lab.Peer.SentOne();
+        lab.Host.Advance(TimeSpan.FromMilliseconds(310));
         lab.Peer.SentOne();
 
-        lab.Host.Advance(TimeSpan.FromMilliseconds(1970));
+        lab.Host.Advance(TimeSpan.FromMilliseconds(580));
         lab.Peer.NothingSent();
         lab.Host.Advance(TimeSpan.FromMilliseconds(40));
         lab.Peer.SentOne();
 
-        lab.Host.Advance(TimeSpan.FromMilliseconds(3970));
+        lab.Host.Advance(TimeSpan.FromMilliseconds(1170));
         lab.Peer.NothingSent();
         lab.Host.Advance(TimeSpan.FromMilliseconds(40));
         lab.Peer.SentOne();
         Assert.Equal(3, lab.Host.Count(TcpCounter.RetransmitTimeouts));
+    }
+
+    /// <summary>RFC 6298 2.1 and 5.7: with the SYN-ACK sent again there is no sample (Karn), and data starts with an RTO of 3 s.</summary>
+    [Fact]
+    public void After_a_handshake_that_needed_a_retransmission_the_rto_is_three_seconds()
+    {
+        TcpLab lab = Listening();
+        lab.Peer.Send(lab.Peer.Syn(1460, null, false, false, 65535));
+        TcpSeg synAck = lab.Peer.SentOne();
+        lab.Host.Advance(TimeSpan.FromMilliseconds(1010));
+        Assert.Equal(synAck.Seq, lab.Peer.SentOne().Seq); // the SYN-ACK again, after the initial 1 s
+        lab.Peer.StackIss = synAck.Seq;
+        lab.Peer.StackNxt = synAck.Seq + 1;
+        lab.Peer.Nxt = TcpPeer.Iss + 1;
+        lab.Peer.SendAck();
+        lab.Connection.Send(Bytes(100));
+        lab.Peer.SentOne();
+
+        lab.Host.Advance(TimeSpan.FromMilliseconds(2990));
+        lab.Peer.NothingSent();
+        lab.Host.Advance(TimeSpan.FromMilliseconds(20));
+        lab.Peer.SentOne();
     }
 
     /// <summary>RFC 6298 5.2: when everything sent is acknowledged the timer stops.</summary>
@@ -72,11 +112,14 @@ public class TcpRetransmissionTests
         Assert.Equal(0, lab.Connection.SendQueued);
     }
 
-    /// <summary>RFC 6298 2.2 and 2.3: the first sample sets SRTT = R, RTTVAR = R/2, RTO = SRTT + 4 RTTVAR (here 100 ms gives 300 ms).</summary>
+    /// <summary>
+    /// RFC 6298 2.3: a second sample of 100 ms after the handshake's 100 ms: RTTVAR = 3/4 50 + 1/4 0
+    /// = 37.5 ms, SRTT = 100 ms, RTO = 250 ms.
+    /// </summary>
     [Fact]
-    public void The_first_rtt_sample_sets_the_rto()
+    public void The_next_rtt_sample_moves_the_rto()
     {
-        TcpLab lab = Established();
+        TcpLab lab = Established(handshakeRtt: TimeSpan.FromMilliseconds(100));
         lab.Connection.Send(Bytes(100));
         lab.Peer.SentOne();
         lab.Host.Advance(TimeSpan.FromMilliseconds(100));
@@ -86,7 +129,7 @@ public class TcpRetransmissionTests
         lab.Connection.Send(Bytes(100));
         lab.Peer.SentOne();
 
-        lab.Host.Advance(TimeSpan.FromMilliseconds(290));
+        lab.Host.Advance(TimeSpan.FromMilliseconds(240));
         lab.Peer.NothingSent();
         lab.Host.Advance(TimeSpan.FromMilliseconds(20));
         Assert.Equal(lab.Peer.StackNxt, lab.Peer.SentOne().Seq);
@@ -96,18 +139,20 @@ public class TcpRetransmissionTests
     [Fact]
     public void A_timeout_sends_one_segment_from_snd_una_then_slow_start_resumes()
     {
-        TcpLab lab = Established();
+        TcpLab lab = Established(handshakeRtt: TimeSpan.FromMilliseconds(100));
         lab.Connection.Send(Bytes(3 * Mss));
         Assert.Equal(3, lab.Peer.Sent().Count);
 
-        lab.Host.Advance(TimeSpan.FromMilliseconds(1010));
+        lab.Host.Advance(TimeSpan.FromMilliseconds(310));
 
         TcpSeg again = lab.Peer.SentOne();
         Assert.Equal(lab.Peer.StackNxt, again.Seq);
         Assert.Equal(Mss, again.Payload.Length);
+        int before = lab.Connection.CongestionWindow;
         lab.Peer.StackNxt += Mss;
         lab.Peer.SendAck();
         List<TcpSeg> next = lab.Peer.Sent();
+        Assert.True(next.Count == 2, $"cwnd {before} then {lab.Connection.CongestionWindow}, queued {lab.Connection.SendQueued}, sent {next.Count}");
         Assert.Equal([lab.Peer.StackNxt, lab.Peer.StackNxt + Mss], next.Select(s => s.Seq));
     }
 

@@ -142,16 +142,16 @@ public class TcpWindowTests
         Assert.Equal(100, lab.Connection.SendQueued);
     }
 
-    /// <summary>RFC 9293 3.8.6.1 and RFC 1122 4.2.2.17: a zero window is probed when the persist timer runs out (an RTO, one second), then with backoff.</summary>
+    /// <summary>RFC 9293 3.8.6.1 and RFC 1122 4.2.2.17: a zero window is probed when the persist timer runs out (an RTO: 300 ms after a 100 ms handshake), then with backoff.</summary>
     [Fact]
     public void A_zero_window_is_probed_when_the_persist_timer_runs_out_and_again_with_backoff()
     {
-        TcpLab lab = Established();
+        TcpLab lab = Established(handshakeRtt: TimeSpan.FromMilliseconds(100));
         lab.Peer.Window = 0;
         lab.Peer.SendAck();
         lab.Connection.Send(Bytes(100));
 
-        lab.Host.Advance(TimeSpan.FromMilliseconds(990));
+        lab.Host.Advance(TimeSpan.FromMilliseconds(290));
         lab.Peer.NothingSent();
         lab.Host.Advance(TimeSpan.FromMilliseconds(20));
         TcpSeg probe = lab.Peer.SentOne();
@@ -161,9 +161,9 @@ public class TcpWindowTests
         Assert.Equal(1, lab.Host.Count(TcpCounter.WindowProbes));
 
         lab.Peer.SendAck(); // still zero
-        lab.Host.Advance(TimeSpan.FromMilliseconds(1900));
+        lab.Host.Advance(TimeSpan.FromMilliseconds(580));
         lab.Peer.NothingSent();
-        lab.Host.Advance(TimeSpan.FromMilliseconds(200));
+        lab.Host.Advance(TimeSpan.FromMilliseconds(40));
         lab.Peer.SentOne();
         Assert.Equal(2, lab.Host.Count(TcpCounter.WindowProbes));
     }

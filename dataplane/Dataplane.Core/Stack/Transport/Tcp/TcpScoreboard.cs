@@ -48,7 +48,7 @@ internal sealed class TcpScoreboard
     /// <summary>Bytes SACKed and not yet cumulatively acknowledged.</summary>
     public int SackedBytes { get; private set; }
 
-    /// <summary>Bytes judged lost and not yet sent again.</summary>
+    /// <summary>Bytes judged lost and not yet acknowledged or SACKed (sent again or not).</summary>
     public int LostBytes { get; private set; }
 
     /// <summary>Bytes sent again and not yet acknowledged or SACKed.</summary>
@@ -69,15 +69,15 @@ internal sealed class TcpScoreboard
         Count++;
     }
 
-    /// <summary>Notes that segment <paramref name="i"/> was sent again at <paramref name="now"/>.</summary>
+    /// <summary>
+    /// Notes that segment <paramref name="i"/> was sent again at <paramref name="now"/>. A lost
+    /// segment stays marked lost (Linux's lost_out) and counts in the pipe once more through its
+    /// retransmission; a segment sent again without being judged lost (a tail loss probe) counts
+    /// twice, as it is twice in the network.
+    /// </summary>
     public void Resent(int i, long now)
     {
         ref SentSegment s = ref this[i];
-        if (s.Lost)
-        {
-            s.Lost = false;
-            LostBytes -= s.Length;
-        }
         // A SACKed segment sent again is not in flight in RFC 6675's sense: the peer has it.
         if (!s.Retransmitted && !s.Sacked)
         {
@@ -87,17 +87,23 @@ internal sealed class TcpScoreboard
         s.SentAt = now;
     }
 
-    /// <summary>Judges segment <paramref name="i"/> lost; false when it was already, or is SACKed.</summary>
+    /// <summary>
+    /// Judges segment <paramref name="i"/> lost (again, when its retransmission is judged lost: it
+    /// waits to be sent once more); false when it is SACKed or waits already.
+    /// </summary>
     public bool MarkLost(int i)
     {
         ref SentSegment s = ref this[i];
-        if (s.Lost || s.Sacked)
+        if (s.Sacked || (s.Lost && !s.Retransmitted))
             return false;
-        s.Lost = true;
-        LostBytes += s.Length;
+        if (!s.Lost)
+        {
+            s.Lost = true;
+            LostBytes += s.Length;
+        }
         if (s.Retransmitted)
         {
-            // Its retransmission is lost too: it is no longer in flight.
+            // Whatever was sent again is gone too: no longer in flight.
             s.Retransmitted = false;
             RetransmittedBytes -= s.Length;
         }
@@ -214,7 +220,7 @@ internal sealed class TcpScoreboard
                 sackedBytes += s.Length;
                 continue;
             }
-            if ((sackedSegments >= 3 || sackedBytes > 2 * mss) && !s.Lost && !s.Retransmitted && MarkLost(i))
+            if ((sackedSegments >= 3 || sackedBytes > 2 * mss) && !s.Lost && MarkLost(i))
                 marked++;
         }
         return marked;
@@ -227,7 +233,7 @@ internal sealed class TcpScoreboard
             return -1;
         for (int i = 0; i < Count; i++)
         {
-            if (this[i].Lost)
+            if (this[i].Lost && !this[i].Retransmitted)
                 return i;
         }
         return -1;

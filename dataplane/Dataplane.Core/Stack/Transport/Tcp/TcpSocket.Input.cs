@@ -72,10 +72,37 @@ internal sealed partial class TcpSocket
             {
                 if (State == TcpState.SynReceived && seq == _irs)
                 {
-                    SendSyn();
+                    if ((flags & TcpFlags.Ack) != 0 && new TcpSequence(tcp.AcknowledgmentNumber) == _iss + 1 && Parent is null)
+                    {
+                        // Simultaneous open (RFC 9293 3.5, figure 7): the peer's SYN-ACK to our SYN
+                        // acknowledges it; its SYN is known already: taken as the ACK it also is.
+                        seq += 1;
+                        flags &= ~TcpFlags.Syn;
+                        acceptable = true;
+                    }
+                    else
+                    {
+                        SendSyn();
+                        return;
+                    }
+                }
+                else
+                {
+                    ChallengeAck(TcpCounter.ChallengeAcksSyn);
                     return;
                 }
-                ChallengeAck(TcpCounter.ChallengeAcksSyn);
+            }
+            if (!acceptable && window == 0 && seq == _rcvNxt && (flags & TcpFlags.Ack) != 0)
+            {
+                // RFC 9293 3.10.7.4 first: with our window at zero no segment is acceptable, "but
+                // special allowance should be made to accept valid ACKs": its acknowledgment and
+                // window are taken, its data is not; it is answered with an ACK.
+                Table.Counters.Count(TcpCounter.DataBeyondWindow);
+                if (AckInput(tcp, seq, 0, options) && State != TcpState.Closed)
+                {
+                    _ackNow = true;
+                    Output();
+                }
                 return;
             }
             if (!acceptable)
@@ -93,6 +120,7 @@ internal sealed partial class TcpSocket
                 Table.Counters.Count(TcpCounter.NoAck); // RFC 9293 3.10.7.4 fifth: no ACK, drop
                 return;
             }
+            _lastHeard = Now; // the peer is alive: keepalive waits its idle time from here
             // RFC 7323 4.3: TS.Recent follows the segment that covers the last ACK we sent.
             if (_timestamps && options.Timestamps is var (value, _) && (int)(value - _tsRecent) >= 0 && seq <= _lastAckSent)
             {
@@ -146,17 +174,17 @@ internal sealed partial class TcpSocket
             SetState(_finQueued ? TcpState.FinWait1 : TcpState.Established);
             _events |= TcpEvents.Established;
             Table.Counters.Count(TcpCounter.ConnectionsEstablished);
-            _retransmits = 0;
-            _retransmitAt = 0;
+            HandshakeDone();
             UpdateWindow(tcp, seq, ack, force: true);
         }
         // RFC 5961 5.2: an ACK for data never sent, or older than the largest window the peer
         // offered, is answered with an ACK and dropped (blind data injection needs both numbers right).
         if (ack > _sndMax)
         {
+            // Answered as a challenge (RFC 5961 5.2), within the worker's budget: a spray of such
+            // ACKs must not draw an answer each.
             Table.Counters.Count(TcpCounter.AckTooMuch);
-            _ackNow = true;
-            Output();
+            ChallengeAck(TcpCounter.ChallengeAcksData);
             return false;
         }
         if (ack < _sndUna - (int)Math.Max(_maxSndWnd, 1))
@@ -198,6 +226,19 @@ internal sealed partial class TcpSocket
                 return false;
         }
         return true;
+    }
+
+    /// <summary>
+    /// The handshake is over: the retransmission count starts afresh; and when our SYN or SYN-ACK
+    /// had to be sent again (no RTT sample, by Karn), RFC 6298 5.7 sets the RTO to 3 seconds for
+    /// the data that follows.
+    /// </summary>
+    private void HandshakeDone()
+    {
+        if (_retransmits > 0 && _srtt == 0)
+            _rto = 3_000_000_000;
+        _retransmits = 0;
+        _retransmitAt = 0;
     }
 
     /// <summary>True once the peer acknowledged our FIN.</summary>
@@ -409,13 +450,15 @@ internal sealed partial class TcpSocket
         if ((flags & TcpFlags.Ack) != 0)
         {
             _sndUna = ack;
-            _retransmits = 0;
-            _retransmitAt = 0;
             if (_timing)
                 SampleRtt(Now - _timedAt); // the SYN went once (Karn): its round trip is the first sample
             _timing = false;
+            HandshakeDone();
             SetState(_finQueued ? TcpState.FinWait1 : TcpState.Established);
-            UpdateWindow(tcp, seq, ack, force: true);
+            // RFC 7323 2.2: the window of a SYN-ACK is never scaled.
+            _sndWnd = _maxSndWnd = tcp.Window;
+            _sndWl1 = seq;
+            _sndWl2 = ack;
             if (_timestamps && options.Timestamps is var (value, _))
             {
                 _tsRecent = value;
@@ -465,7 +508,7 @@ internal sealed partial class TcpSocket
             _rcvScale = 0;
         }
         _timestamps = options.Timestamps.HasValue && (!active || _timestamps);
-        _sackPermitted = options.SackPermitted && (!active || _sackPermitted);
+        _sackPermitted = options.SackPermitted && (active ? _sackPermitted : Table.Sack);
         if (_timestamps)
             _sendMss -= 12; // every segment carries the option (RFC 7323 3.2)
         _cc.Start(Congestion, _sendMss);

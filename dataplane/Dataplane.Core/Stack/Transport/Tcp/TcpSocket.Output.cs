@@ -11,8 +11,8 @@ internal sealed partial class TcpSocket
     /// <summary>The window we have offered and the peer may fill: from RCV.NXT to the right edge last advertised.</summary>
     private uint ReceiveWindow => (uint)Math.Max(0, _rcvAdv - _rcvNxt);
 
-    /// <summary>The sequence number after the last byte queued to send.</summary>
-    private TcpSequence DataEnd => _sndUna + _send.Bytes + (_sndUna == _iss ? 1 : 0) - (_finAcked ? 1 : 0);
+    /// <summary>The sequence number after the last byte queued to send (while our SYN is unacknowledged, it occupies SND.UNA).</summary>
+    private TcpSequence DataEnd => _sndUna + _send.Bytes + (State is TcpState.SynSent or TcpState.SynReceived ? 1 : 0) - (_finAcked ? 1 : 0);
 
     /// <summary>
     /// Sends what the windows and the rules allow: segments judged lost first (RFC 6675 NextSeg

@@ -127,6 +127,7 @@ internal sealed partial class TcpSocket
     private long _keepaliveAt;
     private long _stateAt;
     private long _keepaliveIdle;
+    private long _lastHeard;
     private int _keepaliveProbesSent;
     private int _persistBackoff;
     private TimerHandle _timer;
@@ -165,7 +166,8 @@ internal sealed partial class TcpSocket
     {
         _iss = _sndUna = _sndNxt = _sndMax = _recover = iss;
         _tsOffset = timestampOffset;
-        _timestamps = _sackPermitted = _windowScaling = true; // offered; the SYN-ACK says which hold
+        _timestamps = _windowScaling = true; // offered; the SYN-ACK says which hold
+        _sackPermitted = Table.Sack;
         _rcvScale = receiveScale;
         _sendMss = Table.RouteMss(Remote, Scope, IsIpv6 ? 40 : 20);
         SetState(TcpState.SynSent);
@@ -247,6 +249,7 @@ internal sealed partial class TcpSocket
         _unackedSegments = 0;
         _retransmitAt = _delayedAckAt = _persistAt = _keepaliveAt = _stateAt = 0;
         _keepaliveIdle = 0;
+        _lastHeard = 0;
         _keepaliveProbesSent = 0;
         _persistBackoff = 0;
         _timer = default;

@@ -58,13 +58,13 @@ internal sealed partial class TcpSocket
         else if (duplicate && _scoreboard.Count > 0)
         {
             Table.Counters.Count(TcpCounter.DuplicateAcks);
-            if (++_dupAcks == 3 || (_inRecovery && _dupAcks > 3 && !_scoreboard[0].Retransmitted))
+            if (++_dupAcks == 3 && !_scoreboard[0].Lost)
                 _scoreboard.MarkLost(0);
         }
         if (acked > 0)
         {
             _dupAcks = 0;
-            if (_inRecovery && !_sackPermitted && ack < _recoveryPoint && _scoreboard.Count > 0)
+            if (_inRecovery && !_sackPermitted && ack < _recoveryPoint && _scoreboard.Count > 0 && !_scoreboard[0].Lost)
                 _scoreboard.MarkLost(0); // RFC 6582 3.2 step 4: a partial ACK, the next hole
         }
         if (duplicate && _sackPermitted)
@@ -181,8 +181,8 @@ internal sealed partial class TcpSocket
         for (int i = 0; i < _scoreboard.Count; i++)
         {
             ref SentSegment s = ref _scoreboard[i];
-            if (s.Sacked || s.Lost)
-                continue;
+            if (s.Sacked || (s.Lost && !s.Retransmitted))
+                continue; // delivered, or waiting to be sent again
             if (s.SentAt > _rackSentAt || (s.SentAt == _rackSentAt && s.End >= _rackEnd))
                 break; // sent after the delivered one (segments are in sequence order; a resent one may be later)
             long remaining = s.SentAt + _rackRtt + reorderWindow - now;

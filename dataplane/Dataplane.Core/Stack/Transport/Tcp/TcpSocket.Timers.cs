@@ -36,6 +36,7 @@ internal sealed partial class TcpSocket
             return;
         }
         _keepaliveProbesSent = 0;
+        _lastHeard = Math.Max(_lastHeard, Now - 1);
         _keepaliveAt = Now + _keepaliveIdle;
         ArmTimer(_keepaliveAt);
     }
@@ -98,16 +99,25 @@ internal sealed partial class TcpSocket
         if (_keepaliveAt != 0 && _keepaliveAt <= now)
         {
             _keepaliveAt = 0;
-            if (_keepaliveProbesSent >= KeepaliveProbes)
+            if (now - _lastHeard < (_keepaliveProbesSent == 0 ? _keepaliveIdle : KeepaliveInterval))
+            {
+                // Heard from the peer since (data, an ACK, the answer to a probe): idle again from then.
+                _keepaliveProbesSent = 0;
+                _keepaliveAt = _lastHeard + _keepaliveIdle;
+            }
+            else if (_keepaliveProbesSent >= KeepaliveProbes)
             {
                 Table.Counters.Count(TcpCounter.KeepaliveDrops);
                 SendReset(_sndNxt);
                 EnterClosed(TcpError.TimedOut);
                 return;
             }
-            _keepaliveProbesSent++;
-            Probe(TcpCounter.KeepaliveProbes);
-            _keepaliveAt = now + KeepaliveInterval;
+            else
+            {
+                _keepaliveProbesSent++;
+                Probe(TcpCounter.KeepaliveProbes);
+                _keepaliveAt = now + KeepaliveInterval;
+            }
         }
         long next = Earliest(_retransmitAt, _persistAt, _delayedAckAt, _keepaliveAt, _stateAt, _rackTimerAt, _tlpAt);
         if (next != 0)

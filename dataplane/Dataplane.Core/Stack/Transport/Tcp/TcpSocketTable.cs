@@ -95,6 +95,9 @@ internal sealed class TcpSocketTable
     /// <summary>The congestion control new connections use (<c>set tcp congestion</c>; an app may choose another per socket).</summary>
     public CongestionAlgorithm Congestion { get; set; }
 
+    /// <summary>Whether connections offer and accept SACK (RFC 2018; BSD's net.inet.tcp.sack). On by default.</summary>
+    public bool Sack { get; set; } = true;
+
     /// <summary>A connection's send buffer, in bytes.</summary>
     public int SendBufferLimit { get; }
 
