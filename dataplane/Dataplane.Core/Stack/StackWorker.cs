@@ -29,7 +29,7 @@ namespace Dataplane.Stack;
 /// </list>
 /// Everything shared between workers is in <see cref="NetworkStack"/>.
 /// </remarks>
-internal sealed class StackWorker
+internal sealed class StackWorker : IIcmpErrorSink
 {
     /// <summary>
     /// The bytes of a chained frame that input makes contiguous in its first buffer before it looks:
@@ -66,6 +66,7 @@ internal sealed class StackWorker
         _ipv4 = new Ipv4Layer(stack, _packets, _output, _icmp, _reassembly, Counters);
         _ipv6 = new Ipv6Layer(stack, _packets, _output, _icmp, _reassembly, Counters);
         _udp = new UdpLayer(_packets, _output, _icmp, Counters);
+        _icmp.ErrorSink = this;
         _tcp = new TcpLayer(_packets, _output, Counters, (stack.TcpConnections + Math.Max(1, context.FlowOwners?.WorkerCount ?? 1) - 1) / Math.Max(1, context.FlowOwners?.WorkerCount ?? 1), stack.TcpBuffer, stack.TcpCongestion);
         stack.AddUdpTable(_udp.Sockets); // for netstat
         stack.AddTcpTable(_tcp.Sockets);
@@ -203,6 +204,13 @@ internal sealed class StackWorker
                 _packets.Drop(datagram.Packet);
                 break;
         }
+    }
+
+    /// <summary>An ICMP error about a datagram we sent goes to the transport that sent it (RFC 1122 3.2.2.1, 4.2.3.9).</summary>
+    void IIcmpErrorSink.OnIcmpError(in IcmpError error)
+    {
+        if (error.Protocol == IpProtocol.Tcp)
+            _tcp.IcmpError(error);
     }
 
     /// <summary>Releases <paramref name="packet"/> and counts the drop under <paramref name="reason"/>.</summary>

@@ -22,9 +22,10 @@ public class TcpSimulationTests
     /// One seed: one to three streams of up to 96 KiB each, IPv4 or IPv6, opened in the first
     /// second to an echo server; then time for the slowest to finish and for TIME-WAIT to pass.
     /// </summary>
-    internal static TcpEchoClient Run(SimulatedNetwork network, out bool perfect, int maxBytes = 96 * 1024)
+    internal static TcpEchoClient Run(SimulatedNetwork network, out bool perfect, int maxBytes = 96 * 1024, RouterLab.Mtus? mtus = null, LinkModel[]? models = null)
     {
-        var lab = new RouterLab(network, DrawModels(network, out perfect));
+        perfect = models is not null;
+        var lab = new RouterLab(network, models ?? DrawModels(network, out perfect), mtus);
         lab.Server.StartTcp(new TcpEchoApp(InetEndpoint.Ipv4(default, Port)));
         lab.Server.StartTcp(new TcpEchoApp(InetEndpoint.Ipv6(default, Port)));
         TcpEchoClient client = lab.Client.StartTcp(new TcpEchoClient());
@@ -74,6 +75,9 @@ public class TcpSimulationTests
             }
             foreach (SimulatedNode node in network.Nodes)
             {
+                // No segment larger than the path carries: none refused for DF, none cut in fragments by IPv6.
+                Assert.True(node.Counters.Ip[(int)IpCounter.CantFragment] == 0 && node.Counters.Ip6[(int)Ip6Counter.Fragmented] == 0,
+                    $"{node} sent a TCP segment larger than its MTU\n{TcpCounters(network)}");
                 Assert.True(node.Tcp.ConnectionCount == 0, $"{node} still holds {node.Tcp.ConnectionCount} connections: {Sockets(node)}\n{TcpCounters(network)}");
                 if (perfect)
                     Assert.Equal(0, node.Counters.Tcp[(int)TcpCounter.RetransmitTimeouts]);
@@ -85,6 +89,32 @@ public class TcpSimulationTests
         if (SimSeeds.Replaying)
             return;
         Assert.True(bytes > 0 && retransmits > 0 && corrupted > 0, $"{bytes} bytes echoed, {retransmits} retransmissions, {corrupted} bad checksums: the links did their worst");
+    }
+
+    /// <summary>
+    /// RFC 1191 and RFC 8201: the router's link toward the server carries 1280 bytes, the hosts'
+    /// links 1500, so the client's full-sized segments meet a router that answers "fragmentation
+    /// needed" (IPv4, they carry DF) or "packet too big" (IPv6); the client lowers its MSS and
+    /// sends again, and every stream still arrives whole. Over lossy links too.
+    /// </summary>
+    [Fact]
+    public void A_narrower_link_on_the_path_is_found_by_path_mtu_discovery_and_every_stream_arrives()
+    {
+        long updates = 0;
+        SimSeeds.Run<TcpSimulationTests>(1, 60, network =>
+        {
+            LinkModel[]? models = network.Seed % 2 == 0 ? [LinkModel.Perfect, LinkModel.Perfect, LinkModel.Perfect, LinkModel.Perfect] : null;
+            TcpEchoClient client = Run(network, out _, 96 * 1024, new RouterLab.Mtus(1500, 1500, 1280, 1500), models);
+            foreach (TcpEchoClient.Stream stream in client.Streams)
+            {
+                Assert.True(stream.FirstMismatch < 0, $"{stream}: the echo differs from what was sent");
+                Assert.True(stream.Finished && stream.Error is null, $"{stream}: did not finish\n{TcpCounters(network)}");
+            }
+            network.AssertDrained();
+            updates += network.Nodes[0].Counters.Tcp[(int)TcpCounter.PathMtuUpdates];
+        });
+        if (!SimSeeds.Replaying)
+            Assert.True(updates > 0, "no path MTU update: the narrow link was never met");
     }
 
     /// <summary>The TCP counters of every node that are not zero, for a failure message.</summary>

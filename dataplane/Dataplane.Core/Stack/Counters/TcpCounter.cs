@@ -244,4 +244,16 @@ internal enum TcpCounter
     /// <summary>Tail loss probes sent (RFC 8985 7).</summary>
     [Counter("tail loss probes sent")]
     LossProbes,
+
+    /// <summary>ICMP errors about TCP segments that found no connection, or quoted a sequence number not in flight (RFC 5927 4.1).</summary>
+    [Counter("ICMP errors ignored")]
+    IcmpErrorsIgnored,
+
+    /// <summary>ICMP errors taken as soft (RFC 1122 4.2.3.9): counted, the connection goes on.</summary>
+    [Counter("ICMP soft errors")]
+    IcmpSoftErrors,
+
+    /// <summary>Path MTU decreases taken from packet-too-big errors (RFC 1191, RFC 8201).</summary>
+    [Counter("path MTU updates")]
+    PathMtuUpdates,
 }

@@ -35,6 +35,7 @@ internal sealed partial class IcmpLayer
                 break;
             case Icmpv6Type.DestinationUnreachable or Icmpv6Type.PacketTooBig or Icmpv6Type.TimeExceeded or Icmpv6Type.ParameterProblem:
                 _counters.Count(Icmp6Counter.ErrorsReceived);
+                HandUp6(message);
                 _packets.Consume(packet);
                 break;
             default:
@@ -42,6 +43,22 @@ internal sealed partial class IcmpLayer
                 _packets.Consume(packet);
                 break;
         }
+    }
+
+    /// <summary>Reads an ICMPv6 error's quote and hands it to <see cref="ErrorSink"/> (RFC 4443 3: errors are passed to the transport).</summary>
+    private void HandUp6(Span<byte> message)
+    {
+        if (ErrorSink is not { } sink || !Icmpv6Error.TryCreate(message, out Icmpv6Error icmp))
+            return;
+        (IcmpErrorKind kind, int mtu) = icmp.Type switch
+        {
+            Icmpv6Type.PacketTooBig => (IcmpErrorKind.PacketTooBig, (int)Math.Min(icmp.Parameter, int.MaxValue)),
+            Icmpv6Type.DestinationUnreachable => (IcmpErrorKind.Unreachable, 0),
+            Icmpv6Type.TimeExceeded => (IcmpErrorKind.TimeExceeded, 0),
+            _ => (IcmpErrorKind.ParameterProblem, 0),
+        };
+        if (IcmpError.TryQuote6(kind, icmp.Code, mtu, message[8..], out IcmpError error))
+            sink.OnIcmpError(error);
     }
 
     /// <summary>Answers an echo request in its own buffer (RFC 4443 4.2).</summary>

@@ -112,6 +112,7 @@ internal sealed partial class IcmpLayer
                 break;
             case Icmpv4Type.DestinationUnreachable or Icmpv4Type.TimeExceeded or Icmpv4Type.ParameterProblem:
                 _counters.Count(IcmpCounter.ErrorsReceived);
+                HandUp4(ip.Payload);
                 _packets.Consume(packet);
                 break;
             default:
@@ -119,6 +120,25 @@ internal sealed partial class IcmpLayer
                 _packets.Consume(packet);
                 break;
         }
+    }
+
+    /// <summary>Where errors about datagrams we sent go (the dispatcher, which hands them to their transport).</summary>
+    public IIcmpErrorSink? ErrorSink { get; set; }
+
+    /// <summary>Reads an ICMPv4 error's quote and hands it to <see cref="ErrorSink"/> (RFC 1122 3.2.2.1: errors are passed to the transport).</summary>
+    private void HandUp4(Span<byte> message)
+    {
+        if (ErrorSink is not { } sink || !Icmpv4Error.TryCreate(message, out Icmpv4Error icmp))
+            return;
+        (IcmpErrorKind kind, int mtu) = icmp.Type switch
+        {
+            Icmpv4Type.DestinationUnreachable when icmp.Code == IcmpUnreachable.FragmentationNeeded => (IcmpErrorKind.PacketTooBig, (int)icmp.NextHopMtu),
+            Icmpv4Type.DestinationUnreachable => (IcmpErrorKind.Unreachable, 0),
+            Icmpv4Type.TimeExceeded => (IcmpErrorKind.TimeExceeded, 0),
+            _ => (IcmpErrorKind.ParameterProblem, 0),
+        };
+        if (IcmpError.TryQuote4(kind, icmp.Code, mtu, message[8..], out IcmpError error))
+            sink.OnIcmpError(error);
     }
 
     /// <summary>Answers an echo request in its own buffer: the same identifier, sequence and data back (RFC 792).</summary>

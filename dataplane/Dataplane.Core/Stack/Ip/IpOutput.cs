@@ -56,9 +56,10 @@ internal sealed partial class IpOutput
     /// and payload (<paramref name="transportLength"/> bytes) written behind the room for the IP
     /// header of its family: writes that header and sends it along the route, in fragments when it
     /// passes the MTU. A link-scoped IPv6 destination leaves by interface <paramref name="scope"/>
-    /// (-1: none given). False, the packet counted and released, when there is no route.
+    /// (-1: none given). An IPv4 datagram with <paramref name="dontFragment"/> carries DF (TCP's,
+    /// for path MTU discovery). False, the packet counted and released, when there is no route.
     /// </summary>
-    public bool Send(PacketBuffer packet, in InetAddress source, in InetAddress destination, IpProtocol protocol, int transportLength, int scope)
+    public bool Send(PacketBuffer packet, in InetAddress source, in InetAddress destination, IpProtocol protocol, int transportLength, int scope, bool dontFragment = false)
     {
         if (destination.IsIpv6)
         {
@@ -66,7 +67,7 @@ internal sealed partial class IpOutput
             NetInterface? scopeInterface = (uint)scope < (uint)_stack.Interfaces.Length ? _stack.Interfaces[scope] : null;
             return Ipv6Output(packet, destination.Mapped, scopeInterface);
         }
-        WriteIpv4Header(packet, source.V4, destination.V4, protocol, Ipv4Header + transportLength);
+        WriteIpv4Header(packet, source.V4, destination.V4, protocol, Ipv4Header + transportLength, dontFragment);
         return Ipv4Output(packet, destination.V4);
     }
 

@@ -131,6 +131,21 @@ internal sealed class TcpLayer
         _packets.Drop(datagram.Packet); // no connection took it, answered or not
     }
 
+    /// <summary>An ICMP or ICMPv6 error about a segment we sent: to its connection, if there is one.</summary>
+    internal void IcmpError(in IcmpError error)
+    {
+        InetEndpoint local = InetEndpoint.Of(error.Source, error.SourcePort);
+        InetEndpoint remote = InetEndpoint.Of(error.Destination, error.DestinationPort);
+        if (Sockets.Find(local, remote) is not { } connection)
+        {
+            _counters.Count(TcpCounter.IcmpErrorsIgnored);
+            return;
+        }
+        connection.IcmpError(error);
+        connection.Dispatch();
+        Sockets.Reap();
+    }
+
     /// <summary>
     /// Builds and sends a segment of <paramref name="socket"/>: its endpoints, the numbers, flags,
     /// window and options given, and <paramref name="length"/> bytes of its send queue from
@@ -172,7 +187,8 @@ internal sealed class TcpLayer
         _counters.Count(TcpCounter.Sent);
         if (length > 0)
             _counters.Count(TcpCounter.DataSegmentsSent);
-        return _output.Send(packet, local.Ip, remote.Ip, IpProtocol.Tcp, header + length, socket.Scope);
+        // Don't fragment: path MTU discovery (RFC 1191) finds what the path carries instead.
+        return _output.Send(packet, local.Ip, remote.Ip, IpProtocol.Tcp, header + length, socket.Scope, dontFragment: true);
     }
 
     /// <summary>Sends a segment with options and no data that no socket stands behind (a SYN cookie's SYN-ACK).</summary>

@@ -220,6 +220,27 @@ internal sealed class TcpReceiveQueue
             options.AddSackBlock(blocks[b]);
     }
 
+    /// <summary>The SACK blocks <see cref="AddSackBlocks"/> would write, at most <paramref name="room"/>: the ranges of the out-of-order queue.</summary>
+    public int SackBlockCount(int room)
+    {
+        int count = 0;
+        int i = 0;
+        while (i < _outOfOrder.Count && count < room)
+        {
+            TcpSequence left = _outOfOrder[i].Sequence;
+            TcpSequence right = left + _outOfOrder[i].Length;
+            i++;
+            while (i < _outOfOrder.Count && _outOfOrder[i].Sequence <= right)
+            {
+                right = TcpSequence.Max(right, _outOfOrder[i].Sequence + _outOfOrder[i].Length);
+                i++;
+            }
+            if (right != left)
+                count++;
+        }
+        return count;
+    }
+
     /// <summary>Releases every buffer: the connection is gone or its data will never be read.</summary>
     public void Clear(BufferCache cache)
     {

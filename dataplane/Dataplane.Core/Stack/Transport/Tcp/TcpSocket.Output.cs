@@ -55,11 +55,12 @@ internal sealed partial class TcpSocket
             TcpSequence dataEnd = DataEnd;
             int unsent = dataEnd - _sndNxt;
             int peerRoom = _sndUna + (int)Math.Min(_sndWnd, int.MaxValue) - _sndNxt;
-            int length = Math.Clamp(Math.Min(unsent, Math.Min(peerRoom, Math.Min(allowance, _sendMss))), 0, _sendMss);
+            int mss = SegmentPayloadRoom;
+            int length = Math.Clamp(Math.Min(unsent, Math.Min(peerRoom, Math.Min(allowance, mss))), 0, mss);
             bool fin = _finQueued && !_finAcked && _sndNxt + length == dataEnd;
             if (length == 0 && !fin)
                 break;
-            if (length > 0 && length < _sendMss && !fin)
+            if (length > 0 && length < mss && !fin)
             {
                 // Sender-side silly window avoidance (RFC 9293 3.8.6.2.1) and Nagle (3.7.4): a short
                 // segment goes only when it is all there is and nothing is in flight (or nodelay),
@@ -105,6 +106,23 @@ internal sealed partial class TcpSocket
     }
 
     /// <summary>
+    /// The payload the next segment can carry: the MSS (already less the timestamp option) less
+    /// the SACK blocks it will carry, so that no segment passes the path MTU (RFC 9293 3.7.1:
+    /// the MSS counts data, and options beyond the usual come out of it, as Linux's tcp_current_mss).
+    /// </summary>
+    private int SegmentPayloadRoom
+    {
+        get
+        {
+            if (!_sackPermitted || (_receive.OutOfOrderCount == 0 && !_dsackPending))
+                return _sendMss;
+            int room = _timestamps ? 3 : 4;
+            int blocks = (_dsackPending ? 1 : 0) + _receive.SackBlockCount(room - (_dsackPending ? 1 : 0));
+            return blocks == 0 ? _sendMss : _sendMss - (4 + 8 * blocks);
+        }
+    }
+
+    /// <summary>
     /// Bytes that may enter the network now: in recovery, PRR's allowance (RFC 6937); otherwise
     /// the congestion window less the pipe (RFC 6675 5, RFC 5681).
     /// </summary>
@@ -123,12 +141,13 @@ internal sealed partial class TcpSocket
         TcpSequence finSeq = DataEnd;
         bool coversFin = _finQueued && segment.End == finSeq + 1;
         int data = segment.Length - (coversFin ? 1 : 0);
-        if (data > _sendMss)
+        int mss = SegmentPayloadRoom;
+        if (data > mss)
         {
-            _scoreboard.Split(index, _sendMss);
+            _scoreboard.Split(index, mss);
             segment = ref _scoreboard[index];
             coversFin = false;
-            data = _sendMss;
+            data = mss;
         }
         TcpFlags flags = TcpFlags.Ack | (coversFin ? TcpFlags.Fin : 0);
         if (!SendSegment(segment.Start, flags, data, retransmit: true))

@@ -1,3 +1,4 @@
+using Dataplane.Stack.Ip;
 using Dataplane.Wire;
 
 namespace Dataplane.Stack.Transport.Tcp;
@@ -282,7 +283,7 @@ internal sealed partial class TcpSocket
         _tlpOutstanding = true;
         TcpSequence dataEnd = DataEnd;
         int peerRoom = _sndUna + (int)Math.Min(_sndWnd, int.MaxValue) - _sndNxt;
-        int length = Math.Min(Math.Min(dataEnd - _sndNxt, peerRoom), _sendMss);
+        int length = Math.Min(Math.Min(dataEnd - _sndNxt, peerRoom), SegmentPayloadRoom);
         if (length > 0)
         {
             bool fin = _finQueued && !_finAcked && _sndNxt + length == dataEnd;
@@ -298,5 +299,75 @@ internal sealed partial class TcpSocket
             Retransmit(last);
         }
         ArmRetransmit();
+    }
+
+    /// <summary>RFC 1191 7's plateau table: the MTU to try when an old router's error leaves the next-hop MTU out.</summary>
+    private static ReadOnlySpan<int> MtuPlateaus => [32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296, 68];
+
+    /// <summary>
+    /// An ICMP error about a segment of this connection. It is believed only when the sequence
+    /// number it quotes is in flight (RFC 5927 4.1: a blind attacker must guess it). Packet too
+    /// big lowers the MSS to what the path carries (RFC 1191, RFC 8201, RFC 9293 3.7.2) and sends
+    /// again what no longer fits, at once; a port or protocol unreachable during the handshake ends
+    /// it (RFC 1122 4.2.3.9's hard errors); other errors are soft and only counted.
+    /// </summary>
+    internal void IcmpError(in IcmpError error)
+    {
+        var seq = new TcpSequence(error.Sequence);
+        bool inFlight = seq >= _sndUna && seq < _sndNxt;
+        if (!inFlight)
+        {
+            Table.Counters.Count(TcpCounter.IcmpErrorsIgnored);
+            return;
+        }
+        switch (error.Kind)
+        {
+            case IcmpErrorKind.PacketTooBig:
+                PathMtu(error.Mtu);
+                break;
+            case IcmpErrorKind.Unreachable when State == TcpState.SynSent && IsHardUnreachable(error):
+                Table.Counters.Count(TcpCounter.ConnectionsRefused);
+                EnterClosed(TcpError.Refused);
+                break;
+            default:
+                Table.Counters.Count(TcpCounter.IcmpSoftErrors);
+                break;
+        }
+    }
+
+    /// <summary>Port or protocol unreachable (ICMP codes 3 and 2; ICMPv6 code 4): nobody there will ever answer.</summary>
+    private bool IsHardUnreachable(in IcmpError error) => IsIpv6 ? error.Code == 4 : error.Code is 2 or 3;
+
+    private void PathMtu(int mtu)
+    {
+        int ipHeader = IsIpv6 ? 40 : 20;
+        int current = _sendMss + ipHeader + TcpSegment.FixedLength + (_timestamps ? 12 : 0);
+        if (mtu == 0)
+        {
+            // RFC 1191 5: an old router's error without the MTU; guess the next plateau down.
+            foreach (int plateau in MtuPlateaus)
+            {
+                if (plateau < current)
+                {
+                    mtu = plateau;
+                    break;
+                }
+            }
+        }
+        // Never below what every path of the family carries (RFC 8200 5's 1280; for IPv4 Linux's
+        // 552-byte floor rather than RFC 791's 68, or a forged error could shrink segments to nothing).
+        mtu = Math.Max(mtu, IsIpv6 ? 1280 : 552);
+        int mss = mtu - ipHeader - TcpSegment.FixedLength - (_timestamps ? 12 : 0);
+        if (mss >= _sendMss)
+            return; // a packet too big can only lower the MSS
+        _sendMss = mss;
+        Table.Counters.Count(TcpCounter.PathMtuUpdates);
+        // What was sent at the old size will never arrive: send it again, cut to the new one.
+        for (int i = 0; i < _scoreboard.Count; i++)
+        {
+            if (_scoreboard[i].Length > mss)
+                _scoreboard.MarkLost(i);
+        }
+        Output();
     }
 }
