@@ -513,11 +513,11 @@ public class TcpRecoveryTests
 
     /// <summary>
     /// The guard against a second reduction for one loss episode (RFC 6582 4.2, RFC 6675 5.1),
-    /// <c>_sndUna &gt; _recover</c>, compares sequence numbers, which only order within 2^31.
-    /// _recover is set at the handshake and at timeouts only; once 2 GiB went by without a timeout
-    /// SND.UNA looks "before" it and no loss starts recovery for the next 2 GiB: the hole is sent
-    /// again within the unreduced window and the window goes on growing. Set here by reflection
-    /// to the value 2^31 + 64 KiB behind SND.UNA that it has after such a transfer.
+    /// <c>_sndUna &gt; _recover</c>, compares sequence numbers, which only order within 2^31. Found
+    /// by review: _recover was set at the handshake and at timeouts only, so once 2 GiB went by
+    /// without a timeout no loss started recovery for the next 2 GiB. Now it trails SND.UNA outside
+    /// recovery: here set by reflection to the stale value such a transfer left (2^31 + 64 KiB
+    /// behind), one cumulative ACK brings it up, and the loss after it starts recovery.
     /// </summary>
     [Fact]
     public void Recovery_still_starts_after_two_gibibytes_without_a_timeout()
@@ -531,11 +531,12 @@ public class TcpRecoveryTests
         List<TcpSeg> flight = lab.Peer.Sent();
         lab.Host.Advance(Rtt);
         var rx = new SackReceiver(s0);
+        Deliver(lab, rx, flight[0]); // a cumulative ACK: recover catches up with SND.UNA
         int before = lab.Connection.CongestionWindow;
         var again = new List<TcpSeg>();
-        for (int i = 1; i < 10; i++)
+        for (int i = 2; i < 10; i++)
             again.AddRange(Deliver(lab, rx, flight[i]));
-        Assert.Contains(again, s => s.Seq == s0);
+        Assert.Contains(again, s => s.Seq == s0 + Mss);
         Assert.Equal(1, lab.Host.Count(TcpCounter.FastRetransmits));
         Assert.True(lab.Connection.CongestionWindow < before, $"window {before} before the loss, {lab.Connection.CongestionWindow} in its recovery");
     }

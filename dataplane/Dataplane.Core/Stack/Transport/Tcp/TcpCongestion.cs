@@ -32,6 +32,9 @@ internal struct TcpCongestion
     private long _epochStart;    // when the current avoidance epoch began; 0: none yet
     private double _wEst;        // RFC 9438 4.3's Reno-friendly estimate, in segments
 
+    /// <summary>The most the window grows to: far beyond any buffer, and far from overflowing.</summary>
+    public const int MaxWindow = 1 << 30;
+
     /// <summary>The congestion window, in bytes.</summary>
     public int Window;
 
@@ -56,6 +59,8 @@ internal struct TcpCongestion
     /// </summary>
     public void OnAck(int acked, int mss, long now, long srtt)
     {
+        if (Window >= MaxWindow)
+            return;
         if (Window < Threshold)
         {
             Window += Math.Min(acked, 2 * mss);

@@ -110,6 +110,18 @@ internal sealed class TcpScoreboard
         return true;
     }
 
+    /// <summary>Forgets that segment <paramref name="i"/> was SACKed (RFC 2018 8: the receiver may renege).</summary>
+    public void Unsack(int i)
+    {
+        if (i >= Count)
+            return;
+        ref SentSegment s = ref this[i];
+        if (!s.Sacked)
+            return;
+        s.Sacked = false;
+        SackedBytes -= s.Length;
+    }
+
     /// <summary>Judges every segment not SACKed lost (a retransmission timeout, RFC 6675 5.1); returns how many.</summary>
     public int MarkAllLost()
     {

@@ -513,5 +513,6 @@ internal sealed partial class TcpSocket
             _sendMss -= 12; // every segment carries the option (RFC 7323 3.2)
         _cc.Start(Congestion, _sendMss);
         _recover = _iss;
+        _dsackRound = _iss;
     }
 }

@@ -117,6 +117,9 @@ internal sealed partial class TcpSocket
     private long _rackTimerAt;
     private long _tlpAt;
     private bool _tlpOutstanding;
+    private int _dupDelivered;
+    private bool _afterTimeout;
+    private TcpSequence _dsackRound;
 
     // Acknowledgments and timers.
     private bool _ackNow;
@@ -244,6 +247,9 @@ internal sealed partial class TcpSocket
         _reorderingSeen = false;
         _rackTimerAt = _tlpAt = 0;
         _tlpOutstanding = false;
+        _dupDelivered = 0;
+        _afterTimeout = false;
+        _dsackRound = default;
         Congestion = Table.Congestion;
         _ackNow = false;
         _unackedSegments = 0;

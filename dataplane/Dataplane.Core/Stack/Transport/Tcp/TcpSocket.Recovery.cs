@@ -20,6 +20,7 @@ internal sealed partial class TcpSocket
     {
         int acked = ack - _sndUna;
         int outstandingBefore = _sndNxt - _sndUna;
+        int sackedBefore = _scoreboard.SackedBytes;
         var delivered = default(DeliveryInfo);
         if (acked > 0)
         {
@@ -44,10 +45,27 @@ internal sealed partial class TcpSocket
             if (_timing && ack > _timedSequence)
                 _timing = false;
         }
-        int sacked = _sackPermitted ? SackInput(options, ack, ref delivered) : 0;
+        if (_sackPermitted)
+            SackInput(options, ack, ref delivered);
         RackUpdate(delivered);
-        int deliveredData = Math.Max(acked, 0) + sacked;
         int mss = _sendMss;
+        // RFC 6937 3: DeliveredData is the change in SND.UNA plus the change in SACKed bytes (a
+        // cumulative ACK over SACKed data delivers it once); without SACK, each duplicate ACK
+        // stands for one segment delivered, taken back from the cumulative ACK that follows.
+        int deliveredData = Math.Max(acked, 0) + (_scoreboard.SackedBytes - sackedBefore);
+        if (!_sackPermitted)
+        {
+            if (duplicate)
+            {
+                deliveredData += mss;
+                _dupDelivered += mss;
+            }
+            else if (acked > 0)
+            {
+                deliveredData = Math.Max(deliveredData - _dupDelivered, 0);
+                _dupDelivered = 0;
+            }
+        }
 
         // Judge losses: RACK and RFC 6675 with SACK; without it, the third duplicate ACK (or a
         // partial ACK in recovery) says the first segment is lost.
@@ -88,10 +106,18 @@ internal sealed partial class TcpSocket
         {
             EnterRecovery(outstandingBefore);
         }
-        else if (acked > 0 && !_inRecovery)
+        else if (acked > 0 && !_inRecovery && CongestionWindowLimited(outstandingBefore))
         {
             _cc.OnAck(acked, mss, Now, _srtt);
         }
+        // Outside recovery and a timeout's episode, RFC 6582's recover trails SND.UNA, so that its
+        // modular comparison never goes stale however many bytes pass.
+        // (After a timeout it stays where the timeout put it until SND.UNA passes it: a fresh value,
+        // within a window, so the comparison holds.)
+        if (_afterTimeout && _sndUna > _recover)
+            _afterTimeout = false;
+        if (!_inRecovery && !_afterTimeout)
+            _recover = _sndUna - 1;
 
         // RFC 6298 5.2 and 5.3: the timer stops when everything is acknowledged, and restarts when new data is.
         if (_sndUna == _sndNxt)
@@ -107,6 +133,14 @@ internal sealed partial class TcpSocket
         if (acked > 0)
             ArmKeepalive();
     }
+
+    /// <summary>
+    /// Whether the window was the limit on what was in flight (RFC 9438 4.6, RFC 7661): it grows
+    /// only then, as Linux's tcp_is_cwnd_limited has it (in slow start, while the flight is at least
+    /// half the window), not while the app leaves it unused.
+    /// </summary>
+    private bool CongestionWindowLimited(int flight)
+        => _cc.Window < _cc.Threshold ? 2 * flight >= _cc.Window : flight + _sendMss >= _cc.Window;
 
     /// <summary>
     /// Takes the SACK blocks of an ACK (RFC 2018 4): a first block below the cumulative ACK or
@@ -127,13 +161,19 @@ internal sealed partial class TcpSocket
                 Table.Counters.Count(TcpCounter.SackBlocksInvalid);
                 continue;
             }
-            if (i == 0 && (right <= ack || (options.SackBlockCount > 1 && left >= new TcpSequence(options.SackBlock(1).Left) && right <= new TcpSequence(options.SackBlock(1).Right))))
+            bool belowAck = right <= ack && left >= _sndUna - (int)Math.Max(_maxSndWnd, (uint)_sendMss);
+            if (i == 0 && (belowAck || (options.SackBlockCount > 1 && left >= new TcpSequence(options.SackBlock(1).Left) && right <= new TcpSequence(options.SackBlock(1).Right))))
             {
                 // A DSACK: something arrived twice, so either our retransmission was spurious or
-                // the network reorders. RACK's reordering window widens (RFC 8985 6.2 step 4).
+                // the network reorders. RACK's reordering window widens, once a round trip (RFC
+                // 8985 6.2 step 4's dsack_round).
                 Table.Counters.Count(TcpCounter.DsacksReceived);
                 _reorderingSeen = true;
-                _reorderWindowMultiplier = Math.Min(_reorderWindowMultiplier + 1, 8);
+                if (_sndUna >= _dsackRound)
+                {
+                    _reorderWindowMultiplier = Math.Min(_reorderWindowMultiplier + 1, 8);
+                    _dsackRound = _sndNxt;
+                }
                 continue;
             }
             if (left < _sndUna || right > _sndNxt)
@@ -185,7 +225,13 @@ internal sealed partial class TcpSocket
             if (s.Sacked || (s.Lost && !s.Retransmitted))
                 continue; // delivered, or waiting to be sent again
             if (s.SentAt > _rackSentAt || (s.SentAt == _rackSentAt && s.End >= _rackEnd))
-                break; // sent after the delivered one (segments are in sequence order; a resent one may be later)
+            {
+                // Sent after the delivered one. Originals are in sequence order, so none after it
+                // can be older; a retransmission can be, and the originals behind it must still be seen.
+                if (s.Retransmitted)
+                    continue;
+                break;
+            }
             long remaining = s.SentAt + _rackRtt + reorderWindow - now;
             if (remaining <= 0)
                 marked |= _scoreboard.MarkLost(i);

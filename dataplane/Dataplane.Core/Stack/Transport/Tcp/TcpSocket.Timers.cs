@@ -74,7 +74,7 @@ internal sealed partial class TcpSocket
             // RFC 8985 6.3: the reordering window of a segment passed: judge again.
             _rackTimerAt = 0;
             if (RackDetectLoss() && !_inRecovery && _sndUna > _recover)
-                EnterRecovery(_scoreboard.Pipe(_sndNxt - _sndUna));
+                EnterRecovery(_sndNxt - _sndUna);
             Output();
         }
         if (_tlpAt != 0 && _tlpAt <= now)
@@ -167,8 +167,12 @@ internal sealed partial class TcpSocket
         _inRecovery = false;
         _dupAcks = 0;
         _recover = _sndNxt;
+        _afterTimeout = true;
         _tlpAt = 0;
         _rackTimerAt = 0;
+        // RFC 2018 8: the data at SND.UNA goes again even when it was SACKed (the peer may have
+        // discarded it: SACK is advisory); then everything not SACKed is lost (RFC 6675 5.1).
+        _scoreboard.Unsack(0);
         _scoreboard.MarkAllLost();
         if (_scoreboard.Count == 0 && _sndNxt > _sndUna)
             _scoreboard.Append(_sndUna, _sndNxt - _sndUna, Now); // a window probe's byte, say
