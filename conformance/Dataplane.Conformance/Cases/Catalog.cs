@@ -11,7 +11,10 @@ namespace Dataplane.Conformance.Cases;
 /// </summary>
 public static class Catalog
 {
-    /// <summary>The tests <c>./build.sh test</c> runs as the quick subset: one of each kind the dataplane has, and one it lacks.</summary>
+    /// <summary>
+    /// The tests <c>./build.sh test</c> runs as the quick subset: one of each kind the dataplane has
+    /// (its iperf3 app as the server and <c>ctl iperf3</c> as the client among them), and one it lacks.
+    /// </summary>
     public static readonly string[] Quick =
     [
         "linux-dataplane-linux-icmp4ping-flood",
@@ -21,6 +24,8 @@ public static class Catalog
         "linux-dataplane-linux-udp6echo-copy",
         "linux-dataplane-udp4echo-receive",
         "linux-dataplane-tcp4iperf-single-receive",
+        "dataplane-linux-tcp6iperf-single-send",
+        "linux-dataplane-linux-tcp4iperf-single-splice",
     ];
 
     /// <summary>Every test, in the order of the results page.</summary>
@@ -85,8 +90,24 @@ public static class Catalog
     private static string Iperf3Server(PlanContext c, int f, string bind) =>
         $"exec {c.Tool("iperf3")} -s -{f} -B {c.Address(bind, f)} -p {Services.Iperf3}";
 
-    private static string Iperf3Client(PlanContext c, int f, string to, int port, string options) =>
-        $"exec {c.Tool("iperf3")} -{f} -c {c.Address(to, f)} -p {port} -t {c.Seconds} -J{options}";
+    private static string Iperf3Client(PlanContext c, int f, string to, int port, string options, string? program = null) =>
+        $"exec {program ?? c.Tool("iperf3")} -{f} -c {c.Address(to, f)} -p {port} -t {c.Seconds} -J{options}";
+
+    /// <summary>
+    /// The iperf3 server on the system under test's left address: Linux's <c>iperf3 -s</c>, or none
+    /// for the dataplane, whose config has <c>app iperf3 listen</c> there (<see cref="Services.DataplaneConfig"/>).
+    /// </summary>
+    private static Server[] SutIperf3Server(PlanContext c, int f) =>
+        c.Sut == SutKind.Dataplane ? [] : [new Server(Place.Sut, Iperf3Server(c, f, "sutleft"), ListenPort: $"tcp:{Services.Iperf3}")];
+
+    /// <summary>
+    /// The iperf3 client on the system under test toward the right host: Linux's iperf3, or the
+    /// dataplane's <c>ctl iperf3</c>, which takes the same options and writes the same JSON.
+    /// </summary>
+    private static string SutIperf3Client(PlanContext c, int f, string options) =>
+        Iperf3Client(c, f, "right", Services.Iperf3, options, c.Sut == SutKind.Dataplane
+            ? $"{c.Ctl ?? throw new InvalidOperationException("a plan for the dataplane needs its ctl command")} iperf3"
+            : null);
 
     private static IEnumerable<TestCase> TcpIperf(int f)
     {
@@ -103,7 +124,7 @@ public static class Catalog
                 int relay = mode == "copy" ? Services.TcpRelayCopy : Services.TcpRelaySplice;
                 yield return new TestCase($"linux-dataplane-linux-tcp{f}iperf-{streams}-{mode}",
                     $"{Ip(f)} TCP {mode} relay, iperf3, {text}",
-                    [Feature.Tcp], ThroughSut: false, Limit,
+                    [Feature.Tcp, Feature.TcpRelay], ThroughSut: false, Limit,
                     c => new Plan(
                         [
                             new Server(Place.Right, Iperf3Server(c, f, "right"), ListenPort: listen),
@@ -116,12 +137,12 @@ public static class Catalog
 
             yield return new TestCase($"linux-dataplane-tcp{f}iperf-{streams}-receive", $"{Ip(f)} TCP receive, iperf3 server on the system under test, {text}",
                 [Feature.Tcp, Feature.Iperf3], ThroughSut: false, Limit,
-                c => new Plan([new Server(Place.Sut, Iperf3Server(c, f, "sutleft"), ListenPort: listen)],
+                c => new Plan(SutIperf3Server(c, f),
                     Place.Left, Iperf3Client(c, f, "sutleft", Services.Iperf3, options), (o, _) => Parsers.Iperf3(o, udp: false)));
             yield return new TestCase($"dataplane-linux-tcp{f}iperf-{streams}-send", $"{Ip(f)} TCP send, iperf3 client on the system under test, {text}",
                 [Feature.Tcp, Feature.Iperf3], ThroughSut: false, Limit,
                 c => new Plan([new Server(Place.Right, Iperf3Server(c, f, "right"), ListenPort: listen)],
-                    Place.Sut, Iperf3Client(c, f, "right", Services.Iperf3, options), (o, _) => Parsers.Iperf3(o, udp: false)));
+                    Place.Sut, SutIperf3Client(c, f, options), (o, _) => Parsers.Iperf3(o, udp: false)));
         }
     }
 
@@ -144,12 +165,12 @@ public static class Catalog
         }
         yield return new TestCase($"linux-dataplane-udp{f}iperf-single-receive", $"{Ip(f)} UDP receive, iperf3 server on the system under test",
             [Feature.Tcp, Feature.Iperf3], ThroughSut: false, Limit,
-            c => new Plan([new Server(Place.Sut, Iperf3Server(c, f, "sutleft"), ListenPort: listen)],
+            c => new Plan(SutIperf3Server(c, f),
                 Place.Left, Iperf3Client(c, f, "sutleft", Services.Iperf3, Udp("single")), (o, _) => Parsers.Iperf3(o, udp: true)));
         yield return new TestCase($"dataplane-linux-udp{f}iperf-single-send", $"{Ip(f)} UDP send, iperf3 client on the system under test",
             [Feature.Tcp, Feature.Iperf3], ThroughSut: false, Limit,
             c => new Plan([new Server(Place.Right, Iperf3Server(c, f, "right"), ListenPort: listen)],
-                Place.Sut, Iperf3Client(c, f, "right", Services.Iperf3, Udp("single")), (o, _) => Parsers.Iperf3(o, udp: true)));
+                Place.Sut, SutIperf3Client(c, f, Udp("single")), (o, _) => Parsers.Iperf3(o, udp: true)));
     }
 
     // --- udp relays -----------------------------------------------------------------------------

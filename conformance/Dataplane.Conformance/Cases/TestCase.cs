@@ -20,8 +20,11 @@ public enum Feature
     /// <summary>A UDP relay that splices inside the stack.</summary>
     UdpRelaySplice,
 
-    /// <summary>TCP, and TCP relays (copy and splice) on top of it.</summary>
+    /// <summary>TCP endpoints in the stack: connections that end at the system under test or start there.</summary>
     Tcp,
+
+    /// <summary>TCP relays (copy and splice) between two connections of the stack.</summary>
+    TcpRelay,
 
     /// <summary>An iperf3-protocol server and client inside the stack (TCP control connection).</summary>
     Iperf3,
@@ -42,7 +45,10 @@ public enum Place
     /// <summary>The right Linux host.</summary>
     Right,
 
-    /// <summary>The system under test (Linux only: the dataplane's services are its apps).</summary>
+    /// <summary>
+    /// The system under test. Linux runs the command; the dataplane's servers are its apps (its config),
+    /// and its clients run through <c>dataplane ctl</c> (<see cref="PlanContext.Ctl"/>).
+    /// </summary>
     Sut,
 }
 
@@ -90,6 +96,10 @@ public sealed record Plan(
 /// <param name="RightInterface">The right host's interface.</param>
 /// <param name="SutLeftInterface">The system under test's left interface (Linux).</param>
 /// <param name="SutRightInterface">The system under test's right interface (Linux).</param>
+/// <param name="Ctl">
+/// The dataplane's control command on its machine, <c>'BINARY' ctl -s 'SOCKET'</c>, quoted for the
+/// shell, to which a client's command is appended (<c>iperf3 -c ...</c>); null when Linux is attached.
+/// </param>
 public sealed record PlanContext(
     Addressing Addresses,
     SutKind Sut,
@@ -98,7 +108,8 @@ public sealed record PlanContext(
     string LeftInterface,
     string RightInterface,
     string SutLeftInterface,
-    string SutRightInterface)
+    string SutRightInterface,
+    string? Ctl = null)
 {
     /// <summary>The command of peer tool <paramref name="name"/>.</summary>
     public string Tool(string name) => Tools.TryGetValue(name, out string? command) ? command : name;
@@ -131,8 +142,7 @@ public static class DataplaneFeatures
     /// <summary>Why the dataplane cannot run a test needing <paramref name="feature"/>; null when it can.</summary>
     public static string? Missing(Feature feature) => feature switch
     {
-        Feature.Tcp => "the dataplane has no TCP yet",
-        Feature.Iperf3 => "the dataplane has no iperf3 app yet (it needs TCP)",
+        Feature.TcpRelay => "the dataplane has no TCP relay yet (app relay tcp does not run)",
         Feature.Multicast => "the dataplane has no multicast yet",
         _ => null,
     };

@@ -279,7 +279,7 @@ public sealed class Lab : IAsyncDisposable
         {
             if (session.Socket is not null && !dataplane.HasExited && !interrupted)
             {
-                CommandResult netstat = await Quietly(Sut, $"{Shell.Quote(session.Binary!)} ctl -s {Shell.Quote(session.Socket)} netstat -s").ConfigureAwait(false);
+                CommandResult netstat = await Quietly(Sut, $"{session.Ctl} netstat -s").ConfigureAwait(false);
                 session.Log?.WriteLine($"$ dataplane ctl netstat -s\n{netstat.Output}");
             }
             int status = await dataplane.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);

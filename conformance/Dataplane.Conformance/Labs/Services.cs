@@ -64,6 +64,8 @@ public static class Services
         foreach (int f in (int[])[4, 6])
         {
             lines.Add($"app echo udp listen {Ep("sutleft", f, Echo)}");
+            // The receive tests' server; the send tests' client is ctl iperf3.
+            lines.Add($"app iperf3 listen {Ep("sutleft", f, Iperf3)}");
             foreach (string mode in (string[])["copy", "splice"])
             {
                 lines.Add($"app relay udp listen {Ep("sutleft", f, Relay(mode, false))} connect {Ep("right", f, Sink)} mode {mode}");

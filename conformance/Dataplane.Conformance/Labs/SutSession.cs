@@ -21,6 +21,9 @@ public sealed class SutSession(SutKind kind, Host host, LabProcess? dataplane, s
     /// <summary>The dataplane's control socket on the machine.</summary>
     public string? Socket { get; } = socket;
 
+    /// <summary>The dataplane's control command on its machine, <c>'BINARY' ctl -s 'SOCKET'</c>; null for Linux or direct.</summary>
+    public string? Ctl => Binary is not null && Socket is not null ? $"{Shell.Quote(Binary)} ctl -s {Shell.Quote(Socket)}" : null;
+
     /// <summary>The dataplane's log (its output, and ctl output at the end).</summary>
     internal StreamWriter? Log { get; init; }
 
@@ -52,7 +55,7 @@ public sealed class SutSession(SutKind kind, Host host, LabProcess? dataplane, s
         }
         if (Gone is not null)
             return null;
-        CommandResult stats = await Host.RunAsync($"{Shell.Quote(Binary!)} ctl -s {Shell.Quote(Socket!)} stats --json",
+        CommandResult stats = await Host.RunAsync($"{Ctl} stats --json",
             TimeSpan.FromSeconds(30), null, cancel).ConfigureAwait(false);
         return stats.ExitCode == 0 ? ParseStatsErrors(stats.Output) : null;
     }

@@ -58,7 +58,7 @@ internal static class CaseRunner
                 return Done(Status.Norun, gone);
 
             var context = new PlanContext(lab.Addresses, session.Kind, settings.Seconds, settings.Tools,
-                lab.LeftInterface, lab.RightInterface, lab.SutInterfaces.Left, lab.SutInterfaces.Right);
+                lab.LeftInterface, lab.RightInterface, lab.SutInterfaces.Left, lab.SutInterfaces.Right, session.Ctl);
             Plan plan = test.Make(context);
             if (plan.Unrunnable is string unrunnable)
                 return Done(Status.Norun, unrunnable, known: true);

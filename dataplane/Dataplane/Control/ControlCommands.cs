@@ -8,7 +8,9 @@ internal static class ControlCommands
     /// <summary>The reply to the request line <paramref name="request"/>; <paramref name="capture"/> serves <c>capture</c>, <paramref name="iperf3"/> <c>iperf3</c>.</summary>
     public static ControlReply Execute(string request, DataplaneView view, CaptureService? capture = null, Iperf3Command? iperf3 = null)
     {
-        string[] split = request.Split(' ', '\t', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        // Both separators in one array: Split(' ', '\t', options) would take the tab for a count
+        // (char to int) and cut the request into at most 9 pieces, the last one holding the rest.
+        string[] split = request.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         string line = string.Join(' ', split);
         if (split.Length > 0 && split[0] == "capture")
             return Capture(split, capture);

@@ -42,8 +42,12 @@ public class CatalogTests
     [Fact]
     public void Tests_of_missing_features_are_known_not_to_run_on_the_dataplane()
     {
-        TestCase receive = Catalog.All.Single(t => t.Name == "linux-dataplane-tcp4iperf-single-receive");
-        Assert.Contains(receive.Needs, n => DataplaneFeatures.Missing(n) is not null);
+        foreach (string mode in (string[])["splice", "copy"])
+        {
+            TestCase relay = Catalog.All.Single(t => t.Name == $"linux-dataplane-linux-tcp6iperf-parallel-{mode}");
+            Assert.Contains(relay.Needs, n => DataplaneFeatures.Missing(n) is not null);
+            Assert.Contains("TCP relay", relay.Needs.Select(DataplaneFeatures.Missing).First(m => m is not null));
+        }
         TestCase forward = Catalog.All.Single(t => t.Name == "linux-dataplane-linux-tcp4iperf-single-forward");
         Assert.All(forward.Needs, n => Assert.Null(DataplaneFeatures.Missing(n)));
         Assert.True(forward.ThroughSut);
@@ -68,5 +72,78 @@ public class CatalogTests
         Plan ours = Catalog.All.Single(t => t.Name == "linux-dataplane-linux-udp4splice-empty").Make(context with { Sut = SutKind.Dataplane });
         Assert.Single(ours.Servers); // the dataplane's relay is its own app
         Assert.Contains($"--to 10.10.11.2 --port {Services.RelaySplice} --size 0", ours.ClientCommand);
+    }
+
+    [Fact]
+    public void The_dataplane_has_tcp_and_its_iperf3_app_so_receive_and_send_run_on_it()
+    {
+        foreach (int f in (int[])[4, 6])
+        {
+            foreach (string name in (string[])[
+                         $"linux-dataplane-tcp{f}iperf-single-receive", $"linux-dataplane-tcp{f}iperf-parallel-receive",
+                         $"dataplane-linux-tcp{f}iperf-single-send", $"dataplane-linux-tcp{f}iperf-parallel-send",
+                         $"linux-dataplane-udp{f}iperf-single-receive", $"dataplane-linux-udp{f}iperf-single-send"])
+            {
+                TestCase test = Catalog.All.Single(t => t.Name == name);
+                Assert.Contains(Feature.Iperf3, test.Needs);
+                Assert.All(test.Needs, n => Assert.Null(DataplaneFeatures.Missing(n)));
+            }
+        }
+    }
+
+    private static PlanContext Context(SutKind sut) => new(new Addressing(1), sut, 3,
+        new Dictionary<string, string> { ["iperf3"] = "/opt/iperf3" }, "eth0", "eth0", "sl0", "sr0",
+        Ctl: sut == SutKind.Dataplane ? "'/out/data plane' ctl -s /run/ctl.sock" : null);
+
+    private static Plan PlanOf(string name, SutKind sut) => Catalog.All.Single(t => t.Name == name).Make(Context(sut));
+
+    [Fact]
+    public void Receive_on_the_dataplane_has_no_server_to_start_its_config_has_the_iperf3_app()
+    {
+        Plan ours = PlanOf("linux-dataplane-tcp6iperf-parallel-receive", SutKind.Dataplane);
+        Assert.Empty(ours.Servers);
+        Assert.Equal(Place.Left, ours.Client);
+        Assert.Equal("exec /opt/iperf3 -6 -c fdd7:e83e:66bd:1011::2 -p 5201 -t 3 -J -P15 -w200k", ours.ClientCommand);
+
+        Plan udp = PlanOf("linux-dataplane-udp4iperf-single-receive", SutKind.Dataplane);
+        Assert.Empty(udp.Servers);
+        Assert.Equal("exec /opt/iperf3 -4 -c 10.10.11.2 -p 5201 -t 3 -J -u -b 0 -l 1472", udp.ClientCommand);
+    }
+
+    [Fact]
+    public void Receive_on_linux_starts_iperf3_s_on_the_system_under_test()
+    {
+        Plan linux = PlanOf("linux-dataplane-tcp4iperf-single-receive", SutKind.Linux);
+        Server server = Assert.Single(linux.Servers);
+        Assert.Equal(Place.Sut, server.Place);
+        Assert.Equal("exec /opt/iperf3 -s -4 -B 10.10.11.2 -p 5201", server.Command);
+        Assert.Equal("tcp:5201", server.ListenPort);
+        Assert.Equal("exec /opt/iperf3 -4 -c 10.10.11.2 -p 5201 -t 3 -J", linux.ClientCommand);
+    }
+
+    [Fact]
+    public void Send_on_the_dataplane_runs_ctl_iperf3_with_the_options_linux_iperf3_gets()
+    {
+        foreach ((string name, string options) in (ValueTuple<string, string>[])[
+                     ("dataplane-linux-tcp4iperf-single-send", "-4 -c 10.10.12.4 -p 5201 -t 3 -J"),
+                     ("dataplane-linux-tcp6iperf-parallel-send", "-6 -c fdd7:e83e:66bd:1012::4 -p 5201 -t 3 -J -P15 -w200k"),
+                     ("dataplane-linux-udp6iperf-single-send", "-6 -c fdd7:e83e:66bd:1012::4 -p 5201 -t 3 -J -u -b 0 -l 1452")])
+        {
+            Plan ours = PlanOf(name, SutKind.Dataplane), linux = PlanOf(name, SutKind.Linux);
+            Assert.Equal(Place.Sut, ours.Client);
+            Assert.Equal($"exec '/out/data plane' ctl -s /run/ctl.sock iperf3 {options}", ours.ClientCommand);
+            Assert.Equal(Place.Sut, linux.Client);
+            Assert.Equal($"exec /opt/iperf3 {options}", linux.ClientCommand);
+            // The server is stock iperf3 on the right host for both.
+            Assert.Equal(linux.Servers, ours.Servers);
+            Assert.Equal(Place.Right, Assert.Single(ours.Servers).Place);
+        }
+    }
+
+    [Fact]
+    public void A_dataplane_plan_without_its_ctl_command_is_a_bug_not_a_linux_command()
+    {
+        PlanContext context = Context(SutKind.Dataplane) with { Ctl = null };
+        Assert.Throws<InvalidOperationException>(() => Catalog.All.Single(t => t.Name == "dataplane-linux-tcp4iperf-single-send").Make(context));
     }
 }

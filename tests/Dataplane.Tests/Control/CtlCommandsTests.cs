@@ -127,6 +127,29 @@ public sealed class CtlCommandsTests : IDisposable
     }
 
     [Fact]
+    public void A_request_of_more_than_nine_words_reaches_its_command_word_by_word()
+    {
+        // The tenth word is the one iperf3's parser rejects; a request cut into at most nine pieces
+        // would hand it "-l 100 -J --bogus" as one word and fail on that instead.
+        string reply = Raw("iperf3 -c 10.0.0.1 -t 1 -u -b 0 -l 100 -J --bogus\n");
+
+        Assert.Equal("error\niperf3: parameter error - unrecognized option '--bogus'\n", reply);
+    }
+
+    private string Raw(string request)
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        socket.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(_host.Socket));
+        socket.Send(System.Text.Encoding.UTF8.GetBytes(request));
+        socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        byte[] buffer = new byte[4096];
+        int length = 0, n;
+        while ((n = socket.Receive(buffer.AsSpan(length))) > 0)
+            length += n;
+        return System.Text.Encoding.UTF8.GetString(buffer, 0, length);
+    }
+
+    [Fact]
     public void The_server_answers_one_request_after_another()
     {
         for (int i = 0; i < 5; i++)
