@@ -40,6 +40,9 @@ internal sealed class TcpEchoClient : TcpApp
         /// <summary>The echo ended with the server's FIN after every byte.</summary>
         public bool Finished { get; set; }
 
+        /// <summary>When the echo finished, on the simulation's clock.</summary>
+        public long FinishedAt { get; set; }
+
         /// <summary>How the connection ended, when it did without finishing.</summary>
         public TcpError? Error { get; set; }
 
@@ -104,6 +107,7 @@ internal sealed class TcpEchoClient : TcpApp
         if (connection.IsReceiveFinished)
         {
             stream.Finished = stream.Echoed == stream.Payload.Length;
+            stream.FinishedAt = Tcp.Context.Now;
             connection.Close();
             stream.Socket = null;
         }
