@@ -40,7 +40,9 @@ public class AfPacketPortTests
 
         Assert.Equal("afpacket", port.Driver);
         Assert.Equal(2, port.QueueCount);
-        Assert.True(port.LinkUp);
+        // The veth's carrier comes up a moment after the interface does: on a loaded machine
+        // later than the port starts (seen in CI). Bounded wait.
+        Assert.True(LinuxLab.Until(() => port.LinkUp, TimeSpan.FromSeconds(10)), "the link never came up");
         Assert.True(port.Promiscuous);
         Assert.Equal(1500, port.Mtu);
         Assert.Equal(LinuxLab.Run("cat", $"/sys/class/net/{lab.Interface}/address").Trim(), port.Mac.ToString());
