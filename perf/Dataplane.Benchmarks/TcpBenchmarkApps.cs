@@ -46,8 +46,15 @@ internal sealed class TcpSourceApp : TcpApp
     protected internal override void OnSendSpace(TcpSocket connection) => Fill(connection);
 
     /// <inheritdoc/>
-    protected internal override void OnClosed(TcpSocket connection, TcpError reason)
-        => throw new InvalidOperationException($"the bulk connection ended: {reason}");
+    protected internal override void OnClosed(TcpSocket connection, TcpError reason) => Ended(connection);
+
+    /// <summary>Lets the connection go (a renewal, or its peer ended it); a new one is sent on when accepted.</summary>
+    private void Ended(TcpSocket connection)
+    {
+        if (connection == Connection)
+            Connection = null;
+        connection.Close();
+    }
 
     private static void Fill(TcpSocket connection)
     {
@@ -94,11 +101,20 @@ internal sealed class TcpSinkApp : TcpApp
     }
 
     /// <inheritdoc/>
-    protected internal override void OnReceive(TcpSocket connection) => Received += connection.Consume(connection.ReadableBytes);
+    protected internal override void OnReceive(TcpSocket connection)
+    {
+        Received += connection.Consume(connection.ReadableBytes);
+        if (connection.IsReceiveFinished)
+            OnClosed(connection, TcpError.None);
+    }
 
     /// <inheritdoc/>
     protected internal override void OnClosed(TcpSocket connection, TcpError reason)
-        => throw new InvalidOperationException($"the bulk connection ended: {reason}");
+    {
+        if (connection == Connection)
+            Connection = null;
+        connection.Close();
+    }
 }
 
 /// <summary>How a short connection of <see cref="TcpChurnApp"/> ends.</summary>
