@@ -256,4 +256,8 @@ internal enum TcpCounter
     /// <summary>Path MTU decreases taken from packet-too-big errors (RFC 1191, RFC 8201).</summary>
     [Counter("path MTU updates")]
     PathMtuUpdates,
+
+    /// <summary>Connections in TIME-WAIT ended early by a new SYN past the old incarnation (RFC 6191).</summary>
+    [Counter("TIME-WAIT connections reused")]
+    TimeWaitReused,
 }

@@ -282,4 +282,36 @@ public class TcpCloseTests
         Assert.Empty(lab.App.Events);
         Assert.Equal(0, lab.Host.Worker.Tcp.ConnectionCount);
     }
+
+    /// <summary>
+    /// RFC 6191 and RFC 9293 3.6.1: a new SYN for a four-tuple in TIME-WAIT whose sequence number
+    /// lies past the old incarnation's ends the TIME-WAIT and opens a new connection (a client
+    /// reusing its port); one at or below it is no new incarnation and gets the TIME-WAIT's ACK.
+    /// </summary>
+    [Fact]
+    public void A_syn_past_the_old_incarnation_reopens_a_four_tuple_in_time_wait()
+    {
+        TcpLab lab = Established();
+        TcpSocket connection = lab.Connection;
+        connection.Shutdown();
+        lab.Peer.SentOne();
+        lab.Peer.StackNxt++;
+        lab.Peer.SendAck();
+        lab.Peer.SendFin();
+        lab.Peer.SentOne();
+        Assert.Equal(TcpState.TimeWait, connection.State);
+        connection.Close();
+
+        // An old SYN (below RCV.NXT): the TIME-WAIT answers with its ACK, and stays.
+        lab.Peer.Send(lab.Peer.Syn() with { Seq = TcpPeer.Iss });
+        Assert.Equal(TcpFlags.Ack, lab.Peer.SentOne().Flags);
+        Assert.Equal(1, lab.Host.Worker.Tcp.ConnectionCount);
+
+        // A SYN well past it: a new connection, through the listener.
+        lab.Peer.Send(lab.Peer.Syn() with { Seq = TcpPeer.Iss + 100_000 });
+        TcpSeg synAck = lab.Peer.SentOne();
+        Assert.Equal(TcpFlags.Syn | TcpFlags.Ack, synAck.Flags);
+        Assert.Equal(TcpPeer.Iss + 100_001, synAck.Ack);
+        Assert.Equal(1, lab.Host.Count(TcpCounter.TimeWaitReused));
+    }
 }

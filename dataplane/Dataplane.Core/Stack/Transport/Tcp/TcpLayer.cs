@@ -87,7 +87,15 @@ internal sealed class TcpLayer
         }
         InetEndpoint to = InetEndpoint.Of(datagram.Destination, tcp.DestinationPort);
         InetEndpoint from = InetEndpoint.Of(datagram.Source, tcp.SourcePort);
-        if (Sockets.Find(to, from) is { } connection)
+        TcpSocket? connection = Sockets.Find(to, from);
+        if (connection is not null && connection.TryEndTimeWaitFor(tcp, options))
+        {
+            // RFC 6191 and RFC 9293 3.6.1: a new SYN for a four-tuple in TIME-WAIT, with a sequence
+            // number (or timestamp) past the old incarnation's, ends the TIME-WAIT and opens anew.
+            Sockets.Reap();
+            connection = null;
+        }
+        if (connection is not null)
         {
             connection.Input(datagram, tcp, options);
             connection.Dispatch();

@@ -20,7 +20,7 @@ internal record struct ReceivedPiece(PacketBuffer Packet, int Offset, int Length
 /// </summary>
 internal sealed class TcpReceiveQueue
 {
-    private ReceivedPiece[] _ring = new ReceivedPiece[16];
+    private ReceivedPiece[] _ring = new ReceivedPiece[4]; // grows with what waits to be read
     private int _head;
     private int _count;
     private readonly List<ReceivedPiece> _outOfOrder = [];

@@ -39,7 +39,7 @@ internal struct SentSegment
 /// </remarks>
 internal sealed class TcpScoreboard
 {
-    private SentSegment[] _ring = new SentSegment[32];
+    private SentSegment[] _ring = new SentSegment[8]; // grows with the flight; an idle connection keeps it small
     private int _head;
 
     /// <summary>Segments recorded.</summary>

@@ -149,6 +149,26 @@ internal sealed partial class TcpSocket
     }
 
     /// <summary>
+    /// RFC 6191 2 (and RFC 9293 3.6.1): a SYN for this four-tuple in TIME-WAIT may open a new
+    /// incarnation when it cannot be an old duplicate: its timestamp is newer than the last one
+    /// seen, or, without timestamps, its sequence number lies past RCV.NXT. Then the TIME-WAIT ends
+    /// here and the SYN goes to the listener. False for anything else (handled as in TIME-WAIT).
+    /// </summary>
+    internal bool TryEndTimeWaitFor(TcpSegment tcp, in TcpOptions options)
+    {
+        if (State != TcpState.TimeWait || (tcp.Flags & (TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Rst)) != TcpFlags.Syn)
+            return false;
+        bool newer = _timestamps && options.Timestamps is var (value, _)
+            ? (int)(value - _tsRecent) > 0
+            : new TcpSequence(tcp.SequenceNumber) > _rcvNxt;
+        if (!newer)
+            return false;
+        Table.Counters.Count(TcpCounter.TimeWaitReused);
+        EnterClosed(TcpError.None, notify: false);
+        return true;
+    }
+
+    /// <summary>
     /// RFC 9293 3.10.7.4 fifth, the ACK field, for SYN-RECEIVED and the synchronized states; with
     /// RFC 5961 5.2's acceptable range. False when the segment is done with (dropped or answered).
     /// </summary>

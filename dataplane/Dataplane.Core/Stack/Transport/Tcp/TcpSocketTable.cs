@@ -301,8 +301,8 @@ internal sealed class TcpSocketTable
     /// </summary>
     internal TcpSocket? TryCookie(TcpSocket listener, in IpDatagram datagram, TcpSegment tcp, in TcpOptions options)
     {
-        if (Context.Now - _cookieSentAt > 2 * SynCookies.Period)
-            return null; // no cookie out there that could still be good
+        if (_cookieSentAt == long.MinValue || Context.Now - _cookieSentAt > 2 * SynCookies.Period)
+            return null; // no cookie out there that could still be good (never sent: no subtraction that overflows)
         InetEndpoint local = InetEndpoint.Of(datagram.Destination, tcp.DestinationPort);
         InetEndpoint remote = InetEndpoint.Of(datagram.Source, tcp.SourcePort);
         uint iss = tcp.AcknowledgmentNumber - 1, peerIsn = tcp.SequenceNumber - 1;
