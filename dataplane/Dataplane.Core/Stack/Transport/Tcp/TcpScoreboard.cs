@@ -42,6 +42,10 @@ internal sealed class TcpScoreboard
     private SentSegment[] _ring = new SentSegment[8]; // grows with the flight; an idle connection keeps it small
     private int _head;
 
+    // No segment before this index waits to be sent again (lost and not resent): FirstLost starts
+    // here, so a recovery that sends many segments does not rescan the flight for each.
+    private int _lostHint;
+
     /// <summary>Segments recorded.</summary>
     public int Count { get; private set; }
 
@@ -96,6 +100,7 @@ internal sealed class TcpScoreboard
         ref SentSegment s = ref this[i];
         if (s.Sacked || (s.Lost && !s.Retransmitted))
             return false;
+        _lostHint = Math.Min(_lostHint, i);
         if (!s.Lost)
         {
             s.Lost = true;
@@ -151,6 +156,7 @@ internal sealed class TcpScoreboard
                 s = default;
                 _head = (_head + 1) & (_ring.Length - 1);
                 Count--;
+                _lostHint = Math.Max(_lostHint - 1, 0);
                 continue;
             }
             if (s.Start < ack)
@@ -243,11 +249,15 @@ internal sealed class TcpScoreboard
     {
         if (LostBytes == 0)
             return -1;
-        for (int i = 0; i < Count; i++)
+        for (int i = _lostHint; i < Count; i++)
         {
             if (this[i].Lost && !this[i].Retransmitted)
+            {
+                _lostHint = i;
                 return i;
+            }
         }
+        _lostHint = Count;
         return -1;
     }
 
@@ -270,6 +280,8 @@ internal sealed class TcpScoreboard
         for (int j = Count; j > i + 1; j--)
             this[j] = this[j - 1];
         Count++;
+        if (_lostHint > i)
+            _lostHint++;
         ref SentSegment first = ref this[i];
         SentSegment rest = first;
         rest.Start = first.Start + length;
@@ -284,6 +296,7 @@ internal sealed class TcpScoreboard
         Array.Clear(_ring);
         _head = 0;
         Count = 0;
+        _lostHint = 0;
         SackedBytes = LostBytes = RetransmittedBytes = 0;
     }
 
