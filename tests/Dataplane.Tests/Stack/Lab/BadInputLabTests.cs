@@ -46,6 +46,15 @@ public class BadInputLabTests(ITestOutputHelper output)
         ("IPv4 fragments, 70 of one datagram",    "ip.fragments_dropped",   "[Ether(dst=DPMAC)/IP(src=L4, dst=DP4, id=102, flags='MF', frag=i, proto=1)/(b'c' * 8) for i in range(70)]"),
         ("IPv6 fragments overlapping",            "ip6.fragments_dropped",  "[Ether(dst=DPMAC)/IPv6(src=L6, dst=DP6)/IPv6ExtHdrFragment(id=101, m=1, nh=58)/(b'a' * 48), Ether(dst=DPMAC)/IPv6(src=L6, dst=DP6)/IPv6ExtHdrFragment(id=101, offset=4, nh=58)/(b'b' * 40)]"),
         ("IPv6 fragments, 70 of one datagram",    "ip6.fragments_dropped",  "[Ether(dst=DPMAC)/IPv6(src=L6, dst=DP6)/IPv6ExtHdrFragment(id=102, m=1, offset=i, nh=58)/(b'c' * 8) for i in range(70)]"),
+        // TCP (RFC 9293 3.1, 3.10.7): the discard app listens on port 9.
+        ("TCP checksum wrong",                    "tcp.bad_checksum",       "Ether(dst=DPMAC)/IP(src=L4, dst=DP4)/TCP(sport=40001, dport=9, flags='S', chksum=0x0bad)"),
+        ("TCP checksum wrong, IPv6",              "tcp.bad_checksum",       "Ether(dst=DPMAC)/IPv6(src=L6, dst=DP6)/TCP(sport=40001, dport=9, flags='S', chksum=0x0bad)"),
+        ("TCP data offset 4 (below the header)",  "tcp.bad_header_length",  "Ether(dst=DPMAC)/IP(src=L4, dst=DP4)/TCP(sport=40002, dport=9, flags='S', dataofs=4)"),
+        ("TCP data offset past the segment",      "tcp.bad_header_length",  "Ether(dst=DPMAC)/IP(src=L4, dst=DP4)/TCP(sport=40003, dport=9, flags='S', dataofs=15)"),
+        ("TCP option running past the header",    "tcp.bad_options",        "Ether(dst=DPMAC)/IP(src=L4, dst=DP4)/TCP(sport=40004, dport=9, flags='S', dataofs=6)/Raw(b'\\x02\\x0a\\x05\\xb4')"),
+        ("TCP SYN+FIN to a listener",             "tcp.syn_fin",            "Ether(dst=DPMAC)/IP(src=L4, dst=DP4)/TCP(sport=40005, dport=9, flags='SF')"),
+        ("TCP reset to a closed port",            "tcp.reset_no_port",      "Ether(dst=DPMAC)/IP(src=L4, dst=DP4)/TCP(sport=40006, dport=81, flags='R', seq=1)"),
+        ("TCP ACK to a listener, no connection",  "tcp.no_port",            "Ether(dst=DPMAC)/IP(src=L4, dst=DP4)/TCP(sport=40007, dport=9, flags='A', seq=1, ack=12345)"),
     ];
 
     /// <summary>
@@ -77,7 +86,7 @@ public class BadInputLabTests(ITestOutputHelper output)
     public void Each_kind_of_bad_input_raises_its_named_counter_by_exactly_the_number_sent_and_other_flows_lose_nothing(LabDriver driver)
     {
         StackLab.RequireScapy();
-        using StackLab lab = StackLab.Start(driver);
+        using StackLab lab = StackLab.Start(driver, $"app discard tcp listen {StackLab.DataplaneLeft}:9\napp discard tcp listen [{StackLab.DataplaneLeft6}]:9");
         var names = new Dictionary<string, string>
         {
             ["DPMAC"] = lab.Mac("left"),
