@@ -265,19 +265,10 @@ internal sealed class UdpSocketTable
     }
 
     /// <summary>True when the peer's datagrams to <paramref name="local"/> from <paramref name="remote"/> reach this worker.</summary>
-    internal bool LandsHere(in InetEndpoint local, in InetEndpoint remote)
-    {
-        WorkerContext context = _layer.Context;
-        if (context.FlowHash is not { } hash || context.FlowOwners is not { } owners || owners.WorkerCount <= 1)
-            return true;
-        return owners.OwnerOf(ReplyHash(hash, local, remote)) == context.Index;
-    }
+    internal bool LandsHere(in InetEndpoint local, in InetEndpoint remote) => FlowPlacement.LandsOn(_layer.Context, local, remote);
 
     /// <summary>The hash <see cref="Worker{TProcessor}"/> computes for a datagram from <paramref name="remote"/> to <paramref name="local"/>.</summary>
-    internal static uint ReplyHash(ToeplitzHash hash, in InetEndpoint local, in InetEndpoint remote)
-        => local.IsIpv6
-            ? hash.HashIpv6(remote.Address, local.Address, remote.Port, local.Port)
-            : hash.HashIpv4(remote.Address4, local.Address4, remote.Port, local.Port);
+    internal static uint ReplyHash(ToeplitzHash hash, in InetEndpoint local, in InetEndpoint remote) => FlowPlacement.ReplyHash(hash, local, remote);
 
     /// <summary>
     /// An ephemeral port for <paramref name="local"/>: not bound by any socket of the family and,

@@ -160,78 +160,11 @@ internal sealed class TcpLayer
     /// <paramref name="seq"/>. False when no buffer was free or there is no route.
     /// </summary>
     internal bool Send(TcpSocket socket, TcpSequence seq, TcpSequence ack, TcpFlags flags, ushort window, in TcpOptions options, int length)
-    {
-        InetEndpoint local = socket.Local, remote = socket.Remote;
-        bool ipv6 = remote.IsIpv6;
-        int optionsLength = options.Length;
-        int header = TcpHeader + optionsLength;
-        int ipHeader = IpOutput.HeaderLength(ipv6);
-        Span<byte> l3 = _packets.New(ipHeader + header + length, out PacketBuffer packet);
-        if (!packet.IsValid)
-        {
-            _counters.Count(TcpCounter.NoBuffer);
-            _output.CountNoBuffer(ipv6);
-            return false;
-        }
-        Span<byte> l4 = l3.Slice(ipHeader, header + length);
-        new TcpSegment.Repr
-        {
-            SourcePort = local.Port,
-            DestinationPort = remote.Port,
-            SequenceNumber = seq.Value,
-            AcknowledgmentNumber = ack.Value,
-            DataOffset = (byte)(header / 4),
-            Flags = flags,
-            Window = window,
-        }.Emit(l4);
-        options.Emit(l4[TcpHeader..]);
-        if (length > 0)
-            socket.CopyPayload(seq, l4.Slice(header, length));
-        TcpSegment.TryCreate(l4, out TcpSegment segment);
-        if (ipv6)
-            segment.FillChecksum(local.Address, remote.Address);
-        else
-            segment.FillChecksum(local.Address4, remote.Address4);
-        _counters.Count(TcpCounter.Sent);
-        if (length > 0)
-            _counters.Count(TcpCounter.DataSegmentsSent);
-        // Don't fragment: path MTU discovery (RFC 1191) finds what the path carries instead.
-        return _output.Send(packet, local.Ip, remote.Ip, IpProtocol.Tcp, header + length, socket.Scope, dontFragment: true);
-    }
+        => Emit(socket.Local, socket.Remote, socket.Scope, seq.Value, ack.Value, flags, window, options, socket, length);
 
     /// <summary>Sends a segment with options and no data that no socket stands behind (a SYN cookie's SYN-ACK).</summary>
     internal void SendStateless(in InetEndpoint local, in InetEndpoint remote, int scope, uint sequence, uint acknowledgment, TcpFlags flags, ushort window, in TcpOptions options)
-    {
-        bool ipv6 = remote.IsIpv6;
-        int header = TcpHeader + options.Length;
-        int ipHeader = IpOutput.HeaderLength(ipv6);
-        Span<byte> l3 = _packets.New(ipHeader + header, out PacketBuffer packet);
-        if (!packet.IsValid)
-        {
-            _counters.Count(TcpCounter.NoBuffer);
-            _output.CountNoBuffer(ipv6);
-            return;
-        }
-        Span<byte> l4 = l3.Slice(ipHeader, header);
-        new TcpSegment.Repr
-        {
-            SourcePort = local.Port,
-            DestinationPort = remote.Port,
-            SequenceNumber = sequence,
-            AcknowledgmentNumber = acknowledgment,
-            DataOffset = (byte)(header / 4),
-            Flags = flags,
-            Window = window,
-        }.Emit(l4);
-        options.Emit(l4[TcpHeader..]);
-        TcpSegment.TryCreate(l4, out TcpSegment segment);
-        if (ipv6)
-            segment.FillChecksum(local.Address, remote.Address);
-        else
-            segment.FillChecksum(local.Address4, remote.Address4);
-        _counters.Count(TcpCounter.Sent);
-        _output.Send(packet, local.Ip, remote.Ip, IpProtocol.Tcp, header, scope);
-    }
+        => Emit(local, remote, scope, sequence, acknowledgment, flags, window, options, null, 0);
 
     /// <summary>Sends a segment without options or data from <paramref name="local"/> to <paramref name="remote"/> (a reset, mostly).</summary>
     internal void SendBare(in InetEndpoint local, in InetEndpoint remote, int scope, uint sequence, uint acknowledgment, TcpFlags flags)
@@ -279,31 +212,50 @@ internal sealed class TcpLayer
 
     /// <summary>Sends a segment without options or data from <paramref name="source"/> to <paramref name="destination"/>.</summary>
     private bool SendBare(in InetAddress source, in InetAddress destination, ushort sourcePort, ushort destinationPort, uint sequence, uint acknowledgment, TcpFlags flags, int scope)
+        => Emit(InetEndpoint.Of(source, sourcePort), InetEndpoint.Of(destination, destinationPort), scope, sequence, acknowledgment, flags, 0, default, null, 0);
+
+    /// <summary>
+    /// Builds one segment, the only place that does: the header, the options, <paramref name="length"/>
+    /// bytes of <paramref name="payloadFrom"/>'s send queue from <paramref name="sequence"/>, the
+    /// checksum over the pseudo-header; and sends it, IPv4 with DF (path MTU discovery, RFC 1191).
+    /// False when no buffer was free or there is no route.
+    /// </summary>
+    private bool Emit(in InetEndpoint local, in InetEndpoint remote, int scope, uint sequence, uint acknowledgment, TcpFlags flags, ushort window, in TcpOptions options, TcpSocket? payloadFrom, int length)
     {
-        Span<byte> l3 = _packets.New(IpOutput.HeaderLength(destination.IsIpv6) + TcpHeader, out PacketBuffer packet);
+        bool ipv6 = remote.IsIpv6;
+        int header = TcpHeader + options.Length;
+        int ipHeader = IpOutput.HeaderLength(ipv6);
+        Span<byte> l3 = _packets.New(ipHeader + header + length, out PacketBuffer packet);
         if (!packet.IsValid)
         {
             _counters.Count(TcpCounter.NoBuffer);
-            _output.CountNoBuffer(destination.IsIpv6);
+            _output.CountNoBuffer(ipv6);
             return false;
         }
-        Span<byte> l4 = l3[IpOutput.HeaderLength(destination.IsIpv6)..];
+        Span<byte> l4 = l3.Slice(ipHeader, header + length);
         new TcpSegment.Repr
         {
-            SourcePort = sourcePort,
-            DestinationPort = destinationPort,
+            SourcePort = local.Port,
+            DestinationPort = remote.Port,
             SequenceNumber = sequence,
             AcknowledgmentNumber = acknowledgment,
-            DataOffset = TcpHeader / 4,
+            DataOffset = (byte)(header / 4),
             Flags = flags,
+            Window = window,
         }.Emit(l4);
-        TcpSegment.TryCreate(l4, out TcpSegment reset);
-        if (destination.IsIpv6)
-            reset.FillChecksum(source.Mapped, destination.Mapped);
+        options.Emit(l4[TcpHeader..]);
+        if (length > 0)
+        {
+            payloadFrom!.CopyPayload(new TcpSequence(sequence), l4.Slice(header, length));
+            _counters.Count(TcpCounter.DataSegmentsSent);
+        }
+        TcpSegment.TryCreate(l4, out TcpSegment segment);
+        if (ipv6)
+            segment.FillChecksum(local.Address, remote.Address);
         else
-            reset.FillChecksum(source.V4, destination.V4);
+            segment.FillChecksum(local.Address4, remote.Address4);
         _counters.Count(TcpCounter.Sent);
-        return _output.Send(packet, source, destination, IpProtocol.Tcp, TcpHeader, scope);
+        return _output.Send(packet, local.Ip, remote.Ip, IpProtocol.Tcp, header + length, scope, dontFragment: true);
     }
 
     private static bool VerifyChecksum(TcpSegment tcp, in IpDatagram datagram) => datagram.IsIpv6

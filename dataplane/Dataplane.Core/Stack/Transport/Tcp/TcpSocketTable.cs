@@ -521,13 +521,7 @@ internal sealed class TcpSocketTable
     }
 
     /// <summary>True when the peer's segments to <paramref name="local"/> from <paramref name="remote"/> reach this worker.</summary>
-    internal bool LandsHere(in InetEndpoint local, in InetEndpoint remote)
-    {
-        WorkerContext context = Context;
-        if (context.FlowHash is not { } hash || context.FlowOwners is not { } owners || owners.WorkerCount <= 1)
-            return true;
-        return owners.OwnerOf(UdpSocketTable.ReplyHash(hash, local, remote)) == context.Index;
-    }
+    internal bool LandsHere(in InetEndpoint local, in InetEndpoint remote) => FlowPlacement.LandsOn(Context, local, remote);
 
     /// <summary>
     /// An ephemeral port for a connection from <paramref name="local"/> to <paramref name="remote"/>:
