@@ -46,7 +46,7 @@ internal static class CheckCommand
           set lro on|off              large receive offload (default on)
           set cores LIST              worker CPUs, e.g. 0-1 or 0,2,4-7 (default 0)
           set tcp connections N       TCP connections of all workers, 1-16000000 (default 100000)
-          set tcp buffer BYTES        each TCP connection's send and receive buffer, 4096-1073741824 (default 1048576)
+          set tcp buffer BYTES        the most a TCP connection's buffers grow to, 4096-1073741824 (default 1048576)
           set tcp congestion cubic|newreno   (default cubic)
           app iperf3 listen ENDPOINT
           app relay tcp|udp listen ENDPOINT connect ENDPOINT [mode splice|copy]   (default splice)

@@ -27,7 +27,7 @@ internal sealed record DataplaneConfig(
     /// <summary><c>set tcp connections</c>: the most TCP connections of the dataplane.</summary>
     public int TcpConnections => (int)(Find(SettingKey.TcpConnections)?.Number ?? Stack.Transport.Tcp.TcpSocketTable.DefaultConnections);
 
-    /// <summary><c>set tcp buffer</c>: each TCP connection's send and receive buffer, in bytes.</summary>
+    /// <summary><c>set tcp buffer</c>: the most each TCP connection's send and receive buffer tunes itself up to, in bytes.</summary>
     public int TcpBuffer => (int)(Find(SettingKey.TcpBuffer)?.Number ?? Stack.Transport.Tcp.TcpSocketTable.DefaultBuffer);
 
     /// <summary><c>set tcp congestion</c>: the congestion control of TCP connections.</summary>

@@ -20,7 +20,7 @@ internal enum SettingKey
     /// <summary><c>set tcp connections N</c>: the most TCP connections, all workers together (default 100000).</summary>
     TcpConnections,
 
-    /// <summary><c>set tcp buffer BYTES</c>: each TCP connection's send and receive buffer (default 1048576).</summary>
+    /// <summary><c>set tcp buffer BYTES</c>: the most each TCP connection's send and receive buffer tunes itself up to (default 1048576).</summary>
     TcpBuffer,
 
     /// <summary><c>set tcp congestion cubic|newreno</c>: the congestion control of TCP connections (default cubic).</summary>

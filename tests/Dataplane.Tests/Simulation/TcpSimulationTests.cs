@@ -137,6 +137,36 @@ public class TcpSimulationTests
         });
     }
 
+    /// <summary>
+    /// Buffer auto-tuning lets one stream fill a long, fast path: 200 Mbit/s each way and a 20 ms
+    /// round trip, a bandwidth-delay product of 500 kB, eight times the 64 KiB each buffer starts
+    /// with (which alone would hold the stream to 26 Mbit/s). 16 MiB go to the echo server and come
+    /// back at more than half the link's rate, every byte intact.
+    /// </summary>
+    [Fact]
+    public void One_stream_fills_a_long_fast_path_once_its_buffers_have_tuned_themselves()
+    {
+        SimSeeds.Run<TcpSimulationTests>(1, 1, network =>
+        {
+            var link = new LinkModel { RateBitsPerSecond = 200_000_000, QueueFrames = 512, Delay = 5_000_000 };
+            var lab = new RouterLab(network, [link, link, link, link], poolBuffers: 8192);
+            lab.Server.StartTcp(new TcpEchoApp(InetEndpoint.Ipv4(default, Port)));
+            TcpEchoClient client = lab.Client.StartTcp(new TcpEchoClient());
+            byte[] payload = new byte[16 << 20];
+            SimRandom.Stream(network.Seed, "long fat").Fill(payload);
+            long start = SimulatedNetwork.Origin + 500 * Ms;
+            network.At(start, lab.Client, () => client.Open(InetEndpoint.Ipv4(lab.ServerAddress, Port), payload));
+            network.Run(start + 20 * Second);
+
+            TcpEchoClient.Stream stream = Assert.Single(client.Streams);
+            Assert.True(stream.Finished && stream.FirstMismatch < 0, $"{stream}\n{TcpCounters(network)}");
+            double mbits = payload.Length * 8.0 / ((stream.FinishedAt - start) / 1e9) / 1e6;
+            Assert.True(mbits > 100, $"{mbits:F1} Mbit/s\n{TcpCounters(network)}");
+            Assert.True(lab.Server.Counters.Tcp[(int)TcpCounter.ReceiveBufferGrown] > 0);
+            Assert.True(lab.Client.Counters.Tcp[(int)TcpCounter.ReceiveBufferGrown] > 0);
+        });
+    }
+
     /// <summary>How long 4 MiB take to go to the echo server and back, with or without a SYN flood at the server meanwhile.</summary>
     private static long BulkTime(SimulatedNetwork network, bool flood, out SimulatedNode server)
     {

@@ -169,6 +169,14 @@ internal enum TcpCounter
     [Counter("out-of-order segments dropped")]
     OutOfOrderDropped,
 
+    /// <summary>Segments inside the window dropped because the receive buffer was full (Linux's TCPRcvQDrop): the window's rounding had walked past it.</summary>
+    [Counter("segments dropped: receive buffer full")]
+    ReceiveBufferFull,
+
+    /// <summary>Receive buffers grown by auto-tuning: the app read more in a round trip than before.</summary>
+    [Counter("receive buffer auto-tuning steps")]
+    ReceiveBufferGrown,
+
     /// <summary>Data for a connection its app had closed: the connection is reset (RFC 9293 3.10.7.4).</summary>
     [Counter("connections reset: data after close")]
     DataAfterClose,

@@ -126,15 +126,18 @@ public class TcpRecoveryTests
     /// </summary>
     private static List<TcpSeg> FortyInFlight(TcpLab lab)
     {
-        lab.Connection.Send(Bytes(400 * Mss));
+        byte[] data = Bytes(400 * Mss);
+        int queued = lab.Connection.Send(data); // the send buffer takes twice the window: refilled as it grows
         var rx = new SackReceiver(lab.Peer.StackNxt);
         List<TcpSeg> flight = lab.Peer.Sent();
-        while (lab.Connection.CongestionWindow < 40 * Mss)
+        for (int round = 0; round < 20 && lab.Connection.CongestionWindow < 40 * Mss; round++)
         {
             lab.Host.Advance(Rtt);
             var next = new List<TcpSeg>();
             foreach (TcpSeg s in flight)
                 next.AddRange(Deliver(lab, rx, s));
+            queued += lab.Connection.Send(data.AsSpan(queued));
+            next.AddRange(lab.Peer.Sent());
             flight = next;
         }
         lab.Host.Advance(Rtt);

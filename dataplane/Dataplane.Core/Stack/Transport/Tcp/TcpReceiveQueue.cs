@@ -40,9 +40,36 @@ internal sealed class TcpReceiveQueue
     /// <summary>The out-of-order segments, in sequence order.</summary>
     public IReadOnlyList<ReceivedPiece> OutOfOrder => _outOfOrder;
 
-    /// <summary>Queues the next bytes in order; the queue holds the packet's reference from now on.</summary>
-    public void Append(PacketBuffer packet, int offset, int length)
+    /// <summary>
+    /// Queues the next bytes in order; the queue takes the packet's reference. A small piece is
+    /// copied behind the last one queued when that one's buffer has room, and its packet released:
+    /// so a peer that sends tiny segments cannot pin a packet buffer per byte or two (Linux collapses
+    /// its queue for the same reason), and the buffers held stay within a few times the bytes.
+    /// </summary>
+    public void Append(PacketBuffer packet, int offset, int length, BufferCache cache)
     {
+        BufferPool pool = cache.Pool;
+        if (length <= pool.DataRoom / 4 && _count > 0)
+        {
+            ref ReceivedPiece tail = ref _ring[(_head + _count - 1) & (_ring.Length - 1)];
+            ref BufferMetadata m = ref pool.Metadata(tail.Packet);
+            int end = tail.Offset + tail.Length;
+            // The tail's buffer alone holds it (no chain, no other reference, such as a capture's),
+            // and has room after its bytes: what lies there (padding, or bytes trimmed off) is no one's.
+            if (m.Next < 0 && m.ReferenceCount == 1 && end <= m.DataLength && pool.Room(tail.Packet).Length - end >= length)
+            {
+                FrameChain.Read(pool, packet, offset, pool.Room(tail.Packet).Slice(end, length));
+                if (m.DataLength < end + length)
+                {
+                    m.PacketLength += end + length - m.DataLength;
+                    m.DataLength = (ushort)(end + length);
+                }
+                tail.Length += length;
+                Bytes += length;
+                cache.Release(packet);
+                return;
+            }
+        }
         if (_count == _ring.Length)
             Grow();
         _ring[(_head + _count) & (_ring.Length - 1)] = new ReceivedPiece(packet, offset, length, default, false);
@@ -165,7 +192,7 @@ internal sealed class TcpReceiveQueue
             int length = piece.Length - skip;
             if (length > 0)
             {
-                Append(piece.Packet, piece.Offset + skip, length);
+                Append(piece.Packet, piece.Offset + skip, length, cache);
                 next += length;
             }
             else

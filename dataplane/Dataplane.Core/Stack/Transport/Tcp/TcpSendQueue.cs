@@ -6,8 +6,9 @@ namespace Dataplane.Stack.Transport.Tcp;
 /// The bytes a connection has to send and has sent but not seen acknowledged, from SND.UNA on, in
 /// packet buffers the app fills (RFC 9293 3.8's send buffer). A segment copies its payload out of
 /// them once, into the frame that leaves; a retransmission copies it again, so a buffer lives until
-/// the peer acknowledges its last byte. Buffers come from the worker's cache; the ring of them grows
-/// to its high-water mark and then nothing allocates.
+/// the peer acknowledges its last byte. The app fills them by copy (<see cref="Append"/>) or in place
+/// (<see cref="Reserve"/> and <see cref="Commit"/>). Buffers come from the worker's cache; the ring of
+/// them grows to its high-water mark and then nothing allocates.
 /// </summary>
 internal sealed class TcpSendQueue
 {
@@ -29,30 +30,51 @@ internal sealed class TcpSendQueue
     /// </summary>
     public int Append(ReadOnlySpan<byte> data, int room, BufferCache cache)
     {
-        BufferPool pool = cache.Pool;
         int taken = 0;
         int want = Math.Min(data.Length, room);
         while (taken < want)
         {
-            if (_count == 0 || _fill[Index(_count - 1)] == pool.DataRoom)
-            {
-                if (!cache.TryAllocate(out PacketBuffer fresh))
-                    break;
-                if (_count == _buffers.Length)
-                    Grow();
-                _buffers[Index(_count)] = fresh;
-                _fill[Index(_count)] = 0;
-                _count++;
-            }
-            int last = Index(_count - 1);
-            Span<byte> space = pool.Room(_buffers[last]).Slice(_fill[last], pool.DataRoom - _fill[last]);
-            int n = Math.Min(space.Length, want - taken);
-            data.Slice(taken, n).CopyTo(space);
-            _fill[last] += n;
-            taken += n;
+            Span<byte> space = Reserve(want - taken, cache);
+            if (space.IsEmpty)
+                break;
+            data.Slice(taken, space.Length).CopyTo(space);
+            Commit(space.Length);
+            taken += space.Length;
         }
-        Bytes += taken;
         return taken;
+    }
+
+    /// <summary>
+    /// The free space at the end of the last buffer, up to <paramref name="room"/> bytes, for the
+    /// caller to fill in place and then <see cref="Commit"/>; a fresh buffer from
+    /// <paramref name="cache"/> when the last is full. Empty when <paramref name="room"/> is 0 or no
+    /// buffer is left. An empty buffer left at the end is harmless: it is filled next, or released.
+    /// </summary>
+    public Span<byte> Reserve(int room, BufferCache cache)
+    {
+        if (room <= 0)
+            return default;
+        BufferPool pool = cache.Pool;
+        if (_count == 0 || _fill[Index(_count - 1)] == pool.DataRoom)
+        {
+            if (!cache.TryAllocate(out PacketBuffer fresh))
+                return default;
+            if (_count == _buffers.Length)
+                Grow();
+            _buffers[Index(_count)] = fresh;
+            _fill[Index(_count)] = 0;
+            _count++;
+        }
+        int last = Index(_count - 1);
+        int free = Math.Min(pool.DataRoom - _fill[last], room);
+        return pool.Room(_buffers[last]).Slice(_fill[last], free);
+    }
+
+    /// <summary>Queues <paramref name="bytes"/> written into the span <see cref="Reserve"/> gave (at most its length).</summary>
+    public void Commit(int bytes)
+    {
+        _fill[Index(_count - 1)] += bytes;
+        Bytes += bytes;
     }
 
     /// <summary>Copies <paramref name="into"/>.Length queued bytes from <paramref name="offset"/> bytes past the front.</summary>

@@ -139,6 +139,8 @@ internal sealed partial class TcpSocket
             bool fin = (flags & TcpFlags.Fin) != 0;
             if (length > 0 || fin)
                 queued = TextInput(packet, payloadOffset, seq, length, fin);
+            if (length > 0)
+                MeasureReceiverRtt(options, length);
             Output();
         }
         finally
@@ -259,6 +261,7 @@ internal sealed partial class TcpSocket
             _rto = 3_000_000_000;
         _retransmits = 0;
         _retransmitAt = 0;
+        StartReceiveTuning();
     }
 
     /// <summary>True once the peer acknowledged our FIN.</summary>
@@ -337,6 +340,14 @@ internal sealed partial class TcpSocket
             if (length <= 0)
                 return false;
         }
+        if (_receive.Bytes + length > ReceiveQueueLimit)
+        {
+            // In the window, but past what the buffer takes: the window's rounding walked the edge
+            // out (TcpSocket.Buffers.cs). Dropped and acknowledged; the peer sends it again.
+            Table.Counters.Count(TcpCounter.ReceiveBufferFull);
+            _ackNow = true;
+            return false;
+        }
         _latestReceived = seq;
         if (seq != _rcvNxt)
         {
@@ -356,7 +367,7 @@ internal sealed partial class TcpSocket
         bool queued = false;
         if (length > 0)
         {
-            _receive.Append(packet, offset, length);
+            _receive.Append(packet, offset, length, Table.Cache);
             queued = true;
             _rcvNxt += length;
             BytesReceived += length;

@@ -8,9 +8,6 @@ namespace Dataplane.Stack.Transport.Tcp;
 /// </summary>
 internal sealed partial class TcpSocket
 {
-    /// <summary>The window we have offered and the peer may fill: from RCV.NXT to the right edge last advertised.</summary>
-    private uint ReceiveWindow => (uint)Math.Max(0, _rcvAdv - _rcvNxt);
-
     /// <summary>The sequence number after the last byte queued to send (while our SYN is unacknowledged, it occupies SND.UNA).</summary>
     private TcpSequence DataEnd => _sndUna + _send.Bytes + (State is TcpState.SynSent or TcpState.SynReceived ? 1 : 0) - (_finAcked ? 1 : 0);
 
@@ -234,49 +231,6 @@ internal sealed partial class TcpSocket
 
     /// <summary>Copies <paramref name="into"/>.Length queued bytes from sequence number <paramref name="seq"/> (the layer fills a segment with it).</summary>
     internal void CopyPayload(TcpSequence seq, Span<byte> into) => _send.CopyOut(Table.Cache.Pool, seq - _sndUna, into);
-
-    /// <summary>
-    /// The window field of the next segment, and the new right edge behind it. The edge never moves
-    /// back (RFC 9293 3.8.6.2.1); it moves forward only by a worthwhile amount, at least a segment
-    /// or half the buffer (receiver-side silly window avoidance, RFC 9293 3.8.6.2.2).
-    /// </summary>
-    private ushort AdvertiseWindow(bool syn)
-    {
-        int scale = syn ? 0 : _rcvScale;
-        uint room = ReceiveWindowFor(syn);
-        TcpSequence right = _rcvNxt + (int)room;
-        if (right > _rcvAdv && (right - _rcvAdv >= Math.Min(_receiveLimit / 2, _sendMss) || _rcvAdv <= _rcvNxt || syn))
-            _rcvAdv = right;
-        uint offered = (uint)Math.Max(0, _rcvAdv - _rcvNxt);
-        uint field = Math.Min((offered + (1u << scale) - 1) >> scale, 65535);
-        TcpSequence advertised = _rcvNxt + (int)(field << scale);
-        if (advertised > _rcvAdv)
-            _rcvAdv = advertised;
-        return (ushort)field;
-    }
-
-    /// <summary>What the receive buffer can take beyond what is queued: the window we may offer.</summary>
-    private uint ReceiveWindowFor(bool syn)
-    {
-        int room = Math.Max(0, _receiveLimit - _receive.Bytes);
-        if (!Table.MayGrowWindows)
-            room = Math.Min(room, Math.Max(0, _rcvAdv - _rcvNxt)); // the worker is short of buffers: no new promises
-        return syn ? (uint)Math.Min(room, 65535) : (uint)room;
-    }
-
-    /// <summary>After the app read: a window update when the window grew by a worthwhile amount (RFC 9293 3.8.6.2.2).</summary>
-    private void AfterRead()
-    {
-        if (State is not (TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2))
-            return;
-        uint room = ReceiveWindowFor(syn: false);
-        int growth = _rcvNxt + (int)room - _rcvAdv;
-        if (growth >= 2 * _sendMss || growth >= _receiveLimit / 2 || (ReceiveWindow == 0 && growth > 0))
-        {
-            _ackNow = true;
-            Output();
-        }
-    }
 
     /// <summary>RFC 7323 4.1: the timestamp clock, in milliseconds, from a per-connection offset.</summary>
     private uint TimestampNow => unchecked((uint)(Now / 1_000_000) + _tsOffset);

@@ -70,7 +70,15 @@ internal sealed partial class TcpSocket
     private TcpSequence _rcvNxt;
     private TcpSequence _rcvAdv; // the right edge of the window last advertised: never moved back (RFC 9293 3.8.6.2.1)
     private int _rcvScale; // our shift, applied to windows we send
-    private int _receiveLimit;
+    private int _receiveLimit;  // set tcp buffer: the most the receive buffer grows to
+    private int _receiveBuffer; // the receive buffer as tuned so far (TcpSocket.Buffers.cs)
+    private int _rcvSpace;      // the most the app read in one receiver round trip
+    private long _rcvSpaceRead; // bytes the app had read when this round trip began
+    private long _rcvSpaceAt;
+    private long _rcvRtt;       // the receiver's round trip: what the tuning measures over
+    private uint _rcvRttEcho;
+    private TcpSequence _rcvRttEdge;
+    private long _rcvRttAt;
     private int _peerMss;
     private bool _finReceived;
     private TcpSequence _latestReceived;
@@ -263,6 +271,11 @@ internal sealed partial class TcpSocket
         _events = TcpEvents.None;
         _sendLimit = Table.SendBufferLimit;
         _receiveLimit = Table.ReceiveBufferLimit;
+        _receiveBuffer = Math.Min(InitialBuffer, _receiveLimit);
+        _rcvSpace = 0;
+        _rcvSpaceRead = _rcvSpaceAt = _rcvRtt = _rcvRttAt = 0;
+        _rcvRttEcho = 0;
+        _rcvRttEdge = default;
         BytesAcked = BytesReceived = Retransmits = 0;
         Backlog = 0;
     }

@@ -17,6 +17,8 @@ namespace Dataplane.Stack.Transport.Tcp;
 /// </remarks>
 internal sealed partial class TcpSocket
 {
+    private int _reserved; // bytes the last Reserve gave, that Commit may queue
+
     // A sequence lock over what netstat reads from the control thread: odd while the worker
     // changes endpoints or state, so a reader retries rather than sees a torn endpoint.
     private int _sequence;
@@ -57,7 +59,7 @@ internal sealed partial class TcpSocket
     public bool IsReceiveFinished => _finReceived && _receive.Bytes == 0;
 
     /// <summary>Bytes <see cref="Send"/> would take now.</summary>
-    public int SendSpace => CanSend ? Math.Max(0, _sendLimit - _send.Bytes) : 0;
+    public int SendSpace => CanSend ? Math.Max(0, SendBufferSize - _send.Bytes) : 0;
 
     /// <summary>Bytes queued to send and not acknowledged yet.</summary>
     public int SendQueued => _send.Bytes;
@@ -128,18 +130,53 @@ internal sealed partial class TcpSocket
 
     /// <summary>
     /// Queues as much of <paramref name="data"/> as the send buffer takes and sends what the windows
-    /// allow; returns the bytes taken. When fewer than given, <see cref="TcpApp.OnSendSpace"/> says
-    /// when to try again. -1 when the connection cannot send (not open, or shut down).
+    /// allow; returns the bytes taken. When fewer than given, or when the buffer is full after it,
+    /// <see cref="TcpApp.OnSendSpace"/> says when to try again. -1 when the connection cannot send (not open, or shut down).
     /// </summary>
     public int Send(ReadOnlySpan<byte> data)
     {
         if (!CanSend)
             return -1;
-        int taken = _send.Append(data, Math.Max(0, _sendLimit - _send.Bytes), Table.Cache);
-        _wantSendSpace |= taken < data.Length;
+        _reserved = 0; // a span reserved before is no longer the end of the queue
+        int taken = _send.Append(data, SendSpace, Table.Cache);
+        _wantSendSpace |= taken < data.Length || SendSpace == 0; // full: the app will want to hear when room opens
         if (taken > 0 && State is not (TcpState.SynSent or TcpState.SynReceived))
             Output();
         return taken;
+    }
+
+    /// <summary>
+    /// Room at the end of the send buffer for the app to write into in place, without a copy: at
+    /// most <see cref="SendSpace"/> bytes and one packet buffer's worth (ask again for more). Write,
+    /// then <see cref="Commit"/> what was written. Empty when nothing more can be queued now; then
+    /// <see cref="TcpApp.OnSendSpace"/> says when to try again.
+    /// </summary>
+    public Span<byte> Reserve()
+    {
+        Span<byte> space = _send.Reserve(SendSpace, Table.Cache);
+        _reserved = space.Length;
+        _wantSendSpace |= space.IsEmpty && CanSend;
+        return space;
+    }
+
+    /// <summary>
+    /// Queues the first <paramref name="bytes"/> of the span <see cref="Reserve"/> gave and sends
+    /// what the windows allow; returns <paramref name="bytes"/>, or -1 when the connection cannot
+    /// send. Committing more than was reserved is a programming error.
+    /// </summary>
+    public int Commit(int bytes)
+    {
+        if (!CanSend)
+            return -1;
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(bytes, _reserved);
+        _reserved = 0;
+        if (bytes <= 0)
+            return 0;
+        _send.Commit(bytes);
+        _wantSendSpace |= SendSpace == 0;
+        if (State is not (TcpState.SynSent or TcpState.SynReceived))
+            Output();
+        return bytes;
     }
 
     /// <summary>Copies up to <paramref name="into"/>.Length received bytes and consumes them; 0 when none are queued (see <see cref="IsReceiveFinished"/>).</summary>
@@ -246,6 +283,7 @@ internal sealed partial class TcpSocket
         Error = TcpError.None;
         UserState = null;
         NoDelay = false;
+        _reserved = 0;
         Scope = -1;
         Parent = null;
         Pending = 0;
