@@ -19,13 +19,14 @@ BUILD_TOOL=build/Dataplane.Build/bin/$CONFIGURATION/net10.0/dataplane-build.dll
 EXAMPLE_CONFIG=dataplane/Dataplane/examples/dataplane.conf
 
 # Debian packages the tests and `run` use: namespaces and veth (iproute2), the Linux peers and
-# judges (ping, tracepath, traceroute, iperf3, socat, nc, tcpdump, tshark, scapy), afl++ for the
-# fuzz verb, clang and zlib for the NativeAOT link (Microsoft's prerequisites; the linker driver
-# takes clang when present, gcc otherwise), and ssh and sshd for the conformance runner's remote
-# labs and the test that builds one out of namespaces.
+# judges (ping, tracepath, traceroute, iperf3, socat, nc, tcpdump, tshark, scapy), hping3 for the
+# flood labs (SYN, ACK and reset floods at the dataplane's TCP), afl++ for the fuzz verb, clang and
+# zlib for the NativeAOT link (Microsoft's prerequisites; the linker driver takes clang when
+# present, gcc otherwise), and ssh and sshd for the conformance runner's remote labs and the test
+# that builds one out of namespaces.
 APT_PACKAGES=(
     iproute2 ethtool tcpdump tshark iperf3 iputils-ping iputils-tracepath traceroute socat
-    netcat-openbsd python3-scapy afl++ file clang zlib1g-dev
+    netcat-openbsd python3-scapy hping3 afl++ file clang zlib1g-dev
     openssh-client openssh-server
 )
 # What bench-forwarding adds: DPDK's testpmd (in dpdk-dev on Debian 12), its net_null and net_ring

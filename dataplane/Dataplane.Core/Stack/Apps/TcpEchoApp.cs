@@ -11,7 +11,6 @@ namespace Dataplane.Stack.Apps;
 /// </summary>
 internal sealed class TcpEchoApp(InetEndpoint listen) : TcpApp
 {
-    private readonly byte[] _chunk = new byte[16 * 1024];
     private TcpSocket? _listener;
 
     /// <inheritdoc/>
@@ -46,14 +45,16 @@ internal sealed class TcpEchoApp(InetEndpoint listen) : TcpApp
     {
         while (connection.ReadableBytes > 0)
         {
-            int room = Math.Min(connection.SendSpace, _chunk.Length);
-            if (room == 0)
-                return; // OnSendSpace brings us back
+            // All that lies in place goes to Send, not cut to its room first: OnSendSpace follows
+            // only a Send that took less than it was given, and is the one way back once the
+            // receive window closed behind a full send buffer.
             ReadOnlySpan<byte> data = connection.Peek();
-            int n = connection.Send(data[..Math.Min(data.Length, room)]);
+            int n = connection.Send(data);
             if (n <= 0)
-                return;
+                return; // full (OnSendSpace brings us back), or no longer sending
             connection.Consume(n);
+            if (n < data.Length)
+                return; // full now: OnSendSpace brings us back
         }
         if (connection.IsReceiveFinished)
             connection.Close(); // a FIN after the echoed bytes; the stack finishes the close

@@ -99,6 +99,9 @@ internal sealed partial class StackLab : IDisposable
     /// <summary>Skips the calling <c>[SkippableFact]</c> unless <see cref="Scapy"/> can import scapy.</summary>
     public static void RequireScapy() => Skip.IfNot(s_scapy.Value, "python3-scapy is not installed: ./build.sh deps");
 
+    /// <summary>Skips the calling <c>[SkippableFact]</c> unless hping3, the flood tool, is installed.</summary>
+    public static void RequireHping3() => Skip.If(LinuxLab.Missing("hping3") is not null, LinuxLab.Missing("hping3"));
+
     /// <summary>
     /// Builds the lab and starts the dataplane on it, with <paramref name="config"/> appended to
     /// the config (an <c>mtu</c> or <c>app</c> statement), and returns once both hosts reach each
