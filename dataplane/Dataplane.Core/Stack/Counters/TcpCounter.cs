@@ -169,6 +169,10 @@ internal enum TcpCounter
     [Counter("out-of-order segments dropped")]
     OutOfOrderDropped,
 
+    /// <summary>Bare ACKs out of the window left unanswered, the answer rate-limited per connection (Linux's TCPACKSkippedSeq).</summary>
+    [Counter("out-of-window ACKs not answered (rate limit)")]
+    OutOfWindowAcksLimited,
+
     /// <summary>Segments inside the window dropped because the receive buffer was full (Linux's TCPRcvQDrop): the window's rounding had walked past it.</summary>
     [Counter("segments dropped: receive buffer full")]
     ReceiveBufferFull,

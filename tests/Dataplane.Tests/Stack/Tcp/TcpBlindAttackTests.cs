@@ -174,6 +174,33 @@ public class TcpBlindAttackTests
         Assert.Equal(TcpPeer.FirstTsVal + 21, lab.Peer.SentOne().Timestamps!.Value.Echo);
     }
 
+    /// <summary>
+    /// Bare ACKs out of the window (an ACK flood with forged numbers) are answered at most once in
+    /// half a second, as Linux's tcp_invalid_ratelimit does, and the rest counted; data out of the
+    /// window is answered every time. (Found by the flood lab: each forged ACK was reflected to the
+    /// real peer, whose window probes the reflected ACKs kept putting off.)
+    /// </summary>
+    [Fact]
+    public void Bare_acks_out_of_the_window_are_answered_at_most_twice_a_second()
+    {
+        TcpLab lab = Established();
+        TcpSeg Forged(byte[]? data = null) => lab.Peer.Seg(TcpFlags.Ack, data) with { Seq = lab.Peer.Nxt + 1_000_000 };
+
+        for (int i = 0; i < 10; i++)
+            lab.Peer.Send(Forged());
+        Assert.Single(lab.Peer.Sent());
+        Assert.Equal(9, lab.Peer.Count(TcpCounter.OutOfWindowAcksLimited));
+        Assert.Equal(10, lab.Peer.Count(TcpCounter.OutOfWindow));
+
+        lab.Peer.Send(Forged(Bytes(10)));
+        Assert.Single(lab.Peer.Sent());
+
+        lab.Wait(TimeSpan.FromMilliseconds(500));
+        lab.Peer.Send(Forged());
+        Assert.Single(lab.Peer.Sent());
+        Assert.Equal(TcpState.Established, lab.Connection.State);
+    }
+
     /// <summary>RFC 9293 3.10.7.4 first: a data segment wholly outside the window is answered with an ACK and dropped.</summary>
     [Fact]
     public void A_data_segment_outside_the_window_is_answered_with_an_ack_and_dropped()

@@ -111,6 +111,18 @@ internal sealed partial class TcpSocket
                 Table.Counters.Count(length > 0 ? TcpCounter.DataOutOfWindow : TcpCounter.OutOfWindow);
                 if (length > 0 && seq < _rcvNxt)
                     NoteDuplicate(seq, length);
+                if (length == 0 && (flags & TcpFlags.Fin) == 0)
+                {
+                    // A bare ACK out of the window is answered at most twice a second (Linux's
+                    // tcp_invalid_ratelimit): an ACK flood with forged numbers is not reflected at
+                    // the real peer, and two ends that disagree do not loop. Data is always answered.
+                    if (_lastInvalidAckAt != 0 && Now - _lastInvalidAckAt < InvalidAckInterval)
+                    {
+                        Table.Counters.Count(TcpCounter.OutOfWindowAcksLimited);
+                        return;
+                    }
+                    _lastInvalidAckAt = Now;
+                }
                 _ackNow = true;
                 Output();
                 return;

@@ -45,6 +45,9 @@ internal sealed partial class TcpSocket
     /// <summary>RFC 7323 5.5: a TS.Recent older than 24 days is no longer used to reject segments.</summary>
     public const long PawsIdle = 24L * 24 * 3600 * 1_000_000_000;
 
+    /// <summary>The least time between ACKs answering bare ACKs out of the window (Linux's tcp_invalid_ratelimit).</summary>
+    public const long InvalidAckInterval = 500_000_000;
+
     /// <summary>Segments a connection holds out of order, at most (the holes a peer can make us keep).</summary>
     public const int MaxOutOfOrder = 1024;
 
@@ -139,6 +142,7 @@ internal sealed partial class TcpSocket
     private long _stateAt;
     private long _keepaliveIdle;
     private long _lastHeard;
+    private long _lastInvalidAckAt; // when a bare ACK out of the window was last answered
     private int _keepaliveProbesSent;
     private int _persistBackoff;
     private TimerHandle _timer;
@@ -264,6 +268,7 @@ internal sealed partial class TcpSocket
         _retransmitAt = _delayedAckAt = _persistAt = _keepaliveAt = _stateAt = 0;
         _keepaliveIdle = 0;
         _lastHeard = 0;
+        _lastInvalidAckAt = 0;
         _keepaliveProbesSent = 0;
         _persistBackoff = 0;
         _timer = default;
