@@ -19,7 +19,7 @@ public class TcpRecoveryTests
     private static readonly TimeSpan Rtt = TimeSpan.FromMilliseconds(100);
 
     /// <summary>An established connection with the options given and one 100-byte exchange done at a 100 ms round trip.</summary>
-    private static TcpLab Lab(bool sack = true, CongestionAlgorithm congestion = CongestionAlgorithm.Cubic, byte? windowScale = null)
+    internal static TcpLab Lab(bool sack = true, CongestionAlgorithm congestion = CongestionAlgorithm.Cubic, byte? windowScale = null)
     {
         TcpLab lab = Listening();
         lab.App.Table.Congestion = congestion;
@@ -36,21 +36,21 @@ public class TcpRecoveryTests
     }
 
     /// <summary>The peer acknowledges <paramref name="ack"/> with the SACK blocks given.</summary>
-    private static void Ack(TcpLab lab, uint ack, params (uint Left, uint Right)[] sack)
+    internal static void Ack(TcpLab lab, uint ack, params (uint Left, uint Right)[] sack)
     {
         lab.Peer.StackNxt = ack;
         lab.Peer.Send(lab.Peer.Seg(TcpFlags.Ack) with { Sack = sack });
     }
 
     /// <summary>The peer receives <paramref name="seg"/> and acknowledges it as <paramref name="rx"/> says; returns what the stack sent in answer.</summary>
-    private static List<TcpSeg> Deliver(TcpLab lab, SackReceiver rx, TcpSeg seg)
+    internal static List<TcpSeg> Deliver(TcpLab lab, SackReceiver rx, TcpSeg seg)
     {
         rx.Receive(seg.Seq, seg.SequenceLength);
         Ack(lab, rx.Nxt, rx.Blocks());
         return lab.Peer.Sent();
     }
 
-    private static string Show(IEnumerable<TcpSeg> segments, uint s0) => string.Join(", ", segments.Select(s => $"#{(s.Seq - s0) / Mss}({s.Payload.Length})"));
+    internal static string Show(IEnumerable<TcpSeg> segments, uint s0) => string.Join(", ", segments.Select(s => $"#{(s.Seq - s0) / Mss}({s.Payload.Length})"));
 
     /// <summary>
     /// RFC 6675 5 and 4 (NextSeg rule 1): segments 1 and 3 of 10 are lost; SACKs of the rest make
@@ -277,6 +277,43 @@ public class TcpRecoveryTests
         Assert.Equal(s0 + 5 * Mss, rx.Nxt);
         Assert.True(lab.Connection.CongestionWindow <= (int)(before * TcpCongestion.CubicBeta),
             $"window {before} before the lost tail, {lab.Connection.CongestionWindow} after the probe repaired it");
+    }
+
+    /// <summary>
+    /// RFC 8985 6.2 step 1: min_RTT is a windowed minimum (Linux's tcp_min_rtt_wlen, 300 s), so
+    /// that RACK's reordering window follows a path whose RTT rose. The connection starts at 100 ms
+    /// (a reordering window of 25 ms), then the path's RTT is 400 to 500 ms for five minutes: the
+    /// least RTT is 400 ms and the window 100 ms (the RTT climbs 10 ms a round trip to get there,
+    /// so that no timeout fires on the way). A hole whose SACK came 30 ms ago is still waited for,
+    /// and sent again only 100 ms after it. Kept for the connection's life, min_RTT stayed 100 ms
+    /// and the hole went again after 25 ms.
+    /// </summary>
+    [Fact]
+    public void Racks_min_rtt_follows_a_path_whose_rtt_rose_once_the_old_minimum_is_five_minutes_old()
+    {
+        TcpLab lab = Lab();
+        for (int round = 0; round < 730; round++)
+        {
+            lab.Host.KnowingPeers();
+            lab.Connection.Send(Bytes(Mss));
+            lab.Peer.SentOne();
+            lab.Host.Advance(TimeSpan.FromMilliseconds(round < 30 ? 110 + 10 * round : round % 2 == 0 ? 400 : 500));
+            lab.Peer.StackNxt += Mss;
+            lab.Peer.SendAck();
+        }
+        lab.Host.KnowingPeers();
+        uint s0 = lab.Peer.StackNxt;
+        lab.Connection.Send(Bytes(2 * Mss));
+        Assert.Equal(2, lab.Peer.Sent().Count);
+        lab.Host.Advance(TimeSpan.FromMilliseconds(400));
+        Ack(lab, s0, (s0 + Mss, s0 + 2 * Mss));
+        lab.Host.Advance(TimeSpan.FromMilliseconds(30));
+        lab.Peer.NothingSent();
+        lab.Host.Advance(TimeSpan.FromMilliseconds(60));
+        lab.Peer.NothingSent();
+        lab.Host.Advance(TimeSpan.FromMilliseconds(15));
+        Assert.Equal(s0, lab.Peer.SentOne().Seq);
+        Assert.Equal(0, lab.Host.Count(TcpCounter.RetransmitTimeouts));
     }
 
     /// <summary>

@@ -111,7 +111,7 @@ internal sealed partial class TcpSocket
     private long _rackSentAt;           // RACK.xmit_ts: the latest send time of a delivered segment
     private TcpSequence _rackEnd;
     private long _rackRtt;
-    private long _minRtt;
+    private WindowedMinimum _minRtt;    // RACK.min_RTT (RFC 8985 6.2 step 1): the least RTT of the last MinRttWindow
     private int _reorderWindowMultiplier;
     private bool _reorderingSeen;
     private long _rackTimerAt;
@@ -241,7 +241,8 @@ internal sealed partial class TcpSocket
         _inRecovery = false;
         _recoveryPoint = default;
         _prrDelivered = _prrOut = _recoverFs = _prrAllowance = 0;
-        _rackSentAt = _rackRtt = _minRtt = 0;
+        _rackSentAt = _rackRtt = 0;
+        _minRtt.Clear();
         _rackEnd = default;
         _reorderWindowMultiplier = 1;
         _reorderingSeen = false;

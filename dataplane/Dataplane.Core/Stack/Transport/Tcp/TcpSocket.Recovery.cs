@@ -186,7 +186,14 @@ internal sealed partial class TcpSocket
         return newly;
     }
 
-    /// <summary>RFC 8985 6.2 steps 1-2: RACK.xmit_ts and RACK.rtt follow the most recently sent segment delivered.</summary>
+    /// <summary>
+    /// How long RACK's min_RTT remembers a measurement: Linux's tcp_min_rtt_wlen, 300 s. RFC 8985
+    /// 6.2 step 1 asks for a windowed minimum rather than the least of the connection's life, so
+    /// that a path whose RTT rose (a route change, a longer queue that stays) is followed.
+    /// </summary>
+    public const long MinRttWindow = 300_000_000_000;
+
+    /// <summary>RFC 8985 6.2 steps 1-2: min_RTT, and RACK.xmit_ts and RACK.rtt follow the most recently sent segment delivered.</summary>
     private void RackUpdate(in DeliveryInfo delivered)
     {
         if (delivered.LatestSentAt == 0)
@@ -194,10 +201,10 @@ internal sealed partial class TcpSocket
         long rtt = Now - delivered.LatestSentAt;
         // A retransmitted segment delivered sooner than the least RTT was delivered by its first
         // transmission: no sample (step 2).
-        if (delivered.LatestRetransmitted && rtt < _minRtt)
+        if (delivered.LatestRetransmitted && rtt < _minRtt.Value)
             return;
-        if (!delivered.LatestRetransmitted && (_minRtt == 0 || rtt < _minRtt))
-            _minRtt = Math.Max(rtt, 1);
+        if (!delivered.LatestRetransmitted)
+            _minRtt.Update(Now, Math.Max(rtt, 1), MinRttWindow);
         if (delivered.LatestSentAt > _rackSentAt || (delivered.LatestSentAt == _rackSentAt && delivered.LatestEnd > _rackEnd))
         {
             _rackSentAt = delivered.LatestSentAt;
@@ -255,8 +262,8 @@ internal sealed partial class TcpSocket
         get
         {
             if (!_reorderingSeen && !_inRecovery)
-                return _minRtt / 4; // RFC 8985 allows 0 here; a quarter RTT costs little and spares a spurious recovery
-            return Math.Min(_reorderWindowMultiplier * _minRtt / 4, Math.Max(_srtt, 1));
+                return _minRtt.Value / 4; // RFC 8985 allows 0 here; a quarter RTT costs little and spares a spurious recovery
+            return Math.Min(_reorderWindowMultiplier * _minRtt.Value / 4, Math.Max(_srtt, 1));
         }
     }
 
