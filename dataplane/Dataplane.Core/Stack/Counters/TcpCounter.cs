@@ -245,6 +245,10 @@ internal enum TcpCounter
     [Counter("tail loss probes sent")]
     LossProbes,
 
+    /// <summary>Tail loss probes that repaired a loss, answered with a congestion window reduction (RFC 8985 7.4.2; Linux's TCPLossProbeRecovery).</summary>
+    [Counter("tail loss probes that repaired a loss")]
+    LossProbeRecoveries,
+
     /// <summary>ICMP errors about TCP segments that found no connection, or quoted a sequence number not in flight (RFC 5927 4.1).</summary>
     [Counter("ICMP errors ignored")]
     IcmpErrorsIgnored,

@@ -250,33 +250,80 @@ public class TcpRecoveryTests
     }
 
     /// <summary>
-    /// RFC 8985 7.4.2: when the probe was a retransmission and its ACK carries no DSACK, the probe
-    /// repaired a real loss, and the sender must respond as fast recovery would (Linux's
-    /// tcp_process_tlp_ack: a CWR reduction, counted as TCPLossProbeRecovery). The last of five
-    /// segments is lost, the probe repairs it; the window must come down. The stack never tracks
-    /// TLP.end_seq (TcpSocket.Recovery.cs: _tlpOutstanding is a flag cleared by any new ACK), so
-    /// the loss goes unanswered and the window even grows on the probe's ACK.
+    /// Ten segments go at once; the peer acknowledges the first nine and the tenth is lost. Two
+    /// SRTT after the flight (before the RTO, which the ACKs restarted) the tail loss probe sends
+    /// the tenth again (RFC 8985 7.3). Returns the probe and the window after the nine ACKs.
+    /// </summary>
+    private static TcpSeg ProbeOfALostTail(TcpLab lab, SackReceiver rx, uint s0, bool tailArrived, out int window)
+    {
+        lab.Connection.Send(Bytes(10 * Mss));
+        List<TcpSeg> flight = lab.Peer.Sent();
+        Assert.Equal(10, flight.Count);
+        lab.Host.Advance(Rtt);
+        for (int i = 0; i < 9; i++)
+            Assert.Empty(Deliver(lab, rx, flight[i]));
+        if (tailArrived)
+            rx.Receive(flight[9].Seq, flight[9].Payload.Length); // and its ACK is lost
+        window = lab.Connection.CongestionWindow;
+        lab.Host.Advance(Rtt);
+        TcpSeg probe = lab.Peer.SentOne();
+        Assert.Equal(s0 + 9 * Mss, probe.Seq);
+        Assert.Equal(1, lab.Host.Count(TcpCounter.LossProbes));
+        Assert.Equal(0, lab.Host.Count(TcpCounter.RetransmitTimeouts));
+        return probe;
+    }
+
+    /// <summary>
+    /// RFC 8985 7.4.2: when the probe was a retransmission (TLP.is_retrans) and no DSACK for it
+    /// comes, the probe repaired a real loss, and the sender must respond as fast recovery would
+    /// (Linux's tcp_process_tlp_ack: a CWR reduction, counted as TCPLossProbeRecovery). The ACK of
+    /// TLP.end_seq itself settles nothing (the DSACK of a spurious probe may follow it); the next
+    /// ACK past it does, and the window comes down to CUBIC's 0.7. Before TLP.end_seq was tracked,
+    /// the loss went unanswered.
     /// </summary>
     [Fact]
     public void A_probe_that_repairs_a_lost_tail_brings_the_window_down()
     {
         TcpLab lab = Lab();
         uint s0 = lab.Peer.StackNxt;
-        lab.Connection.Send(Bytes(5 * Mss));
-        List<TcpSeg> flight = lab.Peer.Sent();
-        lab.Host.Advance(Rtt);
         var rx = new SackReceiver(s0);
-        for (int i = 0; i < 4; i++)
-            Deliver(lab, rx, flight[i]);
-        int before = lab.Connection.CongestionWindow;
-        lab.Host.Advance(TimeSpan.FromMilliseconds(310));
-        TcpSeg probe = lab.Peer.SentOne();
-        Assert.Equal(s0 + 4 * Mss, probe.Seq);
+        TcpSeg probe = ProbeOfALostTail(lab, rx, s0, tailArrived: false, out int window);
         lab.Host.Advance(Rtt);
-        Deliver(lab, rx, probe);
-        Assert.Equal(s0 + 5 * Mss, rx.Nxt);
-        Assert.True(lab.Connection.CongestionWindow <= (int)(before * TcpCongestion.CubicBeta),
-            $"window {before} before the lost tail, {lab.Connection.CongestionWindow} after the probe repaired it");
+        Assert.Empty(Deliver(lab, rx, probe));
+        Assert.Equal(s0 + 10 * Mss, rx.Nxt);
+        Assert.Equal(window, lab.Connection.CongestionWindow);
+
+        lab.Connection.Send(Bytes(Mss));
+        Assert.Equal(s0 + 10 * Mss, lab.Peer.SentOne().Seq);
+        lab.Host.Advance(Rtt);
+        Ack(lab, s0 + 11 * Mss);
+        Assert.Equal((int)(window * TcpCongestion.CubicBeta), lab.Connection.CongestionWindow);
+        Assert.Equal(1, lab.Host.Count(TcpCounter.LossProbeRecoveries));
+        Assert.Equal(0, lab.Host.Count(TcpCounter.FastRetransmits));
+    }
+
+    /// <summary>
+    /// RFC 8985 7.4.2, the other way: the tenth segment arrived and only its ACK was lost, so the
+    /// peer answers the probe with a DSACK ending at TLP.end_seq. Nothing was lost: no reduction,
+    /// then or when the next ACK passes TLP.end_seq.
+    /// </summary>
+    [Fact]
+    public void A_probe_the_peer_reports_as_a_duplicate_leaves_the_window_alone()
+    {
+        TcpLab lab = Lab();
+        uint s0 = lab.Peer.StackNxt;
+        var rx = new SackReceiver(s0);
+        ProbeOfALostTail(lab, rx, s0, tailArrived: true, out int window);
+        lab.Host.Advance(Rtt);
+        Ack(lab, s0 + 10 * Mss, (s0 + 9 * Mss, s0 + 10 * Mss));
+        Assert.Equal(1, lab.Host.Count(TcpCounter.DsacksReceived));
+
+        lab.Connection.Send(Bytes(Mss));
+        lab.Peer.SentOne();
+        lab.Host.Advance(Rtt);
+        Ack(lab, s0 + 11 * Mss);
+        Assert.Equal(window, lab.Connection.CongestionWindow);
+        Assert.Equal(0, lab.Host.Count(TcpCounter.LossProbeRecoveries));
     }
 
     /// <summary>

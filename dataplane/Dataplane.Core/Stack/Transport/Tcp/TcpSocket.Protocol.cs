@@ -116,7 +116,9 @@ internal sealed partial class TcpSocket
     private bool _reorderingSeen;
     private long _rackTimerAt;
     private long _tlpAt;
-    private bool _tlpOutstanding;
+    private bool _tlpInFlight;          // RFC 8985 7: TLP.end_seq is set: the episode of the last probe is not settled
+    private TcpSequence _tlpEndSeq;     // TLP.end_seq: SND.NXT when the probe went
+    private bool _tlpRetransmitted;     // TLP.is_retrans: the probe sent data again rather than new data
     private int _dupDelivered;
     private bool _afterTimeout;
     private TcpSequence _dsackRound;
@@ -247,7 +249,8 @@ internal sealed partial class TcpSocket
         _reorderWindowMultiplier = 1;
         _reorderingSeen = false;
         _rackTimerAt = _tlpAt = 0;
-        _tlpOutstanding = false;
+        _tlpInFlight = _tlpRetransmitted = false;
+        _tlpEndSeq = default;
         _dupDelivered = 0;
         _afterTimeout = false;
         _dsackRound = default;

@@ -36,7 +36,6 @@ internal sealed partial class TcpSocket
             _scoreboard.Acknowledge(ack, ref delivered);
             _sndUna = ack;
             _retransmits = 0;
-            _tlpOutstanding = false;
             // RTT (RFC 6298 3, RFC 7323 4): from the echoed timestamp, or the timed segment (Karn).
             if (_timestamps && options.Timestamps is var (_, echo) && echo != 0)
                 SampleRtt(TimestampAge(echo));
@@ -45,9 +44,11 @@ internal sealed partial class TcpSocket
             if (_timing && ack > _timedSequence)
                 _timing = false;
         }
+        bool probeDuplicated = false;
         if (_sackPermitted)
-            SackInput(options, ack, ref delivered);
+            SackInput(options, ack, ref delivered, out probeDuplicated);
         RackUpdate(delivered);
+        bool probeRepairedLoss = _tlpInFlight && LossProbeAcknowledged(ack, probeDuplicated, duplicate && options.SackBlockCount == 0);
         int mss = _sendMss;
         // RFC 6937 3: DeliveredData is the change in SND.UNA plus the change in SACKed bytes (a
         // cumulative ACK over SACKed data delivers it once); without SACK, each duplicate ACK
@@ -106,7 +107,7 @@ internal sealed partial class TcpSocket
         {
             EnterRecovery(outstandingBefore);
         }
-        else if (acked > 0 && !_inRecovery && CongestionWindowLimited(outstandingBefore))
+        else if (acked > 0 && !_inRecovery && !probeRepairedLoss && CongestionWindowLimited(outstandingBefore))
         {
             _cc.OnAck(acked, mss, Now, _srtt);
         }
@@ -146,11 +147,13 @@ internal sealed partial class TcpSocket
     /// Takes the SACK blocks of an ACK (RFC 2018 4): a first block below the cumulative ACK or
     /// inside the second one is a DSACK (RFC 2883 4), a duplicate the peer received; blocks outside
     /// SND.UNA..SND.NXT or inverted are ignored (never trusted, as the CVE-2019-11477 family
-    /// taught). Returns the bytes newly SACKed.
+    /// taught). Returns the bytes newly SACKed; <paramref name="probeDuplicated"/> says the DSACK
+    /// ends at TLP.end_seq (RFC 8985 7.4.2: the peer had what the loss probe sent again).
     /// </summary>
-    private int SackInput(in TcpOptions options, TcpSequence ack, ref DeliveryInfo delivered)
+    private int SackInput(in TcpOptions options, TcpSequence ack, ref DeliveryInfo delivered, out bool probeDuplicated)
     {
         int newly = 0;
+        probeDuplicated = false;
         for (int i = 0; i < options.SackBlockCount; i++)
         {
             TcpSackBlock block = options.SackBlock(i);
@@ -168,6 +171,7 @@ internal sealed partial class TcpSocket
                 // the network reorders. RACK's reordering window widens, once a round trip (RFC
                 // 8985 6.2 step 4's dsack_round).
                 Table.Counters.Count(TcpCounter.DsacksReceived);
+                probeDuplicated = _tlpInFlight && right == _tlpEndSeq;
                 _reorderingSeen = true;
                 if (_sndUna >= _dsackRound)
                 {
@@ -283,6 +287,7 @@ internal sealed partial class TcpSocket
         // RFC 6937 3: the first retransmission goes at once.
         _prrAllowance = _sendMss;
         _tlpAt = 0;
+        _tlpInFlight = false; // RFC 8985 7.1: fast recovery starts a new TLP episode
     }
 
     /// <summary>RFC 6937 3.1: how much may be sent for what this ACK delivered (with the slow-start reduction bound, SSRB).</summary>
@@ -312,7 +317,7 @@ internal sealed partial class TcpSocket
     /// </summary>
     private void ArmLossProbe()
     {
-        if (!_sackPermitted || _inRecovery || _tlpOutstanding || _srtt == 0 || _sndNxt == _sndUna)
+        if (!_sackPermitted || _inRecovery || _tlpInFlight || _srtt == 0 || _sndNxt == _sndUna)
             return;
         long pto = 2 * _srtt;
         if (_sndNxt - _sndUna <= _sendMss)
@@ -327,13 +332,13 @@ internal sealed partial class TcpSocket
     /// <summary>
     /// RFC 8985 7.3: the probe timeout fired: send one new segment if the windows let one go, else
     /// the last segment again, so that the peer's SACK tells what was lost; then the RTO stands.
+    /// TLP.end_seq and TLP.is_retrans remember the probe until its ACK says whether it repaired a loss.
     /// </summary>
     private void LossProbe()
     {
-        if (_sndNxt == _sndUna || _inRecovery)
+        if (_sndNxt == _sndUna || _inRecovery || _tlpInFlight)
             return;
         Table.Counters.Count(TcpCounter.LossProbes);
-        _tlpOutstanding = true;
         TcpSequence dataEnd = DataEnd;
         int peerRoom = _sndUna + (int)Math.Min(_sndWnd, int.MaxValue) - _sndNxt;
         int length = Math.Min(Math.Min(dataEnd - _sndNxt, peerRoom), SegmentPayloadRoom);
@@ -345,13 +350,47 @@ internal sealed partial class TcpSocket
                 _scoreboard.Append(_sndNxt, length + (fin ? 1 : 0), Now);
                 _sndNxt += length + (fin ? 1 : 0);
                 _sndMax = _sndNxt;
+                _tlpInFlight = true;
+                _tlpRetransmitted = false;
+                _tlpEndSeq = _sndNxt;
             }
         }
-        else if (_scoreboard.LastUnsacked() is var last and >= 0)
+        else if (_scoreboard.LastUnsacked() is var last and >= 0 && Retransmit(last))
         {
-            Retransmit(last);
+            _tlpInFlight = true;
+            _tlpRetransmitted = true;
+            _tlpEndSeq = _sndNxt;
         }
         ArmRetransmit();
+    }
+
+    /// <summary>
+    /// RFC 8985 7.4.2, TLP_process_ack: whether the ACK settles the probe's episode, and how. A
+    /// probe of new data leaves loss detection to RACK; a probe that sent data again repaired a
+    /// loss unless the peer had that data already: a DSACK for it (the original arrived too), or a
+    /// duplicate ACK without SACK. Settled only when the ACK goes past TLP.end_seq without either
+    /// (an ACK of TLP.end_seq itself may be followed by the DSACK): then the loss the probe
+    /// repaired is answered as fast recovery would answer it, a reduction to ssthresh that ends at
+    /// once (Linux's tcp_process_tlp_ack: CWR). True when it was.
+    /// </summary>
+    private bool LossProbeAcknowledged(TcpSequence ack, bool probeDuplicated, bool duplicateWithoutSack)
+    {
+        if (ack < _tlpEndSeq)
+            return false;
+        if (!_tlpRetransmitted || probeDuplicated || duplicateWithoutSack)
+        {
+            _tlpInFlight = false;
+            return false;
+        }
+        if (ack == _tlpEndSeq)
+            return false;
+        _tlpInFlight = false;
+        Table.Counters.Count(TcpCounter.LossProbeRecoveries);
+        // Linux's ssthresh callbacks for a CWR go from the window (tcp_reno_ssthresh, bictcp_recalc_ssthresh),
+        // not the flight: at the probe's ACK the flight is the tail alone.
+        _cc.OnLoss(_cc.Window, _sendMss);
+        _cc.OnRecoveryEnd();
+        return true;
     }
 
     /// <summary>RFC 1191 7's plateau table: the MTU to try when an old router's error leaves the next-hop MTU out.</summary>
