@@ -566,10 +566,12 @@ public class TcpRecoveryTests
     /// <summary>
     /// RFC 6937 3 for a peer without SACK: each duplicate ACK counts as one SMSS delivered (and RFC
     /// 6582 / RFC 5681 3.2 step 4 inflate the window by one SMSS per duplicate), so new data keeps
-    /// flowing during recovery. Segment 0 of 10 is lost and 30 segments wait; after the fast
-    /// retransmit, six more duplicates should let about three new segments go (PRR: 6 x 0.5). The
-    /// stack counts a duplicate as nothing delivered (deliveredData = acked + sacked = 0), so
-    /// recovery sends nothing new until the cumulative ACK, then bursts.
+    /// flowing during recovery. Segment 0 of 10 is lost and 30 segments wait; limited transmit
+    /// sends two on the first two duplicates (RFC 3042), so RecoverFS is twelve segments and
+    /// ssthresh five (the flight before limited transmit, halved); after the fast retransmit,
+    /// eight more duplicates should let about two new segments go (PRR: 8 x 5/12, less the
+    /// retransmission). The stack counted a duplicate as nothing delivered (deliveredData = acked +
+    /// sacked = 0), so recovery sent nothing new until the cumulative ACK, then burst.
     /// </summary>
     [Fact]
     public void Without_sack_duplicate_acks_in_recovery_let_new_data_go()
@@ -585,14 +587,15 @@ public class TcpRecoveryTests
             lab.Peer.SendAck();
             sent.AddRange(lab.Peer.Sent());
         }
-        Assert.Equal(s0, Assert.Single(sent).Seq); // the fast retransmit on the third duplicate
+        // Limited transmit on the first two duplicates (RFC 3042), the fast retransmit on the third.
+        Assert.Equal([s0 + 10 * Mss, s0 + 11 * Mss, s0], sent.Select(s => s.Seq));
         sent.Clear();
-        for (int i = 0; i < 6; i++)
+        for (int i = 0; i < 8; i++)
         {
             lab.Peer.SendAck();
             sent.AddRange(lab.Peer.Sent());
         }
-        Assert.True(sent.Count(s => (int)(s.Seq - (s0 + 10 * Mss)) >= 0) >= 2, $"six duplicates in recovery let {Show(sent, s0)} go");
+        Assert.True(sent.Count(s => (int)(s.Seq - (s0 + 12 * Mss)) >= 0) >= 2, $"eight duplicates in recovery let {Show(sent, s0)} go");
     }
 
     /// <summary>

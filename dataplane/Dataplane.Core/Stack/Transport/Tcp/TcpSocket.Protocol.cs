@@ -120,6 +120,8 @@ internal sealed partial class TcpSocket
     private TcpSequence _tlpEndSeq;     // TLP.end_seq: SND.NXT when the probe went
     private bool _tlpRetransmitted;     // TLP.is_retrans: the probe sent data again rather than new data
     private int _dupDelivered;
+    private int _limitedTransmit;       // RFC 3042: bytes of new data the first two duplicate ACKs let go beyond the window
+    private TcpSequence _limitedTransmitStart; // SND.NXT at the first duplicate ACK: what limited transmit sent lies past it
     private bool _afterTimeout;
     private TcpSequence _dsackRound;
 
@@ -252,6 +254,8 @@ internal sealed partial class TcpSocket
         _tlpInFlight = _tlpRetransmitted = false;
         _tlpEndSeq = default;
         _dupDelivered = 0;
+        _limitedTransmit = 0;
+        _limitedTransmitStart = default;
         _afterTimeout = false;
         _dsackRound = default;
         Congestion = Table.Congestion;

@@ -78,9 +78,18 @@ internal sealed partial class TcpSocket
         else if (duplicate && _scoreboard.Count > 0)
         {
             Table.Counters.Count(TcpCounter.DuplicateAcks);
-            if (++_dupAcks == 3 && !_scoreboard[0].Lost)
+            if (++_dupAcks == 1)
+                _limitedTransmitStart = _sndNxt;
+            if (_dupAcks == 3 && !_scoreboard[0].Lost)
                 _scoreboard.MarkLost(0);
         }
+        // RFC 3042 (RFC 5681 3.2): the first and second duplicate ACK each let one segment of new
+        // data go beyond the window, the window itself unchanged, so that a small window still
+        // draws the third duplicate. With SACK the SACKed segment leaves the pipe and makes the room
+        // itself (RFC 6675 5 step 3).
+        _limitedTransmit = !_sackPermitted && duplicate && _dupAcks is 1 or 2 && !_inRecovery && !_afterTimeout && _scoreboard.LostBytes == 0
+            ? _dupAcks * mss
+            : 0;
         if (acked > 0)
         {
             _dupAcks = 0;
@@ -134,6 +143,13 @@ internal sealed partial class TcpSocket
         if (acked > 0)
             ArmKeepalive();
     }
+
+    /// <summary>
+    /// Bytes that may enter the network now: in recovery, PRR's allowance (RFC 6937); otherwise
+    /// the congestion window less the pipe (RFC 6675 5, RFC 5681), and on the first two duplicate
+    /// ACKs without SACK up to two segments more (RFC 3042 limited transmit).
+    /// </summary>
+    private int Allowance => _inRecovery ? _prrAllowance : _cc.Window + _limitedTransmit - _scoreboard.Pipe(_sndNxt - _sndUna);
 
     /// <summary>
     /// Whether the window was the limit on what was in flight (RFC 9438 4.6, RFC 7661): it grows
@@ -280,7 +296,8 @@ internal sealed partial class TcpSocket
         Table.Counters.Count(TcpCounter.FastRetransmits);
         _inRecovery = true;
         _recoveryPoint = _sndNxt;
-        _cc.OnLoss(flight, _sendMss);
+        // RFC 5681 3.2 step 2: what limited transmit sent does not count in the flight that sets ssthresh.
+        _cc.OnLoss(_dupAcks > 0 ? Math.Min(flight, _limitedTransmitStart - _sndUna) : flight, _sendMss);
         _prrDelivered = 0;
         _prrOut = 0;
         _recoverFs = Math.Max(flight, 1);
