@@ -58,6 +58,15 @@ internal sealed class TcpScoreboard
     /// <summary>Bytes sent again and not yet acknowledged or SACKed.</summary>
     public int RetransmittedBytes { get; private set; }
 
+    /// <summary>
+    /// Records the scans of loss detection and SACK processing looked at, over the scoreboard's
+    /// life: the per-ACK work, which must not grow with the window (tests hold it to a constant).
+    /// </summary>
+    public long SegmentsVisited { get; private set; }
+
+    /// <summary>Counts <paramref name="n"/> records looked at by a scan outside the scoreboard (RACK's).</summary>
+    public void Visited(int n = 1) => SegmentsVisited += n;
+
     /// <summary>Bytes in flight: RFC 6675's pipe (Linux's in_flight): sent, neither acknowledged, SACKed nor lost, plus what was sent again.</summary>
     public int Pipe(int outstanding) => outstanding - SackedBytes - LostBytes + RetransmittedBytes;
 
@@ -196,6 +205,7 @@ internal sealed class TcpScoreboard
         }
         for (int i = lo; i < Count; i++)
         {
+            SegmentsVisited++;
             ref SentSegment s = ref this[i];
             if (s.Start >= right)
                 break;
@@ -231,6 +241,7 @@ internal sealed class TcpScoreboard
         int sackedSegments = 0, sackedBytes = 0;
         for (int i = Count - 1; i >= 0; i--)
         {
+            SegmentsVisited++;
             ref SentSegment s = ref this[i];
             if (s.Sacked)
             {
@@ -251,6 +262,7 @@ internal sealed class TcpScoreboard
             return -1;
         for (int i = _lostHint; i < Count; i++)
         {
+            SegmentsVisited++;
             if (this[i].Lost && !this[i].Retransmitted)
             {
                 _lostHint = i;

@@ -248,6 +248,7 @@ internal sealed partial class TcpSocket
         bool marked = false;
         for (int i = 0; i < _scoreboard.Count; i++)
         {
+            _scoreboard.Visited();
             ref SentSegment s = ref _scoreboard[i];
             if (s.Sacked || (s.Lost && !s.Retransmitted))
                 continue; // delivered, or waiting to be sent again
