@@ -237,6 +237,9 @@ internal sealed partial class TcpSocket
     /// RFC 8985 6.2 step 5, RACK_detect_loss: a segment sent before the most recently delivered one
     /// is lost once RACK.rtt plus the reordering window has passed since it was sent; one whose
     /// time has not come yet arms the reordering timer. True when any segment was newly judged lost.
+    /// The segments are taken in the order they were sent (Linux's tsorted_sent_queue), the
+    /// originals and those sent again each in their own order, and each walk stops at the first
+    /// not yet due, whose wait is the least: the work is the segments judged lost, not the window.
     /// </summary>
     private bool RackDetectLoss()
     {
@@ -244,34 +247,49 @@ internal sealed partial class TcpSocket
             return false;
         long reorderWindow = ReorderWindow;
         long now = Now;
-        long wait = 0;
+        long wait = long.MaxValue;
         bool marked = false;
-        for (int i = 0; i < _scoreboard.Count; i++)
+        // Originals in flight: in sequence order, which is the order sent.
+        for (int i = _scoreboard.FirstInFlightOnce(); i < _scoreboard.Count; i = _scoreboard.FirstInFlightOnce())
         {
-            _scoreboard.Visited();
-            ref SentSegment s = ref _scoreboard[i];
-            if (s.Sacked || (s.Lost && !s.Retransmitted))
-                continue; // delivered, or waiting to be sent again
-            if (s.SentAt > _rackSentAt || (s.SentAt == _rackSentAt && s.End >= _rackEnd))
+            long remaining = RackRemaining(_scoreboard[i], reorderWindow, now);
+            if (remaining > 0)
             {
-                // Sent after the delivered one. Originals are in sequence order, so none after it
-                // can be older; a retransmission can be, and the originals behind it must still be seen.
-                if (s.Retransmitted)
-                    continue;
+                wait = remaining;
                 break;
             }
-            long remaining = s.SentAt + _rackRtt + reorderWindow - now;
-            if (remaining <= 0)
-                marked |= _scoreboard.MarkLost(i);
-            else if (wait == 0 || remaining < wait)
-                wait = remaining;
+            marked |= _scoreboard.MarkLost(i); // no longer in flight once: the walk moves past it
         }
-        if (wait > 0)
+        // Segments sent again, in the order last sent.
+        for (int i = _scoreboard.FirstResent(); i >= 0; i = _scoreboard.FirstResent())
+        {
+            _scoreboard.Visited();
+            long remaining = RackRemaining(_scoreboard[i], reorderWindow, now);
+            if (remaining > 0)
+            {
+                wait = Math.Min(wait, remaining);
+                break;
+            }
+            marked |= _scoreboard.MarkLost(i); // off the list: the next one sent again is first
+        }
+        if (wait != long.MaxValue)
         {
             _rackTimerAt = now + wait;
             ArmTimer(_rackTimerAt);
         }
         return marked;
+    }
+
+    /// <summary>
+    /// RFC 8985 6.2 step 5: how long until segment <paramref name="s"/> is lost by RACK's
+    /// reckoning (at most 0: lost now); long.MaxValue when it was sent after the most recently
+    /// delivered one, and so is judged by a later delivery.
+    /// </summary>
+    private long RackRemaining(in SentSegment s, long reorderWindow, long now)
+    {
+        if (s.SentAt > _rackSentAt || (s.SentAt == _rackSentAt && s.End >= _rackEnd))
+            return long.MaxValue;
+        return s.SentAt + _rackRtt + reorderWindow - now;
     }
 
     /// <summary>
