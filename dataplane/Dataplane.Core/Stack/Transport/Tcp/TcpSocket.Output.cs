@@ -148,6 +148,7 @@ internal sealed partial class TcpSocket
             return false;
         int length = segment.Length;
         _scoreboard.Resent(index, Now);
+        _spurious.Sent(segment.Start, segment.End);
         if (_timing && _timedSequence >= segment.Start)
             _timing = false; // Karn
         if (_inRecovery)

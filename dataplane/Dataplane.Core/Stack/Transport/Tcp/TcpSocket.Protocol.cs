@@ -119,6 +119,7 @@ internal sealed partial class TcpSocket
     private bool _tlpInFlight;          // RFC 8985 7: TLP.end_seq is set: the episode of the last probe is not settled
     private TcpSequence _tlpEndSeq;     // TLP.end_seq: SND.NXT when the probe went
     private bool _tlpRetransmitted;     // TLP.is_retrans: the probe sent data again rather than new data
+    private SpuriousRetransmissions _spurious; // the last fast recovery's retransmissions, until they prove needless or the episode is past
     private int _dupDelivered;
     private int _limitedTransmit;       // RFC 3042: bytes of new data the first two duplicate ACKs let go beyond the window
     private TcpSequence _limitedTransmitStart; // SND.NXT at the first duplicate ACK: what limited transmit sent lies past it
@@ -253,6 +254,7 @@ internal sealed partial class TcpSocket
         _rackTimerAt = _tlpAt = 0;
         _tlpInFlight = _tlpRetransmitted = false;
         _tlpEndSeq = default;
+        _spurious = default;
         _dupDelivered = 0;
         _limitedTransmit = 0;
         _limitedTransmitStart = default;

@@ -8,7 +8,8 @@ namespace Dataplane.Stack.Transport.Tcp;
 /// (RFC 2018, RFC 6675); RACK (RFC 8985 6) judges a segment lost when one sent after it was
 /// delivered and its own time is up; with a peer that does not SACK, three duplicate ACKs do (RFC
 /// 5681 3.2, RFC 6582); recovery sends at PRR's pace (RFC 6937); a tail loss probe (RFC 8985 7)
-/// turns a lost tail into SACK feedback instead of a timeout; DSACKs widen RACK's reordering window.
+/// turns a lost tail into SACK feedback instead of a timeout; DSACKs widen RACK's reordering window;
+/// a recovery whose retransmissions all proved needless is undone (RFC 3708, RFC 3522, RFC 4015).
 /// </summary>
 internal sealed partial class TcpSocket
 {
@@ -24,6 +25,8 @@ internal sealed partial class TcpSocket
         var delivered = default(DeliveryInfo);
         if (acked > 0)
         {
+            if (_spurious.Watching && _timestamps && options.Timestamps is var (_, echoed) && echoed != 0)
+                EifelCheck(ack, echoed);
             int dataAcked = Math.Min(acked, _send.Bytes);
             if (_finQueued && acked > dataAcked && _send.Bytes == dataAcked)
                 _finAcked = true; // the acknowledgment covers our FIN, one past the last byte
@@ -106,6 +109,7 @@ internal sealed partial class TcpSocket
                 // RFC 6675 5 / RFC 6937: recovery ends; the window is the threshold.
                 _inRecovery = false;
                 _cc.OnRecoveryEnd();
+                _spurious.RecoveryEnded(_sndNxt);
             }
             else
             {
@@ -120,6 +124,8 @@ internal sealed partial class TcpSocket
         {
             _cc.OnAck(acked, mss, Now, _srtt);
         }
+        if (_spurious.Watching && _spurious.Over)
+            UndoIfSpurious();
         // Outside recovery and a timeout's episode, RFC 6582's recover trails SND.UNA, so that its
         // modular comparison never goes stale however many bytes pass.
         // (After a timeout it stays where the timeout put it until SND.UNA passes it: a fresh value,
@@ -188,6 +194,7 @@ internal sealed partial class TcpSocket
                 // 8985 6.2 step 4's dsack_round).
                 Table.Counters.Count(TcpCounter.DsacksReceived);
                 probeDuplicated = _tlpInFlight && right == _tlpEndSeq;
+                _spurious.Duplicated(left, right);
                 _reorderingSeen = true;
                 if (_sndUna >= _dsackRound)
                 {
@@ -315,6 +322,7 @@ internal sealed partial class TcpSocket
         Table.Counters.Count(TcpCounter.FastRetransmits);
         _inRecovery = true;
         _recoveryPoint = _sndNxt;
+        _spurious.Begin(_cc);
         // RFC 5681 3.2 step 2: what limited transmit sent does not count in the flight that sets ssthresh.
         _cc.OnLoss(_dupAcks > 0 ? Math.Min(flight, _limitedTransmitStart - _sndUna) : flight, _sendMss);
         _prrDelivered = 0;
@@ -421,12 +429,61 @@ internal sealed partial class TcpSocket
         if (ack == _tlpEndSeq)
             return false;
         _tlpInFlight = false;
+        _spurious.Stop(); // a loss after the last recovery: its reduction stands
         Table.Counters.Count(TcpCounter.LossProbeRecoveries);
         // Linux's ssthresh callbacks for a CWR go from the window (tcp_reno_ssthresh, bictcp_recalc_ssthresh),
         // not the flight: at the probe's ACK the flight is the tail alone.
         _cc.OnLoss(_cc.Window, _sendMss);
         _cc.OnRecoveryEnd();
         return true;
+    }
+
+    /// <summary>
+    /// RFC 3522 3.2, Eifel detection: the ACK that acknowledges a retransmitted segment (here the
+    /// one at SND.UNA, the hole whose filling the ACK's timestamp echoes, RFC 7323 4.3) echoes a
+    /// timestamp older than the retransmission: the original filled the hole, the retransmission
+    /// was needless. Equal timestamps (sent in the same millisecond) prove nothing.
+    /// </summary>
+    private void EifelCheck(TcpSequence ack, uint echoed)
+    {
+        if (_scoreboard.Count == 0)
+            return;
+        ref SentSegment first = ref _scoreboard[0];
+        if (!first.Retransmitted || first.End > ack)
+            return;
+        uint resentTsval = unchecked((uint)(first.SentAt / 1_000_000) + _tsOffset);
+        if (unchecked((int)(echoed - resentTsval)) < 0)
+            _spurious.AcknowledgedOriginal(first.Start, first.End);
+    }
+
+    /// <summary>
+    /// After a fast recovery, while its evidence can still come: when every retransmission it made
+    /// proved needless (RFC 3708 2 by DSACK, RFC 3522 by timestamp), nothing was lost and its
+    /// reduction is undone (RFC 4015 3, RFC 9438 4.9): the congestion state before it comes back.
+    /// The watch ends with the ACK of data sent after the recovery ended, a round trip later.
+    /// </summary>
+    private void UndoIfSpurious()
+    {
+        if (_spurious.AllNeedless)
+        {
+            Table.Counters.Count(TcpCounter.SpuriousRecoveriesUndone);
+            _cc.Undo(_spurious.Before);
+            _spurious.Stop();
+        }
+        else if (_sndUna > _spurious.Until)
+        {
+            _spurious.Stop();
+        }
+    }
+
+    /// <summary>
+    /// A retransmission timeout starts a new episode for the tail loss probe (RFC 8985 7.1), and
+    /// ends the watch over the last fast recovery: the timeout's reduction stands.
+    /// </summary>
+    private void TimeoutEndsEpisodes()
+    {
+        _tlpInFlight = false;
+        _spurious.Stop();
     }
 
     /// <summary>RFC 1191 7's plateau table: the MTU to try when an old router's error leaves the next-hop MTU out.</summary>
