@@ -70,37 +70,7 @@ internal sealed partial class TcpSocket
                 _dupDelivered = 0;
             }
         }
-
-        // Judge losses: RACK and RFC 6675 with SACK; without it, the third duplicate ACK (or a
-        // partial ACK in recovery) says the first segment is lost.
-        if (_sackPermitted)
-        {
-            if (_scoreboard.MarkLostBySack(mss) > 0 | RackDetectLoss())
-                Table.Counters.Count(TcpCounter.SackRecoveryLosses);
-        }
-        else if (duplicate && _scoreboard.Count > 0)
-        {
-            Table.Counters.Count(TcpCounter.DuplicateAcks);
-            if (++_dupAcks == 1)
-                _limitedTransmitStart = _sndNxt;
-            if (_dupAcks == 3 && !_scoreboard[0].Lost)
-                _scoreboard.MarkLost(0);
-        }
-        // RFC 3042 (RFC 5681 3.2): the first and second duplicate ACK each let one segment of new
-        // data go beyond the window, the window itself unchanged, so that a small window still
-        // draws the third duplicate. With SACK the SACKed segment leaves the pipe and makes the room
-        // itself (RFC 6675 5 step 3).
-        _limitedTransmit = !_sackPermitted && duplicate && _dupAcks is 1 or 2 && !_inRecovery && !_afterTimeout && _scoreboard.LostBytes == 0
-            ? _dupAcks * mss
-            : 0;
-        if (acked > 0)
-        {
-            _dupAcks = 0;
-            if (_inRecovery && !_sackPermitted && ack < _recoveryPoint && _scoreboard.Count > 0 && !_scoreboard[0].Lost)
-                _scoreboard.MarkLost(0); // RFC 6582 3.2 step 4: a partial ACK, the next hole
-        }
-        if (duplicate && _sackPermitted)
-            Table.Counters.Count(TcpCounter.DuplicateAcks);
+        JudgeLosses(ack, acked > 0, duplicate);
 
         if (_inRecovery)
         {
@@ -148,6 +118,42 @@ internal sealed partial class TcpSocket
         }
         if (acked > 0)
             ArmKeepalive();
+    }
+
+    /// <summary>
+    /// Judges losses: RACK and RFC 6675 with SACK; without it, the third duplicate ACK (or a
+    /// partial ACK in recovery) says the first segment is lost, and the first two let new data go.
+    /// </summary>
+    private void JudgeLosses(TcpSequence ack, bool advanced, bool duplicate)
+    {
+        if (_sackPermitted)
+        {
+            if (_scoreboard.MarkLostBySack(_sendMss) > 0 | RackDetectLoss())
+                Table.Counters.Count(TcpCounter.SackRecoveryLosses);
+            if (duplicate)
+                Table.Counters.Count(TcpCounter.DuplicateAcks);
+        }
+        else if (duplicate && _scoreboard.Count > 0)
+        {
+            Table.Counters.Count(TcpCounter.DuplicateAcks);
+            if (++_dupAcks == 1)
+                _limitedTransmitStart = _sndNxt;
+            if (_dupAcks == 3 && !_scoreboard[0].Lost)
+                _scoreboard.MarkLost(0);
+        }
+        // RFC 3042 (RFC 5681 3.2): the first and second duplicate ACK each let one segment of new
+        // data go beyond the window, the window itself unchanged, so that a small window still
+        // draws the third duplicate. With SACK the SACKed segment leaves the pipe and makes the room
+        // itself (RFC 6675 5 step 3).
+        _limitedTransmit = !_sackPermitted && duplicate && _dupAcks is 1 or 2 && !_inRecovery && !_afterTimeout && _scoreboard.LostBytes == 0
+            ? _dupAcks * _sendMss
+            : 0;
+        if (advanced)
+        {
+            _dupAcks = 0;
+            if (_inRecovery && !_sackPermitted && ack < _recoveryPoint && _scoreboard.Count > 0 && !_scoreboard[0].Lost)
+                _scoreboard.MarkLost(0); // RFC 6582 3.2 step 4: a partial ACK, the next hole
+        }
     }
 
     /// <summary>
