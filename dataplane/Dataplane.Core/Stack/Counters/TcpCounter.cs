@@ -257,6 +257,14 @@ internal enum TcpCounter
     [Counter("tail loss probes sent")]
     LossProbes,
 
+    /// <summary>Tail loss probes that repaired a loss, answered with a congestion window reduction (RFC 8985 7.4.2; Linux's TCPLossProbeRecovery).</summary>
+    [Counter("tail loss probes that repaired a loss")]
+    LossProbeRecoveries,
+
+    /// <summary>Fast recoveries whose every retransmission proved needless (DSACK, RFC 3708; timestamps, RFC 3522): the window reduction undone (RFC 4015; Linux's TCPDSACKUndo).</summary>
+    [Counter("window reductions undone: spurious recovery")]
+    SpuriousRecoveriesUndone,
+
     /// <summary>ICMP errors about TCP segments that found no connection, or quoted a sequence number not in flight (RFC 5927 4.1).</summary>
     [Counter("ICMP errors ignored")]
     IcmpErrorsIgnored,

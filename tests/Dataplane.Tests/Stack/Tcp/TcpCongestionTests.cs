@@ -191,4 +191,35 @@ public class TcpCongestionTests
             Assert.True(cc.Window > 0, $"after {(long)i * 2920 / (1 << 20)} MiB acknowledged without loss the window is {cc.Window}");
         }
     }
+
+    /// <summary>
+    /// RFC 9438 4.9 and RFC 4015: a congestion event found spurious is undone: the window and the
+    /// threshold come back, and CUBIC's W_max, K and epoch with them, so that the window goes on
+    /// from there exactly as that of a connection that never had the event.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void An_undone_loss_leaves_the_controller_as_if_it_never_happened(bool newReno)
+    {
+        TcpCongestion cc = AfterLoss(newReno ? CongestionAlgorithm.NewReno : CongestionAlgorithm.Cubic, 100);
+        long now = Start;
+        for (int i = 0; i < 20; i++)
+            now = OneRoundTrip(ref cc, now);
+        TcpCongestion never = cc;
+        TcpCongestion before = cc;
+        cc.OnLoss(cc.Window, Mss);
+        cc.OnRecoveryEnd();
+        Assert.True(cc.Window < before.Window);
+
+        cc.Undo(before);
+        Assert.Equal(before.Window, cc.Window);
+        Assert.Equal(before.Threshold, cc.Threshold);
+        for (int i = 0; i < 20; i++)
+        {
+            now = OneRoundTrip(ref cc, now);
+            OneRoundTrip(ref never, now - Rtt);
+            Assert.Equal(never.Window, cc.Window);
+        }
+    }
 }

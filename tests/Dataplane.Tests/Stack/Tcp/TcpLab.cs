@@ -34,9 +34,9 @@ internal sealed class TcpLab
     public TcpSocket Connection => App.Connection;
 
     /// <summary>An app listening on every address of the family, port 80; nothing sent yet.</summary>
-    public static TcpLab Listening(bool ipv6 = false, int tcpBuffer = TcpSocketTable.DefaultBuffer)
+    public static TcpLab Listening(bool ipv6 = false, int tcpBuffer = TcpSocketTable.DefaultBuffer, int poolBuffers = 4096)
     {
-        StackHarness host = Host(tcpBuffer: tcpBuffer);
+        StackHarness host = Router(forwarding: false, poolBuffers: poolBuffers, tcpBuffer: tcpBuffer).Started().KnowingPeers();
         host.HideNeighborDiscovery = true;
         var app = new TcpTestApp(InetEndpoint.Any(ipv6).WithPort(ListenPort));
         Assert.Equal(TcpError.None, host.Worker.Tcp.Start(app));

@@ -19,7 +19,7 @@ public class TcpRecoveryTests
     private static readonly TimeSpan Rtt = TimeSpan.FromMilliseconds(100);
 
     /// <summary>An established connection with the options given and one 100-byte exchange done at a 100 ms round trip.</summary>
-    private static TcpLab Lab(bool sack = true, CongestionAlgorithm congestion = CongestionAlgorithm.Cubic, byte? windowScale = null)
+    internal static TcpLab Lab(bool sack = true, CongestionAlgorithm congestion = CongestionAlgorithm.Cubic, byte? windowScale = null)
     {
         TcpLab lab = Listening();
         lab.App.Table.Congestion = congestion;
@@ -36,21 +36,21 @@ public class TcpRecoveryTests
     }
 
     /// <summary>The peer acknowledges <paramref name="ack"/> with the SACK blocks given.</summary>
-    private static void Ack(TcpLab lab, uint ack, params (uint Left, uint Right)[] sack)
+    internal static void Ack(TcpLab lab, uint ack, params (uint Left, uint Right)[] sack)
     {
         lab.Peer.StackNxt = ack;
         lab.Peer.Send(lab.Peer.Seg(TcpFlags.Ack) with { Sack = sack });
     }
 
     /// <summary>The peer receives <paramref name="seg"/> and acknowledges it as <paramref name="rx"/> says; returns what the stack sent in answer.</summary>
-    private static List<TcpSeg> Deliver(TcpLab lab, SackReceiver rx, TcpSeg seg)
+    internal static List<TcpSeg> Deliver(TcpLab lab, SackReceiver rx, TcpSeg seg)
     {
         rx.Receive(seg.Seq, seg.SequenceLength);
         Ack(lab, rx.Nxt, rx.Blocks());
         return lab.Peer.Sent();
     }
 
-    private static string Show(IEnumerable<TcpSeg> segments, uint s0) => string.Join(", ", segments.Select(s => $"#{(s.Seq - s0) / Mss}({s.Payload.Length})"));
+    internal static string Show(IEnumerable<TcpSeg> segments, uint s0) => string.Join(", ", segments.Select(s => $"#{(s.Seq - s0) / Mss}({s.Payload.Length})"));
 
     /// <summary>
     /// RFC 6675 5 and 4 (NextSeg rule 1): segments 1 and 3 of 10 are lost; SACKs of the rest make
@@ -253,33 +253,117 @@ public class TcpRecoveryTests
     }
 
     /// <summary>
-    /// RFC 8985 7.4.2: when the probe was a retransmission and its ACK carries no DSACK, the probe
-    /// repaired a real loss, and the sender must respond as fast recovery would (Linux's
-    /// tcp_process_tlp_ack: a CWR reduction, counted as TCPLossProbeRecovery). The last of five
-    /// segments is lost, the probe repairs it; the window must come down. The stack never tracks
-    /// TLP.end_seq (TcpSocket.Recovery.cs: _tlpOutstanding is a flag cleared by any new ACK), so
-    /// the loss goes unanswered and the window even grows on the probe's ACK.
+    /// Ten segments go at once; the peer acknowledges the first nine and the tenth is lost. Two
+    /// SRTT after the flight (before the RTO, which the ACKs restarted) the tail loss probe sends
+    /// the tenth again (RFC 8985 7.3). Returns the probe and the window after the nine ACKs.
+    /// </summary>
+    private static TcpSeg ProbeOfALostTail(TcpLab lab, SackReceiver rx, uint s0, bool tailArrived, out int window)
+    {
+        lab.Connection.Send(Bytes(10 * Mss));
+        List<TcpSeg> flight = lab.Peer.Sent();
+        Assert.Equal(10, flight.Count);
+        lab.Host.Advance(Rtt);
+        for (int i = 0; i < 9; i++)
+            Assert.Empty(Deliver(lab, rx, flight[i]));
+        if (tailArrived)
+            rx.Receive(flight[9].Seq, flight[9].Payload.Length); // and its ACK is lost
+        window = lab.Connection.CongestionWindow;
+        lab.Host.Advance(Rtt);
+        TcpSeg probe = lab.Peer.SentOne();
+        Assert.Equal(s0 + 9 * Mss, probe.Seq);
+        Assert.Equal(1, lab.Host.Count(TcpCounter.LossProbes));
+        Assert.Equal(0, lab.Host.Count(TcpCounter.RetransmitTimeouts));
+        return probe;
+    }
+
+    /// <summary>
+    /// RFC 8985 7.4.2: when the probe was a retransmission (TLP.is_retrans) and no DSACK for it
+    /// comes, the probe repaired a real loss, and the sender must respond as fast recovery would
+    /// (Linux's tcp_process_tlp_ack: a CWR reduction, counted as TCPLossProbeRecovery). The ACK of
+    /// TLP.end_seq itself settles nothing (the DSACK of a spurious probe may follow it); the next
+    /// ACK past it does, and the window comes down to CUBIC's 0.7. Before TLP.end_seq was tracked,
+    /// the loss went unanswered.
     /// </summary>
     [Fact]
     public void A_probe_that_repairs_a_lost_tail_brings_the_window_down()
     {
         TcpLab lab = Lab();
         uint s0 = lab.Peer.StackNxt;
-        lab.Connection.Send(Bytes(5 * Mss));
-        List<TcpSeg> flight = lab.Peer.Sent();
-        lab.Host.Advance(Rtt);
         var rx = new SackReceiver(s0);
-        for (int i = 0; i < 4; i++)
-            Deliver(lab, rx, flight[i]);
-        int before = lab.Connection.CongestionWindow;
-        lab.Host.Advance(TimeSpan.FromMilliseconds(310));
-        TcpSeg probe = lab.Peer.SentOne();
-        Assert.Equal(s0 + 4 * Mss, probe.Seq);
+        TcpSeg probe = ProbeOfALostTail(lab, rx, s0, tailArrived: false, out int window);
         lab.Host.Advance(Rtt);
-        Deliver(lab, rx, probe);
-        Assert.Equal(s0 + 5 * Mss, rx.Nxt);
-        Assert.True(lab.Connection.CongestionWindow <= (int)(before * TcpCongestion.CubicBeta),
-            $"window {before} before the lost tail, {lab.Connection.CongestionWindow} after the probe repaired it");
+        Assert.Empty(Deliver(lab, rx, probe));
+        Assert.Equal(s0 + 10 * Mss, rx.Nxt);
+        Assert.Equal(window, lab.Connection.CongestionWindow);
+
+        lab.Connection.Send(Bytes(Mss));
+        Assert.Equal(s0 + 10 * Mss, lab.Peer.SentOne().Seq);
+        lab.Host.Advance(Rtt);
+        Ack(lab, s0 + 11 * Mss);
+        Assert.Equal((int)(window * TcpCongestion.CubicBeta), lab.Connection.CongestionWindow);
+        Assert.Equal(1, lab.Host.Count(TcpCounter.LossProbeRecoveries));
+        Assert.Equal(0, lab.Host.Count(TcpCounter.FastRetransmits));
+    }
+
+    /// <summary>
+    /// RFC 8985 7.4.2, the other way: the tenth segment arrived and only its ACK was lost, so the
+    /// peer answers the probe with a DSACK ending at TLP.end_seq. Nothing was lost: no reduction,
+    /// then or when the next ACK passes TLP.end_seq.
+    /// </summary>
+    [Fact]
+    public void A_probe_the_peer_reports_as_a_duplicate_leaves_the_window_alone()
+    {
+        TcpLab lab = Lab();
+        uint s0 = lab.Peer.StackNxt;
+        var rx = new SackReceiver(s0);
+        ProbeOfALostTail(lab, rx, s0, tailArrived: true, out int window);
+        lab.Host.Advance(Rtt);
+        Ack(lab, s0 + 10 * Mss, (s0 + 9 * Mss, s0 + 10 * Mss));
+        Assert.Equal(1, lab.Host.Count(TcpCounter.DsacksReceived));
+
+        lab.Connection.Send(Bytes(Mss));
+        lab.Peer.SentOne();
+        lab.Host.Advance(Rtt);
+        Ack(lab, s0 + 11 * Mss);
+        Assert.Equal(window, lab.Connection.CongestionWindow);
+        Assert.Equal(0, lab.Host.Count(TcpCounter.LossProbeRecoveries));
+    }
+
+    /// <summary>
+    /// RFC 8985 6.2 step 1: min_RTT is a windowed minimum (Linux's tcp_min_rtt_wlen, 300 s), so
+    /// that RACK's reordering window follows a path whose RTT rose. The connection starts at 100 ms
+    /// (a reordering window of 25 ms), then the path's RTT is 400 to 500 ms for five minutes: the
+    /// least RTT is 400 ms and the window 100 ms (the RTT climbs 10 ms a round trip to get there,
+    /// so that no timeout fires on the way). A hole whose SACK came 30 ms ago is still waited for,
+    /// and sent again only 100 ms after it. Kept for the connection's life, min_RTT stayed 100 ms
+    /// and the hole went again after 25 ms.
+    /// </summary>
+    [Fact]
+    public void Racks_min_rtt_follows_a_path_whose_rtt_rose_once_the_old_minimum_is_five_minutes_old()
+    {
+        TcpLab lab = Lab();
+        for (int round = 0; round < 730; round++)
+        {
+            lab.Host.KnowingPeers();
+            lab.Connection.Send(Bytes(Mss));
+            lab.Peer.SentOne();
+            lab.Host.Advance(TimeSpan.FromMilliseconds(round < 30 ? 110 + 10 * round : round % 2 == 0 ? 400 : 500));
+            lab.Peer.StackNxt += Mss;
+            lab.Peer.SendAck();
+        }
+        lab.Host.KnowingPeers();
+        uint s0 = lab.Peer.StackNxt;
+        lab.Connection.Send(Bytes(2 * Mss));
+        Assert.Equal(2, lab.Peer.Sent().Count);
+        lab.Host.Advance(TimeSpan.FromMilliseconds(400));
+        Ack(lab, s0, (s0 + Mss, s0 + 2 * Mss));
+        lab.Host.Advance(TimeSpan.FromMilliseconds(30));
+        lab.Peer.NothingSent();
+        lab.Host.Advance(TimeSpan.FromMilliseconds(60));
+        lab.Peer.NothingSent();
+        lab.Host.Advance(TimeSpan.FromMilliseconds(15));
+        Assert.Equal(s0, lab.Peer.SentOne().Seq);
+        Assert.Equal(0, lab.Host.Count(TcpCounter.RetransmitTimeouts));
     }
 
     /// <summary>
@@ -485,10 +569,12 @@ public class TcpRecoveryTests
     /// <summary>
     /// RFC 6937 3 for a peer without SACK: each duplicate ACK counts as one SMSS delivered (and RFC
     /// 6582 / RFC 5681 3.2 step 4 inflate the window by one SMSS per duplicate), so new data keeps
-    /// flowing during recovery. Segment 0 of 10 is lost and 30 segments wait; after the fast
-    /// retransmit, six more duplicates should let about three new segments go (PRR: 6 x 0.5). The
-    /// stack counts a duplicate as nothing delivered (deliveredData = acked + sacked = 0), so
-    /// recovery sends nothing new until the cumulative ACK, then bursts.
+    /// flowing during recovery. Segment 0 of 10 is lost and 30 segments wait; limited transmit
+    /// sends two on the first two duplicates (RFC 3042), so RecoverFS is twelve segments and
+    /// ssthresh five (the flight before limited transmit, halved); after the fast retransmit,
+    /// eight more duplicates should let about two new segments go (PRR: 8 x 5/12, less the
+    /// retransmission). The stack counted a duplicate as nothing delivered (deliveredData = acked +
+    /// sacked = 0), so recovery sent nothing new until the cumulative ACK, then burst.
     /// </summary>
     [Fact]
     public void Without_sack_duplicate_acks_in_recovery_let_new_data_go()
@@ -504,14 +590,15 @@ public class TcpRecoveryTests
             lab.Peer.SendAck();
             sent.AddRange(lab.Peer.Sent());
         }
-        Assert.Equal(s0, Assert.Single(sent).Seq); // the fast retransmit on the third duplicate
+        // Limited transmit on the first two duplicates (RFC 3042), the fast retransmit on the third.
+        Assert.Equal([s0 + 10 * Mss, s0 + 11 * Mss, s0], sent.Select(s => s.Seq));
         sent.Clear();
-        for (int i = 0; i < 6; i++)
+        for (int i = 0; i < 8; i++)
         {
             lab.Peer.SendAck();
             sent.AddRange(lab.Peer.Sent());
         }
-        Assert.True(sent.Count(s => (int)(s.Seq - (s0 + 10 * Mss)) >= 0) >= 2, $"six duplicates in recovery let {Show(sent, s0)} go");
+        Assert.True(sent.Count(s => (int)(s.Seq - (s0 + 12 * Mss)) >= 0) >= 2, $"eight duplicates in recovery let {Show(sent, s0)} go");
     }
 
     /// <summary>

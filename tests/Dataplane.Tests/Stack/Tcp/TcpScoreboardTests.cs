@@ -6,6 +6,9 @@ namespace Dataplane.Tests.Stack.Tcp;
 /// The scoreboard alone: its byte counters (SACKed, lost, sent again) and RFC 6675's pipe checked
 /// against an independent model, a list of segments with three flags whose counters are recounted
 /// from scratch after every operation, under random sequences of the operations the sender uses.
+/// The hints that keep an ACK's work constant are checked the same way: what RACK walks (the
+/// first segment in flight once; those sent again, in the order last sent), IsLost's marks from
+/// the loss line, and SACK blocks taken again or grown (the remembered blocks).
 /// </summary>
 public class TcpScoreboardTests
 {
@@ -19,6 +22,7 @@ public class TcpScoreboardTests
         public bool Sacked;
         public bool Lost;
         public bool Retransmitted;
+        public long ResentAt; // the step of the last Resent: the order RACK walks those sent again
         public long End => Start + Length;
     }
 
@@ -47,10 +51,13 @@ public class TcpScoreboardTests
             return true;
         }
 
-        public void Resent(int i)
+        public void Resent(int i, long step)
         {
             if (!Segments[i].Sacked)
+            {
                 Segments[i].Retransmitted = true;
+                Segments[i].ResentAt = step;
+            }
         }
 
         public int Sack(long left, long right)
@@ -109,6 +116,7 @@ public class TcpScoreboardTests
         var random = new Random(seed);
         var board = new TcpScoreboard();
         var model = new Model();
+        var recent = new List<(long Left, long Right)>();
         TcpSequence Seq(long offset) => new TcpSequence(iss) + (int)offset;
 
         for (int step = 0; step < 20_000; step++)
@@ -130,8 +138,15 @@ public class TcpScoreboardTests
             {
                 int i = random.Next(model.Segments.Count);
                 board.Resent(i, step + 1);
-                model.Resent(i);
+                model.Resent(i, step + 1);
                 what = $"resent {i}";
+            }
+            else if (op < 36)
+            {
+                // A timeout's reneging (RFC 2018 8): the segment at SND.UNA is no longer taken as SACKed.
+                board.Unsack(0);
+                model.Segments[0].Sacked = false;
+                what = "unsack 0";
             }
             else if (op < 45)
             {
@@ -159,16 +174,33 @@ public class TcpScoreboardTests
             else if (op < 85)
             {
                 // A SACK block inside SND.UNA..SND.NXT (the socket checks that); edges anywhere, on
-                // segment boundaries or not, overlapping what is SACKed already or not.
+                // segment boundaries or not, overlapping what is SACKed already or not; often one
+                // taken before again, or grown at either end, as a peer's blocks are from ACK to ACK.
                 long span = model.Nxt - model.Una;
                 long left = model.Una + random.NextInt64(span);
                 long right = left + 1 + random.NextInt64(model.Nxt - left);
-                if (random.Next(2) == 0)
+                int kind = random.Next(4);
+                if (kind == 0)
                 {
                     ModelSegment a = model.Segments[random.Next(model.Segments.Count)];
                     ModelSegment b = model.Segments[random.Next(model.Segments.Count)];
                     (left, right) = (Math.Min(a.Start, b.Start), Math.Max(a.End, b.End));
                 }
+                else if (kind >= 2 && recent.Count > 0)
+                {
+                    (long l, long r) = recent[random.Next(recent.Count)];
+                    if (kind == 3)
+                    {
+                        l -= random.Next(0, 2 * Mss);
+                        r += random.Next(0, 2 * Mss);
+                    }
+                    (left, right) = (Math.Max(l, model.Una), Math.Min(r, model.Nxt));
+                    if (right <= left)
+                        continue;
+                }
+                recent.Add((left, right));
+                if (recent.Count > 6)
+                    recent.RemoveAt(0);
                 var delivered = default(DeliveryInfo);
                 int newly = board.Sack(Seq(left), Seq(right), ref delivered);
                 Assert.Equal(model.Sack(left, right), newly);
@@ -188,7 +220,7 @@ public class TcpScoreboardTests
                     continue;
                 int first = random.Next(1, s.Length);
                 board.Split(i, first);
-                var rest = new ModelSegment { Start = s.Start + first, Length = s.Length - first, Sacked = s.Sacked, Lost = s.Lost, Retransmitted = s.Retransmitted };
+                var rest = new ModelSegment { Start = s.Start + first, Length = s.Length - first, Sacked = s.Sacked, Lost = s.Lost, Retransmitted = s.Retransmitted, ResentAt = s.ResentAt };
                 s.Length = first;
                 model.Segments.Insert(i + 1, rest);
                 what = $"split {i} at {first}";
@@ -214,6 +246,14 @@ public class TcpScoreboardTests
             int firstLost = model.Segments.FindIndex(x => x.Lost && !x.Retransmitted);
             Assert.Equal(firstLost, board.FirstLost());
             Assert.Equal(model.Segments.FindLastIndex(x => !x.Sacked), board.LastUnsacked());
+            // RACK's walks: the first original in flight, and those sent again in the order last sent.
+            int firstOnce = model.Segments.FindIndex(x => !x.Sacked && !x.Lost && !x.Retransmitted);
+            Assert.True((firstOnce < 0 ? model.Segments.Count : firstOnce) == board.FirstInFlightOnce(), $"{context}: first in flight once");
+            List<int> resent = [.. Enumerable.Range(0, model.Segments.Count).Where(i => model.Segments[i].Retransmitted).OrderBy(i => model.Segments[i].ResentAt).ThenBy(i => i)];
+            var walked = new List<int>();
+            for (int i = board.FirstResent(); i >= 0 && walked.Count <= board.Count; i = board.NextResent(i))
+                walked.Add(i);
+            Assert.True(resent.SequenceEqual(walked), $"{context}: sent again in the order [{string.Join(",", resent)}], the list walks [{string.Join(",", walked)}]");
         }
     }
 

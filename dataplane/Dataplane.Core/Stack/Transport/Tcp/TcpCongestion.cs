@@ -102,6 +102,21 @@ internal struct TcpCongestion
     public void OnRecoveryEnd() => Window = Threshold;
 
     /// <summary>
+    /// A congestion event proved spurious (RFC 9438 4.9; RFC 4015 3 for any controller): the
+    /// state goes back to <paramref name="before"/>, what it was when the event was taken (for
+    /// CUBIC W_max, K and the epoch with it, as if the event never happened), the window and the
+    /// threshold never lower than they are now (Linux's tcp_undo_cwnd_reduction).
+    /// </summary>
+    public void Undo(in TcpCongestion before)
+    {
+        int window = Math.Max(Window, before.Window);
+        int threshold = Math.Max(Threshold, before.Threshold);
+        this = before;
+        Window = window;
+        Threshold = threshold;
+    }
+
+    /// <summary>
     /// RFC 5681 3.1 eq. 4 and RFC 6298 5.5: after a retransmission timeout the window is one segment,
     /// and (on the first timeout of a series) the threshold comes down as after a loss.
     /// </summary>

@@ -119,12 +119,6 @@ internal sealed partial class TcpSocket
         }
     }
 
-    /// <summary>
-    /// Bytes that may enter the network now: in recovery, PRR's allowance (RFC 6937); otherwise
-    /// the congestion window less the pipe (RFC 6675 5, RFC 5681).
-    /// </summary>
-    private int Allowance => _inRecovery ? _prrAllowance : _cc.Window - _scoreboard.Pipe(_sndNxt - _sndUna);
-
     private void TakeAllowance(int bytes)
     {
         _prrOut += bytes;
@@ -151,6 +145,7 @@ internal sealed partial class TcpSocket
             return false;
         int length = segment.Length;
         _scoreboard.Resent(index, Now);
+        _spurious.Sent(segment.Start, segment.End);
         if (_timing && _timedSequence >= segment.Start)
             _timing = false; // Karn
         if (_inRecovery)

@@ -122,13 +122,18 @@ internal sealed partial class TcpSocket
     private long _rackSentAt;           // RACK.xmit_ts: the latest send time of a delivered segment
     private TcpSequence _rackEnd;
     private long _rackRtt;
-    private long _minRtt;
+    private WindowedMinimum _minRtt;    // RACK.min_RTT (RFC 8985 6.2 step 1): the least RTT of the last MinRttWindow
     private int _reorderWindowMultiplier;
     private bool _reorderingSeen;
     private long _rackTimerAt;
     private long _tlpAt;
-    private bool _tlpOutstanding;
+    private bool _tlpInFlight;          // RFC 8985 7: TLP.end_seq is set: the episode of the last probe is not settled
+    private TcpSequence _tlpEndSeq;     // TLP.end_seq: SND.NXT when the probe went
+    private bool _tlpRetransmitted;     // TLP.is_retrans: the probe sent data again rather than new data
+    private SpuriousRetransmissions _spurious; // the last fast recovery's retransmissions, until they prove needless or the episode is past
     private int _dupDelivered;
+    private int _limitedTransmit;       // RFC 3042: bytes of new data the first two duplicate ACKs let go beyond the window
+    private TcpSequence _limitedTransmitStart; // SND.NXT at the first duplicate ACK: what limited transmit sent lies past it
     private bool _afterTimeout;
     private TcpSequence _dsackRound;
 
@@ -253,13 +258,18 @@ internal sealed partial class TcpSocket
         _inRecovery = false;
         _recoveryPoint = default;
         _prrDelivered = _prrOut = _recoverFs = _prrAllowance = 0;
-        _rackSentAt = _rackRtt = _minRtt = 0;
+        _rackSentAt = _rackRtt = 0;
+        _minRtt.Clear();
         _rackEnd = default;
         _reorderWindowMultiplier = 1;
         _reorderingSeen = false;
         _rackTimerAt = _tlpAt = 0;
-        _tlpOutstanding = false;
+        _tlpInFlight = _tlpRetransmitted = false;
+        _tlpEndSeq = default;
+        _spurious = default;
         _dupDelivered = 0;
+        _limitedTransmit = 0;
+        _limitedTransmitStart = default;
         _afterTimeout = false;
         _dsackRound = default;
         Congestion = Table.Congestion;

@@ -8,7 +8,8 @@ namespace Dataplane.Stack.Transport.Tcp;
 /// (RFC 2018, RFC 6675); RACK (RFC 8985 6) judges a segment lost when one sent after it was
 /// delivered and its own time is up; with a peer that does not SACK, three duplicate ACKs do (RFC
 /// 5681 3.2, RFC 6582); recovery sends at PRR's pace (RFC 6937); a tail loss probe (RFC 8985 7)
-/// turns a lost tail into SACK feedback instead of a timeout; DSACKs widen RACK's reordering window.
+/// turns a lost tail into SACK feedback instead of a timeout; DSACKs widen RACK's reordering window;
+/// a recovery whose retransmissions all proved needless is undone (RFC 3708, RFC 3522, RFC 4015).
 /// </summary>
 internal sealed partial class TcpSocket
 {
@@ -24,6 +25,8 @@ internal sealed partial class TcpSocket
         var delivered = default(DeliveryInfo);
         if (acked > 0)
         {
+            if (_spurious.Watching && _timestamps && options.Timestamps is var (_, echoed) && echoed != 0)
+                EifelCheck(ack, echoed);
             int dataAcked = Math.Min(acked, _send.Bytes);
             if (_finQueued && acked > dataAcked && _send.Bytes == dataAcked)
                 _finAcked = true; // the acknowledgment covers our FIN, one past the last byte
@@ -36,7 +39,6 @@ internal sealed partial class TcpSocket
             _scoreboard.Acknowledge(ack, ref delivered);
             _sndUna = ack;
             _retransmits = 0;
-            _tlpOutstanding = false;
             // RTT (RFC 6298 3, RFC 7323 4): from the echoed timestamp, or the timed segment (Karn).
             if (_timestamps && options.Timestamps is var (_, echo) && echo != 0)
                 SampleRtt(TimestampAge(echo));
@@ -45,9 +47,11 @@ internal sealed partial class TcpSocket
             if (_timing && ack > _timedSequence)
                 _timing = false;
         }
+        bool probeDuplicated = false;
         if (_sackPermitted)
-            SackInput(options, ack, ref delivered);
+            SackInput(options, ack, ref delivered, out probeDuplicated);
         RackUpdate(delivered);
+        bool probeRepairedLoss = _tlpInFlight && LossProbeAcknowledged(ack, probeDuplicated, duplicate && options.SackBlockCount == 0);
         int mss = _sendMss;
         // RFC 6937 3: DeliveredData is the change in SND.UNA plus the change in SACKed bytes (a
         // cumulative ACK over SACKed data delivers it once); without SACK, each duplicate ACK
@@ -66,28 +70,7 @@ internal sealed partial class TcpSocket
                 _dupDelivered = 0;
             }
         }
-
-        // Judge losses: RACK and RFC 6675 with SACK; without it, the third duplicate ACK (or a
-        // partial ACK in recovery) says the first segment is lost.
-        if (_sackPermitted)
-        {
-            if (_scoreboard.MarkLostBySack(mss) > 0 | RackDetectLoss())
-                Table.Counters.Count(TcpCounter.SackRecoveryLosses);
-        }
-        else if (duplicate && _scoreboard.Count > 0)
-        {
-            Table.Counters.Count(TcpCounter.DuplicateAcks);
-            if (++_dupAcks == 3 && !_scoreboard[0].Lost)
-                _scoreboard.MarkLost(0);
-        }
-        if (acked > 0)
-        {
-            _dupAcks = 0;
-            if (_inRecovery && !_sackPermitted && ack < _recoveryPoint && _scoreboard.Count > 0 && !_scoreboard[0].Lost)
-                _scoreboard.MarkLost(0); // RFC 6582 3.2 step 4: a partial ACK, the next hole
-        }
-        if (duplicate && _sackPermitted)
-            Table.Counters.Count(TcpCounter.DuplicateAcks);
+        JudgeLosses(ack, acked > 0, duplicate);
 
         if (_inRecovery)
         {
@@ -96,6 +79,7 @@ internal sealed partial class TcpSocket
                 // RFC 6675 5 / RFC 6937: recovery ends; the window is the threshold.
                 _inRecovery = false;
                 _cc.OnRecoveryEnd();
+                _spurious.RecoveryEnded(_sndNxt);
             }
             else
             {
@@ -106,10 +90,12 @@ internal sealed partial class TcpSocket
         {
             EnterRecovery(outstandingBefore);
         }
-        else if (acked > 0 && !_inRecovery && CongestionWindowLimited(outstandingBefore))
+        else if (acked > 0 && !_inRecovery && !probeRepairedLoss && CongestionWindowLimited(outstandingBefore))
         {
             _cc.OnAck(acked, mss, Now, _srtt);
         }
+        if (_spurious.Watching && _spurious.Over)
+            UndoIfSpurious();
         // Outside recovery and a timeout's episode, RFC 6582's recover trails SND.UNA, so that its
         // modular comparison never goes stale however many bytes pass.
         // (After a timeout it stays where the timeout put it until SND.UNA passes it: a fresh value,
@@ -135,6 +121,49 @@ internal sealed partial class TcpSocket
     }
 
     /// <summary>
+    /// Judges losses: RACK and RFC 6675 with SACK; without it, the third duplicate ACK (or a
+    /// partial ACK in recovery) says the first segment is lost, and the first two let new data go.
+    /// </summary>
+    private void JudgeLosses(TcpSequence ack, bool advanced, bool duplicate)
+    {
+        if (_sackPermitted)
+        {
+            if (_scoreboard.MarkLostBySack(_sendMss) > 0 | RackDetectLoss())
+                Table.Counters.Count(TcpCounter.SackRecoveryLosses);
+            if (duplicate)
+                Table.Counters.Count(TcpCounter.DuplicateAcks);
+        }
+        else if (duplicate && _scoreboard.Count > 0)
+        {
+            Table.Counters.Count(TcpCounter.DuplicateAcks);
+            if (++_dupAcks == 1)
+                _limitedTransmitStart = _sndNxt;
+            if (_dupAcks == 3 && !_scoreboard[0].Lost)
+                _scoreboard.MarkLost(0);
+        }
+        // RFC 3042 (RFC 5681 3.2): the first and second duplicate ACK each let one segment of new
+        // data go beyond the window, the window itself unchanged, so that a small window still
+        // draws the third duplicate. With SACK the SACKed segment leaves the pipe and makes the room
+        // itself (RFC 6675 5 step 3).
+        _limitedTransmit = !_sackPermitted && duplicate && _dupAcks is 1 or 2 && !_inRecovery && !_afterTimeout && _scoreboard.LostBytes == 0
+            ? _dupAcks * _sendMss
+            : 0;
+        if (advanced)
+        {
+            _dupAcks = 0;
+            if (_inRecovery && !_sackPermitted && ack < _recoveryPoint && _scoreboard.Count > 0 && !_scoreboard[0].Lost)
+                _scoreboard.MarkLost(0); // RFC 6582 3.2 step 4: a partial ACK, the next hole
+        }
+    }
+
+    /// <summary>
+    /// Bytes that may enter the network now: in recovery, PRR's allowance (RFC 6937); otherwise
+    /// the congestion window less the pipe (RFC 6675 5, RFC 5681), and on the first two duplicate
+    /// ACKs without SACK up to two segments more (RFC 3042 limited transmit).
+    /// </summary>
+    private int Allowance => _inRecovery ? _prrAllowance : _cc.Window + _limitedTransmit - _scoreboard.Pipe(_sndNxt - _sndUna);
+
+    /// <summary>
     /// Whether the window was the limit on what was in flight (RFC 9438 4.6, RFC 7661): it grows
     /// only then, as Linux's tcp_is_cwnd_limited has it (in slow start, while the flight is at least
     /// half the window), not while the app leaves it unused.
@@ -146,11 +175,13 @@ internal sealed partial class TcpSocket
     /// Takes the SACK blocks of an ACK (RFC 2018 4): a first block below the cumulative ACK or
     /// inside the second one is a DSACK (RFC 2883 4), a duplicate the peer received; blocks outside
     /// SND.UNA..SND.NXT or inverted are ignored (never trusted, as the CVE-2019-11477 family
-    /// taught). Returns the bytes newly SACKed.
+    /// taught). Returns the bytes newly SACKed; <paramref name="probeDuplicated"/> says the DSACK
+    /// ends at TLP.end_seq (RFC 8985 7.4.2: the peer had what the loss probe sent again).
     /// </summary>
-    private int SackInput(in TcpOptions options, TcpSequence ack, ref DeliveryInfo delivered)
+    private int SackInput(in TcpOptions options, TcpSequence ack, ref DeliveryInfo delivered, out bool probeDuplicated)
     {
         int newly = 0;
+        probeDuplicated = false;
         for (int i = 0; i < options.SackBlockCount; i++)
         {
             TcpSackBlock block = options.SackBlock(i);
@@ -168,6 +199,8 @@ internal sealed partial class TcpSocket
                 // the network reorders. RACK's reordering window widens, once a round trip (RFC
                 // 8985 6.2 step 4's dsack_round).
                 Table.Counters.Count(TcpCounter.DsacksReceived);
+                probeDuplicated = _tlpInFlight && right == _tlpEndSeq;
+                _spurious.Duplicated(left, right);
                 _reorderingSeen = true;
                 if (_sndUna >= _dsackRound)
                 {
@@ -186,7 +219,14 @@ internal sealed partial class TcpSocket
         return newly;
     }
 
-    /// <summary>RFC 8985 6.2 steps 1-2: RACK.xmit_ts and RACK.rtt follow the most recently sent segment delivered.</summary>
+    /// <summary>
+    /// How long RACK's min_RTT remembers a measurement: Linux's tcp_min_rtt_wlen, 300 s. RFC 8985
+    /// 6.2 step 1 asks for a windowed minimum rather than the least of the connection's life, so
+    /// that a path whose RTT rose (a route change, a longer queue that stays) is followed.
+    /// </summary>
+    public const long MinRttWindow = 300_000_000_000;
+
+    /// <summary>RFC 8985 6.2 steps 1-2: min_RTT, and RACK.xmit_ts and RACK.rtt follow the most recently sent segment delivered.</summary>
     private void RackUpdate(in DeliveryInfo delivered)
     {
         if (delivered.LatestSentAt == 0)
@@ -194,10 +234,10 @@ internal sealed partial class TcpSocket
         long rtt = Now - delivered.LatestSentAt;
         // A retransmitted segment delivered sooner than the least RTT was delivered by its first
         // transmission: no sample (step 2).
-        if (delivered.LatestRetransmitted && rtt < _minRtt)
+        if (delivered.LatestRetransmitted && rtt < _minRtt.Value)
             return;
-        if (!delivered.LatestRetransmitted && (_minRtt == 0 || rtt < _minRtt))
-            _minRtt = Math.Max(rtt, 1);
+        if (!delivered.LatestRetransmitted)
+            _minRtt.Update(Now, Math.Max(rtt, 1), MinRttWindow);
         if (delivered.LatestSentAt > _rackSentAt || (delivered.LatestSentAt == _rackSentAt && delivered.LatestEnd > _rackEnd))
         {
             _rackSentAt = delivered.LatestSentAt;
@@ -210,6 +250,9 @@ internal sealed partial class TcpSocket
     /// RFC 8985 6.2 step 5, RACK_detect_loss: a segment sent before the most recently delivered one
     /// is lost once RACK.rtt plus the reordering window has passed since it was sent; one whose
     /// time has not come yet arms the reordering timer. True when any segment was newly judged lost.
+    /// The segments are taken in the order they were sent (Linux's tsorted_sent_queue), the
+    /// originals and those sent again each in their own order, and each walk stops at the first
+    /// not yet due, whose wait is the least: the work is the segments judged lost, not the window.
     /// </summary>
     private bool RackDetectLoss()
     {
@@ -217,33 +260,49 @@ internal sealed partial class TcpSocket
             return false;
         long reorderWindow = ReorderWindow;
         long now = Now;
-        long wait = 0;
+        long wait = long.MaxValue;
         bool marked = false;
-        for (int i = 0; i < _scoreboard.Count; i++)
+        // Originals in flight: in sequence order, which is the order sent.
+        for (int i = _scoreboard.FirstInFlightOnce(); i < _scoreboard.Count; i = _scoreboard.FirstInFlightOnce())
         {
-            ref SentSegment s = ref _scoreboard[i];
-            if (s.Sacked || (s.Lost && !s.Retransmitted))
-                continue; // delivered, or waiting to be sent again
-            if (s.SentAt > _rackSentAt || (s.SentAt == _rackSentAt && s.End >= _rackEnd))
+            long remaining = RackRemaining(_scoreboard[i], reorderWindow, now);
+            if (remaining > 0)
             {
-                // Sent after the delivered one. Originals are in sequence order, so none after it
-                // can be older; a retransmission can be, and the originals behind it must still be seen.
-                if (s.Retransmitted)
-                    continue;
+                wait = remaining;
                 break;
             }
-            long remaining = s.SentAt + _rackRtt + reorderWindow - now;
-            if (remaining <= 0)
-                marked |= _scoreboard.MarkLost(i);
-            else if (wait == 0 || remaining < wait)
-                wait = remaining;
+            marked |= _scoreboard.MarkLost(i); // no longer in flight once: the walk moves past it
         }
-        if (wait > 0)
+        // Segments sent again, in the order last sent.
+        for (int i = _scoreboard.FirstResent(); i >= 0; i = _scoreboard.FirstResent())
+        {
+            _scoreboard.Visited();
+            long remaining = RackRemaining(_scoreboard[i], reorderWindow, now);
+            if (remaining > 0)
+            {
+                wait = Math.Min(wait, remaining);
+                break;
+            }
+            marked |= _scoreboard.MarkLost(i); // off the list: the next one sent again is first
+        }
+        if (wait != long.MaxValue)
         {
             _rackTimerAt = now + wait;
             ArmTimer(_rackTimerAt);
         }
         return marked;
+    }
+
+    /// <summary>
+    /// RFC 8985 6.2 step 5: how long until segment <paramref name="s"/> is lost by RACK's
+    /// reckoning (at most 0: lost now); long.MaxValue when it was sent after the most recently
+    /// delivered one, and so is judged by a later delivery.
+    /// </summary>
+    private long RackRemaining(in SentSegment s, long reorderWindow, long now)
+    {
+        if (s.SentAt > _rackSentAt || (s.SentAt == _rackSentAt && s.End >= _rackEnd))
+            return long.MaxValue;
+        return s.SentAt + _rackRtt + reorderWindow - now;
     }
 
     /// <summary>
@@ -255,8 +314,8 @@ internal sealed partial class TcpSocket
         get
         {
             if (!_reorderingSeen && !_inRecovery)
-                return _minRtt / 4; // RFC 8985 allows 0 here; a quarter RTT costs little and spares a spurious recovery
-            return Math.Min(_reorderWindowMultiplier * _minRtt / 4, Math.Max(_srtt, 1));
+                return _minRtt.Value / 4; // RFC 8985 allows 0 here; a quarter RTT costs little and spares a spurious recovery
+            return Math.Min(_reorderWindowMultiplier * _minRtt.Value / 4, Math.Max(_srtt, 1));
         }
     }
 
@@ -269,13 +328,16 @@ internal sealed partial class TcpSocket
         Table.Counters.Count(TcpCounter.FastRetransmits);
         _inRecovery = true;
         _recoveryPoint = _sndNxt;
-        _cc.OnLoss(flight, _sendMss);
+        _spurious.Begin(_cc);
+        // RFC 5681 3.2 step 2: what limited transmit sent does not count in the flight that sets ssthresh.
+        _cc.OnLoss(_dupAcks > 0 ? Math.Min(flight, _limitedTransmitStart - _sndUna) : flight, _sendMss);
         _prrDelivered = 0;
         _prrOut = 0;
         _recoverFs = Math.Max(flight, 1);
         // RFC 6937 3: the first retransmission goes at once.
         _prrAllowance = _sendMss;
         _tlpAt = 0;
+        _tlpInFlight = false; // RFC 8985 7.1: fast recovery starts a new TLP episode
     }
 
     /// <summary>RFC 6937 3.1: how much may be sent for what this ACK delivered (with the slow-start reduction bound, SSRB).</summary>
@@ -305,7 +367,7 @@ internal sealed partial class TcpSocket
     /// </summary>
     private void ArmLossProbe()
     {
-        if (!_sackPermitted || _inRecovery || _tlpOutstanding || _srtt == 0 || _sndNxt == _sndUna)
+        if (!_sackPermitted || _inRecovery || _tlpInFlight || _srtt == 0 || _sndNxt == _sndUna)
             return;
         long pto = 2 * _srtt;
         if (_sndNxt - _sndUna <= _sendMss)
@@ -320,13 +382,13 @@ internal sealed partial class TcpSocket
     /// <summary>
     /// RFC 8985 7.3: the probe timeout fired: send one new segment if the windows let one go, else
     /// the last segment again, so that the peer's SACK tells what was lost; then the RTO stands.
+    /// TLP.end_seq and TLP.is_retrans remember the probe until its ACK says whether it repaired a loss.
     /// </summary>
     private void LossProbe()
     {
-        if (_sndNxt == _sndUna || _inRecovery)
+        if (_sndNxt == _sndUna || _inRecovery || _tlpInFlight)
             return;
         Table.Counters.Count(TcpCounter.LossProbes);
-        _tlpOutstanding = true;
         TcpSequence dataEnd = DataEnd;
         int peerRoom = _sndUna + (int)Math.Min(_sndWnd, int.MaxValue) - _sndNxt;
         int length = Math.Min(Math.Min(dataEnd - _sndNxt, peerRoom), SegmentPayloadRoom);
@@ -338,13 +400,96 @@ internal sealed partial class TcpSocket
                 _scoreboard.Append(_sndNxt, length + (fin ? 1 : 0), Now);
                 _sndNxt += length + (fin ? 1 : 0);
                 _sndMax = _sndNxt;
+                _tlpInFlight = true;
+                _tlpRetransmitted = false;
+                _tlpEndSeq = _sndNxt;
             }
         }
-        else if (_scoreboard.LastUnsacked() is var last and >= 0)
+        else if (_scoreboard.LastUnsacked() is var last and >= 0 && Retransmit(last))
         {
-            Retransmit(last);
+            _tlpInFlight = true;
+            _tlpRetransmitted = true;
+            _tlpEndSeq = _sndNxt;
         }
         ArmRetransmit();
+    }
+
+    /// <summary>
+    /// RFC 8985 7.4.2, TLP_process_ack: whether the ACK settles the probe's episode, and how. A
+    /// probe of new data leaves loss detection to RACK; a probe that sent data again repaired a
+    /// loss unless the peer had that data already: a DSACK for it (the original arrived too), or a
+    /// duplicate ACK without SACK. Settled only when the ACK goes past TLP.end_seq without either
+    /// (an ACK of TLP.end_seq itself may be followed by the DSACK): then the loss the probe
+    /// repaired is answered as fast recovery would answer it, a reduction to ssthresh that ends at
+    /// once (Linux's tcp_process_tlp_ack: CWR). True when it was.
+    /// </summary>
+    private bool LossProbeAcknowledged(TcpSequence ack, bool probeDuplicated, bool duplicateWithoutSack)
+    {
+        if (ack < _tlpEndSeq)
+            return false;
+        if (!_tlpRetransmitted || probeDuplicated || duplicateWithoutSack)
+        {
+            _tlpInFlight = false;
+            return false;
+        }
+        if (ack == _tlpEndSeq)
+            return false;
+        _tlpInFlight = false;
+        _spurious.Stop(); // a loss after the last recovery: its reduction stands
+        Table.Counters.Count(TcpCounter.LossProbeRecoveries);
+        // Linux's ssthresh callbacks for a CWR go from the window (tcp_reno_ssthresh, bictcp_recalc_ssthresh),
+        // not the flight: at the probe's ACK the flight is the tail alone.
+        _cc.OnLoss(_cc.Window, _sendMss);
+        _cc.OnRecoveryEnd();
+        return true;
+    }
+
+    /// <summary>
+    /// RFC 3522 3.2, Eifel detection: the ACK that acknowledges a retransmitted segment (here the
+    /// one at SND.UNA, the hole whose filling the ACK's timestamp echoes, RFC 7323 4.3) echoes a
+    /// timestamp older than the retransmission: the original filled the hole, the retransmission
+    /// was needless. Equal timestamps (sent in the same millisecond) prove nothing.
+    /// </summary>
+    private void EifelCheck(TcpSequence ack, uint echoed)
+    {
+        if (_scoreboard.Count == 0)
+            return;
+        ref SentSegment first = ref _scoreboard[0];
+        if (!first.Retransmitted || first.End > ack)
+            return;
+        uint resentTsval = unchecked((uint)(first.SentAt / 1_000_000) + _tsOffset);
+        if (unchecked((int)(echoed - resentTsval)) < 0)
+            _spurious.AcknowledgedOriginal(first.Start, first.End);
+    }
+
+    /// <summary>
+    /// After a fast recovery, while its evidence can still come: when every retransmission it made
+    /// proved needless (RFC 3708 2 by DSACK, RFC 3522 by timestamp), nothing was lost and its
+    /// reduction is undone (RFC 4015 3, RFC 9438 4.9): the congestion state before it comes back.
+    /// The watch ends with the ACK of data sent after the recovery ended, a round trip later.
+    /// </summary>
+    private void UndoIfSpurious()
+    {
+        if (_spurious.AllNeedless)
+        {
+            Table.Counters.Count(TcpCounter.SpuriousRecoveriesUndone);
+            _cc.Undo(_spurious.Before);
+            _spurious.Stop();
+        }
+        else if (_sndUna > _spurious.Until)
+        {
+            _spurious.Stop();
+        }
+    }
+
+    /// <summary>
+    /// A retransmission timeout starts a new episode for the tail loss probe (RFC 8985 7.1), and
+    /// ends the watch over the last fast recovery: the timeout's reduction stands.
+    /// </summary>
+    private void TimeoutEndsEpisodes()
+    {
+        _tlpInFlight = false;
+        _spurious.Stop();
     }
 
     /// <summary>RFC 1191 7's plateau table: the MTU to try when an old router's error leaves the next-hop MTU out.</summary>

@@ -169,6 +169,7 @@ internal sealed partial class TcpSocket
         _recover = _sndNxt;
         _afterTimeout = true;
         _tlpAt = 0;
+        TimeoutEndsEpisodes();
         _rackTimerAt = 0;
         // RFC 2018 8: the data at SND.UNA goes again even when it was SACKed (the peer may have
         // discarded it: SACK is advisory); then everything not SACKed is lost (RFC 6675 5.1).
