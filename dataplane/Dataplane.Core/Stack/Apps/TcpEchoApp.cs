@@ -11,7 +11,9 @@ namespace Dataplane.Stack.Apps;
 /// </summary>
 internal sealed class TcpEchoApp(InetEndpoint listen) : TcpApp
 {
-    private readonly byte[] _chunk = new byte[16 * 1024];
+    /// <summary>The most one send offers.</summary>
+    private const int MaxWrite = 16 * 1024;
+
     private TcpSocket? _listener;
 
     /// <inheritdoc/>
@@ -46,13 +48,13 @@ internal sealed class TcpEchoApp(InetEndpoint listen) : TcpApp
     {
         while (connection.ReadableBytes > 0)
         {
-            int room = Math.Min(connection.SendSpace, _chunk.Length);
-            if (room == 0)
-                return; // OnSendSpace brings us back
+            // Offer what there is, not just what fits: the stack calls OnSendSpace only after a
+            // send it could not take whole, so a buffer filled to the last byte by a send cut to
+            // its room would never call us back, and the rest would wait for good.
             ReadOnlySpan<byte> data = connection.Peek();
-            int n = connection.Send(data[..Math.Min(data.Length, room)]);
+            int n = connection.Send(data[..Math.Min(data.Length, MaxWrite)]);
             if (n <= 0)
-                return;
+                return; // full: OnSendSpace brings us back
             connection.Consume(n);
         }
         if (connection.IsReceiveFinished)
