@@ -92,7 +92,10 @@ internal sealed partial class TcpSocket
         }
         else if (acked > 0 && !_inRecovery && !probeRepairedLoss && CongestionWindowLimited(outstandingBefore))
         {
-            _cc.OnAck(acked, mss, Now, _srtt);
+            // The round trip of the newest segment delivered (Linux's ca_rtt): HyStart's sample.
+            long rtt = delivered.LatestSentAt != 0 && !delivered.LatestRetransmitted ? Math.Max(Now - delivered.LatestSentAt, 1) : 0;
+            if (_cc.OnAck(acked, mss, Now, _srtt, rtt, ack, _sndNxt))
+                Table.Counters.Count(TcpCounter.SlowStartDelayExits);
         }
         if (_spurious.Watching && _spurious.Over)
             UndoIfSpurious();
