@@ -63,9 +63,6 @@ internal sealed class LinkDirection
     /// <summary>Frames dropped because the queue was full.</summary>
     public long QueueDrops { get; private set; }
 
-    /// <summary>The most frames that waited in the queue at once (behind a rate limit).</summary>
-    public int MostQueued { get; private set; }
-
     /// <summary>Frames the wire lost.</summary>
     public long Lost { get; private set; }
 
@@ -98,7 +95,6 @@ internal sealed class LinkDirection
             left = Math.Max(now, _wireFree) + (frame.Length + WireOverhead) * 8L * 1_000_000_000 / Model.RateBitsPerSecond;
             _wireFree = left;
             _leaving.Enqueue(left);
-            MostQueued = Math.Max(MostQueued, _leaving.Count);
         }
         if (_random.Chance(Model.Loss))
         {

@@ -280,8 +280,4 @@ internal enum TcpCounter
     /// <summary>Connections in TIME-WAIT ended early by a new SYN past the old incarnation (RFC 6191).</summary>
     [Counter("TIME-WAIT connections reused")]
     TimeWaitReused,
-
-    /// <summary>Initial slow starts ended by a rising round trip rather than a loss (RFC 9406 HyStart++; Linux's TCPHystartDelayDetect).</summary>
-    [Counter("slow starts ended by a rising round trip")]
-    SlowStartDelayExits,
 }

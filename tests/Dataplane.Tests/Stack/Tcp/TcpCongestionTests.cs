@@ -29,7 +29,7 @@ public class TcpCongestionTests
     {
         int acks = Math.Max(1, cc.Window / Mss);
         for (int i = 0; i < acks; i++)
-            cc.OnAck(Mss, Mss, now + Rtt * i / acks, Rtt, 0, default, default);
+            cc.OnAck(Mss, Mss, now + Rtt * i / acks, Rtt);
         return now + Rtt;
     }
 
@@ -149,7 +149,7 @@ public class TcpCongestionTests
         var cc = default(TcpCongestion);
         cc.Start(newReno ? CongestionAlgorithm.NewReno : CongestionAlgorithm.Cubic, Mss);
         Assert.Equal(10 * Mss, cc.Window); // RFC 6928: min(10 MSS, max(2 MSS, 14600))
-        cc.OnAck(20 * Mss, Mss, Start, Rtt, 0, default, default);
+        cc.OnAck(20 * Mss, Mss, Start, Rtt);
         Assert.Equal(12 * Mss, cc.Window);
     }
 
@@ -186,7 +186,7 @@ public class TcpCongestionTests
         long now = Start;
         for (int i = 0; i < 800_000; i++)
         {
-            cc.OnAck(2920, 1460, now, Rtt, 0, default, default);
+            cc.OnAck(2920, 1460, now, Rtt);
             now += 10_000;
             Assert.True(cc.Window > 0, $"after {(long)i * 2920 / (1 << 20)} MiB acknowledged without loss the window is {cc.Window}");
         }

@@ -31,7 +31,6 @@ internal struct TcpCongestion
     private double _k;           // seconds from the epoch to W_max
     private long _epochStart;    // when the current avoidance epoch began; 0: none yet
     private double _wEst;        // RFC 9438 4.3's Reno-friendly estimate, in segments
-    private TcpHyStart _hyStart; // the initial slow start's delay detection
 
     /// <summary>The most the window grows to: far beyond any buffer, and far from overflowing.</summary>
     public const int MaxWindow = 1 << 30;
@@ -56,26 +55,16 @@ internal struct TcpCongestion
 
     /// <summary>
     /// New data acknowledged outside recovery: slow start (RFC 5681 3.1, L = 2 SMSS) below the
-    /// threshold, the initial one ended by <see cref="TcpHyStart"/> when the round trip rises;
-    /// above it, one segment per window (NewReno) or the cubic toward the last maximum.
-    /// <paramref name="rtt"/> is the round trip this ACK measured (0 for none), <paramref name="ack"/>
-    /// and <paramref name="sndNxt"/> mark HyStart's rounds. True when HyStart ended slow start here.
+    /// threshold; above it, one segment per window (NewReno) or the cubic toward the last maximum.
     /// </summary>
-    public bool OnAck(int acked, int mss, long now, long srtt, long rtt, TcpSequence ack, TcpSequence sndNxt)
+    public void OnAck(int acked, int mss, long now, long srtt)
     {
         if (Window >= MaxWindow)
-            return false;
+            return;
         if (Window < Threshold)
         {
-            // The initial slow start (no threshold yet, RFC 9406 4.3) ends where the queue it fills
-            // starts to delay the ACKs: the threshold comes down to the window, avoidance follows.
-            if (Threshold == int.MaxValue && _hyStart.OnAck(ack, sndNxt, rtt, Window / mss))
-            {
-                Threshold = Window;
-                return true;
-            }
             Window += Math.Min(acked, 2 * mss);
-            return false;
+            return;
         }
         if (_algorithm == CongestionAlgorithm.NewReno)
         {
@@ -85,10 +74,9 @@ internal struct TcpCongestion
                 _avoidanceBytes -= Window;
                 Window += mss;
             }
-            return false;
+            return;
         }
         CubicOnAck(acked, mss, now, srtt);
-        return false;
     }
 
     /// <summary>

@@ -92,10 +92,7 @@ internal sealed partial class TcpSocket
         }
         else if (acked > 0 && !_inRecovery && !probeRepairedLoss && CongestionWindowLimited(outstandingBefore))
         {
-            // The round trip of the newest segment delivered (Linux's ca_rtt): HyStart's sample.
-            long rtt = delivered.LatestSentAt != 0 && !delivered.LatestRetransmitted ? Math.Max(Now - delivered.LatestSentAt, 1) : 0;
-            if (_cc.OnAck(acked, mss, Now, _srtt, rtt, ack, _sndNxt))
-                Table.Counters.Count(TcpCounter.SlowStartDelayExits);
+            _cc.OnAck(acked, mss, Now, _srtt);
         }
         if (_spurious.Watching && _spurious.Over)
             UndoIfSpurious();
