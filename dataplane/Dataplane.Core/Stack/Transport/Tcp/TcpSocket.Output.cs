@@ -70,8 +70,11 @@ internal sealed partial class TcpSocket
                 if (!(allThereIs && (nothingInFlight || NoDelay)) && length < (int)(_maxSndWnd / 2))
                     break;
             }
+            if (length > 0 && !MaySendNewData())
+                break; // this turn's share is sent: the rest at the next (TcpSocket.Share.cs)
             if (!SendSegment(_sndNxt, TcpFlags.Ack | (fin ? TcpFlags.Fin : 0) | (length > 0 && length == unsent ? TcpFlags.Psh : 0), length, retransmit: false))
                 break;
+            SentNewData(length);
             if (!_timing && length > 0 && !_timestamps)
             {
                 // Karn: time one segment at a time, never a retransmitted one (RFC 6298 3).
@@ -244,7 +247,7 @@ internal sealed partial class TcpSocket
     {
         int scale = syn ? 0 : _rcvScale;
         uint room = ReceiveWindowFor(syn);
-        TcpSequence right = _rcvNxt + (int)room;
+        TcpSequence right = syn ? _rcvNxt + (int)room : ShareOfWindow(_rcvNxt + (int)room);
         if (right > _rcvAdv && (right - _rcvAdv >= Math.Min(_receiveLimit / 2, _sendMss) || _rcvAdv <= _rcvNxt || syn))
             _rcvAdv = right;
         uint offered = (uint)Math.Max(0, _rcvAdv - _rcvNxt);
@@ -270,7 +273,7 @@ internal sealed partial class TcpSocket
         if (State is not (TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2))
             return;
         uint room = ReceiveWindowFor(syn: false);
-        int growth = _rcvNxt + (int)room - _rcvAdv;
+        int growth = ShareOfWindow(_rcvNxt + (int)room) - _rcvAdv; // held at the turn's share, the update waits for the next
         if (growth >= 2 * _sendMss || growth >= _receiveLimit / 2 || (ReceiveWindow == 0 && growth > 0))
         {
             _ackNow = true;
