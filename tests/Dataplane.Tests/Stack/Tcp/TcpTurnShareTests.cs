@@ -1,5 +1,7 @@
 using Dataplane.Engine;
+using Dataplane.Stack;
 using Dataplane.Stack.Transport.Tcp;
+using Dataplane.Wire;
 
 namespace Dataplane.Tests.Stack.Tcp;
 
@@ -119,5 +121,56 @@ public class TcpTurnShareTests
         TcpSeg update = lab.Peer.SentOne();
         Assert.Equal(lab.Peer.Nxt, update.Ack);
         Assert.InRange(RightEdge(update) - busy, TcpSocket.TurnShare - slack, TcpSocket.TurnShare + slack);
+    }
+
+    /// <summary>
+    /// Busy turns allocate nothing per segment once warm: 60 segments (88 KB) a turn arrive and are
+    /// read, the window is held at the share, the connection goes on the turn queue, and the next
+    /// turn sends the held update.
+    /// </summary>
+    [Fact]
+    public void Busy_turns_allocate_nothing_in_the_steady_state()
+    {
+        TcpLab lab = TcpLab.Established(windowScale: 7, tcpBuffer: 1 << 20);
+        TcpSocket connection = lab.Connection;
+        WorkerContext context = lab.Host.Context;
+        byte[] payload = new byte[Mss];
+        byte[] into = new byte[4096];
+        byte[][] frames = new byte[180][];
+        lab.Peer.SendData(payload);
+        lab.Peer.SendData(payload);
+        while (connection.Receive(into) > 0) // the worker keeps up: the window opens to the whole buffer
+        {
+        }
+        lab.Host.Discard(0);
+        context.Saturated = true;
+        int held = 0;
+
+        long allocated = Allocations.Least(3, () =>
+        {
+            for (int i = 0; i < frames.Length; i++)
+            {
+                if (i % 60 == 0)
+                    context.BeginTurn();
+                lab.Host.Receive(0, frames[i]);
+                while (connection.Receive(into) > 0)
+                {
+                }
+                held += connection.WaitsForTurn ? 1 : 0;
+                lab.Host.Discard(0);
+            }
+        }, prepare: () =>
+        {
+            for (int i = 0; i < frames.Length; i++)
+            {
+                frames[i] = lab.Peer.Frame(lab.Peer.Seg(TcpFlags.Ack | TcpFlags.Psh, payload));
+                lab.Peer.Nxt += (uint)payload.Length;
+            }
+        });
+
+        Assert.Equal(0, allocated);
+        Assert.True(held > 0, "the window was never held: the busy path did not run");
+        Assert.Equal(TcpState.Established, connection.State);
+        Assert.Equal(0, lab.Host.Count(TcpCounter.DataBeyondWindow));
     }
 }
