@@ -92,6 +92,13 @@ internal sealed partial class TcpSocket
         return held;
     }
 
+    private void ForgetShare()
+    {
+        _shareTurn = 0;
+        _shareSent = 0;
+        _windowHeld = false;
+    }
+
     /// <summary>The next turn has come: the window update held back goes out, and new data up to the new share.</summary>
     internal void TakeTurn()
     {
