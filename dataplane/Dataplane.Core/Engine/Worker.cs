@@ -6,7 +6,8 @@ using Dataplane.Wire;
 namespace Dataplane.Engine;
 
 /// <summary>
-/// One per-core run-to-completion loop, as in DPDK's l3fwd: receive a burst from each owned queue,
+/// One per-core run-to-completion loop, as in DPDK's l3fwd: run what the last turn put off, receive
+/// a burst from each owned queue (up to <see cref="MaxBurstsPerTurn"/> while they come back full),
 /// send every packet of another worker's flow to that worker, process the rest to completion,
 /// take in what other workers handed over, run due timers, flush partial transmit bursts, and when
 /// there was nothing to do for a while, sleep until a queue or a hand-off wakes it.
@@ -15,6 +16,12 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
 {
     // Idle turns spent spinning, then yielding, before the worker sleeps on its queues.
     private const int SpinTurns = 256;
+
+    // Bursts a turn takes from one queue (or hand-off ring) at most, while they come back full: 128
+    // frames, more than a TCP connection's share of a turn each way (64 KiB, 45 segments), so that a
+    // busy queue does not hold a connection to less than its share, and the turn still ends soon
+    // enough for the other queues and the timers.
+    internal const int MaxBurstsPerTurn = 4;
     private const int YieldTurns = 1024;
 
     // A queue whose every burst for this many turns in a row reported a new error is given up on:
@@ -81,7 +88,7 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
         Span<EpollEvent> events = stackalloc EpollEvent[8];
         while (!Volatile.Read(ref stop.Value))
         {
-            if (RunOnce() > 0)
+            if (RunOnce() > 0 || Context.TurnWork is { HasDeferred: true })
             {
                 _idleTurns = 0;
                 continue;
@@ -104,7 +111,8 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
         WorkerContext context = Context;
         context.Now = EngineClock.Nanoseconds(); // once per batch
         context.Counters.Loops++;
-        int work = 0;
+        int work = context.BeginTurn(); // what the last turn put off (TCP connections past their share)
+        bool saturated = false;
         for (int q = 0; q < _receive.Length; q++)
         {
             ReceivePath<TProcessor> path = _receive[q];
@@ -119,10 +127,18 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
                 continue;
             }
             queue.ErrorTurns = 0;
-            context.Counters.Received += n;
-            work += n;
+            int received = n;
+            for (int burst = 1; burst < MaxBurstsPerTurn && n == _burst.Length; burst++)
+            {
+                n = path.Poll(this, _burst);
+                received += n;
+            }
+            saturated |= received >= _burst.Length;
+            context.Counters.Received += received;
+            work += received;
         }
-        work += DrainHandOffs();
+        work += DrainHandOffs(ref saturated);
+        context.Saturated = saturated;
         work += context.Mailbox!.RunPending(); // a ctl request's work: one acquire load when there is none
         context.Timers.Advance(context.Now, ref _processor);
         context.FlushAll();
@@ -180,7 +196,7 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
         }
     }
 
-    private int DrainHandOffs()
+    private int DrainHandOffs(ref bool saturated)
     {
         int total = 0;
         for (int from = 0; from < _inbound.Length; from++)
@@ -188,16 +204,22 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
             SpscRing<PacketBuffer>? ring = _inbound[from]; // null for the worker itself
             if (ring is null)
                 continue;
-            int n = ring.TryDequeue(_handOffBurst);
-            total += n;
-            Context.Counters.HandedIn += n;
-            Context.Counters.Processed += n;
-            for (int i = 0; i < n; i++)
+            for (int burst = 0; burst < MaxBurstsPerTurn; burst++)
             {
-                // The ring carries the buffer, not the type of the path it came in on, so the
-                // driver's facts are lost here and every flag is read per frame.
-                PacketBuffer packet = _handOffBurst[i];
-                _processor.Process<UnknownDriverFacts>(Context, Context.Pool.Metadata(packet).Port, packet);
+                int n = ring.TryDequeue(_handOffBurst);
+                total += n;
+                Context.Counters.HandedIn += n;
+                Context.Counters.Processed += n;
+                for (int i = 0; i < n; i++)
+                {
+                    // The ring carries the buffer, not the type of the path it came in on, so the
+                    // driver's facts are lost here and every flag is read per frame.
+                    PacketBuffer packet = _handOffBurst[i];
+                    _processor.Process<UnknownDriverFacts>(Context, Context.Pool.Metadata(packet).Port, packet);
+                }
+                if (n < _handOffBurst.Length)
+                    break;
+                saturated = true;
             }
         }
         return total;
@@ -256,7 +278,7 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
 
     private bool HasHandOffs()
     {
-        if (Context.Mailbox!.HasWork)
+        if (Context.Mailbox!.HasWork || Context.TurnWork is { HasDeferred: true })
             return true;
         foreach (SpscRing<PacketBuffer>? ring in _inbound)
         {

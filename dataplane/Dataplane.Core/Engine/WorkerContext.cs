@@ -130,6 +130,28 @@ internal sealed class WorkerContext
     /// <summary>The clock of the current batch, in nanoseconds; read once per turn of the loop.</summary>
     public long Now { get; internal set; }
 
+    /// <summary>The number of the current turn of the loop, counted by <see cref="BeginTurn"/> (0 before the first).</summary>
+    public long Turn { get; private set; }
+
+    /// <summary>
+    /// Whether the worker is behind: in its last turn a queue (or a hand-off ring) gave a full burst,
+    /// so more was waiting than one burst takes. Then whatever is waiting queues in its receive rings,
+    /// one FIFO for every flow, and what a flow gets of the worker follows what it keeps in flight
+    /// there; the stack shares each turn between its connections instead (TCP's
+    /// <c>TcpSocket.TurnShare</c>). Never set for a context that stands alone (tests, the simulation).
+    /// </summary>
+    public bool Saturated { get; internal set; }
+
+    /// <summary>What the stack put off to the next turn; run by <see cref="BeginTurn"/>. Null when nothing registered.</summary>
+    internal ITurnWork? TurnWork { get; set; }
+
+    /// <summary>Starts a turn of the loop: counts it, then runs the work the last turn put off; returns how many items that was.</summary>
+    internal int BeginTurn()
+    {
+        Turn++;
+        return TurnWork?.RunDeferred() ?? 0;
+    }
+
     /// <summary>The worker's counters.</summary>
     public WorkerCounters Counters { get; } = new();
 

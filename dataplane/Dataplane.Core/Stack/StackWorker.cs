@@ -70,6 +70,7 @@ internal sealed class StackWorker : IIcmpErrorSink
         _tcp = new TcpLayer(_packets, _output, Counters, (stack.TcpConnections + Math.Max(1, context.FlowOwners?.WorkerCount ?? 1) - 1) / Math.Max(1, context.FlowOwners?.WorkerCount ?? 1), stack.TcpBuffer, stack.TcpCongestion);
         stack.AddUdpTable(_udp.Sockets); // for netstat
         stack.AddTcpTable(_tcp.Sockets);
+        context.TurnWork = _tcp.Sockets.TurnQueue; // connections past their share of a busy turn go on at the next
         if (context.Index == 0)
             _link.ScheduleChores();
     }

@@ -33,7 +33,7 @@ internal static class CtlCommand
         ("ndp -a", "", "the IPv6 neighbour cache"),
         ("stats --json", "", "every counter as one JSON object, for scripts"),
         ("capture", "PORT FILE.pcapng [COUNT]", "write frames seen on PORT to FILE (pcapng), COUNT of them (default 100) or what 10 s bring"),
-        ("iperf3", "-c HOST [OPTIONS]", "an iperf3 test to a stock 'iperf3 -s' (-p -t -n -k -P -R --bidir -u -b -l -O -J ...)"),
+        ("iperf3", "-c HOST [OPTIONS]", "an iperf3 test to a stock 'iperf3 -s' (-p -t -n -k -P -R --bidir -u -b -l -O -J --connect-timeout --rcv-timeout ...)"),
     ];
 
     /// <summary>The full help of the command.</summary>
@@ -79,7 +79,7 @@ internal static class CtlCommand
         {
             // The reply comes when the test is over: wait for its time and then some.
             Stack.Apps.Iperf3.Iperf3ClientOptions parsed = Control.Iperf3Command.Parse([.. options.Operands.Skip(1)], out _, out _)!;
-            TimeSpan limit = Control.Iperf3Command.Limit(parsed.Parameters) + TimeSpan.FromSeconds(10);
+            TimeSpan limit = Control.Iperf3Command.Limit(parsed) + TimeSpan.FromSeconds(10);
             return Control.ControlClient.Run(socket, options.Operands, stdout, stderr, (int)limit.TotalMilliseconds);
         }
         return Control.ControlClient.Run(socket, options.Operands, stdout, stderr);

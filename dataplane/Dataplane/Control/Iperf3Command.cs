@@ -5,6 +5,7 @@ using Dataplane.Engine;
 using Dataplane.Stack;
 using Dataplane.Stack.Apps.Iperf3;
 using Dataplane.Stack.Transport;
+using Dataplane.Stack.Transport.Tcp;
 
 namespace Dataplane.Control;
 
@@ -12,21 +13,40 @@ namespace Dataplane.Control;
 /// <c>ctl iperf3 -c HOST [iperf3's options]</c>: an iperf3 test from the running dataplane to a
 /// stock <c>iperf3 -s</c>. The control thread parses the options, posts an
 /// <see cref="Iperf3ClientRun"/> to worker 0's <see cref="WorkerMailbox"/> (the worker opens and
-/// drives every socket of the test, whose ports it picks to land on itself), waits for the test
-/// (-t and -O plus <see cref="Margin"/>; <see cref="UnboundedLimit"/> for -n or -k), and prints
-/// iperf3's summary, or with -J its JSON.
+/// drives every socket of the test, whose ports it picks to land on itself), waits for the control
+/// connection (the worker gives up as iperf3 does: at once on a reset, at --connect-timeout, or
+/// when TCP's SYN retransmissions run out, <see cref="ConnectGiveUp"/>), then for the test (-t and
+/// -O plus <see cref="Margin"/>; <see cref="UnboundedLimit"/> for -n or -k; a receiving test also
+/// ends at --rcv-timeout without data), and prints iperf3's summary, or with -J its JSON.
 /// </summary>
 internal sealed class Iperf3Command(IReadOnlyList<StackWorker> workers, IReadOnlyList<WorkerMailbox> mailboxes)
 {
-    /// <summary>What a test may take beyond its -t and -O: connecting, creating streams, exchanging results.</summary>
+    /// <summary>What a test may take beyond its -t and -O once connected: creating streams, exchanging results.</summary>
     public static readonly TimeSpan Margin = TimeSpan.FromSeconds(15);
 
     /// <summary>The bound on a test ended by -n or -k rather than by time.</summary>
     public static readonly TimeSpan UnboundedLimit = TimeSpan.FromSeconds(120);
 
-    /// <summary>How long the test of <paramref name="options"/> may take at most, all told.</summary>
-    public static TimeSpan Limit(Iperf3Parameters options) =>
+    /// <summary>
+    /// When TCP gives up a connect that nobody answers: the SYN and its retransmissions, each
+    /// timeout twice the last from 1 s (RFC 6298 5.5), 127 s for 6 of them, as Linux's
+    /// tcp_syn_retries = 6; the worker then reports "Connection timed out".
+    /// </summary>
+    public static readonly TimeSpan ConnectGiveUp = TimeSpan.FromTicks(TcpSocket.InitialRto * ((1L << (TcpSocket.MaxSynRetransmits + 1)) - 1) / 100);
+
+    /// <summary>How much longer the control thread waits than the worker's own bounds, which end the test themselves.</summary>
+    private static readonly TimeSpan Slack = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long the control connection may take to open: --connect-timeout, or as long as TCP tries.</summary>
+    public static TimeSpan ConnectLimit(Iperf3ClientOptions options) =>
+        options.ConnectTimeoutMilliseconds is int timeout ? TimeSpan.FromMilliseconds(timeout) : ConnectGiveUp;
+
+    /// <summary>How long the test of <paramref name="options"/> may take once connected.</summary>
+    public static TimeSpan RunLimit(Iperf3Parameters options) =>
         options.Duration > 0 ? TimeSpan.FromSeconds(options.Duration + options.Omit) + Margin : UnboundedLimit;
+
+    /// <summary>How long the test of <paramref name="options"/> may take at most, all told (connecting, running, and the waits' slack).</summary>
+    public static TimeSpan Limit(Iperf3ClientOptions options) => ConnectLimit(options) + Slack + RunLimit(options.Parameters) + Slack;
 
     /// <summary>Parses the words after <c>iperf3</c>; the options and the server's endpoint, or an error in iperf3's words.</summary>
     public static Iperf3ClientOptions? Parse(IReadOnlyList<string> args, out InetEndpoint server, out string? error)
@@ -67,17 +87,31 @@ internal sealed class Iperf3Command(IReadOnlyList<StackWorker> workers, IReadOnl
             return new(ControlStatus.Error, $"iperf3: parameter error - {error}\n");
         if (workers.Count == 0 || mailboxes.Count == 0)
             return new(ControlStatus.Unavailable, "the dataplane has no workers\n");
-        var run = new Iperf3ClientRun(workers[0], options.Parameters, server);
+        var run = new Iperf3ClientRun(workers[0], options.Parameters, server,
+            options.ConnectTimeoutMilliseconds is int connect ? TimeSpan.FromMilliseconds(connect) : null,
+            options.ReceiveTimeoutMilliseconds is int idle ? TimeSpan.FromMilliseconds(idle) : null);
         if (!mailboxes[0].TryPost(run))
             return new(ControlStatus.Error, "iperf3: error - worker 0 is busy with other requests; try again\n");
-        TimeSpan limit = Limit(options.Parameters);
+        // Connecting: the worker ends the test itself when the connect fails or times out; this
+        // wait only backs it up.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        TimeSpan connectLimit = ConnectLimit(options) + Slack;
+        while (!run.Connected.IsSet && !run.Completed.IsSet && clock.Elapsed < connectLimit)
+            run.Completed.Wait(TimeSpan.FromMilliseconds(50));
+        if (!run.Connected.IsSet && !run.Completed.IsSet)
+            return Cancel(options, run, "unable to connect to server: Connection timed out");
+        TimeSpan limit = RunLimit(options.Parameters);
         if (!run.Completed.Wait(limit))
-        {
-            // Too long: the worker sends CLIENT_TERMINATE and closes; wait a little for it.
-            run.Cancel();
-            if (!run.Completed.Wait(TimeSpan.FromSeconds(2)))
-                return new(ControlStatus.Error, $"iperf3: error - the test did not end within {limit.TotalSeconds:0} s\n");
-        }
+            return Cancel(options, run, $"the test did not end within {limit.TotalSeconds:0} s of connecting");
+        return Report(options, run);
+    }
+
+    /// <summary>Too long: the worker sends CLIENT_TERMINATE and closes, reporting <paramref name="reason"/>; the control thread waits a little for it.</summary>
+    private static ControlReply Cancel(Iperf3ClientOptions options, Iperf3ClientRun run, string reason)
+    {
+        run.Cancel(reason);
+        if (!run.Completed.Wait(TimeSpan.FromSeconds(2)))
+            return new(ControlStatus.Error, $"iperf3: error - {reason}\n");
         return Report(options, run);
     }
 

@@ -122,6 +122,53 @@ public class PacketEngineTests
         engine.Dispose();
     }
 
+    /// <summary>
+    /// A queue with more waiting than a burst: a turn takes up to four bursts of it (a TCP
+    /// connection's share of a turn and then some), and says the worker is behind
+    /// (<see cref="WorkerContext.Saturated"/>) until a turn finds less than a burst.
+    /// </summary>
+    [Fact]
+    public void A_backed_up_queue_gives_a_turn_four_bursts_and_marks_the_worker_behind()
+    {
+        (PacketEngine<Reflector> engine, MemoryPort peer, _, BufferPool pool) = Build(workers: 1);
+        var cache = new BufferCache(pool, size: 256, burst: 32);
+        var burst = new PacketBuffer[32];
+        void Offer(int packets)
+        {
+            for (int sent = 0; sent < packets;)
+            {
+                int n = cache.Allocate(burst.AsSpan(0, Math.Min(32, packets - sent)));
+                for (int i = 0; i < n; i++)
+                    WriteFrame(pool, burst[i], i);
+                Assert.Equal(n, peer.Queue(0).Transmit(burst.AsSpan(0, n)));
+                sent += n;
+            }
+        }
+        void Drain()
+        {
+            int n;
+            while ((n = peer.Queue(0).Receive(burst)) > 0)
+                cache.Release(burst.AsSpan(0, n));
+        }
+        Worker<Reflector> worker = engine.Workers[0];
+
+        Offer(200);
+        Assert.Equal(4 * WorkerContext.BurstSize, worker.RunOnce());
+        Assert.True(worker.Context.Saturated);
+        Drain();
+        Assert.Equal(200 - 4 * WorkerContext.BurstSize, worker.RunOnce());
+        Assert.True(worker.Context.Saturated); // 72 waited: more than a burst
+        Drain();
+        Offer(10);
+        Assert.Equal(10, worker.RunOnce());
+        Assert.False(worker.Context.Saturated);
+        Assert.Equal(3, worker.Context.Turn);
+        Drain();
+        cache.Flush();
+        engine.Dispose();
+        Assert.Equal(pool.Count, pool.Shared.Count);
+    }
+
     [Fact]
     public void A_million_packets_through_two_workers_allocate_nothing()
     {

@@ -166,7 +166,11 @@ internal sealed class SimulatedNode
          Context.Counters.Dropped, Context.Counters.Transmitted, Context.Counters.TransmitDrops, ReceiveNoBuffer, BuffersOutstanding];
 
     /// <summary>Opens a turn of the worker loop at <paramref name="now"/>.</summary>
-    internal void BeginTurn(long now) => Context.Now = now;
+    internal void BeginTurn(long now)
+    {
+        Context.Now = now;
+        Context.BeginTurn();
+    }
 
     /// <summary>Hands <paramref name="frame"/> to the stack as received on <paramref name="port"/>; false when no buffer was free.</summary>
     internal bool Receive(int port, ReadOnlySpan<byte> frame)

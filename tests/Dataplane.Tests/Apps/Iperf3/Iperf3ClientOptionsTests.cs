@@ -51,6 +51,27 @@ public class Iperf3ClientOptionsTests
         Assert.Equal(0, Ok("-c", "h").Parameters.Bandwidth);
     }
 
+    /// <summary>
+    /// iperf_parse_arguments (3.12): --connect-timeout in milliseconds (none by default: as long as
+    /// TCP tries); --rcv-timeout in milliseconds, 100 at least, default 120000 in a receiving test
+    /// (-R, --bidir) and not watched when the client only sends, where giving it is an error.
+    /// </summary>
+    [Fact]
+    public void Connect_and_receive_timeouts_are_read_as_iperf3_reads_them()
+    {
+        Assert.Null(Ok("-c", "h").ConnectTimeoutMilliseconds);
+        Assert.Equal(1500, Ok("-c", "h", "--connect-timeout", "1500").ConnectTimeoutMilliseconds);
+        Assert.Equal(1500, Ok("-c", "h", "--connect-timeout=1500").ConnectTimeoutMilliseconds);
+        Assert.Null(Ok("-c", "h").ReceiveTimeoutMilliseconds);
+        Assert.Equal(120_000, Ok("-c", "h", "-R").ReceiveTimeoutMilliseconds);
+        Assert.Equal(120_000, Ok("-c", "h", "--bidir").ReceiveTimeoutMilliseconds);
+        Assert.Equal(2000, Ok("-c", "h", "-R", "--rcv-timeout", "2000").ReceiveTimeoutMilliseconds);
+        Assert.Equal("client receive timeout is valid only in receiving mode", Bad("-c", "h", "--rcv-timeout", "2000"));
+        Assert.Equal("receive timeout value is incorrect or not in range", Bad("-c", "h", "-R", "--rcv-timeout", "99"));
+        Assert.Equal("receive timeout value is incorrect or not in range", Bad("-c", "h", "-R", "--rcv-timeout", "x"));
+        Assert.StartsWith("bad value for --connect-timeout", Bad("-c", "h", "--connect-timeout", "-5"), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Bad_options_get_iperf3s_messages()
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Dataplane.Tests.Control;
 using Xunit.Abstractions;
 
 namespace Dataplane.Tests.Stack.Lab;
@@ -41,6 +42,33 @@ public class Iperf3AppLabTests(ITestOutputHelper output)
         Assert.True(sent >= received, $"received {received} more than sent {sent}");
         int streams = options.Contains("-P 4", StringComparison.Ordinal) ? 4 : options.Contains("--bidir", StringComparison.Ordinal) ? 2 : 1;
         Assert.Equal(streams, end.GetProperty("streams").GetArrayLength());
+        lab.AssertAlive();
+    }
+
+    /// <summary>
+    /// The stock client's --bidir against the app on a dataplane of one worker, so that both data
+    /// streams share it (with two they do half the time): each direction gets a comparable share of
+    /// what the worker carries, neither under half of the other. The worker is the bottleneck, and
+    /// its receive queue held the client's data behind the client's ACKs of a megabyte of ours (our
+    /// window never meets a loss on this path): client to server got a third of server to client, a
+    /// sixth on a loaded machine, until each connection got a share of each turn of a busy worker
+    /// (TcpSocket.Share.cs).
+    /// </summary>
+    [SkippableFact]
+    public void Stock_iperf3_client_bidir_on_one_worker_gives_each_direction_a_comparable_share()
+    {
+        using StackLab lab = StackLab.Start(LabDriver.Tap, Apps, workers: 1);
+        Dictionary<string, long> before = lab.Counters();
+
+        using JsonDocument result = Client(lab, StackLab.DataplaneLeft, ["-t", "6", "--bidir"]);
+
+        JsonElement end = result.RootElement.GetProperty("end");
+        double up = end.GetProperty("sum_received").GetProperty("bits_per_second").GetDouble();
+        double down = end.GetProperty("sum_received_bidir_reverse").GetProperty("bits_per_second").GetDouble();
+        string moved = StackLab.Moved(before, lab.Counters());
+        output.WriteLine($"iperf3 -c {StackLab.DataplaneLeft} -t 6 --bidir, one worker: client to server {Rate(end.GetProperty("sum_received"))}, server to client {Rate(end.GetProperty("sum_received_bidir_reverse"))}; counters moved: {moved}");
+        Assert.True(Math.Min(up, down) * 2 >= Math.Max(up, down),
+            $"one direction starves: client to server {up / 1e6:0.0} Mbit/s, server to client {down / 1e6:0.0} Mbit/s; counters moved: {moved}");
         lab.AssertAlive();
     }
 
@@ -92,6 +120,32 @@ public class Iperf3AppLabTests(ITestOutputHelper output)
         lab.AssertAlive();
     }
 
+    /// <summary>
+    /// The other side of <see cref="Stock_iperf3_client_bidir_on_one_worker_gives_each_direction_a_comparable_share"/>:
+    /// <c>ctl iperf3 --bidir</c> against a stock server, on one worker (the client's streams always
+    /// share its worker: it picks their ports so). Each direction gets a comparable share, neither
+    /// under half of the other; our sending stream used to take three to seven times the stock server's.
+    /// </summary>
+    [SkippableFact]
+    public void Ctl_iperf3_bidir_on_one_worker_gives_each_direction_a_comparable_share()
+    {
+        using StackLab lab = StackLab.Start(LabDriver.Tap, workers: 1);
+        LabProcess listening = lab.StartInLeft("iperf3", "-s", "-1", "--forceflush", "-B", StackLab.LeftHost);
+        listening.WaitForOutput("Server listening", TimeSpan.FromSeconds(30));
+        Dictionary<string, long> before = lab.Counters();
+
+        using JsonDocument json = JsonDocument.Parse(lab.Ctl("iperf3", "-c", StackLab.LeftHost, "-t", "6", "--bidir", "-J"));
+
+        JsonElement end = json.RootElement.GetProperty("end");
+        double up = end.GetProperty("sum_received").GetProperty("bits_per_second").GetDouble();
+        double down = end.GetProperty("sum_received_bidir_reverse").GetProperty("bits_per_second").GetDouble();
+        string moved = StackLab.Moved(before, lab.Counters());
+        output.WriteLine($"ctl iperf3 -c {StackLab.LeftHost} -t 6 --bidir, one worker: dataplane to server {Rate(end.GetProperty("sum_received"))}, server to dataplane {Rate(end.GetProperty("sum_received_bidir_reverse"))}; counters moved: {moved}");
+        Assert.True(Math.Min(up, down) * 2 >= Math.Max(up, down),
+            $"one direction starves: dataplane to server {up / 1e6:0.0} Mbit/s, server to dataplane {down / 1e6:0.0} Mbit/s; counters moved: {moved}");
+        lab.AssertAlive();
+    }
+
     [SkippableFact]
     public void Ctl_iperf3_json_has_the_sums()
     {
@@ -104,6 +158,102 @@ public class Iperf3AppLabTests(ITestOutputHelper output)
         JsonElement end = json.RootElement.GetProperty("end");
         output.WriteLine($"{Rate(end.GetProperty("sum_sent"))} sent, {Rate(end.GetProperty("sum_received"))} received");
         Assert.True(end.GetProperty("sum_received").GetProperty("bytes").GetInt64() > 0);
+    }
+
+    /// <summary>
+    /// <c>ctl iperf3 -c</c> to the left host, where nothing listens on 5201: its reset refuses the
+    /// control connection and ctl fails at once (within 5 s, loaded machine or not), non-zero, with
+    /// iperf3's words.
+    /// </summary>
+    [SkippableFact]
+    public void Ctl_iperf3_to_a_port_nobody_listens_on_fails_at_once_as_refused()
+    {
+        using StackLab lab = StackLab.Start(LabDriver.Tap);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        (int code, string text, string error) = RunningHost.Ctl("-s", lab.Host.Socket, "iperf3", "-c", StackLab.LeftHost, "-t", "2");
+
+        output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s, exit {code}: {text}{error}");
+        Assert.NotEqual(0, code);
+        Assert.Contains("iperf3: error - unable to connect to server: Connection refused", text + error, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"it took {clock.Elapsed.TotalSeconds:0.0} s");
+        lab.AssertAlive();
+    }
+
+    /// <summary>
+    /// <c>ctl iperf3 -c</c> to an address of the left net that nobody has, with --connect-timeout
+    /// 1500: no ARP answer, no SYN-ACK; ctl fails after the 1.5 s (not before; within 10 s), non-zero,
+    /// as stock iperf3 does: "unable to connect to server: Connection timed out". (Without the
+    /// option it fails when TCP's SYN retransmissions run out, 127 s: Iperf3ClientSimulationTests.)
+    /// </summary>
+    [SkippableFact]
+    public void Ctl_iperf3_to_a_host_that_does_not_answer_fails_at_the_connect_timeout()
+    {
+        using StackLab lab = StackLab.Start(LabDriver.Tap);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        (int code, string text, string error) = RunningHost.Ctl("-s", lab.Host.Socket, "iperf3", "-c", "10.10.11.9", "-t", "2", "--connect-timeout", "1500");
+
+        output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s, exit {code}: {text}{error}");
+        Assert.NotEqual(0, code);
+        Assert.Contains("iperf3: error - unable to connect to server: Connection timed out", text + error, StringComparison.Ordinal);
+        Assert.InRange(clock.Elapsed.TotalSeconds, 1.5, 10);
+        lab.AssertAlive();
+    }
+
+    /// <summary>
+    /// A receiving test (-R) whose server goes silent a second in (its link goes down): with
+    /// --rcv-timeout 2000 ctl ends 2 s after the last data ("idle timeout for receiving data", as
+    /// iperf3 says), not at the end of -t 30; within 10 s of the silence.
+    /// </summary>
+    [SkippableFact]
+    public void Ctl_iperf3_receiving_from_a_server_gone_silent_ends_at_the_receive_timeout()
+    {
+        using StackLab lab = StackLab.Start(LabDriver.Tap);
+        LabProcess listening = lab.StartInLeft("iperf3", "-s", "-1", "--forceflush", "-B", StackLab.LeftHost);
+        listening.WaitForOutput("Server listening", TimeSpan.FromSeconds(30));
+
+        (int code, string text, TimeSpan silent) = WithServerSilenced(lab, "-R", "-t", "30", "--rcv-timeout", "2000");
+
+        output.WriteLine($"ended {silent.TotalSeconds:0.0} s after the silence, exit {code}: {text}");
+        Assert.NotEqual(0, code);
+        Assert.Contains("iperf3: error - idle timeout for receiving data", text, StringComparison.Ordinal);
+        Assert.InRange(silent.TotalSeconds, 1.5, 10);
+        lab.AssertAlive();
+    }
+
+    /// <summary>
+    /// A sending test whose server goes silent a second in: iperf3 itself would wait for the
+    /// server's results for as long as TCP holds the control connection (minutes); ctl ends when -t
+    /// and the margin for exchanging results are over (3 + 15 s from connecting), and says so.
+    /// </summary>
+    [SkippableFact]
+    public void Ctl_iperf3_sending_to_a_server_gone_silent_ends_within_the_test_and_its_margin()
+    {
+        using StackLab lab = StackLab.Start(LabDriver.Tap);
+        LabProcess listening = lab.StartInLeft("iperf3", "-s", "-1", "--forceflush", "-B", StackLab.LeftHost);
+        listening.WaitForOutput("Server listening", TimeSpan.FromSeconds(30));
+
+        (int code, string text, TimeSpan silent) = WithServerSilenced(lab, "-t", "3");
+
+        output.WriteLine($"ended {silent.TotalSeconds:0.0} s after the silence, exit {code}: {text}");
+        Assert.NotEqual(0, code);
+        Assert.Contains("iperf3: error - the test did not end within 18 s of connecting", text, StringComparison.Ordinal);
+        Assert.InRange(silent.TotalSeconds, 10, 30);
+        lab.AssertAlive();
+    }
+
+    /// <summary>Runs <c>ctl iperf3 -c LEFT-HOST OPTIONS</c> and takes the left host's link down a second into it; ctl's exit code and output, and how long after the silence it ended.</summary>
+    private static (int Code, string Text, TimeSpan AfterSilence) WithServerSilenced(StackLab lab, params string[] options)
+    {
+        Task<(int Code, string Out, string Err)> ctl = Task.Run(() => RunningHost.Ctl(["-s", lab.Host.Socket, "iperf3", "-c", StackLab.LeftHost, .. options]));
+        Thread.Sleep(TimeSpan.FromSeconds(1));
+        Assert.False(ctl.IsCompleted, $"ctl ended before the server went silent: {(ctl.IsCompleted ? ctl.Result.Out + ctl.Result.Err : "")}");
+        LinuxLab.Run("ip", "-n", lab.Left, "link", "set", lab.LeftLink, "down");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.True(ctl.Wait(TimeSpan.FromSeconds(120)), "ctl did not end within 120 s of the silence");
+        (int code, string stdout, string stderr) = ctl.Result;
+        return (code, stdout + stderr, clock.Elapsed);
     }
 
     /// <summary>Runs the stock client on the left host against <paramref name="server"/>; its JSON report.</summary>

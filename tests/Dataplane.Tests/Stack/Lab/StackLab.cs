@@ -105,15 +105,17 @@ internal sealed partial class StackLab : IDisposable
     /// <summary>
     /// Builds the lab and starts the dataplane on it, with <paramref name="config"/> appended to
     /// the config (an <c>mtu</c> or <c>app</c> statement), and returns once both hosts reach each
-    /// other through it over IPv4 and IPv6 (so ARP, ND and the dataplane's DAD are done).
+    /// other through it over IPv4 and IPv6 (so ARP, ND and the dataplane's DAD are done). The
+    /// dataplane has <paramref name="workers"/> workers (one queue each per port): two by default,
+    /// so that a test's flows land on both; one puts every flow on the same worker.
     /// </summary>
-    public static StackLab Start(LabDriver driver, string config = "")
+    public static StackLab Start(LabDriver driver, string config = "", int workers = 2)
     {
         RequireRoot();
         var lab = new StackLab(driver);
         try
         {
-            lab.Build(config);
+            lab.Build(config, workers);
             return lab;
         }
         catch
@@ -246,7 +248,7 @@ internal sealed partial class StackLab : IDisposable
         }
     }
 
-    private void Build(string extra)
+    private void Build(string extra, int workers)
     {
         Left = _lab.Namespace();
         Right = _lab.Namespace();
@@ -260,8 +262,8 @@ internal sealed partial class StackLab : IDisposable
                 "net.ipv6.conf.all.router_solicitations=0", "net.ipv6.conf.default.router_solicitations=0");
         }
         // Two workers (each owns queue i of both ports, as in the example config) on the first two
-        // CPUs this process may use.
-        int[] cpus = [.. Native.CurrentThread.GetAffinity().Take(2)];
+        // CPUs this process may use, or as many as asked.
+        int[] cpus = [.. Native.CurrentThread.GetAffinity().Take(workers)];
         int cores = cpus.Length;
         string portLeft, portRight;
         if (Driver == LabDriver.Tap)

@@ -7,19 +7,31 @@ namespace Dataplane.Stack.Apps.Iperf3;
 /// <summary>
 /// One <c>ctl iperf3 -c</c> test, handed from the control thread to a worker through its
 /// <see cref="WorkerMailbox"/>: the worker runs <see cref="Run"/> on its thread, which starts the
-/// test in that worker's <see cref="Iperf3ClientApp"/>; the control thread waits on
-/// <see cref="Completed"/> (bounded), then reads <see cref="Session"/> and <see cref="Error"/>,
-/// which the worker no longer touches once it has set it (the event's set and wait order them).
+/// test in that worker's <see cref="Iperf3ClientApp"/>; the control thread waits for
+/// <see cref="Connected"/> or <see cref="Completed"/> (as long as connecting may take), then for
+/// <see cref="Completed"/> (as long as the test may take), then reads <see cref="Session"/> and
+/// <see cref="Error"/>, which the worker no longer touches once it has set it (the event's set and
+/// wait order them).
 /// </summary>
-internal sealed class Iperf3ClientRun(StackWorker worker, Iperf3Parameters parameters, InetEndpoint server) : IWorkerTask
+internal sealed class Iperf3ClientRun(StackWorker worker, Iperf3Parameters parameters, InetEndpoint server, TimeSpan? connectTimeout = null, TimeSpan? receiveTimeout = null) : IWorkerTask
 {
     private volatile bool _cancelled;
+    private volatile string? _cancelReason;
 
     /// <summary>The server.</summary>
     public InetEndpoint Server { get; } = server;
 
     /// <summary>The test's parameters.</summary>
     public Iperf3Parameters Parameters { get; } = parameters;
+
+    /// <summary>--connect-timeout: how long the control connection may take to open; null for as long as TCP tries.</summary>
+    public TimeSpan? ConnectTimeout { get; } = connectTimeout;
+
+    /// <summary>--rcv-timeout: how long a receiving test may go without data before it ends; null when not watched.</summary>
+    public TimeSpan? ReceiveTimeout { get; } = receiveTimeout;
+
+    /// <summary>Set by the worker once the control connection is open.</summary>
+    public ManualResetEventSlim Connected { get; } = new();
 
     /// <summary>Set by the worker when the test is over, whichever way.</summary>
     public ManualResetEventSlim Completed { get; } = new();
@@ -36,8 +48,15 @@ internal sealed class Iperf3ClientRun(StackWorker worker, Iperf3Parameters param
     /// <summary>Whether the control thread gave up waiting: the worker terminates the test (CLIENT_TERMINATE).</summary>
     public bool IsCancelled => _cancelled;
 
-    /// <summary>The control thread gives up: the worker ends the test on its next tick.</summary>
-    public void Cancel() => _cancelled = true;
+    /// <summary>Why the control thread gave up, for the report.</summary>
+    public string? CancelReason => _cancelReason;
+
+    /// <summary>The control thread gives up, for <paramref name="reason"/>: the worker ends the test on its next tick.</summary>
+    public void Cancel(string reason)
+    {
+        _cancelReason = reason;
+        _cancelled = true; // after the reason: the worker reads the flag, then the reason
+    }
 
     /// <inheritdoc/>
     public void Run() => Iperf3ClientApp.On(worker).Begin(this);
@@ -74,6 +93,8 @@ internal sealed class Iperf3ClientApp : TcpApp
     private bool _ended;
     private bool _tickArmed;
     private long _unixOffsetMicroseconds;
+    private long _connectDeadline; // --connect-timeout's end, in the worker's clock; 0 when none or connected
+    private long _lastReceived;    // when data or a control message last came, for --rcv-timeout
 
     private Iperf3ClientApp(UdpSocketTable udp)
     {
@@ -142,6 +163,7 @@ internal sealed class Iperf3ClientApp : TcpApp
         _session = session;
         _control = control;
         _running = _ended = false;
+        _connectDeadline = run.ConnectTimeout is { } connectTimeout ? Tcp.Context.Now + Math.Max(1, connectTimeout.Ticks * 100) : 0;
         int length = run.Parameters.EffectiveLength;
         if (_block.Length != length)
             _block = new byte[length];
@@ -154,6 +176,8 @@ internal sealed class Iperf3ClientApp : TcpApp
     {
         if (connection == _control)
         {
+            _connectDeadline = 0;
+            _run?.Connected.Set();
             Flush();
             return;
         }
@@ -226,10 +250,23 @@ internal sealed class Iperf3ClientApp : TcpApp
         if (_session is not { } session || _run is not { } run)
             return;
         TimeSpan now = Now;
+        if (_connectDeadline != 0 && Tcp.Context.Now >= _connectDeadline)
+        {
+            // iperf3's netdial with --connect-timeout: the control connection did not open in time.
+            Fail("unable to connect to server: Connection timed out");
+            return;
+        }
         if (run.IsCancelled && !session.IsFinished)
         {
+            run.Error ??= run.CancelReason;
             session.Terminate(now);
             Flush();
+        }
+        else if (_running && !_ended && run.ReceiveTimeout is { } idle && Tcp.Context.Now - _lastReceived > idle.Ticks * 100)
+        {
+            // iperf_run_client: a receiving test in which nothing came for --rcv-timeout (IENOMSG).
+            Fail("idle timeout for receiving data");
+            return;
         }
         RecordRetransmits();
         session.Poll(now);
@@ -260,6 +297,8 @@ internal sealed class Iperf3ClientApp : TcpApp
     {
         if (_control is not { } control || _session is not { } session)
             return;
+        if (control.ReadableBytes > 0)
+            _lastReceived = Tcp.Context.Now;
         RecordRetransmits(); // the results the session sends carry them
         while (control.ReadableBytes > 0 && !session.IsFinished)
         {
@@ -286,6 +325,7 @@ internal sealed class Iperf3ClientApp : TcpApp
                     break;
                 case Iperf3EventKind.TestStarted:
                     _running = true;
+                    _lastReceived = Tcp.Context.Now;
                     foreach (ClientStream stream in _streams)
                         FillTcp(stream);
                     break;
@@ -358,6 +398,8 @@ internal sealed class Iperf3ClientApp : TcpApp
         Iperf3Stream counted = stream.Counted;
         int block = counted.BlockLength;
         int readable;
+        if (socket.ReadableBytes > 0)
+            _lastReceived = Tcp.Context.Now;
         while ((readable = socket.ReadableBytes) > 0)
         {
             int take = Math.Min(readable, block);
@@ -429,7 +471,10 @@ internal sealed class Iperf3ClientApp : TcpApp
             return;
         }
         if (!stream.Counted.IsSender)
+        {
+            _lastReceived = Tcp.Context.Now;
             stream.Counted.CountUdpDatagram(datagram.Payload, UnixMicroseconds);
+        }
     }
 
     private void RecordRetransmits()
@@ -473,6 +518,7 @@ internal sealed class Iperf3ClientApp : TcpApp
             }
         }
         _streams.Clear();
+        _connectDeadline = 0;
         if (_control is { } control)
         {
             control.Consume(control.ReadableBytes);

@@ -37,6 +37,27 @@ public sealed class Iperf3ClientOptions
     /// <summary>-V: verbose.</summary>
     public bool Verbose { get; private set; }
 
+    /// <summary>iperf3's default --rcv-timeout (DEFAULT_NO_MSG_RCVD_TIMEOUT, iperf_api.h), in milliseconds.</summary>
+    public const int DefaultReceiveTimeoutMilliseconds = 120_000;
+
+    /// <summary>The least --rcv-timeout iperf3 takes (MIN_NO_MSG_RCVD_TIMEOUT), in milliseconds.</summary>
+    public const int MinimumReceiveTimeoutMilliseconds = 100;
+
+    /// <summary>
+    /// --connect-timeout: how long the control connection may take to open, in milliseconds; null
+    /// for as long as TCP tries (its SYN retransmissions, about two minutes, as Linux's
+    /// tcp_syn_retries). iperf3 gives up with "unable to connect to server: Connection timed out".
+    /// </summary>
+    public int? ConnectTimeoutMilliseconds { get; private set; }
+
+    /// <summary>
+    /// --rcv-timeout: in a test where this side receives (-R, --bidir), how long it may run without
+    /// anything arriving before it ends with "idle timeout for receiving data" (iperf_client_api.c,
+    /// IENOMSG), in milliseconds; default 120000. Null when this side only sends: iperf3 watches
+    /// only a receiving client so.
+    /// </summary>
+    public int? ReceiveTimeoutMilliseconds { get; private set; }
+
     /// <summary>The parameters for the server.</summary>
     public Iperf3Parameters Parameters { get; } = new();
 
@@ -53,14 +74,15 @@ public sealed class Iperf3ClientOptions
         ["pacing-timer"] = "pacing-timer", ["extra-data"] = "extra-data", ["zerocopy"] = "Z",
         ["flowlabel"] = "L", ["fq-rate"] = "fq-rate", ["dont-fragment"] = "dont-fragment",
         ["server"] = "s", ["daemon"] = "D", ["one-off"] = "1", ["server-bitrate-limit"] = "server-bitrate-limit",
-        ["idle-timeout"] = "idle-timeout",
+        ["idle-timeout"] = "idle-timeout", ["connect-timeout"] = "connect-timeout", ["rcv-timeout"] = "rcv-timeout",
     };
 
     /// <summary>The options that take a value.</summary>
     private static readonly HashSet<string> WithValue = new(StringComparer.Ordinal)
     {
         "c", "p", "t", "n", "k", "P", "l", "w", "b", "M", "O", "cport", "f", "i", "S", "T", "C", "L",
-        "pacing-timer", "extra-data", "fq-rate", "server-bitrate-limit", "idle-timeout",
+        "pacing-timer", "extra-data", "fq-rate", "server-bitrate-limit", "idle-timeout", "connect-timeout",
+        "rcv-timeout",
     };
 
     /// <summary>Parses <paramref name="args"/>; null and a message in iperf3's words when they are not a client's.</summary>
@@ -68,7 +90,7 @@ public sealed class Iperf3ClientOptions
     {
         ArgumentNullException.ThrowIfNull(args);
         var o = new Iperf3ClientOptions();
-        bool durationGiven = false, rateGiven = false, server = false, serverOnly = false, client = false;
+        bool durationGiven = false, rateGiven = false, server = false, serverOnly = false, client = false, receiveTimeoutGiven = false;
         int length = 0;
         for (int i = 0; i < args.Count; i++)
         {
@@ -117,6 +139,7 @@ public sealed class Iperf3ClientOptions
             }
             foreach ((string key, string? value) in options)
             {
+                receiveTimeoutGiven |= key == "rcv-timeout";
                 string? problem = o.Apply(key, value, ref durationGiven, ref rateGiven, ref server, ref serverOnly, ref client, ref length);
                 if (problem is not null)
                     return Fail(out error, problem);
@@ -142,6 +165,15 @@ public sealed class Iperf3ClientOptions
             p.Duration = 0;
         if ((durationGiven && p.Bytes != 0) || (durationGiven && p.Blocks != 0) || (p.Bytes != 0 && p.Blocks != 0))
             return Fail(out error, "only one test end condition (-t, -n, -k) may be specified");
+        // iperf_parse_arguments: --rcv-timeout only for a client that receives (IERVRSONLYRCVTIMEOUT);
+        // iperf_run_client watches the receiving modes only, with the default when not given.
+        bool receives = p.Reverse || p.Bidirectional;
+        if (receiveTimeoutGiven && !receives)
+            return Fail(out error, "client receive timeout is valid only in receiving mode");
+        if (!receives)
+            o.ReceiveTimeoutMilliseconds = null;
+        else
+            o.ReceiveTimeoutMilliseconds ??= DefaultReceiveTimeoutMilliseconds;
         error = null;
         return o;
     }
@@ -277,6 +309,14 @@ public sealed class Iperf3ClientOptions
                 return null;
             case "dont-fragment":
                 p.DontFragment = true;
+                return null;
+            case "connect-timeout":
+                // unit_atoi, as iperf3 reads it; a negative timeout is no timeout there, an error here.
+                return Size(value!, "--connect-timeout", 1024, out double connect) ?? (connect > int.MaxValue ? "bad value for --connect-timeout: too long" : Set(() => ConnectTimeoutMilliseconds = (int)connect));
+            case "rcv-timeout":
+                if (!int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int rcv) || rcv < MinimumReceiveTimeoutMilliseconds || rcv > 86400 * 1000)
+                    return "receive timeout value is incorrect or not in range";
+                ReceiveTimeoutMilliseconds = rcv;
                 return null;
             case "pacing-timer":
                 return Size(value!, "--pacing-timer", 1024, out double pacing) ?? Set(() => p.PacingTimer = (int)pacing);

@@ -57,7 +57,7 @@ internal sealed partial class TcpSocket
     {
         int scale = syn ? 0 : _rcvScale;
         uint room = ReceiveWindowFor(syn);
-        TcpSequence right = _rcvNxt + (int)room;
+        TcpSequence right = syn ? _rcvNxt + (int)room : ShareOfWindow(_rcvNxt + (int)room);
         if (right > _rcvAdv && (right - _rcvAdv >= Math.Min(_receiveBuffer / 2, _sendMss) || _rcvAdv <= _rcvNxt || syn))
         {
             WindowEdgeMoved(_rcvAdv);
@@ -92,7 +92,7 @@ internal sealed partial class TcpSocket
             return;
         TuneReceiveBuffer();
         uint room = ReceiveWindowFor(syn: false);
-        int growth = _rcvNxt + (int)room - _rcvAdv;
+        int growth = ShareOfWindow(_rcvNxt + (int)room) - _rcvAdv; // held at the turn's share, the update waits for the next
         if (growth >= 2 * _sendMss || growth >= _receiveBuffer / 2 || (ReceiveWindow == 0 && growth > 0))
         {
             _ackNow = true;

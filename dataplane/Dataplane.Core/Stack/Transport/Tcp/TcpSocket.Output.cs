@@ -67,8 +67,11 @@ internal sealed partial class TcpSocket
                 if (!(allThereIs && (nothingInFlight || NoDelay)) && length < (int)(_maxSndWnd / 2))
                     break;
             }
+            if (length > 0 && !MaySendNewData())
+                break; // this turn's share is sent: the rest at the next (TcpSocket.Share.cs)
             if (!SendSegment(_sndNxt, TcpFlags.Ack | (fin ? TcpFlags.Fin : 0) | (length > 0 && length == unsent ? TcpFlags.Psh : 0), length, retransmit: false))
                 break;
+            SentNewData(length);
             if (!_timing && length > 0 && !_timestamps)
             {
                 // Karn: time one segment at a time, never a retransmitted one (RFC 6298 3).

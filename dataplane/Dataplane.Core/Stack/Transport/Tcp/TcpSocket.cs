@@ -287,6 +287,7 @@ internal sealed partial class TcpSocket
         Scope = -1;
         Parent = null;
         Pending = 0;
+        ForgetShare(); // a socket reused within a turn starts with a whole share (it may still be on the turn queue: harmless, TakeTurn checks the state)
         NextListener = null;
         ResetProtocol();
     }

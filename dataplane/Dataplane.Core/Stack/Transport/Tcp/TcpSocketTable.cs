@@ -71,6 +71,9 @@ internal sealed class TcpSocketTable
     /// <summary>The TCP layer the table belongs to, which sends the segments.</summary>
     public TcpLayer Layer => _layer;
 
+    /// <summary>The connections that go on at the next turn, having used their share of this one.</summary>
+    public TcpTurnQueue TurnQueue { get; } = new();
+
     /// <summary>The worker's context: clock, timers, random source, flow placement.</summary>
     public WorkerContext Context => _layer.Context;
 
