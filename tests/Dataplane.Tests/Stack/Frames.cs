@@ -50,6 +50,79 @@ internal static class Frames
         return Checksum(pseudo);
     }
 
+    /// <summary>
+    /// A TCP super-frame (TSO) cut into segments of <paramref name="segmentSize"/> payload bytes the
+    /// way a port that segments cuts it (Linux's tcp_gso_segment under inet_gso_segment and
+    /// ipv6_gso_segment): the headers copied, the sequence number advanced, FIN and PSH on the last
+    /// piece only and CWR on the first only, IPv4 identifications counting up, the lengths and every
+    /// checksum written anew. First checks what NEEDS_CSUM promises: the checksum field holds the
+    /// pseudo-header sum over the whole segment.
+    /// </summary>
+    public static List<byte[]> CutTcpSuperFrame(byte[] frame, int segmentSize)
+    {
+        bool ipv6 = BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(12)) == TypeIpv6;
+        const int l3 = 14;
+        int ipHeader = ipv6 ? 40 : (frame[l3] & 0x0F) * 4;
+        int l4 = l3 + ipHeader;
+        int tcpHeader = (frame[l4 + 12] >> 4) * 4;
+        int payload = frame.Length - l4 - tcpHeader;
+        ReadOnlySpan<byte> source = frame.AsSpan(l3 + (ipv6 ? 8 : 12), ipv6 ? 16 : 4);
+        ReadOnlySpan<byte> destination = frame.AsSpan(l3 + (ipv6 ? 24 : 16), ipv6 ? 16 : 4);
+        ushort partial = BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(l4 + 16));
+        Assert.Equal((ushort)~Checksum(PseudoHeader(source, destination, frame.Length - l4)), partial);
+
+        uint seq = BinaryPrimitives.ReadUInt32BigEndian(frame.AsSpan(l4 + 4));
+        ushort id = ipv6 ? (ushort)0 : BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(l3 + 4));
+        byte flags = frame[l4 + 13];
+        var pieces = new List<byte[]>();
+        for (int at = 0, i = 0; at < payload; at += segmentSize, i++)
+        {
+            int length = Math.Min(segmentSize, payload - at);
+            bool first = at == 0, last = at + length == payload;
+            byte[] piece = new byte[l4 + tcpHeader + length];
+            frame.AsSpan(0, l4 + tcpHeader).CopyTo(piece);
+            frame.AsSpan(l4 + tcpHeader + at, length).CopyTo(piece.AsSpan(l4 + tcpHeader));
+            if (ipv6)
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(piece.AsSpan(l3 + 4), (ushort)(tcpHeader + length));
+            }
+            else
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(piece.AsSpan(l3 + 2), (ushort)(ipHeader + tcpHeader + length));
+                BinaryPrimitives.WriteUInt16BigEndian(piece.AsSpan(l3 + 4), (ushort)(id + i));
+                piece[l3 + 10] = piece[l3 + 11] = 0;
+                BinaryPrimitives.WriteUInt16BigEndian(piece.AsSpan(l3 + 10), Checksum(piece.AsSpan(l3, ipHeader)));
+            }
+            BinaryPrimitives.WriteUInt32BigEndian(piece.AsSpan(l4 + 4), seq + (uint)at);
+            piece[l4 + 13] = (byte)(flags & ~((last ? 0 : 0x01 | 0x08) | (first ? 0 : 0x80))); // FIN, PSH; CWR
+            piece[l4 + 16] = piece[l4 + 17] = 0;
+            byte[] pseudo = PseudoHeader(source, destination, tcpHeader + length);
+            BinaryPrimitives.WriteUInt16BigEndian(piece.AsSpan(l4 + 16), Checksum([.. pseudo, .. piece.AsSpan(l4)]));
+            pieces.Add(piece);
+        }
+        return pieces;
+    }
+
+    /// <summary>The TCP pseudo-header (RFC 9293 3.1, RFC 8200 8.1) for addresses of either family.</summary>
+    private static byte[] PseudoHeader(ReadOnlySpan<byte> source, ReadOnlySpan<byte> destination, int length)
+    {
+        bool ipv6 = source.Length == 16;
+        byte[] pseudo = new byte[ipv6 ? 40 : 12];
+        source.CopyTo(pseudo);
+        destination.CopyTo(pseudo.AsSpan(source.Length));
+        if (ipv6)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(pseudo.AsSpan(32), (uint)length);
+            pseudo[39] = 6;
+        }
+        else
+        {
+            pseudo[9] = 6;
+            BinaryPrimitives.WriteUInt16BigEndian(pseudo.AsSpan(10), (ushort)length);
+        }
+        return pseudo;
+    }
+
     public static byte[] Ethernet(MacAddress destination, MacAddress source, ushort type, ReadOnlySpan<byte> payload)
     {
         byte[] f = new byte[14 + payload.Length];

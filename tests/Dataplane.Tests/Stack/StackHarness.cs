@@ -1,6 +1,7 @@
 using Dataplane.Buffers;
 using Dataplane.Drivers.Memory;
 using Dataplane.Engine;
+using Dataplane.Ports;
 using Dataplane.Stack;
 using Dataplane.Stack.Transport;
 using Dataplane.Stack.Transport.Tcp;
@@ -55,7 +56,8 @@ internal sealed class StackHarness
 
     /// <summary>A stack with one interface, on its own memory port, per entry of <paramref name="interfaces"/>.</summary>
     /// <remarks><paramref name="tcpBuffer"/> is <c>set tcp buffer</c>: each connection's send and receive buffer.</remarks>
-    public StackHarness(IReadOnlyList<Interface> interfaces, bool forwarding = false, int poolBuffers = 4096, int worker = 0, int workers = 1, int tcpBuffer = TcpSocketTable.DefaultBuffer)
+    /// <remarks><paramref name="capabilities"/> are added to the memory ports' own (<see cref="PortCapabilities.Tso"/>: the port cuts super-frames).</remarks>
+    public StackHarness(IReadOnlyList<Interface> interfaces, bool forwarding = false, int poolBuffers = 4096, int worker = 0, int workers = 1, int tcpBuffer = TcpSocketTable.DefaultBuffer, PortCapabilities capabilities = PortCapabilities.None)
     {
         Pool = new BufferPool(poolBuffers);
         Cache = new BufferCache(Pool);
@@ -69,7 +71,7 @@ internal sealed class StackHarness
             peer.Start();
             _peers[i] = peer;
             transmit[i] = new MemoryQueuePath(ours.Queue(0));
-            nets[i] = new NetInterface(i, $"p{i}", ours.Mac, interfaces[i].Mtu, ours.Capabilities, interfaces[i].V4, interfaces[i].V6);
+            nets[i] = new NetInterface(i, $"p{i}", ours.Mac, interfaces[i].Mtu, ours.Capabilities | capabilities, interfaces[i].V4, interfaces[i].V6);
         }
         Stack = new NetworkStack(nets, forwarding) { TcpBuffer = tcpBuffer };
         Owners = new RssIndirectionTable(workers);
@@ -87,12 +89,12 @@ internal sealed class StackHarness
     /// The lab's two-legged router: p0 <see cref="Ours"/>/24 and <see cref="Ours6"/>/64 facing the
     /// client, p1 <see cref="OursRight"/>/24 and <see cref="OursRight6"/>/64 facing the server.
     /// </summary>
-    public static StackHarness Router(bool forwarding = true, int mtu0 = 1500, int mtu1 = 1500, int poolBuffers = 4096, int worker = 0, int workers = 1, int tcpBuffer = TcpSocketTable.DefaultBuffer) => new(
+    public static StackHarness Router(bool forwarding = true, int mtu0 = 1500, int mtu1 = 1500, int poolBuffers = 4096, int worker = 0, int workers = 1, int tcpBuffer = TcpSocketTable.DefaultBuffer, PortCapabilities capabilities = PortCapabilities.None) => new(
         [
             new([new(Ours, 24)], [new(Ours6, 64)], mtu0),
             new([new(OursRight, 24)], [new(OursRight6, 64)], mtu1),
         ],
-        forwarding, poolBuffers, worker, workers, tcpBuffer);
+        forwarding, poolBuffers, worker, workers, tcpBuffer, capabilities);
 
     /// <summary>The router as a host (no forwarding), started, with the client and the server known: what the UDP tests run on.</summary>
     public static StackHarness Host(int worker = 0, int workers = 1, int tcpBuffer = TcpSocketTable.DefaultBuffer)
@@ -117,6 +119,9 @@ internal sealed class StackHarness
 
     /// <summary>The indirection table for the harness' worker count.</summary>
     public RssIndirectionTable Owners { get; }
+
+    /// <summary>The super-frames (TSO) the stack sent, whole, with their segment size; <see cref="Sent"/> hands out their segments cut as a port cuts them.</summary>
+    public List<(byte[] Frame, int SegmentSize)> SuperFrames { get; } = [];
 
     /// <summary>Whether <see cref="Sent"/> leaves out ARP and neighbour solicitations and advertisements.</summary>
     public bool HideNeighborDiscovery { get; set; }
@@ -214,6 +219,16 @@ internal sealed class StackHarness
             for (int i = 0; i < n; i++)
             {
                 byte[] frame = Bytes(_burst[i]);
+                ref BufferMetadata m = ref Pool.Metadata(_burst[i]);
+                if (m.Gso is GsoType.TcpV4 or GsoType.TcpV6)
+                {
+                    // A super-frame for the port to cut (TSO): the test sees the segments the peer would.
+                    Assert.Equal(OffloadFlags.L4ChecksumPartial, m.Offload & OffloadFlags.L4ChecksumPartial);
+                    SuperFrames.Add((frame, m.SegmentSize));
+                    Cache.Release(_burst[i]);
+                    frames.AddRange(Frames.CutTcpSuperFrame(frame, m.SegmentSize));
+                    continue;
+                }
                 Cache.Release(_burst[i]);
                 if (!HideNeighborDiscovery || !Frames.IsNeighborDiscovery(frame))
                     frames.Add(frame);

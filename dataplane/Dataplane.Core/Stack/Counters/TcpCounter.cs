@@ -65,6 +65,10 @@ internal enum TcpCounter
     [Counter("data segments sent")]
     DataSegmentsSent,
 
+    /// <summary>Super-segments sent whole to a port that cuts them (TSO); their segments count in the two above.</summary>
+    [Counter("super-segments sent for the port to cut (TSO)")]
+    SuperSegmentsSent,
+
     /// <summary>Segments sent again: after a timeout, a fast retransmit, a partial acknowledgment (tcps_sndrexmitpack).</summary>
     [Counter("data segments retransmitted")]
     Retransmitted,

@@ -1,5 +1,6 @@
 using Dataplane.Buffers;
 using Dataplane.Engine;
+using Dataplane.Ports;
 using Dataplane.Stack.Link;
 using Dataplane.Stack.Routing;
 using Dataplane.Wire;
@@ -121,13 +122,17 @@ internal sealed partial class IpOutput
     /// RFC 1122 3.3.3; 1280, RFC 8200 5) when there is no route.
     /// </summary>
     public int RouteMtu(in InetAddress destination, int scope)
+        => RouteInterface(destination, scope)?.Mtu ?? (destination.IsIpv6 ? 1280 : 576);
+
+    /// <summary>The interface the route to <paramref name="destination"/> leaves by (of <paramref name="scope"/> for a link-scoped IPv6 destination); null when there is no route.</summary>
+    public NetInterface? RouteInterface(in InetAddress destination, int scope)
     {
         if (!destination.IsIpv6)
-            return _stack.Routes.Current.TryLookup(destination.V4, out NextHop4 hop) ? _stack.Interfaces[hop.Interface].Mtu : 576;
+            return _stack.Routes.Current.TryLookup(destination.V4, out NextHop4 hop) ? _stack.Interfaces[hop.Interface] : null;
         Ipv6Address destination6 = destination.Mapped;
         if ((destination6.IsLinkLocal || destination6.IsMulticast) && (uint)scope < (uint)_stack.Interfaces.Length)
-            return _stack.Interfaces[scope].Mtu;
-        return _stack.Routes.Current.TryLookup(destination6, out NextHop6 hop6) ? _stack.Interfaces[hop6.Interface].Mtu : 1280;
+            return _stack.Interfaces[scope];
+        return _stack.Routes.Current.TryLookup(destination6, out NextHop6 hop6) ? _stack.Interfaces[hop6.Interface] : null;
     }
 
     /// <summary>Our address on interface <paramref name="iface"/> toward <paramref name="peer"/>, of its family.</summary>
@@ -184,7 +189,7 @@ internal sealed partial class IpOutput
         Span<byte> l3 = _pool.Data(packet)[EthernetHeader..];
         Ipv4Packet.TryCreate(l3, _pool.Metadata(packet).PacketLength - EthernetHeader, out Ipv4Packet ip, out _);
         Ipv4Address nextHop = hop.IsDirect ? destination : hop.Gateway;
-        if (ip.PacketLength > output.Mtu)
+        if (ip.PacketLength > output.Mtu && !FitsAsSegments(packet, output))
         {
             if (ip.HasFlags(Ipv4Flags.DontFragment))
             {
@@ -286,7 +291,7 @@ internal sealed partial class IpOutput
         }
         _counters.Count(Ip6Counter.LocalOut);
         Ipv6Packet.TryCreate(_pool.Data(packet)[EthernetHeader..], _pool.Metadata(packet).PacketLength - EthernetHeader, out Ipv6Packet ip, out _);
-        if (ip.PacketLength > output.Mtu)
+        if (ip.PacketLength > output.Mtu && !FitsAsSegments(packet, output))
         {
             Ipv6Fragment(output, nextHop, packet, ip);
             return true;
@@ -337,6 +342,23 @@ internal sealed partial class IpOutput
             Source = source,
             Destination = destination,
         }.Emit(l3);
+
+    /// <summary>
+    /// Whether <paramref name="packet"/> is a super-segment this host built for <paramref name="output"/>
+    /// to cut (TSO), whose segments each fit its MTU: the port cuts it, so its total length is not
+    /// what the MTU bounds. Its transport sized it from the route's MTU; a route that changed in
+    /// between sends it down the fragment path like any packet too big.
+    /// </summary>
+    private bool FitsAsSegments(PacketBuffer packet, NetInterface output)
+    {
+        ref BufferMetadata m = ref _pool.Metadata(packet);
+        if (m.Gso == GsoType.None || (output.Capabilities & PortCapabilities.Tso) == 0)
+            return false;
+        // The transport header's length: from the checksum start (the IP header's end) to the data offset's words.
+        int l4 = m.ChecksumStart;
+        int headers = l4 - EthernetHeader + (_pool.Data(packet)[l4 + 12] >> 4) * 4;
+        return headers + m.SegmentSize <= output.Mtu;
+    }
 
     /// <summary>The next IPv4 identification of this worker.</summary>
     private ushort NextId() => _nextId++;

@@ -1,3 +1,4 @@
+using Dataplane.Ports;
 using Dataplane.Stack.Transport;
 using Dataplane.Stack.Transport.Tcp;
 using Dataplane.Wire;
@@ -34,9 +35,10 @@ internal sealed class TcpLab
     public TcpSocket Connection => App.Connection;
 
     /// <summary>An app listening on every address of the family, port 80; nothing sent yet.</summary>
-    public static TcpLab Listening(bool ipv6 = false, int tcpBuffer = TcpSocketTable.DefaultBuffer, int poolBuffers = 4096)
+    /// <remarks>With <paramref name="tso"/>, the ports cut super-frames (<see cref="StackHarness.SuperFrames"/>).</remarks>
+    public static TcpLab Listening(bool ipv6 = false, int tcpBuffer = TcpSocketTable.DefaultBuffer, int poolBuffers = 4096, bool tso = false)
     {
-        StackHarness host = Router(forwarding: false, poolBuffers: poolBuffers, tcpBuffer: tcpBuffer).Started().KnowingPeers();
+        StackHarness host = Router(forwarding: false, poolBuffers: poolBuffers, tcpBuffer: tcpBuffer, capabilities: tso ? PortCapabilities.Tso : PortCapabilities.None).Started().KnowingPeers();
         host.HideNeighborDiscovery = true;
         var app = new TcpTestApp(InetEndpoint.Any(ipv6).WithPort(ListenPort));
         Assert.Equal(TcpError.None, host.Worker.Tcp.Start(app));
@@ -44,9 +46,9 @@ internal sealed class TcpLab
     }
 
     /// <summary>A connection the peer opened to the listening app, the handshake done with the options given; accepted.</summary>
-    public static TcpLab Established(bool ipv6 = false, ushort? mss = 1460, byte? windowScale = null, bool sackPermitted = false, bool timestamps = false, ushort synWindow = 65535, int tcpBuffer = TcpSocketTable.DefaultBuffer, TimeSpan handshakeRtt = default)
+    public static TcpLab Established(bool ipv6 = false, ushort? mss = 1460, byte? windowScale = null, bool sackPermitted = false, bool timestamps = false, ushort synWindow = 65535, int tcpBuffer = TcpSocketTable.DefaultBuffer, TimeSpan handshakeRtt = default, bool tso = false)
     {
-        TcpLab lab = Listening(ipv6, tcpBuffer);
+        TcpLab lab = Listening(ipv6, tcpBuffer, tso: tso);
         lab.Peer.Open(mss, windowScale, sackPermitted, timestamps, synWindow, handshakeRtt: handshakeRtt);
         lab.Peer.NothingSent();
         Assert.Equal(TcpState.Established, lab.Connection.State);

@@ -19,9 +19,9 @@ public class TcpRecoveryTests
     private static readonly TimeSpan Rtt = TimeSpan.FromMilliseconds(100);
 
     /// <summary>An established connection with the options given and one 100-byte exchange done at a 100 ms round trip.</summary>
-    internal static TcpLab Lab(bool sack = true, CongestionAlgorithm congestion = CongestionAlgorithm.Cubic, byte? windowScale = null)
+    internal static TcpLab Lab(bool sack = true, CongestionAlgorithm congestion = CongestionAlgorithm.Cubic, byte? windowScale = null, bool tso = false)
     {
-        TcpLab lab = Listening();
+        TcpLab lab = Listening(tso: tso);
         lab.App.Table.Congestion = congestion;
         lab.Peer.Open(1460, windowScale, sack, false, 65535, handshakeRtt: Rtt);
         lab.Peer.NothingSent();

@@ -16,6 +16,7 @@ namespace Dataplane.Stack.Transport.Tcp;
 internal sealed class TcpLayer
 {
     private const int TcpHeader = TcpSegment.FixedLength;
+    private const int ChecksumField = 16; // RFC 9293 3.1: the checksum's offset in the TCP header
 
     private readonly WorkerContext _context;
     private readonly WorkerPackets _packets;
@@ -161,6 +162,63 @@ internal sealed class TcpLayer
     /// </summary>
     internal bool Send(TcpSocket socket, TcpSequence seq, TcpSequence ack, TcpFlags flags, ushort window, in TcpOptions options, int length)
         => Emit(socket.Local, socket.Remote, socket.Scope, seq.Value, ack.Value, flags, window, options, socket, length);
+
+    /// <summary>
+    /// Builds and sends a super-segment of <paramref name="socket"/> (TSO): <paramref name="length"/>
+    /// bytes of its send queue from <paramref name="seq"/> behind one header, in a chain, for a port
+    /// that cuts it into segments of <paramref name="segmentSize"/> payload bytes on the way out (the
+    /// sequence number advanced, PSH and FIN on the last piece only, each piece's checksum finished:
+    /// the virtio-net header's gso_size and NEEDS_CSUM). The checksum field holds the pseudo-header
+    /// sum over the whole, as Linux's tcp_v4_send_check leaves it for a GSO skb. False when the pool
+    /// ran dry or there is no route.
+    /// </summary>
+    internal bool SendSuper(TcpSocket socket, TcpSequence seq, TcpSequence ack, TcpFlags flags, ushort window, in TcpOptions options, int length, int segmentSize)
+    {
+        bool ipv6 = socket.Remote.IsIpv6;
+        int header = TcpHeader + options.Length;
+        int ipHeader = IpOutput.HeaderLength(ipv6);
+        int l4At = WorkerPackets.EthernetHeader + ipHeader;
+        if (!FrameChain.TryAllocate(_context.Cache, l4At + header + length, out PacketBuffer packet))
+        {
+            _counters.Count(TcpCounter.NoBuffer);
+            _output.CountNoBuffer(ipv6);
+            return false;
+        }
+        BufferPool pool = _context.Cache.Pool;
+        Span<byte> l4 = pool.Data(packet)[l4At..]; // the head buffer holds a data room: the headers and the first bytes
+        new TcpSegment.Repr
+        {
+            SourcePort = socket.Local.Port,
+            DestinationPort = socket.Remote.Port,
+            SequenceNumber = seq.Value,
+            AcknowledgmentNumber = ack.Value,
+            DataOffset = (byte)(header / 4),
+            Flags = flags,
+            Window = window,
+        }.Emit(l4);
+        options.Emit(l4[TcpHeader..]);
+        int copied = 0;
+        foreach (Span<byte> piece in FrameChain.Pieces(pool, packet, l4At + header, length))
+        {
+            socket.CopyPayload(seq + copied, piece);
+            copied += piece.Length;
+        }
+        ulong pseudo = ipv6
+            ? InternetChecksum.PseudoHeaderSum(socket.Local.Address, socket.Remote.Address, (byte)IpProtocol.Tcp, header + length)
+            : InternetChecksum.PseudoHeaderSum(socket.Local.Address4, socket.Remote.Address4, (byte)IpProtocol.Tcp, header + length);
+        InternetChecksum.Store(l4[ChecksumField..], (ushort)InternetChecksum.FoldToUInt16(pseudo));
+        ref BufferMetadata m = ref pool.Metadata(packet);
+        m.Offload = OffloadFlags.L4ChecksumPartial;
+        m.ChecksumStart = (ushort)l4At;
+        m.ChecksumOffset = ChecksumField;
+        m.Gso = ipv6 ? GsoType.TcpV6 : GsoType.TcpV4;
+        m.SegmentSize = (ushort)segmentSize;
+        int segments = (length + segmentSize - 1) / segmentSize;
+        _counters.Add(TcpCounter.DataSegmentsSent, segments);
+        _counters.Add(TcpCounter.Sent, segments);
+        _counters.Count(TcpCounter.SuperSegmentsSent);
+        return _output.Send(packet, socket.Local.Ip, socket.Remote.Ip, IpProtocol.Tcp, header + length, socket.Scope, dontFragment: true);
+    }
 
     /// <summary>Sends a segment with options and no data that no socket stands behind (a SYN cookie's SYN-ACK).</summary>
     internal void SendStateless(in InetEndpoint local, in InetEndpoint remote, int scope, uint sequence, uint acknowledgment, TcpFlags flags, ushort window, in TcpOptions options)

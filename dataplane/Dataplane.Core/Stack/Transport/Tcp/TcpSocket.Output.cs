@@ -1,3 +1,4 @@
+using Dataplane.Stack.Ip;
 using Dataplane.Wire;
 
 namespace Dataplane.Stack.Transport.Tcp;
@@ -36,6 +37,7 @@ internal sealed partial class TcpSocket
                 return;
         }
         bool sent = false;
+        int? superRoom = null; // what one super-segment may carry, looked up once a call
         while (true)
         {
             int allowance = Allowance;
@@ -69,7 +71,20 @@ internal sealed partial class TcpSocket
             }
             if (length > 0 && !MaySendNewData())
                 break; // this turn's share is sent: the rest at the next (TcpSocket.Share.cs)
-            if (!SendSegment(_sndNxt, TcpFlags.Ack | (fin ? TcpFlags.Fin : 0) | (length > 0 && length == unsent ? TcpFlags.Psh : 0), length, retransmit: false))
+            int segmentSize = 0;
+            if (length == mss)
+            {
+                // Whole segments while there are two or more to send: one super-segment for the
+                // port to cut (TSO), when the route's port can.
+                int room = Math.Min(Math.Min(unsent, peerRoom), Math.Min(allowance, ShareLeft));
+                if (room >= 2 * mss && (superRoom ??= SuperSegmentRoom()) >= 2 * mss)
+                {
+                    length = Math.Min(room, superRoom.Value) / mss * mss;
+                    segmentSize = mss;
+                    fin = _finQueued && !_finAcked && _sndNxt + length == dataEnd;
+                }
+            }
+            if (!SendSegment(_sndNxt, TcpFlags.Ack | (fin ? TcpFlags.Fin : 0) | (length > 0 && length == unsent ? TcpFlags.Psh : 0), length, retransmit: false, segmentSize))
                 break;
             SentNewData(length);
             if (!_timing && length > 0 && !_timestamps)
@@ -80,7 +95,20 @@ internal sealed partial class TcpSocket
                 _timedAt = Now;
             }
             int consumed = length + (fin ? 1 : 0);
-            _scoreboard.Append(_sndNxt, consumed, Now);
+            if (segmentSize == 0)
+            {
+                _scoreboard.Append(_sndNxt, consumed, Now);
+            }
+            else
+            {
+                // One record per segment the port cuts, as if each were sent alone: SACK, RACK and
+                // retransmission see the segments the peer sees.
+                for (int at = 0; at < length; at += segmentSize)
+                {
+                    int piece = Math.Min(segmentSize, length - at);
+                    _scoreboard.Append(_sndNxt + at, piece + (fin && at + piece == length ? 1 : 0), Now);
+                }
+            }
             _sndNxt += consumed;
             _sndMax = _sndNxt;
             if (_inRecovery)
@@ -104,6 +132,16 @@ internal sealed partial class TcpSocket
             ArmTimer(_persistAt);
         }
     }
+
+    /// <summary>
+    /// The payload one super-segment may carry when the port the route leaves by cuts segments
+    /// (TSO, <c>set tso on</c>): what fits an IP packet of 65,535 bytes behind the longest TCP
+    /// header (Linux's GSO_MAX_SIZE); 0 when the port cannot.
+    /// </summary>
+    private int SuperSegmentRoom()
+        => Table.Layer.Ip.RouteInterface(Remote.Ip, Scope) is { } output && (output.Capabilities & Ports.PortCapabilities.Tso) != 0
+            ? 65535 - IpOutput.HeaderLength(IsIpv6) - 60
+            : 0;
 
     /// <summary>
     /// The payload the next segment can carry: the MSS (already less the timestamp option) less
@@ -184,7 +222,7 @@ internal sealed partial class TcpSocket
     /// the send queue, the flags, our window and the options in force. Every segment carries the
     /// acknowledgment, so a pending ACK is sent with it.
     /// </summary>
-    private bool SendSegment(TcpSequence seq, TcpFlags flags, int length, bool retransmit)
+    private bool SendSegment(TcpSequence seq, TcpFlags flags, int length, bool retransmit, int segmentSize = 0)
     {
         var options = default(TcpOptions);
         bool syn = (flags & TcpFlags.Syn) != 0;
@@ -209,7 +247,10 @@ internal sealed partial class TcpSocket
         }
         ushort window = AdvertiseWindow(syn);
         TcpSequence ack = (flags & TcpFlags.Ack) != 0 ? _rcvNxt : default;
-        if (!Table.Layer.Send(this, seq, ack, flags, window, options, length))
+        bool built = segmentSize == 0
+            ? Table.Layer.Send(this, seq, ack, flags, window, options, length)
+            : Table.Layer.SendSuper(this, seq, ack, flags, window, options, length, segmentSize);
+        if (!built)
             return false;
         if ((flags & TcpFlags.Ack) != 0)
         {

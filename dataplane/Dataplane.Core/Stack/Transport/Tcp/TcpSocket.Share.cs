@@ -62,6 +62,9 @@ internal sealed partial class TcpSocket
         return false;
     }
 
+    /// <summary>What is left of this turn's share (after <see cref="MaySendNewData"/>): unbounded while the worker keeps up.</summary>
+    private int ShareLeft => Sharing ? Math.Max(0, TurnShare - _shareSent) : int.MaxValue;
+
     /// <summary>Counts <paramref name="bytes"/> of new data sent against this turn's share.</summary>
     private void SentNewData(int bytes)
     {
