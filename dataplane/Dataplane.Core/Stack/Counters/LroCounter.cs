@@ -5,8 +5,9 @@ namespace Dataplane.Stack;
 /// a port with software LRO was not, one counter per rule of OpenBSD's tcp_softlro_check.
 /// </summary>
 /// <remarks>
-/// No error: a segment that is not merged goes on whole, and the layer that takes it counts what is
-/// wrong with it (a bad checksum is counted by TCP or by forwarding, not twice).
+/// Errors: a bad checksum, the one rule broken by bad input (the segment goes on whole, and the
+/// layer that takes it counts it too). The other rules are ordinary traffic: a pure ACK, a FIN, a
+/// gap in the sequence end a super-frame without anything being wrong.
 /// </remarks>
 [Counters("lro", order: 67)]
 internal enum LroCounter
@@ -24,7 +25,7 @@ internal enum LroCounter
     ChecksumsInSoftware,
 
     /// <summary>Segments with a bad IPv4 header or TCP checksum: not merged.</summary>
-    [Counter("segments not merged: bad checksum")]
+    [Counter("segments not merged: bad checksum", Error = true)]
     BadChecksum,
 
     /// <summary>IPv4 packets with options or fragments, IPv6 packets with extension headers, carrying TCP: not merged.</summary>
