@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Dataplane.Buffers;
 using Dataplane.Drivers.Memory;
 using Dataplane.Engine;
+using Dataplane.Ports;
 using Dataplane.Stack;
 using Dataplane.Stack.Offload;
 using Dataplane.Tests.Stack;
@@ -50,14 +51,32 @@ public class SoftLroPathTests
         return head;
     }
 
-    private static (List<Seen> Seen, long Received, long Processed, StackCounters Counters) Run(bool lro)
+    /// <summary>A memory port that says it merges received segments itself, as a NIC with hardware LRO does.</summary>
+    private sealed class MergingPort(MemoryPort inner) : IPort
+    {
+        public string Name => inner.Name;
+        public string Driver => inner.Driver;
+        public int QueueCount => inner.QueueCount;
+        public MacAddress Mac => inner.Mac;
+        public int Mtu => inner.Mtu;
+        public bool LinkUp => inner.LinkUp;
+        public PortCapabilities Capabilities => inner.Capabilities | PortCapabilities.Lro;
+        public QueueCounters Counters(int queue) => inner.Counters(queue);
+        public void Start() => inner.Start();
+        public void Stop() => inner.Stop();
+        public void SetPromiscuous(bool on) => inner.SetPromiscuous(on);
+        public void Dispose() => inner.Dispose();
+    }
+
+    private static (List<Seen> Seen, long Received, long Processed, StackCounters Counters) Run(bool lro, bool portMerges = false)
     {
         var pool = new BufferPool(256);
         var cache = new BufferCache(pool, size: 16, burst: 8);
         var script = new Script(Segment(cache, 1000, 1000), Segment(cache, 2000, 1000), Segment(cache, 3000, 1000));
         var seen = new List<Seen>();
         var counters = new StackCounters();
-        MemoryPort port = MemoryPort.CreateLoopback("p0", queues: 1);
+        MemoryPort memory = MemoryPort.CreateLoopback("p0", queues: 1);
+        IPort port = portMerges ? new MergingPort(memory) : memory;
         using var engine = new PacketEngine<Recorder>(pool, [0], [new PortBinding(port, (q, _) => new UnhashedQueuePath(new UnhashedQueue(script))) { Lro = lro }],
             context =>
             {
@@ -95,5 +114,13 @@ public class SoftLroPathTests
         Assert.Equal(3, received);
         Assert.Equal(3, processed);
         Assert.Equal(0, counters.Lro[(int)LroCounter.SegmentsMerged]);
+    }
+
+    [Fact]
+    public void A_port_that_merges_itself_is_not_merged_again_with_its_switch_on()
+    {
+        var (seen, _, _, _) = Run(lro: true, portMerges: true);
+
+        Assert.Equal(3, seen.Count);
     }
 }
