@@ -452,6 +452,24 @@ public class SoftLroTests
 
     // ---- limits -----------------------------------------------------------------------------------
 
+    [Fact]
+    public void With_every_flow_record_taken_a_new_flow_goes_on_unmerged_and_the_held_ones_still_merge()
+    {
+        var lro = new SoftLro(new WorkerContext(0, _pool, _cache, new TimerWheel(0), [null]), _counters, flows: 2);
+        PacketBuffer[] burst = [.. new[]
+        {
+            Frame4(Data(1000, 500)), Frame4(Data(5000, 500, sourcePort: 41000)), Frame4(Data(9000, 500, sourcePort: 42000)),
+            Frame4(Data(1500, 500)), Frame4(Data(5500, 500, sourcePort: 41000)), Frame4(Data(9500, 500, sourcePort: 42000)),
+        }.Select(f => Receive(f))];
+
+        PacketBuffer[] merged = burst[..lro.Merge(burst, OffloadReport.PerFrame)];
+
+        Assert.Equal([1000, 1000, 500, 500], merged.Select(p => Tcp(Bytes(p)).Payload.Length));
+        Assert.Equal(2, Count(LroCounter.SuperFrames));
+        ReleaseAll(merged);
+    }
+
+
     [Theory]
     [InlineData(1243, 1)] // 20 + 32 + 44 * 1460 + 1243 = 65,535: the largest IPv4 total length
     [InlineData(1244, 2)] // one byte more: the last segment starts a super-frame of its own
