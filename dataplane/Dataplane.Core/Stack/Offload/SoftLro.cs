@@ -297,55 +297,15 @@ internal sealed class SoftLro : IReceiveMerger
         s.Key.Destination = eth.Destination;
         s.Key.Source = eth.Source;
         int chain = m.PacketLength - EthernetFrame.FixedLength;
-        int ipHeaderLength;
         LroCounter why = NoRuleBroken;
-        switch (eth.EtherType)
+        Verdict network = eth.EtherType switch
         {
-            case EtherType.Ipv4:
-            {
-                if (!Ipv4Packet.TryCreate(eth.Payload, chain, out Ipv4Packet ip, out _) || ip.Protocol != IpProtocol.Tcp)
-                    return Verdict.Other; // not TCP, or a header IP input will count as bad
-                s.Key.SourceAddress = Ipv6Address.MapIpv4(ip.Source);
-                s.Key.DestinationAddress = Ipv6Address.MapIpv4(ip.Destination);
-                if (ip.FragmentOffset != 0 || ip.HasFlags(Ipv4Flags.MoreFragments))
-                {
-                    _counters.Count(LroCounter.IpOptions);
-                    return Verdict.NotMerged; // its ports are not known: it ends every flow between these addresses
-                }
-                if (ip.HeaderLength != Ipv4Packet.FixedLength)
-                    why = LroCounter.IpOptions;
-                ipHeaderLength = ip.HeaderLength;
-                s.LengthField = ip.TotalLength;
-                s.FrameLength = EthernetFrame.FixedLength + ip.TotalLength;
-                s.IpFields = (ulong)ip.Dscp << 24 | (ulong)ip.Ecn << 16 | (ulong)ip.TimeToLive << 8 | (ulong)(ip.Flags & Ipv4Flags.DontFragment);
-                if (why == NoRuleBroken && (ChecksumState(m, checksum) & OffloadFlags.Ipv4ChecksumVerified) == 0 && !ip.VerifyHeaderChecksum())
-                    why = LroCounter.BadChecksum;
-                break;
-            }
-            case EtherType.Ipv6:
-            {
-                if (!Ipv6Packet.TryCreate(eth.Payload, chain, out Ipv6Packet ip, out _))
-                    return Verdict.Other;
-                s.Ipv6 = true;
-                s.Key.SourceAddress = ip.Source;
-                s.Key.DestinationAddress = ip.Destination;
-                if (ip.NextHeader != IpProtocol.Tcp)
-                {
-                    if (!IsExtensionHeader(ip.NextHeader))
-                        return Verdict.Other;
-                    _counters.Count(LroCounter.IpOptions);
-                    return Verdict.NotMerged; // TCP behind it, perhaps: it ends every flow between these addresses
-                }
-                ipHeaderLength = Ipv6Packet.FixedLength;
-                s.LengthField = ip.PayloadLength;
-                s.FrameLength = EthernetFrame.FixedLength + Ipv6Packet.FixedLength + ip.PayloadLength;
-                s.IpFields = (ulong)ip.TrafficClass << 32 | (ulong)ip.FlowLabel << 8 | ip.HopLimit;
-                break;
-            }
-            default:
-                return Verdict.Other; // ARP, a VLAN tag: not a flow this merges
-        }
-        s.TransportOffset = EthernetFrame.FixedLength + ipHeaderLength;
+            EtherType.Ipv4 => ReadIpv4(eth.Payload, chain, m, checksum, ref s, ref why),
+            EtherType.Ipv6 => ReadIpv6(eth.Payload, chain, ref s),
+            _ => Verdict.Other, // ARP, a VLAN tag: not a flow this merges
+        };
+        if (network != Verdict.Candidate)
+            return network;
         int transportLength = s.FrameLength - s.TransportOffset;
         if (m.PacketLength < s.FrameLength || first.Length < s.TransportOffset + TcpSegment.FixedLength
             || !TcpSegment.TryCreate(first.Slice(s.TransportOffset, Math.Min(first.Length - s.TransportOffset, transportLength)), out TcpSegment tcp)
@@ -379,6 +339,52 @@ internal sealed class SoftLro : IReceiveMerger
             _counters.Count(why);
             return Verdict.NotMerged;
         }
+        return Verdict.Candidate;
+    }
+
+    // The IPv4 header's part of tcp_softlro_check: TCP, no fragment, no options, a good header checksum.
+    // Candidate: read on to the TCP header (with why set, to count the rule the header broke).
+    private Verdict ReadIpv4(Span<byte> network, int chain, in BufferMetadata m, OffloadReport checksum, ref Segment s, ref LroCounter why)
+    {
+        if (!Ipv4Packet.TryCreate(network, chain, out Ipv4Packet ip, out _) || ip.Protocol != IpProtocol.Tcp)
+            return Verdict.Other; // not TCP, or a header IP input will count as bad
+        s.Key.SourceAddress = Ipv6Address.MapIpv4(ip.Source);
+        s.Key.DestinationAddress = Ipv6Address.MapIpv4(ip.Destination);
+        if (ip.FragmentOffset != 0 || ip.HasFlags(Ipv4Flags.MoreFragments))
+        {
+            _counters.Count(LroCounter.IpOptions);
+            return Verdict.NotMerged; // its ports are not known: it ends every flow between these addresses
+        }
+        if (ip.HeaderLength != Ipv4Packet.FixedLength)
+            why = LroCounter.IpOptions; // still read on: its ports say which flow it ends
+        else if ((ChecksumState(m, checksum) & OffloadFlags.Ipv4ChecksumVerified) == 0 && !ip.VerifyHeaderChecksum())
+            why = LroCounter.BadChecksum;
+        s.TransportOffset = EthernetFrame.FixedLength + ip.HeaderLength;
+        s.LengthField = ip.TotalLength;
+        s.FrameLength = EthernetFrame.FixedLength + ip.TotalLength;
+        s.IpFields = (ulong)ip.Dscp << 24 | (ulong)ip.Ecn << 16 | (ulong)ip.TimeToLive << 8 | (ulong)(ip.Flags & Ipv4Flags.DontFragment);
+        return Verdict.Candidate;
+    }
+
+    // The IPv6 header's part of tcp_softlro_check: TCP right behind the fixed header.
+    private Verdict ReadIpv6(Span<byte> network, int chain, ref Segment s)
+    {
+        if (!Ipv6Packet.TryCreate(network, chain, out Ipv6Packet ip, out _))
+            return Verdict.Other;
+        s.Ipv6 = true;
+        s.Key.SourceAddress = ip.Source;
+        s.Key.DestinationAddress = ip.Destination;
+        if (ip.NextHeader != IpProtocol.Tcp)
+        {
+            if (!IsExtensionHeader(ip.NextHeader))
+                return Verdict.Other;
+            _counters.Count(LroCounter.IpOptions);
+            return Verdict.NotMerged; // TCP behind it, perhaps: it ends every flow between these addresses
+        }
+        s.TransportOffset = EthernetFrame.FixedLength + Ipv6Packet.FixedLength;
+        s.LengthField = ip.PayloadLength;
+        s.FrameLength = EthernetFrame.FixedLength + Ipv6Packet.FixedLength + ip.PayloadLength;
+        s.IpFields = (ulong)ip.TrafficClass << 32 | (ulong)ip.FlowLabel << 8 | ip.HopLimit;
         return Verdict.Candidate;
     }
 
