@@ -450,6 +450,63 @@ public class SoftLroTests
         ReleaseAll(merged);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Random_bursts_of_interleaved_flows_keep_every_flows_bytes_and_segments_in_order(int seed)
+    {
+        var random = new Random(seed);
+        for (int round = 0; round < 50; round++)
+        {
+            // Three flows, each a run of segments with now and then a gap, a pure ACK, a FIN, a bad
+            // checksum or a retransmission; the burst interleaves them at random.
+            var next = new uint[3];
+            var frames = new List<(int Flow, byte[] Frame)>();
+            for (int i = 0; i < 32; i++)
+            {
+                int flow = random.Next(3);
+                ushort port = (ushort)(41000 + flow);
+                uint seq = next[flow];
+                int length = random.Next(1, 1449);
+                int kind = random.Next(12);
+                TcpSeg seg = kind switch
+                {
+                    0 => Data(seq, 0, sourcePort: port),
+                    1 => Data(seq, length, TcpFlags.Ack | TcpFlags.Fin, sourcePort: port),
+                    2 => Data(seq + 100, length, sourcePort: port),
+                    3 => Data(seq - (uint)Math.Min(seq, 50u), length, sourcePort: port),
+                    _ => Data(seq, length, kind == 4 ? TcpFlags.Ack | TcpFlags.Psh : TcpFlags.Ack, sourcePort: port),
+                };
+                next[flow] = seg.Seq + (uint)seg.Payload.Length;
+                frames.Add((flow, Frame4(seg, new Ip { BadTcpChecksum = kind == 5 })));
+            }
+            PacketBuffer[] burst = [.. frames.Select(f => Receive(f.Frame, OffloadFlags.None))];
+
+            PacketBuffer[] merged = Merge(OffloadReport.PerFrame, burst);
+
+            // Per flow, the segments (sequence number and payload) and the bytes come out in the order they went in.
+            for (int flow = 0; flow < 3; flow++)
+            {
+                TcpSeg[] sent = [.. frames.Where(f => f.Flow == flow).Select(f => Tcp(f.Frame))];
+                TcpSeg[] got = [.. merged.Select(p => Tcp(Bytes(p))).Where(t => t.SourcePort == 41000 + flow)];
+                Assert.Equal(sent.SelectMany(t => t.Payload), got.SelectMany(t => t.Payload));
+                // Each frame out starts where a segment in started, those segments in their order.
+                int j = 0;
+                foreach (TcpSeg g in got)
+                {
+                    while (j < sent.Length && !(sent[j].Seq == g.Seq && (sent[j].Flags & ~TcpFlags.Psh) == (g.Flags & ~TcpFlags.Psh)))
+                        j++;
+                    Assert.True(j < sent.Length, $"flow {flow}: a frame out at {g.Seq} that no segment in started, in order");
+                    j++;
+                }
+            }
+            Assert.All(merged, p => Assert.Equal(_pool.Metadata(p).PacketLength, 14 + BinaryPrimitives.ReadUInt16BigEndian(Bytes(p).AsSpan(16))));
+            ReleaseAll(merged);
+        }
+        Assert.True(Count(LroCounter.SuperFrames) > 0);
+    }
+
     // ---- limits -----------------------------------------------------------------------------------
 
     [Fact]
