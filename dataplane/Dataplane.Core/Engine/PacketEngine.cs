@@ -9,7 +9,15 @@ namespace Dataplane.Engine;
 /// A port as the engine drives it: its control side, and a way to get the data path of queue i
 /// given the buffer cache of the worker that will own it (drivers fill received frames from it).
 /// </summary>
-internal sealed record PortBinding(IPort Port, Func<int, BufferCache, QueuePoller> Queue);
+internal sealed record PortBinding(IPort Port, Func<int, BufferCache, QueuePoller> Queue)
+{
+    /// <summary>
+    /// The port's lro switch (<c>set lro</c> and its per-port override): on, received TCP segments
+    /// are merged in software where the port does not merge them itself (<see cref="PortCapabilities.Lro"/>).
+    /// Off unless the config turns it on.
+    /// </summary>
+    public bool Lro { get; init; }
+}
 
 /// <summary>
 /// The workers of one dataplane: one per core named by <c>set cores</c>, each pinned to its core,
@@ -47,6 +55,7 @@ internal sealed class PacketEngine<TProcessor> : IDisposable where TProcessor : 
                 QueuePoller poller = ports[p].Queue(w, cache);
                 poller.Port = p;
                 poller.Counters = ports[p].Port.Counters(w);
+                poller.SoftLro = ports[p].Lro && (ports[p].Port.Capabilities & PortCapabilities.Lro) == 0;
                 pollers[p] = poller;
                 receive.Add(poller);
             }

@@ -15,6 +15,13 @@ internal abstract class QueuePoller
     /// <summary>Index of the port in the engine.</summary>
     public int Port { get; internal set; }
 
+    /// <summary>
+    /// Whether the worker merges this queue's received TCP segments in software before dispatching
+    /// them (<see cref="IReceiveMerger"/>): set by the engine at start from the port's lro switch
+    /// (<see cref="PortBinding.Lro"/>) where the port does not merge itself; off by default.
+    /// </summary>
+    public bool SoftLro { get; internal set; }
+
     /// <summary>The driver's counters of this queue, which the worker watches for errors.</summary>
     public QueueCounters? Counters { get; internal set; }
 

@@ -142,6 +142,12 @@ internal sealed class WorkerContext
     /// </summary>
     public bool Saturated { get; internal set; }
 
+    /// <summary>
+    /// The stack's software LRO (<see cref="IReceiveMerger"/>), which the receive paths of queues with
+    /// <see cref="QueuePoller.SoftLro"/> call once per burst; null when the processor has none.
+    /// </summary>
+    internal IReceiveMerger? ReceiveMerger { get; set; }
+
     /// <summary>What the stack put off to the next turn; run by <see cref="BeginTurn"/>. Null when nothing registered.</summary>
     internal ITurnWork? TurnWork { get; set; }
 

@@ -71,6 +71,7 @@ internal sealed class StackWorker : IIcmpErrorSink
         stack.AddUdpTable(_udp.Sockets); // for netstat
         stack.AddTcpTable(_tcp.Sockets);
         context.TurnWork = _tcp.Sockets.TurnQueue; // connections past their share of a busy turn go on at the next
+        context.ReceiveMerger = new Offload.SoftLro(context, Counters); // software LRO, for the queues whose port has it on
         if (context.Index == 0)
             _link.ScheduleChores();
     }

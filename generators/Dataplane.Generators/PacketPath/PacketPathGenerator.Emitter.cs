@@ -122,7 +122,7 @@ public sealed partial class PacketPathGenerator
             w.Line("WorkerContext context = worker.Context;");
             w.Line("BufferPool pool = context.Pool;");
             w.Line("int port = _path.Port; // the engine's index of the port, read once per burst");
-            w.Line("foreach (PacketBuffer packet in burst.Slice(0, n))");
+            EmitSoftLro(w, m.Lro);
             w.Open();
             w.Line("ref BufferMetadata m = ref pool.Metadata(packet);");
             w.Line("m.Port = (ushort)port;");
@@ -137,6 +137,25 @@ public sealed partial class PacketPathGenerator
             w.Line("return n;");
             w.Close();
             w.Close();
+        }
+
+        /// <summary>Software LRO before the burst is dispatched, where the driver's facts let a frame arrive merged.</summary>
+        private static void EmitSoftLro(SourceWriter w, Report lro)
+        {
+            if (lro == Report.Never)
+            {
+                w.Line("// Lro = Never: the stack is compiled to take every frame of this driver for one packet, so");
+                w.Line("// software LRO, whose super-frames it would misread, is not offered on its ports.");
+                w.Line("foreach (PacketBuffer packet in burst.Slice(0, n))");
+                return;
+            }
+            w.Line("// Software LRO, when the port's switch is on and the port does not merge itself: the burst's TCP");
+            w.Line("// segments are merged per flow before anything else sees them, each super-frame where its first");
+            w.Line("// segment was (one interface call per burst). n stays what arrived; frames is what goes on.");
+            w.Line("int frames = n;");
+            w.Line("if (_path.SoftLro && context.ReceiveMerger is { } merger)");
+            w.Line("    frames = merger.Merge(burst.Slice(0, n), Facts.Checksum);");
+            w.Line("foreach (PacketBuffer packet in burst.Slice(0, frames))");
         }
 
         /// <summary>The flow hash the worker places the packet by: the only receive fact the engine itself uses.</summary>
