@@ -12,8 +12,8 @@ namespace Dataplane.Drivers.AfPacket;
 /// an empty send(MSG_DONTWAIT); it sends every requested slot from its own head onwards and marks
 /// each TP_STATUS_AVAILABLE again when the frame has left (tpacket_destruct_skb). Our head follows
 /// the kernel's: both advance one slot per frame, in order. A frame longer than a slot (a jumbo
-/// frame above the slot size, a TSO super-frame) goes by sendmsg instead, from its buffers
-/// (<see cref="AfPacketChainSender"/>), once the kernel has taken every slot requested before it:
+/// frame above the slot size, a TSO super-frame) goes by sendmsg instead, from its buffers, on a
+/// second socket of the queue without a ring (<see cref="AfPacketChainSender"/>), once the kernel has taken every slot requested before it:
 /// frames leave in the order given. Owned by one worker.
 /// </summary>
 internal sealed class AfPacketTransmitRing
@@ -27,13 +27,19 @@ internal sealed class AfPacketTransmitRing
     private readonly int _slotMask;
     private readonly int _frameRoom;
     private readonly PacketSocket _socket;
+    private readonly PacketSocket _chainSocket;
     private readonly QueueCounters _counters;
     private readonly AfPacketChainSender _chains = new();
     private int _head; // the next slot to fill; the kernel's head is here too unless it stopped early
 
-    /// <summary>The ring after the receive ring in <paramref name="mapping"/>, as <paramref name="geometry"/> shaped it.</summary>
-    public AfPacketTransmitRing(PinnedMemory mapping, AfPacketGeometry geometry, PacketSocket socket, QueueCounters counters)
+    /// <summary>
+    /// The ring after the receive ring in <paramref name="mapping"/>, as <paramref name="geometry"/>
+    /// shaped it, kicked through <paramref name="socket"/>; frames longer than a slot go by sendmsg on
+    /// <paramref name="chainSocket"/>, which has no ring.
+    /// </summary>
+    public AfPacketTransmitRing(PinnedMemory mapping, AfPacketGeometry geometry, PacketSocket socket, PacketSocket chainSocket, QueueCounters counters)
     {
+        _chainSocket = chainSocket;
         _mapping = mapping;
         _ringOffset = (int)geometry.Rx.RingSize;
         _slotSize = geometry.TxSlotSize;
@@ -118,7 +124,7 @@ internal sealed class AfPacketTransmitRing
             if (Requested(ring))
                 return false;
         }
-        nint n = _chains.Send(_socket, pool, frame, length);
+        nint n = _chains.Send(_chainSocket, pool, frame, length);
         if (n == -Errno.EAGAIN)
             return false;
         if (n >= 0)

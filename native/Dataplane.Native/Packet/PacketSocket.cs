@@ -122,6 +122,8 @@ public sealed unsafe class PacketSocket : IDisposable
     /// virtio-net header (af_packet.c, packet_snd: packet_snd_vnet_parse reads it off the front of the
     /// message); the rest may be as long as a GSO super-frame, or the interface's MTU for any other.
     /// EAGAIN: no send-buffer room, the frame was not taken. ENOBUFS: the device's queue refused it.
+    /// Only on a socket without a transmit ring: on one with a ring, sendmsg sends what the ring holds
+    /// and ignores the message (af_packet.c, packet_sendmsg).
     /// </summary>
     public nint SendGathered(ReadOnlySpan<IoVec> vectors)
     {
