@@ -306,6 +306,21 @@ public class AfPacketPortTests
     }
 
     [SkippableFact]
+    public void An_mtu_the_interface_refuses_names_the_port_and_the_value_and_leaves_the_mtu_as_it_was()
+    {
+        RequireLab();
+        using var lab = new AfPacketLab(mtu: 9000);
+        int sockets = PacketSocketsBoundTo(LinkControl.IndexOf(lab.Interface));
+
+        var e = Assert.Throws<NativeException>(() => AfPacketPort.Open("p5", lab.Interface, mtu: 70000));
+
+        Assert.StartsWith($"port p5: afpacket on interface {lab.Interface}: cannot set the MTU to 70000", e.Message, StringComparison.Ordinal);
+        Assert.Equal(Errno.EINVAL, Assert.IsType<NativeException>(e.InnerException).Errno.Number);
+        Assert.Equal(9000, LinkControl.GetMtu(lab.Interface));
+        Assert.Equal(sockets, PacketSocketsBoundTo(LinkControl.IndexOf(lab.Interface)));
+    }
+
+    [SkippableFact]
     public void A_TSO_super_frame_leaves_whole_with_its_segment_size_and_the_peers_TCP_takes_every_byte()
     {
         RequireLab();
