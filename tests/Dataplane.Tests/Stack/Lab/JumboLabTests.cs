@@ -51,7 +51,7 @@ public class JumboLabTests(ITestOutputHelper output)
     [InlineData(LabDriver.Tap, LabFamily.Ipv6)]
     [InlineData(LabDriver.AfPacket, LabFamily.Ipv4)]
     [InlineData(LabDriver.AfPacket, LabFamily.Ipv6)]
-    public void A_1501_byte_ping_that_may_not_be_fragmented_into_a_1500_link_learns_mtu_1500(LabDriver driver, LabFamily family)
+    public void A_1501_byte_ping_that_may_not_be_fragmented_into_a_1500_link_learns_mtu_1500_and_a_9000_byte_one_then_passes_in_fragments(LabDriver driver, LabFamily family)
     {
         using StackLab lab = StartJumbo(driver, right: 1500);
         Dictionary<string, long> before = lab.Counters();
@@ -76,6 +76,26 @@ public class JumboLabTests(ITestOutputHelper output)
         string route = lab.InLeft("ip", family == LabFamily.Ipv4 ? "-4" : "-6", "route", "get", target);
         output.WriteLine(route);
         Assert.Matches(@"\bmtu 1500\b", route);
+
+        // And a 9,000-byte ping that may be fragmented now gets through: IPv4 with DF clear is cut
+        // by the dataplane (RFC 791, RFC 1812 5.2.6), a chain into seven fragments, once the host
+        // forgot the 1,500 (with it, the host cuts the packet itself); IPv6 is cut by the host to
+        // the 1,500 it learned (RFC 8200 5), and the dataplane forwards the pieces.
+        if (family == LabFamily.Ipv4)
+            lab.InLeft("ip", "-4", "route", "flush", "cache");
+        before = lab.Counters();
+        string[] ping = family == LabFamily.Ipv4
+            ? ["-4", "-n", "-c", "1", "-W", "2", "-M", "dont", "-s", "8972", target]
+            : ["-6", "-n", "-c", "1", "-W", "2", "-s", "8952", target];
+        (exit, said) = lab.TryInLeft("ping", ping);
+        output.WriteLine(said);
+        after = lab.Counters();
+        moved = StackLab.Moved(before, after);
+        Assert.True(exit == 0 && said.Contains("1 received", StringComparison.Ordinal), $"ping {string.Join(' ', ping)}: exit {exit}: {said}; counters moved: {moved}");
+        if (family == LabFamily.Ipv4)
+            Assert.True(after["ip.fragments_created"] - before["ip.fragments_created"] == 7, $"7 fragments expected toward the 1500 link: {moved}");
+        else
+            Assert.True(after["ip6.forwarded"] - before["ip6.forwarded"] >= 7 + 1, $"the host's fragments forwarded one by one: {moved}");
         lab.AssertAlive();
     }
 
