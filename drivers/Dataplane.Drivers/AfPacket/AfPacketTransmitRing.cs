@@ -13,8 +13,8 @@ namespace Dataplane.Drivers.AfPacket;
 /// each TP_STATUS_AVAILABLE again when the frame has left (tpacket_destruct_skb). Our head follows
 /// the kernel's: both advance one slot per frame, in order. A frame longer than a slot (a jumbo
 /// frame above the slot size, a TSO super-frame) goes by sendmsg instead, from its buffers, on a
-/// second socket of the queue without a ring (<see cref="AfPacketChainSender"/>), once the kernel has taken every slot requested before it:
-/// frames leave in the order given. Owned by one worker.
+/// second socket of the queue without a ring (<see cref="AfPacketChainSender"/>), once the kernel
+/// has taken every slot requested before it: frames leave in the order given. Owned by one worker.
 /// </summary>
 internal sealed class AfPacketTransmitRing
 {
