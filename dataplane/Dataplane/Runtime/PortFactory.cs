@@ -31,7 +31,7 @@ internal static class PortFactory
                 var tap = new TapPort(port.Name, port.IfName!, port.Queues, tso: false, mtu, (ushort)index);
                 return new PortBinding(tap, (q, cache) => new TapQueuePath(tap.Queue(q, cache)));
             case PortDriver.AfPacket:
-                AfPacketPort packet = AfPacketPort.Open(port.Name, port.IfName!, port.Queues, (ushort)index);
+                AfPacketPort packet = AfPacketPort.Open(port.Name, port.IfName!, port.Queues, (ushort)index, mtu: mtu);
                 return new PortBinding(packet, (q, cache) => new AfPacketQueuePath(packet.Queue(q, cache)));
             default:
                 throw new PortOpenException($"port {port.Name} (line {port.Line}): the {port.Driver.Keyword()} driver is not available yet");

@@ -5,21 +5,30 @@ namespace Dataplane.Drivers.AfPacket;
 
 /// <summary>
 /// One queue of an <see cref="AfPacketPort"/>: an AF_PACKET socket bound to the interface, with its
-/// receive and transmit rings in one shared mapping, and the queue's counters. The port owns it;
-/// the worker of the queue drives it through an <see cref="AfPacketQueue"/>.
+/// receive and transmit rings in one shared mapping; a second socket, without rings, for frames
+/// longer than a transmit slot; and the queue's counters. The port owns it; the worker of the queue
+/// drives it through an <see cref="AfPacketQueue"/>.
 /// </summary>
 internal sealed class AfPacketChannel : IDisposable
 {
-    private AfPacketChannel(PacketSocket socket, PinnedMemory mapping, AfPacketGeometry geometry, ushort port, ushort queue)
+    private AfPacketChannel(PacketSocket socket, PacketSocket chainSocket, PinnedMemory mapping, AfPacketGeometry geometry, ushort port, ushort queue)
     {
         Socket = socket;
+        ChainSocket = chainSocket;
         Mapping = mapping;
         Receiver = new AfPacketReceiveRing(mapping, geometry, socket, Counters, port, queue);
-        Transmitter = new AfPacketTransmitRing(mapping, geometry, socket, Counters);
+        Transmitter = new AfPacketTransmitRing(mapping, geometry, socket, chainSocket, Counters);
     }
 
     /// <summary>The socket; its descriptor is readable when a receive block is ours.</summary>
     public PacketSocket Socket { get; }
+
+    /// <summary>
+    /// The socket for frames longer than a slot, sent by sendmsg: one of its own, because on a socket
+    /// with a transmit ring sendmsg only kicks the ring and ignores the message (af_packet.c,
+    /// packet_sendmsg: tpacket_snd whenever tx_ring is set). Bound with protocol 0, so it receives nothing.
+    /// </summary>
+    public PacketSocket ChainSocket { get; }
 
     /// <summary>The rings, receive first.</summary>
     public PinnedMemory Mapping { get; }
@@ -45,6 +54,7 @@ internal sealed class AfPacketChannel : IDisposable
     {
         PacketSocket socket = PacketSocket.Open(PacketSocket.EthPAll);
         PinnedMemory? mapping = null;
+        PacketSocket? chainSocket = null;
         try
         {
             socket.SetVersion(TpacketVersion.V3);
@@ -58,10 +68,17 @@ internal sealed class AfPacketChannel : IDisposable
             socket.SetTxRing(geometry.Tx);
             mapping = socket.MapRings(geometry.MappingLength);
             socket.Bind(interfaceIndex);
-            return new AfPacketChannel(socket, mapping, geometry, port, queue);
+            // The same header and bypass on the chain socket: its frames take the ring's way to the
+            // driver's queue, so they leave in the order they are sent.
+            chainSocket = PacketSocket.Open(protocol: 0);
+            chainSocket.EnableVnetHeader();
+            chainSocket.EnableQdiscBypass();
+            chainSocket.Bind(interfaceIndex);
+            return new AfPacketChannel(socket, chainSocket, mapping, geometry, port, queue);
         }
         catch
         {
+            chainSocket?.Dispose();
             mapping?.Dispose();
             socket.Dispose();
             throw;
@@ -74,5 +91,6 @@ internal sealed class AfPacketChannel : IDisposable
         Started = false;
         Mapping.Dispose();
         Socket.Dispose();
+        ChainSocket.Dispose();
     }
 }

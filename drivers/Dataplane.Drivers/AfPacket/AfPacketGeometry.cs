@@ -12,7 +12,10 @@ namespace Dataplane.Drivers.AfPacket;
 /// blocks (64 ms) beat a few large ones (8 x 1 MiB would be 8 ms). 128 KiB still holds a 64 KiB
 /// super-frame, and ~900 small frames (1 ms of 1 Mpps). Frames are packed into a block, so the
 /// nominal frame size only sets tp_frame_nr. Transmit: 256 fixed slots, each large enough for the
-/// slot header, the virtio-net header and a VLAN-tagged frame of the MTU. Both rings share one
+/// slot header, the virtio-net header and a VLAN-tagged frame of the MTU, up to 16 KiB: a 9,216-byte
+/// jumbo MTU still fits a slot (4 MiB of ring). A frame longer than a slot (a super-frame, or a
+/// frame of a larger MTU) does not need one: it leaves by sendmsg straight from its buffer chain
+/// (<see cref="AfPacketChainSender"/>), so the slots need not grow to 64 KiB. Both rings share one
 /// mapping: receive first, then transmit (af_packet.c, packet_mmap).
 /// </summary>
 internal readonly record struct AfPacketGeometry
@@ -37,6 +40,9 @@ internal readonly record struct AfPacketGeometry
 
     /// <summary>The smallest transmit slot: a standard frame with its headers, as a NIC ring's 2 KiB buffer.</summary>
     public const int MinTxSlotSize = 2048;
+
+    /// <summary>The largest transmit slot: a 9,216-byte jumbo frame with its headers; longer frames go by sendmsg.</summary>
+    public const int MaxTxSlotSize = 16 << 10;
 
     /// <summary>TP_FT_REQ_FILL_RXHASH (<c>linux/if_packet.h</c>): the kernel writes skb_get_hash into tp_rxhash.</summary>
     private const uint FillRxHash = 1;
@@ -75,7 +81,7 @@ internal readonly record struct AfPacketGeometry
         // A slot is its tpacket3_hdr (the data starts at TxDataOffset), the virtio-net header, then the
         // frame; rounded up to a power of two so slots never straddle a block.
         int needed = Tpacket3Hdr.TxDataOffset + VirtioNetHeader.Size + TaggedEthernetHeader + mtu;
-        uint slot = Math.Max((uint)MinTxSlotSize, BitOperations.RoundUpToPowerOf2((uint)needed));
+        uint slot = Math.Clamp(BitOperations.RoundUpToPowerOf2((uint)needed), (uint)MinTxSlotSize, (uint)MaxTxSlotSize);
         // Transmit: no retire timeout, private area or feature word (af_packet.c, packet_set_ring).
         TpacketReq3 tx = TpacketReq3.Create(slot * TxSlotsPerBlock, TxSlotCount / TxSlotsPerBlock, slot);
         return new AfPacketGeometry(rx, tx);

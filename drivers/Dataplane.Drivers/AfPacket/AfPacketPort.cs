@@ -19,11 +19,15 @@ internal sealed class AfPacketPort : IPort
     internal const int FanoutAttempts = 64;
 
     private readonly AfPacketChannel[] _channels;
+    private readonly bool _tso;
+    private readonly int _mtuBefore;
     private PacketSocket? _promiscuous;
     private bool _disposed;
 
-    private AfPacketPort(string name, string interfaceName, int interfaceIndex, MacAddress mac, AfPacketChannel[] channels, ushort fanoutGroup)
+    private AfPacketPort(string name, string interfaceName, int interfaceIndex, MacAddress mac, AfPacketChannel[] channels, ushort fanoutGroup, bool tso, int mtuBefore)
     {
+        _tso = tso;
+        _mtuBefore = mtuBefore;
         Name = name;
         InterfaceName = interfaceName;
         InterfaceIndex = interfaceIndex;
@@ -75,12 +79,18 @@ internal sealed class AfPacketPort : IPort
     /// <summary>
     /// Checksums arrive verified or partial and may leave partial (the virtio-net header says which);
     /// the kernel's flow hash comes with every frame; and a veth peer's TSO super-frames arrive whole,
-    /// which is LRO as far as the stack can tell. Segmentation on the way out is not offered: a
-    /// transmit slot holds one MTU-sized frame.
+    /// which is LRO as far as the stack can tell. Segmentation on the way out (TSO) when the port was
+    /// asked for it: a super-frame leaves whole by sendmsg with its gso_type and gso_size, and the
+    /// kernel segments it in software (GSO) or hands it whole to a device that can (veth does, so
+    /// the peer's stack takes it as one).
     /// </summary>
     public PortCapabilities Capabilities =>
         PortCapabilities.ReceiveChecksum | PortCapabilities.TransmitChecksum | PortCapabilities.Lro
+        | (_tso ? PortCapabilities.Tso : PortCapabilities.None)
         | (_channels.Length > 1 ? PortCapabilities.MultiQueue : PortCapabilities.None);
+
+    /// <summary>Whether the port was asked for TSO (<c>set tso on</c>).</summary>
+    public bool Tso => _tso;
 
     /// <summary>Whether the port holds the interface in promiscuous mode.</summary>
     public bool Promiscuous => _promiscuous is not null;
@@ -91,11 +101,15 @@ internal sealed class AfPacketPort : IPort
     /// <summary>
     /// Opens port <paramref name="name"/> on the interface <paramref name="interfaceName"/> with
     /// <paramref name="queues"/> queues; <paramref name="portIndex"/> is written into each received
-    /// frame's metadata. Brings the interface up (a packet socket on a down interface receives nothing
-    /// and cannot join a fanout group) and makes it promiscuous. Throws <see cref="NativeException"/>
-    /// naming the port and the interface when it cannot, with nothing left open.
+    /// frame's metadata. <paramref name="tso"/>: the port offers TSO (<see cref="Capabilities"/>).
+    /// <paramref name="mtu"/>, when given, becomes the interface's MTU (SIOCSIFMTU; the kernel
+    /// refuses a frame longer than it that is not a super-frame, af_packet.c packet_snd), and the
+    /// MTU it had comes back when the port is disposed. Brings the interface up (a packet socket on
+    /// a down interface receives nothing and cannot join a fanout group) and makes it promiscuous.
+    /// Throws <see cref="NativeException"/> naming the port and the interface when it cannot, with
+    /// nothing left open and the MTU as it was.
     /// </summary>
-    public static AfPacketPort Open(string name, string interfaceName, int queues = 1, ushort portIndex = 0)
+    public static AfPacketPort Open(string name, string interfaceName, int queues = 1, ushort portIndex = 0, bool tso = false, int? mtu = null)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentOutOfRangeException.ThrowIfLessThan(queues, 1);
@@ -115,23 +129,31 @@ internal sealed class AfPacketPort : IPort
 
         var channels = new List<AfPacketChannel>(queues);
         PacketSocket? promiscuous = null;
+        int mtuBefore = 0;
         try
         {
             int index = LinkControl.IndexOf(interfaceName);
             MacAddress mac = new(LinkControl.GetHardwareAddress(interfaceName));
+            int before = LinkControl.GetMtu(interfaceName);
+            if (mtu is int wanted && wanted != before)
+            {
+                SetMtu(interfaceName, wanted);
+                mtuBefore = before;
+            }
             LinkControl.SetUp(interfaceName, true);
             var geometry = AfPacketGeometry.ForMtu(LinkControl.GetMtu(interfaceName));
             for (int q = 0; q < queues; q++)
                 channels.Add(AfPacketChannel.Open(index, geometry, portIndex, (ushort)q));
             ushort group = JoinFanout(channels, index);
             promiscuous = HoldPromiscuous(index);
-            return new AfPacketPort(name, interfaceName, index, mac, [.. channels], group) { _promiscuous = promiscuous };
+            return new AfPacketPort(name, interfaceName, index, mac, [.. channels], group, tso, mtuBefore) { _promiscuous = promiscuous };
         }
         catch (Exception e)
         {
             promiscuous?.Dispose();
             foreach (AfPacketChannel channel in channels)
                 channel.Dispose();
+            RestoreMtu(interfaceName, mtuBefore);
             if (e is not NativeException native)
                 throw;
             string hint = native.Errno.Number is Errno.EPERM or Errno.EACCES
@@ -195,7 +217,7 @@ internal sealed class AfPacketPort : IPort
         }
     }
 
-    /// <summary>Stops the port, closes its sockets and unmaps its rings; the interface is given back as it was, but up.</summary>
+    /// <summary>Stops the port, closes its sockets and unmaps its rings; the interface is given back as it was (its MTU too), but up.</summary>
     public void Dispose()
     {
         if (_disposed)
@@ -206,6 +228,35 @@ internal sealed class AfPacketPort : IPort
         _promiscuous = null;
         foreach (AfPacketChannel channel in _channels)
             channel.Dispose();
+        RestoreMtu(InterfaceName, _mtuBefore);
+    }
+
+    /// <summary>SIOCSIFMTU; EINVAL says the value is outside the device's range (dev_validate_mtu).</summary>
+    private static void SetMtu(string interfaceName, int mtu)
+    {
+        try
+        {
+            LinkControl.SetMtu(interfaceName, mtu);
+        }
+        catch (NativeException e) when (e.Errno.Number == Errno.EINVAL)
+        {
+            throw new NativeException($"cannot set the MTU to {mtu}, outside what the device takes (a veth takes 68 to 65535)", e.Errno);
+        }
+    }
+
+    /// <summary>Gives the interface back the MTU <paramref name="mtu"/> it had (0: it was not changed); an interface gone meanwhile is left alone.</summary>
+    private static void RestoreMtu(string interfaceName, int mtu)
+    {
+        if (mtu == 0)
+            return;
+        try
+        {
+            LinkControl.SetMtu(interfaceName, mtu);
+        }
+        catch (NativeException)
+        {
+            // the interface is gone (its namespace was removed, the veth pair deleted)
+        }
     }
 
     private AfPacketChannel Channel(int queue)

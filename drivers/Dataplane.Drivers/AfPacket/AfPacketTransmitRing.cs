@@ -11,7 +11,10 @@ namespace Dataplane.Drivers.AfPacket;
 /// header, then the frame), mark it TP_STATUS_SEND_REQUEST, and once per burst kick the kernel with
 /// an empty send(MSG_DONTWAIT); it sends every requested slot from its own head onwards and marks
 /// each TP_STATUS_AVAILABLE again when the frame has left (tpacket_destruct_skb). Our head follows
-/// the kernel's: both advance one slot per frame, in order. Owned by one worker.
+/// the kernel's: both advance one slot per frame, in order. A frame longer than a slot (a jumbo
+/// frame above the slot size, a TSO super-frame) goes by sendmsg instead, from its buffers, on a
+/// second socket of the queue without a ring (<see cref="AfPacketChainSender"/>), once the kernel
+/// has taken every slot requested before it: frames leave in the order given. Owned by one worker.
 /// </summary>
 internal sealed class AfPacketTransmitRing
 {
@@ -24,12 +27,19 @@ internal sealed class AfPacketTransmitRing
     private readonly int _slotMask;
     private readonly int _frameRoom;
     private readonly PacketSocket _socket;
+    private readonly PacketSocket _chainSocket;
     private readonly QueueCounters _counters;
+    private readonly AfPacketChainSender _chains = new();
     private int _head; // the next slot to fill; the kernel's head is here too unless it stopped early
 
-    /// <summary>The ring after the receive ring in <paramref name="mapping"/>, as <paramref name="geometry"/> shaped it.</summary>
-    public AfPacketTransmitRing(PinnedMemory mapping, AfPacketGeometry geometry, PacketSocket socket, QueueCounters counters)
+    /// <summary>
+    /// The ring after the receive ring in <paramref name="mapping"/>, as <paramref name="geometry"/>
+    /// shaped it, kicked through <paramref name="socket"/>; frames longer than a slot go by sendmsg on
+    /// <paramref name="chainSocket"/>, which has no ring.
+    /// </summary>
+    public AfPacketTransmitRing(PinnedMemory mapping, AfPacketGeometry geometry, PacketSocket socket, PacketSocket chainSocket, QueueCounters counters)
     {
+        _chainSocket = chainSocket;
         _mapping = mapping;
         _ringOffset = (int)geometry.Rx.RingSize;
         _slotSize = geometry.TxSlotSize;
@@ -40,10 +50,13 @@ internal sealed class AfPacketTransmitRing
     }
 
     /// <summary>
-    /// Copies the frames of <paramref name="burst"/> into free slots, releases their buffers to
-    /// <paramref name="cache"/>, and kicks the kernel once. Returns how many it took from the front:
-    /// fewer than the burst when the ring is full. A frame that cannot be sent (longer than a slot,
-    /// offload fields outside it) is taken, released and counted as an error.
+    /// Copies the frames of <paramref name="burst"/> into free slots, or sends those longer than a
+    /// slot by sendmsg, releases their buffers to <paramref name="cache"/>, and kicks the kernel once
+    /// a run of slots. Returns how many it took from the front: fewer than the burst when the ring is
+    /// full, or when the socket has no send-buffer room for a frame that goes by sendmsg (EAGAIN).
+    /// A frame that cannot be sent (offload fields outside it, a chain that does not add up, one the
+    /// kernel refuses) is taken, released and counted as an error; one the device's queue refused
+    /// (ENOBUFS) as a transmit drop.
     /// </summary>
     public int Transmit(ReadOnlySpan<PacketBuffer> burst, BufferCache cache)
     {
@@ -54,6 +67,18 @@ internal sealed class AfPacketTransmitRing
         bool full = false;
         for (; taken < burst.Length; taken++)
         {
+            PacketBuffer frame = burst[taken];
+            int length = pool.Metadata(frame).PacketLength;
+            if ((uint)length > (uint)_frameRoom)
+            {
+                if (!SendOutsideRing(ring, pool, frame, length, cache))
+                {
+                    full = true;
+                    break;
+                }
+                queued = 0; // kicked before it
+                continue;
+            }
             Span<byte> slot = ring.Slice(_head * _slotSize, _slotSize);
             ref Tpacket3Hdr header = ref MemoryMarshal.AsRef<Tpacket3Hdr>(slot);
             // Acquire: a slot the kernel gave back is entirely ours after this read.
@@ -62,8 +87,6 @@ internal sealed class AfPacketTransmitRing
                 full = true; // still requested or being sent: the ring is full
                 break;
             }
-            PacketBuffer frame = burst[taken];
-            int length = pool.Metadata(frame).PacketLength;
             if (!TryFill(pool, frame, length, slot))
             {
                 _counters.Errors++;
@@ -84,6 +107,53 @@ internal sealed class AfPacketTransmitRing
         if (queued > 0 || full)
             Kick(ring);
         return taken;
+    }
+
+    /// <summary>
+    /// Sends a frame longer than a slot by sendmsg. The slots requested before it go first: the
+    /// kernel sends them at a kick, in order (tpacket_snd), and the frame waits for that; if some
+    /// are still requested after the kick (no send-buffer room), or the socket has no room for the
+    /// frame either (EAGAIN), returns false and the frame stays the caller's. Otherwise the frame
+    /// is released, sent or counted.
+    /// </summary>
+    private bool SendOutsideRing(Span<byte> ring, BufferPool pool, PacketBuffer frame, int length, BufferCache cache)
+    {
+        if (Requested(ring))
+        {
+            Kick(ring);
+            if (Requested(ring))
+                return false;
+        }
+        nint n = _chains.Send(_chainSocket, pool, frame, length);
+        if (n == -Errno.EAGAIN)
+            return false;
+        if (n >= 0)
+        {
+            _counters.TransmittedPackets++;
+            _counters.TransmittedBytes += length;
+        }
+        else if (n == -Errno.ENOBUFS)
+        {
+            // packet_snd hands the skb to the device (qdisc bypass: packet_xmit, dev_direct_xmit),
+            // which dropped it: the kernel freed it, so it is lost, not ours to send again.
+            _counters.TransmitDrops++;
+        }
+        else
+        {
+            _counters.Errors++; // EMSGSIZE: not a super-frame and longer than the interface's MTU; EINVAL: a header the kernel refuses
+        }
+        cache.Release(frame);
+        return true;
+    }
+
+    /// <summary>
+    /// Whether the slot before our head is still TP_STATUS_SEND_REQUEST: the kernel sends requested
+    /// slots in order, so if the last one requested is not, none before it is.
+    /// </summary>
+    private bool Requested(Span<byte> ring)
+    {
+        ref Tpacket3Hdr last = ref Slot(ring, (_head - 1) & _slotMask);
+        return (Volatile.Read(ref last.Status) & ~TimestampBits) == TpStatus.SendRequest;
     }
 
     private bool TryFill(BufferPool pool, PacketBuffer frame, int length, Span<byte> slot)

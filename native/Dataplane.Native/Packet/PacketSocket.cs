@@ -115,6 +115,27 @@ public sealed unsafe class PacketSocket : IDisposable
     public nint KickTransmit(bool wait = false) =>
         SystemCall.Result((nint)(long)sendto(Descriptor.Value, null, 0, wait ? 0 : MSG_DONTWAIT, null, 0));
 
+    /// <summary>
+    /// sendmsg(2) of one frame gathered from the buffers <paramref name="vectors"/> point to (pinned by
+    /// the caller), without the ring, MSG_DONTWAIT, to the bound interface (no address): bytes sent or
+    /// <c>-errno</c>. With <see cref="EnableVnetHeader"/> the first 10 bytes gathered are the frame's
+    /// virtio-net header (af_packet.c, packet_snd: packet_snd_vnet_parse reads it off the front of the
+    /// message); the rest may be as long as a GSO super-frame, or the interface's MTU for any other.
+    /// EAGAIN: no send-buffer room, the frame was not taken. ENOBUFS: the device's queue refused it.
+    /// Only on a socket without a transmit ring: on one with a ring, sendmsg sends what the ring holds
+    /// and ignores the message (af_packet.c, packet_sendmsg).
+    /// </summary>
+    public nint SendGathered(ReadOnlySpan<IoVec> vectors)
+    {
+        fixed (IoVec* iov = vectors)
+        {
+            Tmds.Linux.msghdr message = default;
+            message.msg_iov = (Tmds.Linux.iovec*)iov; // the same 16-byte struct iovec
+            message.msg_iovlen = vectors.Length;
+            return SystemCall.Result((nint)(long)sendmsg(Descriptor.Value, &message, MSG_DONTWAIT));
+        }
+    }
+
     /// <summary>send(2) of one frame without the ring: bytes sent or <c>-errno</c>.</summary>
     public nint Send(ReadOnlySpan<byte> frame)
     {

@@ -3,6 +3,8 @@ using System.Diagnostics;
 using Dataplane.Buffers;
 using Dataplane.Drivers.AfPacket;
 using Dataplane.Native;
+using Dataplane.Ports;
+using Dataplane.Tests.Stack;
 using Dataplane.Wire;
 
 namespace Dataplane.Tests.Drivers;
@@ -44,6 +46,7 @@ public class AfPacketPortTests
         // later than the port starts (seen in CI). Bounded wait.
         Assert.True(LinuxLab.Until(() => port.LinkUp, TimeSpan.FromSeconds(10)), "the link never came up");
         Assert.True(port.Promiscuous);
+        Assert.True((port.Capabilities & PortCapabilities.Tso) == 0, "TSO offered without being asked for");
         Assert.Equal(1500, port.Mtu);
         Assert.Equal(LinuxLab.Run("cat", $"/sys/class/net/{lab.Interface}/address").Trim(), port.Mac.ToString());
 
@@ -205,6 +208,230 @@ public class AfPacketPortTests
         ReadOnlySpan<byte> data = ip.Payload[8..];
         for (int i = 16; i < data.Length; i++) // the first 16 bytes are ping's timestamp
             Assert.True(data[i] == (byte)i, $"byte {i} of the echo data is {data[i]}");
+    }
+
+    [SkippableFact]
+    public void Frames_longer_than_a_slot_leave_whole_by_sendmsg_in_order_among_the_slots_and_the_MTU_comes_back()
+    {
+        RequireLab();
+        using var lab = new AfPacketLab(mtu: 9000);
+        lab.InPeer("ip", "link", "set", lab.PeerInterface, "mtu", "20000");
+        AfPacketPort port = AfPacketPort.Open("p0", lab.Interface, mtu: 20000);
+        try
+        {
+            var pool = new BufferPool(1024);
+            var cache = new BufferCache(pool);
+            port.Start();
+            Assert.Equal(20000, port.Mtu); // set by the port
+            Assert.True(LinuxLab.Until(() => port.LinkUp, TimeSpan.FromSeconds(10)), "the link never came up");
+            MacAddress peer = lab.PeerMac();
+
+            // The peer's UDP socket reports each datagram's length and SHA-256 in the order they came:
+            // its stack took them whole, checksums good. 1,000 and 8,000 bytes go through the ring
+            // (a 16 KiB slot), 19,000 by sendmsg (longer than a slot), 100 through the ring again.
+            int[] lengths = [1000, 19000, 8000, 100];
+            Process receiver = lab.StartInPeer("python3", "-u", "-c", $$"""
+                import hashlib, socket
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                s.bind(('{{AfPacketLab.PeerAddress}}', 5001))
+                s.settimeout(20)
+                print('ready')
+                for _ in range({{lengths.Length}}):
+                    d = s.recv(65535)
+                    print(len(d), hashlib.sha256(d).hexdigest())
+                """);
+            Assert.True(receiver.StandardOutput.ReadLineAsync().Wait(Patience), "the peer's receiver did not start");
+
+            var burst = new PacketBuffer[lengths.Length];
+            var expected = new List<string>();
+            for (int i = 0; i < lengths.Length; i++)
+            {
+                byte[] payload = Frames.Payload(lengths[i], seed: (byte)i);
+                expected.Add($"{lengths[i]} {Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(payload))}");
+                burst[i] = Chain(cache, UdpFrame(port.Mac, peer, 5001, payload, id: (ushort)i));
+            }
+            Assert.True(pool.Metadata(burst[1]).Segments > 1);
+            int[] cpus = CurrentThread.GetAffinity();
+            int taken;
+            try
+            {
+                // One CPU for the burst: veth hands each frame to the backlog of the CPU that sent it,
+                // so frames sent from two CPUs could be taken in by the peer out of order.
+                CurrentThread.PinToCpu(CurrentThread.Cpu);
+                taken = port.Queue(0, cache).Transmit(burst);
+            }
+            finally
+            {
+                CurrentThread.SetAffinity(cpus);
+            }
+            Assert.Equal(lengths.Length, taken);
+            QueueCounters counters = port.Counters(0);
+            Assert.True(counters.Errors == 0 && counters.TransmitDrops == 0, $"errors {counters.Errors}, drops {counters.TransmitDrops}");
+            Assert.True(receiver.WaitForExit(Patience), "the peer did not get every datagram");
+            string[] got = receiver.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.True(receiver.ExitCode == 0, receiver.StandardError.ReadToEnd());
+            Assert.Equal(expected, got);
+            Assert.Equal(lengths.Length, port.Counters(0).TransmittedPackets);
+            Assert.Equal(lengths.Sum(l => 14 + 20 + 8 + l), port.Counters(0).TransmittedBytes);
+            Assert.Equal(0, port.Counters(0).Errors);
+
+            // Not a super-frame and longer than the MTU: the kernel refuses it (EMSGSIZE), counted, released.
+            PacketBuffer tooLong = Chain(cache, UdpFrame(port.Mac, peer, 5001, Frames.Payload(20000 - 28 + 1), id: 9));
+            Assert.Equal(1, port.Queue(0, cache).Transmit([tooLong]));
+            Assert.Equal(1, port.Counters(0).Errors);
+            Assert.Equal(lengths.Length, port.Counters(0).TransmittedPackets);
+
+            // Sending by sendmsg allocates nothing: prebuilt 19,000-byte chains to a port nobody
+            // listens on (the peer answers port unreachable, rate-limited; nobody reads it).
+            var chains = new PacketBuffer[16];
+            AfPacketQueue queue = port.Queue(0, cache);
+            long allocated = Allocations.Least(3, () =>
+            {
+                int sent = queue.Transmit(chains);
+                cache.Release(chains.AsSpan(sent));
+            }, prepare: () =>
+            {
+                for (int i = 0; i < chains.Length; i++)
+                    chains[i] = Chain(cache, UdpFrame(port.Mac, peer, 5002, Frames.Payload(19000), id: (ushort)(100 + i)));
+            });
+            Assert.Equal(0, allocated);
+            Assert.Equal(1, port.Counters(0).Errors);
+            Assert.Equal(pool.Count, pool.Shared.Count + cache.Count); // every buffer came back
+        }
+        finally
+        {
+            port.Dispose();
+        }
+        Assert.Equal(9000, LinkControl.GetMtu(lab.Interface)); // given back as it was
+    }
+
+    [SkippableFact]
+    public void An_mtu_the_interface_refuses_names_the_port_and_the_value_and_leaves_the_mtu_as_it_was()
+    {
+        RequireLab();
+        using var lab = new AfPacketLab(mtu: 9000);
+        int sockets = PacketSocketsBoundTo(LinkControl.IndexOf(lab.Interface));
+
+        var e = Assert.Throws<NativeException>(() => AfPacketPort.Open("p5", lab.Interface, mtu: 70000));
+
+        Assert.StartsWith($"port p5: afpacket on interface {lab.Interface}: cannot set the MTU to 70000", e.Message, StringComparison.Ordinal);
+        Assert.Equal(Errno.EINVAL, Assert.IsType<NativeException>(e.InnerException).Errno.Number);
+        Assert.Equal(9000, LinkControl.GetMtu(lab.Interface));
+        Assert.Equal(sockets, PacketSocketsBoundTo(LinkControl.IndexOf(lab.Interface)));
+    }
+
+    [SkippableFact]
+    public void A_TSO_super_frame_leaves_whole_with_its_segment_size_and_the_peers_TCP_takes_every_byte()
+    {
+        RequireLab();
+        using var lab = new AfPacketLab();
+        using AfPacketPort port = AfPacketPort.Open("p0", lab.Interface, tso: true);
+        var pool = new BufferPool(1024);
+        var cache = new BufferCache(pool);
+        var drain = new QueueDrain(port, cache);
+        port.Start();
+        Assert.True((port.Capabilities & PortCapabilities.Tso) != 0, "TSO asked for and not offered");
+        Assert.True(LinuxLab.Until(() => port.LinkUp, TimeSpan.FromSeconds(10)), "the link never came up");
+        lab.SetPeerNeighbor(port.Mac);
+        MacAddress peer = lab.PeerMac();
+
+        // A packet socket on the peer's end reports the length of each TCP frame to port 5003 as it
+        // arrives there, until the ten segments' worth of data came.
+        const int Mss = 1448, Segments = 10, Data = Mss * Segments;
+        Process capture = lab.StartInPeer("python3", "-u", "-c", $$"""
+            import socket, time
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+            s.bind(('{{lab.PeerInterface}}', 0x0800))
+            s.settimeout(1)
+            print('ready')
+            data, end = 0, time.time() + 20
+            while data < {{Data}} and time.time() < end:
+                try:
+                    f, a = s.recvfrom(65536)
+                except socket.timeout:
+                    continue
+                if a[2] == socket.PACKET_OUTGOING or f[23] != 6 or int.from_bytes(f[36:38], 'big') != 5003:
+                    continue
+                print(len(f))
+                data += len(f) - 54
+            """);
+        Assert.True(capture.StandardOutput.ReadLineAsync().Wait(Patience), "the peer's capture did not start");
+
+        // Ethernet, IPv4, TCP (PSH, no ACK: the peer's closed port answers with a reset whose ack is
+        // the sequence number after the last byte it took, RFC 9293 3.10.7.1), 14,480 bytes of data.
+        const uint Sequence = 1000;
+        byte[] frame = TcpSuperFrame(port.Mac, peer, Sequence, Frames.Payload(Data));
+        PacketBuffer head = Chain(cache, frame);
+        ref BufferMetadata m = ref pool.Metadata(head);
+        m.Offload |= OffloadFlags.L4ChecksumPartial;
+        m.ChecksumStart = 14 + 20;
+        m.ChecksumOffset = 16;
+        m.Gso = GsoType.TcpV4;
+        m.SegmentSize = Mss;
+        Assert.Equal(1, port.Queue(0, cache).Transmit([head]));
+        Assert.Equal(1, port.Counters(0).TransmittedPackets);
+        Assert.Equal(frame.Length, port.Counters(0).TransmittedBytes);
+        Assert.Equal(0, port.Counters(0).Errors);
+
+        Assert.True(capture.WaitForExit(Patience), "the capture did not end");
+        string[] arrived = capture.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        // veth offers TSO, so the kernel hands the super-frame to it whole and the peer gets one frame.
+        Assert.Equal([frame.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)], arrived);
+
+        // The peer's TCP took all of it, checksum good: its reset acknowledges every byte.
+        Assert.True(drain.Until(fs => fs.Any(f => ResetAck(f) == Sequence + Data), Patience),
+            $"no reset acknowledging {Data} bytes: {Describe(drain.Frames)}");
+        Assert.Equal(pool.Count, pool.Shared.Count + cache.Count);
+    }
+
+    /// <summary>A UDP datagram from 10.67.0.1 port 40000 to the peer's <paramref name="port"/>, in a frame to <paramref name="to"/>.</summary>
+    private static byte[] UdpFrame(MacAddress from, MacAddress to, ushort port, byte[] payload, ushort id) =>
+        Frames.Ethernet(to, from, Frames.TypeIpv4,
+            Frames.Ipv4(AfPacketLab.Local, AfPacketLab.PeerAddress, 17, id,
+                Frames.Udp4(AfPacketLab.Local, AfPacketLab.PeerAddress, 40000, port, payload)));
+
+    /// <summary>
+    /// A TCP super-frame from 10.67.0.1 port 40000 to the peer's port 5003 with PSH alone: its
+    /// checksum field holds the pseudo-header sum over the whole TCP length, as a partial checksum does.
+    /// </summary>
+    private static byte[] TcpSuperFrame(MacAddress from, MacAddress to, uint sequence, byte[] data)
+    {
+        var tcp = new byte[20 + data.Length];
+        BinaryPrimitives.WriteUInt16BigEndian(tcp, 40000);
+        BinaryPrimitives.WriteUInt16BigEndian(tcp.AsSpan(2), 5003);
+        BinaryPrimitives.WriteUInt32BigEndian(tcp.AsSpan(4), sequence);
+        tcp[12] = 5 << 4;
+        tcp[13] = 0x08; // PSH
+        BinaryPrimitives.WriteUInt16BigEndian(tcp.AsSpan(14), 65535);
+        data.CopyTo(tcp, 20);
+        var pseudo = new byte[12];
+        AfPacketLab.Local.CopyTo(pseudo);
+        AfPacketLab.PeerAddress.CopyTo(pseudo.AsSpan(4));
+        pseudo[9] = 6;
+        BinaryPrimitives.WriteUInt16BigEndian(pseudo.AsSpan(10), (ushort)tcp.Length);
+        BinaryPrimitives.WriteUInt16BigEndian(tcp.AsSpan(16), (ushort)~Frames.Checksum(pseudo));
+        return Frames.Ethernet(to, from, Frames.TypeIpv4,
+            Frames.Ipv4(AfPacketLab.Local, AfPacketLab.PeerAddress, 6, 1, tcp, flagsAndOffset: 0x4000));
+    }
+
+    /// <summary>The acknowledgment number of a TCP reset from the peer's port 5003, or -1.</summary>
+    private static long ResetAck(ReceivedFrame f)
+    {
+        if (f.EtherType != EtherType.Ipv4 || !Ipv4Packet.TryCreate(f.Bytes.AsSpan(14), out Ipv4Packet ip) || ip.Protocol != IpProtocol.Tcp)
+            return -1;
+        ReadOnlySpan<byte> tcp = ip.Payload;
+        if (tcp.Length < 20 || BinaryPrimitives.ReadUInt16BigEndian(tcp) != 5003 || (tcp[13] & 0x04) == 0)
+            return -1;
+        return BinaryPrimitives.ReadUInt32BigEndian(tcp[8..]);
+    }
+
+    /// <summary>Copies <paramref name="frame"/> into a chain of <paramref name="cache"/>'s buffers.</summary>
+    private static PacketBuffer Chain(BufferCache cache, byte[] frame)
+    {
+        var writer = new BufferChainWriter(cache);
+        Assert.True(writer.TryStart() && writer.TryWrite(frame));
+        writer.Finish();
+        return writer.Head;
     }
 
     [SkippableFact]

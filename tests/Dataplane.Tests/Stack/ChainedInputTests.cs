@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Dataplane.Buffers;
 using Dataplane.Stack;
 using Dataplane.Stack.Transport;
@@ -74,6 +75,62 @@ public class ChainedInputTests
         }
         Assert.Equal(frame.AsSpan(14 + 20).ToArray(), data);
         Assert.Equal(7, h.Count(IpCounter.FragmentsCreated));
+        Assert.Equal(0, h.BuffersOutstanding);
+    }
+
+    [Theory]
+    [InlineData(0)]  // the first buffer full, as drivers fill it
+    [InlineData(20)] // the IP header split over two buffers
+    public void A_chained_ipv4_datagram_with_dont_fragment_toward_a_1500_mtu_gets_fragmentation_needed_with_1500(int first)
+    {
+        // RFC 1191 4: code 4 with the next-hop MTU; RFC 1812 4.3.2.3: the quote is the header and as
+        // much of the datagram as fits in 576 bytes, here taken from a chain.
+        StackHarness h = JumboRouter(mtu1: 1500);
+        byte[] frame = Frames.Udp4Frame(h.Mac(0), Client, Server, 40000, 9, Frames.Payload(Jumbo - 20 - 8, seed: 4));
+        frame[14 + 6] |= 0x40; // DF
+        frame[14 + 10] = frame[14 + 11] = 0;
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(14 + 10), Frames.Checksum(frame.AsSpan(14, 20)));
+        h.ReceiveChained(0, frame, first);
+
+        Assert.Empty(h.Sent(1));
+        byte[] error = Assert.Single(h.Sent(0));
+        Assert.True(InternetChecksum.IsValid(error.AsSpan(14, 20)));
+        Assert.Equal(Client, new Ipv4Address(error.AsSpan(14 + 16, 4)));
+        Span<byte> icmp = error.AsSpan(34);
+        Assert.Equal(3, icmp[0]);
+        Assert.Equal(4, icmp[1]);
+        Assert.Equal(1500, BinaryPrimitives.ReadUInt16BigEndian(icmp[6..]));
+        Assert.True(InternetChecksum.IsValid(icmp));
+        Assert.True(error.Length - 14 <= 576, $"{error.Length - 14} bytes");
+        Assert.True(icmp.Length - 8 >= 20 + 8, "the quote holds the IP header and 8 bytes");
+        Assert.Equal(frame.AsSpan(14 + 20, icmp.Length - 8 - 20).ToArray(), icmp[(8 + 20)..].ToArray()); // the datagram's bytes, from across the chain
+        Assert.Equal(1, h.Count(IpCounter.CantFragment));
+        Assert.Equal(0, h.BuffersOutstanding);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(40)] // the IPv6 header split over two buffers
+    public void A_chained_ipv6_packet_toward_a_1500_mtu_gets_packet_too_big_with_1500(int first)
+    {
+        // RFC 4443 3.2: the MTU of the next hop, and as much of the packet as fits in 1280 (2.4 c).
+        StackHarness h = JumboRouter(mtu1: 1500);
+        byte[] frame = Frames.Udp6Frame(h.Mac(0), Client6, Server6, 40000, 9, Frames.Payload(Jumbo - 40 - 8, seed: 6));
+        h.ReceiveChained(0, frame, first);
+
+        Assert.Empty(h.Sent(1));
+        byte[] error = Assert.Single(h.Sent(0));
+        Span<byte> icmp = error.AsSpan(54);
+        Assert.Equal(2, icmp[0]);
+        Assert.Equal(0, icmp[1]);
+        Assert.Equal(1500u, BinaryPrimitives.ReadUInt32BigEndian(icmp[4..]));
+        Assert.Equal(0, Frames.Checksum6(new Ipv6Address(error.AsSpan(22)), Client6, 58, icmp));
+        if (first == 0)
+            Assert.Equal(1280, error.Length - 14); // filled to the minimum MTU from a head filled as drivers fill it
+        else
+            Assert.True(error.Length - 14 is >= 40 + 8 + 48 and <= 1280); // a pulled-up head holds what was pulled up, and the quote is the head's (IcmpLayer.SendError)
+        Assert.Equal(frame.AsSpan(14, icmp.Length - 8).ToArray(), icmp[8..].ToArray()); // the packet's first bytes, from across the chain
+        Assert.Equal(1, h.Count(Ip6Counter.TooBig));
         Assert.Equal(0, h.BuffersOutstanding);
     }
 
