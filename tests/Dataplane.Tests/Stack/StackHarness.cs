@@ -1,6 +1,7 @@
 using Dataplane.Buffers;
 using Dataplane.Drivers.Memory;
 using Dataplane.Engine;
+using Dataplane.Ports;
 using Dataplane.Stack;
 using Dataplane.Stack.Transport;
 using Dataplane.Stack.Transport.Tcp;
@@ -55,7 +56,7 @@ internal sealed class StackHarness
 
     /// <summary>A stack with one interface, on its own memory port, per entry of <paramref name="interfaces"/>.</summary>
     /// <remarks><paramref name="tcpBuffer"/> is <c>set tcp buffer</c>: each connection's send and receive buffer.</remarks>
-    public StackHarness(IReadOnlyList<Interface> interfaces, bool forwarding = false, int poolBuffers = 4096, int worker = 0, int workers = 1, int tcpBuffer = TcpSocketTable.DefaultBuffer)
+    public StackHarness(IReadOnlyList<Interface> interfaces, bool forwarding = false, int poolBuffers = 4096, int worker = 0, int workers = 1, int tcpBuffer = TcpSocketTable.DefaultBuffer, PortCapabilities[]? capabilities = null)
     {
         Pool = new BufferPool(poolBuffers);
         Cache = new BufferCache(Pool);
@@ -69,7 +70,7 @@ internal sealed class StackHarness
             peer.Start();
             _peers[i] = peer;
             transmit[i] = new MemoryQueuePath(ours.Queue(0));
-            nets[i] = new NetInterface(i, $"p{i}", ours.Mac, interfaces[i].Mtu, ours.Capabilities, interfaces[i].V4, interfaces[i].V6);
+            nets[i] = new NetInterface(i, $"p{i}", ours.Mac, interfaces[i].Mtu, capabilities?[i] ?? ours.Capabilities, interfaces[i].V4, interfaces[i].V6);
         }
         Stack = new NetworkStack(nets, forwarding) { TcpBuffer = tcpBuffer };
         Owners = new RssIndirectionTable(workers);
@@ -87,12 +88,13 @@ internal sealed class StackHarness
     /// The lab's two-legged router: p0 <see cref="Ours"/>/24 and <see cref="Ours6"/>/64 facing the
     /// client, p1 <see cref="OursRight"/>/24 and <see cref="OursRight6"/>/64 facing the server.
     /// </summary>
-    public static StackHarness Router(bool forwarding = true, int mtu0 = 1500, int mtu1 = 1500, int poolBuffers = 4096, int worker = 0, int workers = 1, int tcpBuffer = TcpSocketTable.DefaultBuffer) => new(
+    /// <remarks><paramref name="capabilities"/>: what each port's driver claims (a memory port's by default).</remarks>
+    public static StackHarness Router(bool forwarding = true, int mtu0 = 1500, int mtu1 = 1500, int poolBuffers = 4096, int worker = 0, int workers = 1, int tcpBuffer = TcpSocketTable.DefaultBuffer, PortCapabilities[]? capabilities = null) => new(
         [
             new([new(Ours, 24)], [new(Ours6, 64)], mtu0),
             new([new(OursRight, 24)], [new(OursRight6, 64)], mtu1),
         ],
-        forwarding, poolBuffers, worker, workers, tcpBuffer);
+        forwarding, poolBuffers, worker, workers, tcpBuffer, capabilities);
 
     /// <summary>The router as a host (no forwarding), started, with the client and the server known: what the UDP tests run on.</summary>
     public static StackHarness Host(int worker = 0, int workers = 1, int tcpBuffer = TcpSocketTable.DefaultBuffer)
@@ -190,6 +192,50 @@ internal sealed class StackHarness
         m.Port = (ushort)port;
         Worker.Input(port, head);
         Context.FlushAll();
+    }
+
+    /// <summary>
+    /// Feeds <paramref name="frame"/> to the stack as a super-frame in a chain of full buffers, as a
+    /// tap or afpacket port hands one up: its metadata of segmentation type <paramref name="gso"/>
+    /// with segments of <paramref name="segmentSize"/>, checksum state <paramref name="offload"/>
+    /// and, when partial, <paramref name="checksumStart"/> and <paramref name="checksumOffset"/>.
+    /// Flushes what the stack sent. Allocates nothing.
+    /// </summary>
+    public void ReceiveSuperFrame(int port, ReadOnlySpan<byte> frame, GsoType gso, int segmentSize, OffloadFlags offload = OffloadFlags.None, int checksumStart = 0, int checksumOffset = 0)
+    {
+        if (!FrameChain.TryAllocate(Cache, frame.Length, out PacketBuffer head))
+            throw new InvalidOperationException("the pool ran dry");
+        FrameChain.Write(Pool, head, 0, frame);
+        ref BufferMetadata m = ref Pool.Metadata(head);
+        m.Offload = offload;
+        m.Gso = gso;
+        m.SegmentSize = (ushort)segmentSize;
+        m.ChecksumStart = (ushort)checksumStart;
+        m.ChecksumOffset = (ushort)checksumOffset;
+        m.Port = (ushort)port;
+        Worker.Input(port, head);
+        Context.FlushAll();
+    }
+
+    /// <summary>Like <see cref="Sent"/>, with the metadata each frame left with (its offload requests: GSO, partial checksum).</summary>
+    public List<(byte[] Frame, BufferMetadata Metadata)> SentWithMetadata(int port = 0)
+    {
+        Context.FlushAll();
+        var frames = new List<(byte[], BufferMetadata)>();
+        MemoryQueue queue = _peers[port].Queue(0);
+        int n;
+        while ((n = queue.Receive(_burst)) > 0)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                byte[] frame = Bytes(_burst[i]);
+                BufferMetadata m = Pool.Metadata(_burst[i]);
+                Cache.Release(_burst[i]);
+                if (!HideNeighborDiscovery || !Frames.IsNeighborDiscovery(frame))
+                    frames.Add((frame, m));
+            }
+        }
+        return frames;
     }
 
     /// <summary>Every frame given in turn.</summary>
@@ -311,6 +357,8 @@ internal sealed class StackHarness
     public long Count(ArpCounter c) => Counters.Arp[(int)c];
 
     public long Count(EtherCounter c) => Counters.Ether[(int)c];
+
+    public long Count(OffloadCounter c) => Counters.Offload[(int)c];
 
     public long Count(UdpCounter c) => Counters.Udp[(int)c];
 
