@@ -109,13 +109,18 @@ internal sealed partial class StackLab : IDisposable
     /// dataplane has <paramref name="workers"/> workers (one queue each per port): two by default,
     /// so that a test's flows land on both; one puts every flow on the same worker.
     /// </summary>
-    public static StackLab Start(LabDriver driver, string config = "", int workers = 2)
+    /// <remarks>
+    /// With <paramref name="hostOffloads"/> the hosts' veths keep the offloads a user has (TSO and
+    /// GSO on: the kernel hands an afpacket port super-frames); by default they are switched off, so
+    /// that the host sends what a wire carries.
+    /// </remarks>
+    public static StackLab Start(LabDriver driver, string config = "", int workers = 2, bool hostOffloads = false)
     {
         RequireRoot();
         var lab = new StackLab(driver);
         try
         {
-            lab.Build(config, workers);
+            lab.Build(config, workers, hostOffloads);
             return lab;
         }
         catch
@@ -248,7 +253,7 @@ internal sealed partial class StackLab : IDisposable
         }
     }
 
-    private void Build(string extra, int workers)
+    private void Build(string extra, int workers, bool hostOffloads)
     {
         Left = _lab.Namespace();
         Right = _lab.Namespace();
@@ -288,7 +293,8 @@ internal sealed partial class StackLab : IDisposable
                 System.IO.File.WriteAllText($"/proc/sys/net/ipv4/conf/{ours}/forwarding", "0");
                 // The host's end sends what a wire carries: frames of at most the MTU, not
                 // super-frames of its TCP segmentation offload.
-                LinuxLab.Run("ethtool", "-K", theirs, "tso", "off", "gso", "off");
+                if (!hostOffloads)
+                    LinuxLab.Run("ethtool", "-K", theirs, "tso", "off", "gso", "off");
                 LinuxLab.Run("ip", "link", "set", theirs, "netns", ns);
             }
             portLeft = $"port left driver afpacket ifname {dataplaneLeft} queues {cores}";
