@@ -25,6 +25,10 @@ internal enum OffloadCounter
     [Counter("super-frames with malformed headers", Error = true)]
     BadHeaders,
 
+    /// <summary>Super-frames whose chain of buffers ends before their length (a driver's fault).</summary>
+    [Counter("super-frames whose chain of buffers ends early", Error = true)]
+    ShortChain,
+
     /// <summary>Super-frames whose partial checksum start or offset lies beyond the frame or not at the transport checksum.</summary>
     [Counter("super-frames with a checksum start or offset beyond the frame or off the transport checksum", Error = true)]
     BadChecksumOffset,

@@ -75,6 +75,12 @@ internal readonly struct SuperFrame
             return false;
         if (EthernetHeader + frame.NetworkLength < m.PacketLength)
             FrameChain.Trim(cache, packet, EthernetHeader + frame.NetworkLength); // Ethernet padding: the IP length is what counts
+        if (!HoldsItsLength(pool, packet))
+        {
+            // The chain ends before the frame's length: a segment would be cut from bytes that are not there.
+            reason = OffloadCounter.ShortChain;
+            return false;
+        }
         if ((checksums & OffloadFlags.L4ChecksumPartial) != 0
             && (m.ChecksumStart != frame.TransportOffset || m.ChecksumOffset != frame.ChecksumOffset))
         {
@@ -226,6 +232,20 @@ internal readonly struct SuperFrame
         }
         Ipv4Packet.TryCreate(l3, NetworkLength, out Ipv4Packet ip4, out _);
         return InternetChecksum.PseudoHeaderSum(ip4.Source, ip4.Destination, protocol, transportLength);
+    }
+
+    /// <summary>True when the buffers of the chain at <paramref name="packet"/> hold its whole length (a driver's chain may not end early).</summary>
+    private static bool HoldsItsLength(BufferPool pool, PacketBuffer packet)
+    {
+        long held = 0;
+        // A chain has at most byte.MaxValue buffers (BufferMetadata.Segments): the bound also ends a cycle.
+        for (int index = packet.Index, buffers = 0; index >= 0 && buffers <= byte.MaxValue; buffers++)
+        {
+            ref BufferMetadata m = ref pool.Metadata(new PacketBuffer(index));
+            held += m.DataLength;
+            index = m.Next;
+        }
+        return held >= pool.Metadata(packet).PacketLength;
     }
 
     /// <summary>True when the transport checksum over the whole super-frame verifies (a UDP checksum of 0 over IPv4: none to verify, RFC 768).</summary>

@@ -206,6 +206,28 @@ public class SegmentationTests
     }
 
     [Fact]
+    public void Jumbo_segments_longer_than_a_buffer_are_built_as_chains_with_checksums_over_every_buffer()
+    {
+        // A 9,000-byte link: 8,948-byte segments of 9,014-byte frames, each a chain of 2 KiB buffers;
+        // the last one odd-sized, so a buffer boundary falls at an odd place of the checksummed run.
+        StackHarness h = StackHarness.Router(mtu0: 9000, mtu1: 9000, capabilities: [PortCapabilities.Lro, PortCapabilities.None]).Started().KnowingPeers();
+        const int Jumbo = 9000 - 20 - 32;
+        byte[] payload = Payload(2 * Jumbo + 1001);
+        h.ReceiveSuperFrame(0, Super4(h, Tcp(false, 5, Ack | TcpFlags.Psh, payload)), GsoType.TcpV4, Jumbo, OffloadFlags.L4ChecksumVerified);
+
+        List<byte[]> sent = h.Sent(1);
+        Assert.Equal(3, sent.Count);
+        Assert.Equal(9014, sent[0].Length);
+        for (int i = 0; i < 3; i++)
+        {
+            (uint seq, _, _, byte[] data) = Segment4(sent[i]);
+            Assert.Equal(5u + (uint)(i * Jumbo), seq);
+            Assert.Equal(payload.AsSpan(i * Jumbo, Math.Min(Jumbo, payload.Length - i * Jumbo)).ToArray(), data);
+        }
+        Assert.Equal(0, h.BuffersOutstanding);
+    }
+
+    [Fact]
     public void A_super_frame_whose_segments_fit_is_judged_by_its_segment_not_its_total_length()
     {
         StackHarness h = Router(PortCapabilities.None, mtu1: 1500);
@@ -370,6 +392,35 @@ public class SegmentationTests
         // Nothing else affected: the next honest super-frame goes through.
         h.ReceiveSuperFrame(0, Super4(h, tcp4), GsoType.TcpV4, Mss, OffloadFlags.L4ChecksumVerified);
         Assert.Equal(2, h.Sent(1).Count);
+        Assert.Equal(0, h.BuffersOutstanding);
+    }
+
+    [Fact]
+    public void A_super_frame_whose_chain_ends_before_its_length_is_dropped_and_counted()
+    {
+        StackHarness h = Router(PortCapabilities.None);
+        byte[] frame = Super4(h, Tcp(false, 1, Ack, Payload(4 * Mss)));
+        Assert.True(FrameChain.TryAllocate(h.Cache, frame.Length, out PacketBuffer head));
+        FrameChain.Write(h.Pool, head, 0, frame);
+        ref BufferMetadata m = ref h.Pool.Metadata(head);
+        m.Gso = GsoType.TcpV4;
+        m.SegmentSize = Mss;
+        m.Offload = OffloadFlags.L4ChecksumVerified;
+        // A driver's fault: the last buffer leaves the chain, the length still counts it.
+        PacketBuffer last = head, before = head;
+        while (h.Pool.Metadata(last).Next >= 0)
+        {
+            before = last;
+            last = new PacketBuffer(h.Pool.Metadata(last).Next);
+        }
+        h.Pool.Metadata(before).Next = -1;
+        h.Cache.Release(last);
+
+        h.Worker.Input(0, head);
+        h.Context.FlushAll();
+
+        Assert.Equal(1, h.Count(OffloadCounter.ShortChain));
+        Assert.Empty(h.Sent(1));
         Assert.Equal(0, h.BuffersOutstanding);
     }
 
