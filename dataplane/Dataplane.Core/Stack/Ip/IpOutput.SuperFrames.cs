@@ -36,7 +36,7 @@ internal sealed partial class IpOutput
             chop.Finish(_counters);
             return;
         }
-        if (Segments(output, layout))
+        if (SegmentsWhole(output, layout))
         {
             PrepareWhole(packet, layout);
             Ipv4SendTo(output, nextHop, packet);
@@ -55,7 +55,7 @@ internal sealed partial class IpOutput
     /// </summary>
     public void Ipv6SendSuperFrame(NetInterface output, in Ipv6Address nextHop, PacketBuffer packet, in SuperFrame layout)
     {
-        if (Segments(output, layout))
+        if (SegmentsWhole(output, layout))
         {
             PrepareWhole(packet, layout);
             Ipv6SendTo(output, nextHop, packet);
@@ -72,7 +72,7 @@ internal sealed partial class IpOutput
     /// TCP super-frame on a port with TSO (which the host gives an interface only while its tso
     /// switch is on). UDP super-frames are always cut here: GSO_UDP_L4 on transmit is not TSO.
     /// </summary>
-    private static bool Segments(NetInterface output, in SuperFrame layout)
+    private static bool SegmentsWhole(NetInterface output, in SuperFrame layout)
         => layout.IsTcp && (output.Capabilities & PortCapabilities.Tso) != 0;
 
     /// <summary>True when a segment's transport checksum may be left partial: the port finishes it for nothing.</summary>
