@@ -475,4 +475,19 @@ public class SegmentationTests
         Assert.Equal(0, allocated);
         Assert.Equal(0, h.BuffersOutstanding);
     }
+
+    [Fact]
+    public void Cutting_a_super_frame_for_this_host_at_the_door_allocates_nothing_in_the_steady_state()
+    {
+        StackHarness h = Router(PortCapabilities.None);
+        byte[] frame = Super4(h, Frames.Udp4(Client, Ours, 40000, 9, Payload(40 * 1000)), protocol: 17, destination: Ours);
+        long allocated = SteadyStateAllocation(() =>
+        {
+            h.ReceiveSuperFrame(0, frame, GsoType.Udp, 1000, OffloadFlags.L4ChecksumVerified);
+            h.Discard(0); // the port unreachables the rate limit lets through
+        }, 50);
+        Assert.Equal(0, allocated);
+        Assert.True(h.Count(IpCounter.Delivered) >= 50 * 40);
+        Assert.Equal(0, h.BuffersOutstanding);
+    }
 }
