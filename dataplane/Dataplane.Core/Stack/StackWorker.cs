@@ -1,8 +1,10 @@
 using Dataplane.Buffers;
 using Dataplane.Engine;
+using Dataplane.Ports;
 using Dataplane.Stack.Fragments;
 using Dataplane.Stack.Ip;
 using Dataplane.Stack.Link;
+using Dataplane.Stack.Offload;
 using Dataplane.Stack.Transport;
 using Dataplane.Stack.Transport.Tcp;
 using Dataplane.Wire;
@@ -110,12 +112,8 @@ internal sealed class StackWorker : IIcmpErrorSink
             Drop(packet, EtherCounter.Chained);
             return;
         }
-        if (ReceiveFacts.MayBeSuperFrame<TFacts>(m))
-        {
-            // Forwarded whole it would be judged by its total length against the MTU; cut in software, by TSO (not yet).
-            Drop(packet, EtherCounter.SuperFrame);
+        if (ReceiveFacts.MayBeSuperFrame<TFacts>(m) && !SuperFrameInput<TFacts>(iface, port, packet))
             return;
-        }
         Span<byte> frame = _pool.Data(packet);
         if (!EthernetFrame.TryCreate(frame, out EthernetFrame eth))
         {
@@ -150,6 +148,55 @@ internal sealed class StackWorker : IIcmpErrorSink
                 Drop(packet, EtherCounter.UnknownType);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Takes a received super-frame (a peer's TSO through a tap, the kernel's GRO under afpacket):
+    /// checks what its metadata claims against its headers before anything trusts it (dropped and
+    /// counted under offload when they disagree), then either passes it on (true: a unicast packet
+    /// for another host, forwarded whole or cut by IP forwarding, Ip/IpOutput.SuperFrames.cs) or
+    /// cuts it here and hands each segment to the normal input (false): a super-frame for this host,
+    /// whose transports take one segment at a time, or one from a port whose LRO is switched off.
+    /// The one place where super-frames for this host are cut.
+    /// </summary>
+    private bool SuperFrameInput<TFacts>(NetInterface iface, int port, PacketBuffer packet) where TFacts : struct, IReceiveFacts
+    {
+        Counters.Count(OffloadCounter.Received);
+        OffloadFlags checksums = ReceiveFacts.ChecksumState<TFacts>(_pool.Metadata(packet));
+        if (!SuperFrame.TryRead(_context.Cache, packet, checksums, out SuperFrame layout, out OffloadCounter reason))
+        {
+            Counters.Count(reason);
+            _packets.Drop(packet);
+            return false;
+        }
+        if ((iface.Capabilities & PortCapabilities.Lro) == 0)
+            Counters.Count(OffloadCounter.LroOff); // `lro off` on this port: the stack sees MTU-sized packets only
+        else if (!IsForAnother(packet, layout))
+            Counters.Count(OffloadCounter.ForUs);
+        else
+            return true;
+        // The data is intact (verified by the driver or by TryRead): each segment goes up with its
+        // checksum partial, as a kernel hands up CHECKSUM_PARTIAL, and the transport trusts it.
+        var chop = new Segmenter(_context.Cache, packet, layout, partial: true);
+        while (chop.TryNext(out PacketBuffer piece))
+            Input<UnknownDriverFacts>(port, piece);
+        chop.Finish(Counters);
+        return false;
+    }
+
+    /// <summary>True when the super-frame <paramref name="layout"/> describes is unicast to an address not ours: IP forwarding's to judge.</summary>
+    private bool IsForAnother(PacketBuffer packet, in SuperFrame layout)
+    {
+        Span<byte> l3 = _pool.Data(packet)[WorkerPackets.EthernetHeader..];
+        if (layout.IsIpv6)
+        {
+            Ipv6Packet.TryCreate(l3, layout.NetworkLength, out Ipv6Packet ip6, out _);
+            Ipv6Address destination6 = ip6.Destination;
+            return !destination6.IsMulticast && _stack.Owner(destination6) is null;
+        }
+        Ipv4Packet.TryCreate(l3, layout.NetworkLength, out Ipv4Packet ip, out _);
+        Ipv4Address destination = ip.Destination;
+        return !destination.IsMulticast && !destination.IsBroadcast && _stack.Local.Find(destination) == 0;
     }
 
     /// <summary>Runs one of the stack's timers.</summary>

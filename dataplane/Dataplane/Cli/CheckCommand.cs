@@ -34,7 +34,9 @@ internal static class CheckCommand
         The config is one statement a line; '#' starts a comment; NAME is a letter, then letters,
         digits, '_', '.' or '-', at most 15 characters; ports and vlans share one set of names.
           port NAME driver memory|tap|afpacket|afxdp|vfio [ifname IFNAME] [pci DDDD:BB:DD.F] [queues 1-64]
-                                      tap, afpacket and afxdp need ifname; vfio needs pci; queues default 1
+               [tso on|off] [lro on|off]
+                                      tap, afpacket and afxdp need ifname; vfio needs pci; queues default 1;
+                                      tso and lro override set tso and set lro for the port
           vlan NAME parent PORT vnetid 1-4094
           inet NAME ADDRESS/LENGTH    an IPv4 address and its connected prefix on a port or vlan
           inet6 NAME ADDRESS/LENGTH   the same for IPv6
@@ -42,8 +44,8 @@ internal static class CheckCommand
           route add [-inet6] default|PREFIX|ADDRESS GATEWAY
                                       the gateway must be on a connected prefix; one default per family
           set forwarding on|off       route between ports (default off)
-          set tso on|off              TCP segmentation offload (default on)
-          set lro on|off              large receive offload (default on)
+          set tso on|off              super-frames leave whole by ports that segment (default on)
+          set lro on|off              ports may hand up super-frames (default on; off: cut at input)
           set cores LIST              worker CPUs, e.g. 0-1 or 0,2,4-7 (default 0)
           set tcp connections N       TCP connections of all workers, 1-16000000 (default 100000)
           set tcp buffer BYTES        the most a TCP connection's buffers grow to, 4096-1073741824 (default 1048576)

@@ -3,10 +3,10 @@ namespace Dataplane.Config;
 /// <summary>The statements that make interfaces: port, vlan and mtu.</summary>
 internal sealed partial class ConfigParser
 {
-    private static readonly string[] PortOptions = ["driver", "ifname", "pci", "queues"];
+    private static readonly string[] PortOptions = ["driver", "ifname", "pci", "queues", "tso", "lro"];
     private static readonly string[] VlanOptions = ["parent", "vnetid"];
 
-    // port NAME driver DRIVER [ifname IFNAME] [pci DDDD:BB:DD.F] [queues N]
+    // port NAME driver DRIVER [ifname IFNAME] [pci DDDD:BB:DD.F] [queues N] [tso on|off] [lro on|off]
     private void ParsePort(string[] t, int line)
     {
         if (t.Length < 2)
@@ -57,6 +57,9 @@ internal sealed partial class ConfigParser
         int queues = PortConfig.DefaultQueues;
         if (options.TryGetValue("queues", out string? queuesText) && !Number(queuesText, 1, PortConfig.MaxQueues, line, context, "queues", out queues))
             ok = false;
+        // Per-port overrides of `set tso` and `set lro`: null follows the setting.
+        bool? tso = OnOff(options, "tso", line, context, ref ok);
+        bool? lro = OnOff(options, "lro", line, context, ref ok);
         if (!ok)
             return;
 
@@ -73,7 +76,7 @@ internal sealed partial class ConfigParser
                 return;
             }
         }
-        _ports.Add(new PortConfig(name, driver, ifname, pci, queues, line));
+        _ports.Add(new PortConfig(name, driver, ifname, pci, queues, line) { Tso = tso, Lro = lro });
     }
 
     // vlan NAME parent PORT vnetid ID
@@ -129,6 +132,17 @@ internal sealed partial class ConfigParser
             }
         }
         _mtus.Add(new MtuConfig(t[1], mtu, line));
+    }
+
+    /// <summary>The on|off value of option <paramref name="key"/> when given (null when not); an error, and <paramref name="ok"/> false, when it is neither.</summary>
+    private bool? OnOff(Dictionary<string, string> options, string key, int line, string context, ref bool ok)
+    {
+        if (!options.TryGetValue(key, out string? value))
+            return null;
+        if (value is "on" or "off")
+            return value == "on";
+        ok = Fail(line, $"{context}: {key} '{value}' must be on or off");
+        return null;
     }
 
     private bool Fail(int line, string message)

@@ -24,6 +24,12 @@ internal sealed record DataplaneConfig(
     /// <summary><c>set lro</c>; on unless set.</summary>
     public bool Lro => Switch(SettingKey.Lro, defaultValue: true);
 
+    /// <summary>Whether <paramref name="port"/> runs TSO: its own <c>tso</c> when given, else <c>set tso</c>.</summary>
+    public bool TsoOn(PortConfig port) => port.Tso ?? Tso;
+
+    /// <summary>Whether <paramref name="port"/> runs LRO: its own <c>lro</c> when given, else <c>set lro</c>.</summary>
+    public bool LroOn(PortConfig port) => port.Lro ?? Lro;
+
     /// <summary><c>set tcp connections</c>: the most TCP connections of the dataplane.</summary>
     public int TcpConnections => (int)(Find(SettingKey.TcpConnections)?.Number ?? Stack.Transport.Tcp.TcpSocketTable.DefaultConnections);
 

@@ -19,7 +19,7 @@ internal enum PortDriver
     Vfio,
 }
 
-/// <summary><c>port NAME driver DRIVER [ifname IFNAME | pci DDDD:BB:DD.F] [queues N]</c>.</summary>
+/// <summary><c>port NAME driver DRIVER [ifname IFNAME | pci DDDD:BB:DD.F] [queues N] [tso on|off] [lro on|off]</c>.</summary>
 /// <param name="Name">The port's name in the config and in ctl output.</param>
 /// <param name="Driver">The driver that runs it.</param>
 /// <param name="IfName">The Linux interface for tap, afpacket and afxdp; null otherwise.</param>
@@ -33,6 +33,12 @@ internal sealed record PortConfig(string Name, PortDriver Driver, string? IfName
 
     /// <summary>The most queue pairs a port may ask for.</summary>
     public const int MaxQueues = 64;
+
+    /// <summary>The port's <c>tso on|off</c>, overriding <c>set tso</c>; null when the statement does not say.</summary>
+    public bool? Tso { get; init; }
+
+    /// <summary>The port's <c>lro on|off</c>, overriding <c>set lro</c>; null when the statement does not say.</summary>
+    public bool? Lro { get; init; }
 }
 
 /// <summary>Driver keywords as the config writes them.</summary>

@@ -30,6 +30,9 @@ internal static class IfconfigReport
         Line(text, $"\tlladdr {port.Mac}");
         Line(text, $"\tdriver {port.Driver} queues {port.QueueCount}");
         Line(text, $"\thwfeatures=<{(capabilities.Length == 0 ? "none" : string.Join(',', capabilities).ToUpperInvariant())}>");
+        // What the stack does with the port, the config's switches applied to what the driver can.
+        bool tso = (iface.Capabilities & PortCapabilities.Tso) != 0, lro = (iface.Capabilities & PortCapabilities.Lro) != 0;
+        Line(text, $"\toffload: tso {(tso ? "on" : "off (super-frames cut in software)")}, lro {(lro ? "on" : "off (super-frames cut at input)")}");
         Line(text, $"\tstatus: {(port.LinkUp ? "active" : "no carrier")}");
         foreach (InterfaceAddress4 a in iface.Ipv4)
         {

@@ -50,13 +50,6 @@ internal sealed class DataplaneHost
     /// <summary>What the config asks for that this build does not run yet: said once at start, so nothing is silently ignored.</summary>
     private static IEnumerable<string> NotYetRunning(DataplaneConfig config)
     {
-        // TSO and LRO are on by default, and run once forwarding can split super-frames; until then
-        // only a config that asks for them by name hears that it does not get them.
-        foreach (SettingConfig setting in config.Settings)
-        {
-            if (setting.Key is SettingKey.Tso or SettingKey.Lro && setting.On)
-                yield return $"set {SettingConfig.Keywords[(int)setting.Key]} on (line {setting.Line}): not available yet (forwarding does not split super-frames); the ports run without it";
-        }
         foreach (VlanConfig vlan in config.Vlans)
             yield return $"vlan {vlan.Name} (line {vlan.Line}): vlan interfaces are not available yet; its addresses are not configured";
         foreach (AppConfig app in config.Apps)

@@ -26,9 +26,9 @@ internal static class PortFactory
                 MemoryPort memory = MemoryPort.CreateLoopback(port.Name, port.Queues);
                 return new PortBinding(memory, (q, _) => new MemoryQueuePath(memory.Queue(q)));
             case PortDriver.Tap:
-                // TSO stays off on the tap until forwarding can split a super-frame for a port without it
-                // (DataplaneHost says so at start when the config asks for it).
-                var tap = new TapPort(port.Name, port.IfName!, port.Queues, tso: false, mtu, (ushort)index);
+                // tso: the stack may write super-frames (the kernel segments them); lro: the kernel may
+                // hand us super-frames (TUN_F_TSO4/6), which the stack forwards whole or cuts.
+                var tap = new TapPort(port.Name, port.IfName!, port.Queues, tso: config.TsoOn(port), mtu, (ushort)index, lro: config.LroOn(port));
                 return new PortBinding(tap, (q, cache) => new TapQueuePath(tap.Queue(q, cache)));
             case PortDriver.AfPacket:
                 AfPacketPort packet = AfPacketPort.Open(port.Name, port.IfName!, port.Queues, (ushort)index, mtu: mtu);

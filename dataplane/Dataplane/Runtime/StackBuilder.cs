@@ -21,12 +21,31 @@ internal static class StackBuilder
                 .Select(a => new InterfaceAddress4(a.Prefix.Address.V4, a.Prefix.Length))];
             InterfaceAddress6[] v6 = [.. config.Addresses.Where(a => a.Interface == port.Name && a.Family == IpFamily.Inet6)
                 .Select(a => new InterfaceAddress6(a.Prefix.Address.V6, a.Prefix.Length))];
-            interfaces[i] = new NetInterface(i, port.Name, port.Mac, mtu, port.Capabilities, v4, v6);
+            interfaces[i] = new NetInterface(i, port.Name, port.Mac, mtu, Offloads(config, port), v4, v6);
         }
         var stack = new NetworkStack(interfaces, config.Forwarding) { Log = log, TcpConnections = config.TcpConnections, TcpBuffer = config.TcpBuffer, TcpCongestion = config.TcpCongestion };
         foreach (RouteConfig route in config.Routes)
             AddRoute(stack, route.Destination, route.Gateway);
         return stack;
+    }
+
+    /// <summary>
+    /// What the stack may leave to <paramref name="port"/>: its driver's capabilities less TSO and
+    /// LRO where the config switches them off (<c>set tso|lro</c>, or the port's own <c>tso|lro</c>).
+    /// Without TSO the stack cuts super-frames for the port itself; without LRO it cuts any the port
+    /// still hands up (the kernel under an afpacket port GROs whatever we say) at input, so the stack
+    /// sees MTU-sized packets only.
+    /// </summary>
+    public static Ports.PortCapabilities Offloads(DataplaneConfig config, Ports.IPort port)
+    {
+        Ports.PortCapabilities capabilities = port.Capabilities;
+        if (config.Ports.FirstOrDefault(p => p.Name == port.Name) is not { } declared)
+            return capabilities;
+        if (!config.TsoOn(declared))
+            capabilities &= ~Ports.PortCapabilities.Tso;
+        if (!config.LroOn(declared))
+            capabilities &= ~Ports.PortCapabilities.Lro;
+        return capabilities;
     }
 
     /// <summary>Adds a static route through <paramref name="gateway"/>, which must be on a connected network; the result says what happened.</summary>

@@ -29,7 +29,8 @@ internal static class TapOffloads
     public const int HeaderSize = VirtioNetHeader.Size;
 
     /// <summary>
-    /// TUNSETOFFLOAD for <paramref name="tso"/>. On: TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6, the
+    /// TUNSETOFFLOAD for <paramref name="tso"/> (what the port's receive side takes: the stack passes
+    /// its <c>lro</c> switch). On: TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6, the
     /// kernel sends us partial checksums and super-frames. Off: TUN_F_CSUM alone. Checksum offload
     /// stays on because on a tap it is free on both sides: the frame never crosses a wire, so a
     /// partial checksum means "the data is intact" (the host's own stack treats CHECKSUM_PARTIAL so),
@@ -42,13 +43,17 @@ internal static class TapOffloads
     /// <summary>
     /// What the stack may leave to the port: checksums either way (received ones arrive verified,
     /// partial or to be checked, as each frame's flags say; sent ones may be partial); with
-    /// <paramref name="tso"/>, also TCP super-frames both ways.
+    /// <paramref name="tso"/>, TCP super-frames sent whole (the kernel segments what we write,
+    /// whatever TUNSETOFFLOAD said); with <paramref name="lro"/> (as <paramref name="tso"/> unless
+    /// given), super-frames received (the TUN_F_TSO4/6 that <see cref="For"/> asks for).
     /// </summary>
-    public static PortCapabilities Capabilities(bool tso, int queues)
+    public static PortCapabilities Capabilities(bool tso, int queues, bool? lro = null)
     {
         PortCapabilities capabilities = PortCapabilities.ReceiveChecksum | PortCapabilities.TransmitChecksum;
         if (tso)
             capabilities |= PortCapabilities.Tso;
+        if (lro ?? tso)
+            capabilities |= PortCapabilities.Lro;
         if (queues > 1)
             capabilities |= PortCapabilities.MultiQueue;
         return capabilities;

@@ -20,6 +20,7 @@ internal sealed class TapPort : IPort
     private readonly QueueCounters[] _counters;
     private readonly int _interfaceIndex;
     private readonly bool _tso;
+    private readonly bool _lro;
     private int _mtu;
     private bool _started;
     private bool _disposed;
@@ -33,7 +34,8 @@ internal sealed class TapPort : IPort
     /// the descriptors opened so far are closed, which removes a tap this call created.
     /// </summary>
     /// <param name="portIndex">The port's number in the engine, stamped into <see cref="BufferMetadata.Port"/>.</param>
-    public TapPort(string name, string ifname, int queues = 1, bool tso = false, int? mtu = null, ushort portIndex = 0)
+    /// <param name="lro">Whether the kernel may hand the port super-frames (TUN_F_TSO4/6); as <paramref name="tso"/> unless given. <paramref name="tso"/> alone then says whether the stack may write them.</param>
+    public TapPort(string name, string ifname, int queues = 1, bool tso = false, int? mtu = null, ushort portIndex = 0, bool? lro = null)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(ifname);
@@ -42,6 +44,7 @@ internal sealed class TapPort : IPort
         InterfaceName = ifname;
         PortIndex = portIndex;
         _tso = tso;
+        _lro = lro ?? tso;
         try
         {
             IfReq.ValidateName(ifname);
@@ -59,7 +62,7 @@ internal sealed class TapPort : IPort
                 descriptors[opened] = OpenQueue(opened);
             // The header size and the offloads belong to the device, not a queue (tun.c keeps them in struct tun_struct).
             Step("cannot set the virtio-net header size (ioctl TUNSETVNETHDRSZ)", () => Tun.SetVnetHeaderSize(descriptors[0], TapOffloads.HeaderSize));
-            Step("cannot set the offloads (ioctl TUNSETOFFLOAD)", () => Tun.SetOffloads(descriptors[0], TapOffloads.For(tso)));
+            Step("cannot set the offloads (ioctl TUNSETOFFLOAD)", () => Tun.SetOffloads(descriptors[0], TapOffloads.For(_lro)));
             if (mtu is int wanted)
                 Step($"cannot set the MTU to {wanted} (a tap takes 68 to 65535)", () => LinkControl.SetMtu(ifname, wanted));
             Step("cannot bring the interface up", () => LinkControl.SetUp(ifname, true));
@@ -165,7 +168,7 @@ internal sealed class TapPort : IPort
     }
 
     /// <inheritdoc/>
-    public PortCapabilities Capabilities => TapOffloads.Capabilities(_tso, _queues.Length);
+    public PortCapabilities Capabilities => TapOffloads.Capabilities(_tso, _queues.Length, _lro);
 
     /// <summary>Whether the port asked for TSO (<c>set tso on</c>).</summary>
     public bool Tso => _tso;

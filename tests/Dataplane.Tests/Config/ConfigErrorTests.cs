@@ -41,7 +41,11 @@ public class ConfigErrorTests
     [InlineData("port p0 driver vfio pci 0000:00:03.0 ifname eth0", "t.conf:7: port p0: driver vfio takes no 'ifname'")]
     [InlineData("port p0 driver tap ifname tap0 pci 0000:00:03.0", "t.conf:7: port p0: driver tap takes no 'pci'")]
     [InlineData("port p0 driver memory queues 2 queues 3", "t.conf:7: port p0: 'queues' given twice")]
-    [InlineData("port p0 driver memory speed 10g", "t.conf:7: port p0: unknown option 'speed' (expected driver, ifname, pci or queues)")]
+    [InlineData("port p0 driver memory speed 10g", "t.conf:7: port p0: unknown option 'speed' (expected driver, ifname, pci, queues, tso or lro)")]
+    [InlineData("port p0 driver memory tso maybe", "t.conf:7: port p0: tso 'maybe' must be on or off")]
+    [InlineData("port p0 driver memory lro ON", "t.conf:7: port p0: lro 'ON' must be on or off")]
+    [InlineData("port p0 driver memory lro", "t.conf:7: port p0: missing value after 'lro'")]
+    [InlineData("port p0 driver memory tso off tso on", "t.conf:7: port p0: 'tso' given twice")]
     public void Port_with_missing_or_extra_arguments_is_an_error(string statement, string expected) => AssertOneError(statement, expected);
 
     [Theory]

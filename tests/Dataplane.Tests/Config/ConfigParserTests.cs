@@ -57,6 +57,21 @@ public class ConfigParserTests
         => Assert.Equal(["a", "Wan_1.b-2", "abcdefghijklmno"], Parse("port a driver memory\nport Wan_1.b-2 driver memory\nport abcdefghijklmno driver memory\n").Ports.Select(p => p.Name));
 
     [Fact]
+    public void A_port_may_override_set_tso_and_set_lro_and_follows_them_when_it_does_not_say()
+    {
+        DataplaneConfig c = Parse("""
+            set tso off
+            port a driver memory tso on lro off
+            port b driver memory
+            port c driver memory lro on
+            """);
+        Assert.Equal([true, false, false], c.Ports.Select(c.TsoOn));
+        Assert.Equal([false, true, true], c.Ports.Select(c.LroOn));
+        Assert.Equal([true, null, null], c.Ports.Select(p => p.Tso));
+        Assert.True(Parse("port a driver memory\n").TsoOn(Parse("port a driver memory\n").Ports[0])); // both on by default
+    }
+
+    [Fact]
     public void Inet_and_inet6_give_addresses_with_their_prefix_length()
     {
         DataplaneConfig c = Parse("""

@@ -105,7 +105,9 @@ public class TapOffloadsTests
     {
         Assert.Equal(TunOffloads.Checksum | TunOffloads.Tso4 | TunOffloads.Tso6, TapOffloads.For(tso: true));
         Assert.Equal(TunOffloads.Checksum, TapOffloads.For(tso: false));
-        Assert.Equal(PortCapabilities.ReceiveChecksum | PortCapabilities.TransmitChecksum | PortCapabilities.Tso, TapOffloads.Capabilities(tso: true, queues: 1));
+        Assert.Equal(PortCapabilities.ReceiveChecksum | PortCapabilities.TransmitChecksum | PortCapabilities.Tso | PortCapabilities.Lro, TapOffloads.Capabilities(tso: true, queues: 1));
+        Assert.Equal(PortCapabilities.ReceiveChecksum | PortCapabilities.TransmitChecksum | PortCapabilities.Tso, TapOffloads.Capabilities(tso: true, queues: 1, lro: false));
+        Assert.Equal(PortCapabilities.ReceiveChecksum | PortCapabilities.TransmitChecksum | PortCapabilities.Lro, TapOffloads.Capabilities(tso: false, queues: 1, lro: true));
         Assert.Equal(PortCapabilities.ReceiveChecksum | PortCapabilities.TransmitChecksum | PortCapabilities.MultiQueue, TapOffloads.Capabilities(tso: false, queues: 2));
         Assert.Equal(10, TapOffloads.HeaderSize);
     }

@@ -23,21 +23,24 @@ public class TapPortTests
     [SkippableTheory]
     [InlineData(true)]
     [InlineData(false)]
-    public void Opening_makes_a_multi_queue_tap_with_vnet_headers_and_the_asked_offloads_and_brings_it_up(bool tso)
+    [InlineData(true, false)] // set tso on, lro off: the stack writes super-frames, the kernel hands up none
+    [InlineData(false, true)]
+    public void Opening_makes_a_multi_queue_tap_with_vnet_headers_and_the_asked_offloads_and_brings_it_up(bool tso, bool? lro = null)
     {
+        bool receives = lro ?? tso; // TUN_F_TSO4/6: what the host's stack may send the tap
         TapLab.RequireRoot();
         string name = TapLab.UniqueName('t');
         var pool = new BufferPool(256);
         var cache = new BufferCache(pool, size: 128, burst: 32);
-        using (var port = new TapPort("left", name, queues: 2, tso: tso))
+        using (var port = new TapPort("left", name, queues: 2, tso: tso, lro: lro))
         {
             // IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE
             Assert.Equal(0x5102, Convert.ToInt32(Sys(name, "tun_flags")[2..], 16));
             string features = TapLab.Run("ethtool", "-k", name);
             Assert.Contains("tx-checksumming: on", features, StringComparison.Ordinal);
-            Assert.Contains($"tcp-segmentation-offload: {(tso ? "on" : "off")}", features, StringComparison.Ordinal);
+            Assert.Contains($"tcp-segmentation-offload: {(receives ? "on" : "off")}", features, StringComparison.Ordinal);
             PortCapabilities expected = PortCapabilities.ReceiveChecksum | PortCapabilities.TransmitChecksum | PortCapabilities.MultiQueue
-                | (tso ? PortCapabilities.Tso : PortCapabilities.None);
+                | (tso ? PortCapabilities.Tso : PortCapabilities.None) | (receives ? PortCapabilities.Lro : PortCapabilities.None);
             Assert.Equal(expected, port.Capabilities);
 
             Assert.Equal("tap", port.Driver);

@@ -162,7 +162,7 @@ internal sealed class SimulatedNode
 
     /// <summary>Every counter of the node in one array: the trace folds it in at the end of a run.</summary>
     public long[] AllCounters() =>
-        [.. Counters.Ether, .. Counters.Arp, .. Counters.Ip, .. Counters.Icmp, .. Counters.Ip6, .. Counters.Icmp6, .. Counters.Udp, .. Counters.Tcp,
+        [.. Counters.Ether, .. Counters.Offload, .. Counters.Arp, .. Counters.Ip, .. Counters.Icmp, .. Counters.Ip6, .. Counters.Icmp6, .. Counters.Udp, .. Counters.Tcp,
          Context.Counters.Dropped, Context.Counters.Transmitted, Context.Counters.TransmitDrops, ReceiveNoBuffer, BuffersOutstanding];
 
     /// <summary>Opens a turn of the worker loop at <paramref name="now"/>.</summary>

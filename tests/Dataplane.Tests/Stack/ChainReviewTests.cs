@@ -50,9 +50,9 @@ public class GsoReviewTests
 {
     // A TCP super-frame as a tap with TUN_F_TSO4 hands it (set tso on): one chain, gso TcpV4, mss 1448.
     [Fact]
-    public void A_tcp_super_frame_from_a_tso_tap_is_not_answered_with_fragmentation_needed()
+    public void A_tcp_super_frame_from_a_tso_tap_is_not_answered_with_fragmentation_needed_but_forwarded_in_segments()
     {
-        StackHarness h = Router().Started().KnowingPeers();
+        StackHarness h = Router(capabilities: [Dataplane.Ports.PortCapabilities.Lro, Dataplane.Ports.PortCapabilities.None]).Started().KnowingPeers();
         byte[] tcp = new byte[20 + 8 * 1448];
         tcp[12] = 5 << 4; // data offset
         byte[] frame = Frames.Ipv4Frame(h.Mac(0), Client, Server, 6, tcp, dontFragment: true);
@@ -83,8 +83,10 @@ public class GsoReviewTests
         h.Context.FlushAll();
         Assert.Equal(0, h.Count(IpCounter.CantFragment)); // it was answered with fragmentation needed (mtu 1500) to the host
         Assert.Empty(h.Sent(0));
-        Assert.Empty(h.Sent(1));
-        Assert.Equal(1, h.Count(EtherCounter.SuperFrame));
+        List<byte[]> sent = h.Sent(1);
+        Assert.Equal(8, sent.Count); // cut into its eight segments for a port that cannot segment
+        Assert.All(sent, f => Assert.Equal(14 + 20 + 20 + 1448, f.Length));
+        Assert.Equal(1, h.Count(OffloadCounter.Segmented));
         Assert.Equal(0, h.BuffersOutstanding);
     }
 }

@@ -114,8 +114,9 @@ public class DriverFactsStackTests
         perFrame.Receive<UnknownDriverFacts>(0, frame, gso: GsoType.Udp);
         never.Receive<NeverChecks>(0, Frames.Udp4Frame(never.Mac(0), Client, Ours, 40000, 7, Frames.Payload(20)), gso: GsoType.Udp);
 
-        Assert.Equal(1, perFrame.Count(EtherCounter.SuperFrame));
-        Assert.Equal(0, never.Count(EtherCounter.SuperFrame));
+        Assert.Equal(1, perFrame.Count(OffloadCounter.Received));
+        Assert.Equal(1, perFrame.Count(OffloadCounter.BadSegmentSize)); // and what it claimed was checked: no segment size
+        Assert.Equal(0, never.Count(OffloadCounter.Received));
         Assert.Equal(1, never.Count(UdpCounter.Delivered));
     }
 }

@@ -56,8 +56,7 @@ internal sealed class StackHarness
 
     /// <summary>A stack with one interface, on its own memory port, per entry of <paramref name="interfaces"/>.</summary>
     /// <remarks><paramref name="tcpBuffer"/> is <c>set tcp buffer</c>: each connection's send and receive buffer.</remarks>
-    /// <remarks><paramref name="capabilities"/> are added to the memory ports' own (<see cref="PortCapabilities.Tso"/>: the port cuts super-frames).</remarks>
-    public StackHarness(IReadOnlyList<Interface> interfaces, bool forwarding = false, int poolBuffers = 4096, int worker = 0, int workers = 1, int tcpBuffer = TcpSocketTable.DefaultBuffer, PortCapabilities capabilities = PortCapabilities.None)
+    public StackHarness(IReadOnlyList<Interface> interfaces, bool forwarding = false, int poolBuffers = 4096, int worker = 0, int workers = 1, int tcpBuffer = TcpSocketTable.DefaultBuffer, PortCapabilities[]? capabilities = null)
     {
         Pool = new BufferPool(poolBuffers);
         Cache = new BufferCache(Pool);
@@ -71,7 +70,7 @@ internal sealed class StackHarness
             peer.Start();
             _peers[i] = peer;
             transmit[i] = new MemoryQueuePath(ours.Queue(0));
-            nets[i] = new NetInterface(i, $"p{i}", ours.Mac, interfaces[i].Mtu, ours.Capabilities | capabilities, interfaces[i].V4, interfaces[i].V6);
+            nets[i] = new NetInterface(i, $"p{i}", ours.Mac, interfaces[i].Mtu, capabilities?[i] ?? ours.Capabilities, interfaces[i].V4, interfaces[i].V6);
         }
         Stack = new NetworkStack(nets, forwarding) { TcpBuffer = tcpBuffer };
         Owners = new RssIndirectionTable(workers);
@@ -89,7 +88,8 @@ internal sealed class StackHarness
     /// The lab's two-legged router: p0 <see cref="Ours"/>/24 and <see cref="Ours6"/>/64 facing the
     /// client, p1 <see cref="OursRight"/>/24 and <see cref="OursRight6"/>/64 facing the server.
     /// </summary>
-    public static StackHarness Router(bool forwarding = true, int mtu0 = 1500, int mtu1 = 1500, int poolBuffers = 4096, int worker = 0, int workers = 1, int tcpBuffer = TcpSocketTable.DefaultBuffer, PortCapabilities capabilities = PortCapabilities.None) => new(
+    /// <remarks><paramref name="capabilities"/>: what each port's driver claims (a memory port's by default).</remarks>
+    public static StackHarness Router(bool forwarding = true, int mtu0 = 1500, int mtu1 = 1500, int poolBuffers = 4096, int worker = 0, int workers = 1, int tcpBuffer = TcpSocketTable.DefaultBuffer, PortCapabilities[]? capabilities = null) => new(
         [
             new([new(Ours, 24)], [new(Ours6, 64)], mtu0),
             new([new(OursRight, 24)], [new(OursRight6, 64)], mtu1),
@@ -195,6 +195,50 @@ internal sealed class StackHarness
         m.Port = (ushort)port;
         Worker.Input(port, head);
         Context.FlushAll();
+    }
+
+    /// <summary>
+    /// Feeds <paramref name="frame"/> to the stack as a super-frame in a chain of full buffers, as a
+    /// tap or afpacket port hands one up: its metadata of segmentation type <paramref name="gso"/>
+    /// with segments of <paramref name="segmentSize"/>, checksum state <paramref name="offload"/>
+    /// and, when partial, <paramref name="checksumStart"/> and <paramref name="checksumOffset"/>.
+    /// Flushes what the stack sent. Allocates nothing.
+    /// </summary>
+    public void ReceiveSuperFrame(int port, ReadOnlySpan<byte> frame, GsoType gso, int segmentSize, OffloadFlags offload = OffloadFlags.None, int checksumStart = 0, int checksumOffset = 0)
+    {
+        if (!FrameChain.TryAllocate(Cache, frame.Length, out PacketBuffer head))
+            throw new InvalidOperationException("the pool ran dry");
+        FrameChain.Write(Pool, head, 0, frame);
+        ref BufferMetadata m = ref Pool.Metadata(head);
+        m.Offload = offload;
+        m.Gso = gso;
+        m.SegmentSize = (ushort)segmentSize;
+        m.ChecksumStart = (ushort)checksumStart;
+        m.ChecksumOffset = (ushort)checksumOffset;
+        m.Port = (ushort)port;
+        Worker.Input(port, head);
+        Context.FlushAll();
+    }
+
+    /// <summary>Like <see cref="Sent"/>, with the metadata each frame left with (its offload requests: GSO, partial checksum).</summary>
+    public List<(byte[] Frame, BufferMetadata Metadata)> SentWithMetadata(int port = 0)
+    {
+        Context.FlushAll();
+        var frames = new List<(byte[], BufferMetadata)>();
+        MemoryQueue queue = _peers[port].Queue(0);
+        int n;
+        while ((n = queue.Receive(_burst)) > 0)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                byte[] frame = Bytes(_burst[i]);
+                BufferMetadata m = Pool.Metadata(_burst[i]);
+                Cache.Release(_burst[i]);
+                if (!HideNeighborDiscovery || !Frames.IsNeighborDiscovery(frame))
+                    frames.Add((frame, m));
+            }
+        }
+        return frames;
     }
 
     /// <summary>Every frame given in turn.</summary>
@@ -326,6 +370,8 @@ internal sealed class StackHarness
     public long Count(ArpCounter c) => Counters.Arp[(int)c];
 
     public long Count(EtherCounter c) => Counters.Ether[(int)c];
+
+    public long Count(OffloadCounter c) => Counters.Offload[(int)c];
 
     public long Count(UdpCounter c) => Counters.Udp[(int)c];
 

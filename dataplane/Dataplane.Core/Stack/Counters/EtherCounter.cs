@@ -25,10 +25,4 @@ internal enum EtherCounter
     [Counter("chained frames whose headers could not be pulled up", Error = true)]
     Chained,
 
-    /// <summary>
-    /// Super-frames of merged segments (a tap's TSO, LRO, GRO: a segmentation type in the metadata),
-    /// which the stack does not cut back into segments yet; no port the config builds hands one up.
-    /// </summary>
-    [Counter("merged super-frames not taken", Error = true)]
-    SuperFrame,
 }

@@ -1,6 +1,7 @@
 using Dataplane.Buffers;
 using Dataplane.Engine;
 using Dataplane.Stack.Fragments;
+using Dataplane.Stack.Offload;
 using Dataplane.Stack.Routing;
 using Dataplane.Wire;
 
@@ -220,6 +221,11 @@ internal sealed class Ipv4Layer
             return;
         }
         NetInterface output = _stack.Interfaces[hop.Interface];
+        if (_pool.Metadata(packet).Gso != GsoType.None)
+        {
+            ForwardSuperFrame(iface, packet, ip, output, hop.IsDirect ? destination : hop.Gateway);
+            return;
+        }
         if (ip.PacketLength > output.Mtu)
         {
             if (ip.HasFlags(Ipv4Flags.DontFragment))
@@ -240,6 +246,27 @@ internal sealed class Ipv4Layer
         ip.SetTimeToLiveUpdatingHeaderChecksum((byte)(ttl - 1));
         _counters.Count(IpCounter.Forwarded);
         _output.Ipv4SendTo(output, hop.IsDirect ? destination : hop.Gateway, packet);
+    }
+
+    /// <summary>
+    /// Forwards a super-frame (its TTL checked, its route found): judged by the length of one
+    /// segment, not its own (Linux's skb_gso_validate_network_len), so a segment above the MTU with
+    /// DF is answered with fragmentation needed and the MTU (RFC 1191 4), and one without DF is cut
+    /// and fragmented. One hop less on the super-frame, which every segment copies.
+    /// </summary>
+    private void ForwardSuperFrame(NetInterface iface, PacketBuffer packet, Ipv4Packet ip, NetInterface output, Ipv4Address nextHop)
+    {
+        SuperFrame layout = SuperFrame.Read(_pool, packet);
+        if (layout.SegmentNetworkLength > output.Mtu && ip.HasFlags(Ipv4Flags.DontFragment))
+        {
+            _counters.Count(IpCounter.CantFragment);
+            _icmp.SendError(iface, ip, Icmpv4Type.DestinationUnreachable, IcmpUnreachable.FragmentationNeeded, (uint)output.Mtu);
+            _packets.Drop(packet);
+            return;
+        }
+        ip.SetTimeToLiveUpdatingHeaderChecksum((byte)(ip.TimeToLive - 1));
+        _counters.Count(IpCounter.Forwarded);
+        _output.Ipv4SendSuperFrame(output, nextHop, packet, layout);
     }
 
     /// <summary>True when the options hold a loose or strict source route (RFC 791 3.1, types 131 and 137).</summary>

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Dataplane.Buffers;
 using Dataplane.Engine;
 using Dataplane.Stack.Fragments;
+using Dataplane.Stack.Offload;
 using Dataplane.Stack.Routing;
 using Dataplane.Wire;
 
@@ -282,7 +283,10 @@ internal sealed class Ipv6Layer
             return;
         }
         NetInterface output = _stack.Interfaces[hop.Interface];
-        if (ip.PacketLength > output.Mtu)
+        bool super = _pool.Metadata(packet).Gso != GsoType.None;
+        // A super-frame is judged by the length of one segment, not its own (Linux's skb_gso_validate_network_len).
+        SuperFrame layout = super ? SuperFrame.Read(_pool, packet) : default;
+        if ((super ? layout.SegmentNetworkLength : ip.PacketLength) > output.Mtu)
         {
             // RFC 8200 5: routers never fragment; the source learns the MTU (RFC 8201).
             _counters.Count(Ip6Counter.TooBig);
@@ -290,9 +294,12 @@ internal sealed class Ipv6Layer
             _packets.Drop(packet);
             return;
         }
-        ip.HopLimit--;
+        ip.HopLimit--; // once, on the super-frame: every segment copies it
         _counters.Count(Ip6Counter.Forwarded);
-        _output.Ipv6SendTo(output, hop.IsDirect ? destination : hop.Gateway, packet);
+        if (super)
+            _output.Ipv6SendSuperFrame(output, hop.IsDirect ? destination : hop.Gateway, packet, layout);
+        else
+            _output.Ipv6SendTo(output, hop.IsDirect ? destination : hop.Gateway, packet);
     }
 
     private void Drop(PacketBuffer packet, Ip6Counter reason)

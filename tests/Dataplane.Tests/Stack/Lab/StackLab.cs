@@ -13,6 +13,9 @@ public enum LabDriver
 
     /// <summary>Two afpacket ports on veth pairs; the dataplane's ends stay here, the hosts' ends are moved.</summary>
     AfPacket,
+
+    /// <summary>The example config's: a tap on the left, an afpacket port on a veth on the right.</summary>
+    TapLeftAfPacketRight,
 }
 
 /// <summary>An address family of the lab.</summary>
@@ -109,13 +112,18 @@ internal sealed partial class StackLab : IDisposable
     /// dataplane has <paramref name="workers"/> workers (one queue each per port): two by default,
     /// so that a test's flows land on both; one puts every flow on the same worker.
     /// </summary>
-    public static StackLab Start(LabDriver driver, string config = "", int workers = 2)
+    /// <remarks>
+    /// With <paramref name="hostOffloads"/> the hosts' veths keep the offloads a user has (TSO and
+    /// GSO on: the kernel hands an afpacket port super-frames); by default they are switched off, so
+    /// that the host sends what a wire carries.
+    /// </remarks>
+    public static StackLab Start(LabDriver driver, string config = "", int workers = 2, bool hostOffloads = false)
     {
         RequireRoot();
         var lab = new StackLab(driver);
         try
         {
-            lab.Build(config, workers);
+            lab.Build(config, workers, hostOffloads);
             return lab;
         }
         catch
@@ -248,7 +256,7 @@ internal sealed partial class StackLab : IDisposable
         }
     }
 
-    private void Build(string extra, int workers)
+    private void Build(string extra, int workers, bool hostOffloads)
     {
         Left = _lab.Namespace();
         Right = _lab.Namespace();
@@ -265,34 +273,33 @@ internal sealed partial class StackLab : IDisposable
         // CPUs this process may use, or as many as asked.
         int[] cpus = [.. Native.CurrentThread.GetAffinity().Take(workers)];
         int cores = cpus.Length;
-        string portLeft, portRight;
-        if (Driver == LabDriver.Tap)
+        bool tapLeft = Driver is LabDriver.Tap or LabDriver.TapLeftAfPacketRight, tapRight = Driver == LabDriver.Tap;
+        string portLeft = Port("left", tapLeft, Left, out string leftLink);
+        string portRight = Port("right", tapRight, Right, out string rightLink);
+        LeftLink = leftLink;
+        RightLink = rightLink;
+
+        string Port(string name, bool tap, string ns, out string link)
         {
-            LeftLink = LinuxLab.UniqueName('l');
-            RightLink = LinuxLab.UniqueName('r');
-            portLeft = $"port left driver tap ifname {LeftLink} queues {cores}";
-            portRight = $"port right driver tap ifname {RightLink} queues {cores}";
-        }
-        else
-        {
-            string dataplaneLeft = LinuxLab.UniqueName('l'), dataplaneRight = LinuxLab.UniqueName('r');
-            _veths = [dataplaneLeft, dataplaneRight];
-            LeftLink = LinuxLab.UniqueName('h');
-            RightLink = LinuxLab.UniqueName('h');
-            foreach ((string ours, string theirs, string ns) in new[] { (dataplaneLeft, LeftLink, Left), (dataplaneRight, RightLink, Right) })
+            if (tap)
             {
-                _lab.Veth(ours, theirs);
-                // Our end belongs to the dataplane: the host's stack must neither answer nor route
-                // what arrives on it, nor send anything of its own (no IPv6 there).
-                System.IO.File.WriteAllText($"/proc/sys/net/ipv6/conf/{ours}/disable_ipv6", "1");
-                System.IO.File.WriteAllText($"/proc/sys/net/ipv4/conf/{ours}/forwarding", "0");
-                // The host's end sends what a wire carries: frames of at most the MTU, not
-                // super-frames of its TCP segmentation offload.
-                LinuxLab.Run("ethtool", "-K", theirs, "tso", "off", "gso", "off");
-                LinuxLab.Run("ip", "link", "set", theirs, "netns", ns);
+                link = LinuxLab.UniqueName(name[0]);
+                return $"port {name} driver tap ifname {link} queues {cores}";
             }
-            portLeft = $"port left driver afpacket ifname {dataplaneLeft} queues {cores}";
-            portRight = $"port right driver afpacket ifname {dataplaneRight} queues {cores}";
+            string ours = LinuxLab.UniqueName(name[0]);
+            _veths = [.. _veths, ours];
+            link = LinuxLab.UniqueName('h');
+            _lab.Veth(ours, link);
+            // Our end belongs to the dataplane: the host's stack must neither answer nor route
+            // what arrives on it, nor send anything of its own (no IPv6 there).
+            System.IO.File.WriteAllText($"/proc/sys/net/ipv6/conf/{ours}/disable_ipv6", "1");
+            System.IO.File.WriteAllText($"/proc/sys/net/ipv4/conf/{ours}/forwarding", "0");
+            // The host's end sends what a wire carries: frames of at most the MTU, not
+            // super-frames of its TCP segmentation offload (unless the test wants them).
+            if (!hostOffloads)
+                LinuxLab.Run("ethtool", "-K", link, "tso", "off", "gso", "off");
+            LinuxLab.Run("ip", "link", "set", link, "netns", ns);
+            return $"port {name} driver afpacket ifname {ours} queues {cores}";
         }
 
         string config = string.Join('\n',
@@ -308,12 +315,11 @@ internal sealed partial class StackLab : IDisposable
             "");
         _host = new RunningHost(_lab.File("dataplane.sock"), config);
         Assert.True(_host.WaitServing(), $"the dataplane did not start: {_host.Stderr}");
-        if (Driver == LabDriver.Tap)
-        {
-            // The dataplane made the taps here; now they become the hosts' NICs.
+        // The dataplane made the taps here; now they become the hosts' NICs.
+        if (tapLeft)
             LinuxLab.Run("ip", "link", "set", LeftLink, "netns", Left);
+        if (tapRight)
             LinuxLab.Run("ip", "link", "set", RightLink, "netns", Right);
-        }
         ConfigureHost(Left, LeftLink, LeftHost, LeftHost6, DataplaneLeft, DataplaneLeft6);
         ConfigureHost(Right, RightLink, RightHost, RightHost6, DataplaneRight, DataplaneRight6);
 

@@ -35,10 +35,13 @@ internal sealed class TcpLab
     public TcpSocket Connection => App.Connection;
 
     /// <summary>An app listening on every address of the family, port 80; nothing sent yet.</summary>
+    /// <summary>A memory port that cuts super-frames (TSO).</summary>
+    private const PortCapabilities TsoPort = PortCapabilities.MultiQueue | PortCapabilities.ReceiveChecksum | PortCapabilities.Tso;
+
     /// <remarks>With <paramref name="tso"/>, the ports cut super-frames (<see cref="StackHarness.SuperFrames"/>).</remarks>
     public static TcpLab Listening(bool ipv6 = false, int tcpBuffer = TcpSocketTable.DefaultBuffer, int poolBuffers = 4096, bool tso = false)
     {
-        StackHarness host = Router(forwarding: false, poolBuffers: poolBuffers, tcpBuffer: tcpBuffer, capabilities: tso ? PortCapabilities.Tso : PortCapabilities.None).Started().KnowingPeers();
+        StackHarness host = Router(forwarding: false, poolBuffers: poolBuffers, tcpBuffer: tcpBuffer, capabilities: tso ? [TsoPort, TsoPort] : null).Started().KnowingPeers();
         host.HideNeighborDiscovery = true;
         var app = new TcpTestApp(InetEndpoint.Any(ipv6).WithPort(ListenPort));
         Assert.Equal(TcpError.None, host.Worker.Tcp.Start(app));
