@@ -155,8 +155,9 @@ internal sealed class StackWorker : IIcmpErrorSink
     /// checks what its metadata claims against its headers before anything trusts it (dropped and
     /// counted under offload when they disagree), then either passes it on (true: a unicast packet
     /// for another host, forwarded whole or cut by IP forwarding, Ip/IpOutput.SuperFrames.cs) or
-    /// cuts it here and hands each segment to the normal input (false): a super-frame for this host,
-    /// whose transports take one segment at a time, or one from a port whose LRO is switched off.
+    /// cuts it here and hands each segment to the normal input (false): a UDP super-frame for this
+    /// host, whose UDP takes one datagram at a time, or one from a port whose LRO is switched off. A
+    /// TCP super-frame for this host goes on whole (true): TCP takes it as the segments it holds.
     /// The one place where super-frames for this host are cut.
     /// </summary>
     private bool SuperFrameInput<TFacts>(NetInterface iface, int port, PacketBuffer packet) where TFacts : struct, IReceiveFacts
@@ -170,11 +171,26 @@ internal sealed class StackWorker : IIcmpErrorSink
             return false;
         }
         if ((iface.Capabilities & PortCapabilities.Lro) == 0)
+        {
             Counters.Count(OffloadCounter.LroOff); // `lro off` on this port: the stack sees MTU-sized packets only
-        else if (!IsForAnother(packet, layout))
-            Counters.Count(OffloadCounter.ForUs);
-        else
+        }
+        else if (IsForAnother(packet, layout))
+        {
             return true;
+        }
+        else if (layout.IsTcp)
+        {
+            // TCP takes a super-frame whole, as Linux's TCP takes a GRO skb: one segment of many
+            // MSS, acknowledged at once (TcpSocket.SegmentsIn), its data queued in the chain it came in.
+            Counters.Count(OffloadCounter.TakenWhole);
+            if ((checksums & (OffloadFlags.L4ChecksumVerified | OffloadFlags.L4ChecksumPartial)) == 0)
+                _pool.Metadata(packet).Offload |= OffloadFlags.L4ChecksumVerified; // TryRead summed it
+            return true;
+        }
+        else
+        {
+            Counters.Count(OffloadCounter.ForUs);
+        }
         // The data is intact (verified by the driver or by TryRead): each segment goes up with its
         // checksum partial, as a kernel hands up CHECKSUM_PARTIAL, and the transport trusts it.
         var chop = new Segmenter(_context.Cache, packet, layout, partial: true);

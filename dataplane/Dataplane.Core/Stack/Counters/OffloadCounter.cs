@@ -65,6 +65,10 @@ internal enum OffloadCounter
     [Counter("super-frames for this host cut at input")]
     ForUs,
 
+    /// <summary>TCP super-frames for this host taken whole by TCP (as a GRO skb is), not cut.</summary>
+    [Counter("TCP super-frames for this host taken whole")]
+    TakenWhole,
+
     /// <summary>Super-frames from a port whose LRO is switched off, cut at the door.</summary>
     [Counter("super-frames from a port with lro off cut at input")]
     LroOff,

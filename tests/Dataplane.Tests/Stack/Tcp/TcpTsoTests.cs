@@ -1,3 +1,4 @@
+using Dataplane.Buffers;
 using Dataplane.Stack;
 using Dataplane.Stack.Transport.Tcp;
 using Dataplane.Wire;
@@ -161,5 +162,31 @@ public class TcpTsoTests
         Assert.Equal(0, allocated);
         Assert.True(supers >= acks.Length, $"{supers} super-segments in {acks.Length} rounds");
         Assert.Equal(0, connection.SendQueued);
+    }
+
+    /// <summary>
+    /// The other way (LRO): a super-frame for this host from a port with lro on (a tap's TSO, the
+    /// kernel's GRO under afpacket) is taken whole by TCP: all 20 segments' bytes reach the app from
+    /// the one chain, and the ACK goes at once, since it holds more than one segment (Linux's
+    /// __tcp_ack_snd_check), not after the delayed-ACK time.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_super_frame_for_this_host_is_taken_whole_by_tcp_and_acknowledged_at_once(bool ipv6)
+    {
+        TcpLab lab = Established(ipv6, windowScale: 7, tcpBuffer: 1 << 20, lro: true);
+        lab.App.ReadOnReceive = true;
+        byte[] data = Bytes(20 * 1448);
+        byte[] frame = lab.Peer.Frame(lab.Peer.Seg(TcpFlags.Ack | TcpFlags.Psh, data));
+        lab.Peer.Nxt += (uint)data.Length;
+
+        lab.Host.ReceiveSuperFrame(0, frame, ipv6 ? GsoType.TcpV6 : GsoType.TcpV4, 1448, OffloadFlags.L4ChecksumVerified);
+
+        Assert.Equal(1, lab.Host.Count(OffloadCounter.TakenWhole));
+        Assert.Equal(0, lab.Host.Count(OffloadCounter.ForUs));
+        Assert.Equal(data, lab.App.Received);
+        Assert.Equal(lab.Peer.Nxt, lab.Peer.Sent()[0].Ack); // window updates may follow as the app reads
+        Assert.Equal(0, lab.Host.Count(TcpCounter.BadChecksum));
     }
 }

@@ -377,6 +377,7 @@ internal sealed partial class TcpSocket
             return true;
         }
         bool queued = false;
+        int segments = SegmentsIn(packet, length); // read before the queue takes the packet
         if (length > 0)
         {
             _receive.Append(packet, offset, length, Table.Cache);
@@ -400,7 +401,9 @@ internal sealed partial class TcpSocket
         else if (length > 0)
         {
             // RFC 9293 3.8.6.3 / RFC 5681 4.2: an ACK for at least every second segment; otherwise within the delayed-ACK time.
-            if (++_unackedSegments >= 2)
+            // A super-frame counts as the segments it holds, so it is acknowledged at once (Linux's
+            // __tcp_ack_snd_check: more than one full segment received).
+            if ((_unackedSegments += segments) >= 2)
                 _ackNow = true;
             else if (_delayedAckAt == 0)
             {
@@ -557,5 +560,16 @@ internal sealed partial class TcpSocket
         _cc.Start(Congestion, _sendMss);
         _recover = _iss;
         _dsackRound = _iss;
+    }
+
+    /// <summary>
+    /// How many of the sender's segments <paramref name="length"/> bytes of <paramref name="packet"/>
+    /// stand for: those of a super-frame (a port's LRO or GRO, or the worker's merge), cut at its
+    /// segment size; 1 for any other.
+    /// </summary>
+    private int SegmentsIn(PacketBuffer packet, int length)
+    {
+        ref BufferMetadata m = ref Table.Cache.Pool.Metadata(packet);
+        return m.Gso != GsoType.None && m.SegmentSize > 0 && length > m.SegmentSize ? (length + m.SegmentSize - 1) / m.SegmentSize : 1;
     }
 }
