@@ -32,7 +32,8 @@ internal static class IfconfigReport
         Line(text, $"\thwfeatures=<{(capabilities.Length == 0 ? "none" : string.Join(',', capabilities).ToUpperInvariant())}>");
         // What the stack does with the port, the config's switches applied to what the driver can.
         bool tso = (iface.Capabilities & PortCapabilities.Tso) != 0, lro = (iface.Capabilities & PortCapabilities.Lro) != 0;
-        Line(text, $"\toffload: tso {(tso ? "on" : "off (super-frames cut in software)")}, lro {(lro ? "on" : "off (super-frames cut at input)")}");
+        string merge = !lro ? "off (super-frames cut at input)" : (port.Capabilities & PortCapabilities.Lro) != 0 ? "on" : "on (merged in software)";
+        Line(text, $"\toffload: tso {(tso ? "on" : "off (super-frames cut in software)")}, lro {merge}");
         Line(text, $"\tstatus: {(port.LinkUp ? "active" : "no carrier")}");
         foreach (InterfaceAddress4 a in iface.Ipv4)
         {

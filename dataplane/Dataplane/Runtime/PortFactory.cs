@@ -24,15 +24,17 @@ internal static class PortFactory
             case PortDriver.Memory:
                 // A memory port alone is looped to itself: what it sends comes back in.
                 MemoryPort memory = MemoryPort.CreateLoopback(port.Name, port.Queues);
-                return new PortBinding(memory, (q, _) => new MemoryQueuePath(memory.Queue(q)));
+                return new PortBinding(memory, (q, _) => new MemoryQueuePath(memory.Queue(q))) { Lro = config.LroOn(port) };
             case PortDriver.Tap:
                 // tso: the stack may write super-frames (the kernel segments them); lro: the kernel may
                 // hand us super-frames (TUN_F_TSO4/6), which the stack forwards whole or cuts.
                 var tap = new TapPort(port.Name, port.IfName!, port.Queues, tso: config.TsoOn(port), mtu, (ushort)index, lro: config.LroOn(port));
-                return new PortBinding(tap, (q, cache) => new TapQueuePath(tap.Queue(q, cache)));
+                return new PortBinding(tap, (q, cache) => new TapQueuePath(tap.Queue(q, cache))) { Lro = config.LroOn(port) };
             case PortDriver.AfPacket:
-                AfPacketPort packet = AfPacketPort.Open(port.Name, port.IfName!, port.Queues, (ushort)index, mtu: mtu);
-                return new PortBinding(packet, (q, cache) => new AfPacketQueuePath(packet.Queue(q, cache)));
+                // tso: super-frames leave whole by sendmsg with their virtio-net header (the kernel
+                // segments them); the kernel's GRO hands us super-frames whatever lro says.
+                AfPacketPort packet = AfPacketPort.Open(port.Name, port.IfName!, port.Queues, (ushort)index, tso: config.TsoOn(port), mtu: mtu);
+                return new PortBinding(packet, (q, cache) => new AfPacketQueuePath(packet.Queue(q, cache))) { Lro = config.LroOn(port) };
             default:
                 throw new PortOpenException($"port {port.Name} (line {port.Line}): the {port.Driver.Keyword()} driver is not available yet");
         }

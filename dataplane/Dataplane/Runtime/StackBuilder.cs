@@ -31,7 +31,8 @@ internal static class StackBuilder
 
     /// <summary>
     /// What the stack may leave to <paramref name="port"/>: its driver's capabilities less TSO and
-    /// LRO where the config switches them off (<c>set tso|lro</c>, or the port's own <c>tso|lro</c>).
+    /// LRO where the config switches them off, and LRO where it is on (the engine merges in software
+    /// for a port that does not) (<c>set tso|lro</c>, or the port's own <c>tso|lro</c>).
     /// Without TSO the stack cuts super-frames for the port itself; without LRO it cuts any the port
     /// still hands up (the kernel under an afpacket port GROs whatever we say) at input, so the stack
     /// sees MTU-sized packets only.
@@ -43,7 +44,11 @@ internal static class StackBuilder
             return capabilities;
         if (!config.TsoOn(declared))
             capabilities &= ~Ports.PortCapabilities.Tso;
-        if (!config.LroOn(declared))
+        // With lro on, the stack takes super-frames from the port: its own (a tap's, the kernel's GRO
+        // under afpacket) or the engine's software merge for a port that does not merge.
+        if (config.LroOn(declared))
+            capabilities |= Ports.PortCapabilities.Lro;
+        else
             capabilities &= ~Ports.PortCapabilities.Lro;
         return capabilities;
     }

@@ -35,8 +35,8 @@ public sealed class CtlCommandsTests : IDisposable
         Assert.Contains("\tdriver memory queues 2\n", stdout);
         Assert.Contains("\tdriver memory queues 1\n", stdout);
         Assert.Matches(@"(?m)^\thwfeatures=<[A-Z,]+>$", stdout);
-        // A memory port neither segments nor merges: what the stack does with it, whatever set tso|lro say.
-        Assert.Contains("\toffload: tso off (super-frames cut in software), lro off (super-frames cut at input)\n", stdout);
+        // A memory port neither segments nor merges: TSO is cut in software, LRO merged in software (set lro is on).
+        Assert.Contains("\toffload: tso off (super-frames cut in software), lro on (merged in software)\n", stdout);
         Assert.Matches(@"(?m)^\tstatus: (active|no carrier)$", stdout);
         Assert.Contains("\tqueue 0: rx 0 packets 0 bytes, tx 0 packets 0 bytes, rx drops 0, tx drops 0, errors 0\n", stdout);
         Assert.Contains("\tqueue 1: rx 0 packets", stdout);
