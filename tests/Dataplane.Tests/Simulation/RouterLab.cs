@@ -27,18 +27,19 @@ internal sealed class RouterLab
     /// Builds the lab in <paramref name="network"/>; <paramref name="models"/> are client to router,
     /// router to client, router to server, server to router; each node has a pool of <paramref name="poolBuffers"/>.
     /// </summary>
-    public RouterLab(SimulatedNetwork network, LinkModel[] models, Mtus? mtu = null, int poolBuffers = 1024)
+    /// <remarks>With <paramref name="clientTso"/> or <paramref name="serverTso"/>, that host's port cuts the TCP super-segments its stack sends.</remarks>
+    public RouterLab(SimulatedNetwork network, LinkModel[] models, Mtus? mtu = null, int poolBuffers = 1024, bool clientTso = false, bool serverTso = false)
     {
         Mtus mtus = mtu ?? Mtus.Ethernet;
         Network = network;
-        Client = network.AddNode("client", forwarding: false, [new("10.10.11.1/24", "fdd7:e83e:66bd:1011::1/64", mtus.Client)],
+        Client = network.AddNode("client", forwarding: false, [new("10.10.11.1/24", "fdd7:e83e:66bd:1011::1/64", mtus.Client, clientTso)],
             new DefaultGateway(0, "10.10.11.2", "fdd7:e83e:66bd:1011::2"), poolBuffers);
         Router = network.AddNode("router", forwarding: true,
         [
             new("10.10.11.2/24", "fdd7:e83e:66bd:1011::2/64", mtus.RouterLeft),
             new("10.10.12.3/24", "fdd7:e83e:66bd:1012::3/64", mtus.RouterRight),
         ], poolBuffers: poolBuffers);
-        Server = network.AddNode("server", forwarding: false, [new("10.10.12.4/24", "fdd7:e83e:66bd:1012::4/64", mtus.Server)],
+        Server = network.AddNode("server", forwarding: false, [new("10.10.12.4/24", "fdd7:e83e:66bd:1012::4/64", mtus.Server, serverTso)],
             new DefaultGateway(0, "10.10.12.3", "fdd7:e83e:66bd:1012::3"), poolBuffers);
         Left = network.Connect(Client, 0, Router, 0, models[0], models[1]);
         Right = network.Connect(Router, 1, Server, 0, models[2], models[3]);

@@ -9,13 +9,16 @@ using Dataplane.Stack.Transport;
 using Dataplane.Stack.Transport.Tcp;
 using Dataplane.Wire;
 
+using Dataplane.Tests.Stack;
+
 namespace Dataplane.Tests.Simulation;
 
 /// <summary>
 /// One interface of a simulated node: its addresses as the config writes them (<c>10.10.11.1/24</c>,
 /// <c>fdd7:e83e:66bd:1011::1/64</c>; null for none) and its MTU.
 /// </summary>
-internal sealed record NodeInterface(string? Inet, string? Inet6, int Mtu = 1500);
+/// <remarks>With <c>Tso</c>, the port cuts TCP super-frames the stack sends (as a NIC with TSO does), so the host's TCP sends super-segments.</remarks>
+internal sealed record NodeInterface(string? Inet, string? Inet6, int Mtu = 1500, bool Tso = false);
 
 /// <summary>The default routes of a node: through <c>Inet</c> and <c>Inet6</c> on port <c>Port</c>.</summary>
 internal sealed record DefaultGateway(int Port, string Inet, string Inet6);
@@ -61,7 +64,7 @@ internal sealed class SimulatedNode
             NodeInterface n = interfaces[i];
             // A MAC address per node and port (locally administered): memory pairs all share two.
             var mac = MacAddress.FromUInt64(0x02_5E_00_00_00_00UL | (ulong)(uint)(index + 1) << 8 | (uint)i);
-            nets[i] = new NetInterface(i, $"p{i}", mac, n.Mtu, PortCapabilities.None,
+            nets[i] = new NetInterface(i, $"p{i}", mac, n.Mtu, n.Tso ? PortCapabilities.Tso : PortCapabilities.None,
                 n.Inet is null ? [] : [Inet(n.Inet)], n.Inet6 is null ? [] : [Inet6(n.Inet6)]);
         }
         Stack = NewStack(nets, interfaces, gateway, forwarding);
@@ -107,6 +110,9 @@ internal sealed class SimulatedNode
 
     /// <summary>When the node's earliest timer fires; long.MaxValue when none is armed.</summary>
     public long NextTimer { get; private set; }
+
+    /// <summary>TCP super-frames the stack sent for a port to cut (TSO), cut before they met the link.</summary>
+    public long SuperFramesSent { get; private set; }
 
     /// <summary>Frames that arrived when the pool had no buffer left (a NIC's missed count).</summary>
     public long ReceiveNoBuffer { get; private set; }
@@ -203,8 +209,19 @@ internal sealed class SimulatedNode
                 for (int i = 0; i < n; i++)
                 {
                     byte[] frame = Bytes(_burst[i]);
+                    ref BufferMetadata m = ref Pool.Metadata(_burst[i]);
+                    bool super = m.Gso is GsoType.TcpV4 or GsoType.TcpV6;
+                    int segmentSize = m.SegmentSize;
                     Cache.Release(_burst[i]);
-                    _network.Transmit(this, port, frame);
+                    if (!super)
+                    {
+                        _network.Transmit(this, port, frame);
+                        continue;
+                    }
+                    // The port cuts it (TSO), and each segment meets the link on its own.
+                    SuperFramesSent++;
+                    foreach (byte[] piece in Frames.CutTcpSuperFrame(frame, segmentSize))
+                        _network.Transmit(this, port, piece);
                 }
             }
         }
