@@ -22,6 +22,9 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
     // busy queue does not hold a connection to less than its share, and the turn still ends soon
     // enough for the other queues and the timers.
     internal const int MaxBurstsPerTurn = 4;
+
+    // An Ethernet frame of the standard MTU, for judging a turn's bytes against a full burst.
+    private const int FullSizeFrame = 1514;
     private const int YieldTurns = 1024;
 
     // A queue whose every burst for this many turns in a row reported a new error is given up on:
@@ -120,6 +123,7 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
             if (queue.Failed)
                 continue;
             // The burst's one virtual call: the driver's emitted loop receives and dispatches every packet.
+            long bytesBefore = queue.Counters?.ReceivedBytes ?? 0;
             int n = path.Poll(this, _burst);
             if (n == 0)
             {
@@ -133,7 +137,9 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
                 n = path.Poll(this, _burst);
                 received += n;
             }
-            saturated |= received >= _burst.Length;
+            // Behind: a full burst came back, or a burst's worth of full-size frames in bytes (super-frames
+            // come a few to a burst, and the burst is rarely full while the worker is just as busy).
+            saturated |= received >= _burst.Length || (queue.Counters?.ReceivedBytes ?? 0) - bytesBefore >= _burst.Length * FullSizeFrame;
             context.Counters.Received += received;
             work += received;
         }
