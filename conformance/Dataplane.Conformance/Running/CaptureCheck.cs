@@ -129,11 +129,12 @@ internal sealed partial class CaptureCheck
         string total = CapturedLine().Match(c.Tcpdump.AllOutput) is { Success: true } m ? m.Groups[1].Value
             : (await judge.RunAsync($"{tshark} -r {Shell.Quote(c.LocalFile)} -T fields -e frame.number 2>/dev/null | wc -l",
                 TimeSpan.FromSeconds(120), null, cancel).ConfigureAwait(false)).Output.Trim();
-        CommandResult bad = await JudgeAsync(tshark, c.LocalFile, c.Mac, judgeChecksums, cancel).ConfigureAwait(false);
+        (CommandResult bad, int partial) = await JudgeAsync(tshark, c.LocalFile, c.Mac, judgeChecksums, cancel).ConfigureAwait(false);
         string[] lines = bad.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         // One write per capture: the hosts are judged at once, and their reports must not interleave.
         var report = new StringBuilder($"{where}: {total} frames, {lines.Length} judged bad" +
-            (judgeChecksums ? " (malformed or bad checksum, from the system under test)" : " (malformed, from the system under test)"));
+            (judgeChecksums ? " (malformed or bad checksum, from the system under test)" : " (malformed, from the system under test)") +
+            (partial > 0 ? $"; {partial} with a partial TCP or UDP checksum (NEEDS_CSUM), not bad" : ""));
         if (bad.ExitCode != 0)
         {
             report.Append($"\ntshark exit {bad.ExitCode}: {bad.Output.Trim()}");
@@ -160,9 +161,10 @@ internal sealed partial class CaptureCheck
     /// zero in one's complement and every receiver takes them alike, and Linux itself sends it
     /// (skb_checksum_help writes CSUM_MANGLED_0 for any protocol); Wireshark flags it after RFC
     /// 1624, and the dataplane forwarding such a segment from a Linux host unchanged was once
-    /// judged for it. A partial TCP or UDP checksum (<see cref="IsPartial"/>) is not bad either.
+    /// judged for it. A partial TCP or UDP checksum (<see cref="IsPartial"/>) is not bad either;
+    /// how many frames had one comes back too.
     /// </summary>
-    internal static async Task<CommandResult> JudgeAsync(string tshark, string file, string mac, bool judgeChecksums, CancellationToken cancel)
+    internal static async Task<(CommandResult Bad, int Partial)> JudgeAsync(string tshark, string file, string mac, bool judgeChecksums, CancellationToken cancel)
     {
         string filter = $"eth.src != {mac} && (_ws.malformed" +
             (judgeChecksums
@@ -177,17 +179,20 @@ internal sealed partial class CaptureCheck
             $"-Y {Shell.Quote(filter)} -T fields -E occurrence=f{fields} -e _ws.col.Protocol -e _ws.col.Info 2>/dev/null",
             TimeSpan.FromSeconds(120), null, cancel).ConfigureAwait(false);
         if (found.ExitCode != 0)
-            return found;
+            return (found, 0);
         var bad = new StringBuilder();
+        int partial = 0;
         foreach (string line in found.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             string[] f = line.Split('\t');
             if (f.Length < JudgedFields.Length + 2)
                 continue; // not a line of fields (tshark says nothing else on stdout)
-            if (!OnlyPartial(f))
+            if (OnlyPartial(f))
+                partial++;
+            else
                 bad.Append($"{f[0]}\t{f[^2]}\t{f[^1]}\n");
         }
-        return found with { Output = bad.ToString() };
+        return (found with { Output = bad.ToString() }, partial);
     }
 
     /// <summary>The fields of a judged frame, in this order, before its protocol and summary.</summary>

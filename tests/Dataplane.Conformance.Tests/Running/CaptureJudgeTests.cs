@@ -25,7 +25,7 @@ public sealed class CaptureJudgeTests : IDisposable
         BinaryPrimitives.WriteUInt16BigEndian(wrong.AsSpan(14 + 40 + 16), 0x1234);
         WritePcap(_file, ones, zero, wrong);
 
-        CommandResult bad = await CaptureCheck.JudgeAsync("tshark", _file, "02:00:00:00:00:01", judgeChecksums: true, CancellationToken.None);
+        (CommandResult bad, int _) = await CaptureCheck.JudgeAsync("tshark", _file, "02:00:00:00:00:01", judgeChecksums: true, CancellationToken.None);
 
         Assert.Equal(0, bad.ExitCode);
         string[] lines = bad.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -45,11 +45,12 @@ public sealed class CaptureJudgeTests : IDisposable
         BinaryPrimitives.WriteUInt16BigEndian(off.AsSpan(14 + 40 + 16), (ushort)(pseudo + 1));
         WritePcap(_file, partial, off);
 
-        CommandResult bad = await CaptureCheck.JudgeAsync("tshark", _file, "02:00:00:00:00:01", judgeChecksums: true, CancellationToken.None);
+        (CommandResult bad, int partials) = await CaptureCheck.JudgeAsync("tshark", _file, "02:00:00:00:00:01", judgeChecksums: true, CancellationToken.None);
 
         Assert.Equal(0, bad.ExitCode);
         string[] lines = bad.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(lines.Length == 1 && lines[0].StartsWith("2\t", StringComparison.Ordinal), bad.Output);
+        Assert.Equal(1, partials);
     }
 
     [Fact]
