@@ -30,9 +30,13 @@ internal static class Program
 
           --lab FILE          the lab definition (default: labs/netns.lab next to the runner)
           --driver NAME       a driver of the lab to run (repeatable; default: all the lab's drivers)
-          --modifier NAME     direct (no system under test: the hosts joined), jumbo, nolro, notso, nopf, or a
-                              pseudo device between the hosts: bridge, carp, gif, gif6, gre, trunk, veb, vlan,
-                              vxlan, wg (repeatable; one not landed makes every test NORUN, saying so)
+          --modifier NAME     direct (no system under test: the hosts joined), jumbo (MTU 9000 on the hosts
+                              and the system under test), nolro, notso (the system under test does not
+                              merge, segment), nooffload (the hosts' checksum offload off, the dataplane's
+                              TSO and LRO off: the column before super-frames), nopf, or a pseudo device
+                              between the hosts: bridge, carp, gif, gif6, gre, trunk, veb, vlan, vxlan, wg
+                              (repeatable; one not landed makes every test NORUN, saying so). Without one
+                              the hosts keep their offloads, the dataplane its defaults (TSO, LRO on)
           --seconds N         length of a throughput test (default 10; ping sends 1000 a second of it)
           --timeout N         one time limit in seconds for every test (default: each test's own, >= 30)
           --results DIR       where runs and the page go (default: conformance/results)

@@ -28,10 +28,11 @@ public sealed class Lab : IAsyncDisposable
     private readonly NetnsLab _netns; // this machine's part: the namespaces and what is made in them
     private bool _disposed;
 
-    private Lab(LabDefinition definition, string id, TextWriter log)
+    private Lab(LabDefinition definition, string id, RunModifiers modifiers, TextWriter log)
     {
         Definition = definition;
         Id = id;
+        Modifiers = modifiers;
         _log = TextWriter.Synchronized(log); // the hosts write at once
         _netns = new NetnsLab(id, _log);
         Left = MakeHost(definition.Left);
@@ -44,6 +45,9 @@ public sealed class Lab : IAsyncDisposable
 
     /// <summary>The prefix of everything it names: namespaces are ID-left, ID-right, ID-sut.</summary>
     public string Id { get; }
+
+    /// <summary>What the run's modifiers change on the hosts and the system under test.</summary>
+    public RunModifiers Modifiers { get; }
 
     /// <summary>The left host.</summary>
     public Host Left { get; }
@@ -73,9 +77,10 @@ public sealed class Lab : IAsyncDisposable
     public (string Left, string Right) SutInterfaces { get; private set; } = ("", "");
 
     /// <summary>Builds the hosts: namespaces with loopback up and no duplicate address detection; a remote host is only reached.</summary>
-    public static async Task<Lab> CreateAsync(LabDefinition definition, string id, TextWriter log, CancellationToken cancel)
+    public static async Task<Lab> CreateAsync(LabDefinition definition, string id, TextWriter log, CancellationToken cancel,
+        RunModifiers? modifiers = null)
     {
-        var lab = new Lab(definition, id, log);
+        var lab = new Lab(definition, id, modifiers ?? RunModifiers.None, log);
         try
         {
             foreach (NetnsHost ns in lab.Hosts.OfType<NetnsHost>())
@@ -181,6 +186,13 @@ public sealed class Lab : IAsyncDisposable
             sut.Add(new($"ip link set {left} up && ip link set {right} up && sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1",
                 was.Length == 2 ? $"sysctl -qw net.ipv4.ip_forward={was[0].Trim()} net.ipv6.conf.all.forwarding={was[1].Trim()}" : null));
         }
+        // OpenBSD's notso and nolro mean the system under test neither segments nor merges: so does Linux in its place.
+        foreach (string ifname in (string[])[SutInterfaces.Left, SutInterfaces.Right])
+        {
+            string[] commands = [.. Modifiers.LinuxRouterCommands(ifname)];
+            if (commands.Length > 0)
+                sut.Add(new(string.Join(" && ", commands), Sut is NetnsHost ? null : Modifiers.RemoteUndo(ifname, router: true)));
+        }
         AddressSteps(sut, SutInterfaces.Left, "sutleft");
         AddressSteps(sut, SutInterfaces.Right, "sutright");
         await RunStepsAsync(HostSteps("sutleft", "sutright").Append((Sut, sut)), cancel).ConfigureAwait(false);
@@ -220,7 +232,7 @@ public sealed class Lab : IAsyncDisposable
             RightInterface = Definition.Right.Interface!;
         }
 
-        string config = Services.DataplaneConfig(Addresses, leftPort, rightPort, cores);
+        string config = Services.DataplaneConfig(Addresses, leftPort, rightPort, cores, Modifiers);
         string configFile = Path.Combine(runFolder, "dataplane.conf");
         await File.WriteAllTextAsync(configFile, config, cancel).ConfigureAwait(false);
         string[] copies = await Task.WhenAll(Sut.ProvideAsync(binary, RemoteFolder, cancel), Sut.ProvideAsync(configFile, RemoteFolder, cancel)).ConfigureAwait(false);
@@ -319,13 +331,15 @@ public sealed class Lab : IAsyncDisposable
     {
         var left = new List<Step>();
         var right = new List<Step>();
-        // Checksums complete on the virtual wire, as on a real one: a host's veth or tap would
-        // otherwise hand frames over with partial checksums (and TSO super-frames), which neither
-        // the capture's judge nor a system under test without offloads can take as they are.
+        // The hosts as users have them: their veth or tap keeps its offloads and hands the system
+        // under test partial checksums and TSO super-frames, which it must take (the capture's
+        // judge knows partial checksums). Modifier nooffload turns the hosts' checksum offload off
+        // (and TSO with it), the column of the runs before the dataplane took super-frames.
         foreach ((Host host, List<Step> steps, string ifname) in (ValueTuple<Host, List<Step>, string>[])[(Left, left, LeftInterface), (Right, right, RightInterface)])
         {
-            if (host is NetnsHost)
-                steps.Add(new($"ip link set {ifname} up && ethtool -K {ifname} tx off >/dev/null", null));
+            string[] commands = [.. HostInterfaceCommands(host is NetnsHost, ifname, Modifiers)];
+            if (commands.Length > 0)
+                steps.Add(new(string.Join(" && ", commands), host is NetnsHost ? null : Modifiers.RemoteUndo(ifname, router: false)));
         }
         AddressSteps(left, LeftInterface, "left");
         AddressSteps(right, RightInterface, "right");
@@ -340,6 +354,13 @@ public sealed class Lab : IAsyncDisposable
         }
         return [(Left, left), (Right, right)];
     }
+
+    /// <summary>
+    /// A host's commands for its interface toward the system under test: a namespace's is brought
+    /// up here (a remote one is up already), then what the modifiers change.
+    /// </summary>
+    internal static IEnumerable<string> HostInterfaceCommands(bool namespaced, string ifname, RunModifiers modifiers) =>
+        namespaced ? modifiers.HostInterfaceCommands(ifname).Prepend($"ip link set {ifname} up") : modifiers.HostInterfaceCommands(ifname);
 
     /// <summary>The steps that give <paramref name="ifname"/> the addresses of <paramref name="who"/>.</summary>
     private void AddressSteps(List<Step> steps, string ifname, string who)

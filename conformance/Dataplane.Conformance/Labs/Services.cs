@@ -42,8 +42,12 @@ public static class Services
         _ => EchoRelaySplice,
     };
 
-    /// <summary>The dataplane's config for a lab: two ports, the line's addresses, forwarding, and the apps of the cases.</summary>
-    public static string DataplaneConfig(Addressing a, string leftPort, string rightPort, int cores)
+    /// <summary>
+    /// The dataplane's config for a lab: two ports (named left and right), the line's addresses,
+    /// forwarding, what the run's <paramref name="modifiers"/> switch (TSO and LRO stay at the
+    /// dataplane's defaults, on, unless they say otherwise), and the apps of the cases.
+    /// </summary>
+    public static string DataplaneConfig(Addressing a, string leftPort, string rightPort, int cores, RunModifiers modifiers)
     {
         string Ep(string who, int family, int port) =>
             family == 4 ? $"{a.Of(who, 4)}:{port}" : $"[{a.Of(who, 6)}]:{port}";
@@ -58,9 +62,8 @@ public static class Services
             $"inet6 right {a.Of("sutright", 6)}/64",
             "set forwarding on",
             cores > 1 ? $"set cores 0-{cores - 1}" : "set cores 0",
-            "set tso off",
-            "set lro off",
         };
+        lines.AddRange(modifiers.DataplaneLines("left", "right"));
         foreach (int f in (int[])[4, 6])
         {
             lines.Add($"app echo udp listen {Ep("sutleft", f, Echo)}");

@@ -8,11 +8,15 @@ namespace Dataplane.Conformance.Running;
 /// <summary>
 /// The judge of every frame the system under test puts on the wire: tcpdump on the left and right
 /// hosts' interfaces while a test runs (the first frames of it, bounded in count), then tshark over
-/// the frames the host did not send itself. A malformed frame is an error; so is a bad IP, ICMP,
-/// TCP or UDP checksum when the dataplane sent it. The hosts send complete checksums (the lab turns
-/// their interfaces' checksum offload off, as on a real wire), so a partial checksum from the
-/// dataplane is its own; Linux, the reference, forwards and sends with checksum offload on its
-/// veths, so its frames are judged for malformation only. The hosts are captured, stopped, fetched
+/// the frames the host did not send itself, that is the frames that crossed the system under test
+/// or came from it (a host's own frames, captured before its driver, carry partial checksums when
+/// its offloads are on, as they are by default). A malformed frame is an error; so is a bad IP,
+/// ICMP, TCP or UDP checksum when the dataplane sent it, except a partial one: a frame a tap or
+/// veth carries with NEEDS_CSUM (CHECKSUM_PARTIAL) holds the pseudo-header sum in its TCP or UDP
+/// checksum, to be completed by whoever segments or sends it on a wire, and the receiving host's
+/// kernel trusts it. The pcap file does not keep the kernel's mark (libpcap drops
+/// TP_STATUS_CSUMNOTREADY), so such a checksum is told by its value (<see cref="IsPartial"/>).
+/// Linux, the reference, is judged for malformation only. The hosts are captured, stopped, fetched
 /// and judged at the same time: over ssh every step is a round trip.
 /// </summary>
 internal sealed partial class CaptureCheck
@@ -125,11 +129,12 @@ internal sealed partial class CaptureCheck
         string total = CapturedLine().Match(c.Tcpdump.AllOutput) is { Success: true } m ? m.Groups[1].Value
             : (await judge.RunAsync($"{tshark} -r {Shell.Quote(c.LocalFile)} -T fields -e frame.number 2>/dev/null | wc -l",
                 TimeSpan.FromSeconds(120), null, cancel).ConfigureAwait(false)).Output.Trim();
-        CommandResult bad = await JudgeAsync(tshark, c.LocalFile, c.Mac, judgeChecksums, cancel).ConfigureAwait(false);
+        (CommandResult bad, int partial) = await JudgeAsync(tshark, c.LocalFile, c.Mac, judgeChecksums, cancel).ConfigureAwait(false);
         string[] lines = bad.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         // One write per capture: the hosts are judged at once, and their reports must not interleave.
         var report = new StringBuilder($"{where}: {total} frames, {lines.Length} judged bad" +
-            (judgeChecksums ? " (malformed or bad checksum, from the system under test)" : " (malformed, from the system under test)"));
+            (judgeChecksums ? " (malformed or bad checksum, from the system under test)" : " (malformed, from the system under test)") +
+            (partial > 0 ? $"; {partial} with a partial TCP or UDP checksum (NEEDS_CSUM), not bad" : ""));
         if (bad.ExitCode != 0)
         {
             report.Append($"\ntshark exit {bad.ExitCode}: {bad.Output.Trim()}");
@@ -156,19 +161,88 @@ internal sealed partial class CaptureCheck
     /// zero in one's complement and every receiver takes them alike, and Linux itself sends it
     /// (skb_checksum_help writes CSUM_MANGLED_0 for any protocol); Wireshark flags it after RFC
     /// 1624, and the dataplane forwarding such a segment from a Linux host unchanged was once
-    /// judged for it.
+    /// judged for it. A partial TCP or UDP checksum (<see cref="IsPartial"/>) is not bad either;
+    /// how many frames had one comes back too.
     /// </summary>
-    internal static Task<CommandResult> JudgeAsync(string tshark, string file, string mac, bool judgeChecksums, CancellationToken cancel)
+    internal static async Task<(CommandResult Bad, int Partial)> JudgeAsync(string tshark, string file, string mac, bool judgeChecksums, CancellationToken cancel)
     {
         string filter = $"eth.src != {mac} && (_ws.malformed" +
             (judgeChecksums
                 ? " || ip.checksum.status == 0 || icmp.checksum.status == 0 || icmpv6.checksum.status == 0 || " +
                   "(tcp.checksum.status == 0 && !tcp.checksum.ffff) || udp.checksum.status == 0)"
                 : ")");
-        return new LocalHost().RunAsync(
+        // The fields the partial-checksum test needs come first (first occurrence: the outer
+        // headers), the summary last (it may hold anything but a tab).
+        string fields = string.Concat(JudgedFields.Select(f => $" -e {f}"));
+        CommandResult found = await new LocalHost().RunAsync(
             $"{tshark} -r {Shell.Quote(file)} -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE " +
-            $"-Y {Shell.Quote(filter)} -T fields -e frame.number -e _ws.col.Protocol -e _ws.col.Info 2>/dev/null",
-            TimeSpan.FromSeconds(120), null, cancel);
+            $"-Y {Shell.Quote(filter)} -T fields -E occurrence=f{fields} -e _ws.col.Protocol -e _ws.col.Info 2>/dev/null",
+            TimeSpan.FromSeconds(120), null, cancel).ConfigureAwait(false);
+        if (found.ExitCode != 0)
+            return (found, 0);
+        var bad = new StringBuilder();
+        int partial = 0;
+        foreach (string line in found.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string[] f = line.Split('\t');
+            if (f.Length < JudgedFields.Length + 2)
+                continue; // not a line of fields (tshark says nothing else on stdout)
+            if (OnlyPartial(f))
+                partial++;
+            else
+                bad.Append($"{f[0]}\t{f[^2]}\t{f[^1]}\n");
+        }
+        return (found with { Output = bad.ToString() }, partial);
+    }
+
+    /// <summary>The fields of a judged frame, in this order, before its protocol and summary.</summary>
+    private static readonly string[] JudgedFields =
+    [
+        "frame.number", "_ws.malformed", "ip.checksum.status", "icmp.checksum.status", "icmpv6.checksum.status",
+        "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
+        "tcp.checksum", "tcp.checksum.status", "tcp.checksum.ffff", "tcp.hdr_len", "tcp.len",
+        "udp.checksum", "udp.checksum.status", "udp.length",
+    ];
+
+    /// <summary>Whether a frame's only fault (fields as <see cref="JudgedFields"/>) is a partial TCP or UDP checksum.</summary>
+    private static bool OnlyPartial(string[] f)
+    {
+        if (f[1].Length > 0 || f[2] == "0" || f[3] == "0" || f[4] == "0")
+            return false;
+        string src = f[5].Length > 0 ? f[5] : f[7], dst = f[6].Length > 0 ? f[6] : f[8];
+        if (!System.Net.IPAddress.TryParse(src, out System.Net.IPAddress? s) || !System.Net.IPAddress.TryParse(dst, out System.Net.IPAddress? d))
+            return false;
+        bool tcpBad = f[10] == "0" && f[11].Length == 0, udpBad = f[15] == "0";
+        if (!tcpBad && !udpBad)
+            return false;
+        if (tcpBad && !(Hex(f[9]) is int tc && int.TryParse(f[12], out int hl) && int.TryParse(f[13], out int tl) && IsPartial(tc, s, d, 6, hl + tl)))
+            return false;
+        return !udpBad || Hex(f[14]) is int uc && int.TryParse(f[16], out int ul) && IsPartial(uc, s, d, 17, ul);
+    }
+
+    private static int? Hex(string v) =>
+        v.StartsWith("0x", StringComparison.Ordinal) && int.TryParse(v.AsSpan(2), System.Globalization.NumberStyles.HexNumber, null, out int n) ? n : null;
+
+    /// <summary>
+    /// Whether <paramref name="checksum"/> is the partial checksum of a TCP or UDP segment of
+    /// <paramref name="length"/> bytes (header and data) between the addresses: the pseudo-header
+    /// sum folded and not complemented, what Linux leaves for CHECKSUM_PARTIAL (__tcp_v4_send_check,
+    /// udp4_hwcsum; for a GSO super-frame with its whole length, tcp_gro_complete) and virtio-net's
+    /// NEEDS_CSUM asks for. A wrong checksum takes that value by chance once in 65,536.
+    /// </summary>
+    internal static bool IsPartial(int checksum, System.Net.IPAddress source, System.Net.IPAddress destination, int protocol, int length)
+    {
+        uint sum = (uint)protocol + (uint)(length & 0xFFFF) + (uint)(length >> 16);
+        foreach (System.Net.IPAddress a in (System.Net.IPAddress[])[source, destination])
+        {
+            byte[] b = a.GetAddressBytes();
+            for (int i = 0; i < b.Length; i += 2)
+                sum += (uint)(b[i] << 8 | b[i + 1]);
+        }
+        while (sum > 0xFFFF)
+            sum = (sum & 0xFFFF) + (sum >> 16);
+        // 0x0000 and 0xFFFF are the same number in one's complement.
+        return checksum == sum || (checksum == 0 && sum == 0xFFFF) || (checksum == 0xFFFF && sum == 0);
     }
 
     private void Forget(Capture capture)

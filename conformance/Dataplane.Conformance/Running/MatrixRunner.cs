@@ -42,21 +42,20 @@ internal sealed class MatrixRunner(MatrixOptions options, Progress progress, Tex
 {
     /// <summary>
     /// The modifiers the runner knows, OpenBSD's (direct, jumbo, nolro, notso, nopf) and its pseudo
-    /// devices stacked between the hosts; one whose feature has not landed makes every test NORUN.
+    /// devices stacked between the hosts, and nooffload, the hosts' checksum offload off and the
+    /// dataplane's TSO and LRO off (the column before the dataplane took the hosts' super-frames;
+    /// <see cref="RunModifiers"/>); one whose feature has not landed makes every test NORUN.
     /// </summary>
     public static readonly string[] Known =
     [
-        "direct", "jumbo", "nolro", "notso", "nopf",
+        "direct", "jumbo", "nolro", "notso", "nopf", "nooffload",
         "bridge", "carp", "gif", "gif6", "gre", "trunk", "veb", "vlan", "vxlan", "wg",
     ];
 
     /// <summary>Why a modifier cannot run yet; null for one that can.</summary>
     public static string? Missing(string modifier) => modifier switch
     {
-        "direct" => null,
-        "jumbo" => "modifier jumbo: the dataplane has no frames over one 2 KiB buffer yet",
-        "nolro" => "modifier nolro: the dataplane has no LRO yet to switch off",
-        "notso" => "modifier notso: the dataplane has no TSO yet to switch off",
+        "direct" or "jumbo" or "nolro" or "notso" or "nooffload" => null,
         "nopf" => "modifier nopf: the dataplane has no packet filter yet to switch off",
         _ when Known.Contains(modifier) => $"pseudo device {modifier}: not in the dataplane yet",
         _ => $"unknown modifier {modifier}",
@@ -95,7 +94,8 @@ internal sealed class MatrixRunner(MatrixOptions options, Progress progress, Tex
             }
             else
             {
-                await using var lab = await Labs.Lab.CreateAsync(options.Lab, LabId, labLog, cancel).ConfigureAwait(false);
+                await using var lab = await Labs.Lab.CreateAsync(options.Lab, LabId, labLog, cancel,
+                    RunModifiers.From(options.Modifiers)).ConfigureAwait(false);
                 RunSettings settings = options.Settings with
                 {
                     Tools = await lab.ProvideToolsAsync(options.Settings.Tools, cancel).ConfigureAwait(false),

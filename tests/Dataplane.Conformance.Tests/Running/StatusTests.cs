@@ -47,8 +47,19 @@ public class StatusTests
     public void Modifiers_and_pseudo_devices_not_landed_say_why()
     {
         Assert.Null(MatrixRunner.Missing("direct"));
-        Assert.Contains("TSO", MatrixRunner.Missing("notso"));
+        Assert.Contains("packet filter", MatrixRunner.Missing("nopf"));
         Assert.Equal("pseudo device vxlan: not in the dataplane yet", MatrixRunner.Missing("vxlan"));
+    }
+
+    [Theory]
+    [InlineData("jumbo")]
+    [InlineData("notso")]
+    [InlineData("nolro")]
+    [InlineData("nooffload")]
+    public void The_offload_and_jumbo_modifiers_are_known_and_run(string modifier)
+    {
+        Assert.Contains(modifier, MatrixRunner.Known);
+        Assert.Null(MatrixRunner.Missing(modifier));
     }
 
     [Fact]
