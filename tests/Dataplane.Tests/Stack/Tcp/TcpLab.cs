@@ -41,10 +41,10 @@ internal sealed class TcpLab
     /// With <paramref name="tso"/>, the ports cut super-frames (<see cref="StackHarness.SuperFrames"/>);
     /// with <paramref name="lro"/>, the stack takes super-frames from them (<c>lro on</c>).
     /// </remarks>
-    public static TcpLab Listening(bool ipv6 = false, int tcpBuffer = TcpSocketTable.DefaultBuffer, int poolBuffers = 4096, bool tso = false, bool lro = false)
+    public static TcpLab Listening(bool ipv6 = false, int tcpBuffer = TcpSocketTable.DefaultBuffer, int poolBuffers = 4096, bool tso = false, bool lro = false, int mtu = 1500)
     {
         PortCapabilities port = MemoryPort | (tso ? PortCapabilities.Tso : 0) | (lro ? PortCapabilities.Lro : 0);
-        StackHarness host = Router(forwarding: false, poolBuffers: poolBuffers, tcpBuffer: tcpBuffer, capabilities: tso || lro ? [port, port] : null).Started().KnowingPeers();
+        StackHarness host = Router(forwarding: false, mtu0: mtu, poolBuffers: poolBuffers, tcpBuffer: tcpBuffer, capabilities: tso || lro ? [port, port] : null).Started().KnowingPeers();
         host.HideNeighborDiscovery = true;
         var app = new TcpTestApp(InetEndpoint.Any(ipv6).WithPort(ListenPort));
         Assert.Equal(TcpError.None, host.Worker.Tcp.Start(app));
@@ -52,9 +52,9 @@ internal sealed class TcpLab
     }
 
     /// <summary>A connection the peer opened to the listening app, the handshake done with the options given; accepted.</summary>
-    public static TcpLab Established(bool ipv6 = false, ushort? mss = 1460, byte? windowScale = null, bool sackPermitted = false, bool timestamps = false, ushort synWindow = 65535, int tcpBuffer = TcpSocketTable.DefaultBuffer, TimeSpan handshakeRtt = default, bool tso = false, bool lro = false)
+    public static TcpLab Established(bool ipv6 = false, ushort? mss = 1460, byte? windowScale = null, bool sackPermitted = false, bool timestamps = false, ushort synWindow = 65535, int tcpBuffer = TcpSocketTable.DefaultBuffer, TimeSpan handshakeRtt = default, bool tso = false, bool lro = false, int mtu = 1500)
     {
-        TcpLab lab = Listening(ipv6, tcpBuffer, tso: tso, lro: lro);
+        TcpLab lab = Listening(ipv6, tcpBuffer, tso: tso, lro: lro, mtu: mtu);
         lab.Peer.Open(mss, windowScale, sackPermitted, timestamps, synWindow, handshakeRtt: handshakeRtt);
         lab.Peer.NothingSent();
         Assert.Equal(TcpState.Established, lab.Connection.State);

@@ -189,4 +189,33 @@ public class TcpTsoTests
         Assert.Equal(lab.Peer.Nxt, lab.Peer.Sent()[0].Ack); // window updates may follow as the app reads
         Assert.Equal(0, lab.Host.Count(TcpCounter.BadChecksum));
     }
+
+    /// <summary>
+    /// On a jumbo MTU (9,000) without TSO, a full segment (8,960 bytes) is longer than a buffer: it
+    /// is built in a chain, its checksum over every buffer. Before, the one-buffer build failed and
+    /// counted "no buffer", so nothing full-sized left (the conformance jumbo column sent 0 bit/s
+    /// with notso).
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_jumbo_segment_without_tso_is_built_in_a_chain_with_its_checksum_over_every_buffer(bool ipv6)
+    {
+        int mss = 9000 - (ipv6 ? 40 : 20) - 20;
+        TcpLab lab = Established(ipv6, mss: (ushort)mss, windowScale: 7, tcpBuffer: 1 << 20, mtu: 9000);
+        uint s0 = lab.Peer.StackNxt;
+        byte[] data = Bytes(3 * mss);
+        lab.Connection.Send(data);
+
+        // The initial window is min(10 MSS, max(2 MSS, 14,600 bytes)) = 2 segments (RFC 6928 2).
+        List<TcpSeg> sent = lab.Peer.Sent(); // each parsed with its checksum checked
+        Assert.Equal(2, sent.Count);
+        for (int i = 0; i < sent.Count; i++)
+        {
+            Assert.Equal(s0 + (uint)(i * mss), sent[i].Seq);
+            Assert.Equal(data.AsSpan(i * mss, mss).ToArray(), sent[i].Payload);
+        }
+        Assert.Empty(lab.Host.SuperFrames);
+        Assert.Equal(0, lab.Host.Count(TcpCounter.NoBuffer));
+    }
 }

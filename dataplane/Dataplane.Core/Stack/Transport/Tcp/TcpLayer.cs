@@ -173,6 +173,14 @@ internal sealed class TcpLayer
     /// ran dry or there is no route.
     /// </summary>
     internal bool SendSuper(TcpSocket socket, TcpSequence seq, TcpSequence ack, TcpFlags flags, ushort window, in TcpOptions options, int length, int segmentSize)
+        => EmitChained(socket, seq, ack, flags, window, options, length, segmentSize);
+
+    /// <summary>
+    /// Builds a segment of <paramref name="socket"/> in a chain of buffers: a super-segment
+    /// (<paramref name="segmentSize"/> above 0, for the port to cut, its checksum partial), or one
+    /// segment longer than a buffer holds (a jumbo MTU's: 0, its checksum summed across the chain).
+    /// </summary>
+    private bool EmitChained(TcpSocket socket, TcpSequence seq, TcpSequence ack, TcpFlags flags, ushort window, in TcpOptions options, int length, int segmentSize)
     {
         bool ipv6 = socket.Remote.IsIpv6;
         int header = TcpHeader + options.Length;
@@ -206,6 +214,15 @@ internal sealed class TcpLayer
         ulong pseudo = ipv6
             ? InternetChecksum.PseudoHeaderSum(socket.Local.Address, socket.Remote.Address, (byte)IpProtocol.Tcp, header + length)
             : InternetChecksum.PseudoHeaderSum(socket.Local.Address4, socket.Remote.Address4, (byte)IpProtocol.Tcp, header + length);
+        if (segmentSize == 0)
+        {
+            // One segment in a chain: its checksum over the pseudo-header and every buffer (RFC 9293 3.1).
+            InternetChecksum.Store(l4[ChecksumField..], 0);
+            InternetChecksum.Store(l4[ChecksumField..], InternetChecksum.Finish(FrameChain.Sum(pool, packet, l4At, header + length, pseudo)));
+            _counters.Count(TcpCounter.DataSegmentsSent);
+            _counters.Count(TcpCounter.Sent);
+            return _output.Send(packet, socket.Local.Ip, socket.Remote.Ip, IpProtocol.Tcp, header + length, socket.Scope, dontFragment: true);
+        }
         InternetChecksum.Store(l4[ChecksumField..], (ushort)InternetChecksum.FoldToUInt16(pseudo));
         ref BufferMetadata m = ref pool.Metadata(packet);
         m.Offload = OffloadFlags.L4ChecksumPartial;
@@ -283,6 +300,8 @@ internal sealed class TcpLayer
         bool ipv6 = remote.IsIpv6;
         int header = TcpHeader + options.Length;
         int ipHeader = IpOutput.HeaderLength(ipv6);
+        if (payloadFrom is not null && length > 0 && WorkerPackets.EthernetHeader + ipHeader + header + length > _context.Cache.Pool.DataRoom)
+            return EmitChained(payloadFrom, new TcpSequence(sequence), new TcpSequence(acknowledgment), flags, window, options, length, segmentSize: 0); // a jumbo MTU's segment
         Span<byte> l3 = _packets.New(ipHeader + header + length, out PacketBuffer packet);
         if (!packet.IsValid)
         {
