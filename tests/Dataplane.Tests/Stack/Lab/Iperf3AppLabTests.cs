@@ -254,11 +254,17 @@ public class Iperf3AppLabTests(ITestOutputHelper output)
         lab.AssertAlive();
     }
 
-    /// <summary>Runs <c>ctl iperf3 -c LEFT-HOST OPTIONS</c> and takes the left host's link down a second into it; ctl's exit code and output, and how long after the silence it ended.</summary>
+    /// <summary>Runs <c>ctl iperf3 -c LEFT-HOST OPTIONS</c> and takes the left host's link down once the test's data moves; ctl's exit code and output, and how long after the silence it ended.</summary>
     private static (int Code, string Text, TimeSpan AfterSilence) WithServerSilenced(StackLab lab, params string[] options)
     {
+        Dictionary<string, long> before = lab.Counters();
         Task<(int Code, string Out, string Err)> ctl = Task.Run(() => RunningHost.Ctl(["-s", lab.Host.Socket, "iperf3", "-c", StackLab.LeftHost, .. options]));
-        Thread.Sleep(TimeSpan.FromSeconds(1));
+        // The test runs once data moves, either way (a condition, not a guessed time).
+        Assert.True(LinuxLab.Until(() =>
+        {
+            Dictionary<string, long> now = lab.Counters();
+            return now["tcp.data_segments_sent"] - before["tcp.data_segments_sent"] + now["tcp.data_received_in_order"] - before["tcp.data_received_in_order"] > 10 || ctl.IsCompleted;
+        }, TimeSpan.FromSeconds(30)), "no test data moved within 30 s");
         Assert.False(ctl.IsCompleted, $"ctl ended before the server went silent: {(ctl.IsCompleted ? ctl.Result.Out + ctl.Result.Err : "")}");
         LinuxLab.Run("ip", "-n", lab.Left, "link", "set", lab.LeftLink, "down");
         var clock = System.Diagnostics.Stopwatch.StartNew();
