@@ -2,6 +2,7 @@ using Dataplane.Buffers;
 using Dataplane.Engine;
 using Dataplane.Ports;
 using Dataplane.Stack.Link;
+using Dataplane.Stack.Offload;
 using Dataplane.Stack.Routing;
 using Dataplane.Wire;
 
@@ -351,13 +352,8 @@ internal sealed partial class IpOutput
     /// </summary>
     private bool FitsAsSegments(PacketBuffer packet, NetInterface output)
     {
-        ref BufferMetadata m = ref _pool.Metadata(packet);
-        if (m.Gso == GsoType.None || (output.Capabilities & PortCapabilities.Tso) == 0)
-            return false;
-        // The transport header's length: from the checksum start (the IP header's end) to the data offset's words.
-        int l4 = m.ChecksumStart;
-        int headers = l4 - EthernetHeader + (_pool.Data(packet)[l4 + 12] >> 4) * 4;
-        return headers + m.SegmentSize <= output.Mtu;
+        return _pool.Metadata(packet).Gso != GsoType.None && (output.Capabilities & PortCapabilities.Tso) != 0
+            && SuperFrame.Read(_pool, packet).SegmentNetworkLength <= output.Mtu;
     }
 
     /// <summary>The next IPv4 identification of this worker.</summary>
