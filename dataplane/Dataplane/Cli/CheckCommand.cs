@@ -51,7 +51,8 @@ internal static class CheckCommand
           set tcp buffer BYTES        the most a TCP connection's buffers grow to, 4096-1073741824 (default 1048576)
           set tcp congestion cubic|newreno   (default cubic)
           app iperf3 listen ENDPOINT
-          app relay tcp|udp listen ENDPOINT connect ENDPOINT [mode splice|copy]   (default splice)
+          app relay tcp|udp listen ENDPOINT connect ENDPOINT [mode splice|copy] [max BYTES] [idle SECONDS]
+                                        (mode default splice; max and idle per direction, tcp only)
           app echo tcp|udp listen ENDPOINT
           app discard tcp|udp listen ENDPOINT
         ENDPOINT is ADDRESS:PORT, or [ADDRESS]:PORT for IPv6; a listen address is one of the inet

@@ -37,7 +37,7 @@ internal enum RelayMode
 }
 
 /// <summary>
-/// <c>app iperf3 listen EP</c>, <c>app relay tcp|udp listen EP connect EP [mode splice|copy]</c>,
+/// <c>app iperf3 listen EP</c>, <c>app relay tcp|udp listen EP connect EP [mode splice|copy] [max BYTES] [idle SECONDS]</c>,
 /// <c>app echo tcp|udp listen EP</c> or <c>app discard tcp|udp listen EP</c>.
 /// </summary>
 /// <param name="Kind">Which application.</param>
@@ -48,6 +48,12 @@ internal enum RelayMode
 /// <param name="Line">The config line that declared it.</param>
 internal sealed record AppConfig(AppKind Kind, AppTransport Transport, IpEndpoint Listen, IpEndpoint? Connect, RelayMode Mode, int Line)
 {
+    /// <summary>A TCP relay's <c>max BYTES</c>: each direction ends after that many; 0 for none.</summary>
+    public long MaxBytes { get; init; }
+
+    /// <summary>A TCP relay's <c>idle SECONDS</c>: a session in which nothing moved that long is reset; 0 for none.</summary>
+    public long IdleSeconds { get; init; }
+
     /// <summary>Kind keywords as the config writes them, in <see cref="AppKind"/> order.</summary>
     public static readonly string[] KindKeywords = ["iperf3", "relay", "echo", "discard"];
 

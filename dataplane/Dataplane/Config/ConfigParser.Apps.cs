@@ -4,10 +4,10 @@ namespace Dataplane.Config;
 internal sealed partial class ConfigParser
 {
     private static readonly string[] ListenOption = ["listen"];
-    private static readonly string[] RelayOptions = ["listen", "connect", "mode"];
+    private static readonly string[] RelayOptions = ["listen", "connect", "mode", "max", "idle"];
 
     // app iperf3 listen EP
-    // app relay tcp|udp listen EP connect EP [mode splice|copy]
+    // app relay tcp|udp listen EP connect EP [mode splice|copy] [max BYTES] [idle SECONDS] (max and idle: tcp)
     // app echo|discard tcp|udp listen EP
     private void ParseApp(string[] t, int line)
     {
@@ -56,6 +56,7 @@ internal sealed partial class ConfigParser
 
         IpEndpoint? connect = null;
         RelayMode mode = RelayMode.Splice;
+        long maxBytes = 0, idleSeconds = 0;
         if (kind == AppKind.Relay)
         {
             if (!options.TryGetValue("connect", out string? connectText))
@@ -80,8 +81,17 @@ internal sealed partial class ConfigParser
                 else
                     mode = (RelayMode)modeIndex;
             }
+            if (options.TryGetValue("max", out string? maxText) && !TryWhole(maxText, 1, long.MaxValue, out maxBytes))
+                ok = Fail(line, $"{context}: max must be a whole number of bytes from 1, not '{maxText}'");
+            if (options.TryGetValue("idle", out string? idleText) && !TryWhole(idleText, 1, 86_400, out idleSeconds))
+                ok = Fail(line, $"{context}: idle must be a whole number of seconds from 1 to 86400, not '{idleText}'");
+            if (transport == AppTransport.Udp && (maxText is not null || idleText is not null))
+                ok = Fail(line, $"{context}: max and idle are for tcp relays (a udp relay's sessions end after 60 s without a datagram)");
         }
         if (ok)
-            _apps.Add(new AppConfig(kind, transport, listen, connect, mode, line));
+            _apps.Add(new AppConfig(kind, transport, listen, connect, mode, line) { MaxBytes = maxBytes, IdleSeconds = idleSeconds });
     }
+
+    private static bool TryWhole(string text, long min, long max, out long value) =>
+        long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out value) && value >= min && value <= max;
 }

@@ -49,6 +49,8 @@ internal static class TcpApps
     {
         AppKind.Echo => new TcpEchoApp(UdpApps.Endpoint(app.Listen)),
         AppKind.Discard => new TcpDiscardApp(UdpApps.Endpoint(app.Listen)),
+        AppKind.Relay when app.Connect is { } connect => new TcpRelayApp(UdpApps.Endpoint(app.Listen), UdpApps.Endpoint(connect), app.Mode == RelayMode.Splice,
+            app.MaxBytes, app.IdleSeconds * 1_000_000_000),
         _ => null,
     };
 

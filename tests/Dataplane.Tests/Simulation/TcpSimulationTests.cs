@@ -19,11 +19,16 @@ public class TcpSimulationTests
     /// <summary>The echo server's port.</summary>
     public const ushort Port = 7;
 
+    /// <summary>The port of the router's relay to the echo server (<see cref="Run"/> with a relay).</summary>
+    public const ushort RelayPort = 8007;
+
     /// <summary>
     /// One seed: one to three streams of up to 96 KiB each, IPv4 or IPv6, opened in the first
     /// second to an echo server; then time for the slowest to finish and for TIME-WAIT to pass.
+    /// With <paramref name="relay"/>, the streams go to a TCP relay on the router (<c>app relay
+    /// tcp</c>, splice or copy), which opens its own connection to the echo server for each.
     /// </summary>
-    internal static TcpEchoClient Run(SimulatedNetwork network, out bool perfect, int maxBytes = 96 * 1024, RouterLab.Mtus? mtus = null, LinkModel[]? models = null)
+    internal static TcpEchoClient Run(SimulatedNetwork network, out bool perfect, int maxBytes = 96 * 1024, RouterLab.Mtus? mtus = null, LinkModel[]? models = null, bool? relaySplice = null)
     {
         perfect = models is not null;
         // Each host's port cuts TCP super-segments (TSO) in half the runs: its TCP then sends up to
@@ -34,11 +39,16 @@ public class TcpSimulationTests
         var lab = new RouterLab(network, models ?? DrawModels(network, out perfect), mtus, clientTso: clientTso, serverTso: serverTso);
         lab.Server.StartTcp(new TcpEchoApp(InetEndpoint.Ipv4(default, Port)));
         lab.Server.StartTcp(new TcpEchoApp(InetEndpoint.Ipv6(default, Port)));
+        if (relaySplice is { } splice)
+        {
+            lab.Router.StartTcp(new TcpRelayApp(InetEndpoint.Ipv4(default, RelayPort), InetEndpoint.Ipv4(lab.ServerAddress, Port), splice));
+            lab.Router.StartTcp(new TcpRelayApp(InetEndpoint.Ipv6(default, RelayPort), InetEndpoint.Ipv6(lab.ServerAddress6, Port), splice));
+        }
         TcpEchoClient client = lab.Client.StartTcp(new TcpEchoClient());
         SimRandom random = SimRandom.Stream(network.Seed, "tcp streams");
         // Each end with or without SACK (a third of the runs without: RFC 6582's NewReno recovery
         // by duplicate ACKs), each with CUBIC or NewReno.
-        foreach (SimulatedNode host in (SimulatedNode[])[lab.Client, lab.Server])
+        foreach (SimulatedNode host in relaySplice is null ? (SimulatedNode[])[lab.Client, lab.Server] : [lab.Client, lab.Server, lab.Router])
         {
             host.Tcp.Sack = !random.Chance(1.0 / 3);
             host.Tcp.Congestion = random.Chance(0.5) ? CongestionAlgorithm.Cubic : CongestionAlgorithm.NewReno;
@@ -47,7 +57,9 @@ public class TcpSimulationTests
         for (int i = 0; i < streams; i++)
         {
             bool v6 = random.Chance(0.5);
-            var server = v6 ? InetEndpoint.Ipv6(lab.ServerAddress6, Port) : InetEndpoint.Ipv4(lab.ServerAddress, Port);
+            var server = relaySplice is null
+                ? v6 ? InetEndpoint.Ipv6(lab.ServerAddress6, Port) : InetEndpoint.Ipv4(lab.ServerAddress, Port)
+                : v6 ? InetEndpoint.Ipv6(lab.Router.Address6(0), RelayPort) : InetEndpoint.Ipv4(lab.Router.Address(0), RelayPort);
             byte[] payload = new byte[random.Between(0, maxBytes)];
             random.Fill(payload);
             network.At(SimulatedNetwork.Origin + 500 * Ms + random.NextLong(500 * Ms), lab.Client, () => client.Open(server, payload));
@@ -97,6 +109,40 @@ public class TcpSimulationTests
             return;
         Assert.True(bytes > 0 && retransmits > 0 && corrupted > 0, $"{bytes} bytes echoed, {retransmits} retransmissions, {corrupted} bad checksums: the links did their worst");
         Assert.True(superFrames > 0, "no host sent a super-segment: TSO was never exercised");
+    }
+
+    /// <summary>
+    /// Issue 14: the same streams through a TCP relay on the router, splicing in half the seeds and
+    /// copying in the others, both of its legs as impaired as the seed draws them. The relay's two
+    /// connections per stream each recover their own losses; what crosses must still be every byte
+    /// in order both ways, the client's FIN must reach the server after the last byte (a
+    /// half-close: the echo's answer still flows back), the server's FIN the client, and every
+    /// connection on every node must end with nothing held.
+    /// </summary>
+    [Fact]
+    public void Tcp_streams_through_a_splicing_or_copying_relay_over_impaired_links_arrive_intact_and_every_connection_ends()
+    {
+        long bytes = 0, spliced = 0, sessions = 0;
+        SimSeeds.Run<TcpSimulationTests>(1, 300, network =>
+        {
+            bool splice = SimRandom.Stream(network.Seed, "relay").Chance(0.5);
+            TcpEchoClient client = Run(network, out bool perfect, relaySplice: splice);
+            SimulatedNode router = network.Nodes.Single(n => n.Name == "router");
+            foreach (TcpEchoClient.Stream stream in client.Streams)
+            {
+                Assert.True(stream.FirstMismatch < 0, $"{stream}: the echo differs from what was sent ({(splice ? "splice" : "copy")})");
+                Assert.True(stream.Finished && stream.Error is null, $"{stream}: did not finish ({(splice ? "splice" : "copy")})\n{TcpCounters(network)}");
+                bytes += stream.Echoed;
+            }
+            foreach (SimulatedNode node in network.Nodes)
+                Assert.True(node.Tcp.ConnectionCount == 0, $"{node} still holds {node.Tcp.ConnectionCount} connections: {Sockets(node)}\n{TcpCounters(network)}");
+            network.AssertDrained();
+            spliced += router.Counters.Tcp[(int)TcpCounter.SplicedBytes];
+            sessions += router.Counters.Tcp[(int)TcpCounter.RelaySessions];
+        });
+        if (SimSeeds.Replaying)
+            return;
+        Assert.True(bytes > 0 && spliced > 0 && sessions > 0, $"{bytes} bytes echoed, {spliced} spliced, {sessions} relay sessions");
     }
 
     /// <summary>

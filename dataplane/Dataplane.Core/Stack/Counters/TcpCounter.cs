@@ -284,4 +284,52 @@ internal enum TcpCounter
     /// <summary>Connections in TIME-WAIT ended early by a new SYN past the old incarnation (RFC 6191).</summary>
     [Counter("TIME-WAIT connections reused")]
     TimeWaitReused,
+
+    /// <summary>Splices started: a source socket's received bytes go to a drain socket inside the stack (OpenBSD's SO_SPLICE).</summary>
+    [Counter("splices started")]
+    SplicesStarted,
+
+    /// <summary>Splices refused: a listening or unconnected socket, one spliced already, the drain on another worker, a bad maximum or timeout.</summary>
+    [Counter("splices refused")]
+    SplicesRefused,
+
+    /// <summary>Bytes moved by splices from a source's receive queue to a drain's send queue, without a copy.</summary>
+    [Counter("bytes moved by splice inside the stack")]
+    SplicedBytes,
+
+    /// <summary>Splices dissolved: the source's stream ended with nothing left to move.</summary>
+    [Counter("splices dissolved: end of stream")]
+    SpliceEndOfStream,
+
+    /// <summary>Splices dissolved: the drain could not send any more (shut down, closed, reset; EPIPE).</summary>
+    [Counter("splices dissolved: drain gone")]
+    SpliceDrainGone,
+
+    /// <summary>Splices dissolved: the maximum bytes were moved (EFBIG).</summary>
+    [Counter("splices dissolved: maximum reached")]
+    SpliceMaximum,
+
+    /// <summary>Splices dissolved: nothing moved for the idle timeout (ETIMEDOUT).</summary>
+    [Counter("splices dissolved: idle timeout")]
+    SpliceIdleTimeout,
+
+    /// <summary>Splices dissolved: the source's connection failed (reset, timed out, aborted).</summary>
+    [Counter("splices dissolved: source error")]
+    SpliceSourceError,
+
+    /// <summary>Splices dissolved by their app.</summary>
+    [Counter("splices dissolved by the app")]
+    SpliceUnspliced,
+
+    /// <summary>Relay sessions opened: an accepted connection and its outgoing one (<c>app relay tcp</c>).</summary>
+    [Counter("relay sessions opened")]
+    RelaySessions,
+
+    /// <summary>Relay sessions whose outgoing connection failed (refused, timed out, no route or port): the client reset.</summary>
+    [Counter("relay connections to the far side failed")]
+    RelayConnectFailed,
+
+    /// <summary>Relay sessions ended after their idle timeout, both sides reset.</summary>
+    [Counter("relay sessions closed after their idle timeout")]
+    RelayIdleClosed,
 }

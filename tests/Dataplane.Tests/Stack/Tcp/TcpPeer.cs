@@ -54,6 +54,9 @@ internal sealed class TcpPeer(StackHarness host, bool ipv6 = false, ushort port 
     /// <summary>The last TSval the stack sent, which the peer echoes.</summary>
     public uint TsRecent { get; set; }
 
+    /// <summary>Where <see cref="Sent"/> takes the stack's frames from: port 0 of the host, or (two peers on one host) a <see cref="PeerWire"/>'s share.</summary>
+    public Func<List<byte[]>>? FrameSource { get; set; }
+
     /// <summary>The peer's endpoint, as the stack sees it.</summary>
     public InetEndpoint Endpoint => Ipv6 ? InetEndpoint.Ipv6(Client6, Port) : InetEndpoint.Ipv4(Client, Port);
 
@@ -120,7 +123,7 @@ internal sealed class TcpPeer(StackHarness host, bool ipv6 = false, ushort port 
     public List<TcpSeg> Sent()
     {
         var segments = new List<TcpSeg>();
-        foreach (byte[] frame in Host.Sent(0))
+        foreach (byte[] frame in (FrameSource ?? (() => Host.Sent(0)))())
         {
             if (Frames.IsNeighborDiscovery(frame))
                 continue;

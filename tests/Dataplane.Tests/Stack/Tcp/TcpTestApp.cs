@@ -81,4 +81,6 @@ internal sealed class TcpTestApp(InetEndpoint? listen = null) : TcpApp
         ClosedReasons.Add(reason);
         Events.Add($"closed {reason}");
     }
+
+    protected internal override void OnSpliceEnded(TcpSocket source, SpliceEnd reason) => Events.Add($"splice ended {reason}");
 }

@@ -78,6 +78,9 @@ internal enum TcpError
 
     /// <summary>The app aborted the connection.</summary>
     Aborted,
+
+    /// <summary>Spliced already: the source to a drain, or the drain from a source (EBUSY).</summary>
+    Busy,
 }
 
 /// <summary>
@@ -140,6 +143,16 @@ internal abstract class TcpApp
     /// it to give the socket back.
     /// </summary>
     protected internal virtual void OnClosed(TcpSocket connection, TcpError reason)
+    {
+    }
+
+    /// <summary>
+    /// The splice whose source is <paramref name="source"/> dissolved (<see cref="TcpSocket.Splice"/>):
+    /// its stream ended with everything moved, its drain is gone, its maximum was moved, it was idle
+    /// for its timeout, or the source's connection failed. The source is the app's to read again
+    /// (what came past a maximum waits there); <see cref="TcpSocket.SpliceMoved"/> says how much moved.
+    /// </summary>
+    protected internal virtual void OnSpliceEnded(TcpSocket source, SpliceEnd reason)
     {
     }
 

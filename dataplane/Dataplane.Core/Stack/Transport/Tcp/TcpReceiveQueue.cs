@@ -96,6 +96,36 @@ internal sealed class TcpReceiveQueue
         return copied;
     }
 
+    /// <summary>
+    /// Moves up to <paramref name="bytes"/> from the front to the end of <paramref name="drain"/>
+    /// without a copy (a splice): whole pieces go with their packets; a piece cut at the limit stays
+    /// in both, its packet referenced once more. Returns the bytes moved.
+    /// </summary>
+    public int MoveTo(TcpSendQueue drain, int bytes, BufferCache cache)
+    {
+        int moved = 0;
+        while (_count > 0 && moved < bytes)
+        {
+            ref ReceivedPiece piece = ref _ring[_head];
+            int n = Math.Min(piece.Length, bytes - moved);
+            if (n < piece.Length)
+                cache.AddReference(piece.Packet); // the drain holds the front, the queue the rest
+            drain.AppendPiece(piece.Packet, piece.Offset, n);
+            moved += n;
+            Bytes -= n;
+            if (n < piece.Length)
+            {
+                piece.Offset += n;
+                piece.Length -= n;
+                break;
+            }
+            piece = default;
+            _head = (_head + 1) & (_ring.Length - 1);
+            _count--;
+        }
+        return moved;
+    }
+
     /// <summary>Drops up to <paramref name="bytes"/> from the front unread; returns how many.</summary>
     public int Discard(int bytes, BufferCache cache)
     {

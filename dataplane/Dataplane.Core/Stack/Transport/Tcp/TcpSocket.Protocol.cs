@@ -305,6 +305,7 @@ internal sealed partial class TcpSocket
         TcpState was = State;
         Error = reason;
         SetState(TcpState.Closed);
+        DissolveSplices(appLetGo: false);
         _send.Clear(Table.Cache);
         _scoreboard.Clear();
         if (Released)
@@ -370,6 +371,21 @@ internal sealed partial class TcpSocket
                 app.OnConnected(this);
             }
         }
+        if ((events & TcpEvents.Readable) != 0 && _spliceDrain is not null)
+        {
+            // Spliced: what arrived goes on to the drain, not to the app (TcpSocket.Splice.cs).
+            SpliceMove();
+            events = (events & ~TcpEvents.Readable) | (_events & TcpEvents.Unspliced);
+            _events &= ~TcpEvents.Unspliced;
+        }
+        if ((events & TcpEvents.Writable) != 0 && _spliceSource is { } source)
+        {
+            // Room opened in a drain: the source moves more.
+            source.SpliceMove();
+            source.Dispatch();
+        }
+        if (Generation == generation && !Released && (events & TcpEvents.Unspliced) != 0 && _spliceDrain is null)
+            App!.OnSpliceEnded(this, SpliceEnded);
         if (Generation == generation && !Released && (events & TcpEvents.Readable) != 0)
             App!.OnReceive(this);
         if (Generation == generation && !Released && (events & TcpEvents.Writable) != 0 && _wantSendSpace && SendSpace > 0)
@@ -400,4 +416,7 @@ internal enum TcpEvents : byte
 
     /// <summary>The connection ended (or reached TIME-WAIT).</summary>
     Closed = 8,
+
+    /// <summary>The splice this socket is the source of dissolved.</summary>
+    Unspliced = 16,
 }

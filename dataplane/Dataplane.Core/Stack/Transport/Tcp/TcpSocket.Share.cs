@@ -117,5 +117,6 @@ internal sealed partial class TcpSocket
         }
         Output();
         Dispatch();
+        Table.Reap();
     }
 }

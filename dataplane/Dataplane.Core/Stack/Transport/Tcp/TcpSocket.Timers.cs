@@ -119,15 +119,17 @@ internal sealed partial class TcpSocket
                 _keepaliveAt = now + KeepaliveInterval;
             }
         }
-        long next = Earliest(_retransmitAt, _persistAt, _delayedAckAt, _keepaliveAt, _stateAt, _rackTimerAt, _tlpAt);
+        if (_spliceIdleAt != 0 && _spliceIdleAt <= now)
+            SpliceIdleCheck(now);
+        long next = Earliest(_retransmitAt, _persistAt, _delayedAckAt, _keepaliveAt, _stateAt, _rackTimerAt, _tlpAt, _spliceIdleAt);
         if (next != 0)
             ArmTimer(next);
     }
 
-    private static long Earliest(long a, long b, long c, long d, long e, long f, long g)
+    private static long Earliest(long a, long b, long c, long d, long e, long f, long g, long h)
     {
         long least = 0;
-        foreach (long t in (ReadOnlySpan<long>)[a, b, c, d, e, f, g])
+        foreach (long t in (ReadOnlySpan<long>)[a, b, c, d, e, f, g, h])
         {
             if (t != 0 && (least == 0 || t < least))
                 least = t;

@@ -135,7 +135,7 @@ internal sealed partial class TcpSocket
     /// </summary>
     public int Send(ReadOnlySpan<byte> data)
     {
-        if (!CanSend)
+        if (!CanSend || _spliceSource is not null)
             return -1;
         _reserved = 0; // a span reserved before is no longer the end of the queue
         int taken = _send.Append(data, SendSpace, Table.Cache);
@@ -153,6 +153,8 @@ internal sealed partial class TcpSocket
     /// </summary>
     public Span<byte> Reserve()
     {
+        if (_spliceSource is not null)
+            return default; // the splice fills the send queue
         Span<byte> space = _send.Reserve(SendSpace, Table.Cache);
         _reserved = space.Length;
         _wantSendSpace |= space.IsEmpty && CanSend;
@@ -166,7 +168,7 @@ internal sealed partial class TcpSocket
     /// </summary>
     public int Commit(int bytes)
     {
-        if (!CanSend)
+        if (!CanSend || _spliceSource is not null)
             return -1;
         ArgumentOutOfRangeException.ThrowIfGreaterThan(bytes, _reserved);
         _reserved = 0;
@@ -182,6 +184,8 @@ internal sealed partial class TcpSocket
     /// <summary>Copies up to <paramref name="into"/>.Length received bytes and consumes them; 0 when none are queued (see <see cref="IsReceiveFinished"/>).</summary>
     public int Receive(Span<byte> into)
     {
+        if (_spliceDrain is not null)
+            return 0; // spliced: the bytes are the drain's
         int read = _receive.Read(into, Table.Cache);
         if (read > 0)
             AfterRead();
@@ -189,11 +193,13 @@ internal sealed partial class TcpSocket
     }
 
     /// <summary>The first received bytes where they lie in their packet buffer, to read without a copy; <see cref="Consume"/> then drops them.</summary>
-    public ReadOnlySpan<byte> Peek() => _receive.Peek(Table.Cache.Pool);
+    public ReadOnlySpan<byte> Peek() => _spliceDrain is null ? _receive.Peek(Table.Cache.Pool) : default;
 
     /// <summary>Drops up to <paramref name="bytes"/> received bytes unread (read in place with <see cref="Peek"/>, or not wanted); returns how many.</summary>
     public int Consume(int bytes)
     {
+        if (_spliceDrain is not null)
+            return 0;
         int dropped = _receive.Discard(bytes, Table.Cache);
         if (dropped > 0)
             AfterRead();
@@ -241,6 +247,7 @@ internal sealed partial class TcpSocket
     {
         if (Released)
             return;
+        DissolveSplices(appLetGo: true);
         if (State == TcpState.Listen || State == TcpState.Closed)
         {
             Table.Release(this);
@@ -260,6 +267,7 @@ internal sealed partial class TcpSocket
     {
         if (Released)
             return;
+        DissolveSplices(appLetGo: true);
         if (State is TcpState.SynReceived or TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2 or TcpState.CloseWait)
             SendReset(_sndNxt);
         if (State is not (TcpState.Closed or TcpState.Listen))
@@ -287,7 +295,8 @@ internal sealed partial class TcpSocket
         Scope = -1;
         Parent = null;
         Pending = 0;
-        ForgetShare(); // a socket reused within a turn starts with a whole share (it may still be on the turn queue: harmless, TakeTurn checks the state)
+        ForgetShare();
+        ForgetSplice(); // a socket reused within a turn starts with a whole share (it may still be on the turn queue: harmless, TakeTurn checks the state)
         NextListener = null;
         ResetProtocol();
     }
@@ -358,7 +367,10 @@ internal sealed partial class TcpSocket
                 Thread.SpinWait(16);
                 continue;
             }
-            info = new TcpSocketInfo(IsIpv6, State, Local, Remote, _receive.Bytes, _send.Bytes, worker);
+            info = new TcpSocketInfo(IsIpv6, State, Local, Remote, _receive.Bytes, _send.Bytes, worker)
+            {
+                Splice = _spliceDrain is null ? null : new TcpSpliceInfo(_spliceDrainLocal, _spliceDrainRemote, SpliceMoved, _spliceMax, _spliceIdle),
+            };
             if (Volatile.Read(ref _sequence) == before)
                 return info.State != TcpState.Closed;
         }
@@ -375,4 +387,16 @@ internal sealed partial class TcpSocket
 /// <param name="ReceiveQueue">Bytes received and not read (Recv-Q).</param>
 /// <param name="SendQueue">Bytes queued and not acknowledged (Send-Q).</param>
 /// <param name="Worker">The worker that owns it.</param>
-internal readonly record struct TcpSocketInfo(bool IsIpv6, TcpState State, InetEndpoint Local, InetEndpoint Remote, int ReceiveQueue, int SendQueue, int Worker);
+internal readonly record struct TcpSocketInfo(bool IsIpv6, TcpState State, InetEndpoint Local, InetEndpoint Remote, int ReceiveQueue, int SendQueue, int Worker)
+{
+    /// <summary>The splice this socket is the source of; null when none.</summary>
+    public TcpSpliceInfo? Splice { get; init; }
+}
+
+/// <summary>What netstat shows of a splice, on its source's line.</summary>
+/// <param name="DrainLocal">The drain's local endpoint.</param>
+/// <param name="DrainRemote">The drain's peer.</param>
+/// <param name="Moved">Bytes moved so far.</param>
+/// <param name="Maximum">The most it moves; 0 for no maximum.</param>
+/// <param name="IdleTimeout">Its idle timeout in nanoseconds; 0 for none.</param>
+internal readonly record struct TcpSpliceInfo(InetEndpoint DrainLocal, InetEndpoint DrainRemote, long Moved, long Maximum, long IdleTimeout);

@@ -38,6 +38,7 @@ internal sealed class TcpSocketTable
     private readonly Dictionary<int, TcpSocket> _listeners = [];
     private readonly List<TcpSocket> _pool = [];
     private readonly List<TcpSocket> _dead = [];
+    private readonly List<(TcpSocket Socket, uint Generation)> _later = [];
     private TcpSocket?[] _slots = new TcpSocket?[16];
     private int _slotCount;
     private readonly Stack<int> _freeSlots = new();
@@ -363,9 +364,23 @@ internal sealed class TcpSocketTable
             _dead.Add(socket);
     }
 
-    /// <summary>Gives the sockets that ended during a segment or timer back to the pool.</summary>
+    /// <summary>
+    /// Tells <paramref name="socket"/>'s app what happened to it after the work at hand: for a
+    /// socket changed by another's segment, timer or app (a splice's source, when its drain went).
+    /// </summary>
+    internal void DispatchLater(TcpSocket socket) => _later.Add((socket, socket.Generation));
+
+    /// <summary>Dispatches what waited (<see cref="DispatchLater"/>), then gives the sockets that ended during a segment or timer back to the pool.</summary>
     internal void Reap()
     {
+        // A dispatch may add to the list (an app closing a spliced socket): it runs until empty.
+        for (int i = 0; i < _later.Count; i++)
+        {
+            (TcpSocket socket, uint generation) = _later[i];
+            if (socket.Generation == generation)
+                socket.Dispatch();
+        }
+        _later.Clear();
         for (int i = 0; i < _dead.Count; i++)
         {
             if (_dead[i].State == TcpState.Closed && _dead[i].Released && _dead[i].Slot >= 0)
