@@ -111,7 +111,7 @@ internal sealed partial class RelayBenchReport
         File.AppendAllText(_resultsFile, result.ToString());
         string color = cell.Status == "PASS" ? _colors.Green : cell.Status == "NORUN" ? _colors.Yellow : _colors.Red;
         string note = cell.Message.Length > 0 ? $"  ({cell.Message})" : "";
-        string label = $"{kind}{family} {column}";
+        string label = $"{kind} IPv{family} {column}";
         Console.Out.WriteLine($"  {row,-17} {label,-17} {color}{cell.Status,-6}{_colors.Reset} {cell.Shown}{note}");
         _jobLog.WriteLine($"  {row,-17} {label,-17} {cell.Status,-6} {cell.Shown}{note}");
     }
