@@ -23,11 +23,12 @@ EXAMPLE_CONFIG=dataplane/Dataplane/examples/dataplane.conf
 # flood labs (SYN, ACK and reset floods at the dataplane's TCP), afl++ for the fuzz verb, clang and
 # zlib for the NativeAOT link (Microsoft's prerequisites; the linker driver takes clang when
 # present, gcc otherwise), and ssh and sshd for the conformance runner's remote labs and the test
-# that builds one out of namespaces.
+# that builds one out of namespaces; haproxy, nginx-light and wrk for relay-bench (HAProxy the relay
+# the dataplane's is compared with, nginx and wrk the short connections).
 APT_PACKAGES=(
     iproute2 ethtool tcpdump tshark iperf3 iputils-ping iputils-tracepath traceroute socat
     netcat-openbsd python3-scapy hping3 afl++ file clang zlib1g-dev
-    openssh-client openssh-server
+    openssh-client openssh-server haproxy nginx-light wrk
 )
 # What bench-forwarding adds: DPDK's testpmd (in dpdk-dev on Debian 12), its net_null and net_ring
 # ports and the ring mempool driver, as the reference the dataplane's forwarding is compared with.
@@ -71,6 +72,10 @@ usage: ./build.sh VERB [ARGS]
                         with Linux between two Linux hosts, per driver; results and the HTML page in
                         conformance/results/ (options: conformance/README.md; e.g. tcp4 --driver tap
                         --seconds 5; 'conformance list' lists the tests, 'conformance page' rewrites the page)
+  relay-bench [OPTIONS] deps, publish, then the TCP relay benchmark: iperf3 (1, 2, 4, 10 connections), wrk
+                        connections/s and memory per idle pair through Linux forwarding, HAProxy, socat
+                        and the dataplane's splice and copy relays (LAB_DURATION=SECONDS per test, default 5;
+                        OPTIONS: dataplane-conformance relay-bench --help, e.g. --ipv6 --pairs 2000)
   bench [ARGS...]       BenchmarkDotNet microbenchmarks in perf/ (ARGS go to BenchmarkDotNet, e.g. --filter '*')
   bench-forwarding [ARGS...]
                         forwarding Mpps per core (ForwardingBenchmarks) against DPDK testpmd io
@@ -184,6 +189,18 @@ cmd_run() {
     [ "$status" -eq 0 ] || die "run: the lab exited $status: a cell of the table did not pass, or the lab could not start (see above)"
 }
 
+cmd_relay_bench() {
+    as_root relay-bench # before a minute of publishing
+    cmd_deps
+    cmd_publish
+    build_quietly conformance "$CONFORMANCE_PROJECT" || exit 1
+    step "relay benchmark: left host -> router -> right host; Linux, HAProxy, socat, the dataplane's relays"
+    local status=0
+    "${AS_ROOT[@]}" env LAB_DURATION="${LAB_DURATION:-5}" dotnet "$CONFORMANCE" relay-bench \
+        --binary "$OUT/dataplane" "$@" || status=$?
+    [ "$status" -eq 0 ] || die "relay-bench: exited $status: a runnable cell failed, or the lab could not start (see above)"
+}
+
 cmd_conformance() {
     local verb=run
     if [ $# -gt 0 ] && [[ $1 =~ ^(list|page|run)$ ]]; then
@@ -253,6 +270,7 @@ case "$verb" in
     publish) cmd_publish ;;
     test) cmd_test ;;
     run) cmd_run ;;
+    relay-bench) cmd_relay_bench "$@" ;;
     conformance) cmd_conformance "$@" ;;
     bench) cmd_bench "$@" ;;
     bench-forwarding) cmd_bench_forwarding "$@" ;;

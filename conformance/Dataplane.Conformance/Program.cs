@@ -21,6 +21,7 @@ internal static class Program
                dataplane-conformance list [FILTER...]
                dataplane-conformance page [--results DIR]
                dataplane-conformance main-job [OPTIONS]   (./build.sh run; main-job --help lists its options)
+               dataplane-conformance relay-bench [OPTIONS] (./build.sh relay-bench; TCP relays against Linux, HAProxy, socat)
 
         run: builds the lab, runs each test with the dataplane between the Linux hosts, then with Linux
         in the same place (the reference), one run per driver; writes RESULTS/RUN/ (run.json, logs,
@@ -65,7 +66,8 @@ internal static class Program
                 "list" => List(rest),
                 "page" => Page(rest),
                 "main-job" => await Jobs.MainJob.RunAsync(rest).ConfigureAwait(false),
-                _ => throw new UsageException($"unknown command '{verb}' (run, list, page, main-job)"),
+                "relay-bench" => await Jobs.RelayBench.RunAsync(rest).ConfigureAwait(false),
+                _ => throw new UsageException($"unknown command '{verb}' (run, list, page, main-job, relay-bench)"),
             };
         }
         catch (UsageException e)
