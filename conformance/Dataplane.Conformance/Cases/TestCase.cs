@@ -142,7 +142,6 @@ public static class DataplaneFeatures
     /// <summary>Why the dataplane cannot run a test needing <paramref name="feature"/>; null when it can.</summary>
     public static string? Missing(Feature feature) => feature switch
     {
-        Feature.TcpRelay => "the dataplane has no TCP relay yet (app relay tcp does not run)",
         Feature.Multicast => "the dataplane has no multicast yet",
         _ => null,
     };

@@ -73,6 +73,7 @@ public static class Services
             {
                 lines.Add($"app relay udp listen {Ep("sutleft", f, Relay(mode, false))} connect {Ep("right", f, Sink)} mode {mode}");
                 lines.Add($"app relay udp listen {Ep("sutleft", f, Relay(mode, true))} connect {Ep("right", f, Echo)} mode {mode}");
+                lines.Add($"app relay tcp listen {Ep("sutleft", f, mode == "copy" ? TcpRelayCopy : TcpRelaySplice)} connect {Ep("right", f, Iperf3)} mode {mode}");
             }
         }
         return string.Join('\n', lines) + '\n';

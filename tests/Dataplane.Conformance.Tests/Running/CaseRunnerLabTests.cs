@@ -117,9 +117,9 @@ public sealed class CaseRunnerLabTests : IDisposable
         await using Lab lab = await Lab.CreateAsync(Definition, _id + "m", new StringWriter(), CancellationToken.None);
         // A session that says it is the dataplane; the test never reaches it.
         var session = new SutSession(SutKind.Dataplane, lab.Sut, null, null, null);
-        Result result = await CaseRunner.RunAsync(Case("tcp", "touch /tmp/never", needs: [Feature.TcpRelay]), lab, session, Settings(), _folder, CancellationToken.None);
+        Result result = await CaseRunner.RunAsync(Case("tcp", "touch /tmp/never", needs: [Feature.Multicast]), lab, session, Settings(), _folder, CancellationToken.None);
         Assert.Equal(Status.Norun, result.Status);
-        Assert.Equal(DataplaneFeatures.Missing(Feature.TcpRelay), result.Message);
+        Assert.Equal(DataplaneFeatures.Missing(Feature.Multicast), result.Message);
     }
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
