@@ -113,6 +113,11 @@ internal sealed class IdleConnections : IDisposable
             s.ConnectAsync(to, bound.Token).AsTask().GetAwaiter().GetResult();
             return null;
         }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+        {
+            // Accepted, then reset: a relay passes on its far side's refusal (no server there yet).
+            return null;
+        }
         catch (SocketException e)
         {
             return e.SocketErrorCode == SocketError.ConnectionRefused ? "connection refused" : e.Message;
