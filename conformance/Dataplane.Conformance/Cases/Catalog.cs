@@ -126,12 +126,15 @@ public static class Catalog
                     $"{Ip(f)} TCP {mode} relay, iperf3, {text}",
                     [Feature.Tcp, Feature.TcpRelay], ThroughSut: false, Limit,
                     c => new Plan(
-                        [
-                            new Server(Place.Right, Iperf3Server(c, f, "right"), ListenPort: listen),
-                            // Linux's relay: socat, one process per connection (Linux has no socket splicing).
-                            new Server(Place.Sut, $"exec {c.Tool("socat")} TCP{f}-LISTEN:{relay},bind={Bracket(c.Address("sutleft", f), f)},fork,reuseaddr " +
-                                $"TCP{f}:{Bracket(c.Address("right", f), f)}:{Services.Iperf3}", ListenPort: $"tcp:{relay}"),
-                        ],
+                        c.Sut == SutKind.Linux
+                            ? [
+                                new Server(Place.Right, Iperf3Server(c, f, "right"), ListenPort: listen),
+                                // Linux's relay: socat, one process per connection (Linux has no socket splicing).
+                                new Server(Place.Sut, $"exec {c.Tool("socat")} TCP{f}-LISTEN:{relay},bind={Bracket(c.Address("sutleft", f), f)},fork,reuseaddr " +
+                                    $"TCP{f}:{Bracket(c.Address("right", f), f)}:{Services.Iperf3}", ListenPort: $"tcp:{relay}"),
+                            ]
+                            // The dataplane's relay is its config's app relay tcp (Services.cs).
+                            : [new Server(Place.Right, Iperf3Server(c, f, "right"), ListenPort: listen)],
                         Place.Left, Iperf3Client(c, f, "sutleft", relay, options), (o, _) => Parsers.Iperf3(o, udp: false)));
             }
 

@@ -52,7 +52,7 @@ internal static class CheckCommand
           set tcp congestion cubic|newreno   (default cubic)
           app iperf3 listen ENDPOINT
           app relay tcp|udp listen ENDPOINT connect ENDPOINT [mode splice|copy] [max BYTES] [idle SECONDS]
-                                        (mode default splice; max and idle per direction, tcp only)
+                                      (mode default splice; tcp only: max bytes each way, idle seconds with none moved)
           app echo tcp|udp listen ENDPOINT
           app discard tcp|udp listen ENDPOINT
         ENDPOINT is ADDRESS:PORT, or [ADDRESS]:PORT for IPv6; a listen address is one of the inet

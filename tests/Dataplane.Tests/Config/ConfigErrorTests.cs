@@ -234,6 +234,9 @@ public class ConfigErrorTests
     [InlineData("app discard udp", "t.conf:7: app discard: missing 'listen ADDRESS:PORT'")]
     [InlineData("app relay tcp listen 10.10.11.2:8080", "t.conf:7: app relay: missing 'connect ADDRESS:PORT'")]
     [InlineData("app relay tcp listen 10.10.11.2:8080 connect 10.10.12.4:80 mode zerocopy", "t.conf:7: app relay: unknown mode 'zerocopy' (expected splice or copy)")]
+    [InlineData("app relay tcp listen 10.10.11.2:8080 connect 10.10.12.4:80 max 0", "t.conf:7: app relay: max must be a whole number of bytes from 1, not '0'")]
+    [InlineData("app relay tcp listen 10.10.11.2:8080 connect 10.10.12.4:80 idle 1.5", "t.conf:7: app relay: idle must be a whole number of seconds from 1 to 86400, not '1.5'")]
+    [InlineData("app relay udp listen 10.10.11.2:53 connect 10.10.12.4:53 idle 5", "t.conf:7: app relay: max and idle are for tcp relays (a udp relay's sessions end after 60 s without a datagram)")]
     public void App_with_missing_or_extra_arguments_is_an_error(string statement, string expected) => AssertOneError(statement, expected);
 
     [Theory]

@@ -199,6 +199,19 @@ public class ConfigParserTests
     }
 
     [Fact]
+    public void A_tcp_relay_takes_a_maximum_in_bytes_and_an_idle_timeout_in_seconds()
+    {
+        DataplaneConfig c = Parse("""
+            port left driver memory
+            inet left 10.10.11.2/24
+            app relay tcp listen 10.10.11.2:8080 connect 10.10.12.4:80 mode copy max 1048576 idle 30
+            app relay tcp listen 10.10.11.2:8081 connect 10.10.12.4:80
+            """);
+        Assert.Equal((1048576L, 30L, RelayMode.Copy), (c.Apps[0].MaxBytes, c.Apps[0].IdleSeconds, c.Apps[0].Mode));
+        Assert.Equal((0L, 0L, RelayMode.Splice), (c.Apps[1].MaxBytes, c.Apps[1].IdleSeconds, c.Apps[1].Mode));
+    }
+
+    [Fact]
     public void A_name_may_be_used_before_the_line_that_defines_it()
     {
         DataplaneConfig c = Parse("""
