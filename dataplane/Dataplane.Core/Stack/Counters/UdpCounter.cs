@@ -64,4 +64,36 @@ internal enum UdpCounter
     /// <summary>Datagrams of new relay clients dropped: the session table was full, or the far end had no route.</summary>
     [Counter("datagrams of new relay clients dropped (session table full, or no route to the far end)", Error = true)]
     RelaySessionsRefused,
+
+    /// <summary>Splices started (<c>UdpSocket.Splice</c>).</summary>
+    [Counter("splices started")]
+    SplicesStarted,
+
+    /// <summary>Splices refused: a closed source, an unconnected drain or one of another worker, a socket spliced already, a negative limit.</summary>
+    [Counter("splices refused")]
+    SplicesRefused,
+
+    /// <summary>Payload bytes moved by splices.</summary>
+    [Counter("bytes moved by splice inside the stack")]
+    SplicedBytes,
+
+    /// <summary>Splices dissolved: the next datagram would pass the maximum (it went to the app).</summary>
+    [Counter("splices dissolved: maximum reached")]
+    SpliceMaximum,
+
+    /// <summary>Splices dissolved: no datagram for the idle timeout.</summary>
+    [Counter("splices dissolved: idle timeout")]
+    SpliceIdleTimeout,
+
+    /// <summary>Splices dissolved: a datagram larger than the drain can send (EMSGSIZE), dropped, not truncated.</summary>
+    [Counter("splices dissolved: datagram too long for the drain", Error = true)]
+    SpliceMessageTooLong,
+
+    /// <summary>Splices dissolved: the drain could not send (no route, no source address) or was closed.</summary>
+    [Counter("splices dissolved: drain gone")]
+    SpliceDrainGone,
+
+    /// <summary>Splices dissolved by their app, or with their source closed.</summary>
+    [Counter("splices dissolved by the app")]
+    SpliceUnspliced,
 }

@@ -37,6 +37,9 @@ internal enum UdpError
 
     /// <summary>No packet buffer was free (ENOBUFS).</summary>
     NoBuffer,
+
+    /// <summary>Spliced already: the source to a drain, or the drain from a source (EBUSY).</summary>
+    Busy,
 }
 
 /// <summary>
@@ -73,6 +76,16 @@ internal abstract class UdpApp
     /// <see cref="UdpSocket.Send"/>; the buffer is released after the call unless it was sent on.
     /// </summary>
     public abstract void OnDatagram(UdpSocket socket, ref UdpReceived datagram);
+
+    /// <summary>
+    /// The splice whose source is <paramref name="source"/> dissolved (<see cref="UdpSocket.Splice"/>):
+    /// its maximum would be passed (the datagram that would pass it comes to the app), nothing moved
+    /// for its idle timeout, a datagram was larger than the drain can send, or the drain could not
+    /// send or was closed. Datagrams for the source come to the app again.
+    /// </summary>
+    protected internal virtual void OnSpliceEnded(UdpSocket source, SpliceEnd reason)
+    {
+    }
 
     /// <summary>A timer the app scheduled with <see cref="UdpSocketTable.ScheduleTimer"/> fired.</summary>
     protected internal virtual void OnTimer(int payload)

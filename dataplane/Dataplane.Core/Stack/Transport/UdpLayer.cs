@@ -115,11 +115,11 @@ internal sealed class UdpLayer
         _counters.Count(UdpCounter.Delivered);
         socket.Received++;
         socket.LastReceived = _context.Now;
-        if (socket.SpliceDrain is { } drain)
+        if (socket.SpliceDrain is { } drain && _sockets.MayMove(socket, datagram.PayloadLength))
         {
             // OpenBSD's UDP splice: the whole datagram moves to the drain's peer inside the stack.
             _counters.Count(UdpCounter.Spliced);
-            ForwardInPlace(datagram, drain, drain.Remote);
+            _sockets.Moved(socket, datagram.PayloadLength, ForwardInPlace(datagram, drain, drain.Remote));
             return;
         }
         var received = new UdpReceived(this, datagram);

@@ -59,6 +59,21 @@ internal sealed class UdpSocket
     /// <summary>The socket spliced to this one, if any.</summary>
     public UdpSocket? SpliceSource { get; private set; }
 
+    /// <summary>Payload bytes the current splice moved, or the last one when it dissolved.</summary>
+    public long SpliceMoved { get; internal set; }
+
+    /// <summary>The most payload bytes the current splice moves; 0 for no maximum.</summary>
+    public long SpliceMaximum { get; internal set; }
+
+    /// <summary>How long the current splice lives without moving a datagram, in nanoseconds; 0 for no timeout.</summary>
+    public long SpliceIdleTimeout { get; internal set; }
+
+    /// <summary>When the current splice last moved a datagram (or began).</summary>
+    public long SpliceLastMove { get; internal set; }
+
+    /// <summary>Why the last splice of this source dissolved; <see cref="SpliceEnd.None"/> while spliced or never spliced.</summary>
+    public SpliceEnd SpliceEnded { get; internal set; }
+
     /// <summary>When the last datagram for this socket arrived, on the engine clock.</summary>
     public long LastReceived { get; internal set; }
 
@@ -110,9 +125,14 @@ internal sealed class UdpSocket
     /// Splices this socket to <paramref name="drain"/>, a connected socket: from now on every
     /// datagram for this one goes out of <paramref name="drain"/> to its peer, in the buffer it came
     /// in, without reaching the app (OpenBSD's SO_SPLICE for UDP). Null unsplices. One direction;
-    /// a relay splices both ways.
+    /// a relay splices both ways. As TCP's (<see cref="Tcp.TcpSocket.Splice(Tcp.TcpSocket, long, long)"/>):
+    /// <paramref name="maxBytes"/> of payload at most (0: none; the datagram that would pass it
+    /// comes to the app), <paramref name="idleTimeout"/> nanoseconds without a datagram (0: none); a
+    /// datagram larger than the drain can send (<see cref="UdpError.MessageTooLong"/>) or any other
+    /// failure to send it dissolves the splice, never a truncation. Refused for a closed source, an
+    /// unconnected drain or one of another worker, a socket spliced already, a negative limit.
     /// </summary>
-    public UdpError Splice(UdpSocket? drain) => Table.Splice(this, drain);
+    public UdpError Splice(UdpSocket? drain, long maxBytes = 0, long idleTimeout = 0) => Table.Splice(this, drain, maxBytes, idleTimeout);
 
     /// <summary>Closes the socket: it leaves the table, its splices dissolve, and the object goes back to the pool.</summary>
     public void Close() => Table.Close(this);
@@ -180,6 +200,8 @@ internal sealed class UdpSocket
         SpliceSource = null;
         NextBound = null;
         EndChange();
+        SpliceMoved = SpliceMaximum = SpliceIdleTimeout = SpliceLastMove = 0;
+        SpliceEnded = SpliceEnd.None;
     }
 
     /// <summary>

@@ -111,6 +111,11 @@ internal sealed class UdpSocketTable
     /// <summary>Runs an app timer; its payload carries the app's number and the app's own payload.</summary>
     internal void OnTimer(long payload)
     {
+        if (payload == SweepPayload)
+        {
+            SweepSplices();
+            return;
+        }
         int id = (int)(payload >> 32);
         if ((uint)id < (uint)_apps.Length)
             _apps[id].OnTimer((int)payload);
@@ -202,22 +207,128 @@ internal sealed class UdpSocketTable
         return UdpError.None;
     }
 
-    internal UdpError Splice(UdpSocket source, UdpSocket? drain)
+    internal UdpError Splice(UdpSocket source, UdpSocket? drain, long maxBytes, long idleTimeout)
     {
         if (source.State == UdpSocketState.Closed)
             return UdpError.InvalidState;
         if (drain is null)
         {
-            Unsplice(source);
+            EndSplice(source, SpliceEnd.Unspliced, notify: false);
             return UdpError.None;
         }
-        // As SO_SPLICE: the drain is connected, not spliced into already, and not the source.
-        if (drain == source || drain.Table != this || drain.State != UdpSocketState.Connected
-            || source.SpliceDrain is not null || drain.SpliceSource is not null)
-            return UdpError.InvalidState;
+        UdpError refusal = SpliceRefusal(source, drain, maxBytes, idleTimeout);
+        if (refusal != UdpError.None)
+        {
+            _layer.Counters.Count(UdpCounter.SplicesRefused);
+            return refusal;
+        }
+        source.SpliceMoved = 0;
+        source.SpliceMaximum = maxBytes;
+        source.SpliceIdleTimeout = idleTimeout;
+        source.SpliceLastMove = _layer.Context.Now;
+        source.SpliceEnded = SpliceEnd.None;
         source.SetSpliceDrain(drain);
         drain.SetSpliceSource(source);
+        _layer.Counters.Count(UdpCounter.SplicesStarted);
+        if (idleTimeout > 0)
+            SweepSplicesWithin(idleTimeout);
         return UdpError.None;
+    }
+
+    // As SO_SPLICE: limits not negative, the drain connected, on this worker, not the source, and
+    // neither spliced already in its role.
+    private UdpError SpliceRefusal(UdpSocket source, UdpSocket drain, long maxBytes, long idleTimeout)
+    {
+        if (maxBytes < 0 || idleTimeout < 0 || drain == source)
+            return UdpError.InvalidArgument;
+        if (drain.Table != this)
+            return UdpError.OtherWorker;
+        if (source.SpliceDrain is not null || drain.SpliceSource is not null)
+            return UdpError.Busy;
+        return drain.State == UdpSocketState.Connected ? UdpError.None : UdpError.InvalidState;
+    }
+
+    /// <summary>
+    /// A spliced datagram of <paramref name="length"/> payload bytes is about to move from
+    /// <paramref name="source"/>: false, and the splice dissolved, when it would pass the maximum
+    /// (it goes to the app instead, as OpenBSD leaves it in the source's buffer).
+    /// </summary>
+    internal bool MayMove(UdpSocket source, int length)
+    {
+        if (source.SpliceMaximum == 0 || source.SpliceMoved + length <= source.SpliceMaximum)
+            return true;
+        EndSplice(source, SpliceEnd.MaximumReached, notify: true);
+        return false;
+    }
+
+    /// <summary>A spliced datagram left (<paramref name="error"/> None) or could not: counted, and the splice dissolved on a failure or at its maximum.</summary>
+    internal void Moved(UdpSocket source, int length, UdpError error)
+    {
+        if (error != UdpError.None)
+        {
+            EndSplice(source, error == UdpError.MessageTooLong ? SpliceEnd.MessageTooLong : SpliceEnd.DrainGone, notify: true);
+            return;
+        }
+        source.SpliceMoved += length;
+        source.SpliceLastMove = _layer.Context.Now;
+        _layer.Counters.Add(UdpCounter.SplicedBytes, length);
+        if (source.SpliceMaximum > 0 && source.SpliceMoved >= source.SpliceMaximum)
+            EndSplice(source, SpliceEnd.MaximumReached, notify: true);
+    }
+
+    /// <summary>Dissolves the splice of <paramref name="source"/>, if any, for <paramref name="reason"/>; its app hears of it when <paramref name="notify"/>.</summary>
+    private void EndSplice(UdpSocket source, SpliceEnd reason, bool notify)
+    {
+        if (source.SpliceDrain is not { } drain)
+            return;
+        drain.SetSpliceSource(null);
+        source.SetSpliceDrain(null);
+        source.SpliceEnded = reason;
+        _layer.Counters.Count(reason switch
+        {
+            SpliceEnd.MaximumReached => UdpCounter.SpliceMaximum,
+            SpliceEnd.IdleTimeout => UdpCounter.SpliceIdleTimeout,
+            SpliceEnd.MessageTooLong => UdpCounter.SpliceMessageTooLong,
+            SpliceEnd.DrainGone => UdpCounter.SpliceDrainGone,
+            _ => UdpCounter.SpliceUnspliced,
+        });
+        if (notify && source.App is { } app)
+            app.OnSpliceEnded(source, reason);
+    }
+
+    // The idle timeouts of UDP splices: one sweep of the open sockets at a time, every quarter of
+    // the shortest timeout (10 ms to 1 s), while a splice with a timeout exists.
+    private long _sweepInterval;
+    private bool _sweeping;
+
+    private void SweepSplicesWithin(long idleTimeout)
+    {
+        long interval = Math.Clamp(idleTimeout / 4, 10_000_000, 1_000_000_000);
+        if (_sweeping && interval >= _sweepInterval)
+            return;
+        _sweepInterval = interval;
+        _sweeping = !_layer.Context.Timers.Schedule(interval, (int)StackTimer.UdpApp, SweepPayload).IsNone;
+    }
+
+    private const long SweepPayload = -1L;
+
+    private void SweepSplices()
+    {
+        _sweeping = false;
+        long now = _layer.Context.Now;
+        long shortest = 0;
+        for (int i = _openCount - 1; i >= 0; i--)
+        {
+            UdpSocket socket = _open[i]!;
+            if (socket.SpliceDrain is null || socket.SpliceIdleTimeout <= 0)
+                continue;
+            if (now - socket.SpliceLastMove >= socket.SpliceIdleTimeout)
+                EndSplice(socket, SpliceEnd.IdleTimeout, notify: true);
+            else
+                shortest = shortest == 0 ? socket.SpliceIdleTimeout : Math.Min(shortest, socket.SpliceIdleTimeout);
+        }
+        if (shortest > 0)
+            SweepSplicesWithin(shortest);
     }
 
     internal void Close(UdpSocket socket)
@@ -233,9 +344,9 @@ internal sealed class UdpSocketTable
                 _connected.Remove(new FlowKey(socket.Local, socket.Remote));
                 break;
         }
-        Unsplice(socket);
+        EndSplice(socket, SpliceEnd.Unspliced, notify: false);
         if (socket.SpliceSource is { } source)
-            Unsplice(source);
+            EndSplice(source, SpliceEnd.DrainGone, notify: true);
         // Out of the open list: the last socket takes the slot.
         int last = _openCount - 1;
         int slot = socket.Slot;
@@ -355,14 +466,6 @@ internal sealed class UdpSocketTable
                 previous.NextBound = socket.NextBound;
         }
         socket.NextBound = null;
-    }
-
-    private static void Unsplice(UdpSocket source)
-    {
-        if (source.SpliceDrain is not { } drain)
-            return;
-        drain.SetSpliceSource(null);
-        source.SetSpliceDrain(null);
     }
 
     private static int PortKey(bool ipv6, ushort port) => ipv6 ? port | 0x10000 : port;
