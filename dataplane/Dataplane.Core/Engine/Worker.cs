@@ -47,6 +47,8 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
     private SpscRing<PacketBuffer>?[] _inbound = [];
     private SpscRing<PacketBuffer>?[] _outbound = [];
     private Worker<TProcessor>[] _peers = [];
+    private bool[] _wakeOwed = []; // peers handed packets this turn, by index
+    private bool _anyWakeOwed;
     private long _idleSince; // when the idle spell began (EngineClock); 0 while busy
     private Epoll? _sleep;
     private readonly int _sleepMilliseconds;
@@ -81,6 +83,7 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
     internal void Connect(Worker<TProcessor>[] peers, SpscRing<PacketBuffer>?[] inbound, SpscRing<PacketBuffer>?[] outbound)
     {
         _peers = peers;
+        _wakeOwed = new bool[peers.Length];
         _inbound = inbound;
         _outbound = outbound;
         Context.FlowHandOff = peers.Length > 1 ? this : null;
@@ -154,7 +157,32 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
         work += context.Mailbox!.RunPending(); // a ctl request's work: one acquire load when there is none
         context.Timers.Advance(context.Now, ref _processor);
         context.FlushAll();
+        if (_anyWakeOwed)
+            WakeSleepingPeers();
         return work;
+    }
+
+    /// <summary>
+    /// Wakes every peer handed packets this turn that has gone to sleep. The unfenced look in
+    /// <see cref="HandOff"/> wakes a peer early, but alone it can miss one: x86 lets a load pass an
+    /// earlier store, so our read of the peer's flag may precede our ring write's visibility while
+    /// the peer's read of its rings precedes its flag's, each seeing the other's old value, and the
+    /// peer sleeps on a packet for the whole sleep bound (100 ms with descriptors for every queue).
+    /// A full fence on both sides (here and in <see cref="Sleep"/>) makes one of them see the
+    /// other: Dekker's pattern. Once a turn, not once a packet.
+    /// </summary>
+    private void WakeSleepingPeers()
+    {
+        _anyWakeOwed = false;
+        Interlocked.MemoryBarrier();
+        for (int p = 0; p < _wakeOwed.Length; p++)
+        {
+            if (!_wakeOwed[p])
+                continue;
+            _wakeOwed[p] = false;
+            if (_peers[p]._sleeping)
+                _peers[p].Wakeup.Signal();
+        }
     }
 
     /// <summary>Counts turns in a row in which the queue's driver reported new errors; gives up on it after enough.</summary>
@@ -200,6 +228,8 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
             Context.Counters.HandedOff++;
             if (_peers[owner]._sleeping)
                 _peers[owner].Wakeup.Signal();
+            _wakeOwed[owner] = true; // looked at again, fenced, at the end of the turn
+            _anyWakeOwed = true;
         }
         else
         {
@@ -263,6 +293,8 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
         _sleeping = true;
         Context.Mailbox!.Sleeping = true;
         // Check once more after raising the flag: a peer that handed over just before saw it down.
+        // The fence keeps the rings' reads after the flag's store (WakeSleepingPeers).
+        Interlocked.MemoryBarrier();
         if (!HasHandOffs())
         {
             Context.Counters.Sleeps++;
