@@ -36,7 +36,8 @@ namespace Dataplane.Conformance.Jobs;
 /// cell is judged by the loss on the way: iperf3's lost datagrams less those the right host counted
 /// as its own drops (UDP receive errors: iperf3 did not read its socket in time; its NIC's receive
 /// drops), which are the receiver's, whoever routed, and move from run to run.</item>
-/// <item>TCP iperf3 retransmits what it loses; its cells pass when its throughput is there.</item>
+/// <item>TCP iperf3 retransmits what it loses; its cells pass when its throughput is there. One stream
+/// and 15 (-P 15): the one flow's path, and what both workers carry with the flows spread over them.</item>
 /// </list>
 /// Linux's own cells are held to an absolute bound: it loses nothing on the way and no ping on an
 /// idle machine, and with --linux-only (no reference row) that bound is all there is. Everything the
@@ -419,6 +420,7 @@ internal sealed partial class MainJob
                 "iperf3", $"-{test.Family}", "-c", destination, "-p", port.ToString(CultureInfo.InvariantCulture),
                 "-t", _options.Duration.ToString(CultureInfo.InvariantCulture), "-J", "--connect-timeout", "30000",
                 .. udp ? (string[])["-u", "-b", _options.UdpRate, "-l", "1400"] : [], // 1400 + 8 + 40 fits a 1500 MTU over IPv6 too
+                .. test.Streams > 1 ? (string[])["-P", test.Streams.ToString(CultureInfo.InvariantCulture)] : [],
             ];
             (int exit, bool timedOut, string json) = await ToolAsync(_left, limit, log, client).ConfigureAwait(false);
             await server.StopAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);

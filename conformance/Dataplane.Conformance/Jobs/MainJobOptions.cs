@@ -25,11 +25,12 @@ internal sealed partial record MainJobOptions(string Binary, string Config, int 
           --id NAME           name the lab's namespaces NAME-left, NAME-right, ... (default: $LAB_ID, or dpl-PID)
 
         The main job of ./build.sh run. Runs as root. Prints one table row per test (icmp4/icmp6 ping,
-        tcp4/tcp6/udp4/udp6 iperf3) with the dataplane's and Linux's figures and their ratio; exits 0
-        only if every cell passed. Linux runs first: a dataplane cell fails when its loss (ping; UDP on
-        the way, not at the receiver) exceeds Linux's in the same run by more than 5 percentage points;
-        a Linux cell fails over 1 % loss, which is all --linux-only judges. Exit 1 when a cell did not
-        pass or the job could not start, 2 for usage, 130 when interrupted (everything made is removed).
+        tcp4/tcp6 iperf3 with one stream and with 15, udp4/udp6 iperf3) with the dataplane's and
+        Linux's figures and their ratio; exits 0 only if every cell passed. Linux runs first: a
+        dataplane cell fails when its loss (ping; UDP on the way, not at the receiver) exceeds Linux's
+        in the same run by more than 5 percentage points; a Linux cell fails over 1 % loss, which is
+        all --linux-only judges. Exit 1 when a cell did not pass or the job could not start, 2 for
+        usage, 130 when interrupted (everything made is removed).
         """;
 
     /// <summary>Reads the options (and the LAB_* environment defaults); a usage error is a <see cref="ArgumentException"/>.</summary>

@@ -4,28 +4,38 @@ using System.Text.RegularExpressions;
 
 namespace Dataplane.Conformance.Jobs;
 
-/// <summary>One test of the main job: its key, its label in the table, and its name in OpenBSD's form.</summary>
-/// <param name="Key">icmp4, tcp6, udp4, ...</param>
+/// <summary>One test of the main job: its key, its label in the table, its name in OpenBSD's form, and its iperf3 streams.</summary>
+/// <param name="Key">icmp4, tcp6, tcp4-P15, udp4, ...: protocol, family, and the streams when more than one.</param>
 /// <param name="Label">The table's row label.</param>
 /// <param name="Name">OpenBSD's test name: protocol and family, tool, streams, role.</param>
-internal sealed record JobTest(string Key, string Label, string Name)
+/// <param name="Streams">iperf3's parallel streams (-P); 1 for one.</param>
+internal sealed record JobTest(string Key, string Label, string Name, int Streams = 1)
 {
     /// <summary>icmp, tcp or udp.</summary>
-    public string Kind => Key[..^1];
+    public string Kind => Key[..Key.IndexOfAny(['4', '6'])];
 
     /// <summary>4 or 6.</summary>
-    public int Family => Key[^1] - '0';
+    public int Family => Key[Key.IndexOfAny(['4', '6'])] - '0';
 
-    /// <summary>The six tests, in the table's order.</summary>
+    /// <summary>
+    /// The eight tests, in the table's order: TCP with one stream and with 15 (as the conformance
+    /// matrix's parallel tests: one stream shows what one flow's path costs, 15 what both workers
+    /// carry when the flows spread over them), UDP at its fixed rate with one.
+    /// </summary>
     public static readonly JobTest[] All =
     [
         new("icmp4", "icmp4 ping", "icmp4ping"),
         new("icmp6", "icmp6 ping", "icmp6ping"),
         new("tcp4", "tcp4 iperf3", "tcp4iperf-single-forward"),
+        new("tcp4-P15", "tcp4 iperf3 -P15", "tcp4iperf-parallel-forward", Streams: 15),
         new("tcp6", "tcp6 iperf3", "tcp6iperf-single-forward"),
+        new("tcp6-P15", "tcp6 iperf3 -P15", "tcp6iperf-parallel-forward", Streams: 15),
         new("udp4", "udp4 iperf3", "udp4iperf-single-forward"),
         new("udp6", "udp6 iperf3", "udp6iperf-single-forward"),
     ];
+
+    /// <summary>The label column's width: the longest label.</summary>
+    public static readonly int LabelWidth = All.Max(t => t.Label.Length);
 }
 
 /// <summary>A cell of the table: the status, the number compared (rtt in ms, received bits/s), what is shown, why it did not pass.</summary>
@@ -89,8 +99,8 @@ internal sealed partial class MainJobReport(string[] phases, string resultsFile,
         File.AppendAllText(resultsFile, result.ToString());
         string color = status == "PASS" ? colors.Green : colors.Red;
         string note = message.Length > 0 ? $"  ({message})" : "";
-        Console.Out.WriteLine($"  {phase,-10} {test.Label,-12} {color}{status,-6}{colors.Reset} {shown}{note}");
-        jobLog.WriteLine($"  {phase,-10} {test.Label,-12} {status,-6} {shown}{note}");
+        Console.Out.WriteLine($"  {phase,-10} {test.Label.PadRight(JobTest.LabelWidth)} {color}{status,-6}{colors.Reset} {shown}{note}");
+        jobLog.WriteLine($"  {phase,-10} {test.Label.PadRight(JobTest.LabelWidth)} {status,-6} {shown}{note}");
     }
 
     /// <summary>Every cell of <paramref name="phase"/> NORUN, for <paramref name="why"/>.</summary>
@@ -112,12 +122,12 @@ internal sealed partial class MainJobReport(string[] phases, string resultsFile,
     {
         bool both = phases.Length == 2;
         Say("");
-        string header = $"{"test",-12}" + string.Concat(phases.Select(p => $" | {p,-47}")) + (both ? " | dataplane/linux" : "");
+        string header = "test".PadRight(JobTest.LabelWidth) + string.Concat(phases.Select(p => $" | {p,-47}")) + (both ? " | dataplane/linux" : "");
         Say(header, colors.Bold);
         Say(new string([.. header.Select(c => c == '|' ? '|' : '-')]));
         foreach (JobTest test in JobTest.All)
         {
-            var plain = new StringBuilder($"{test.Label,-12}");
+            var plain = new StringBuilder($"{test.Label.PadRight(JobTest.LabelWidth)}");
             var shown = new StringBuilder(plain.ToString());
             foreach (string phase in phases)
             {

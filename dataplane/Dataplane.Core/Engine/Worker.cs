@@ -14,8 +14,15 @@ namespace Dataplane.Engine;
 /// </summary>
 internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struct, IPacketProcessor
 {
-    // Idle turns spent spinning, then yielding, before the worker sleeps on its queues.
-    private const int SpinTurns = 256;
+    // How long an idle worker keeps polling (spinning between turns) before it sleeps on its
+    // queues: traffic that comes back within microseconds finds it awake, and a worker that shares
+    // its cores with the applications it serves (a two-core machine, an iperf3 client and server)
+    // gives them the core soon. A count of turns was the bound before, 256 spun then 768 yielded,
+    // each a poll of every queue (a tap's readv, EAGAIN): milliseconds of a core per idle spell,
+    // so that a worker with an ACK every ~0.5 ms never slept. Measured on the main job's lab, one
+    // TCP stream through the dataplane with both cores loaded, 3 runs of 4 s: 1.0-3.3 Gbit/s with
+    // the turns, 2.9-4.5 with 20 us.
+    private const long SpinNanoseconds = 20_000;
 
     // Bursts a turn takes from one queue (or hand-off ring) at most, while they come back full: 128
     // frames, more than a TCP connection's share of a turn each way (64 KiB, 45 segments), so that a
@@ -25,7 +32,6 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
 
     // An Ethernet frame of the standard MTU, for judging a turn's bytes against a full burst.
     private const int FullSizeFrame = 1514;
-    private const int YieldTurns = 1024;
 
     // A queue whose every burst for this many turns in a row reported a new error is given up on:
     // the interface is gone, and polling it would only spin (its descriptor polls as always ready).
@@ -41,7 +47,9 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
     private SpscRing<PacketBuffer>?[] _inbound = [];
     private SpscRing<PacketBuffer>?[] _outbound = [];
     private Worker<TProcessor>[] _peers = [];
-    private int _idleTurns;
+    private bool[] _wakeOwed = []; // peers handed packets this turn, by index
+    private bool _anyWakeOwed;
+    private long _idleSince; // when the idle spell began (EngineClock); 0 while busy
     private Epoll? _sleep;
     private readonly int _sleepMilliseconds;
     private volatile bool _sleeping;
@@ -75,6 +83,7 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
     internal void Connect(Worker<TProcessor>[] peers, SpscRing<PacketBuffer>?[] inbound, SpscRing<PacketBuffer>?[] outbound)
     {
         _peers = peers;
+        _wakeOwed = new bool[peers.Length];
         _inbound = inbound;
         _outbound = outbound;
         Context.FlowHandOff = peers.Length > 1 ? this : null;
@@ -93,16 +102,16 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
         {
             if (RunOnce() > 0 || Context.TurnWork is { HasDeferred: true })
             {
-                _idleTurns = 0;
+                _idleSince = 0;
                 continue;
             }
             // Back off: spin a little (traffic usually comes back within microseconds), then
-            // yield the core, then sleep until a queue is readable or a peer hands over packets.
-            _idleTurns++;
-            if (_idleTurns < SpinTurns)
+            // sleep until a queue is readable or a peer hands over packets.
+            long now = Context.Now;
+            if (_idleSince == 0)
+                _idleSince = now;
+            if (now - _idleSince < SpinNanoseconds)
                 Thread.SpinWait(32);
-            else if (_idleTurns < YieldTurns)
-                Thread.Yield();
             else
                 Sleep(sleep, events);
         }
@@ -148,7 +157,32 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
         work += context.Mailbox!.RunPending(); // a ctl request's work: one acquire load when there is none
         context.Timers.Advance(context.Now, ref _processor);
         context.FlushAll();
+        if (_anyWakeOwed)
+            WakeSleepingPeers();
         return work;
+    }
+
+    /// <summary>
+    /// Wakes every peer handed packets this turn that has gone to sleep. The unfenced look in
+    /// <see cref="HandOff"/> wakes a peer early, but alone it can miss one: x86 lets a load pass an
+    /// earlier store, so our read of the peer's flag may precede our ring write's visibility while
+    /// the peer's read of its rings precedes its flag's, each seeing the other's old value, and the
+    /// peer sleeps on a packet for the whole sleep bound (100 ms with descriptors for every queue).
+    /// A full fence on both sides (here and in <see cref="Sleep"/>) makes one of them see the
+    /// other: Dekker's pattern. Once a turn, not once a packet.
+    /// </summary>
+    private void WakeSleepingPeers()
+    {
+        _anyWakeOwed = false;
+        Interlocked.MemoryBarrier();
+        for (int p = 0; p < _wakeOwed.Length; p++)
+        {
+            if (!_wakeOwed[p])
+                continue;
+            _wakeOwed[p] = false;
+            if (_peers[p]._sleeping)
+                _peers[p].Wakeup.Signal();
+        }
     }
 
     /// <summary>Counts turns in a row in which the queue's driver reported new errors; gives up on it after enough.</summary>
@@ -194,6 +228,8 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
             Context.Counters.HandedOff++;
             if (_peers[owner]._sleeping)
                 _peers[owner].Wakeup.Signal();
+            _wakeOwed[owner] = true; // looked at again, fenced, at the end of the turn
+            _anyWakeOwed = true;
         }
         else
         {
@@ -257,6 +293,8 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
         _sleeping = true;
         Context.Mailbox!.Sleeping = true;
         // Check once more after raising the flag: a peer that handed over just before saw it down.
+        // The fence keeps the rings' reads after the flag's store (WakeSleepingPeers).
+        Interlocked.MemoryBarrier();
         if (!HasHandOffs())
         {
             Context.Counters.Sleeps++;
@@ -265,7 +303,7 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
         }
         _sleeping = false;
         Context.Mailbox!.Sleeping = false;
-        _idleTurns = SpinTurns;
+        _idleSince = 0; // woken: poll for another spell before sleeping again
     }
 
     /// <summary>

@@ -104,6 +104,9 @@ internal sealed class WorkerMailbox
     /// <summary>Wakes the worker if it sleeps; from any thread.</summary>
     public void Wake()
     {
+        // Full fence: what the caller published (a task, a flag) is visible before the worker's
+        // flag is read, as the worker fences between raising it and looking (Worker.Sleep).
+        Interlocked.MemoryBarrier();
         if (_sleeping)
             _wakeup?.Signal();
     }
