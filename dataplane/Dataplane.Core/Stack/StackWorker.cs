@@ -45,6 +45,9 @@ internal sealed class StackWorker : IIcmpErrorSink
     private readonly WorkerContext _context;
     private readonly BufferPool _pool;
     private readonly WorkerPackets _packets;
+
+    /// <summary>The worker's buffers (for tests: the linear copies made).</summary>
+    internal WorkerPackets Packets => _packets;
     private readonly LinkLayer _link;
     private readonly IpOutput _output;
     private readonly IcmpLayer _icmp;

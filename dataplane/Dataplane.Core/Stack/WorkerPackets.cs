@@ -77,6 +77,9 @@ internal sealed class WorkerPackets(WorkerContext context)
     /// <summary>Releases a packet that was consumed, not dropped (a reply went out in another buffer, or it was absorbed).</summary>
     public void Consume(PacketBuffer packet) => context.Cache.Release(packet);
 
+    /// <summary>Chains copied by <see cref="Linearize"/>, for tests: TCP takes its chains without one.</summary>
+    public long LinearCopies { get; private set; }
+
     /// <summary>
     /// Copies the chain at <paramref name="head"/> into the worker's scratch and returns the copy,
     /// frame offsets unchanged. Valid until the next call: the input path that made it hands it up
@@ -84,6 +87,7 @@ internal sealed class WorkerPackets(WorkerContext context)
     /// </summary>
     public Span<byte> Linearize(PacketBuffer head)
     {
+        LinearCopies++;
         int at = 0;
         for (PacketBuffer b = head; b.IsValid; b = new PacketBuffer(_pool.Metadata(b).Next))
         {

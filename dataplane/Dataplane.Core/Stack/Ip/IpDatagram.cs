@@ -31,8 +31,26 @@ internal readonly ref struct IpDatagram
     /// <summary>Where the transport header starts in <see cref="Network"/>, behind the IP header and any extension headers.</summary>
     public required int TransportOffset { get; init; }
 
-    /// <summary>The transport's bytes, header and payload, up to the end the IP header gives.</summary>
+    /// <summary>
+    /// The transport's bytes, header and payload, up to the end the IP header gives; for TCP in a
+    /// chain, only what lies in the first buffer (the headers, pulled up there), the rest walked as
+    /// the chain (<see cref="TransportLength"/>).
+    /// </summary>
     public required Span<byte> Transport { get; init; }
+
+    /// <summary>
+    /// The transport's length in all: <see cref="Transport"/>'s, or more when it holds only the
+    /// first buffer's part of a chain. TCP takes a chained datagram so, without the linear copy the
+    /// other transports read (a 64 KiB super-frame copied once more for nothing: TCP reads the
+    /// header in place and queues the payload in the chain).
+    /// </summary>
+    public int TransportLength
+    {
+        get => _transportLength != 0 ? _transportLength : Transport.Length;
+        init => _transportLength = value;
+    }
+
+    private readonly int _transportLength;
 
     /// <summary>The transport protocol (the last next-header of an IPv6 packet).</summary>
     public required IpProtocol Protocol { get; init; }

@@ -162,9 +162,10 @@ internal sealed class Ipv4Layer
                 return false;
             return Protocol(iface, packet, ip, OffloadFlags.None, linkMulticast, out datagram); // no driver vouches for a reassembled datagram
         }
-        if (!ip.IsContiguous)
+        if (!ip.IsContiguous && ip.Protocol != IpProtocol.Tcp)
         {
-            // A datagram for us in a chain goes up as a reassembled one does: the view over a linear copy.
+            // A datagram for us in a chain goes up as a reassembled one does: the view over a linear
+            // copy. TCP reads its header in the first buffer and queues the chain (IpDatagram.TransportLength).
             Ipv4Packet.TryCreate(_packets.Linearize(packet)[EthernetHeader..], out ip);
         }
         return Protocol(iface, packet, ip, checksums, linkMulticast, out datagram);
@@ -191,6 +192,7 @@ internal sealed class Ipv4Layer
             Network = ip.Buffer,
             TransportOffset = ip.HeaderLength,
             Transport = ip.Payload,
+            TransportLength = ip.PacketLength - ip.HeaderLength,
             Protocol = ip.Protocol,
             Source = InetAddress.Ipv4(ip.Source),
             Destination = InetAddress.Ipv4(destination),

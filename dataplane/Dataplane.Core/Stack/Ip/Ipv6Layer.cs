@@ -105,9 +105,11 @@ internal sealed class Ipv6Layer
         bool local = destination.IsMulticast ? iface.Listens(destination) : _stack.Owner(destination) is not null;
         if (local)
         {
-            if (!ip.IsContiguous)
+            if (!ip.IsContiguous && !(next == IpProtocol.Tcp && offset == Ipv6Header))
             {
-                // A packet for us in a chain goes up as a reassembled one does: the view over a linear copy.
+                // A packet for us in a chain goes up as a reassembled one does: the view over a linear
+                // copy. TCP right behind the header reads it in the first buffer and queues the chain
+                // (IpDatagram.TransportLength).
                 Ipv6Packet.TryCreate(_packets.Linearize(packet)[EthernetHeader..], out ip);
             }
             // The transport's checksum state (IPv6 has no header checksum), read once or known from the driver's facts.
@@ -197,7 +199,8 @@ internal sealed class Ipv6Layer
                         Interface = iface,
                         Network = ip.Buffer,
                         TransportOffset = offset,
-                        Transport = ip.Buffer[offset..ip.PacketLength],
+                        Transport = ip.Buffer[offset..Math.Min(ip.PacketLength, ip.Buffer.Length)],
+                        TransportLength = ip.PacketLength - offset,
                         Protocol = next,
                         Source = InetAddress.Ipv6(ip.Source),
                         Destination = InetAddress.Ipv6(ip.Destination),

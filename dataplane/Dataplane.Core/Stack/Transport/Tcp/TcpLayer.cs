@@ -277,7 +277,7 @@ internal sealed class TcpLayer
         else
         {
             // SEG.LEN counts the data and the SYN and FIN flags, each one sequence number.
-            int length = tcp.PacketLength - tcp.HeaderLength + ((flags & TcpFlags.Syn) != 0 ? 1 : 0) + ((flags & TcpFlags.Fin) != 0 ? 1 : 0);
+            int length = datagram.TransportLength - tcp.HeaderLength + ((flags & TcpFlags.Syn) != 0 ? 1 : 0) + ((flags & TcpFlags.Fin) != 0 ? 1 : 0);
             (sequence, acknowledgment, reset) = (0, tcp.SequenceNumber + (uint)length, TcpFlags.Rst | TcpFlags.Ack);
         }
         // Out of the interface it came in on, for a link-local peer.
@@ -335,9 +335,21 @@ internal sealed class TcpLayer
         return _output.Send(packet, local.Ip, remote.Ip, IpProtocol.Tcp, header + length, scope, dontFragment: true);
     }
 
-    private static bool VerifyChecksum(TcpSegment tcp, in IpDatagram datagram) => datagram.IsIpv6
-        ? tcp.VerifyChecksum(datagram.Source.Mapped, datagram.Destination.Mapped)
-        : tcp.VerifyChecksum(datagram.Source.V4, datagram.Destination.V4);
+    private bool VerifyChecksum(TcpSegment tcp, in IpDatagram datagram)
+    {
+        if (datagram.TransportLength == datagram.Transport.Length)
+        {
+            return datagram.IsIpv6
+                ? tcp.VerifyChecksum(datagram.Source.Mapped, datagram.Destination.Mapped)
+                : tcp.VerifyChecksum(datagram.Source.V4, datagram.Destination.V4);
+        }
+        // In a chain: summed buffer by buffer.
+        ulong sum = datagram.IsIpv6
+            ? InternetChecksum.PseudoHeaderSum(datagram.Source.Mapped, datagram.Destination.Mapped, 6, datagram.TransportLength)
+            : InternetChecksum.PseudoHeaderSum(datagram.Source.V4, datagram.Destination.V4, 6, datagram.TransportLength);
+        sum = FrameChain.Sum(_packets.Pool, datagram.Packet, datagram.TransportFrameOffset, datagram.TransportLength, sum);
+        return InternetChecksum.FoldToUInt16(sum) == 0xFFFF;
+    }
 
     private void Drop(PacketBuffer packet, TcpCounter reason)
     {

@@ -20,7 +20,7 @@ internal sealed partial class TcpSocket
         }
         TcpFlags flags = tcp.Flags;
         var seq = new TcpSequence(tcp.SequenceNumber);
-        int length = tcp.PacketLength - tcp.HeaderLength;
+        int length = datagram.TransportLength - tcp.HeaderLength;
         int payloadOffset = datagram.TransportFrameOffset + tcp.HeaderLength;
         PacketBuffer packet = datagram.Packet;
         bool queued = false;
