@@ -89,12 +89,13 @@ public class ServicesTests
     }
 
     [Fact]
-    public void The_dataplane_config_keeps_the_udp_apps_and_has_no_tcp_relay_yet()
+    public void The_dataplane_config_has_the_udp_apps_and_the_tcp_relays_to_the_right_hosts_iperf3()
     {
         string[] config = Config();
         Assert.Contains("app echo udp listen 10.10.11.2:7", config);
         Assert.Contains($"app relay udp listen [fdd7:e83e:66bd:1011::2]:{Services.RelaySplice} connect [fdd7:e83e:66bd:1012::4]:{Services.Sink} mode splice", config);
-        Assert.DoesNotContain(config, l => l.StartsWith("app relay tcp", StringComparison.Ordinal));
+        Assert.Contains($"app relay tcp listen 10.10.11.2:{Services.TcpRelaySplice} connect 10.10.12.4:{Services.Iperf3} mode splice", config);
+        Assert.Contains($"app relay tcp listen [fdd7:e83e:66bd:1011::2]:{Services.TcpRelayCopy} connect [fdd7:e83e:66bd:1012::4]:{Services.Iperf3} mode copy", config);
     }
 
     [Fact]
