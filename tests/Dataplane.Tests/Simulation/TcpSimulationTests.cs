@@ -146,6 +146,32 @@ public class TcpSimulationTests
     }
 
     /// <summary>
+    /// Issue 14: a relay with <c>idle 2</c> whose far side is gone (an address of the server's link
+    /// that nobody has: no ARP answer, its SYNs go nowhere): the session, in which nothing moves,
+    /// is reset after its 2 s, in splice mode as in copy mode (a splice session's idle timeout was
+    /// its splices', which start only once connected, so it waited for the connect's 127 s),
+    /// counted once, and nothing is left held.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_relay_session_whose_far_side_never_answers_is_reset_at_its_idle_timeout(bool splice)
+    {
+        var network = new SimulatedNetwork(1);
+        var lab = new RouterLab(network, [LinkModel.Perfect, LinkModel.Perfect, LinkModel.Perfect, LinkModel.Perfect]);
+        lab.Router.StartTcp(new TcpRelayApp(InetEndpoint.Ipv4(default, RelayPort), InetEndpoint.Ipv4(new Ipv4Address(10, 10, 12, 9), Port), splice, idleTimeout: 2 * Second));
+        TcpEchoClient client = lab.Client.StartTcp(new TcpEchoClient());
+        TcpEchoClient.Stream stream = null!;
+        network.At(SimulatedNetwork.Origin + 100 * Ms, lab.Client, () => stream = client.Open(InetEndpoint.Ipv4(lab.Router.Address(0), RelayPort), new byte[100]));
+
+        network.Run(SimulatedNetwork.Origin + 100 * Ms + 3 * Second);
+
+        Assert.True(stream.Error == TcpError.Reset, $"{stream}\n{TcpCounters(network)}");
+        Assert.Equal(1, lab.Router.Counters.Tcp[(int)TcpCounter.RelayIdleClosed]);
+        Assert.Equal(0, lab.Router.Tcp.ConnectionCount);
+    }
+
+    /// <summary>
     /// RFC 1191 and RFC 8201: the router's link toward the server carries 1280 bytes, the hosts'
     /// links 1500, so the client's full-sized segments meet a router that answers "fragmentation
     /// needed" (IPv4, they carry DF) or "packet too big" (IPv6); the client lowers its MSS and

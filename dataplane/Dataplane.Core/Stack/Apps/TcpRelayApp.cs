@@ -97,7 +97,9 @@ internal sealed class TcpRelayApp : TcpApp
         connection.UserState = session;
         server.UserState = session;
         Tcp.Counters.Count(TcpCounter.RelaySessions);
-        if (!IsSplice && _idleTimeout > 0 && !_sweeping)
+        // The sweep times copy sessions, and splice sessions until they are connected (their
+        // splices time them after): a far side that never answers is idle too.
+        if (_idleTimeout > 0 && !_sweeping)
             _sweeping = Tcp.ScheduleTimer(this, SweepInterval, 0);
     }
 
@@ -199,13 +201,15 @@ internal sealed class TcpRelayApp : TcpApp
             End(session);
     }
 
-    /// <summary>Sweeps copy-mode sessions in which nothing moved for the idle timeout, and comes back.</summary>
+    /// <summary>Sweeps the sessions in which nothing moved for the idle timeout (in splice mode those still connecting), and comes back.</summary>
     protected internal override void OnTimer(int payload)
     {
         long now = Tcp.Context.Now;
         for (int i = _sessions.Count - 1; i >= 0; i--)
         {
             RelaySession session = _sessions[i];
+            if (IsSplice && session.Connected)
+                continue; // its splices time it
             if (now - Math.Max(session.Up.At, session.Down.At) >= _idleTimeout)
                 Reset(session, TcpCounter.RelayIdleClosed);
         }
