@@ -19,8 +19,10 @@ namespace Dataplane.Stack.Apps;
 /// <para>What a session carries across: data as the far side can take it (the near side's window
 /// closes while it cannot); a FIN, once everything before it went (the other side is shut down,
 /// and the other direction goes on: a half-close); a reset, a timeout or a refused connect, as a
-/// reset of the other side. <c>max</c> ends a direction after that many bytes as a FIN would (what
-/// comes after waits unread, and is reset when the session ends); <c>idle</c> ends a session in
+/// reset of the other side. <c>max</c> ends a direction after that many bytes as a FIN would: what
+/// the near side sends beyond waits unread (its window closes once the buffer holds it) and is
+/// dropped when the session ends, with a reset while that connection is still open (RFC 2525
+/// 2.17), unsaid once it closed both ways (its FIN and ours exchanged); <c>idle</c> ends a session in
 /// which nothing moved either way for that long, both sides reset. The session's sockets go when
 /// both of its connections have ended.</para>
 /// <para>Session objects are pooled: a steady churn of connections allocates nothing once the
