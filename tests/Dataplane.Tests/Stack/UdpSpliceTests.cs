@@ -135,4 +135,48 @@ public class UdpSpliceTests
         Assert.Equal(SpliceEnd.Unspliced, source.SpliceEnded);
         Assert.Empty(app.Ended); // the app's own unsplice is not news to it
     }
+
+    /// <summary>
+    /// An app that closes every socket it holds when told a splice ended (a relay shutting down),
+    /// from the idle sweep: the sweep walked the open sockets while the app closed them under it,
+    /// and read a slot the closes had emptied (found in review); now the apps are told after the
+    /// sweep, and a socket closed by then is not told.
+    /// </summary>
+    [Fact]
+    public void An_app_closing_every_socket_when_told_an_idle_splice_ended_breaks_nothing()
+    {
+        StackHarness h = Host();
+        var app = new Closer();
+        Assert.Equal(UdpError.None, h.Udp.Start(app));
+        for (int i = 0; i < 3; i++)
+        {
+            UdpSocket source = app.Table.Open(false, app);
+            Assert.Equal(UdpError.None, source.Bind(InetEndpoint.Ipv4(Ours, (ushort)(SourcePort + i))));
+            UdpSocket drain = app.Table.Open(false, app);
+            Assert.Equal(UdpError.None, drain.Connect(InetEndpoint.Ipv4(Server, (ushort)(FarPort + i))));
+            app.Held.AddRange([source, drain]);
+            Assert.Equal(UdpError.None, source.Splice(drain, idleTimeout: 100_000_000));
+        }
+        Assert.Equal(6, h.Sockets().Count);
+        h.Advance(TimeSpan.FromMilliseconds(300));
+        Assert.Equal(1, app.Ended);
+        Assert.Empty(h.Sockets());
+    }
+
+    private sealed class Closer : UdpApp
+    {
+        public List<UdpSocket> Held { get; } = [];
+        public int Ended { get; private set; }
+        public override string Name => "closer";
+        public UdpSocketTable Table => Udp;
+        protected override UdpError OnStart() => UdpError.None;
+        public override void OnDatagram(UdpSocket socket, ref UdpReceived datagram) { }
+        protected internal override void OnSpliceEnded(UdpSocket source, SpliceEnd reason)
+        {
+            Ended++;
+            foreach (UdpSocket socket in Held)
+                socket.Close();
+            Held.Clear();
+        }
+    }
 }

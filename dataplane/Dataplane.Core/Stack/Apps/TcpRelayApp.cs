@@ -13,9 +13,9 @@ namespace Dataplane.Stack.Apps;
 /// <remarks>
 /// <para>In splice mode each direction is a splice (<see cref="TcpSocket.Splice"/>): the bytes move
 /// inside the stack in the buffers they arrived in, as relayd does with OpenBSD's SO_SPLICE. In copy
-/// mode they move through the app: read into the worker's relay buffer (64 KiB, never more than the
-/// far side's send buffer has room for) and written out of it, as a relay in user space moves them;
-/// the same bytes, for comparison.</para>
+/// mode they move through the app: it reads what arrived where it lies (<see cref="TcpSocket.Peek"/>)
+/// and writes it to the other side, which copies it into its send buffer, and consumes what that
+/// took: the same bytes, for comparison, each copied once more than a splice copies them.</para>
 /// <para>What a session carries across: data as the far side can take it (the near side's window
 /// closes while it cannot); a FIN, once everything before it went (the other side is shut down,
 /// and the other direction goes on: a half-close); a reset, a timeout or a refused connect, as a
@@ -30,16 +30,12 @@ namespace Dataplane.Stack.Apps;
 /// </remarks>
 internal sealed class TcpRelayApp : TcpApp
 {
-    /// <summary>What copy mode reads and writes at a time, per worker.</summary>
-    public const int CopyBuffer = 64 * 1024;
-
     private readonly InetEndpoint _listen;
     private readonly InetEndpoint _connect;
     private readonly long _maxBytes;
     private readonly long _idleTimeout;
     private readonly List<RelaySession> _sessions = [];
     private readonly Stack<RelaySession> _free = new();
-    private byte[]? _buffer;
     private TcpSocket? _listener;
     private bool _sweeping;
 
@@ -154,6 +150,7 @@ internal sealed class TcpRelayApp : TcpApp
         ref Direction direction = ref up ? ref session.Up : ref session.Down;
         TcpSocket drain = up ? session.Server : session.Client;
         direction.Moved += source.SpliceMoved;
+        direction.At = Math.Max(direction.At, source.SpliceLastMove); // the sweep times a session whose splices all ended
         switch (reason)
         {
             case SpliceEnd.EndOfStream:
@@ -210,8 +207,8 @@ internal sealed class TcpRelayApp : TcpApp
         for (int i = _sessions.Count - 1; i >= 0; i--)
         {
             RelaySession session = _sessions[i];
-            if (IsSplice && session.Connected)
-                continue; // its splices time it
+            if (IsSplice && session.Connected && (session.Client.SpliceDrain is not null || session.Server.SpliceDrain is not null))
+                continue; // a live splice times it (OnSpliceEnded); a session with none left is timed here
             if (now - Math.Max(session.Up.At, session.Down.At) >= _idleTimeout)
                 Reset(session, TcpCounter.RelayIdleClosed);
         }
@@ -241,28 +238,27 @@ internal sealed class TcpRelayApp : TcpApp
         }
     }
 
-    /// <summary>Copy mode: moves what <paramref name="to"/> has room for through the worker's buffer.</summary>
+    /// <summary>Copy mode: moves what <paramref name="to"/> takes, read in place and written to it.</summary>
     private void Copy(RelaySession session, TcpSocket from, TcpSocket to, ref Direction direction)
     {
         if (direction.Done)
             return;
-        Span<byte> buffer = _buffer ??= GC.AllocateUninitializedArray<byte>(CopyBuffer, pinned: false);
         while (from.ReadableBytes > 0)
         {
             long left = _maxBytes > 0 ? _maxBytes - direction.Moved : long.MaxValue;
-            int room = (int)Math.Min(Math.Min(to.SendSpace, buffer.Length), left);
-            if (room <= 0)
-            {
-                if (left > 0)
-                    to.Send(default); // full: asks for OnSendSpace
-                break;
-            }
-            int n = from.Receive(buffer[..room]);
+            ReadOnlySpan<byte> data = from.Peek();
+            if (data.Length > left)
+                data = data[..(int)left];
+            // All that lies in place goes to Send, not cut to its room first: OnSendSpace follows
+            // only a Send that took less than it was given (as TcpEchoApp does).
+            int n = to.Send(data);
             if (n <= 0)
-                break;
-            to.Send(buffer[..n]); // takes it all: no more than its room was read
+                break; // full (OnSendSpace brings us back), or no longer sending
+            from.Consume(n);
             direction.Moved += n;
             direction.At = Tcp.Context.Now;
+            if (n < data.Length)
+                break;
         }
         if ((_maxBytes > 0 && direction.Moved >= _maxBytes) || from.IsReceiveFinished)
             Finish(session, to, ref direction);

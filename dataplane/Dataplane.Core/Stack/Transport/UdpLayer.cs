@@ -118,14 +118,18 @@ internal sealed class UdpLayer
         if (socket.SpliceDrain is { } drain && _sockets.MayMove(socket, datagram.PayloadLength))
         {
             // OpenBSD's UDP splice: the whole datagram moves to the drain's peer inside the stack.
-            _counters.Count(UdpCounter.Spliced);
-            _sockets.Moved(socket, datagram.PayloadLength, ForwardInPlace(datagram, drain, drain.Remote));
+            UdpError error = ForwardInPlace(datagram, drain, drain.Remote);
+            if (error == UdpError.None)
+                _counters.Count(UdpCounter.Spliced);
+            _sockets.Moved(socket, datagram.PayloadLength, error);
+            _sockets.Notify();
             return;
         }
         var received = new UdpReceived(this, datagram);
         socket.App!.OnDatagram(socket, ref received);
         if (!received.IsConsumed)
             _packets.Consume(datagram.Packet);
+        _sockets.Notify(); // a splice that its maximum dissolved: told after the datagram it left to the app
     }
 
     /// <summary>The payload of a received datagram.</summary>

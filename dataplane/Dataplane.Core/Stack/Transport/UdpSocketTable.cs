@@ -292,9 +292,32 @@ internal sealed class UdpSocketTable
             SpliceEnd.DrainGone => UdpCounter.SpliceDrainGone,
             _ => UdpCounter.SpliceUnspliced,
         });
-        if (notify && source.App is { } app)
-            app.OnSpliceEnded(source, reason);
+        if (notify)
+            _notices.Add((source, reason));
     }
+
+    // Splices dissolved whose apps are told after the work at hand (a datagram delivered, a close
+    // finished, a sweep done): an app that closes sockets from the callback cannot pull the table
+    // out from under that work.
+    private readonly List<(UdpSocket Socket, SpliceEnd Reason)> _notices = [];
+
+    /// <summary>Tells the apps of the splices that dissolved (<see cref="EndSplice"/>); a socket closed meanwhile is not told.</summary>
+    internal void Notify()
+    {
+        if (_notifying || _notices.Count == 0)
+            return; // a close from a callback: the loop below takes what it adds
+        _notifying = true;
+        for (int i = 0; i < _notices.Count; i++)
+        {
+            (UdpSocket socket, SpliceEnd reason) = _notices[i];
+            if (socket.State != UdpSocketState.Closed && socket.SpliceDrain is null && socket.SpliceEnded == reason && socket.App is { } app)
+                app.OnSpliceEnded(socket, reason);
+        }
+        _notices.Clear();
+        _notifying = false;
+    }
+
+    private bool _notifying;
 
     // The idle timeouts of UDP splices: one sweep of the open sockets at a time, every quarter of
     // the shortest timeout (10 ms to 1 s), while a splice with a timeout exists.
@@ -303,8 +326,10 @@ internal sealed class UdpSocketTable
 
     private void SweepSplicesWithin(long idleTimeout)
     {
+        // One sweep pending at a time: a splice with a shorter timeout than the pending sweep's is
+        // timed from the sweep after it, which takes the shortest then.
         long interval = Math.Clamp(idleTimeout / 4, 10_000_000, 1_000_000_000);
-        if (_sweeping && interval >= _sweepInterval)
+        if (_sweeping)
             return;
         _sweepInterval = interval;
         _sweeping = !_layer.Context.Timers.Schedule(interval, (int)StackTimer.UdpApp, SweepPayload).IsNone;
@@ -329,6 +354,7 @@ internal sealed class UdpSocketTable
         }
         if (shortest > 0)
             SweepSplicesWithin(shortest);
+        Notify();
     }
 
     internal void Close(UdpSocket socket)
@@ -345,7 +371,8 @@ internal sealed class UdpSocketTable
                 break;
         }
         EndSplice(socket, SpliceEnd.Unspliced, notify: false);
-        if (socket.SpliceSource is { } source)
+        UdpSocket? source = socket.SpliceSource;
+        if (source is not null)
             EndSplice(source, SpliceEnd.DrainGone, notify: true);
         // Out of the open list: the last socket takes the slot.
         int last = _openCount - 1;
@@ -358,6 +385,7 @@ internal sealed class UdpSocketTable
         socket.Slot = -1;
         socket.SetClosed();
         _pool.Add(socket);
+        Notify(); // the source of a splice into it, now the table is whole again
     }
 
     /// <summary>

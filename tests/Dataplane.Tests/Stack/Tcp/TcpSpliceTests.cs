@@ -327,4 +327,59 @@ public class TcpSpliceTests
         Assert.Equal(60_000, lab.Source.SpliceMoved);
         Assert.Equal(0, allocated);
     }
+
+    /// <summary>
+    /// Tiny segments are gathered into the drain's own buffers, not moved one frame each: else a
+    /// peer sending a byte or ten at a time through a splice whose drain's peer reads slowly would
+    /// pin a packet buffer per segment, the drain's bound being in bytes (found in review).
+    /// </summary>
+    [Fact]
+    public void Tiny_segments_through_a_splice_do_not_pin_a_buffer_each()
+    {
+        Lab lab = Lab.Open(bWindow: 0);
+        Assert.Equal(TcpError.None, lab.Source.Splice(lab.Drain));
+        lab.A.Sent();
+        int before = lab.Host.BuffersOutstanding;
+        var data = new List<byte>();
+        for (int i = 0; i < 200; i++)
+        {
+            byte[] tiny = TcpLab.Bytes(10, seed: i);
+            data.AddRange(tiny);
+            lab.A.SendData(tiny);
+        }
+        lab.A.Sent();
+        lab.B.Sent();
+        Assert.Equal(2000, lab.Drain.SendQueued);
+        Assert.InRange(lab.Host.BuffersOutstanding - before, 1, 2);
+
+        lab.B.Window = 65535;
+        lab.B.SendAck();
+        Assert.Equal(data.ToArray(), lab.BReceives());
+    }
+
+    /// <summary>
+    /// A source whose connection closed with its stream's last bytes still waiting for the drain
+    /// stays spliced, and its idle timeout still holds: the close stopped every timer, the splice's
+    /// too, and a drain whose peer never opened its window kept the splice (and a relay's session)
+    /// forever (found in review).
+    /// </summary>
+    [Fact]
+    public void The_idle_timeout_holds_for_a_source_whose_connection_closed_with_bytes_left()
+    {
+        Lab lab = Lab.Open(tcpBuffer: 4096, bWindow: 0);
+        Assert.Equal(TcpError.None, lab.Source.Splice(lab.Drain, idleTimeout: 2_000_000_000));
+        for (int i = 0; i < 4; i++)
+            lab.A.SendData(TcpLab.Bytes(1000, seed: i));
+        lab.A.SendData(TcpLab.Bytes(500, seed: 9), TcpFlags.Ack | TcpFlags.Psh | TcpFlags.Fin);
+        Assert.True(lab.Source.ReadableBytes > 0);
+        Assert.Equal(TcpError.None, lab.Source.Shutdown());
+        TcpSeg fin = lab.A.Sent().Last(s => (s.Flags & TcpFlags.Fin) != 0);
+        lab.A.StackNxt = fin.Seq + 1;
+        lab.A.SendAck();
+        Assert.Equal(TcpState.Closed, lab.Source.State);
+        Assert.NotNull(lab.Source.SpliceDrain); // the stream's last bytes wait for the drain
+
+        lab.Wait(TimeSpan.FromSeconds(3));
+        Assert.Equal(SpliceEnd.IdleTimeout, lab.Source.SpliceEnded);
+    }
 }

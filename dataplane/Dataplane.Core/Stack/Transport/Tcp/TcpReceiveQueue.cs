@@ -99,15 +99,37 @@ internal sealed class TcpReceiveQueue
     /// <summary>
     /// Moves up to <paramref name="bytes"/> from the front to the end of <paramref name="drain"/>
     /// without a copy (a splice): whole pieces go with their packets; a piece cut at the limit stays
-    /// in both, its packet referenced once more. Returns the bytes moved.
+    /// in both, its packet referenced once more. A small piece is copied into the drain's own last
+    /// buffer instead, as <see cref="Append"/> gathers them: else a peer sending tiny segments
+    /// through a splice would pin a packet buffer per byte or two in the drain, whose bound is in
+    /// bytes. Returns the bytes moved (fewer when no buffer was left for a copy).
     /// </summary>
     public int MoveTo(TcpSendQueue drain, int bytes, BufferCache cache)
     {
+        BufferPool pool = cache.Pool;
         int moved = 0;
         while (_count > 0 && moved < bytes)
         {
             ref ReceivedPiece piece = ref _ring[_head];
             int n = Math.Min(piece.Length, bytes - moved);
+            if (n <= pool.DataRoom / 4)
+            {
+                int copied = 0;
+                while (copied < n)
+                {
+                    Span<byte> space = drain.Reserve(n - copied, cache);
+                    if (space.IsEmpty)
+                        break;
+                    FrameChain.Read(pool, piece.Packet, piece.Offset + copied, space);
+                    drain.Commit(space.Length);
+                    copied += space.Length;
+                }
+                moved += copied;
+                ConsumeFront(ref piece, copied, cache);
+                if (copied < n)
+                    break; // no buffer: the rest waits for the next move
+                continue;
+            }
             if (n < piece.Length)
                 cache.AddReference(piece.Packet); // the drain holds the front, the queue the rest
             drain.AppendPiece(piece.Packet, piece.Offset, n);

@@ -313,6 +313,8 @@ internal sealed partial class TcpSocket
         _retransmitAt = _delayedAckAt = _persistAt = _keepaliveAt = _stateAt = _rackTimerAt = _tlpAt = 0;
         Table.Cancel(ref _timer);
         _timerAt = 0;
+        if (_spliceDrain is not null && _spliceIdleAt != 0)
+            ArmTimer(_spliceIdleAt); // still spliced (the stream's last bytes wait for the drain): its idle timeout holds
         if (Parent is { } listener)
         {
             if (listener.Generation == _parentGeneration)

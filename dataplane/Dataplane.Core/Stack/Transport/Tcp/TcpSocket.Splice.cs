@@ -85,6 +85,7 @@ internal sealed partial class TcpSocket
         _spliceIdle = idleTimeout;
         EndWrite();
         drain._spliceSource = this;
+        drain._reserved = 0; // a span the app reserved is no longer the end of the queue
         SpliceEnded = SpliceEnd.None;
         _spliceMovedAt = idleSince > 0 ? Math.Min(idleSince, Now) : Now;
         if (idleTimeout > 0)

@@ -295,8 +295,8 @@ internal sealed partial class TcpSocket
         Scope = -1;
         Parent = null;
         Pending = 0;
-        ForgetShare();
-        ForgetSplice(); // a socket reused within a turn starts with a whole share (it may still be on the turn queue: harmless, TakeTurn checks the state)
+        ForgetShare(); // a socket reused within a turn starts with a whole share (it may still be on the turn queue: harmless, TakeTurn checks the state)
+        ForgetSplice();
         NextListener = null;
         ResetProtocol();
     }
