@@ -112,8 +112,10 @@ internal sealed partial class TcpSocket
         }
         if (_windowHeld)
         {
+            // The held update; none once the peer's FIN came: it sends nothing more, and a bare
+            // ACK of what was acknowledged already only draws a reset from a peer closed by then.
             _windowHeld = false;
-            _ackNow = true;
+            _ackNow |= !_finReceived;
         }
         Output();
         Dispatch();
