@@ -517,6 +517,14 @@ internal sealed class RelayBench
     {
         string log = _lab.File($"{Key(row)}-http{family}-wrk.txt");
         int limit = _options.Duration + 30;
+        // Every row relays from the router's one right address to nginx, which closes first and so
+        // holds each connection of the row before in TIME-WAIT for a minute. A relay's SYN that
+        // meets one (its sequence number and timestamp unrelated to the last relay's) is taken for
+        // an old duplicate and answered with an ACK, and the relay tries again a second later: the
+        // row measured that second, not itself (the dataplane's splice row, run right after
+        // HAProxy's, made 340 connections a second; alone, 10,000). Each row starts as on a
+        // machine of its own: the right host's TIME-WAIT emptied first (ss -K).
+        NetnsLab.Execute("ip", "netns", "exec", _right, "ss", "-K", "state", "time-wait");
         (int exit, bool timedOut, string output) = await ToolAsync(_left, limit, log,
             "wrk", "-t", WrkThreads.ToString(CultureInfo.InvariantCulture), "-c", WrkConnections.ToString(CultureInfo.InvariantCulture),
             "-d", $"{_options.Duration}s", "--timeout", "5s", "-H", "Connection: close",
