@@ -548,15 +548,13 @@ internal sealed class RelayBench
     private async Task<BenchCell> MemoryCellAsync(string row, int family, string address, int port, int pid)
     {
         int pairs = _options.Pairs;
-        using var idle = IdleConnections.Listen(_right, family, IdlePort, pairs + 128);
-        await Task.Delay(500, _cancel).ConfigureAwait(false);
-        long? before = ProcFigures.ResidentBytes(pid);
+        using var idle = IdleConnections.Listen(_right, family, IdlePort, pairs + 128); // listening when it returns
+        long? before = await SettledResidentBytesAsync(pid).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
         int connected = await idle.ConnectAsync(_left, new IPEndPoint(IPAddress.Parse(address), port), pairs, batch: 100, TimeSpan.FromSeconds(10), _cancel).ConfigureAwait(false);
         await WaitAsync(30, $"{connected} connections at the idle sink", () => idle.Accepted >= connected).ConfigureAwait(false);
         double seconds = clock.Elapsed.TotalSeconds;
-        await Task.Delay(1000, _cancel).ConfigureAwait(false);
-        long? after = ProcFigures.ResidentBytes(pid);
+        long? after = await SettledResidentBytesAsync(pid).ConfigureAwait(false);
         int accepted = idle.Accepted;
         _report.Log($"{row} IPv{family}: {connected} of {pairs} connected, {accepted} accepted at the sink in {seconds:0.0}s; RSS of pid {pid} {before} -> {after} bytes");
         if (before is null || after is null)
@@ -585,6 +583,26 @@ internal sealed class RelayBench
             _cancel.ThrowIfCancellationRequested();
             return (ended ? process.ExitCode : -1, !ended, process.Output);
         }
+    }
+
+    /// <summary>
+    /// The RSS of <paramref name="pid"/> once it stopped moving (the same in two readings 100 ms
+    /// apart: the relay has taken in what it was handed), or after 5 s whatever it is; null when
+    /// it cannot be read.
+    /// </summary>
+    private async Task<long?> SettledResidentBytesAsync(int pid)
+    {
+        long? last = ProcFigures.ResidentBytes(pid);
+        var clock = Stopwatch.StartNew();
+        while (last is not null && clock.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            await Task.Delay(100, _cancel).ConfigureAwait(false);
+            long? now = ProcFigures.ResidentBytes(pid);
+            if (now == last)
+                break;
+            last = now;
+        }
+        return last;
     }
 
     private async Task<bool> WaitAsync(int seconds, string what, Func<Task<bool>> condition)

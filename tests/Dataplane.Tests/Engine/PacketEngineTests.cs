@@ -140,13 +140,15 @@ public class PacketEngineTests
         WorkerCounters counters = engine.Workers[0].Context.Counters;
         try
         {
-            Thread.Sleep(200);
+            // Idle once it has slept; then 50 sleeps more, counted, not timed (the memory port has no
+            // descriptor, so a sleep lasts 1 ms: a few hundred a second on a quiet machine).
+            Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref counters.Sleeps) > 0, TimeSpan.FromSeconds(10)), "the idle worker never slept");
             long loops = Volatile.Read(ref counters.Loops), sleeps = Volatile.Read(ref counters.Sleeps);
-            Thread.Sleep(500);
+            long first = sleeps;
+            Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref counters.Sleeps) - first >= 50, TimeSpan.FromSeconds(10)),
+                $"{Volatile.Read(ref counters.Sleeps) - first} sleeps in 10 s");
             loops = Volatile.Read(ref counters.Loops) - loops;
             sleeps = Volatile.Read(ref counters.Sleeps) - sleeps;
-            // The memory port has no descriptor, so the sleep lasts 1 ms: hundreds of sleeps in 0.5 s.
-            Assert.True(sleeps > 10, $"{sleeps} sleeps in 0.5 s");
             Assert.True(loops < 256 * sleeps, $"{loops} turns for {sleeps} sleeps: {loops / sleeps} per wake");
         }
         finally

@@ -109,13 +109,13 @@ internal sealed class TcpRelayApp : TcpApp
         if (IsSplice)
         {
             // What the client sent meanwhile waits in its receive queue: the splice moves it first.
-            Splice(session, session.Client, session.Server, ref session.Up);
-            Splice(session, session.Server, session.Client, ref session.Down);
+            Splice(session.Client, session.Server, ref session.Up);
+            Splice(session.Server, session.Client, ref session.Down);
         }
         else
         {
-            Copy(session, session.Client, session.Server, ref session.Up);
-            Copy(session, session.Server, session.Client, ref session.Down);
+            Copy(session.Client, session.Server, ref session.Up);
+            Copy(session.Server, session.Client, ref session.Down);
         }
     }
 
@@ -125,9 +125,9 @@ internal sealed class TcpRelayApp : TcpApp
         if (connection.UserState is not RelaySession { Connected: true } session || IsSplice)
             return; // before the far side is up the bytes wait; in splice mode the splice moves them
         if (connection == session.Client)
-            Copy(session, session.Client, session.Server, ref session.Up);
+            Copy(session.Client, session.Server, ref session.Up);
         else
-            Copy(session, session.Server, session.Client, ref session.Down);
+            Copy(session.Server, session.Client, ref session.Down);
     }
 
     /// <inheritdoc/>
@@ -136,9 +136,9 @@ internal sealed class TcpRelayApp : TcpApp
         if (connection.UserState is not RelaySession { Connected: true } session || IsSplice)
             return;
         if (connection == session.Server)
-            Copy(session, session.Client, session.Server, ref session.Up);
+            Copy(session.Client, session.Server, ref session.Up);
         else
-            Copy(session, session.Server, session.Client, ref session.Down);
+            Copy(session.Server, session.Client, ref session.Down);
     }
 
     /// <inheritdoc/>
@@ -155,7 +155,7 @@ internal sealed class TcpRelayApp : TcpApp
         {
             case SpliceEnd.EndOfStream:
             case SpliceEnd.MaximumReached:
-                Finish(session, drain, ref direction);
+                Finish(drain, ref direction);
                 break;
             case SpliceEnd.IdleTimeout:
                 // A splice's idle timeout is its own direction's; the session is idle only when the
@@ -163,7 +163,7 @@ internal sealed class TcpRelayApp : TcpApp
                 TcpSocket other = up ? session.Server : session.Client;
                 long otherMoved = other.SpliceDrain is not null ? other.SpliceLastMove : 0;
                 if (otherMoved != 0 && Tcp.Context.Now - otherMoved < _idleTimeout)
-                    Splice(session, source, drain, ref direction, otherMoved);
+                    Splice(source, drain, ref direction, otherMoved);
                 else
                     Reset(session, TcpCounter.RelayIdleClosed);
                 break;
@@ -217,7 +217,7 @@ internal sealed class TcpRelayApp : TcpApp
 
     private long SweepInterval => Math.Max(Math.Min(_idleTimeout / 4, 1_000_000_000), 1_000_000);
 
-    private void Splice(RelaySession session, TcpSocket source, TcpSocket drain, ref Direction direction, long idleFrom = 0)
+    private void Splice(TcpSocket source, TcpSocket drain, ref Direction direction, long idleFrom = 0)
     {
         long max = 0;
         if (_maxBytes > 0)
@@ -225,7 +225,7 @@ internal sealed class TcpRelayApp : TcpApp
             max = _maxBytes - direction.Moved;
             if (max <= 0)
             {
-                Finish(session, drain, ref direction);
+                Finish(drain, ref direction);
                 return;
             }
         }
@@ -234,12 +234,12 @@ internal sealed class TcpRelayApp : TcpApp
         {
             // The source's stream ended already, or the drain shut down: as the splice would have ended.
             if (source.IsReceiveFinished || source.State is not (TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2 or TcpState.CloseWait))
-                Finish(session, drain, ref direction);
+                Finish(drain, ref direction);
         }
     }
 
     /// <summary>Copy mode: moves what <paramref name="to"/> takes, read in place and written to it.</summary>
-    private void Copy(RelaySession session, TcpSocket from, TcpSocket to, ref Direction direction)
+    private void Copy(TcpSocket from, TcpSocket to, ref Direction direction)
     {
         if (direction.Done)
             return;
@@ -261,11 +261,11 @@ internal sealed class TcpRelayApp : TcpApp
                 break;
         }
         if ((_maxBytes > 0 && direction.Moved >= _maxBytes) || from.IsReceiveFinished)
-            Finish(session, to, ref direction);
+            Finish(to, ref direction);
     }
 
     /// <summary>A direction ended (its source's FIN, or its maximum): the far side gets a FIN after what moved.</summary>
-    private static void Finish(RelaySession session, TcpSocket drain, ref Direction direction)
+    private static void Finish(TcpSocket drain, ref Direction direction)
     {
         if (direction.Done)
             return;

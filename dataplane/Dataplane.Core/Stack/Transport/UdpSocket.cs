@@ -173,14 +173,6 @@ internal sealed class UdpSocket
         EndChange();
     }
 
-    internal void SetSplice(UdpSocket? drain, UdpSocket? source)
-    {
-        BeginChange();
-        SpliceDrain = drain;
-        SpliceSource = source;
-        EndChange();
-    }
-
     internal void SetSpliceDrain(UdpSocket? drain)
     {
         BeginChange();
