@@ -140,6 +140,35 @@ public unsafe class StructLayoutTests
     }
 
     [Fact]
+    public void TpacketReq_is_16_bytes_of_four_u32()
+    {
+        TpacketReq r = default;
+        Assert.Equal(16, sizeof(TpacketReq));
+        Assert.Equal(0, Layout.Offset(&r, &r.BlockSize));
+        Assert.Equal(4, Layout.Offset(&r, &r.BlockCount));
+        Assert.Equal(8, Layout.Offset(&r, &r.FrameSize));
+        Assert.Equal(12, Layout.Offset(&r, &r.FrameCount));
+    }
+
+    [Fact]
+    public void Tpacket2Hdr_is_32_bytes_with_the_vlan_fields_at_24()
+    {
+        Tpacket2Hdr h = default;
+        Assert.Equal(32, sizeof(Tpacket2Hdr));
+        Assert.Equal(0, Layout.Offset(&h, &h.Status));
+        Assert.Equal(4, Layout.Offset(&h, &h.Length));
+        Assert.Equal(8, Layout.Offset(&h, &h.SnapLength));
+        Assert.Equal(12, Layout.Offset(&h, &h.MacOffset));
+        Assert.Equal(14, Layout.Offset(&h, &h.NetworkOffset));
+        Assert.Equal(16, Layout.Offset(&h, &h.Seconds));
+        Assert.Equal(20, Layout.Offset(&h, &h.Nanoseconds));
+        Assert.Equal(24, Layout.Offset(&h, &h.VlanTci));
+        Assert.Equal(26, Layout.Offset(&h, &h.VlanTpid));
+        // TPACKET2_HDRLEN = TPACKET_ALIGN(sizeof(struct tpacket2_hdr)) + sizeof(struct sockaddr_ll) = 32 + 20.
+        Assert.Equal(Tpacket2Hdr.AddressOffset, 52 - sizeof(SockaddrLl));
+    }
+
+    [Fact]
     public void Tx_frame_data_starts_at_TPACKET3_HDRLEN_minus_sockaddr_ll()
     {
         // TPACKET3_HDRLEN = TPACKET_ALIGN(sizeof(struct tpacket3_hdr)) + sizeof(struct sockaddr_ll) = 48 + 20 = 0x44.

@@ -7,7 +7,7 @@ namespace Dataplane.Drivers.AfPacket;
 
 /// <summary>
 /// The <c>afpacket</c> driver: an existing Linux interface (a veth end, a NIC the kernel keeps)
-/// used through AF_PACKET sockets with TPACKET_V3 rings mapped into the process (packet(7), the
+/// used through AF_PACKET sockets with rings mapped into the process (packet(7), the
 /// kernel's Documentation/networking/packet_mmap.rst). One socket per queue, bound to the interface;
 /// the queues form one PACKET_FANOUT group, so the kernel spreads the flows over them by hash as a
 /// NIC's RSS would. Frames carry a virtio-net header (PACKET_VNET_HDR) for checksum and
@@ -78,7 +78,7 @@ internal sealed class AfPacketPort : IPort
 
     /// <summary>
     /// Checksums arrive verified or partial and may leave partial (the virtio-net header says which);
-    /// the kernel's flow hash comes with every frame; and a veth peer's TSO super-frames arrive whole,
+    /// and a veth peer's TSO super-frames arrive whole,
     /// which is LRO as far as the stack can tell. Segmentation on the way out (TSO) when the port was
     /// asked for it: a super-frame leaves whole by sendmsg with its gso_type and gso_size, and the
     /// kernel segments it in software (GSO) or hands it whole to a device that can (veth does, so
@@ -170,7 +170,7 @@ internal sealed class AfPacketPort : IPort
         return new AfPacketQueue(Channel(queue), cache);
     }
 
-    /// <summary>The descriptor of queue <paramref name="queue"/>'s socket: readable when a receive block is ready, for epoll.</summary>
+    /// <summary>The descriptor of queue <paramref name="queue"/>'s socket: readable when a receive slot is ready, for epoll.</summary>
     public FileDescriptor Descriptor(int queue) => Channel(queue).Socket.Descriptor;
 
     /// <summary>

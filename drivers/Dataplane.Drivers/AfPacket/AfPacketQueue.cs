@@ -11,9 +11,8 @@ namespace Dataplane.Drivers.AfPacket;
 /// </summary>
 /// <remarks>
 /// Receive facts: checksum state and merged frames come from each frame's virtio-net header (per
-/// frame). tp_rxhash is the kernel's flow hash, not the symmetric Toeplitz hash the engine places
-/// flows by, so the driver never claims it (<see cref="AfPacketReceiveRing"/>) and the engine hashes
-/// every frame.
+/// frame). The kernel's flow hash is not the symmetric Toeplitz hash the engine places flows by
+/// (and a TPACKET_V2 slot has none), so the engine hashes every frame.
 /// </remarks>
 [PacketPath("afpacket", Checksum = OffloadReport.PerFrame, RssHash = OffloadReport.Never, Lro = OffloadReport.PerFrame)]
 internal readonly struct AfPacketQueue : IQueuePair
@@ -27,7 +26,7 @@ internal readonly struct AfPacketQueue : IQueuePair
         _cache = cache;
     }
 
-    /// <summary>The socket's descriptor: readable (EPOLLIN) when a receive block is ours, for the worker's sleep.</summary>
+    /// <summary>The socket's descriptor: readable (EPOLLIN) when a receive slot is ours, for the worker's sleep.</summary>
     public FileDescriptor Descriptor => _channel.Socket.Descriptor;
 
     /// <inheritdoc/>

@@ -22,7 +22,6 @@ internal sealed class AfPacketTransmitRing
     private const uint TimestampBits = TpStatus.TimestampSoftware | TpStatus.TimestampSysHardware | TpStatus.TimestampRawHardware;
 
     private readonly PinnedMemory _mapping;
-    private readonly int _ringOffset;
     private readonly int _slotSize;
     private readonly int _slotMask;
     private readonly int _frameRoom;
@@ -33,7 +32,7 @@ internal sealed class AfPacketTransmitRing
     private int _head; // the next slot to fill; the kernel's head is here too unless it stopped early
 
     /// <summary>
-    /// The ring after the receive ring in <paramref name="mapping"/>, as <paramref name="geometry"/>
+    /// The ring in <paramref name="mapping"/>, as <paramref name="geometry"/>
     /// shaped it, kicked through <paramref name="socket"/>; frames longer than a slot go by sendmsg on
     /// <paramref name="chainSocket"/>, which has no ring.
     /// </summary>
@@ -41,7 +40,6 @@ internal sealed class AfPacketTransmitRing
     {
         _chainSocket = chainSocket;
         _mapping = mapping;
-        _ringOffset = (int)geometry.Rx.RingSize;
         _slotSize = geometry.TxSlotSize;
         _slotMask = AfPacketGeometry.TxSlotCount - 1;
         _frameRoom = geometry.TxFrameRoom;
@@ -60,7 +58,7 @@ internal sealed class AfPacketTransmitRing
     /// </summary>
     public int Transmit(ReadOnlySpan<PacketBuffer> burst, BufferCache cache)
     {
-        Span<byte> ring = _mapping.Span.Slice(_ringOffset, (_slotMask + 1) * _slotSize);
+        Span<byte> ring = _mapping.Span[..((_slotMask + 1) * _slotSize)];
         BufferPool pool = cache.Pool;
         int taken = 0;
         int queued = 0;

@@ -9,6 +9,13 @@ public enum PacketOption
     DropMembership = 2,
     /// <summary>PACKET_RX_RING: a <see cref="TpacketReq3"/> (with TPACKET_V3) describing the receive ring.</summary>
     RxRing = 5,
+    /// <summary>
+    /// PACKET_COPY_THRESH: an int, non-zero to turn it on. A TPACKET_V1/V2 receive ring whose slot is
+    /// too short for a frame gets the frame cut to the slot and marked TP_STATUS_COPY, and the whole
+    /// frame is queued on the socket for recvmsg (af_packet.c, tpacket_rcv), while the socket's
+    /// receive buffer has room.
+    /// </summary>
+    CopyThreshold = 7,
     /// <summary>PACKET_STATISTICS: read a <see cref="TpacketStatsV3"/>; reading resets the counters.</summary>
     Statistics = 6,
     /// <summary>PACKET_VERSION: the ring header format, <see cref="TpacketVersion"/>; set before the rings.</summary>
@@ -77,7 +84,7 @@ public static class TpStatus
     public const uint Kernel = 0;
     /// <summary>TP_STATUS_USER (receive): the block is the reader's until it writes Kernel back.</summary>
     public const uint User = 1 << 0;
-    /// <summary>TP_STATUS_COPY: the frame was truncated to the frame size; the rest was not copied.</summary>
+    /// <summary>TP_STATUS_COPY (TPACKET_V1/V2 receive): the frame was cut to its slot and queued whole on the socket (PACKET_COPY_THRESH), for recvmsg.</summary>
     public const uint Copy = 1 << 1;
     /// <summary>TP_STATUS_LOSING: frames were dropped since the last PACKET_STATISTICS read.</summary>
     public const uint Losing = 1 << 2;

@@ -6,8 +6,8 @@ namespace Dataplane.Native;
 
 /// <summary>
 /// An AF_PACKET socket (packet(7); the kernel's Documentation/networking/packet_mmap.rst): raw
-/// Ethernet frames of one interface, through TPACKET_V3 rings mapped into this process. The set-up
-/// order the kernel wants: <see cref="Open"/>, <see cref="SetVersion"/>, <see cref="EnableVnetHeader"/>
+/// Ethernet frames of one interface, through TPACKET_V2 or V3 rings mapped into this process, or by
+/// recvmsg and sendmsg. The set-up order the kernel wants: <see cref="Open"/>, <see cref="SetVersion"/>, <see cref="EnableVnetHeader"/>
 /// and <see cref="EnableQdiscBypass"/> if wanted, <see cref="SetRxRing"/> / <see cref="SetTxRing"/>,
 /// <see cref="MapRings"/>, <see cref="Bind"/>, then <see cref="JoinFanout"/> (fanout needs a bound socket).
 /// </summary>
@@ -56,11 +56,34 @@ public sealed unsafe class PacketSocket : IDisposable
         NativeException.ThrowIfFailed(result, $"bind(AF_PACKET, ifindex {interfaceIndex})");
     }
 
-    /// <summary>PACKET_VERSION: the ring format; <see cref="TpacketVersion.V3"/> for the block rings here.</summary>
+    /// <summary>PACKET_VERSION: the ring format of both rings: <see cref="TpacketVersion.V2"/> for fixed slots, <see cref="TpacketVersion.V3"/> for blocks.</summary>
     public void SetVersion(TpacketVersion version) => SetOption(PacketOption.Version, (int)version);
 
     /// <summary>PACKET_RX_RING: create the receive ring (after <see cref="SetVersion"/>).</summary>
     public void SetRxRing(in TpacketReq3 ring) => SetOption(PacketOption.RxRing, ring);
+
+    /// <summary>PACKET_RX_RING for a TPACKET_V1 or TPACKET_V2 socket: a ring of fixed frame slots.</summary>
+    public void SetRxRing(in TpacketReq ring) => SetOption(PacketOption.RxRing, ring);
+
+    /// <summary>
+    /// PACKET_COPY_THRESH: with a TPACKET_V2 receive ring, a frame longer than a slot is cut to the
+    /// slot, marked TP_STATUS_COPY, and queued whole on the socket, to be read with
+    /// <see cref="ReceiveScattered"/> (af_packet.c, tpacket_rcv), as long as the socket's receive
+    /// buffer (<see cref="SetReceiveBuffer"/>) has room; without room it is only cut.
+    /// </summary>
+    public void EnableCopyThreshold() => SetOption(PacketOption.CopyThreshold, 1);
+
+    /// <summary>
+    /// SO_RCVBUFFORCE (past net.core.rmem_max, with CAP_NET_ADMIN), or SO_RCVBUF capped at rmem_max
+    /// without it: the bytes of frames the socket may hold queued (the kernel counts their truesize).
+    /// </summary>
+    public void SetReceiveBuffer(int bytes)
+    {
+        int result = SystemCall.Result(setsockopt(Descriptor.Value, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(int)));
+        if (result == -Errno.EPERM)
+            result = setsockopt(Descriptor.Value, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(int));
+        NativeException.ThrowIfFailed(result, $"setsockopt(SO_RCVBUFFORCE, {bytes})");
+    }
 
     /// <summary>
     /// PACKET_TX_RING: create the transmit ring. With TPACKET_V3 its retire timeout, private size and
@@ -136,6 +159,24 @@ public sealed unsafe class PacketSocket : IDisposable
         }
     }
 
+    /// <summary>
+    /// recvmsg(2) of the frame at the head of the socket's queue, scattered over the buffers
+    /// <paramref name="vectors"/> point to (pinned by the caller), MSG_DONTWAIT: the frame's whole
+    /// length (MSG_TRUNC: even when the buffers held less, and the rest is gone) or <c>-errno</c>,
+    /// EAGAIN when nothing is queued. With <see cref="EnableVnetHeader"/> the frame's virtio-net header
+    /// comes first (af_packet.c, packet_recvmsg) and counts in the length.
+    /// </summary>
+    public nint ReceiveScattered(ReadOnlySpan<IoVec> vectors)
+    {
+        fixed (IoVec* iov = vectors)
+        {
+            Tmds.Linux.msghdr message = default;
+            message.msg_iov = (Tmds.Linux.iovec*)iov;
+            message.msg_iovlen = vectors.Length;
+            return SystemCall.Result((nint)(long)recvmsg(Descriptor.Value, &message, MSG_DONTWAIT | MSG_TRUNC));
+        }
+    }
+
     /// <summary>send(2) of one frame without the ring: bytes sent or <c>-errno</c>.</summary>
     public nint Send(ReadOnlySpan<byte> frame)
     {
@@ -167,6 +208,7 @@ public sealed unsafe class PacketSocket : IDisposable
         PacketOption.AddMembership => "ADD_MEMBERSHIP",
         PacketOption.DropMembership => "DROP_MEMBERSHIP",
         PacketOption.RxRing => "RX_RING",
+        PacketOption.CopyThreshold => "COPY_THRESH",
         PacketOption.Statistics => "STATISTICS",
         PacketOption.Version => "VERSION",
         PacketOption.TxRing => "TX_RING",

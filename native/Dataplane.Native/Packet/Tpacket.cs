@@ -42,6 +42,69 @@ public struct TpacketReq3
 }
 
 /// <summary>
+/// <c>struct tpacket_req</c> (<c>/usr/include/linux/if_packet.h</c>): the shape of a TPACKET_V1 or
+/// TPACKET_V2 ring, 16 bytes: fixed frame slots, <see cref="FrameSize"/> apart, in blocks of
+/// <see cref="BlockSize"/> (a multiple of the page size and of the frame size, so that frame i sits
+/// i frame sizes into the mapping).
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = 16)]
+public struct TpacketReq
+{
+    /// <summary><c>tp_block_size</c>: bytes per block, a multiple of the page size.</summary>
+    [FieldOffset(0)] public uint BlockSize;
+    /// <summary><c>tp_block_nr</c>: blocks in the ring.</summary>
+    [FieldOffset(4)] public uint BlockCount;
+    /// <summary><c>tp_frame_size</c>: bytes per frame slot, a multiple of 16 (TPACKET_ALIGNMENT).</summary>
+    [FieldOffset(8)] public uint FrameSize;
+    /// <summary><c>tp_frame_nr</c>: block size / frame size x block count.</summary>
+    [FieldOffset(12)] public uint FrameCount;
+
+    /// <summary>A ring of <paramref name="blockCount"/> blocks of <paramref name="blockSize"/> bytes, in slots of <paramref name="frameSize"/>.</summary>
+    public static TpacketReq Create(uint blockSize, uint blockCount, uint frameSize) => new()
+    {
+        BlockSize = blockSize,
+        BlockCount = blockCount,
+        FrameSize = frameSize,
+        FrameCount = blockSize / frameSize * blockCount,
+    };
+
+    /// <summary>The bytes the ring takes in the mapping: block size x block count.</summary>
+    public readonly nuint RingSize => (nuint)BlockSize * BlockCount;
+}
+
+/// <summary>
+/// <c>struct tpacket2_hdr</c> (<c>/usr/include/linux/if_packet.h</c>): the header of one frame slot
+/// of a TPACKET_V2 ring, 32 bytes. Receive: the kernel fills a slot whose <see cref="Status"/> is
+/// TP_STATUS_KERNEL and hands it over by setting TP_STATUS_USER, one frame at a time; the frame is at
+/// <see cref="MacOffset"/> from the header, its <c>sockaddr_ll</c> at <see cref="AddressOffset"/>.
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = 32)]
+public struct Tpacket2Hdr
+{
+    /// <summary>Where the slot's <c>sockaddr_ll</c> sits: TPACKET_ALIGN(sizeof(struct tpacket2_hdr)).</summary>
+    public const int AddressOffset = 32;
+
+    /// <summary><c>tp_status</c>: TP_STATUS_* bits and the slot's owner (read and written volatile).</summary>
+    [FieldOffset(0)] public uint Status;
+    /// <summary><c>tp_len</c>: the frame's length on the wire.</summary>
+    [FieldOffset(4)] public uint Length;
+    /// <summary><c>tp_snaplen</c>: bytes of it in the slot (fewer than <see cref="Length"/> when cut to the slot).</summary>
+    [FieldOffset(8)] public uint SnapLength;
+    /// <summary><c>tp_mac</c>: from this header to the frame's Ethernet header.</summary>
+    [FieldOffset(12)] public ushort MacOffset;
+    /// <summary><c>tp_net</c>: from this header to the frame's network header.</summary>
+    [FieldOffset(14)] public ushort NetworkOffset;
+    /// <summary><c>tp_sec</c>: receive timestamp, seconds.</summary>
+    [FieldOffset(16)] public uint Seconds;
+    /// <summary><c>tp_nsec</c>: receive timestamp, nanoseconds.</summary>
+    [FieldOffset(20)] public uint Nanoseconds;
+    /// <summary><c>tp_vlan_tci</c>: a stripped VLAN tag, with TP_STATUS_VLAN_VALID.</summary>
+    [FieldOffset(24)] public ushort VlanTci;
+    /// <summary><c>tp_vlan_tpid</c>: its TPID, with TP_STATUS_VLAN_TPID_VALID.</summary>
+    [FieldOffset(26)] public ushort VlanTpid;
+}
+
+/// <summary>
 /// <c>struct tpacket_hdr_v1</c> (<c>/usr/include/linux/if_packet.h</c>): the header of a TPACKET_V3
 /// receive block, inside <see cref="TpacketBlockDesc"/>. 40 bytes.
 /// </summary>

@@ -142,6 +142,37 @@ internal sealed class AfPacketLab : IDisposable
         InPeer("python3", "-c",
             $"import socket\ns = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)\ns.bind(('{PeerInterface}', 0))\ns.send(bytes.fromhex('{Convert.ToHexString(frame)}'))");
 
+    /// <summary>The local experimental EtherType of <see cref="SendNumberedFromPeer"/>'s frames.</summary>
+    public const ushort NumberedEtherType = 0x88b5;
+
+    /// <summary>
+    /// Sends one frame per entry of <paramref name="frames"/> out of the peer's end, in order, through
+    /// a packet socket of the peer: to <paramref name="destination"/>, an 802.1Q tag first when the
+    /// entry's tag is not 0, then <see cref="NumberedEtherType"/>, the frame's number (4 bytes, from
+    /// 0) and <see cref="NumberedByte"/>s up to the entry's length on the wire.
+    /// </summary>
+    public void SendNumberedFromPeer(MacAddress destination, IReadOnlyList<(int Length, ushort Tag)> frames)
+    {
+        string spec = string.Join(",", frames.Select(f => $"({f.Length},{f.Tag})"));
+        InPeer("python3", "-c", $$"""
+            import socket, struct
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+            s.bind(('{{PeerInterface}}', 0))
+            dst = bytes.fromhex('{{destination.ToString().Replace(":", "", StringComparison.Ordinal)}}')
+            src = open('/sys/class/net/{{PeerInterface}}/address').read().strip().replace(':', '')
+            head0 = dst + bytes.fromhex(src)
+            pattern = bytes(range(256)) * 257
+            for i, (length, tag) in enumerate([{{spec}}]):
+                head = head0 + (struct.pack('!HH', 0x8100, tag) if tag else b'') + struct.pack('!HI', {{NumberedEtherType}}, i)
+                n = length - len(head)
+                body = pattern[i % 256:][:n]
+                s.send(head + body)
+            """);
+    }
+
+    /// <summary>Byte <paramref name="index"/> (from the first byte after the number) of numbered frame <paramref name="number"/>.</summary>
+    public static byte NumberedByte(int number, int index) => (byte)(number + index);
+
     /// <summary>Kills what the lab started (by PID) and removes the namespace and the veth pair.</summary>
     public void Dispose()
     {

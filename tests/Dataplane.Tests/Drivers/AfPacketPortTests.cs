@@ -87,9 +87,8 @@ public class AfPacketPortTests
         Assert.All(udp, f =>
         {
             Assert.Equal(f.Queue, f.Metadata.Queue);
-            // The kernel's hash travels along, but is not claimed as the engine's placement hash.
-            Assert.True((f.Metadata.Offload & OffloadFlags.RssHashValid) == 0, "the kernel's hash was claimed as the symmetric RSS hash");
-            Assert.NotEqual(0u, f.Metadata.RssHash);
+            // The kernel's flow hash is not the engine's placement hash: the engine hashes every frame.
+            Assert.True((f.Metadata.Offload & OffloadFlags.RssHashValid) == 0, "a hash was claimed as the symmetric RSS hash");
             Assert.Equal(1, f.Metadata.Segments);
         });
         // 64 flows over two queues: both get some (all on one would be a 1 in 2^63 chance).
@@ -462,7 +461,102 @@ public class AfPacketPortTests
     }
 
     [SkippableFact]
-    public void Bursts_of_one_frame_resume_inside_a_block_and_deliver_every_frame_once_in_order()
+    public void Frames_longer_than_a_slot_come_whole_by_recvmsg_in_order_among_the_slots_with_their_VLAN_tags()
+    {
+        RequireLab();
+        using var lab = new AfPacketLab(mtu: 30_000);
+        using AfPacketPort port = AfPacketPort.Open("p0", lab.Interface);
+        var pool = new BufferPool(1024);
+        var drain = new QueueDrain(port, new BufferCache(pool));
+        port.Start();
+
+        // Receive slots stop at 16 KiB: the 20,000- and 29,000-byte frames are cut to their slots
+        // and come whole off the socket's queue, between the short ones that fit their slots.
+        (int, ushort)[] frames =
+        [
+            (64, 0), (20_000, 0), (64, 5 << 13 | 11), (29_000, 5 << 13 | 11), (1_514, 0), (20_000, 0), (20_000, 7), (64, 0),
+        ];
+        lab.SendNumberedFromPeer(port.Mac, frames);
+
+        Assert.True(drain.Until(fs => fs.Count(IsNumbered) == frames.Length, Patience), $"not every numbered frame arrived: {Describe(drain.Frames)}");
+        ReceivedFrame[] numbered = [.. drain.Frames.Where(IsNumbered)];
+        int room = pool.BufferSize - pool.Headroom;
+        for (int i = 0; i < frames.Length; i++)
+        {
+            (int length, ushort tag) = frames[i];
+            ReceivedFrame f = numbered[i];
+            Assert.Equal(i, Number(f));
+            Assert.Equal(length, f.Bytes.Length);
+            Assert.Equal(length, f.Metadata.PacketLength);
+            Assert.Equal((length + room - 1) / room, f.Metadata.Segments);
+            Assert.Equal(f.Metadata.Segments, f.Pieces.Length);
+            Assert.Equal(lab.PeerMac().ToString(), new MacAddress(f.Bytes.AsSpan(6, 6)).ToString());
+            int at = 12;
+            if (tag != 0)
+            {
+                Assert.Equal((ushort)EtherType.Vlan, BinaryPrimitives.ReadUInt16BigEndian(f.Bytes.AsSpan(12)));
+                Assert.Equal(tag, BinaryPrimitives.ReadUInt16BigEndian(f.Bytes.AsSpan(14)));
+                at = 16;
+            }
+            int body = at + 6;
+            for (int j = body; j < length; j++)
+                Assert.True(f.Bytes[j] == AfPacketLab.NumberedByte(i, j - body), $"frame {i} byte {j} is {f.Bytes[j]}");
+        }
+        Assert.Equal(0, port.Counters(0).ReceiveDrops);
+    }
+
+    [SkippableFact]
+    public void Long_frames_past_the_queue_room_are_counted_as_drops_and_the_rest_stay_whole_and_in_order()
+    {
+        RequireLab();
+        using var lab = new AfPacketLab(mtu: 65_000);
+        using AfPacketPort port = AfPacketPort.Open("p0", lab.Interface);
+        var pool = new BufferPool(4096);
+        var drain = new QueueDrain(port, new BufferCache(pool));
+        port.Start();
+
+        // Nobody reads while the peer sends 400 frames of 64,000 bytes: each fits a slot only cut,
+        // and the socket's receive buffer holds about 250 of them whole (16 MiB of truesize); the
+        // slots of the rest say cut and not queued. The 512 slots hold all 400.
+        const int Count = 400, Length = 64_000;
+        lab.SendNumberedFromPeer(port.Mac, [.. Enumerable.Repeat((Length, (ushort)0), Count)]);
+        drain.UntilQuiet(TimeSpan.FromMilliseconds(500), Patience);
+
+        ReceivedFrame[] numbered = [.. drain.Frames.Where(IsNumbered)];
+        long drops = port.Counters(0).ReceiveDrops;
+        Assert.True(drops > 0, $"no drops: {numbered.Length} frames came whole");
+        Assert.NotEmpty(numbered);
+        Assert.Equal(Count, numbered.Length + drops);
+        // Whole and in order: a cut frame never put the queue out of step with the slots.
+        Assert.Equal(numbered.Select(Number).Order(), numbered.Select(Number));
+        Assert.All(numbered, f =>
+        {
+            Assert.Equal(Length, f.Bytes.Length);
+            int n = Number(f);
+            for (int j = 18; j < Length; j += 997)
+                Assert.Equal(AfPacketLab.NumberedByte(n, j - 18), f.Bytes[j]);
+            Assert.Equal(AfPacketLab.NumberedByte(n, Length - 1 - 18), f.Bytes[^1]);
+        });
+
+        // The queue recovers: frames sent now all arrive.
+        drain.Frames.Clear();
+        lab.SendNumberedFromPeer(port.Mac, [(64, 0), (Length, 0), (64, 0)]);
+        Assert.True(drain.Until(fs => fs.Count(IsNumbered) == 3, Patience), $"after the drops: {Describe(drain.Frames)}");
+        Assert.Equal([0, 1, 2], drain.Frames.Where(IsNumbered).Select(Number));
+        Assert.Equal(drops, port.Counters(0).ReceiveDrops);
+    }
+
+    private static bool IsNumbered(ReceivedFrame f)
+    {
+        int at = f.EtherType == EtherType.Vlan ? 16 : 12;
+        return f.Bytes.Length >= at + 6 && BinaryPrimitives.ReadUInt16BigEndian(f.Bytes.AsSpan(at)) == AfPacketLab.NumberedEtherType;
+    }
+
+    private static int Number(ReceivedFrame f) =>
+        (int)BinaryPrimitives.ReadUInt32BigEndian(f.Bytes.AsSpan(f.EtherType == EtherType.Vlan ? 18 : 14));
+
+    [SkippableFact]
+    public void Bursts_of_one_frame_deliver_every_frame_once_in_order()
     {
         RequireLab();
         using var lab = new AfPacketLab();
@@ -472,9 +566,9 @@ public class AfPacketPortTests
         port.Start();
         lab.SetPeerNeighbor(port.Mac);
 
-        // One socket sending back to back: the datagrams share receive blocks (retired after 1 ms).
+        // One socket sending back to back, read one frame a burst.
         lab.SendUdpFromPeer(100, oneSocket: true);
-        // The socket's descriptor is what the worker sleeps on: readable once a block is ours.
+        // The socket's descriptor is what the worker sleeps on: readable once a slot is ours.
         Assert.Equal(1, port.Descriptor(0).Poll(PollEvents.In, (int)Patience.TotalMilliseconds));
         var sequence = new List<int>();
         var one = new PacketBuffer[1];
@@ -584,11 +678,11 @@ public class AfPacketPortTests
         long before = SettledPeerCount(lab, drain);
         long receivedBefore = port.Counters(0).ReceivedPackets;
 
-        // Nobody reads while the peer sends 50 000 frames: the kernel retires a block 1 ms after it
-        // opened, so the 64 blocks fill within ~64 ms and the kernel drops the rest (tp_drops).
+        // Nobody reads while the peer sends 50 000 frames: the ring's 4,096 slots fill and the
+        // kernel drops the rest (tp_drops).
         lab.SendUdpFromPeer(50_000, oneSocket: true);
         drain.UntilQuiet(TimeSpan.FromMilliseconds(500), Patience);
-        // The next block the kernel fills carries TP_STATUS_LOSING; reading it folds PACKET_STATISTICS in.
+        // The next slot the kernel fills carries TP_STATUS_LOSING; reading it folds PACKET_STATISTICS in.
         // Ten datagrams to another port close the count: the ring keeps the order frames came in,
         // so once the tenth is in, every frame the peer sent before it was taken or dropped.
         lab.SendUdpFromPeer(10, port: Marker, oneSocket: true);
