@@ -78,9 +78,10 @@ usage: ./build.sh VERB [ARGS]
                         OPTIONS: dataplane-conformance relay-bench --help, e.g. --ipv6 --pairs 2000)
   bench [ARGS...]       BenchmarkDotNet microbenchmarks in perf/ (ARGS go to BenchmarkDotNet, e.g. --filter '*')
   bench-forwarding [ARGS...]
-                        forwarding Mpps per core (ForwardingBenchmarks) against DPDK testpmd io
-                        forwarding over net_null, in one run, as one table (perf/forwarding-vs-testpmd.sh;
-                        ARGS go to BenchmarkDotNet; installs DPDK's Debian packages as root)
+                        forwarding Mpps per core of the shipped NativeAOT binary and of the JIT
+                        ('dataplane bench forward') against DPDK testpmd io and mac forwarding over
+                        net_null, in one run, as one table (perf/forwarding-vs-testpmd.sh; ARGS go to
+                        'bench forward', e.g. --runs 3; installs DPDK's Debian packages as root)
   fuzz [SECONDS] [TARGET...]
                         AFL++ on every fuzz target (or the named ones), SECONDS each (default 60);
                         findings in .fuzz/TARGET/; exits 1 if a crash was found

@@ -2,17 +2,19 @@
 # forwarding-vs-testpmd.sh: the dataplane's IP forwarding against DPDK's testpmd, in one run on
 # this machine (DESIGN.md, "Performance method"), printed as one table.
 #
-#   dataplane  perf/Dataplane.Benchmarks ForwardingBenchmarks: 64-byte IPv4 and IPv6 frames through
-#              the memory driver, the per-core loop and the whole stack, 1,000 routes, 1 and 2 workers
-#   testpmd    dpdk-testpmd --forward-mode=io over two net_null ports (64-byte packets), 1 and 2
-#              forwarding cores: receive a burst, send it out of the other port, touch no byte
+#   dataplane AOT  out/dataplane bench forward: the shipped NativeAOT binary, 64-byte IPv4 and IPv6
+#                  frames through the memory driver, the per-core loop and the whole stack, 1,000
+#                  routes, 1 and 2 workers (pinned as testpmd's forwarding cores are)
+#   dataplane JIT  the same command and code under the JIT (dotnet dataplane.dll bench forward)
+#   testpmd io     dpdk-testpmd --forward-mode=io over two net_null ports (64-byte packets), 1 and 2
+#                  forwarding cores: receive a burst, send it out of the other port, touch no byte
+#   testpmd mac    --forward-mode=mac: the same, rewriting each frame's MAC addresses
 #
-# Mpps per core and the ratio are given twice: from the median BenchmarkDotNet iteration and the
-# median testpmd period, and from the best of each (which other jobs on a shared machine disturb less).
+# Mpps per core and the ratios are given twice: from the median run and the median testpmd period,
+# and from the best of each (which other jobs on a shared machine disturb less).
 #
-# usage: perf/forwarding-vs-testpmd.sh [BENCHMARKDOTNET ARGS...]   (or ./build.sh bench-forwarding)
-#   Default BenchmarkDotNet arguments: --launchCount 1 --warmupCount 3 --iterationCount 10; any
-#   given replace them (e.g. --job short for a quick look).
+# usage: perf/forwarding-vs-testpmd.sh [BENCH FORWARD OPTIONS...]   (or ./build.sh bench-forwarding)
+#   Default options: --runs 10 --packets 10000000; any given replace them (e.g. --runs 3 for a quick look).
 # Environment:
 #   TESTPMD_SECONDS   seconds each testpmd run forwards (default 10; the first 2 are not counted)
 #   TESTPMD_VDEV      null (default) or ring: net_ring ports, which move mbuf pointers through a
@@ -26,10 +28,10 @@ cd "$ROOT"
 OUT=${OUT:-$ROOT/out/bench-forwarding}
 TESTPMD_SECONDS=${TESTPMD_SECONDS:-10}
 TESTPMD_VDEV=${TESTPMD_VDEV:-null}
-# The bound of the benchmark process (4 cases); testpmd runs are stopped by this script.
-BENCH_TIMEOUT=${BENCH_TIMEOUT:-1800}
-BDN_ARGS=("$@")
-[ "${#BDN_ARGS[@]}" -gt 0 ] || BDN_ARGS=(--launchCount 1 --warmupCount 3 --iterationCount 10)
+# The bound of each dataplane run (4 cases); testpmd runs are stopped by this script.
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-900}
+BENCH_ARGS=("$@")
+[ "${#BENCH_ARGS[@]}" -gt 0 ] || BENCH_ARGS=(--runs 10 --packets 10000000)
 # The Debian packages that bring testpmd and the ports it uses (build.sh bench-forwarding installs them).
 DPDK_PACKAGES="dpdk-dev librte-net-null23 librte-net-ring23 librte-mempool-ring23"
 
@@ -77,41 +79,47 @@ trap stop_testpmd EXIT
 trap 'stop_testpmd; exit 130' INT TERM
 
 mkdir -p "$OUT"
-rm -rf "$OUT/bdn" "$OUT"/testpmd-*.log "$OUT"/testpmd-*.pps
+rm -rf "$OUT"/dataplane-*.txt "$OUT"/testpmd-*.log "$OUT"/testpmd-*.pps
 printf '%s, %s CPUs; load average at the start: %s\n' \
     "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/machine.txt"
 
 # ---------------------------------------------------------------------------------------------
-# The dataplane: BenchmarkDotNet, JSON results.
+# The dataplane: the shipped binary's own benchmark, then the same under the JIT.
 
-printf '==> dataplane: ForwardingBenchmarks (%s)\n' "${BDN_ARGS[*]}"
-if ! dotnet build perf/Dataplane.Benchmarks/Dataplane.Benchmarks.csproj -c Release -nodeReuse:false -nologo -v:minimal \
-    >"$OUT/build.log" 2>&1; then
-    tail -n 20 "$OUT/build.log" >&2
-    note "forwarding-vs-testpmd: building the benchmarks failed (log: $OUT/build.log)"
+# Worker w on the CPU testpmd gives forwarding lcore w + 1: CPU 1, then CPU 0.
+CORES=1,0
+[ "$(nproc)" -ge 2 ] || CORES=0,0
+printf '==> build: NativeAOT out/dataplane and the JIT dataplane.dll\n'
+if ! "$ROOT/build.sh" publish >"$OUT/publish.log" 2>&1 ||
+    ! dotnet build dataplane/Dataplane/Dataplane.csproj -c Release -nodeReuse:false -nologo -v:minimal >"$OUT/build.log" 2>&1; then
+    tail -n 20 "$OUT/publish.log" "$OUT/build.log" >&2
+    note "forwarding-vs-testpmd: building the dataplane failed (logs: $OUT/publish.log, $OUT/build.log)"
     exit 1
 fi
-status=0
-timeout -k 10 "$BENCH_TIMEOUT" dotnet run --no-build --project perf/Dataplane.Benchmarks/Dataplane.Benchmarks.csproj -c Release -- \
-    --filter '*ForwardingBenchmarks*' --artifacts "$OUT/bdn" --exporters json "${BDN_ARGS[@]}" \
-    >"$OUT/benchmark.log" 2>&1 || status=$?
-grep -E '^\|' "$OUT/benchmark.log" | tail -n 6 || true
-if [ "$status" -ne 0 ]; then
-    note "forwarding-vs-testpmd: the benchmark run failed or timed out (exit $status; log: $OUT/benchmark.log)"
-    failed=1
-fi
-if grep -q 'Exception' "$OUT/benchmark.log"; then
-    note "forwarding-vs-testpmd: a benchmark case threw (log: $OUT/benchmark.log):"
-    grep -m 3 -A 2 'Exception' "$OUT/benchmark.log" | sed 's/^/    /' >&2
-    failed=1
-fi
+# run_dataplane NAME COMMAND...: bench forward, its table in $OUT/dataplane-NAME.txt.
+run_dataplane() {
+    local name=$1
+    shift
+    printf '==> dataplane %s: %s bench forward --cores %s %s\n' "$name" "$*" "$CORES" "${BENCH_ARGS[*]}"
+    local status=0
+    timeout -k 10 "$BENCH_TIMEOUT" "$@" bench forward --cores "$CORES" "${BENCH_ARGS[@]}" \
+        >"$OUT/dataplane-$name.txt" 2>"$OUT/dataplane-$name.err" || status=$?
+    cat "$OUT/dataplane-$name.txt"
+    if [ "$status" -ne 0 ]; then
+        note "forwarding-vs-testpmd: the $name run failed or timed out (exit $status):"
+        sed 's/^/    /' "$OUT/dataplane-$name.err" >&2
+        failed=1
+    fi
+}
+run_dataplane aot "$ROOT/out/dataplane"
+run_dataplane jit dotnet "$ROOT/dataplane/Dataplane/bin/Release/net10.0/dataplane.dll"
 
 # ---------------------------------------------------------------------------------------------
-# The reference: testpmd io forwarding.
+# The reference: testpmd io and mac forwarding.
 
-# run_testpmd CORES: one bounded run with CORES forwarding cores; per-period Tx-pps of both ports in $OUT/testpmd-CORES.pps.
+# run_testpmd MODE CORES: one bounded run with CORES forwarding cores; per-period Tx-pps of both ports in $OUT/testpmd-MODE-CORES.pps.
 run_testpmd() {
-    local cores=$1 cpus map k
+    local mode=$1 cores=$2 cpus map k
     cpus=$(nproc)
     # lcore 0 is testpmd's main thread (asleep but for a stats line a second), on CPU 0; forwarding
     # lcore k runs on CPU k mod CPUs, so that one core forwards on CPU 1 and two share both CPUs.
@@ -126,12 +134,12 @@ run_testpmd() {
     else
         vdevs=(--vdev 'net_null0,size=64' --vdev 'net_null1,size=64')
     fi
-    TESTPMD_PREFIX="dataplane-bench-$$-$cores"
-    local log=$OUT/testpmd-$cores.log
-    printf '==> testpmd: io forwarding over net_%s, %s forwarding core(s), %ss (lcores %s)\n' "$TESTPMD_VDEV" "$cores" "$TESTPMD_SECONDS" "$map"
+    TESTPMD_PREFIX="dataplane-bench-$$-$mode-$cores"
+    local log=$OUT/testpmd-$mode-$cores.log
+    printf '==> testpmd: %s forwarding over net_%s, %s forwarding core(s), %ss (lcores %s)\n' "$mode" "$TESTPMD_VDEV" "$cores" "$TESTPMD_SECONDS" "$map"
     dpdk-testpmd --lcores "$map" --no-huge -m 512 --no-pci --no-shconf \
         --file-prefix "$TESTPMD_PREFIX" "${vdevs[@]}" -- \
-        --forward-mode=io --total-num-mbufs=32768 --nb-cores="$cores" --rxq="$cores" --txq="$cores" \
+        --forward-mode="$mode" --total-num-mbufs=32768 --nb-cores="$cores" --rxq="$cores" --txq="$cores" \
         --stats-period 1 -a "${extra[@]}" </dev/null >"$log" 2>&1 &
     TESTPMD_PID=$!
     local waited=0
@@ -149,8 +157,8 @@ run_testpmd() {
     fi
     stop_testpmd
     # Every stats period prints one Tx-pps line per port.
-    sed -n 's/^ *Tx-pps: *\([0-9]*\).*/\1/p' "$log" >"$OUT/testpmd-$cores.pps"
-    if [ "$(wc -l <"$OUT/testpmd-$cores.pps")" -lt 4 ]; then
+    sed -n 's/^ *Tx-pps: *\([0-9]*\).*/\1/p' "$log" >"$OUT/testpmd-$mode-$cores.pps"
+    if [ "$(wc -l <"$OUT/testpmd-$mode-$cores.pps")" -lt 4 ]; then
         note "testpmd printed too few statistics (log: $log)"
         return 1
     fi
@@ -169,8 +177,10 @@ elif ! ls /usr/lib/*/dpdk/pmds-*/librte_net_"$TESTPMD_VDEV".so* >/dev/null 2>&1;
     failed=1
 fi
 if $have_testpmd; then
-    for cores in 1 2; do
-        run_testpmd "$cores" || failed=1
+    for mode in io mac; do
+        for cores in 1 2; do
+            run_testpmd "$mode" "$cores" || failed=1
+        done
     done
 fi
 
@@ -184,59 +194,56 @@ import glob, json, os, statistics, sys
 
 out, vdev, dpdk = sys.argv[1], sys.argv[2], sys.argv[3]
 
-# The dataplane: per case, ns per packet of BenchmarkDotNet's iterations (median and best).
-rows = {}
-for path in glob.glob(os.path.join(out, "bdn", "results", "*ForwardingBenchmarks*.json")):
-    with open(path) as f:
-        for b in json.load(f).get("Benchmarks", []):
-            params = dict(p.split("=", 1) for p in b.get("Parameters", "").split("&") if "=" in p)
-            stats = b.get("Statistics") or {}
-            if "Median" not in stats:
-                continue
-            memory = b.get("Memory") or {}
-            rows[(params.get("Family"), int(params.get("Workers", "0")))] = (stats["Median"], stats["Min"], memory.get("BytesAllocatedPerOperation"))
+# The dataplane: per build and case, Mpps per core (median and best run) and bytes allocated per packet.
+def dataplane(name):
+    rows = {}
+    path = os.path.join(out, f"dataplane-{name}.txt")
+    if os.path.exists(path):
+        for line in open(path):
+            fields = line.split()
+            if len(fields) == 5 and fields[0] in ("inet", "inet6") and fields[1].isdigit():
+                rows[(fields[0], int(fields[1]))] = (float(fields[2]), float(fields[3]), float(fields[4]))
+    return rows
 
-def testpmd(cores):
+aot, jit = dataplane("aot"), dataplane("jit")
+
+def testpmd(mode, cores):
     """Mpps per core of the 1 s stats periods (both ports' Tx-pps added; the first two periods are warm-up): (median, best)."""
-    path = os.path.join(out, f"testpmd-{cores}.pps")
+    path = os.path.join(out, f"testpmd-{mode}-{cores}.pps")
     if not os.path.exists(path):
-        return None
+        return None, None
     values = [int(v) for v in open(path).read().split()]
     periods = [values[i] + values[i + 1] for i in range(0, len(values) - 1, 2)]
     periods = periods[2:] if len(periods) > 4 else periods
     if not periods:
-        return None
+        return None, None
     return statistics.median(periods) / cores / 1e6, max(periods) / cores / 1e6
 
 def number(x):
     return "n/a" if x is None else f"{x:.2f}"
 
+def ratio(a, b):
+    return number(a / b if a and b else None)
+
 lines = [
     f"Forwarding of 64-byte frames, Mpps per core, one run on {open(os.path.join(out, 'machine.txt')).read().strip()}",
-    "dataplane: ForwardingBenchmarks (BenchmarkDotNet, .NET JIT), memory driver, whole stack, 1,000 routes; median and best iteration",
-    f"testpmd: DPDK {dpdk}, io forwarding over net_{vdev}; median and best 1 s period",
+    "dataplane: 'dataplane bench forward' (memory driver, whole stack, 1,000 routes), the NativeAOT binary and the same under the JIT; median and best run",
+    f"testpmd: DPDK {dpdk}, io and mac forwarding over net_{vdev}; median and best 1 s period",
     "",
-    "| family | cores | dataplane ns/packet | dataplane Mpps/core | testpmd Mpps/core | ratio | best: dataplane | best: testpmd | best: ratio | allocated |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| family | cores | AOT | JIT | AOT/JIT | testpmd io | testpmd mac | AOT/io | AOT/mac | best: AOT | best: JIT | best: io | best: mac | best: AOT/io | best: AOT/mac | AOT B/packet |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
 ]
 missing = False
-for family in ("Ipv4", "Ipv6"):
+for family in ("inet", "inet6"):
     for cores in (1, 2):
-        reference = testpmd(cores) or (None, None)
-        row = rows.get((family, cores))
-        if row is None:
-            missing = True
-            ns, mpps, best, alloc = "n/a", None, None, "n/a"
-        else:
-            median_ns, best_ns, allocated = row
-            ns = f"{median_ns:.1f}"
-            mpps = 1000.0 / median_ns / cores
-            best = 1000.0 / best_ns / cores
-            alloc = "n/a" if allocated is None else f"{allocated} B"
-        ratio = mpps / reference[0] if mpps and reference[0] else None
-        best_ratio = best / reference[1] if best and reference[1] else None
-        lines.append(f"| {family.replace('Ipv', 'IPv')} | {cores} | {ns} | {number(mpps)} | {number(reference[0])} | {number(ratio)} "
-                     f"| {number(best)} | {number(reference[1])} | {number(best_ratio)} | {alloc} |")
+        io, mac = testpmd("io", cores), testpmd("mac", cores)
+        a, j = aot.get((family, cores)), jit.get((family, cores))
+        missing |= a is None or j is None
+        a_med, a_best, a_alloc = a or (None, None, None)
+        j_med, j_best, _ = j or (None, None, None)
+        lines.append(f"| {family} | {cores} | {number(a_med)} | {number(j_med)} | {ratio(a_med, j_med)} | {number(io[0])} | {number(mac[0])} "
+                     f"| {ratio(a_med, io[0])} | {ratio(a_med, mac[0])} | {number(a_best)} | {number(j_best)} | {number(io[1])} | {number(mac[1])} "
+                     f"| {ratio(a_best, io[1])} | {ratio(a_best, mac[1])} | {'n/a' if a_alloc is None else f'{a_alloc:.3f}'} |")
 with open("/proc/loadavg") as f:
     lines += ["", f"load average at the end: {' '.join(f.read().split()[:3])}"]
 text = "\n".join(lines) + "\n"

@@ -14,6 +14,7 @@ internal static class CommandLine
         new(RunCommand.Name, RunCommand.Summary, () => RunCommand.Help, RunCommand.Run),
         new(CheckCommand.Name, CheckCommand.Summary, () => CheckCommand.Help, CheckCommand.Run),
         new(CtlCommand.Name, CtlCommand.Summary, () => CtlCommand.Help, CtlCommand.Run),
+        new(BenchCommand.Name, BenchCommand.Summary, () => BenchCommand.Help, BenchCommand.Run),
         new(VersionCommand.Name, VersionCommand.Summary, () => VersionCommand.Help, VersionCommand.Run),
         new("help", "print this help, or the full help of COMMAND", () => Usage, RunHelp),
     ];
