@@ -281,5 +281,51 @@ public unsafe class StructLayoutTests
         Assert.Equal(1u, XdpConstants.RingNeedWakeup);
         Assert.Equal(1u, (uint)XdpUmemFlags.UnalignedChunks);
         Assert.Equal(256u, XdpConstants.PacketHeadroom);
+        Assert.Equal(2u, (uint)XdpAttachMode.Generic); // XDP_FLAGS_SKB_MODE, linux/if_link.h
+        Assert.Equal(4u, (uint)XdpAttachMode.Native); // XDP_FLAGS_DRV_MODE
+    }
+
+    [Fact]
+    public void Bpf_attributes_match_union_bpf_attr()
+    {
+        // offsetof(union bpf_attr, ...) from linux/bpf.h; sizeof(union bpf_attr) is 144 there, and
+        // each struct here stops at the last field its command uses.
+        BpfMapCreateAttribute m = default;
+        Assert.Equal(48, sizeof(BpfMapCreateAttribute));
+        Assert.Equal(12, Layout.Offset(&m, &m.MaxEntries));
+        Assert.Equal(28, Layout.Offset(&m, m.MapName));
+        Assert.Equal(44, Layout.Offset(&m, &m.MapInterfaceIndex));
+
+        BpfMapElementAttribute e = default;
+        Assert.Equal(32, sizeof(BpfMapElementAttribute));
+        Assert.Equal(8, Layout.Offset(&e, &e.Key));
+        Assert.Equal(16, Layout.Offset(&e, &e.Value));
+        Assert.Equal(24, Layout.Offset(&e, &e.Flags));
+
+        BpfProgramLoadAttribute p = default;
+        Assert.Equal(72, sizeof(BpfProgramLoadAttribute));
+        Assert.Equal(4, Layout.Offset(&p, &p.InstructionCount));
+        Assert.Equal(8, Layout.Offset(&p, &p.Instructions));
+        Assert.Equal(16, Layout.Offset(&p, &p.License));
+        Assert.Equal(24, Layout.Offset(&p, &p.LogLevel));
+        Assert.Equal(28, Layout.Offset(&p, &p.LogSize));
+        Assert.Equal(32, Layout.Offset(&p, &p.LogBuffer));
+        Assert.Equal(48, Layout.Offset(&p, p.ProgramName));
+        Assert.Equal(68, Layout.Offset(&p, &p.ExpectedAttachType));
+
+        BpfLinkCreateAttribute l = default;
+        Assert.Equal(16, sizeof(BpfLinkCreateAttribute));
+        Assert.Equal(4, Layout.Offset(&l, &l.TargetInterfaceIndex));
+        Assert.Equal(8, Layout.Offset(&l, &l.AttachType));
+        Assert.Equal(12, Layout.Offset(&l, &l.Flags));
+
+        Assert.Equal(0, Bpf.MapCreate);
+        Assert.Equal(2, Bpf.MapUpdateElement);
+        Assert.Equal(5, Bpf.ProgramLoad);
+        Assert.Equal(28, Bpf.LinkCreate);
+        Assert.Equal(17u, Bpf.MapTypeXskMap);
+        Assert.Equal(6u, Bpf.ProgramTypeXdp);
+        Assert.Equal(37u, Bpf.AttachTypeXdp);
+        Assert.Equal(321, Bpf.SystemCallNumber);
     }
 }
