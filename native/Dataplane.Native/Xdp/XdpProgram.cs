@@ -50,7 +50,12 @@ public sealed unsafe class XdpProgram : IDisposable
     public static XdpProgram LoadRedirect(XskMap map)
     {
         ArgumentNullException.ThrowIfNull(map);
-        ulong[] instructions = RedirectInstructions(map.Descriptor.Value);
+        return Load(RedirectInstructions(map.Descriptor.Value), $"redirect to xsks_map fd {map.Descriptor.Value}");
+    }
+
+    /// <summary>The load behind <see cref="LoadRedirect"/>, for any XDP program <paramref name="what"/> describes.</summary>
+    internal static XdpProgram Load(ulong[] instructions, string what)
+    {
         int fd = Load(instructions, log: null);
         if (fd >= 0)
             return new XdpProgram(new FileDescriptor(fd));
@@ -61,7 +66,7 @@ public sealed unsafe class XdpProgram : IDisposable
             return new XdpProgram(new FileDescriptor(again));
         int end = Array.IndexOf(log, (byte)0);
         string text = Encoding.UTF8.GetString(log, 0, end < 0 ? log.Length : end).TrimEnd();
-        throw new NativeException($"bpf(BPF_PROG_LOAD, BPF_PROG_TYPE_XDP, redirect to xsks_map fd {map.Descriptor.Value})",
+        throw new NativeException($"bpf(BPF_PROG_LOAD, BPF_PROG_TYPE_XDP, {what})",
             new Errno(-fd), text.Length == 0 ? "the verifier left no log" : "verifier log:\n" + text);
     }
 
