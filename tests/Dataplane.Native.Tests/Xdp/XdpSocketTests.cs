@@ -190,6 +190,27 @@ public unsafe class XdpSocketTests
     }
 
     [SkippableFact]
+    public void A_second_socket_shares_the_bound_socket_umem_on_its_queue()
+    {
+        Lab.RequireRoot();
+        using var rig = new XskRig();
+        using var early = XdpSocket.Open();
+        early.SetRingSize(XdpRingKind.Rx, RingSize);
+        using var second = XdpSocket.Open();
+        second.SetRingSize(XdpRingKind.Rx, RingSize);
+        second.MapRings();
+        // Same interface and queue: the owner's fill and completion rings serve both, so none of its own.
+        second.BindShared(rig.Veth.IndexA, 0, rig.Socket);
+        Assert.Null(second.Fill);
+        Assert.NotNull(second.Rx);
+
+        using var unbound = XdpSocket.Open();
+        var e = Assert.Throws<NativeException>(() => early.BindShared(rig.Veth.IndexA, 0, unbound));
+        Assert.Equal(Errno.EBADF, e.Errno.Number); // the owner must be bound first
+        Assert.Contains("XDP_SHARED_UMEM", e.Message, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
     public void Forcing_zero_copy_on_veth_is_refused()
     {
         Lab.RequireRoot();
