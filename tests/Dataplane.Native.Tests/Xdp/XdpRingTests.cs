@@ -5,6 +5,7 @@ namespace Dataplane.Native.Tests.Xdp;
 /// memory, playing both the process's and the kernel's side, with the indices started just short of
 /// the <c>u32</c> wrap so every step crosses it.
 /// </summary>
+[Trait("Category", "Linux")]
 public unsafe class XdpRingTests
 {
     private static readonly XdpRingOffset Offsets = new() { Producer = 0, Consumer = 64, Flags = 128, Descriptors = 192 };
