@@ -5,9 +5,9 @@ namespace Dataplane.Native.Tests;
 
 /// <summary>
 /// Sizes and field offsets of every kernel ABI struct against the numbers gcc 12 gives on Debian 12
-/// x86-64 for the headers in /usr/include/linux (if_packet.h, virtio_net.h, if.h) and glibc's
-/// sys/epoll.h, poll.h and struct_iovec.h: a small C program printing sizeof and offsetof, run once;
-/// the numbers are written here.
+/// x86-64 for the headers in /usr/include/linux (if_packet.h, virtio_net.h, if.h, if_xdp.h, bpf.h,
+/// if_link.h) and glibc's sys/epoll.h, poll.h and struct_iovec.h: a small C program printing sizeof
+/// and offsetof, run once; the numbers are written here.
 /// </summary>
 public unsafe class StructLayoutTests
 {
@@ -212,5 +212,149 @@ public unsafe class StructLayoutTests
         Assert.Equal(0x8913U, LinkControl.SIOCGIFFLAGS);
         Assert.Equal(0x8914U, LinkControl.SIOCSIFFLAGS);
         Assert.Equal(0x5102, (int)Tun.MultiQueueTap); // IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE
+    }
+
+    [Fact]
+    public void SockaddrXdp_is_16_bytes()
+    {
+        SockaddrXdp s = default;
+        Assert.Equal(16, sizeof(SockaddrXdp));
+        Assert.Equal(0, Layout.Offset(&s, &s.Family));
+        Assert.Equal(2, Layout.Offset(&s, &s.Flags));
+        Assert.Equal(4, Layout.Offset(&s, &s.InterfaceIndex));
+        Assert.Equal(8, Layout.Offset(&s, &s.QueueId));
+        Assert.Equal(12, Layout.Offset(&s, &s.SharedUmemDescriptor));
+    }
+
+    [Fact]
+    public void XdpUmemReg_is_32_bytes_with_tx_metadata_len_in_the_old_tail_padding()
+    {
+        // Debian 12's 6.1 header: 32 bytes, flags at 24 and 4 bytes of padding; Linux 6.8's
+        // include/uapi/linux/if_xdp.h puts tx_metadata_len there. xdp_umem_reg_v1 ends after headroom.
+        XdpUmemReg s = default;
+        Assert.Equal(32, sizeof(XdpUmemReg));
+        Assert.Equal(XdpUmemReg.Size, sizeof(XdpUmemReg));
+        Assert.Equal(0, Layout.Offset(&s, &s.Address));
+        Assert.Equal(8, Layout.Offset(&s, &s.Length));
+        Assert.Equal(16, Layout.Offset(&s, &s.ChunkSize));
+        Assert.Equal(20, Layout.Offset(&s, &s.Headroom));
+        Assert.Equal(24, Layout.Offset(&s, &s.Flags));
+        Assert.Equal(28, Layout.Offset(&s, &s.TxMetadataLength));
+        Assert.Equal(24, XdpUmemReg.V1Size);
+        Assert.Equal(4, sizeof(XdpUmemFlags));
+    }
+
+    [Fact]
+    public void XdpMmapOffsets_is_four_32_byte_ring_offsets()
+    {
+        XdpRingOffset r = default;
+        Assert.Equal(32, sizeof(XdpRingOffset));
+        Assert.Equal(0, Layout.Offset(&r, &r.Producer));
+        Assert.Equal(8, Layout.Offset(&r, &r.Consumer));
+        Assert.Equal(16, Layout.Offset(&r, &r.Descriptors));
+        Assert.Equal(24, Layout.Offset(&r, &r.Flags));
+
+        XdpMmapOffsets m = default;
+        Assert.Equal(128, sizeof(XdpMmapOffsets));
+        Assert.Equal(0, Layout.Offset(&m, &m.Rx));
+        Assert.Equal(32, Layout.Offset(&m, &m.Tx));
+        Assert.Equal(64, Layout.Offset(&m, &m.Fill));
+        Assert.Equal(96, Layout.Offset(&m, &m.Completion));
+    }
+
+    [Fact]
+    public void XdpDesc_is_16_bytes_and_XdpOptions_4()
+    {
+        XdpDesc d = default;
+        Assert.Equal(16, sizeof(XdpDesc));
+        Assert.Equal(0, Layout.Offset(&d, &d.Address));
+        Assert.Equal(8, Layout.Offset(&d, &d.Length));
+        Assert.Equal(12, Layout.Offset(&d, &d.Options));
+        Assert.Equal(4, sizeof(XdpOptions));
+    }
+
+    [Fact]
+    public void XdpStatistics_is_48_bytes_of_six_u64()
+    {
+        XdpStatistics s = default;
+        Assert.Equal(48, sizeof(XdpStatistics));
+        Assert.Equal(0, Layout.Offset(&s, &s.RxDropped));
+        Assert.Equal(8, Layout.Offset(&s, &s.RxInvalidDescriptors));
+        Assert.Equal(16, Layout.Offset(&s, &s.TxInvalidDescriptors));
+        Assert.Equal(24, Layout.Offset(&s, &s.RxRingFull));
+        Assert.Equal(32, Layout.Offset(&s, &s.RxFillRingEmpty));
+        Assert.Equal(40, Layout.Offset(&s, &s.TxRingEmpty));
+    }
+
+    [Fact]
+    public void Xdp_constants_match_if_xdp_h()
+    {
+        Assert.Equal(283, XdpConstants.SolXdp);
+        Assert.Equal(44, XdpConstants.AddressFamily);
+        Assert.Equal(1, (int)XdpSocketOption.MmapOffsets);
+        Assert.Equal(2, (int)XdpSocketOption.RxRing);
+        Assert.Equal(3, (int)XdpSocketOption.TxRing);
+        Assert.Equal(4, (int)XdpSocketOption.UmemRegister);
+        Assert.Equal(5, (int)XdpSocketOption.UmemFillRing);
+        Assert.Equal(6, (int)XdpSocketOption.UmemCompletionRing);
+        Assert.Equal(7, (int)XdpSocketOption.Statistics);
+        Assert.Equal(8, (int)XdpSocketOption.Options);
+        Assert.Equal(0L, XdpConstants.PageOffsetRxRing);
+        Assert.Equal(2147483648L, XdpConstants.PageOffsetTxRing);
+        Assert.Equal(4294967296L, XdpConstants.PageOffsetFillRing);
+        Assert.Equal(6442450944L, XdpConstants.PageOffsetCompletionRing);
+        Assert.Equal(1, (int)XdpBindFlags.SharedUmem);
+        Assert.Equal(2, (int)XdpBindFlags.Copy);
+        Assert.Equal(4, (int)XdpBindFlags.ZeroCopy);
+        Assert.Equal(8, (int)XdpBindFlags.UseNeedWakeup);
+        Assert.Equal(1u, XdpConstants.RingNeedWakeup);
+        Assert.Equal(1u, (uint)XdpUmemFlags.UnalignedChunks);
+        Assert.Equal(256u, XdpConstants.PacketHeadroom);
+        Assert.Equal(2u, (uint)XdpAttachMode.Generic); // XDP_FLAGS_SKB_MODE, linux/if_link.h
+        Assert.Equal(4u, (uint)XdpAttachMode.Native); // XDP_FLAGS_DRV_MODE
+    }
+
+    [Fact]
+    public void Bpf_attributes_match_union_bpf_attr()
+    {
+        // offsetof(union bpf_attr, ...) from linux/bpf.h; sizeof(union bpf_attr) is 144 there, and
+        // each struct here stops at the last field its command uses.
+        BpfMapCreateAttribute m = default;
+        Assert.Equal(48, sizeof(BpfMapCreateAttribute));
+        Assert.Equal(12, Layout.Offset(&m, &m.MaxEntries));
+        Assert.Equal(28, Layout.Offset(&m, m.MapName));
+        Assert.Equal(44, Layout.Offset(&m, &m.MapInterfaceIndex));
+
+        BpfMapElementAttribute e = default;
+        Assert.Equal(32, sizeof(BpfMapElementAttribute));
+        Assert.Equal(8, Layout.Offset(&e, &e.Key));
+        Assert.Equal(16, Layout.Offset(&e, &e.Value));
+        Assert.Equal(24, Layout.Offset(&e, &e.Flags));
+
+        BpfProgramLoadAttribute p = default;
+        Assert.Equal(72, sizeof(BpfProgramLoadAttribute));
+        Assert.Equal(4, Layout.Offset(&p, &p.InstructionCount));
+        Assert.Equal(8, Layout.Offset(&p, &p.Instructions));
+        Assert.Equal(16, Layout.Offset(&p, &p.License));
+        Assert.Equal(24, Layout.Offset(&p, &p.LogLevel));
+        Assert.Equal(28, Layout.Offset(&p, &p.LogSize));
+        Assert.Equal(32, Layout.Offset(&p, &p.LogBuffer));
+        Assert.Equal(48, Layout.Offset(&p, p.ProgramName));
+        Assert.Equal(68, Layout.Offset(&p, &p.ExpectedAttachType));
+
+        BpfLinkCreateAttribute l = default;
+        Assert.Equal(16, sizeof(BpfLinkCreateAttribute));
+        Assert.Equal(4, Layout.Offset(&l, &l.TargetInterfaceIndex));
+        Assert.Equal(8, Layout.Offset(&l, &l.AttachType));
+        Assert.Equal(12, Layout.Offset(&l, &l.Flags));
+
+        Assert.Equal(0, Bpf.MapCreate);
+        Assert.Equal(2, Bpf.MapUpdateElement);
+        Assert.Equal(5, Bpf.ProgramLoad);
+        Assert.Equal(28, Bpf.LinkCreate);
+        Assert.Equal(17u, Bpf.MapTypeXskMap);
+        Assert.Equal(6u, Bpf.ProgramTypeXdp);
+        Assert.Equal(37u, Bpf.AttachTypeXdp);
+        Assert.Equal(321, Bpf.SystemCallNumber);
     }
 }

@@ -15,6 +15,17 @@ public sealed class NativeException : Exception
         Errno = errno;
     }
 
+    /// <summary>
+    /// A failure of <paramref name="operation"/> with <paramref name="errno"/>, and what the kernel said
+    /// about it on the lines after (a BPF verifier log).
+    /// </summary>
+    public NativeException(string operation, Errno errno, string detail)
+        : base($"{operation}: {errno}\n{detail}")
+    {
+        Operation = operation;
+        Errno = errno;
+    }
+
     /// <summary>A failure with no error number (<see cref="Errno.IsNone"/>).</summary>
     public NativeException() : this("native call failed", default(Errno)) { }
 

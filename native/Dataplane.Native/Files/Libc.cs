@@ -24,6 +24,16 @@ internal static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "if_nametoindex", SetLastError = true)]
     public static partial uint if_nametoindex(byte* name);
 
+    /// <summary>
+    /// syscall(2) with three arguments, for a system call glibc does not wrap, such as bpf(2):
+    /// the call's result or -1 with errno. syscall(2) is variadic in C; declaring it with fixed
+    /// <c>long</c>-sized arguments is sound on x86-64 only because the System V ABI passes variadic
+    /// integer arguments in the same registers (rdi, rsi, rdx, rcx) and glibc's syscall.S reads
+    /// nothing else (not al, the vector-register count a variadic callee may read).
+    /// </summary>
+    [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
+    public static partial nint syscall(nint number, nint argument1, void* argument2, nint argument3);
+
     /// <summary>gettid(2) (glibc 2.30 and later): the calling thread's kernel thread id.</summary>
     [LibraryImport(Library, EntryPoint = "gettid")]
     public static partial int gettid();

@@ -72,7 +72,8 @@ public sealed unsafe class PinnedMemory : IDisposable
 
     /// <summary>
     /// mmap(2) <paramref name="length"/> bytes of <paramref name="descriptor"/> at
-    /// <paramref name="offset"/>, shared and read-write, such as a packet socket's rings. Throws
+    /// <paramref name="offset"/>, shared and read-write, such as a packet socket's rings or an AF_XDP
+    /// socket's (whose offset selects the ring). Throws
     /// <see cref="NativeException"/> on failure.
     /// </summary>
     public static PinnedMemory MapShared(FileDescriptor descriptor, nuint length, long offset = 0)
@@ -82,7 +83,9 @@ public sealed unsafe class PinnedMemory : IDisposable
         void* p = mmap(null, (Tmds.Linux.size_t)(ulong)length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
             descriptor.Value, offset);
         if (p == MAP_FAILED)
-            NativeException.Throw($"mmap({length} bytes, MAP_SHARED, fd {descriptor.Value})", Errno.Last);
+            NativeException.Throw(offset == 0
+                ? $"mmap({length} bytes, MAP_SHARED, fd {descriptor.Value})"
+                : $"mmap({length} bytes, MAP_SHARED, fd {descriptor.Value}, offset 0x{offset:x})", Errno.Last);
         return new PinnedMemory((byte*)p, length, PageKind.SharedMapping, locked: false);
     }
 
