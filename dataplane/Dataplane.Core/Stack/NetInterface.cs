@@ -78,11 +78,15 @@ internal sealed class NetInterface
         Mtu = mtu;
         Capabilities = capabilities;
         Ipv4 = ipv4;
+        _directedBroadcasts = [.. ipv4.Where(a => a.PrefixLength < 31).Select(a => a.Broadcast)];
         // RFC 4291 2.1: every IPv6 interface has a link-local address; ours is the EUI-64 one (RFC 4862 5.3).
         // As on OpenBSD, IPv6 runs on an interface only once the config gives it an inet6 address.
         LinkLocal = new InterfaceAddress6(Ipv6Address.LinkLocal(mac), 64);
         Ipv6 = ipv6.Length == 0 ? [] : [LinkLocal, .. ipv6];
     }
+
+    // The directed broadcast of each prefix shorter than /31, worked out once: a forwarded packet asks.
+    private readonly Ipv4Address[] _directedBroadcasts;
 
     /// <summary>The port index, which is also the interface index.</summary>
     public int Index { get; }
@@ -111,9 +115,9 @@ internal sealed class NetInterface
     /// <summary>True when <paramref name="address"/> is the directed broadcast of one of the interface's IPv4 prefixes.</summary>
     public bool IsDirectedBroadcast(Ipv4Address address)
     {
-        foreach (InterfaceAddress4 a in Ipv4)
+        foreach (Ipv4Address broadcast in _directedBroadcasts)
         {
-            if (a.PrefixLength < 31 && a.Broadcast == address)
+            if (broadcast == address)
                 return true;
         }
         return false;

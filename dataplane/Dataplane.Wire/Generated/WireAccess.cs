@@ -76,10 +76,18 @@ public static class WireAccess
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void WriteValue<T>(ref byte b, nint offset, T value) where T : unmanaged => Unsafe.WriteUnaligned(ref Unsafe.Add(ref b, offset), value);
 
+    // Inlined by hand: NativeAOT's inliner left these as calls (six a forwarded packet), where the
+    // JIT inlined them.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ushort Big(ushort v) => BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(v) : v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint Big(uint v) => BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(v) : v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong Big(ulong v) => BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(v) : v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ushort Little(ushort v) => BitConverter.IsLittleEndian ? v : BinaryPrimitives.ReverseEndianness(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint Little(uint v) => BitConverter.IsLittleEndian ? v : BinaryPrimitives.ReverseEndianness(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong Little(ulong v) => BitConverter.IsLittleEndian ? v : BinaryPrimitives.ReverseEndianness(v);
 }

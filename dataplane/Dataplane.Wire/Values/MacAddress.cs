@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Dataplane.Wire;
@@ -18,6 +19,13 @@ public readonly struct MacAddress : IEquatable<MacAddress>, ISpanFormattable
     /// <summary>ff:ff:ff:ff:ff:ff.</summary>
     public static MacAddress Broadcast => new(0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF);
 
+    // The first four bytes and the last two, as they lie in memory (wire order).
+    private MacAddress(uint high, ushort low)
+    {
+        _high = high;
+        _low = low;
+    }
+
     /// <summary>Builds an address from its six bytes in wire order.</summary>
     public MacAddress(byte b0, byte b1, byte b2, byte b3, byte b4, byte b5)
     {
@@ -32,20 +40,19 @@ public readonly struct MacAddress : IEquatable<MacAddress>, ISpanFormattable
     public void CopyTo(Span<byte> destination) => MemoryMarshal.Write(destination[..Length], in this);
 
     /// <summary>The address as a 48-bit number, first byte most significant.</summary>
-    public ulong ToUInt64()
-    {
-        Span<byte> b = stackalloc byte[Length];
-        CopyTo(b);
-        return (ulong)BinaryPrimitives.ReadUInt16BigEndian(b) << 32 | BinaryPrimitives.ReadUInt32BigEndian(b[2..]);
-    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong ToUInt64() => (ulong)BigEndian(_high) << 16 | BigEndian(_low);
 
     /// <summary>The address from a 48-bit number, most significant byte first.</summary>
-    public static MacAddress FromUInt64(ulong value) => new(
-        (byte)(value >> 40), (byte)(value >> 32), (byte)(value >> 24),
-        (byte)(value >> 16), (byte)(value >> 8), (byte)value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static MacAddress FromUInt64(ulong value) => new(BigEndian((uint)(value >> 16)), BigEndian((ushort)value));
 
     /// <summary>The group bit (I/G) is set: multicast or broadcast.</summary>
-    public bool IsMulticast => (MemoryMarshal.AsBytes(new ReadOnlySpan<MacAddress>(in this))[0] & 1) != 0;
+    public bool IsMulticast
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => (BigEndian(_high) & 0x0100_0000) != 0; // the first byte's low bit
+    }
 
     /// <summary>The address is ff:ff:ff:ff:ff:ff.</summary>
     public bool IsBroadcast => _high == uint.MaxValue && _low == ushort.MaxValue;
@@ -113,4 +120,12 @@ public readonly struct MacAddress : IEquatable<MacAddress>, ISpanFormattable
         TryFormat(s, out int n, default, null);
         return new string(s[..n]);
     }
+
+    // A value of the first four (last two) bytes read as a big-endian number, or the other way: the
+    // fields hold the bytes as they lie in memory, which on a little-endian machine is swapped.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint BigEndian(uint v) => BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(v) : v;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ushort BigEndian(ushort v) => BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(v) : v;
 }

@@ -346,7 +346,12 @@ public sealed partial class WireFormatGenerator
                     string read = $"{Access}{ReadMethod(length, false)}(ref b, {start})";
                     w.Line($"{UnsignedType(length)} old = {read};");
                     w.Line($"{f.Name} = value;");
-                    update = $"{Checksum}Update({c.Name}, old, {read})";
+                    // A field narrower than its words (a TTL, a protocol, DSCP) was just stored in
+                    // fewer bytes than a word load reads back: the load would wait for the store to
+                    // retire (a store-forwarding stall, ~12 cycles a forwarded packet). Its bytes
+                    // read one by one forward from the store, or come from the cache.
+                    string after = f.LastByte - f.FirstByte + 1 == length ? read : ByteWiseRead(start, length);
+                    update = $"{Checksum}Update({c.Name}, old, {after})";
                 }
                 else
                 {
@@ -371,6 +376,19 @@ public sealed partial class WireFormatGenerator
                 w.Close();
                 w.Line();
             }
+        }
+
+        /// <summary>A big-endian read of <paramref name="length"/> (2 or 4) bytes at <paramref name="start"/>, one byte load each.</summary>
+        private static string ByteWiseRead(int start, int length)
+        {
+            string type = UnsignedType(length);
+            var bytes = Enumerable.Range(0, length).Select(i =>
+            {
+                int shift = 8 * (length - 1 - i);
+                string load = $"{Access}ReadUInt8(ref b, {start + i})";
+                return shift == 0 ? $"(uint){load}" : $"(uint){load} << {shift}";
+            });
+            return $"({type})({string.Join(" | ", bytes)})";
         }
 
         private static void EmitRepr(SourceWriter w, HeaderModel m)
