@@ -99,7 +99,24 @@ public static class InternetChecksum
     public static ushort Compute(ReadOnlySpan<byte> data) => Finish(Add(0, data));
 
     /// <summary>True when <paramref name="data"/>, checksum field included, sums to 0xFFFF (RFC 1071 1(3)).</summary>
-    public static bool IsValid(ReadOnlySpan<byte> data) => FoldToUInt16(Add(0, data)) == 0xFFFF;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsValid(ReadOnlySpan<byte> data)
+    {
+        // An IPv4 header without options, checked once a forwarded packet: five 32-bit words added
+        // in native order and folded, no byte swap (RFC 1071 2(B): all ones reads the same either
+        // way), where the general sum cost about three times the instructions.
+        if (data.Length == 20)
+        {
+            ref byte p = ref MemoryMarshal.GetReference(data);
+            ulong sum = (ulong)Unsafe.ReadUnaligned<uint>(ref p)
+                + Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref p, 4))
+                + Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref p, 8))
+                + Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref p, 12))
+                + Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref p, 16));
+            return FoldToUInt16(sum) == 0xFFFF;
+        }
+        return FoldToUInt16(Add(0, data)) == 0xFFFF;
+    }
 
     /// <summary>The partial sum of the IPv4 pseudo-header (RFC 768, RFC 9293 3.1).</summary>
     public static ulong PseudoHeaderSum(Ipv4Address source, Ipv4Address destination, byte protocol, int length)

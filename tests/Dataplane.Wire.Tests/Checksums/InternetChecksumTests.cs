@@ -152,6 +152,27 @@ public class InternetChecksumTests
     }
 
     [Fact]
+    public void The_twenty_byte_check_agrees_with_the_general_sum_on_random_headers_and_every_one_bit_error()
+    {
+        var random = new Random(1071);
+        byte[] header = new byte[20];
+        for (int round = 0; round < 2_000; round++)
+        {
+            random.NextBytes(header);
+            header[10] = 0;
+            header[11] = 0;
+            BinaryPrimitives.WriteUInt16BigEndian(header.AsSpan(10), InternetChecksum.Compute(header));
+            Assert.True(InternetChecksum.IsValid(header));
+            // The general path (21 bytes, a zero pad) gives the same verdict.
+            Assert.True(InternetChecksum.IsValid([.. header, 0]));
+            int bit = random.Next(160);
+            header[bit / 8] ^= (byte)(1 << (bit % 8));
+            Assert.False(InternetChecksum.IsValid(header), $"round {round}: bit {bit} flipped still valid");
+            Assert.False(InternetChecksum.IsValid([.. header, 0]));
+        }
+    }
+
+    [Fact]
     public void Rfc1624_section_4_example_gives_0000_not_ffff()
     {
         // RFC 1624 section 4: the other header words sum to 0xCD7A and a word m = 0x5555 changes to
