@@ -16,6 +16,7 @@ public class PingFloodLabTests
     [SkippableTheory]
     [InlineData(LabDriver.Tap)]
     [InlineData(LabDriver.AfPacket)]
+    [InlineData(LabDriver.AfXdp)]
     public void Flood_pings_to_the_dataplane_and_through_it_lose_nothing_over_IPv4_and_IPv6(LabDriver driver)
     {
         using StackLab lab = StackLab.Start(driver);
