@@ -304,6 +304,11 @@ internal sealed partial class StackLab : IDisposable
             // super-frames of its TCP segmentation offload (unless the test wants them).
             if (!hostOffloads)
                 LinuxLab.Run("ethtool", "-K", link, "tso", "off", "gso", "off");
+            // Under XDP a frame has no skb to say its checksum is partial, and a veth hands XDP the
+            // host's frames as they are: with checksum offload on, a TCP or UDP checksum is only
+            // the pseudo-header's. The host computes its checksums, as frames off a wire have them.
+            if (Driver == LabDriver.AfXdp)
+                LinuxLab.Run("ethtool", "-K", link, "tx", "off");
             LinuxLab.Run("ip", "link", "set", link, "netns", ns);
             return $"port {name} driver {(Driver == LabDriver.AfXdp ? "afxdp" : "afpacket")} ifname {ours} queues {cores}";
         }
