@@ -823,7 +823,7 @@ public class AfPacketPortTests
         && Ipv4Packet.TryCreate(f.Bytes.AsSpan(14), out Ipv4Packet ip) && ip.Protocol == IpProtocol.Udp
         && UdpDatagram.TryCreate(ip.Payload, out UdpDatagram udp) && udp.DestinationPort == port;
 
-    private static bool VerifyUdp(byte[] frame)
+    internal static bool VerifyUdp(byte[] frame)
     {
         Assert.True(Ipv4Packet.TryCreate(frame.AsSpan(14), out Ipv4Packet ip));
         Assert.True(UdpDatagram.TryCreate(ip.Payload, out UdpDatagram udp));

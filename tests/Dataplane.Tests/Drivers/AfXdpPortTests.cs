@@ -221,6 +221,32 @@ public class AfXdpPortTests
     }
 
     [SkippableFact]
+    public void A_peer_with_checksum_offload_on_reaches_XDP_with_a_partial_checksum_and_one_without_with_a_whole_one()
+    {
+        RequireLab();
+        using var lab = new AfPacketLab(prefix: Prefix);
+        using AfXdpPort port = AfXdpPort.Open("p0", lab.Interface);
+        var drain = new XdpDrain(port, new BufferCache(new BufferPool(256)));
+        port.Start();
+        lab.SetPeerNeighbor(port.Mac);
+
+        // A veth peer's stack leaves the UDP checksum to "hardware" (CHECKSUM_PARTIAL); XDP has no
+        // skb to carry that, so the frame comes with only the pseudo-header's sum in the field,
+        // and the driver can only say nothing (Checksum = Never): the stack finds it bad. Frames off
+        // a wire have whole checksums; the lab's hosts switch tx checksumming off to send those.
+        lab.InPeer("ethtool", "-K", lab.PeerInterface, "tx", "on");
+        lab.SendUdpFromPeer(1);
+        Assert.True(drain.Until(fs => fs.Any(f => AfPacketPortTests.IsUdpTo(f, 9)), Patience), "the datagram did not arrive");
+        Assert.False(AfPacketPortTests.VerifyUdp(drain.Frames.First(f => AfPacketPortTests.IsUdpTo(f, 9)).Bytes));
+
+        drain.Frames.Clear();
+        lab.InPeer("ethtool", "-K", lab.PeerInterface, "tx", "off");
+        lab.SendUdpFromPeer(1);
+        Assert.True(drain.Until(fs => fs.Any(f => AfPacketPortTests.IsUdpTo(f, 9)), Patience), "the datagram did not arrive");
+        Assert.True(AfPacketPortTests.VerifyUdp(drain.Frames.First(f => AfPacketPortTests.IsUdpTo(f, 9)).Bytes));
+    }
+
+    [SkippableFact]
     public void Opening_a_missing_interface_names_the_port_and_the_interface()
     {
         Skip.IfNot(OperatingSystem.IsLinux(), "needs Linux");
