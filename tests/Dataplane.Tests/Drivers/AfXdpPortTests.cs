@@ -31,6 +31,19 @@ public class AfXdpPortTests
         Skip.If(reason is not null, reason);
     }
 
+    [Fact]
+    public void The_generated_path_reads_no_offload_flag_of_an_XDP_frame()
+    {
+        // [PacketPath("afxdp", ... Never)]: the stack verifies every checksum, hashes every frame and
+        // takes every frame for one packet, whatever stale flag a buffer might carry.
+        Assert.Equal(OffloadReport.Never, AfXdpQueuePath.Facts.Checksum);
+        Assert.Equal(OffloadReport.Never, AfXdpQueuePath.Facts.RssHash);
+        Assert.Equal(OffloadReport.Never, AfXdpQueuePath.Facts.Lro);
+        var stale = new BufferMetadata { Offload = OffloadFlags.L4ChecksumVerified | OffloadFlags.Ipv4ChecksumVerified, Gso = GsoType.TcpV4 };
+        Assert.Equal(OffloadFlags.None, Dataplane.Engine.ReceiveFacts.ChecksumState<AfXdpQueuePath.Facts>(stale));
+        Assert.False(Dataplane.Engine.ReceiveFacts.MayBeSuperFrame<AfXdpQueuePath.Facts>(stale));
+    }
+
     [SkippableFact]
     public void Frames_the_peer_sends_arrive_once_across_two_queues_with_their_metadata()
     {
@@ -244,6 +257,34 @@ public class AfXdpPortTests
         lab.SendUdpFromPeer(1);
         Assert.True(drain.Until(fs => fs.Any(f => AfPacketPortTests.IsUdpTo(f, 9)), Patience), "the datagram did not arrive");
         Assert.True(AfPacketPortTests.VerifyUdp(drain.Frames.First(f => AfPacketPortTests.IsUdpTo(f, 9)).Bytes));
+    }
+
+    [SkippableFact]
+    public void A_jumbo_mtu_takes_the_program_to_generic_mode_and_frames_past_a_chunk_are_counted_as_drops()
+    {
+        RequireLab();
+        using var lab = new AfPacketLab(mtu: 9000, prefix: Prefix);
+        var said = new List<string>();
+        using AfXdpPort port = AfXdpPort.Open("p0", lab.Interface, log: said.Add);
+        var drain = new XdpDrain(port, new BufferCache(new BufferPool(256)));
+        port.Start();
+        lab.SetPeerNeighbor(port.Mac);
+
+        // veth.c, veth_xdp_set: native XDP without multi-buffer wants the peer's frames to fit a
+        // page (ERANGE, "Peer MTU is too large to set XDP"); the port falls back and says so.
+        Assert.Equal("generic, copy", port.Mode);
+        Assert.Contains(said, m => m.Contains("native XDP refused (ERANGE", StringComparison.Ordinal) && m.Contains(lab.Interface, StringComparison.Ordinal));
+        Assert.Matches(@"mtu \d+ xdpgeneric qdisc", LinuxLab.Run("ip", "-d", "link", "show", "dev", lab.Interface));
+
+        // A 5,042-byte frame does not fit a 4,096-byte chunk: the kernel drops it (rx_dropped),
+        // and the port counts it; one that fits still comes.
+        lab.InPeer("python3", "-c", $"import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.sendto(b'x' * 5000, ('{AfPacketLab.Local}', 9))");
+        lab.SendUdpFromPeer(1);
+        Assert.True(drain.Until(fs => fs.Any(f => AfPacketPortTests.IsUdpTo(f, 9)), Patience), "the small datagram did not arrive");
+        Assert.DoesNotContain(drain.Frames, f => f.Bytes.Length > AfXdpChannel.ReceiveFrameRoom);
+        port.Stop();
+        Assert.Equal(1, port.Counters(0).ReceiveDrops);
+        Assert.Equal(1ul, port.KernelStatistics(0).RxDropped);
     }
 
     [SkippableFact]
