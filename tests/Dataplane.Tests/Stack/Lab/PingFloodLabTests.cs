@@ -66,6 +66,7 @@ public class PingFloodLabTests
     [SkippableTheory]
     [InlineData(LabDriver.Tap)]
     [InlineData(LabDriver.AfPacket)]
+    [InlineData(LabDriver.AfXdp)]
     public void A_flood_ping_through_the_dataplane_averages_under_half_a_millisecond(LabDriver driver)
     {
         using StackLab lab = StackLab.Start(driver);
