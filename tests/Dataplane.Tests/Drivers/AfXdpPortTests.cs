@@ -143,6 +143,59 @@ public class AfXdpPortTests
     }
 
     [SkippableFact]
+    public void A_full_transmit_ring_takes_fewer_and_drains_once_the_interface_is_back()
+    {
+        RequireLab();
+        using var lab = new AfPacketLab(prefix: Prefix);
+        using AfXdpPort port = AfXdpPort.Open("p0", lab.Interface);
+        var pool = new BufferPool(2048);
+        var cache = new BufferCache(pool);
+        port.Start();
+        AfXdpQueue queue = port.Queue(0, cache);
+        long peerBefore = PeerReceivedPackets(lab);
+
+        // Down, the interface sends nothing: a kick answers ENETDOWN and the frames stay on the
+        // ring, so the ring and the transmit chunks fill, and a burst is taken only in part.
+        LinuxLab.Run("ip", "link", "set", "dev", lab.Interface, "down");
+        byte[] frame = new byte[60];
+        lab.PeerMac().CopyTo(frame);
+        port.Mac.CopyTo(frame.AsSpan(6));
+        frame[12] = 0x88;
+        frame[13] = 0xb5;
+        var burst = new PacketBuffer[32];
+        int taken = 0, refused = 0;
+        for (int round = 0; round < 40; round++)
+        {
+            for (int i = 0; i < burst.Length; i++)
+            {
+                var writer = new BufferChainWriter(cache);
+                Assert.True(writer.TryStart() && writer.TryWrite(frame));
+                writer.Finish();
+                burst[i] = writer.Head;
+            }
+            int n = queue.Transmit(burst);
+            taken += n;
+            refused += burst.Length - n;
+            cache.Release(burst.AsSpan(n));
+        }
+        Assert.Equal((int)AfXdpChannel.RingSize, taken); // the ring holds 1024, the rest stayed ours
+        Assert.Equal(40 * 32 - taken, refused);
+        Assert.Equal(0, port.FreeTransmitChunks(0));
+        Assert.Equal(0, port.Counters(0).Errors); // ENETDOWN is passing, not an error
+
+        // Up again: the next receive's kick sends what waited, and every chunk comes back.
+        LinuxLab.Run("ip", "link", "set", "dev", lab.Interface, "up");
+        Assert.True(LinuxLab.Until(() =>
+        {
+            queue.Receive(burst.AsSpan(0, 0));
+            return port.FreeTransmitChunks(0) == (int)AfXdpChannel.RingSize;
+        }, Patience), $"{port.FreeTransmitChunks(0)} chunks free");
+        Assert.True(LinuxLab.Until(() => PeerReceivedPackets(lab) - peerBefore >= taken, Patience), $"the peer got {PeerReceivedPackets(lab) - peerBefore} of {taken}");
+        Assert.Equal(pool.Count, pool.Shared.Count + cache.Count);
+        Assert.Equal(0, port.Counters(0).Errors);
+    }
+
+    [SkippableFact]
     public void Receiving_and_transmitting_allocate_nothing_on_the_managed_heap()
     {
         RequireLab();
@@ -387,6 +440,12 @@ public class AfXdpPortTests
     /// <summary>This process's BPF descriptors (maps, programs, links: <c>anon_inode:bpf-*</c>).</summary>
     private static int BpfDescriptors() =>
         new DirectoryInfo("/proc/self/fd").EnumerateFileSystemInfos().Count(f => f.LinkTarget?.StartsWith("anon_inode:bpf", StringComparison.Ordinal) == true);
+
+    private static long PeerReceivedPackets(AfPacketLab lab)
+    {
+        using var json = System.Text.Json.JsonDocument.Parse(LinuxLab.Run("ip", "-n", lab.Namespace, "-s", "-j", "link", "show", lab.PeerInterface));
+        return json.RootElement[0].GetProperty("stats64").GetProperty("rx").GetProperty("packets").GetInt64();
+    }
 
     /// <summary>Waits until the peer has sent nothing for 1.5 s, draining our queues meanwhile; returns its transmit count.</summary>
     private static long SettledPeerCount(AfPacketLab lab, XdpDrain drain)
