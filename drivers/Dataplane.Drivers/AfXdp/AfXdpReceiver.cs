@@ -62,7 +62,14 @@ internal sealed class AfXdpReceiver
     /// </summary>
     public int Receive(Span<PacketBuffer> burst, BufferCache cache)
     {
-        uint available = _rx.Peek((uint)burst.Length, out uint index);
+        // No more frames than the fill ring has room to take their chunks back. Every receive
+        // chunk has a fill-ring entry, but the kernel publishes how far it has read the fill ring
+        // only when its cached entries run out (net/xdp/xsk_queue.h, __xskq_cons_release), so a
+        // chunk can reach the RX ring before its old entry reads as free. Writing past the free
+        // entries would overwrite ones the kernel has not read: a chunk lost, another given twice,
+        // and two frames copied into one chunk. What is left waits in the RX ring for the next burst.
+        uint room = _fill.FreeCount((uint)burst.Length);
+        uint available = _rx.Peek(Math.Min((uint)burst.Length, room), out uint index);
         if (available == 0)
         {
             if (++_idleBursts == StatisticsEveryIdleBursts)
@@ -75,9 +82,9 @@ internal sealed class AfXdpReceiver
                 _socket.KickReceive();
             return 0;
         }
-        // Every chunk read goes back on the fill ring: there is room, as the ring has an entry for
-        // each receive chunk and these chunks are in none of its entries now.
-        _fill.Reserve(available, out uint fillIndex);
+        // Every chunk read goes back on the fill ring, into the room counted above.
+        uint reserved = _fill.Reserve(available, out uint fillIndex);
+        Debug.Assert(reserved == available);
         Span<byte> umem = _umem.Span;
         long now = Stopwatch.GetTimestamp(); // one clock read per burst
         int n = 0;
@@ -106,7 +113,7 @@ internal sealed class AfXdpReceiver
     {
         while (true)
         {
-            uint n = _rx.Peek(AfXdpChannel.RingSize, out uint index);
+            uint n = _rx.Peek(_fill.FreeCount(AfXdpChannel.RingSize), out uint index); // as in Receive: only what the fill ring has room for
             if (n == 0)
                 break;
             _fill.Reserve(n, out uint fillIndex);
