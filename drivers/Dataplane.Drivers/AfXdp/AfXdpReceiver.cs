@@ -64,8 +64,9 @@ internal sealed class AfXdpReceiver
     {
         // No more frames than the fill ring has room to take their chunks back. Every receive
         // chunk has a fill-ring entry, but the kernel publishes how far it has read the fill ring
-        // only when its cached entries run out (net/xdp/xsk_queue.h, __xskq_cons_release), so a
-        // chunk can reach the RX ring before its old entry reads as free. Writing past the free
+        // only at a flush, and after the RX producer (net/xdp/xsk.c, xsk_flush: xskq_prod_submit
+        // of RX, then __xskq_cons_release of the fill ring), so a chunk can reach the RX ring
+        // before its old entry reads as free. Writing past the free
         // entries would overwrite ones the kernel has not read: a chunk lost, another given twice,
         // and two frames copied into one chunk. What is left waits in the RX ring for the next burst.
         uint room = _fill.FreeCount((uint)burst.Length);
