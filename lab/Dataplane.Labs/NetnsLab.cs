@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Dataplane.Labs;
 
 /// <summary>
@@ -81,10 +83,14 @@ public partial class NetnsLab : IDisposable
             _log?.WriteLine($"lab {Id}: warning: could not delete namespace {ns}: {said.Trim()}");
     }
 
-    /// <summary>A veth pair made here, <paramref name="name"/> and <paramref name="peer"/> (down), deleted on dispose if still here.</summary>
-    public void Veth(string name, string peer)
+    /// <summary>
+    /// A veth pair made here, <paramref name="name"/> and <paramref name="peer"/> (down), deleted on
+    /// dispose if still here; each end with <paramref name="queues"/> receive and transmit queues.
+    /// </summary>
+    public void Veth(string name, string peer, int queues = 1)
     {
-        Do("ip", "link", "add", name, "type", "veth", "peer", "name", peer);
+        string[] counts = QueueCounts(queues);
+        Do(["ip", "link", "add", name, .. counts, "type", "veth", "peer", "name", peer, .. counts]);
         _links.Add(name);
     }
 
@@ -93,11 +99,13 @@ public partial class NetnsLab : IDisposable
     /// <paramref name="peer"/> in <paramref name="peerNs"/> (null: here; the same name may then be
     /// in several namespaces at once), both ends up unless not <paramref name="up"/> (to set
     /// them up first: an interface with IPv6 on talks as it comes up). It goes with either
-    /// namespace; one end here is deleted on dispose.
+    /// namespace; one end here is deleted on dispose. <paramref name="queues"/>: the receive and
+    /// transmit queues of each end (a veth has one of each unless made with more).
     /// </summary>
-    public void Veth(string? ns, string name, string? peerNs, string peer, bool up = true)
+    public void Veth(string? ns, string name, string? peerNs, string peer, bool up = true, int queues = 1)
     {
-        Do([.. In(ns), "link", "add", name, "type", "veth", "peer", "name", peer, .. peerNs is null ? [] : (string[])["netns", peerNs]]);
+        string[] counts = QueueCounts(queues);
+        Do([.. In(ns), "link", "add", name, .. counts, "type", "veth", "peer", "name", peer, .. counts, .. peerNs is null ? [] : (string[])["netns", peerNs]]);
         if (ns is null)
             _links.Add(name);
         else if (peerNs is null)
@@ -106,6 +114,15 @@ public partial class NetnsLab : IDisposable
             return;
         Do([.. In(ns), "link", "set", name, "up"]);
         Do([.. In(peerNs), "link", "set", peer, "up"]);
+    }
+
+    /// <summary>The <c>ip link add</c> words for <paramref name="queues"/> queues each way: none for the default one.</summary>
+    private static string[] QueueCounts(int queues)
+    {
+        if (queues == 1)
+            return [];
+        string n = queues.ToString(CultureInfo.InvariantCulture);
+        return ["numtxqueues", n, "numrxqueues", n];
     }
 
     /// <summary>Moves the interface <paramref name="name"/> from <paramref name="from"/> (null: here) into <paramref name="ns"/>.</summary>

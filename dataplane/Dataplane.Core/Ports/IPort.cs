@@ -62,8 +62,11 @@ internal interface IPort : IDisposable
     /// <summary>The port's name in the config.</summary>
     string Name { get; }
 
-    /// <summary>Driver name, as in the config (memory, tap, afpacket).</summary>
+    /// <summary>Driver name, as in the config (memory, tap, afpacket, afxdp).</summary>
     string Driver { get; }
+
+    /// <summary>How the driver runs, for a driver with modes (afxdp: "native, copy"); null for one without.</summary>
+    string? Mode => null;
 
     /// <summary>Queue pairs; worker i owns queue i.</summary>
     int QueueCount { get; }

@@ -28,7 +28,7 @@ internal static class IfconfigReport
         string[] capabilities = [.. DataplaneView.CapabilityNames(port.Capabilities)];
         Line(text, $"{port.Name}: flags=<{flags}> mtu {port.Mtu}");
         Line(text, $"\tlladdr {port.Mac}");
-        Line(text, $"\tdriver {port.Driver} queues {port.QueueCount}");
+        Line(text, $"\tdriver {port.Driver}{(port.Mode is string mode ? $" ({mode})" : "")} queues {port.QueueCount}");
         Line(text, $"\thwfeatures=<{(capabilities.Length == 0 ? "none" : string.Join(',', capabilities).ToUpperInvariant())}>");
         // What the stack does with the port, the config's switches applied to what the driver can.
         bool tso = (iface.Capabilities & PortCapabilities.Tso) != 0, lro = (iface.Capabilities & PortCapabilities.Lro) != 0;

@@ -77,7 +77,7 @@ internal sealed class DataplaneHost
         {
             // Every port first: if one cannot be opened, nothing starts.
             foreach (PortConfig port in _config.Ports)
-                ports.Add(PortFactory.Open(port, ports.Count, _config));
+                ports.Add(PortFactory.Open(port, ports.Count, _config, message => _stderr.WriteLine($"dataplane: {message}")));
         }
         catch (Exception e) when (e is PortOpenException or Native.NativeException or IOException or UnauthorizedAccessException)
         {

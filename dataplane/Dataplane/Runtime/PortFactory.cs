@@ -1,5 +1,6 @@
 using Dataplane.Config;
 using Dataplane.Drivers.AfPacket;
+using Dataplane.Drivers.AfXdp;
 using Dataplane.Drivers.Memory;
 using Dataplane.Drivers.Tap;
 using Dataplane.Engine;
@@ -15,8 +16,9 @@ internal static class PortFactory
     /// <summary>
     /// Opens <paramref name="port"/>, the <paramref name="index"/>th of the config; throws
     /// <see cref="PortOpenException"/> or the driver's NativeException naming it when it cannot.
+    /// <paramref name="log"/> takes what a driver has to say while it opens (afxdp: native XDP refused).
     /// </summary>
-    public static PortBinding Open(PortConfig port, int index, DataplaneConfig config)
+    public static PortBinding Open(PortConfig port, int index, DataplaneConfig config, Action<string>? log = null)
     {
         int? mtu = config.Mtus.FirstOrDefault(m => m.Interface == port.Name)?.Mtu;
         switch (port.Driver)
@@ -35,6 +37,11 @@ internal static class PortFactory
                 // segments them); the kernel's GRO hands us super-frames whatever lro says.
                 AfPacketPort packet = AfPacketPort.Open(port.Name, port.IfName!, port.Queues, (ushort)index, tso: config.TsoOn(port), mtu: mtu);
                 return new PortBinding(packet, (q, cache) => new AfPacketQueuePath(packet.Queue(q, cache))) { Lro = config.LroOn(port) };
+            case PortDriver.AfXdp:
+                // No offloads: XDP frames carry no checksum state and no super-frames (one frame a
+                // chunk), so tso and lro are the stack's own (it cuts or merges in software).
+                AfXdpPort xdp = AfXdpPort.Open(port.Name, port.IfName!, port.Queues, (ushort)index, log);
+                return new PortBinding(xdp, (q, cache) => new AfXdpQueuePath(xdp.Queue(q, cache))) { Lro = config.LroOn(port) };
             default:
                 throw new PortOpenException($"port {port.Name} (line {port.Line}): the {port.Driver.Keyword()} driver is not available yet");
         }

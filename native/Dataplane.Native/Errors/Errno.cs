@@ -40,6 +40,10 @@ public readonly partial struct Errno : IEquatable<Errno>
     public const int EINVAL = 22;
     /// <summary>ENOTTY: the ioctl request does not apply to this file descriptor.</summary>
     public const int ENOTTY = 25;
+    /// <summary>ENOSPC: no space left (veth: native XDP wants at least as many receive queues as the peer has transmit queues).</summary>
+    public const int ENOSPC = 28;
+    /// <summary>ERANGE: out of range (veth: the peer's MTU too large for native XDP).</summary>
+    public const int ERANGE = 34;
     /// <summary>ENOSYS: the kernel does not implement the system call.</summary>
     public const int ENOSYS = 38;
     /// <summary>EMSGSIZE: the frame is larger than the interface's MTU allows.</summary>

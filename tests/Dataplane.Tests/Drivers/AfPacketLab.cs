@@ -27,10 +27,14 @@ internal sealed class AfPacketLab : IDisposable
     private readonly List<Process> _processes = [];
     private readonly NetnsLab _lab;
 
-    /// <summary>Makes the lab; <paramref name="mtu"/> is set on both ends.</summary>
-    public AfPacketLab(int mtu = 1500)
+    /// <summary>
+    /// Makes the lab; <paramref name="mtu"/> is set on both ends, each with <paramref name="queues"/>
+    /// receive and transmit queues. <paramref name="prefix"/> starts every name, so that the tests of
+    /// two drivers (two classes, run in parallel) each have a lab of their own.
+    /// </summary>
+    public AfPacketLab(int mtu = 1500, int queues = 1, string prefix = "dpa")
     {
-        string stem = $"dpa{Environment.ProcessId}";
+        string stem = $"{prefix}{Environment.ProcessId}";
         Namespace = stem + "-peer";
         Interface = stem + "0";
         PeerInterface = stem + "p";
@@ -41,7 +45,7 @@ internal sealed class AfPacketLab : IDisposable
         try
         {
             _lab.Namespace("peer");
-            _lab.Veth(null, Interface, Namespace, PeerInterface, up: false);
+            _lab.Veth(null, Interface, Namespace, PeerInterface, up: false, queues: queues);
             // Our end: no IPv6 (no router solicitations, MLD or DAD of the host's own) and no IPv4
             // forwarding, so frames to 10.67.0.1 that reach the host's stack die there quietly.
             File.WriteAllText($"/proc/sys/net/ipv6/conf/{Interface}/disable_ipv6", "1");

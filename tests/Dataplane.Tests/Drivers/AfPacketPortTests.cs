@@ -818,12 +818,12 @@ public class AfPacketPortTests
 
     private static bool IsUdpToDiscard(ReceivedFrame f) => IsUdpTo(f, 9);
 
-    private static bool IsUdpTo(ReceivedFrame f, int port) =>
+    internal static bool IsUdpTo(ReceivedFrame f, int port) =>
         f.EtherType == EtherType.Ipv4
         && Ipv4Packet.TryCreate(f.Bytes.AsSpan(14), out Ipv4Packet ip) && ip.Protocol == IpProtocol.Udp
         && UdpDatagram.TryCreate(ip.Payload, out UdpDatagram udp) && udp.DestinationPort == port;
 
-    private static bool VerifyUdp(byte[] frame)
+    internal static bool VerifyUdp(byte[] frame)
     {
         Assert.True(Ipv4Packet.TryCreate(frame.AsSpan(14), out Ipv4Packet ip));
         Assert.True(UdpDatagram.TryCreate(ip.Payload, out UdpDatagram udp));
@@ -870,7 +870,7 @@ public class AfPacketPortTests
         return answered;
     }
 
-    private static byte[]? Answer(byte[] frame, MacAddress mac)
+    internal static byte[]? Answer(byte[] frame, MacAddress mac)
     {
         if (!EthernetFrame.TryCreate(frame, out EthernetFrame eth))
             return null;

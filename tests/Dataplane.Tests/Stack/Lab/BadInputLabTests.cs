@@ -83,6 +83,7 @@ public class BadInputLabTests(ITestOutputHelper output)
     [SkippableTheory]
     [InlineData(LabDriver.Tap)]
     [InlineData(LabDriver.AfPacket)]
+    [InlineData(LabDriver.AfXdp)]
     public void Each_kind_of_bad_input_raises_its_named_counter_by_exactly_the_number_sent_and_other_flows_lose_nothing(LabDriver driver)
     {
         StackLab.RequireScapy();

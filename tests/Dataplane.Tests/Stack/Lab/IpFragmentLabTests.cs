@@ -19,6 +19,8 @@ public class IpFragmentLabTests(ITestOutputHelper output)
     [InlineData(LabDriver.Tap, LabFamily.Ipv6)]
     [InlineData(LabDriver.AfPacket, LabFamily.Ipv4)]
     [InlineData(LabDriver.AfPacket, LabFamily.Ipv6)]
+    [InlineData(LabDriver.AfXdp, LabFamily.Ipv4)]
+    [InlineData(LabDriver.AfXdp, LabFamily.Ipv6)]
     public void Pings_larger_than_the_link_are_forwarded_fragment_by_fragment_both_ways(LabDriver driver, LabFamily family)
     {
         using StackLab lab = StackLab.Start(driver);
@@ -43,6 +45,8 @@ public class IpFragmentLabTests(ITestOutputHelper output)
     [InlineData(LabDriver.Tap, LabFamily.Ipv6)]
     [InlineData(LabDriver.AfPacket, LabFamily.Ipv4)]
     [InlineData(LabDriver.AfPacket, LabFamily.Ipv6)]
+    [InlineData(LabDriver.AfXdp, LabFamily.Ipv4)]
+    [InlineData(LabDriver.AfXdp, LabFamily.Ipv6)]
     public void Overlapping_fragments_are_dropped_whole_and_counted_and_the_same_datagram_then_reassembles(LabDriver driver, LabFamily family)
     {
         StackLab.RequireScapy();

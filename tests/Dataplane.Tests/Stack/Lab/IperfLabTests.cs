@@ -45,6 +45,8 @@ public class IperfLabTests(ITestOutputHelper output)
     [InlineData(LabDriver.Tap, LabFamily.Ipv6)]
     [InlineData(LabDriver.AfPacket, LabFamily.Ipv4)]
     [InlineData(LabDriver.AfPacket, LabFamily.Ipv6)]
+    [InlineData(LabDriver.AfXdp, LabFamily.Ipv4)]
+    [InlineData(LabDriver.AfXdp, LabFamily.Ipv6)]
     public void Tcp_forwarded_left_to_right_arrives_byte_for_byte_and_iperf3_counts_it_alike_at_both_ends(LabDriver driver, LabFamily family)
     {
         using StackLab lab = StackLab.Start(driver);
@@ -90,6 +92,8 @@ public class IperfLabTests(ITestOutputHelper output)
     [InlineData(LabDriver.Tap, LabFamily.Ipv6)]
     [InlineData(LabDriver.AfPacket, LabFamily.Ipv4)]
     [InlineData(LabDriver.AfPacket, LabFamily.Ipv6)]
+    [InlineData(LabDriver.AfXdp, LabFamily.Ipv4)]
+    [InlineData(LabDriver.AfXdp, LabFamily.Ipv6)]
     public void Iperf3_udp_forwarded_left_to_right_loses_under_1_percent_in_the_dataplane_and_every_loss_is_counted(LabDriver driver, LabFamily family)
     {
         using StackLab lab = StackLab.Start(driver);

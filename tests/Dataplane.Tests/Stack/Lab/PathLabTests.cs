@@ -17,6 +17,8 @@ public class PathLabTests(ITestOutputHelper output)
     [InlineData(LabDriver.Tap, LabFamily.Ipv6)]
     [InlineData(LabDriver.AfPacket, LabFamily.Ipv4)]
     [InlineData(LabDriver.AfPacket, LabFamily.Ipv6)]
+    [InlineData(LabDriver.AfXdp, LabFamily.Ipv4)]
+    [InlineData(LabDriver.AfXdp, LabFamily.Ipv6)]
     public void Traceroute_shows_the_dataplane_at_hop_1_and_the_right_host_at_hop_2(LabDriver driver, LabFamily family)
     {
         using StackLab lab = StackLab.Start(driver);
@@ -46,6 +48,8 @@ public class PathLabTests(ITestOutputHelper output)
     [InlineData(LabDriver.Tap, LabFamily.Ipv6)]
     [InlineData(LabDriver.AfPacket, LabFamily.Ipv4)]
     [InlineData(LabDriver.AfPacket, LabFamily.Ipv6)]
+    [InlineData(LabDriver.AfXdp, LabFamily.Ipv4)]
+    [InlineData(LabDriver.AfXdp, LabFamily.Ipv6)]
     public void Tracepath_across_a_1400_byte_mtu_behind_the_dataplane_discovers_pmtu_1400(LabDriver driver, LabFamily family)
     {
         using StackLab lab = StackLab.Start(driver, "mtu right 1400");

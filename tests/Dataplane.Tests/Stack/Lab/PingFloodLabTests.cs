@@ -16,6 +16,7 @@ public class PingFloodLabTests
     [SkippableTheory]
     [InlineData(LabDriver.Tap)]
     [InlineData(LabDriver.AfPacket)]
+    [InlineData(LabDriver.AfXdp)]
     public void Flood_pings_to_the_dataplane_and_through_it_lose_nothing_over_IPv4_and_IPv6(LabDriver driver)
     {
         using StackLab lab = StackLab.Start(driver);
@@ -65,6 +66,7 @@ public class PingFloodLabTests
     [SkippableTheory]
     [InlineData(LabDriver.Tap)]
     [InlineData(LabDriver.AfPacket)]
+    [InlineData(LabDriver.AfXdp)]
     public void A_flood_ping_through_the_dataplane_averages_under_half_a_millisecond(LabDriver driver)
     {
         using StackLab lab = StackLab.Start(driver);

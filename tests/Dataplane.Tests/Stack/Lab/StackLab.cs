@@ -16,6 +16,12 @@ public enum LabDriver
 
     /// <summary>The example config's: a tap on the left, an afpacket port on a veth on the right.</summary>
     TapLeftAfPacketRight,
+
+    /// <summary>
+    /// Two afxdp ports on veth pairs made with one queue each way per worker (a socket binds to a
+    /// receive queue); the dataplane's ends stay here, the hosts' ends are moved.
+    /// </summary>
+    AfXdp,
 }
 
 /// <summary>An address family of the lab.</summary>
@@ -289,7 +295,7 @@ internal sealed partial class StackLab : IDisposable
             string ours = LinuxLab.UniqueName(name[0]);
             _veths = [.. _veths, ours];
             link = LinuxLab.UniqueName('h');
-            _lab.Veth(ours, link);
+            _lab.Veth(ours, link, queues: Driver == LabDriver.AfXdp ? cores : 1);
             // Our end belongs to the dataplane: the host's stack must neither answer nor route
             // what arrives on it, nor send anything of its own (no IPv6 there).
             System.IO.File.WriteAllText($"/proc/sys/net/ipv6/conf/{ours}/disable_ipv6", "1");
@@ -298,8 +304,13 @@ internal sealed partial class StackLab : IDisposable
             // super-frames of its TCP segmentation offload (unless the test wants them).
             if (!hostOffloads)
                 LinuxLab.Run("ethtool", "-K", link, "tso", "off", "gso", "off");
+            // Under XDP a frame has no skb to say its checksum is partial, and a veth hands XDP the
+            // host's frames as they are: with checksum offload on, a TCP or UDP checksum is only
+            // the pseudo-header's. The host computes its checksums, as frames off a wire have them.
+            if (Driver == LabDriver.AfXdp)
+                LinuxLab.Run("ethtool", "-K", link, "tx", "off");
             LinuxLab.Run("ip", "link", "set", link, "netns", ns);
-            return $"port {name} driver afpacket ifname {ours} queues {cores}";
+            return $"port {name} driver {(Driver == LabDriver.AfXdp ? "afxdp" : "afpacket")} ifname {ours} queues {cores}";
         }
 
         string config = string.Join('\n',

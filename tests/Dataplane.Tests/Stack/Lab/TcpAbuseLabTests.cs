@@ -62,6 +62,7 @@ public class TcpAbuseLabTests(ITestOutputHelper output)
     [SkippableTheory]
     [InlineData(LabDriver.Tap)]
     [InlineData(LabDriver.AfPacket)]
+    [InlineData(LabDriver.AfXdp)]
     public void A_connection_owned_by_scapy_answers_each_abuse_as_the_rfc_says_counts_it_and_lives_on(LabDriver driver)
     {
         StackLab.RequireScapy();

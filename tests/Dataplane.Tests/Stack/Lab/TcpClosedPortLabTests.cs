@@ -27,6 +27,8 @@ public class TcpClosedPortLabTests
     [InlineData(LabDriver.Tap, LabFamily.Ipv6)]
     [InlineData(LabDriver.AfPacket, LabFamily.Ipv4)]
     [InlineData(LabDriver.AfPacket, LabFamily.Ipv6)]
+    [InlineData(LabDriver.AfXdp, LabFamily.Ipv4)]
+    [InlineData(LabDriver.AfXdp, LabFamily.Ipv6)]
     public void A_linux_client_is_refused_by_a_reset_from_a_port_nobody_listens_on(LabDriver driver, LabFamily family)
     {
         using StackLab lab = StackLab.Start(driver);

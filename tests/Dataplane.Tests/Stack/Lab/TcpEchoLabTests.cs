@@ -17,6 +17,8 @@ public class TcpEchoLabTests
     [InlineData(LabDriver.Tap, LabFamily.Ipv6)]
     [InlineData(LabDriver.AfPacket, LabFamily.Ipv4)]
     [InlineData(LabDriver.AfPacket, LabFamily.Ipv6)]
+    [InlineData(LabDriver.AfXdp, LabFamily.Ipv4)]
+    [InlineData(LabDriver.AfXdp, LabFamily.Ipv6)]
     public void Socat_gets_back_64_MiB_it_sends_to_the_echo_app_byte_for_byte(LabDriver driver, LabFamily family)
     {
         using StackLab lab = StackLab.Start(driver, Apps);

@@ -56,6 +56,7 @@ public class TcpFloodLabTests(ITestOutputHelper output)
     [SkippableTheory]
     [InlineData(LabDriver.Tap)]
     [InlineData(LabDriver.AfPacket)]
+    [InlineData(LabDriver.AfXdp)]
     public void A_syn_flood_from_random_sources_engages_syn_cookies_keeps_half_open_connections_bounded_and_a_transfer_through_it_stays_intact(LabDriver driver)
     {
         StackLab.RequireHping3();
@@ -103,6 +104,7 @@ public class TcpFloodLabTests(ITestOutputHelper output)
     [SkippableTheory]
     [InlineData(LabDriver.Tap)]
     [InlineData(LabDriver.AfPacket)]
+    [InlineData(LabDriver.AfXdp)]
     public void Ack_and_reset_floods_with_random_numbers_at_a_transfer_s_four_tuple_are_dropped_and_counted_and_the_transfer_stays_intact(LabDriver driver)
     {
         StackLab.RequireHping3();

@@ -47,6 +47,8 @@ public partial class TcpRelayLabTests(ITestOutputHelper output)
         { LabDriver.Tap, LabFamily.Ipv4, "copy", 16 },
         { LabDriver.Tap, LabFamily.Ipv6, "copy", 16 },
         { LabDriver.AfPacket, LabFamily.Ipv4, "copy", 16 },
+        { LabDriver.AfXdp, LabFamily.Ipv4, "splice", 16 },
+        { LabDriver.AfXdp, LabFamily.Ipv6, "copy", 16 },
     };
 
     [SkippableTheory]

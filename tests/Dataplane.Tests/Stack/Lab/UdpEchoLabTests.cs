@@ -13,6 +13,8 @@ public class UdpEchoLabTests
     [InlineData(LabDriver.Tap, LabFamily.Ipv6)]
     [InlineData(LabDriver.AfPacket, LabFamily.Ipv4)]
     [InlineData(LabDriver.AfPacket, LabFamily.Ipv6)]
+    [InlineData(LabDriver.AfXdp, LabFamily.Ipv4)]
+    [InlineData(LabDriver.AfXdp, LabFamily.Ipv6)]
     public void Socat_gets_back_each_datagram_it_sends_to_the_echo_app(LabDriver driver, LabFamily family)
     {
         using StackLab lab = StackLab.Start(driver, Apps);
