@@ -180,11 +180,11 @@ public sealed class CommandLineTests : IDisposable
     [Fact]
     public void Run_with_a_driver_that_is_not_available_names_the_port_and_starts_nothing()
     {
-        string path = Write("xdp.conf", "port m0 driver memory\nport x0 driver afxdp ifname vx0\n");
+        string path = Write("vfio.conf", "port m0 driver memory\nport v0 driver vfio pci 0000:00:03.0\n");
         var (code, stdout, stderr) = Run("run", "-c", path);
         Assert.Equal(1, code);
         Assert.Equal("", stdout);
-        Assert.Equal("dataplane: port x0 (line 2): the afxdp driver is not available yet\n", stderr);
+        Assert.Equal("dataplane: port v0 (line 2): the vfio driver is not available yet\n", stderr);
     }
 
     [Fact]
