@@ -110,7 +110,10 @@ public sealed class LinuxCaptures
                     RunCommand("ip", ["netns", "exec", ns, "ethtool", "-K", veth, "tx", "off", "rx", "off", "tso", "off", "gso", "off", "gro", "off"]);
             }
 
-            LabProcess tcpdump = Start(lab, nsA, "tcpdump", "-i", vethA, "-s", "0", "-U", "-n", "-Z", "root", "-w", pcap);
+            // A 32 MiB capture buffer (-B, KiB): with the default 2 MiB, a loaded CI machine let the
+            // kernel drop the last transfer's frames before tcpdump read them (a capture with no
+            // TCP over IPv6 in it, seen once).
+            LabProcess tcpdump = Start(lab, nsA, "tcpdump", "-i", vethA, "-s", "0", "-B", "32768", "-U", "-n", "-Z", "root", "-w", pcap);
             tcpdump.WaitForOutput("listening on", TimeSpan.FromSeconds(30));
 
             InNamespace(nsA, ["ping", "-c", "20", "-i", "0.01", "-w", "10", "10.77.0.2"]);
