@@ -174,8 +174,9 @@ internal sealed partial class CaptureCheck
         // The fields the partial-checksum test needs come first (first occurrence: the outer
         // headers), the summary last (it may hold anything but a tab).
         string fields = string.Concat(JudgedFields.Select(f => $" -e {f}"));
+        string heuristics = await PayloadHeuristicsOffAsync(tshark, cancel).ConfigureAwait(false);
         CommandResult found = await new LocalHost().RunAsync(
-            $"{tshark} -r {Shell.Quote(file)} -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE " +
+            $"{tshark} -r {Shell.Quote(file)}{heuristics} -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE " +
             $"-Y {Shell.Quote(filter)} -T fields -E occurrence=f{fields} -e _ws.col.Protocol -e _ws.col.Info 2>/dev/null",
             TimeSpan.FromSeconds(120), null, cancel).ConfigureAwait(false);
         if (found.ExitCode != 0)
@@ -193,6 +194,41 @@ internal sealed partial class CaptureCheck
                 bad.Append($"{f[0]}\t{f[^2]}\t{f[^1]}\n");
         }
         return (found with { Output = bad.ToString() }, partial);
+    }
+
+    private static readonly Dictionary<string, string> s_heuristicsOff = [];
+
+    /// <summary>
+    /// <c>--disable-protocol</c> for every protocol whose heuristic tshark tries on TCP and UDP
+    /// payloads (<c>tshark -G heuristic-decodes</c>; it lists protocols, not the heuristics' own
+    /// names, which <c>--disable-heuristic</c> would want), once per tshark command. The judged traffic's payloads
+    /// are test bytes (iperf3's are random), and a heuristic that takes them for its protocol then
+    /// finds them malformed: a CI run judged Linux itself for a TCP super-frame Thrift's heuristic
+    /// claimed. The judge is of the headers: Ethernet, IP, ICMP, TCP and UDP.
+    /// </summary>
+    internal static async Task<string> PayloadHeuristicsOffAsync(string tshark, CancellationToken cancel)
+    {
+        lock (s_heuristicsOff)
+        {
+            if (s_heuristicsOff.TryGetValue(tshark, out string? known))
+                return known;
+        }
+        CommandResult listed = await new LocalHost().RunAsync($"{tshark} -G heuristic-decodes 2>/dev/null",
+            TimeSpan.FromSeconds(60), null, cancel).ConfigureAwait(false);
+        var protocols = new SortedSet<string>(StringComparer.Ordinal);
+        if (listed.ExitCode == 0)
+        {
+            foreach (string line in listed.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                string[] f = line.Split('\t');
+                if (f.Length >= 2 && f[0] is "tcp" or "udp" && f[1].All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-'))
+                    protocols.Add(f[1]);
+            }
+        }
+        string result = string.Concat(protocols.Select(p => " --disable-protocol " + p));
+        lock (s_heuristicsOff)
+            s_heuristicsOff[tshark] = result;
+        return result;
     }
 
     /// <summary>The fields of a judged frame, in this order, before its protocol and summary.</summary>
