@@ -226,9 +226,24 @@ internal sealed record ReceivedFrame(int Queue, BufferMetadata Metadata, byte[] 
 }
 
 /// <summary>Takes frames off every queue of a port into a list, releasing the buffers.</summary>
-internal sealed class QueueDrain(AfPacketPort port, BufferCache cache)
+/// <param name="queues">The port's queue count.</param>
+/// <param name="receive">One receive burst of queue q into the array: how many frames came.</param>
+/// <param name="cache">The cache the frames are received into and released to.</param>
+internal sealed class QueueDrain(int queues, Func<int, PacketBuffer[], int> receive, BufferCache cache)
 {
     private readonly PacketBuffer[] _burst = new PacketBuffer[32];
+
+    /// <summary>A drain of an afpacket port's queues.</summary>
+    public QueueDrain(AfPacketPort port, BufferCache cache)
+        : this(port.QueueCount, (q, burst) => port.Queue(q, cache).Receive(burst), cache)
+    {
+    }
+
+    /// <summary>A drain of an afxdp port's queues.</summary>
+    public QueueDrain(Dataplane.Drivers.AfXdp.AfXdpPort port, BufferCache cache)
+        : this(port.QueueCount, (q, burst) => port.Queue(q, cache).Receive(burst), cache)
+    {
+    }
 
     /// <summary>Everything taken so far.</summary>
     public List<ReceivedFrame> Frames { get; } = [];
@@ -237,9 +252,9 @@ internal sealed class QueueDrain(AfPacketPort port, BufferCache cache)
     public int Poll()
     {
         int total = 0;
-        for (int q = 0; q < port.QueueCount; q++)
+        for (int q = 0; q < queues; q++)
         {
-            int n = port.Queue(q, cache).Receive(_burst);
+            int n = receive(q, _burst);
             for (int i = 0; i < n; i++)
             {
                 Frames.Add(ReceivedFrame.Copy(cache.Pool, q, _burst[i]));

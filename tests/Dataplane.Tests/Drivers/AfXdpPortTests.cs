@@ -51,7 +51,7 @@ public class AfXdpPortTests
         using var lab = new AfPacketLab(queues: 2, prefix: Prefix);
         using AfXdpPort port = AfXdpPort.Open("p0", lab.Interface, queues: 2, portIndex: 3);
         var pool = new BufferPool(4096);
-        var drain = new XdpDrain(port, new BufferCache(pool));
+        var drain = new QueueDrain(port, new BufferCache(pool));
         port.Start();
 
         Assert.Equal("afxdp", port.Driver);
@@ -245,7 +245,7 @@ public class AfXdpPortTests
         var cache = new BufferCache(pool, size: 8, burst: 4);
         port.Start();
         lab.SetPeerNeighbor(port.Mac);
-        long before = SettledPeerCount(lab, new XdpDrain(port, cache));
+        long before = SettledPeerCount(lab, new QueueDrain(port, cache));
 
         lab.SendUdpFromPeer(20);
         long sent = lab.PeerTransmittedPackets() - before;
@@ -264,7 +264,7 @@ public class AfXdpPortTests
 
         foreach (PacketBuffer b in held)
             cache.Release(b);
-        var drain = new XdpDrain(port, cache);
+        var drain = new QueueDrain(port, cache);
         lab.SendUdpFromPeer(1);
         Assert.True(drain.Until(fs => fs.Any(f => AfPacketPortTests.IsUdpTo(f, 9)), Patience), "nothing arrived after the buffers came back");
     }
@@ -292,7 +292,7 @@ public class AfXdpPortTests
         RequireLab();
         using var lab = new AfPacketLab(prefix: Prefix);
         using AfXdpPort port = AfXdpPort.Open("p0", lab.Interface);
-        var drain = new XdpDrain(port, new BufferCache(new BufferPool(256)));
+        var drain = new QueueDrain(port, new BufferCache(new BufferPool(256)));
         port.Start();
         lab.SetPeerNeighbor(port.Mac);
 
@@ -319,7 +319,7 @@ public class AfXdpPortTests
         using var lab = new AfPacketLab(mtu: 9000, prefix: Prefix);
         var said = new List<string>();
         using AfXdpPort port = AfXdpPort.Open("p0", lab.Interface, log: said.Add);
-        var drain = new XdpDrain(port, new BufferCache(new BufferPool(256)));
+        var drain = new QueueDrain(port, new BufferCache(new BufferPool(256)));
         port.Start();
         lab.SetPeerNeighbor(port.Mac);
 
@@ -346,7 +346,7 @@ public class AfXdpPortTests
         RequireLab();
         using var lab = new AfPacketLab(prefix: Prefix);
         using AfXdpPort port = AfXdpPort.Open("p0", lab.Interface);
-        var drain = new XdpDrain(port, new BufferCache(new BufferPool(256)));
+        var drain = new QueueDrain(port, new BufferCache(new BufferPool(256)));
         port.Start();
 
         // Native XDP runs before the receive path takes a tag out of the frame: it comes as sent.
@@ -448,7 +448,7 @@ public class AfXdpPortTests
     }
 
     /// <summary>Waits until the peer has sent nothing for 1.5 s, draining our queues meanwhile; returns its transmit count.</summary>
-    private static long SettledPeerCount(AfPacketLab lab, XdpDrain drain)
+    private static long SettledPeerCount(AfPacketLab lab, QueueDrain drain)
     {
         long last = lab.PeerTransmittedPackets();
         var clock = Stopwatch.StartNew();
@@ -493,57 +493,5 @@ public class AfXdpPortTests
                 Thread.Sleep(1);
         }
         return answered;
-    }
-
-    /// <summary>Takes frames off every queue of a port into a list, releasing the buffers.</summary>
-    private sealed class XdpDrain(AfXdpPort port, BufferCache cache)
-    {
-        private readonly PacketBuffer[] _burst = new PacketBuffer[32];
-
-        public List<ReceivedFrame> Frames { get; } = [];
-
-        public int Poll()
-        {
-            int total = 0;
-            for (int q = 0; q < port.QueueCount; q++)
-            {
-                int n = port.Queue(q, cache).Receive(_burst);
-                for (int i = 0; i < n; i++)
-                {
-                    Frames.Add(ReceivedFrame.Copy(cache.Pool, q, _burst[i]));
-                    cache.Release(_burst[i]);
-                }
-                total += n;
-            }
-            return total;
-        }
-
-        public bool Until(Func<List<ReceivedFrame>, bool> done, TimeSpan limit)
-        {
-            var clock = Stopwatch.StartNew();
-            while (clock.Elapsed < limit)
-            {
-                if (Poll() == 0)
-                {
-                    if (done(Frames))
-                        return true;
-                    Thread.Sleep(2);
-                }
-            }
-            return done(Frames);
-        }
-
-        public void UntilQuiet(TimeSpan quiet, TimeSpan limit)
-        {
-            var clock = Stopwatch.StartNew();
-            var idle = Stopwatch.StartNew();
-            while (clock.Elapsed < limit && idle.Elapsed < quiet)
-            {
-                if (Poll() > 0)
-                    idle.Restart();
-                else
-                    Thread.Sleep(2);
-            }
-        }
     }
 }
