@@ -7,6 +7,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CALLER_DIR=$PWD # where a path given on the command line is relative to
 cd "$ROOT"
 
 SOLUTION=Dataplane.sln
@@ -64,9 +65,11 @@ usage: ./build.sh VERB [ARGS]
   build                 dotnet build Dataplane.sln -c Release
   publish               NativeAOT publish of the dataplane binary to out/dataplane (no warnings allowed)
   test                  deps, build, every test project, a short fuzz smoke; ends with `N passed, N failed`
-  run                   deps, publish, then the lab: ping and iperf3 from a left to a right host
+  run [CONFIG]          deps, publish, then the lab: ping and iperf3 from a left to a right host
                         through the dataplane and through Linux as the router, side by side
-                        (LAB_DURATION=SECONDS per iperf3 test, default 5)
+                        (LAB_DURATION=SECONDS per iperf3 test, default 5); CONFIG: the dataplane's
+                        config (default the example: tap left, afpacket right; ports on tap,
+                        afpacket or afxdp, e.g. dataplane/Dataplane/examples/dataplane-afxdp.conf)
   conformance [FILTER...] [OPTIONS]
                         deps, publish, then the conformance matrix: every test with the dataplane and
                         with Linux between two Linux hosts, per driver; results and the HTML page in
@@ -179,6 +182,9 @@ as_root() {
 }
 
 cmd_run() {
+    [ $# -le 1 ] || die "run: one config at most (default $EXAMPLE_CONFIG)"
+    local config=$ROOT/$EXAMPLE_CONFIG
+    [ $# -eq 0 ] || config=$(cd "$CALLER_DIR" && realpath -e -- "$1" 2>/dev/null) || die "run: no config at $1"
     as_root run # before a minute of publishing
     cmd_deps
     cmd_publish
@@ -186,7 +192,7 @@ cmd_run() {
     step "lab: left host -> router -> right host; Linux, then the dataplane, as the router"
     local status=0
     "${AS_ROOT[@]}" env LAB_DURATION="${LAB_DURATION:-5}" dotnet "$CONFORMANCE" main-job \
-        --binary "$OUT/dataplane" --config "$ROOT/$EXAMPLE_CONFIG" || status=$?
+        --binary "$OUT/dataplane" --config "$config" || status=$?
     [ "$status" -eq 0 ] || die "run: the lab exited $status: a cell of the table did not pass, or the lab could not start (see above)"
 }
 
@@ -270,7 +276,7 @@ case "$verb" in
     build) cmd_build "$@" ;;
     publish) cmd_publish ;;
     test) cmd_test ;;
-    run) cmd_run ;;
+    run) cmd_run "$@" ;;
     relay-bench) cmd_relay_bench "$@" ;;
     conformance) cmd_conformance "$@" ;;
     bench) cmd_bench "$@" ;;

@@ -60,12 +60,15 @@ internal sealed partial class MainJob
     private readonly CancellationToken _cancel;
     private readonly Dictionary<(string Phase, int Family), bool> _pathUp = [];
     private readonly string _left, _right;
+    private readonly JobPort _leftPort, _rightPort; // the config's ports (the Linux phase uses its own veths)
+    private string _rightNic = "right0"; // RIGHT's NIC in the running phase, whose drops count as the receiver's
     private string? _dataplaneLog;
     private bool _dataplaneRan;
 
-    private MainJob(MainJobOptions options, NetnsLab lab, MainJobReport report, TextWriter jobLog, Colors colors, CancellationToken cancel)
+    private MainJob(MainJobOptions options, (JobPort Left, JobPort Right) ports, NetnsLab lab, MainJobReport report, TextWriter jobLog, Colors colors, CancellationToken cancel)
     {
         _options = options;
+        (_leftPort, _rightPort) = ports;
         _lab = lab;
         _report = report;
         _jobLog = jobLog;
@@ -99,6 +102,19 @@ internal sealed partial class MainJob
             Console.Error.WriteLine($"{colors.Red}main-job: {why}{colors.Reset}");
             return 1;
         }
+        (JobPort Left, JobPort Right) ports = (new("left", "tap", "dpl0", 1), new("right", "afpacket", "dpr0", 1));
+        if (!options.LinuxOnly)
+        {
+            try
+            {
+                ports = MainJobPorts.Read(File.ReadAllText(options.Config));
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"{colors.Red}main-job: {options.Config}: {e.Message}{colors.Reset}");
+                return 1;
+            }
+        }
         string folder;
         try
         {
@@ -120,7 +136,7 @@ internal sealed partial class MainJob
         report.Say($"lab {options.Id}, logs in {folder}");
         report.Say($"iperf3 tests {options.Duration}s each, UDP at {options.UdpRate}; phases: {string.Join(' ', order)}");
         var lab = new NetnsLab(options.Id, folder: folder);
-        var job = new MainJob(options, lab, report, jobLog, colors, interruption.Token);
+        var job = new MainJob(options, ports, lab, report, jobLog, colors, interruption.Token);
         try
         {
             try
@@ -216,7 +232,7 @@ internal sealed partial class MainJob
             _lab.Veth(router, "rtr0", _right, "right0");
             _lab.Address(router, "rtl0", $"{RouterLeft4}/24", $"{RouterLeft6}/64");
             _lab.Address(router, "rtr0", $"{RouterRight4}/24", $"{RouterRight6}/64");
-            HostsUp("left0");
+            HostsUp("left0", "right0");
         }
         catch (LabException e)
         {
@@ -238,10 +254,15 @@ internal sealed partial class MainJob
         WaitQuietly(30, "right0 to leave RIGHT", () => LinkGone(_right, "right0"));
     }
 
-    /// <summary>The dataplane as the router: its tap becomes the left host's NIC, its AF_PACKET port sits on a veth to the right host.</summary>
+    /// <summary>
+    /// The dataplane as the router, on the config's ports: a tap port becomes its host's NIC once
+    /// the dataplane made it; an afpacket or afxdp port sits on a veth whose far end (left0,
+    /// right0) is its host's NIC, made before the dataplane starts with as many queues as the port.
+    /// </summary>
     private async Task DataplanePhaseAsync()
     {
-        _report.Say($"{_colors.Bold}the dataplane as the router{_colors.Reset} ({_options.Binary} run -c {_options.Config})");
+        _report.Say($"{_colors.Bold}the dataplane as the router{_colors.Reset} ({_options.Binary} run -c {_options.Config}; " +
+            $"left {_leftPort.Driver}, right {_rightPort.Driver})");
         _dataplaneLog = _lab.File("dataplane.log");
         string socket = _lab.File("ctl.sock");
         string dp;
@@ -251,12 +272,16 @@ internal sealed partial class MainJob
             // address, no router or MLD solicitations); DP has no IPv4 address and does not forward.
             dp = HostNamespace("dp");
             _lab.Sysctl(dp, "net.ipv6.conf.default.disable_ipv6=1");
-            _lab.Veth(dp, "dpr0", _right, "right0");
+            foreach ((JobPort port, string host, string end) in (ValueTuple<JobPort, string, string>[])[(_leftPort, _left, "left0"), (_rightPort, _right, "right0")])
+            {
+                if (!port.IsTap)
+                    _lab.Veth(dp, port.IfName, host, end, queues: port.Queues);
+            }
         }
         catch (LabException e)
         {
             Console.Error.WriteLine(e.Message);
-            _report.NotRun("dataplane", $"could not create the namespace {_lab.Id}-dp and the veth dpr0 (see above)");
+            _report.NotRun("dataplane", $"could not create the namespace {_lab.Id}-dp and the veths of its ports (see above)");
             if (_lab.Namespaces.Contains($"{_lab.Id}-dp"))
                 _lab.DeleteNamespace($"{_lab.Id}-dp");
             return;
@@ -278,17 +303,21 @@ internal sealed partial class MainJob
             if (status != 0 && _dataplaneRan)
                 _report.Say($"  the dataplane exited with status {status} after SIGINT (see {_dataplaneLog})", _colors.Yellow);
         }
-        // The tap goes with the dataplane's descriptors, the veth pair with DP.
+        // A tap goes with the dataplane's descriptors, a veth pair with DP.
         _lab.DeleteNamespace(dp);
-        WaitQuietly(30, "the tap dpl0 to leave LEFT", () => LinkGone(_left, "dpl0"));
-        WaitQuietly(30, "right0 to leave RIGHT", () => LinkGone(_right, "right0"));
+        string leftNic = _leftPort.HostInterface("left0"), rightNic = _rightPort.HostInterface("right0");
+        WaitQuietly(30, $"{leftNic} to leave LEFT", () => LinkGone(_left, leftNic));
+        WaitQuietly(30, $"{rightNic} to leave RIGHT", () => LinkGone(_right, rightNic));
+        _rightNic = "right0";
     }
 
     /// <summary>Waits for the dataplane to come up, gives the hosts its ports, runs the tests through it, and asks it for its counters.</summary>
     private async Task RunDataplaneAsync(string dp, string socket, LabProcess dataplane, TextWriter dataplaneLog)
     {
-        bool Up() => dataplane.AllOutput.Contains("dataplane: running:", StringComparison.Ordinal) && !LinkGone(dp, "dpl0");
-        await WaitAsync(60, "the dataplane to say 'running:' and create dpl0", () => Up() || dataplane.HasExited).ConfigureAwait(false);
+        JobPort[] taps = [.. ((JobPort[])[_leftPort, _rightPort]).Where(p => p.IsTap)];
+        bool Up() => dataplane.AllOutput.Contains("dataplane: running:", StringComparison.Ordinal) && taps.All(t => !LinkGone(dp, t.IfName));
+        string made = taps.Length == 0 ? "" : $" and create {string.Join(" and ", taps.Select(t => t.IfName))}";
+        await WaitAsync(60, $"the dataplane to say 'running:'{made}", () => Up() || dataplane.HasExited).ConfigureAwait(false);
         string why = "";
         if (dataplane.HasExited || !Up())
         {
@@ -299,14 +328,26 @@ internal sealed partial class MainJob
         {
             try
             {
-                // The tap is LEFT's NIC; the dataplane keeps working on its descriptors after the move.
-                _lab.Move("dpl0", dp, _left);
-                HostsUp("dpl0");
+                // A tap is its host's NIC; the dataplane keeps working on its descriptors after the move.
+                if (_leftPort.IsTap)
+                    _lab.Move(_leftPort.IfName, dp, _left);
+                if (_rightPort.IsTap)
+                    _lab.Move(_rightPort.IfName, dp, _right);
+                HostsUp(_leftPort.HostInterface("left0"), _rightPort.HostInterface("right0"));
+                foreach ((JobPort port, string host, string end) in (ValueTuple<JobPort, string, string>[])[(_leftPort, _left, "left0"), (_rightPort, _right, "right0")])
+                {
+                    // A veth with tx checksumming on hands XDP frames with a partial checksum (only
+                    // the pseudo-header's sum in the field): an AF_XDP socket gets no skb state to
+                    // say so, and the stack rightly finds them bad. A NIC's wire never carries those,
+                    // so the host in front of an afxdp port sends its checksums complete.
+                    if (port.Driver == "afxdp" && NetnsLab.Execute("ip", "netns", "exec", host, "ethtool", "-K", end, "tx", "off") is { ExitCode: not 0 } failed)
+                        throw new LabException($"ethtool -K {end} tx off in {host}: {failed.Output.Trim()}");
+                }
             }
             catch (LabException e)
             {
                 Console.Error.WriteLine(e.Message);
-                why = "could not move the tap dpl0 into LEFT and address the hosts (see above)";
+                why = "could not give the hosts their NICs and addresses (see above)";
             }
         }
         if (why.Length > 0)
@@ -324,14 +365,16 @@ internal sealed partial class MainJob
         }
     }
 
-    /// <summary>The hosts' side, the same in both phases: LEFT's NIC is <paramref name="leftInterface"/>, RIGHT's is right0.</summary>
-    private void HostsUp(string leftInterface)
+    /// <summary>The hosts' side, the same in both phases: LEFT's NIC is <paramref name="leftInterface"/>, RIGHT's <paramref name="rightInterface"/>.</summary>
+    private void HostsUp(string leftInterface, string rightInterface)
     {
+        _rightNic = rightInterface;
         _lab.Up(_left, leftInterface);
         _lab.Address(_left, leftInterface, $"{Left4}/24", $"{Left6}/64");
         _lab.Route(_left, RightNet4, RouterLeft4);
         _lab.Route(_left, RightNet6, RouterLeft6);
-        _lab.Address(_right, "right0", $"{Right4}/24", $"{Right6}/64");
+        _lab.Up(_right, rightInterface);
+        _lab.Address(_right, rightInterface, $"{Right4}/24", $"{Right6}/64");
         _lab.Route(_right, LeftNet4, RouterRight4);
         _lab.Route(_right, LeftNet6, RouterRight6);
     }
@@ -482,7 +525,7 @@ internal sealed partial class MainJob
         {
             udp = long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
         }
-        _ = long.TryParse(NetnsLab.Execute("ip", "netns", "exec", _right, "cat", "/sys/class/net/right0/statistics/rx_dropped").Output.Trim(), out long nic);
+        _ = long.TryParse(NetnsLab.Execute("ip", "netns", "exec", _right, "cat", $"/sys/class/net/{_rightNic}/statistics/rx_dropped").Output.Trim(), out long nic);
         return udp + nic;
     }
 

@@ -211,16 +211,18 @@ public sealed class Lab : IAsyncDisposable
                 leftPort = $"port left  driver tap ifname dpl0 queues {cores}";
                 rightPort = $"port right driver tap ifname dpr0 queues {cores}";
             }
-            else if (driver == "afpacket")
+            else if (driver is "afpacket" or "afxdp")
             {
-                Veth(Sut, "dpl0", Left, "eth0", cancel);
-                Veth(Sut, "dpr0", Right, "eth0", cancel);
-                leftPort = $"port left  driver afpacket ifname dpl0 queues {cores}";
-                rightPort = $"port right driver afpacket ifname dpr0 queues {cores}";
+                // afxdp takes one socket per receive queue of the veth: a queue per worker.
+                int queues = driver == "afxdp" ? cores : 1;
+                Veth(Sut, "dpl0", Left, "eth0", cancel, queues);
+                Veth(Sut, "dpr0", Right, "eth0", cancel, queues);
+                leftPort = $"port left  driver {driver} ifname dpl0 queues {cores}";
+                rightPort = $"port right driver {driver} ifname dpr0 queues {cores}";
             }
             else
             {
-                throw new LabException($"a namespace lab runs the drivers tap and afpacket, not {driver}");
+                throw new LabException($"a namespace lab runs the drivers {string.Join(", ", LabDefinition.NetnsDrivers)}, not {driver}");
             }
         }
         else
@@ -261,7 +263,7 @@ public sealed class Lab : IAsyncDisposable
                 LeftInterface = "dpl0";
                 RightInterface = "dpr0";
             }
-            await RunStepsAsync(HostSteps("sutleft", "sutright"), cancel).ConfigureAwait(false);
+            await RunStepsAsync(HostSteps("sutleft", "sutright", completeChecksums: driver == "afxdp"), cancel).ConfigureAwait(false);
             await WaitReachableAsync(cancel).ConfigureAwait(false);
         }
         catch
@@ -312,10 +314,10 @@ public sealed class Lab : IAsyncDisposable
         SutInterfaces = ("", "");
     }
 
-    private void Veth(Host a, string aName, Host b, string bName, CancellationToken cancel)
+    private void Veth(Host a, string aName, Host b, string bName, CancellationToken cancel, int queues = 1)
     {
         cancel.ThrowIfCancellationRequested();
-        _netns.Veth(((NetnsHost)a).Namespace, aName, ((NetnsHost)b).Namespace, bName);
+        _netns.Veth(((NetnsHost)a).Namespace, aName, ((NetnsHost)b).Namespace, bName, queues: queues);
         if (a == Left || b == Left)
             LeftInterface = a == Left ? aName : bName;
         if (a == Right || b == Right)
@@ -325,9 +327,12 @@ public sealed class Lab : IAsyncDisposable
     /// <summary>
     /// The left and right hosts' steps for a phase: their addresses, and their routes to the far
     /// network through the system under test's address (<paramref name="gatewayLeft"/>,
-    /// <paramref name="gatewayRight"/>) or on-link (direct).
+    /// <paramref name="gatewayRight"/>) or on-link (direct). With <paramref name="completeChecksums"/>
+    /// a namespace host's veth sends its checksums complete (tx offload off): an afxdp port on the
+    /// far end gets a veth's partial checksums without the skb state that says so, and a NIC's
+    /// wire never carries them (drivers/Dataplane.Drivers/AfXdp/README.md).
     /// </summary>
-    private IEnumerable<(Host Host, List<Step> Steps)> HostSteps(string? gatewayLeft, string? gatewayRight)
+    private IEnumerable<(Host Host, List<Step> Steps)> HostSteps(string? gatewayLeft, string? gatewayRight, bool completeChecksums = false)
     {
         var left = new List<Step>();
         var right = new List<Step>();
@@ -338,6 +343,8 @@ public sealed class Lab : IAsyncDisposable
         foreach ((Host host, List<Step> steps, string ifname) in (ValueTuple<Host, List<Step>, string>[])[(Left, left, LeftInterface), (Right, right, RightInterface)])
         {
             string[] commands = [.. HostInterfaceCommands(host is NetnsHost, ifname, Modifiers)];
+            if (completeChecksums && host is NetnsHost && !Modifiers.HostOffloadsOff)
+                commands = [.. commands, $"ethtool -K {ifname} tx off >/dev/null"];
             if (commands.Length > 0)
                 steps.Add(new(string.Join(" && ", commands), host is NetnsHost ? null : Modifiers.RemoteUndo(ifname, router: false)));
         }

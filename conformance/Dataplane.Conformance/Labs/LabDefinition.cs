@@ -48,7 +48,7 @@ public sealed record LabDefinition(
     IReadOnlyList<string> SshOptions)
 {
     /// <summary>The drivers a namespace system under test can run (host-backed ports).</summary>
-    public static readonly string[] NetnsDrivers = ["tap", "afpacket"];
+    public static readonly string[] NetnsDrivers = ["tap", "afpacket", "afxdp"];
 
     /// <summary>The addresses of this lab's line.</summary>
     public Addressing Addresses => new(Line);

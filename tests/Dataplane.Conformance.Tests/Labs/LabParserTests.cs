@@ -16,7 +16,7 @@ public class LabParserTests
         LabDefinition lab = LabParser.Parse(Path.Combine(AppContext.BaseDirectory, "labs", "netns.lab"), out List<string> errors)!;
         Assert.Empty(errors);
         Assert.Equal("netns", lab.Name);
-        Assert.Equal(["tap", "afpacket"], lab.Drivers);
+        Assert.Equal(["tap", "afpacket", "afxdp"], lab.Drivers);
         Assert.Equal(HostKind.Netns, lab.Sut.Kind);
         Assert.Equal("10.10.11.2", lab.Addresses.Of("sutleft", 4));
         Assert.Equal("fdd7:e83e:66bd:1012::4", lab.Addresses.Of("right", 6));

@@ -277,10 +277,12 @@ public sealed class CommandLineTests : IDisposable
     public void Ctl_help_after_the_command_words_still_shows_the_help()
         => Assert.Equal(0, Run("ctl", "netstat", "--help").Code);
 
-    [Fact]
-    public void The_example_config_checks_clean()
+    [Theory]
+    [InlineData("dataplane.conf")]
+    [InlineData("dataplane-afxdp.conf")]
+    public void The_example_configs_check_clean(string file)
     {
-        string path = Path.Combine(AppContext.BaseDirectory, "examples", "dataplane.conf");
+        string path = Path.Combine(AppContext.BaseDirectory, "examples", file);
         var (code, stdout, stderr) = Run("check", "-c", path);
         Assert.Equal("", stderr);
         Assert.Equal(0, code);
