@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Dataplane.Wire;
 
 namespace Dataplane.Stack;
@@ -9,6 +10,7 @@ internal static class Ipv4Addresses
     /// True for an IPv4 source no packet may come from (RFC 1812 5.3.7, RFC 6890): this network
     /// (0/8), loopback (127/8), multicast, and the reserved 240/4 with the limited broadcast.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // per forwarded packet; AOT has no profile to say so
     public static bool IsMartian(Ipv4Address address)
     {
         uint first = address.ToUInt32() >> 24;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Dataplane.Ports;
 using Dataplane.Wire;
 
@@ -113,6 +114,7 @@ internal sealed class NetInterface
     public InterfaceAddress6 LinkLocal { get; }
 
     /// <summary>True when <paramref name="address"/> is the directed broadcast of one of the interface's IPv4 prefixes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // per sent packet; AOT has no profile to say so
     public bool IsDirectedBroadcast(Ipv4Address address)
     {
         foreach (Ipv4Address broadcast in _directedBroadcasts)

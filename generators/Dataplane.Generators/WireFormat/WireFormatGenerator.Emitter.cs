@@ -92,10 +92,15 @@ public sealed partial class WireFormatGenerator
                 w.Line("/// the bytes from the view's start to the end of the chain. The spans of the view end with");
                 w.Line("/// <paramref name=\"buffer\"/>; <see cref=\"IsContiguous\"/> says whether they hold the whole packet.");
                 w.Line("/// </summary>");
+                // Inlined: the one parse of a layer per packet, whose view then lives in registers. A
+                // NativeAOT build has no profile to tell its inliner that this call is hot (the JIT's
+                // dynamic PGO inlines it), and a view returned through memory is read back from it.
+                w.Line(Inline);
                 w.Line($"public static bool TryCreate({Span} buffer, int chainLength, out {m.TypeName} view, out WireError error)");
             }
             else
             {
+                w.Line(Inline);
                 w.Line($"public static bool TryCreate({Span} buffer, out {m.TypeName} view, out WireError error)");
             }
             w.Open();
@@ -336,6 +341,7 @@ public sealed partial class WireFormatGenerator
                 if (start + length > m.FixedLength)
                     continue; // an odd fixed length: the last word would reach past the header
                 w.Line($"/// <summary>Sets {f.Name} and updates {c.Name} incrementally (RFC 1624 eqn. 3) instead of summing again.</summary>");
+                w.Line(Inline); // a forwarder's per-packet write (the TTL): see TryCreate
                 w.Line($"public void Set{f.Name}Updating{c.Name}({f.Type} value)");
                 w.Open();
                 w.Line($"ref byte b = ref {Marshal}GetReference(_buffer);");

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Dataplane.Buffers;
 using Dataplane.Wire;
 
@@ -46,7 +47,11 @@ internal sealed class NeighborEntry<TAddress>(TAddress address) where TAddress :
     public object Gate => _held;
 
     /// <summary>True once the link-layer address is known.</summary>
-    public bool HasMac => (Volatile.Read(ref _mac) & HasMacBit) != 0;
+    public bool HasMac
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // per sent packet; AOT has no profile to say so
+        get => (Volatile.Read(ref _mac) & HasMacBit) != 0;
+    }
 
     /// <summary>The link-layer address; valid when <see cref="HasMac"/>.</summary>
     public MacAddress Mac => MacAddress.FromUInt64((ulong)(Volatile.Read(ref _mac) & ~HasMacBit));
