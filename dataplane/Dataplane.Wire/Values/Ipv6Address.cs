@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Dataplane.Wire;
@@ -86,14 +87,34 @@ public readonly struct Ipv6Address : IEquatable<Ipv6Address>, ISpanFormattable
     /// <summary>::.</summary>
     public bool IsUnspecified => _high == 0 && _low == 0;
 
+    // The predicates below run per packet: they read the two words (bytes in wire order) with no
+    // bounds check and are inlined, as a NativeAOT build has no profile to find them hot.
+
     /// <summary>ff00::/8.</summary>
-    public bool IsMulticast => this[0] == 0xFF;
+    public bool IsMulticast
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Byte(0) == 0xFF;
+    }
 
     /// <summary>fe80::/10.</summary>
-    public bool IsLinkLocal => this[0] == 0xFE && (this[1] & 0xC0) == 0x80;
+    public bool IsLinkLocal
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Byte(0) == 0xFE && (Byte(1) & 0xC0) == 0x80;
+    }
 
     /// <summary>::1.</summary>
-    public bool IsLoopback => _high == 0 && this[15] == 1 && MemoryMarshal.AsBytes(new ReadOnlySpan<Ipv6Address>(in this))[8..15].IndexOfAnyExcept((byte)0) < 0;
+    public bool IsLoopback
+    {
+        // The low word holds bytes 8-15 in wire order: ::1 has only byte 15 set.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _high == 0 && _low == (BitConverter.IsLittleEndian ? 0x0100_0000_0000_0000UL : 1UL);
+    }
+
+    // Byte index (below 16) in wire order, unchecked: for the constant indexes above.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private byte Byte(int index) => Unsafe.Add(ref Unsafe.As<Ipv6Address, byte>(ref Unsafe.AsRef(in this)), index);
 
     /// <summary>Parses the text forms of RFC 4291 2.2, without a zone index.</summary>
     public static bool TryParse(ReadOnlySpan<char> text, out Ipv6Address address)
