@@ -381,11 +381,14 @@ internal sealed partial class MainJob
 
     private async Task RunTestsAsync(string phase)
     {
-        await PingTestAsync(phase, JobTest.All[0]).ConfigureAwait(false);
-        await PingTestAsync(phase, JobTest.All[1]).ConfigureAwait(false);
         int port = 5201;
-        foreach (JobTest test in JobTest.All[2..])
-            await Iperf3TestAsync(phase, test, port++).ConfigureAwait(false);
+        foreach (JobTest test in JobTest.All)
+        {
+            if (test.Pings is not null)
+                await PingTestAsync(phase, test).ConfigureAwait(false);
+            else
+                await Iperf3TestAsync(phase, test, port++).ConfigureAwait(false);
+        }
     }
 
     // --- the tests -------------------------------------------------------------------------------
@@ -401,19 +404,25 @@ internal sealed partial class MainJob
     {
         string destination = Destination(test.Family);
         string probe = _lab.File($"{phase}-{test.Key}-probe.txt");
-        bool answered = await WaitAsync(30, $"a ping reply from {destination}", async () =>
-            (await ToolAsync(_left, 5, probe, "ping", $"-{test.Family}", "-n", "-c", "1", "-W", "1", destination).ConfigureAwait(false)).Exit == 0).ConfigureAwait(false);
-        _pathUp[(phase, test.Family)] = answered;
-        if (!answered)
+        if (!_pathUp.ContainsKey((phase, test.Family)))
+        {
+            bool answered = await WaitAsync(30, $"a ping reply from {destination}", async () =>
+                (await ToolAsync(_left, 5, probe, "ping", $"-{test.Family}", "-n", "-c", "1", "-W", "1", destination).ConfigureAwait(false)).Exit == 0).ConfigureAwait(false);
+            _pathUp[(phase, test.Family)] = answered;
+        }
+        if (!_pathUp[(phase, test.Family)])
         {
             _report.Result(phase, test, "FAIL", "", "no reply", $"no reply to a ping to {destination} within 30 s");
             return;
         }
+        (int count, string interval) = test.Pings!.Value;
+        string[] pace = interval == "flood" ? ["-f"] : ["-i", interval];
         (int exit, bool timedOut, string output) = await ToolAsync(_left, 60, _lab.File($"{phase}-{test.Key}.txt"),
-            "ping", $"-{test.Family}", "-n", "-q", "-c", "1000", "-i", "0.001", "-W", "1", destination).ConfigureAwait(false);
+            ["ping", $"-{test.Family}", "-n", "-q", "-c", count.ToString(CultureInfo.InvariantCulture), .. pace, "-W", "1", destination]).ConfigureAwait(false);
         string loss = PingLoss().Match(output) is { Success: true } l ? l.Groups[1].Value : "";
-        string avg = PingAverage().Match(output) is { Success: true } a ? a.Groups[1].Value : "";
-        string shown = $"{(loss.Length > 0 ? loss : "?")}% loss{(avg.Length > 0 ? $", {avg} ms" : "")}";
+        Match rtt = PingRtt().Match(output);
+        string avg = rtt.Success ? rtt.Groups["avg"].Value : "";
+        string shown = $"{(loss.Length > 0 ? loss : "?")}% loss{(avg.Length > 0 ? $", {avg} ms (max {rtt.Groups["max"].Value})" : "")}";
         string judged = "";
         if (loss.Length > 0)
         {
@@ -591,8 +600,8 @@ internal sealed partial class MainJob
     [GeneratedRegex(@" ([0-9.]+)% packet loss")]
     private static partial Regex PingLoss();
 
-    [GeneratedRegex(@"(?m)^rtt min/avg/max/mdev = [0-9.]+/([0-9.]+)/")]
-    private static partial Regex PingAverage();
+    [GeneratedRegex(@"(?m)^rtt min/avg/max/mdev = [0-9.]+/(?<avg>[0-9.]+)/(?<max>[0-9.]+)/")]
+    private static partial Regex PingRtt();
 
     [GeneratedRegex(@"(?m)^Udp6InErrors\s+(\d+)")]
     private static partial Regex Udp6InErrors();

@@ -9,7 +9,8 @@ namespace Dataplane.Conformance.Jobs;
 /// <param name="Label">The table's row label.</param>
 /// <param name="Name">OpenBSD's test name: protocol and family, tool, streams, role.</param>
 /// <param name="Streams">iperf3's parallel streams (-P); 1 for one.</param>
-internal sealed record JobTest(string Key, string Label, string Name, int Streams = 1)
+/// <param name="Pings">A ping test's echo requests and their spacing as ping takes it (-i), or "flood" (-f).</param>
+internal sealed record JobTest(string Key, string Label, string Name, int Streams = 1, (int Count, string Interval)? Pings = null)
 {
     /// <summary>icmp, tcp or udp.</summary>
     public string Kind => Key[..Key.IndexOfAny(['4', '6'])];
@@ -18,14 +19,20 @@ internal sealed record JobTest(string Key, string Label, string Name, int Stream
     public int Family => Key[Key.IndexOfAny(['4', '6'])] - '0';
 
     /// <summary>
-    /// The eight tests, in the table's order: TCP with one stream and with 15 (as the conformance
-    /// matrix's parallel tests: one stream shows what one flow's path costs, 15 what both workers
-    /// carry when the flows spread over them), UDP at its fixed rate with one.
+    /// The tests, in the table's order: ping at three paces (1000 at 1 ms; a flood, each request
+    /// as soon as the last is answered, so the router never idles; one a second for 10 s, so each
+    /// request finds an idle router that must wake), TCP with one stream and with 15 (as the
+    /// conformance matrix's parallel tests: one stream shows what one flow's path costs, 15 what
+    /// both workers carry when the flows spread over them), UDP at its fixed rate with one.
     /// </summary>
     public static readonly JobTest[] All =
     [
-        new("icmp4", "icmp4 ping", "icmp4ping"),
-        new("icmp6", "icmp6 ping", "icmp6ping"),
+        new("icmp4", "icmp4 ping", "icmp4ping", Pings: (1000, "0.001")),
+        new("icmp6", "icmp6 ping", "icmp6ping", Pings: (1000, "0.001")),
+        new("icmp4-f", "icmp4 ping -f", "icmp4ping-flood", Pings: (5000, "flood")),
+        new("icmp6-f", "icmp6 ping -f", "icmp6ping-flood", Pings: (5000, "flood")),
+        new("icmp4-1s", "icmp4 ping -i 1", "icmp4ping-idle", Pings: (10, "1")),
+        new("icmp6-1s", "icmp6 ping -i 1", "icmp6ping-idle", Pings: (10, "1")),
         new("tcp4", "tcp4 iperf3", "tcp4iperf-single-forward"),
         new("tcp4-P15", "tcp4 iperf3 -P15", "tcp4iperf-parallel-forward", Streams: 15),
         new("tcp6", "tcp6 iperf3", "tcp6iperf-single-forward"),

@@ -8,8 +8,10 @@ public class MainJobReportTests
     public void The_main_job_runs_ping_tcp_with_one_stream_and_fifteen_and_udp_in_both_families()
     {
         Assert.Equal(
-            ["icmp4 1", "icmp6 1", "tcp4 1", "tcp4 15", "tcp6 1", "tcp6 15", "udp4 1", "udp6 1"],
+            ["icmp4 1", "icmp6 1", "icmp4 1", "icmp6 1", "icmp4 1", "icmp6 1", "tcp4 1", "tcp4 15", "tcp6 1", "tcp6 15", "udp4 1", "udp6 1"],
             JobTest.All.Select(t => $"{t.Kind}{t.Family} {t.Streams}"));
+        Assert.Equal(["0.001", "flood", "1"], JobTest.All.Where(t => t.Family == 4 && t.Pings is not null).Select(t => t.Pings!.Value.Interval));
+        Assert.All(JobTest.All, t => Assert.Equal(t.Kind == "icmp", t.Pings is not null));
         Assert.Equal(JobTest.All.Length, JobTest.All.Select(t => t.Key).Distinct().Count());
         Assert.Equal(JobTest.All.Length, JobTest.All.Select(t => t.Name).Distinct().Count());
         Assert.All(JobTest.All, t => Assert.StartsWith($"{t.Kind}{t.Family}", t.Name, StringComparison.Ordinal));
