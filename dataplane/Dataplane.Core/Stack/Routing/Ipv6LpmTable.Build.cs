@@ -1,6 +1,6 @@
 namespace Dataplane.Stack.Routing;
 
-/// <summary>Building a hash-per-length snapshot from a route set.</summary>
+/// <summary>Building a binary-search-on-lengths snapshot from a route set.</summary>
 internal sealed partial class Ipv6LpmTable
 {
     /// <summary>Builds the table of <paramref name="routes"/> (distinct prefixes, host bits clear, lengths 0 to 128).</summary>
@@ -10,35 +10,64 @@ internal sealed partial class Ipv6LpmTable
             return Empty;
         var hopIndex = new Dictionary<NextHop6, int>();
         var hops = new List<NextHop6> { default };
-        var byLength = new SortedDictionary<int, List<Route6>>(Comparer<int>.Create(static (a, b) => b.CompareTo(a)));
+        int[] lengths = [.. routes.Select(r => r.PrefixLength).Distinct().Order()];
+        var level = new Dictionary<int, int>(); // prefix length -> its index in lengths
+        for (int k = 0; k < lengths.Length; k++)
+            level[lengths[k]] = k;
+
+        // The routes of each length, network -> next-hop index.
+        var real = new Dictionary<Ipv6Key, int>[lengths.Length];
+        for (int k = 0; k < lengths.Length; k++)
+            real[k] = [];
         foreach (Route6 r in routes)
         {
-            if (!byLength.TryGetValue(r.PrefixLength, out List<Route6>? list))
-                byLength.Add(r.PrefixLength, list = []);
-            list.Add(r);
+            if (!hopIndex.TryGetValue(r.NextHop, out int hop))
+            {
+                hop = hops.Count;
+                hopIndex.Add(r.NextHop, hop);
+                hops.Add(r.NextHop);
+            }
+            real[level[r.PrefixLength]][Ipv6Key.From(r.Network)] = hop;
         }
 
-        var lengths = new LengthTable[byLength.Count];
-        int n = 0;
-        foreach ((int length, List<Route6> list) in byLength)
+        // The markers: each route cut to every length where the binary search toward its own turns
+        // longer. None for a table searched longest first, whose tables they would only fill.
+        var markers = new HashSet<Ipv6Key>[lengths.Length];
+        for (int k = 0; k < lengths.Length; k++)
+            markers[k] = [];
+        foreach (Route6 r in lengths.Length > LongestFirstUpTo ? routes : [])
         {
-            var slots = new Slot[LengthTable.Capacity(list.Count)];
-            int mask = slots.Length - 1;
-            foreach (Route6 r in list)
+            Ipv6Key network = Ipv6Key.From(r.Network);
+            int target = level[r.PrefixLength];
+            int low = 0, high = lengths.Length - 1;
+            while (low <= high)
             {
-                if (!hopIndex.TryGetValue(r.NextHop, out int hop))
+                int middle = (low + high) >>> 1;
+                if (middle == target)
+                    break;
+                if (middle < target)
                 {
-                    hop = hops.Count;
-                    hopIndex.Add(r.NextHop, hop);
-                    hops.Add(r.NextHop);
+                    Ipv6Key cut = network.And(Ipv6Key.Mask(lengths[middle]));
+                    if (!real[middle].ContainsKey(cut))
+                        markers[middle].Add(cut);
+                    low = middle + 1;
                 }
-                Ipv6Key key = Ipv6Key.From(r.Network);
-                int i = (int)key.Mix() & mask;
-                while (slots[i].Hop != 0)
-                    i = (i + 1) & mask;
-                slots[i] = new Slot(key, hop);
+                else
+                {
+                    high = middle - 1;
+                }
             }
-            lengths[n++] = new LengthTable(length, Ipv6Key.Mask(length), slots);
+        }
+
+        var tables = new LengthTable[lengths.Length];
+        for (int k = 0; k < lengths.Length; k++)
+        {
+            var slots = new Slot[LengthTable.Capacity(real[k].Count + markers[k].Count)];
+            foreach ((Ipv6Key key, int hop) in real[k])
+                Place(slots, new Slot(key, SlotKind.Route, hop));
+            foreach (Ipv6Key key in markers[k])
+                Place(slots, new Slot(key, SlotKind.Marker, BestMatch(real, lengths, key, k - 1)));
+            tables[k] = new LengthTable(lengths[k], Ipv6Key.Mask(lengths[k]), slots);
         }
 
         Route6[] shown = [.. routes];
@@ -47,6 +76,26 @@ internal sealed partial class Ipv6LpmTable
             int byNetwork = Ipv6Key.From(a.Network).CompareTo(Ipv6Key.From(b.Network));
             return byNetwork != 0 ? byNetwork : a.PrefixLength.CompareTo(b.PrefixLength);
         });
-        return new Ipv6LpmTable(lengths, [.. hops], shown);
+        return new Ipv6LpmTable(tables, [.. hops], shown);
+    }
+
+    /// <summary>The next-hop index of the longest route of level <paramref name="from"/> or shorter that contains <paramref name="key"/>; 0 when none does.</summary>
+    private static int BestMatch(Dictionary<Ipv6Key, int>[] real, int[] lengths, Ipv6Key key, int from)
+    {
+        for (int k = from; k >= 0; k--)
+        {
+            if (real[k].TryGetValue(key.And(Ipv6Key.Mask(lengths[k])), out int hop))
+                return hop;
+        }
+        return 0;
+    }
+
+    private static void Place(Slot[] slots, Slot slot)
+    {
+        int mask = slots.Length - 1;
+        int i = (int)slot.Key.Mix() & mask;
+        while (slots[i].Kind != SlotKind.Empty)
+            i = (i + 1) & mask;
+        slots[i] = slot;
     }
 }

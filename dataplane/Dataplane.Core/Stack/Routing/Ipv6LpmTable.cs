@@ -6,22 +6,32 @@ using Dataplane.Wire;
 namespace Dataplane.Stack.Routing;
 
 /// <summary>
-/// IPv6 longest-prefix match by one hash table per distinct prefix length, searched longest first:
-/// the destination masked to each length is looked up in that length's table, and the first hit is
-/// the longest match.
+/// IPv6 longest-prefix match by binary search on prefix lengths (Waldvogel, Varghese, Turner and
+/// Plattner, "Scalable High Speed IP Routing Lookups", SIGCOMM 1997): one hash table per distinct
+/// prefix length, probed in the order of a binary search over the sorted lengths, so a lookup makes
+/// at most ceil(log2(lengths + 1)) probes, 6 for the 33 lengths of a table of /16 to /48s, where a
+/// search longest first makes one probe per length longer than the match (all of them for a
+/// destination only the default route covers). A table of a few lengths is still searched longest
+/// first (<see cref="LongestFirstUpTo"/>).
 /// </summary>
 /// <remarks>
 /// <para>
-/// Why this rather than a multibit trie: real IPv6 tables use few distinct lengths (a router here
-/// has ::/0, a few /48 or /56, the /64s of its links and perhaps some /128s), so a lookup is a
-/// handful of probes into small tables, each a mask, a hash and usually one compare; a stride-8 trie
-/// walks up to 16 levels of dependent loads for a /128 and needs 256-entry nodes per level. The cost
-/// of this scheme grows with the number of distinct lengths (129 at worst); when that matters,
-/// Waldvogel's binary search on prefix lengths (SIGCOMM 1997) fixes it with markers in the same
-/// tables, at the price of more build logic.
+/// A probe that hits goes on to the longer half, one that misses to the shorter. A hit need not be a
+/// route: every prefix leaves a <em>marker</em> (itself cut to that length) at each length where the
+/// search toward its own length turns to the longer half, so that the search turns there for an
+/// address it covers. Every entry, route or marker, carries its best match: the longest route of its
+/// length or shorter that contains it, computed when the table is built, so a marker that leads the
+/// search astray (no longer route matches) still leaves the right answer behind, and the answer is
+/// the best match of the last hit.
 /// </para>
 /// <para>
-/// Each table is open addressing with linear probing over structs (key, next-hop index), at most
+/// Why not a multibit trie: real IPv6 tables use few distinct lengths (a router here has ::/0, some
+/// /48 or /56, the /64s of its links and perhaps some /128s), so a lookup is a few probes into small
+/// tables, each a mask, a hash and usually one compare; a stride-8 trie walks up to 16 levels of
+/// dependent loads for a /128 and needs 256-entry nodes per level.
+/// </para>
+/// <para>
+/// Each table is open addressing with linear probing over structs (key, route, best match), at most
 /// half full, so a miss ends at an empty slot within a probe or two; keys are <see cref="Ipv6Key"/>
 /// values compared field by field: nothing boxes and a lookup allocates nothing. Like
 /// <see cref="Ipv4LpmTable"/>, a snapshot is never written after it is built.
@@ -46,7 +56,7 @@ internal sealed partial class Ipv6LpmTable
     /// <summary>The routes, sorted by network and then prefix length.</summary>
     public IReadOnlyList<Route6> Routes => _routes;
 
-    /// <summary>Distinct prefix lengths: the most hash tables a lookup probes.</summary>
+    /// <summary>Distinct prefix lengths: one hash table each, of which a lookup probes at most ceil(log2(PrefixLengths + 1)) (past <see cref="LongestFirstUpTo"/>).</summary>
     public int PrefixLengths => _lengths.Length;
 
     /// <summary>Bytes of the snapshot's arrays: the hash tables, the next hops and the route list.</summary>
@@ -61,35 +71,90 @@ internal sealed partial class Ipv6LpmTable
         }
     }
 
+    /// <summary>
+    /// Up to this many distinct lengths a lookup probes longest first instead: with a few lengths
+    /// (::/0, /48, /64, /128) and traffic mostly to the longer ones, the first probe or two hit,
+    /// where a binary search always makes about log2 of them. Such a table has no markers: the
+    /// first hit longest first is a route, and the answer.
+    /// </summary>
+    internal const int LongestFirstUpTo = 6;
+
     /// <summary>The next hop of the longest prefix that contains <paramref name="destination"/>; false when none does.</summary>
     public bool TryLookup(in Ipv6Address destination, out NextHop6 hop)
     {
         Ipv6Key address = Ipv6Key.From(destination);
-        foreach (ref readonly LengthTable table in _lengths.AsSpan())
+        LengthTable[] lengths = _lengths; // shortest first
+        int best = 0; // the best match of the last hit; 0: none
+        if (lengths.Length <= LongestFirstUpTo)
         {
-            Ipv6Key key = address.And(table.Mask);
-            Slot[] slots = table.Slots;
-            int mask = slots.Length - 1;
-            int i = (int)key.Mix() & mask;
-            while (true)
+            for (int k = lengths.Length - 1; k >= 0; k--)
             {
-                ref readonly Slot slot = ref slots[i];
-                if (slot.Hop == 0)
+                if (Probe(in lengths[k], address, out best))
                     break;
-                if (slot.Key.High == key.High && slot.Key.Low == key.Low)
-                {
-                    hop = _hops[slot.Hop];
-                    return true;
-                }
-                i = (i + 1) & mask;
             }
         }
-        hop = default;
-        return false;
+        else
+        {
+            int low = 0, high = lengths.Length - 1;
+            while (low <= high)
+            {
+                int middle = (low + high) >>> 1;
+                if (Probe(in lengths[middle], address, out int found))
+                {
+                    best = found;
+                    low = middle + 1; // a route or a marker here: a longer match may exist
+                }
+                else
+                {
+                    high = middle - 1; // nothing at this length: nothing longer on this path either
+                }
+            }
+        }
+        hop = _hops[best];
+        return best != 0;
     }
 
-    /// <summary>One slot of a length's table: a network and its next-hop index, 0 when the slot is empty.</summary>
-    private readonly record struct Slot(Ipv6Key Key, int Hop);
+    /// <summary>Looks <paramref name="address"/> cut to the table's length up in it: true on a hit, with the entry's best match.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Probe(in LengthTable table, Ipv6Key address, out int best)
+    {
+        Ipv6Key key = address.And(table.Mask);
+        Slot[] slots = table.Slots;
+        int mask = slots.Length - 1;
+        for (int i = (int)key.Mix() & mask; ; i = (i + 1) & mask)
+        {
+            ref readonly Slot slot = ref slots[i];
+            if (slot.Kind == SlotKind.Empty)
+            {
+                best = 0;
+                return false;
+            }
+            if (slot.Key.High == key.High && slot.Key.Low == key.Low)
+            {
+                best = slot.Best;
+                return true;
+            }
+        }
+    }
+
+    /// <summary>What a slot holds.</summary>
+    private enum SlotKind : byte
+    {
+        /// <summary>Nothing: a probe ends here.</summary>
+        Empty,
+
+        /// <summary>A route of this length.</summary>
+        Route,
+
+        /// <summary>A marker: a longer route cut to this length, and no route of this length.</summary>
+        Marker,
+    }
+
+    /// <summary>
+    /// One slot of a length's table: a network, whether it is a route or a marker, and the next-hop
+    /// index of its best match (the longest route of this length or shorter containing it; 0: none).
+    /// </summary>
+    private readonly record struct Slot(Ipv6Key Key, SlotKind Kind, int Best);
 
     /// <summary>The networks of one prefix length, in a power-of-two table at most half full.</summary>
     private readonly record struct LengthTable(int Length, Ipv6Key Mask, Slot[] Slots)

@@ -3,7 +3,7 @@ using static Dataplane.Tests.Stack.Routing.RouteText;
 
 namespace Dataplane.Tests.Stack.Routing;
 
-/// <summary>The hash-per-length IPv6 table through <see cref="Routes"/>: literal prefixes and the answers they must give.</summary>
+/// <summary>The IPv6 table (binary search on prefix lengths) through <see cref="Routes"/>: literal prefixes and the answers they must give.</summary>
 public class Ipv6LpmTableTests
 {
     private static readonly NextHop6 Default = Via6("fe80::1");
@@ -78,6 +78,37 @@ public class Ipv6LpmTableTests
         Assert.Equal(RouteChange.Deleted, routes.Delete(V6("::"), 0));
         Assert.Null(routes.Current.Lookup6("2001:db9::1"));
         Assert.Equal(3, routes.Current.Ipv6.PrefixLengths); // /32, /48, /65
+    }
+
+    [Theory]
+    [InlineData("2001:db8:1:2::1", "/64")] // the markers of the /64 lead to it
+    [InlineData("2001:db8:1:3::1", "/32")] // they lead toward it and it does not match: the markers' best match
+    [InlineData("2001:db8:1:200::1", "/32")] // the /56 marker matches, the /64 does not
+    [InlineData("2001:db8:2::1", "/32")] // the /48 marker does not match: the search turns shorter
+    [InlineData("2001:db9::1", "default")]
+    [InlineData("3000:0:1::1", "/40 elsewhere")] // a route of a length whose table the /64 also marked
+    public void Markers_of_a_longer_route_lead_the_search_and_leave_the_best_shorter_match(string destination, string expected)
+    {
+        // Seven lengths: the search starts at the middle one (/48), where the /64 leaves a marker,
+        // and goes on to /56 (another marker) and /64; routes of other lengths elsewhere.
+        NextHop6 elsewhere = Via6("fe80::40", port: 1);
+        var routes = new Routes();
+        routes.Add("::/0", Default);
+        routes.Add("2001:db8::/32", Slash32);
+        routes.Add("2001:db8:1:2::/64", Slash64);
+        routes.Add("3000::/40", elsewhere);
+        routes.Add("3000::/48", Slash48);
+        routes.Add("3000::/56", Slash48);
+        routes.Add("3000::/128", Slash128);
+        Assert.Equal(7, routes.Current.Ipv6.PrefixLengths);
+        NextHop6 want = expected switch
+        {
+            "default" => Default,
+            "/32" => Slash32,
+            "/64" => Slash64,
+            _ => elsewhere,
+        };
+        Assert.Equal(want, routes.Current.Lookup6(destination));
     }
 
     [Fact]

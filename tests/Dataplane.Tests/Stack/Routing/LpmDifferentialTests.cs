@@ -58,11 +58,15 @@ public class LpmDifferentialTests
     }
 
     [Theory]
-    [InlineData(6464)]
-    [InlineData(2460)]
-    public void Ipv6_lookups_agree_with_a_linear_scan(int seed)
+    [InlineData(6464, null)] // many lengths: the binary search on lengths
+    [InlineData(2460, null)]
+    [InlineData(1717, new[] { 0, 48, 64, 128 })] // few: longest first, no markers
+    [InlineData(4848, new[] { 0, 32, 48, 56, 64, 128 })]
+    public void Ipv6_lookups_agree_with_a_linear_scan(int seed, int[]? lengths)
     {
         var random = new Random(seed);
+        Route6 RandomRoute6(Random random, IEnumerable<Route6> existing, NextHop6[] hops) =>
+            LpmDifferentialTests.RandomRoute6(random, existing, hops, lengths);
         NextHop6[] hops = [.. Enumerable.Range(0, 40).Select(i => new NextHop6(i % 4, new Ipv6Key(0xFE80_0000_0000_0000, (ulong)i + 1).ToAddress(), RouteOrigin.Static))];
         var routes = new Dictionary<(Ipv6Key, int), Route6>();
         while (routes.Count < RouteCount)
@@ -122,10 +126,11 @@ public class LpmDifferentialTests
         return new Route4(Ipv4Address.FromUInt32(network & mask), length, hops[random.Next(hops.Length)]);
     }
 
-    private static Route6 RandomRoute6(Random random, IEnumerable<Route6> existing, NextHop6[] hops)
+    private static Route6 RandomRoute6(Random random, IEnumerable<Route6> existing, NextHop6[] hops, int[]? lengths = null)
     {
         int[] common = [0, 16, 29, 32, 40, 48, 56, 60, 64, 64, 64, 96, 112, 127, 128, 128];
-        int length = random.Next(4) == 0 ? random.Next(0, 129) : common[random.Next(common.Length)];
+        int length = lengths is not null ? lengths[random.Next(lengths.Length)]
+            : random.Next(4) == 0 ? random.Next(0, 129) : common[random.Next(common.Length)];
         var key = new Ipv6Key((ulong)random.NextInt64() | (ulong)random.Next(2) << 63, (ulong)random.NextInt64());
         if (random.Next(4) != 0 && existing.Any())
         {
