@@ -15,7 +15,7 @@ namespace Dataplane.Labs.Guest;
 /// The lines /init prints for the harness, each <c>GUEST WHAT ...</c>: <c>init UPTIME kernel
 /// VERSION</c>; <c>insmod MODULE ok|failed</c>; <c>dmesg LINE</c> (the DMAR and IOMMU lines);
 /// <c>iommu dmar0 groups N</c> or <c>iommu none</c>; <c>nic BDF VENDOR:DEVICE driver=D group=G
-/// net=IF</c>; <c>before-bind start</c>, <c>before-bind exit N</c>; <c>driver BDF D</c>;
+/// net=IF queues=N</c> (receive queues; net=none queues=0 without an interface); <c>before-bind start</c>, <c>before-bind exit N</c>; <c>driver BDF D</c>;
 /// <c>vfio-group BDF G</c>; <c>dev /dev/vfio/G present|missing</c>; <c>group G viable yes|no
 /// (...)</c>; <c>run start</c>, <c>run exit N</c>; <c>done UPTIME</c>; then it powers off.
 /// </para>

@@ -36,7 +36,11 @@ else
 fi
 for d in /sys/bus/pci/devices/*; do
     case "$(cat "$d/class")" in 0x02*) ;; *) continue ;; esac
-    say "nic ${d##*/} $(cat "$d/vendor"):$(cat "$d/device") driver=$(link_of "$d/driver") group=$(link_of "$d/iommu_group") net=$(ls "$d/net" 2>/dev/null | tr '\n' ' ')"
+    # A virtio NIC's interface hangs off its virtio device: 0000:00:05.0/virtio2/net/eth2.
+    net=$(ls "$d"/net "$d"/virtio*/net 2>/dev/null | grep -v : | head -n 1)
+    queues=0
+    [ -n "$net" ] && queues=$(ls -d "/sys/class/net/$net"/queues/rx-* | wc -l)
+    say "nic ${d##*/} $(cat "$d/vendor"):$(cat "$d/device") driver=$(link_of "$d/driver") group=$(link_of "$d/iommu_group") net=${net:-none} queues=$queues"
 done
 
 if [ -f /etc/guest/before-bind ]; then

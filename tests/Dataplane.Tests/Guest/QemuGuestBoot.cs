@@ -53,7 +53,7 @@ public sealed class QemuGuestBoot
         string ns = lab.Namespace();
         var options = new QemuGuestOptions
         {
-            Nics = [new("e1000e", 3, ns), new("vmxnet3", 4), new("virtio-net-pci", 5)],
+            Nics = [new("e1000e", 3, ns), new("vmxnet3", 4), new("virtio-net-pci", 5, Queues: 2)],
             Files = new Dictionary<string, string>
             {
                 [ConfigPath] = """

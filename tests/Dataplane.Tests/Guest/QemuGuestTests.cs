@@ -20,10 +20,11 @@ public sealed partial class QemuGuestTests(QemuGuestBoot boot, ITestOutputHelper
         QemuGuestBoot.Result r = Booted();
         Assert.Contains("GUEST iommu dmar0", r.Console, StringComparison.Ordinal);
         Assert.Contains("DMAR-IR: Enabled IRQ remapping", r.Console, StringComparison.Ordinal);
-        foreach ((string bdf, string ids, string kernelDriver) in (ReadOnlySpan<(string, string, string)>)[
-            ("0000:00:03.0", "0x8086:0x10d3", "e1000e"), ("0000:00:04.0", "0x15ad:0x07b0", "vmxnet3"), ("0000:00:05.0", "0x1af4:0x1041", "virtio-pci")])
+        // The virtio-net has two queue pairs (mq=on on a multi-queue tap); the kernel's driver uses both on two CPUs.
+        foreach ((string bdf, string ids, string kernelDriver, int queues) in (ReadOnlySpan<(string, string, string, int)>)[
+            ("0000:00:03.0", "0x8086:0x10d3", "e1000e", 1), ("0000:00:04.0", "0x15ad:0x07b0", "vmxnet3", 2), ("0000:00:05.0", "0x1af4:0x1041", "virtio-pci", 2)])
         {
-            Assert.Contains($"GUEST nic {bdf} {ids} driver={kernelDriver} ", r.Console, StringComparison.Ordinal);
+            Assert.Matches($@"GUEST nic {Regex.Escape(bdf)} {ids} driver={kernelDriver} group=[0-9]+ net=eth[0-9] queues={queues}\n", r.Console);
             Assert.Contains($"GUEST driver {bdf} vfio-pci\n", r.Console, StringComparison.Ordinal);
             Match group = Regex.Match(r.Console, $@"GUEST vfio-group {Regex.Escape(bdf)} ([0-9]+)\n");
             Assert.True(group.Success, $"no IOMMU group for {bdf}");
