@@ -17,11 +17,12 @@ internal static class Program
                dataplane-build fuzz [SECONDS] [TARGET...]
                dataplane-build guest [--before-bind SCRIPT] [COMMAND...]
 
-        test: restore and build the solution, publish and check out/dataplane, every test project
+        test: restore and build the solution, publish and check out/dataplane, the VFIO test guest's kernel
+        and initramfs (.qemu/, out/guest/), every test project
         (results from their TRX files in out/test-results/), the main job's Linux-router phase, the
         conformance quick subset and a fuzz smoke; a line per part, then N passed, N failed[, N skipped].
         --deps says how build.sh's package installation went (failed: one failure; skipped: not root).
-        --only runs some parts after the build: binary, a test project's name (Dataplane.Native.Tests),
+        --only runs some parts after the build: binary, guest, a test project's name (Dataplane.Native.Tests),
         lab, conformance, fuzz.
         fuzz: AFL++ on every fuzz target (or the named ones), SECONDS each (default 60); findings in
         .fuzz/TARGET/; exit 1 if a crash was found.
