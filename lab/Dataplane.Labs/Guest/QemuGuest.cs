@@ -147,7 +147,7 @@ public sealed class QemuGuest : IDisposable
             // report every mapping, which QEMU needs to emulate VFIO's DMA inside the guest.
             "-device", "intel-iommu,intremap=on,caching-mode=on",
             "-nodefaults", "-display", "none", "-serial", "stdio", "-no-reboot",
-            "-kernel", image.Kernel.Vmlinuz, "-initrd", initrd,
+            "-kernel", image.Kernel.BootImage, "-initrd", initrd,
             // panic=-1: a failed /init reboots at once, and -no-reboot turns that into QEMU's exit.
             "-append", $"console=ttyS0 intel_iommu=on panic=-1 quiet {options.KernelArgs}".Trim(),
         };

@@ -33,7 +33,9 @@ public sealed class QemuGuestBoot
     /// <param name="Ping">ping's output.</param>
     /// <param name="ToInit">From QEMU's start to /init's first line.</param>
     /// <param name="Total">From QEMU's start to its exit.</param>
-    public sealed record Result(string Console, string ConsoleFile, int QemuExit, int PingExit, string Ping, TimeSpan ToInit, TimeSpan Total);
+    /// <param name="Markers">The GUEST lines, each with when it came.</param>
+    public sealed record Result(string Console, string ConsoleFile, int QemuExit, int PingExit, string Ping, TimeSpan ToInit, TimeSpan Total,
+        IReadOnlyList<(TimeSpan At, string Line)> Markers);
 
     /// <summary>Why the guest cannot boot here (a skip reason), or null.</summary>
     public static string? CannotRunBecause()
@@ -88,6 +90,6 @@ public sealed class QemuGuestBoot
         guest.SendLine("pinged");
         int exit = guest.WaitForPowerOff();
         TimeSpan total = clock.Elapsed;
-        return new Result(guest.Console, guest.ConsoleFile, exit, pingExit, ping, guest.TimeOf("init") ?? TimeSpan.Zero, total);
+        return new Result(guest.Console, guest.ConsoleFile, exit, pingExit, ping, guest.TimeOf("init") ?? TimeSpan.Zero, total, guest.Markers);
     }
 }

@@ -64,6 +64,8 @@ public sealed partial class QemuGuestTests(QemuGuestBoot boot, ITestOutputHelper
         Skip.If(why is not null, why);
         QemuGuestBoot.Result r = boot.Get();
         output.WriteLine($"boot: /init after {r.ToInit.TotalSeconds:0.0} s, powered off after {r.Total.TotalSeconds:0.0} s; console {r.ConsoleFile}");
+        output.WriteLine(string.Join('\n', r.Markers.Where(m => !m.Line.StartsWith("GUEST dmesg", StringComparison.Ordinal)).Select(m => $"{m.At.TotalSeconds,6:0.00} {m.Line}")));
+        output.WriteLine(r.Ping);
         output.WriteLine(r.Console);
         return r;
     }
