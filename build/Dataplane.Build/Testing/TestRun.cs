@@ -149,13 +149,15 @@ internal sealed class TestRun(Terminal terminal, string deps, string[]? only = n
         try
         {
             GuestImage image = GuestImage.Prepare(Root, Binary, log);
-            Console.Out.WriteLine(Indented(log.ToString()));
+            if (log.ToString().Length > 0)
+                Console.Out.WriteLine(Indented(log.ToString()));
             Console.Out.WriteLine($"    {image.Kernel.Package}, initramfs {new FileInfo(image.Initramfs).Length / 1024} KiB, {image.Took.TotalSeconds:0.0} s");
             _tally.Record(name, 1, 0, 0);
         }
         catch (Exception e) when (e is LabException or IOException)
         {
-            Console.Out.WriteLine(Indented(log.ToString()));
+            if (log.ToString().Length > 0)
+                Console.Out.WriteLine(Indented(log.ToString()));
             Console.Out.WriteLine($"    {terminal.Red}FAILED: {e.Message}{terminal.Reset}");
             _tally.Record(name, 0, 1, 0, "the guest's kernel or initramfs could not be made");
         }
