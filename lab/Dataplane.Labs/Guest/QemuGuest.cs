@@ -168,16 +168,16 @@ public sealed class QemuGuest : IDisposable
             baseImage.CopyTo(file);
         var cpio = new CpioArchive(file);
         IEnumerable<string> vfio = options.Vfio ?? options.Nics.Select(n => n.PciAddress);
-        var files = new Dictionary<string, string>(options.Files, StringComparer.Ordinal)
-        {
-            ["/etc/guest/env"] = $"GUEST_VFIO=\"{string.Join(' ', vfio)}\"\n",
-        };
+        var files = options.Files.ToDictionary(f => f.Key, f => Encoding.UTF8.GetBytes(f.Value), StringComparer.Ordinal);
+        files["/etc/guest/env"] = Encoding.UTF8.GetBytes($"GUEST_VFIO=\"{string.Join(' ', vfio)}\"\n");
         if (options.BeforeBind is string before)
-            files["/etc/guest/before-bind"] = before;
+            files["/etc/guest/before-bind"] = Encoding.UTF8.GetBytes(before);
         if (options.Run is string run)
-            files["/etc/guest/run"] = run;
+            files["/etc/guest/run"] = Encoding.UTF8.GetBytes(run);
+        foreach ((string there, string here) in options.HostFiles)
+            files[there] = File.ReadAllBytes(here);
         var dirs = new HashSet<string>(StringComparer.Ordinal);
-        foreach ((string name, string text) in files.OrderBy(f => f.Key, StringComparer.Ordinal))
+        foreach ((string name, byte[] bytes) in files.OrderBy(f => f.Key, StringComparer.Ordinal))
         {
             string[] parts = name.TrimStart('/').Split('/');
             for (int i = 1; i < parts.Length; i++)
@@ -186,7 +186,7 @@ public sealed class QemuGuest : IDisposable
                 if (dirs.Add(dir))
                     cpio.Directory(dir);
             }
-            cpio.File(name, Encoding.UTF8.GetBytes(text), executable: true);
+            cpio.File(name, bytes, executable: true);
         }
         cpio.Finish();
     }

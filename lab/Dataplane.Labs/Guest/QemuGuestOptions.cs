@@ -55,6 +55,9 @@ public sealed record QemuGuestOptions
     /// <summary>More files for the guest, by absolute path: configs the scripts use.</summary>
     public IReadOnlyDictionary<string, string> Files { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Files of this machine copied into the guest (executable), by path there: programs the scripts run.</summary>
+    public IReadOnlyDictionary<string, string> HostFiles { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Virtual CPUs (TCG threads; this machine has two cores).</summary>
     public int Cpus { get; init; } = 2;
 

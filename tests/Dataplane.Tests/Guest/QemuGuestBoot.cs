@@ -49,10 +49,23 @@ public sealed class QemuGuestBoot
     /// <summary>The boot's result; its failure (rethrown to every test) when it failed.</summary>
     public Result Get() => _result.Value;
 
+    /// <summary>The PCI addresses of the three NICs.</summary>
+    public static readonly string[] Addresses = ["0000:00:03.0", "0000:00:04.0", "0000:00:05.0"];
+
+    /// <summary>The C compiler that builds vfio-probe.c (static), or null when there is none.</summary>
+    public static string? Compiler { get; } = ((string[])["clang", "gcc", "cc"]).FirstOrDefault(c => LinuxLab.Missing(c) is null);
+
     private static Result BootOnce()
     {
         using var lab = new LinuxLab();
         string ns = lab.Namespace();
+        var programs = new Dictionary<string, string>();
+        if (Compiler is not null)
+        {
+            string probe = lab.File("vfio-probe");
+            LinuxLab.Run(Compiler, "-static", "-O1", "-o", probe, Path.Combine(AppContext.BaseDirectory, "Guest", "vfio-probe.c"));
+            programs["/usr/bin/vfio-probe"] = probe;
+        }
         var options = new QemuGuestOptions
         {
             Nics = [new("e1000e", 3, ns), new("vmxnet3", 4), new("virtio-net-pci", 5, Queues: 2)],
@@ -79,7 +92,14 @@ public sealed class QemuGuestBoot
                 ip link set $dev down
 
                 """,
-            Run = $"dataplane version && dataplane check -c {ConfigPath}\n",
+            HostFiles = programs,
+            Run = $"""
+                dataplane version && dataplane check -c {ConfigPath}
+                status=$?
+                [ -x /usr/bin/vfio-probe ] && for b in {string.Join(' ', Addresses)}; do vfio-probe $b; done
+                exit $status
+
+                """,
             Timeout = Patience,
         };
         var clock = Stopwatch.StartNew();
