@@ -18,21 +18,21 @@ public sealed partial class QemuGuestTests(QemuGuestBoot boot, ITestOutputHelper
     public void The_three_nics_start_on_their_kernel_drivers_and_end_on_vfio_pci_with_a_viable_group_and_a_dev_node()
     {
         QemuGuestBoot.Result r = Booted();
-        Assert.Contains("GUEST iommu dmar0", r.Console, StringComparison.Ordinal);
-        Assert.Contains("DMAR-IR: Enabled IRQ remapping", r.Console, StringComparison.Ordinal);
+        Said(r, "GUEST iommu dmar0");
+        Said(r, "DMAR-IR: Enabled IRQ remapping");
         // The virtio-net has two queue pairs (mq=on on a multi-queue tap); the kernel's driver uses both on two CPUs.
         foreach ((string bdf, string ids, string kernelDriver, int queues) in (ReadOnlySpan<(string, string, string, int)>)[
             ("0000:00:03.0", "0x8086:0x10d3", "e1000e", 1), ("0000:00:04.0", "0x15ad:0x07b0", "vmxnet3", 2), ("0000:00:05.0", "0x1af4:0x1041", "virtio-pci", 2)])
         {
             Assert.Matches($@"GUEST nic {Regex.Escape(bdf)} {ids} driver={kernelDriver} group=[0-9]+ net=eth[0-9] queues={queues}\n", r.Console);
-            Assert.Contains($"GUEST driver {bdf} vfio-pci\n", r.Console, StringComparison.Ordinal);
+            Said(r, $"GUEST driver {bdf} vfio-pci\n");
             Match group = Regex.Match(r.Console, $@"GUEST vfio-group {Regex.Escape(bdf)} ([0-9]+)\n");
             Assert.True(group.Success, $"no IOMMU group for {bdf}");
             string g = group.Groups[1].Value;
-            Assert.Contains($"GUEST dev /dev/vfio/{g} present\n", r.Console, StringComparison.Ordinal);
-            Assert.Contains($"GUEST group {g} viable yes\n", r.Console, StringComparison.Ordinal);
+            Said(r, $"GUEST dev /dev/vfio/{g} present\n");
+            Said(r, $"GUEST group {g} viable yes\n");
         }
-        Assert.Contains("GUEST dev /dev/vfio/vfio present", r.Console, StringComparison.Ordinal);
+        Said(r, "GUEST dev /dev/vfio/vfio present");
         Assert.DoesNotMatch(@"GUEST insmod \S+ failed", r.Console);
         Assert.Equal(0, r.QemuExit); // powered off by /init, not killed
     }
@@ -45,8 +45,8 @@ public sealed partial class QemuGuestTests(QemuGuestBoot boot, ITestOutputHelper
         foreach ((string bdf, string ids) in (ReadOnlySpan<(string, string)>)[
             ("0000:00:03.0", "0x8086:0x10d3"), ("0000:00:04.0", "0x15ad:0x07b0"), ("0000:00:05.0", "0x1af4:0x1041")])
         {
-            Assert.Contains($"GUEST probe {bdf} config {ids} ", r.Console, StringComparison.Ordinal);
-            Assert.Contains($"GUEST probe {bdf} ok\n", r.Console, StringComparison.Ordinal);
+            Said(r, $"GUEST probe {bdf} config {ids} ");
+            Said(r, $"GUEST probe {bdf} ok\n");
         }
     }
 
@@ -55,9 +55,9 @@ public sealed partial class QemuGuestTests(QemuGuestBoot boot, ITestOutputHelper
     {
         QemuGuestBoot.Result r = Booted();
         Assert.Matches(@"(?m)^dataplane [0-9]+\.[0-9]+\.[0-9]+$", r.Console);
-        Assert.Contains("os: Dataplane QEMU test guest", r.Console, StringComparison.Ordinal);
-        Assert.Contains($"{QemuGuestBoot.ConfigPath}: ok (3 ports", r.Console, StringComparison.Ordinal);
-        Assert.Contains("GUEST run exit 0\n", r.Console, StringComparison.Ordinal);
+        Said(r, "os: Dataplane QEMU test guest");
+        Said(r, $"{QemuGuestBoot.ConfigPath}: ok (3 ports");
+        Said(r, "GUEST run exit 0\n");
     }
 
     [SkippableFact]
@@ -66,10 +66,14 @@ public sealed partial class QemuGuestTests(QemuGuestBoot boot, ITestOutputHelper
         QemuGuestBoot.Result r = Booted();
         Assert.True(r.PingExit == 0, $"ping from the namespace to {QemuGuestBoot.GuestAddress}: exit {r.PingExit}\n{r.Ping}");
         Assert.Contains("3 packets transmitted, 3 received", r.Ping, StringComparison.Ordinal);
-        Assert.Contains("GUEST heard pinged", r.Console, StringComparison.Ordinal);
+        Said(r, "GUEST heard pinged");
         Match rx = Regex.Match(r.Console, "GUEST rx-packets ([0-9]+)");
         Assert.True(rx.Success && long.Parse(rx.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 3, "the e1000e counted fewer than 3 received packets");
     }
+
+    /// <summary>Asserts the console holds <paramref name="text"/>, naming the line that is missing.</summary>
+    private static void Said(QemuGuestBoot.Result r, string text) =>
+        Assert.True(r.Console.Contains(text, StringComparison.Ordinal), $"the guest's console has no '{text.TrimEnd('\n')}' (the console is in the test's output)");
 
     private QemuGuestBoot.Result Booted()
     {
