@@ -65,7 +65,25 @@ public sealed partial class GuestKernel
                 return new GuestKernel(package, folder, have);
         }
         string deb = Directory.EnumerateFiles(cache, $"{package}_*.deb").FirstOrDefault() ?? Download(cache, package, log);
-        return Unpack(deb, package, folder, wanted, log);
+        GuestKernel kernel = Unpack(deb, package, folder, wanted, log);
+        Forget(cache, package, log);
+        return kernel;
+    }
+
+    /// <summary>Removes the packages and folders of kernels other than <paramref name="package"/>: Debian moved on, and each is ~140 MB.</summary>
+    private static void Forget(string cache, string package, TextWriter? log)
+    {
+        foreach (string old in Directory.EnumerateFileSystemEntries(cache, "linux-image-*"))
+        {
+            string name = Path.GetFileName(old);
+            if (name == package || name.StartsWith(package + "_", StringComparison.Ordinal))
+                continue;
+            log?.WriteLine($"[guest] removing {name}, an older kernel");
+            if (Directory.Exists(old))
+                Directory.Delete(old, recursive: true);
+            else
+                File.Delete(old);
+        }
     }
 
     /// <summary>The package <c>linux-image-amd64</c> depends on now; after an <c>apt-get update</c> if apt does not know it; else the one cached.</summary>
