@@ -19,27 +19,36 @@ uptime_s() { cut -d' ' -f1 /proc/uptime; }
 link_of() { basename "$(readlink "$1" 2>/dev/null)" 2>/dev/null; }
 
 say "init $(uptime_s) kernel $(uname -r)"
+# count GLOB...: how many of the paths exist (an unmatched glob stays itself).
+count() { n=0; for p in "$@"; do [ -e "$p" ] && n=$((n + 1)); done; echo $n; }
+
 GUEST_VFIO=
+# shellcheck source=/dev/null # written per boot by QemuGuest
 [ -f /etc/guest/env ] && . /etc/guest/env
 
-for m in $(cat /etc/guest/modules); do
+while read -r m; do
     if insmod "/lib/modules/$m.ko"; then say "insmod $m ok"; else say "insmod $m failed"; fi
-done
+done </etc/guest/modules
 # Let udev-less device probing settle: the NIC drivers bind as their modules load.
 sleep 0.2
 
 dmesg | grep -E 'DMAR|IOMMU|iommu: ' | grep -v 'Adding to iommu group' | sed 's/^/GUEST dmesg /'
-if [ -d /sys/class/iommu ] && [ -n "$(ls /sys/class/iommu)" ]; then
-    say "iommu $(ls /sys/class/iommu | tr '\n' ' ')groups $(ls /sys/kernel/iommu_groups | wc -l)"
+if [ "$(count /sys/class/iommu/*)" -gt 0 ]; then
+    units=
+    for u in /sys/class/iommu/*; do units="$units${u##*/} "; done
+    say "iommu ${units}groups $(count /sys/kernel/iommu_groups/*)"
 else
     say "iommu none"
 fi
 for d in /sys/bus/pci/devices/*; do
     case "$(cat "$d/class")" in 0x02*) ;; *) continue ;; esac
     # A virtio NIC's interface hangs off its virtio device: 0000:00:05.0/virtio2/net/eth2.
-    net=$(ls "$d"/net "$d"/virtio*/net 2>/dev/null | grep -v : | head -n 1)
+    net=
+    for n in "$d"/net/* "$d"/virtio*/net/*; do
+        if [ -e "$n" ]; then net=${n##*/}; break; fi
+    done
     queues=0
-    [ -n "$net" ] && queues=$(ls -d "/sys/class/net/$net"/queues/rx-* | wc -l)
+    [ -n "$net" ] && queues=$(count "/sys/class/net/$net"/queues/rx-*)
     say "nic ${d##*/} $(cat "$d/vendor"):$(cat "$d/device") driver=$(link_of "$d/driver") group=$(link_of "$d/iommu_group") net=${net:-none} queues=$queues"
 done
 
@@ -56,7 +65,7 @@ for b in $GUEST_VFIO; do
     if [ -n "$g" ] && [ -c "/dev/vfio/$g" ]; then say "dev /dev/vfio/$g present"; else say "dev /dev/vfio/${g:-none} missing"; fi
     # Viable as VFIO means it: every device of the group on vfio-pci or on no driver.
     viable=yes
-    for m in /sys/kernel/iommu_groups/$g/devices/*; do
+    for m in "/sys/kernel/iommu_groups/$g"/devices/*; do
         case "$(link_of "$m/driver")" in vfio-pci | "" | pcieport) ;; *) viable="no (${m##*/} on $(link_of "$m/driver"))" ;; esac
     done
     say "group $g viable $viable"
