@@ -25,11 +25,13 @@ EXAMPLE_CONFIG=dataplane/Dataplane/examples/dataplane.conf
 # zlib for the NativeAOT link (Microsoft's prerequisites; the linker driver takes clang when
 # present, gcc otherwise), and ssh and sshd for the conformance runner's remote labs and the test
 # that builds one out of namespaces; haproxy, nginx-light and wrk for relay-bench (HAProxy the relay
-# the dataplane's is compared with, nginx and wrk the short connections).
+# the dataplane's is compared with, nginx and wrk the short connections); QEMU and a static busybox
+# for the VFIO test guest (its kernel is Debian's too, fetched with apt-get download into .qemu/,
+# never installed here: lab/Dataplane.Labs/Guest/).
 APT_PACKAGES=(
     iproute2 ethtool tcpdump tshark iperf3 iputils-ping iputils-tracepath traceroute socat
     netcat-openbsd python3-scapy hping3 afl++ file clang zlib1g-dev
-    openssh-client openssh-server haproxy nginx-light wrk
+    openssh-client openssh-server haproxy nginx-light wrk qemu-system-x86 busybox-static
 )
 # What bench-forwarding adds: DPDK's testpmd (in dpdk-dev on Debian 12), its net_null and net_ring
 # ports and the ring mempool driver, as the reference the dataplane's forwarding is compared with.
@@ -85,6 +87,10 @@ usage: ./build.sh VERB [ARGS]
                         ('dataplane bench forward') against DPDK testpmd io and mac forwarding over
                         net_null, in one run, as one table (perf/forwarding-vs-testpmd.sh; ARGS go to
                         'bench forward', e.g. --runs 3; installs DPDK's Debian packages as root)
+  guest [COMMAND...]    deps, publish, then the QEMU test guest (q35, emulated IOMMU, TCG; e1000e, vmxnet3
+                        and virtio-net on taps) with its NICs bound to vfio-pci: runs COMMAND in it
+                        (default 'dataplane version'), prints the console; exits with COMMAND's status
+                        (--before-bind SCRIPT first runs SCRIPT with the NICs on their kernel drivers)
   fuzz [SECONDS] [TARGET...]
                         AFL++ on every fuzz target (or the named ones), SECONDS each (default 60);
                         findings in .fuzz/TARGET/; exits 1 if a crash was found
@@ -244,6 +250,14 @@ cmd_fuzz() {
     dotnet "$BUILD_TOOL" fuzz "$@"
 }
 
+cmd_guest() {
+    [ "$(id -u)" -eq 0 ] || die "guest: QEMU's NICs are taps; run it as root"
+    cmd_deps
+    cmd_publish >/dev/null
+    build_quietly build-tool "$BUILD_TOOL_PROJECT" || exit 1
+    dotnet "$BUILD_TOOL" guest "$@"
+}
+
 cmd_test() {
     # A failed install is one failure, not the end: the summary line must still come last. As a
     # user who cannot install, the tests that need the missing tools skip and say so.
@@ -264,7 +278,7 @@ cmd_test() {
 cmd_clean() {
     find "$ROOT" -path "$ROOT/.git" -prune -o -type d \( -name bin -o -name obj \) -prune -print0 |
         xargs -0 rm -rf
-    rm -rf "$OUT" "$ROOT/.fuzz"
+    rm -rf "$OUT" "$ROOT/.fuzz" # .qemu/ stays: the guest kernel, a 70 MB download
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -282,6 +296,7 @@ case "$verb" in
     bench) cmd_bench "$@" ;;
     bench-forwarding) cmd_bench_forwarding "$@" ;;
     fuzz) cmd_fuzz "$@" ;;
+    guest) cmd_guest "$@" ;;
     clean) cmd_clean ;;
     '' | help | -h | --help) usage ;;
     *)

@@ -15,16 +15,21 @@ internal static class Program
     private const string Usage = """
         usage: dataplane-build test [--deps ok|failed|skipped] [--only PART,...]
                dataplane-build fuzz [SECONDS] [TARGET...]
+               dataplane-build guest [--before-bind SCRIPT] [COMMAND...]
 
-        test: restore and build the solution, publish and check out/dataplane, every test project
+        test: restore and build the solution, publish and check out/dataplane, the VFIO test guest's kernel
+        and initramfs (.qemu/, out/guest/), every test project
         (results from their TRX files in out/test-results/), the main job's Linux-router phase, the
         conformance quick subset and a fuzz smoke; a line per part, then N passed, N failed[, N skipped].
         --deps says how build.sh's package installation went (failed: one failure; skipped: not root).
-        --only runs some parts after the build: binary, a test project's name (Dataplane.Native.Tests),
+        --only runs some parts after the build: binary, guest, a test project's name (Dataplane.Native.Tests),
         lab, conformance, fuzz.
         fuzz: AFL++ on every fuzz target (or the named ones), SECONDS each (default 60); findings in
         .fuzz/TARGET/; exit 1 if a crash was found.
-        Run by ./build.sh test and ./build.sh fuzz, which install the packages first.
+        guest: the QEMU test guest (q35, emulated IOMMU, e1000e, vmxnet3, virtio-net on taps), its NICs
+        bound to vfio-pci, COMMAND run in it (default: dataplane version); the console as it comes;
+        exit: the command's status in the guest.
+        Run by ./build.sh test, ./build.sh fuzz and ./build.sh guest, which install the packages first.
         """;
 
     private static int Main(string[] args)
@@ -36,6 +41,7 @@ internal static class Program
             {
                 ["test", .. var rest] => Test(terminal, rest),
                 ["fuzz", .. var rest] => Fuzz(terminal, rest),
+                ["guest", .. var rest] => GuestBoot.Run(terminal, rest),
                 ["-h" or "--help" or "help"] => Help(),
                 _ => throw new UsageException(args.Length == 0 ? "no verb" : $"unknown verb '{args[0]}'"),
             };

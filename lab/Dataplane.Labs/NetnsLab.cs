@@ -116,6 +116,18 @@ public partial class NetnsLab : IDisposable
         Do([.. In(peerNs), "link", "set", peer, "up"]);
     }
 
+    /// <summary>
+    /// A persistent tap device made here, <paramref name="name"/>, up (it has carrier once a program
+    /// such as QEMU attaches to it), deleted on dispose if still here; with <paramref name="queues"/>
+    /// above 1 a multi-queue one.
+    /// </summary>
+    public void Tap(string name, int queues = 1)
+    {
+        Do(["ip", "tuntap", "add", "dev", name, "mode", "tap", .. queues > 1 ? (string[])["multi_queue"] : []]);
+        _links.Add(name);
+        Do("ip", "link", "set", name, "up");
+    }
+
     /// <summary>The <c>ip link add</c> words for <paramref name="queues"/> queues each way: none for the default one.</summary>
     private static string[] QueueCounts(int queues)
     {
