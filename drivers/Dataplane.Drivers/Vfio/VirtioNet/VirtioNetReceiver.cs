@@ -59,10 +59,14 @@ internal sealed class VirtioNetReceiver
     /// not add up (too short, longer than its buffers) is dropped and counted as an error; one that
     /// cannot be chained (too long, 255 buffers) as a receive drop. When nothing has arrived, the
     /// queue's interrupt is armed and the ring looked at once more (so a frame that came in between
-    /// does not wait for the next interrupt).
+    /// does not wait for the next interrupt). A ring left short by an empty cache is topped up first.
     /// </summary>
     public int Receive(Span<PacketBuffer> burst, BufferCache cache)
     {
+        // A ring the cache could not fill last time (the pool ran dry) is topped up first: with
+        // no buffers posted the device receives nothing, and nothing else would ever refill it.
+        if (_ring.FreeDescriptors > 0)
+            Refill(cache);
         int available = _ring.UsedCount();
         if (available == 0)
         {

@@ -256,6 +256,41 @@ public sealed class VirtioNetPortTests : IDisposable
     }
 
     [Fact]
+    public void A_ring_the_pool_ran_dry_for_is_refilled_once_buffers_come_back()
+    {
+        var pool = new BufferPool(300);
+        var cache = new BufferCache(pool, size: 64, burst: 32);
+        var device = new FakeVirtioNetDevice();
+        using VirtioNetPort port = VirtioNetPort.Open("p0", device);
+        VirtioNetQueue queue = port.Queue(0, cache);
+        port.Start();
+        var held = new List<PacketBuffer>();
+        var burst = new PacketBuffer[32];
+
+        // Hold every frame received: the ring is refilled until the pool has nothing left.
+        for (int round = 0; round < 20 && device.Inject(0, Frame(64, round)); round++)
+        {
+            int n = queue.Receive(burst);
+            held.AddRange(burst.AsSpan(0, n).ToArray());
+        }
+        while (device.Inject(0, Frame(64, 0)))
+            held.AddRange(burst.AsSpan(0, queue.Receive(burst)).ToArray());
+        held.AddRange(burst.AsSpan(0, queue.Receive(burst)).ToArray());
+        Assert.Equal(0, device.Available(0));
+        Assert.Equal(300, held.Count);
+        Assert.Equal(0, queue.Receive(burst));
+
+        foreach (PacketBuffer b in held)
+            cache.Release(b);
+        Assert.Equal(0, queue.Receive(burst)); // nothing arrived, but the ring is full again
+
+        Assert.Equal(256, device.Available(0));
+        Assert.True(device.Inject(0, Frame(64, 7)));
+        Assert.Equal(1, queue.Receive(burst));
+        Assert.Empty(device.Violations);
+    }
+
+    [Fact]
     public void Stop_resets_the_device_and_gives_every_ring_buffer_back()
     {
         (FakeVirtioNetDevice device, VirtioNetPort port, VirtioNetQueue queue) = Open();
