@@ -92,7 +92,7 @@ internal sealed class VirtioNetPort : IPort
     /// <summary>The device's MAC (VIRTIO_NET_F_MAC), or a random locally administered one when it has none.</summary>
     public MacAddress Mac { get; private set; }
 
-    /// <summary>The device's <c>mtu</c> (VIRTIO_NET_F_MTU), else the config's, else 1500.</summary>
+    /// <summary>The config's MTU (at most the device's <c>mtu</c> when it has VIRTIO_NET_F_MTU), else the device's, else 1500.</summary>
     public int Mtu { get; private set; }
 
     /// <summary>The entries of each data virtqueue: <see cref="RingSize"/> or the device's smaller maximum.</summary>
@@ -216,10 +216,15 @@ internal sealed class VirtioNetPort : IPort
                 m[i] = r.Read8(o + VirtioNetLayout.Mac + i);
             return (new MacAddress(m), r.Read16(o + VirtioNetLayout.MaxQueuePairs), r.Read16(o + VirtioNetLayout.Mtu));
         });
+        if ((features & VirtioFeatures.Mtu) != 0 && _mtu > deviceMtu)
+        {
+            t.Fail();
+            throw new NativeException($"{_where}: MTU {_mtu} asked for, the device takes {deviceMtu} at most (its VIRTIO_NET_F_MTU; QEMU: host_mtu=N)");
+        }
         if (!_initialized)
         {
             Mac = (features & VirtioFeatures.Mac) != 0 ? mac : RandomMac();
-            Mtu = (features & VirtioFeatures.Mtu) != 0 ? deviceMtu : _mtu ?? 1500;
+            Mtu = _mtu ?? ((features & VirtioFeatures.Mtu) != 0 ? deviceMtu : 1500);
         }
         int queues = _channels.Length;
         if (queues > 1)

@@ -471,6 +471,18 @@ public sealed class VirtioNetPortTests : IDisposable
     }
 
     [Fact]
+    public void An_mtu_past_the_devices_is_refused_and_one_within_it_is_the_ports()
+    {
+        var e = Assert.Throws<NativeException>(() => VirtioNetPort.Open("p0", new FakeVirtioNetDevice(), mtu: 9000));
+        Assert.Contains("MTU 9000 asked for, the device takes 1500 at most", e.Message, StringComparison.Ordinal);
+
+        using VirtioNetPort port = VirtioNetPort.Open("p0", new FakeVirtioNetDevice(), mtu: 1400);
+        Assert.Equal(1400, port.Mtu);
+        using VirtioNetPort noMtu = VirtioNetPort.Open("p1", new FakeVirtioNetDevice(FakeVirtioNetDevice.DefaultFeatures & ~VirtioFeatures.Mtu), mtu: 9000);
+        Assert.Equal(9000, noMtu.Mtu); // merged receive buffers take any frame
+    }
+
+    [Fact]
     public void Receive_and_transmit_allocate_nothing_per_packet()
     {
         (FakeVirtioNetDevice device, _, VirtioNetQueue queue) = Open();
