@@ -298,7 +298,7 @@ internal sealed class VirtioNetPort : IPort
         channel.Receiver = new VirtioNetReceiver(rx, () => t.Notify(rxNotify, rxIndex), channel.Interrupt, channel.Counters,
             (features & VirtioFeatures.MergeableRxBuffers) != 0, PortIndex, (ushort)q);
         channel.Transmitter = new VirtioNetTransmitter(tx, memory.Slice(2 * ring, size * VirtioNetTransmitter.HeaderSlot),
-            () => t.Notify(txNotify, txIndex), channel.Counters);
+            () => t.Notify(txNotify, txIndex), channel.Counters, features);
     }
 
     /// <summary>The control queue: virtqueue 2 × max_virtqueue_pairs (§5.1.2), no interrupt (polled for the ack).</summary>

@@ -31,9 +31,10 @@ internal sealed class VirtioNetTransmitter
     private readonly int[] _frames;    // the frame (head buffer) of each chain, by head descriptor id; -1 when none
     private readonly ushort[] _next;   // the chain's links as we wrote them (never read back from the ring)
     private readonly ushort[] _length; // descriptors in the chain at each head
+    private readonly VirtioFeatures _features;
 
     /// <summary>The transmit side over <paramref name="ring"/>, with <paramref name="headers"/> (<see cref="HeaderSlot"/> bytes per entry).</summary>
-    public VirtioNetTransmitter(Virtqueue ring, DmaRegion headers, Action notify, QueueCounters counters)
+    public VirtioNetTransmitter(Virtqueue ring, DmaRegion headers, Action notify, QueueCounters counters, VirtioFeatures features)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(headers.Length, ring.Size * HeaderSlot);
         _ring = ring;
@@ -44,6 +45,7 @@ internal sealed class VirtioNetTransmitter
         Array.Fill(_frames, -1);
         _next = new ushort[ring.Size];
         _length = new ushort[ring.Size];
+        _features = features;
         ring.SetInterrupts(false); // used buffers are reclaimed by polling, never on an interrupt
     }
 
@@ -72,7 +74,7 @@ internal sealed class VirtioNetTransmitter
             PacketBuffer frame = burst[taken];
             ref BufferMetadata m = ref pool.Metadata(frame);
             int pieces = Pieces(pool, frame, m.PacketLength);
-            if (pieces < 0 || !VirtioNetOffload.TryTransmit(m, pool.Data(frame), m.PacketLength, out VirtioNetHeader header))
+            if (pieces < 0 || !VirtioNetOffload.TryTransmit(m, pool.Data(frame), m.PacketLength, out VirtioNetHeader header) || !Negotiated(header))
             {
                 _counters.Errors++;
                 cache.Release(frame);
@@ -92,6 +94,24 @@ internal sealed class VirtioNetTransmitter
                 _notify();
         }
         return taken;
+    }
+
+    /// <summary>
+    /// Whether the device agreed to what <paramref name="header"/> asks (§5.1.6.2.1: NEEDS_CSUM only
+    /// with CSUM, a gso_type only with its HOST_ feature). QEMU takes a header that asks for more as
+    /// a broken driver and marks the device DEVICE_NEEDS_RESET, so such a frame is an error here.
+    /// </summary>
+    private bool Negotiated(in VirtioNetHeader header)
+    {
+        if ((header.Flags & VirtioNetHeaderFlags.NeedsChecksum) != 0 && (_features & VirtioFeatures.Checksum) == 0)
+            return false;
+        return header.GsoType switch
+        {
+            VirtioNetGsoType.None => true,
+            VirtioNetGsoType.TcpV4 => (_features & VirtioFeatures.HostTso4) != 0,
+            VirtioNetGsoType.TcpV6 => (_features & VirtioFeatures.HostTso6) != 0,
+            _ => false, // HOST_UFO / HOST_USO are not negotiated
+        };
     }
 
     /// <summary>The chain at <paramref name="head"/> as descriptors: the header slot, then every non-empty piece.</summary>

@@ -293,6 +293,13 @@ internal sealed class FakeVirtioNetDevice : IPciFunction
                 VirtioNetHeader header = MemoryMarshal.Read<VirtioNetHeader>(bytes);
                 if (BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(10)) != 0)
                     Violations.Add("num_buffers is not 0 on transmit (§5.1.6.2)");
+                // §5.1.6.2.1: what the header asks for must have been negotiated (QEMU marks the device broken).
+                if ((header.Flags & VirtioNetHeaderFlags.NeedsChecksum) != 0 && (DriverFeatures & VirtioFeatures.Checksum) == 0)
+                    Violations.Add("NEEDS_CSUM without VIRTIO_NET_F_CSUM");
+                if ((header.GsoType == VirtioNetGsoType.TcpV4 && (DriverFeatures & VirtioFeatures.HostTso4) == 0)
+                    || (header.GsoType == VirtioNetGsoType.TcpV6 && (DriverFeatures & VirtioFeatures.HostTso6) == 0)
+                    || header.GsoType is not (VirtioNetGsoType.None or VirtioNetGsoType.TcpV4 or VirtioNetGsoType.TcpV6))
+                    Violations.Add($"gso_type {header.GsoType} not negotiated");
                 Sent[pair].Add((header, bytes[VirtioNetLayout.HeaderLength..]));
             }
             WriteUsed(q, q.UsedIndex, head, 0);

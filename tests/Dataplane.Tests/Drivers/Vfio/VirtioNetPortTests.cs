@@ -380,6 +380,31 @@ public sealed class VirtioNetPortTests : IDisposable
     }
 
     [Fact]
+    public void A_super_frame_to_a_device_that_did_not_agree_to_tso_is_an_error_not_a_header_it_would_refuse()
+    {
+        (FakeVirtioNetDevice device, VirtioNetPort port, VirtioNetQueue queue) = Open(tso: false);
+        byte[] frame = Frame(3000, 5);
+        PacketBuffer superFrame = Buffer(frame);
+        ref BufferMetadata m = ref _pool.Metadata(superFrame);
+        m.Offload = OffloadFlags.L4ChecksumPartial;
+        m.ChecksumStart = 34;
+        m.ChecksumOffset = 16;
+        m.Gso = GsoType.TcpV4;
+        m.SegmentSize = 1448;
+        PacketBuffer partial = Buffer(Frame(100, 6));
+        ref BufferMetadata p = ref _pool.Metadata(partial);
+        p.Offload = OffloadFlags.L4ChecksumPartial;
+        p.ChecksumStart = 34;
+        p.ChecksumOffset = 16;
+
+        Assert.Equal(2, queue.Transmit([superFrame, partial]));
+
+        Assert.Equal(1, port.Counters(0).Errors);
+        Assert.Equal(VirtioNetHeaderFlags.NeedsChecksum, Assert.Single(device.Sent[0]).Header.Flags); // CSUM was agreed to
+        Assert.Empty(device.Violations);
+    }
+
+    [Fact]
     public void A_link_change_shows_in_link_up_and_signals_the_configuration_vector()
     {
         (FakeVirtioNetDevice device, VirtioNetPort port, _) = Open();
