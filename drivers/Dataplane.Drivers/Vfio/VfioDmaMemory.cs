@@ -57,7 +57,12 @@ internal sealed class VfioDmaMemory(VfioContainer container, string where) : IDm
         }
         catch (NativeException e)
         {
-            throw new NativeException($"{where}: {e.Message} (IOVA == VA: the IOMMU must take 48-bit addresses)", e);
+            string hint = e.Errno.Number switch
+            {
+                Errno.ENOMEM or Errno.EPERM => " (the pages are pinned against RLIMIT_MEMLOCK: ulimit -l, or run as root)",
+                _ => " (IOVA == VA: the IOMMU must take 48-bit addresses; QEMU: -device intel-iommu,aw-bits=48)",
+            };
+            throw new NativeException($"{where}: {e.Message}{hint}", e);
         }
         _mappings.Add(((ulong)address, length));
     }

@@ -198,6 +198,13 @@ internal sealed class VirtioNetPort : IPort
             t.Fail();
             throw new NativeException($"{_where}: the device does not offer VIRTIO_F_VERSION_1 (a legacy virtio device, which this driver does not drive)");
         }
+        if ((offered & VirtioFeatures.AccessPlatform) == 0)
+        {
+            // §6.1: without ACCESS_PLATFORM the device reaches memory by physical address, around the
+            // IOMMU, so the IOVAs VFIO maps for it (our virtual addresses) would mean nothing to it.
+            t.Fail();
+            throw new NativeException($"{_where}: the device does not offer VIRTIO_F_ACCESS_PLATFORM: its DMA bypasses the IOMMU and cannot use the addresses VFIO maps (QEMU: -device virtio-net-pci,iommu_platform=on)");
+        }
         VirtioFeatures wanted = Wanted(offered);
         VirtioFeatures features = offered & wanted;
         t.SetDriverFeatures(features);

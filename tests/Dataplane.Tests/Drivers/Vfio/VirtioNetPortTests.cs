@@ -102,6 +102,18 @@ public sealed class VirtioNetPortTests : IDisposable
     }
 
     [Fact]
+    public void A_device_whose_dma_bypasses_the_iommu_is_refused()
+    {
+        var device = new FakeVirtioNetDevice(FakeVirtioNetDevice.DefaultFeatures & ~VirtioFeatures.AccessPlatform);
+
+        var e = Assert.Throws<NativeException>(() => VirtioNetPort.Open("p0", device));
+
+        Assert.Contains("does not offer VIRTIO_F_ACCESS_PLATFORM", e.Message, StringComparison.Ordinal);
+        Assert.Contains("iommu_platform=on", e.Message, StringComparison.Ordinal);
+        Assert.True(device.Disposed);
+    }
+
+    [Fact]
     public void Features_the_device_does_not_keep_features_ok_for_are_a_clear_error()
     {
         var device = new FakeVirtioNetDevice { RefuseFeatures = true };
