@@ -50,9 +50,6 @@ internal sealed class VirtioNetReceiver
         ring.SetInterrupts(false); // polled while busy; armed when a poll finds nothing
     }
 
-    /// <summary>Buffers on the ring now (for tests: the ring is kept full).</summary>
-    public int Posted => _ring.Size - _ring.FreeDescriptors;
-
     /// <summary>
     /// Up to <paramref name="burst"/>.Length frames the device has written, as buffers (chains) of
     /// the pool, then the ring refilled from <paramref name="cache"/>. A frame whose used entry does
@@ -70,21 +67,21 @@ internal sealed class VirtioNetReceiver
         int available = _ring.UsedCount();
         if (available == 0)
         {
-            if (_armed)
-            {
-                if (++_idlePolls >= DrainEveryIdlePolls)
-                {
-                    _idlePolls = 0;
-                    _interrupt.Drain();
-                }
+            if (_armed && ++_idlePolls < DrainEveryIdlePolls)
                 return 0;
-            }
             // §2.7.7: clear NO_INTERRUPT, then look again: a buffer used before the device saw the
             // flag raised no interrupt. The eventfd is drained first, so it next reads ready for
-            // what the device uses from now on, and the worker's sleep waits on it.
+            // what the device uses from now on, and the worker's sleep waits on it. Armed already,
+            // the same every DrainEveryIdlePolls polls: a signal that came after we had taken its
+            // frames would otherwise keep the eventfd ready and the worker awake. Looking again
+            // after the drain means a frame whose signal it took is not left waiting.
+            _idlePolls = 0;
             _interrupt.Drain();
-            _ring.SetInterrupts(true);
-            _armed = true;
+            if (!_armed)
+            {
+                _ring.SetInterrupts(true);
+                _armed = true;
+            }
             Mmio.FullBarrier();
             available = _ring.UsedCount();
             if (available == 0)

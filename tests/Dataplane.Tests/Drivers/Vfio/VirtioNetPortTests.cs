@@ -454,6 +454,27 @@ public sealed class VirtioNetPortTests : IDisposable
     }
 
     [Fact]
+    public void A_stale_interrupt_keeps_the_worker_awake_for_a_bounded_number_of_idle_polls()
+    {
+        (FakeVirtioNetDevice device, _, VirtioNetQueue queue) = Open();
+        var burst = new PacketBuffer[8];
+        FileDescriptor readiness = queue.ReadinessDescriptor!;
+        Assert.Equal(0, queue.Receive(burst)); // armed
+
+        Assert.Equal(8, readiness.Write(BitConverter.GetBytes(1ul))); // a signal whose frame was already taken
+        for (int i = 1; i < 1024; i++)
+            Assert.Equal(0, queue.Receive(burst));
+        Assert.Equal((int)PollEvents.In, readiness.Poll(PollEvents.In, 0));
+        Assert.Equal(0, queue.Receive(burst)); // the 1024th idle poll drains it
+
+        Assert.Equal(0, readiness.Poll(PollEvents.In, 0));
+        Assert.True(device.Inject(0, Frame(64, 1))); // and a new frame still signals
+        Assert.Equal((int)PollEvents.In, readiness.Poll(PollEvents.In, 0));
+        Assert.Equal(1, queue.Receive(burst));
+        _cache.Release(burst[0]);
+    }
+
+    [Fact]
     public void The_device_is_notified_only_when_it_asks()
     {
         (FakeVirtioNetDevice device, _, VirtioNetQueue queue) = Open();
