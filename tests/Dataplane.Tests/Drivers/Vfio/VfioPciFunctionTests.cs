@@ -26,13 +26,13 @@ public sealed class VfioPciFunctionTests : IDisposable
         {
             string target = Path.Combine(Sys, "bus", "pci", "drivers", driver);
             Directory.CreateDirectory(target);
-            File.CreateSymbolicLink(Path.Combine(function, "driver"), target);
+            File.CreateSymbolicLink(Path.Combine(function, "driver"), Path.GetRelativePath(function, target)); // relative, as sysfs's are
         }
         if (group is not null)
         {
             string target = Path.Combine(Sys, "kernel", "iommu_groups", group);
             Directory.CreateDirectory(target);
-            File.CreateSymbolicLink(Path.Combine(function, "iommu_group"), target);
+            File.CreateSymbolicLink(Path.Combine(function, "iommu_group"), Path.GetRelativePath(function, target));
         }
     }
 
@@ -126,5 +126,6 @@ public sealed class VfioPciFunctionTests : IDisposable
         Assert.Empty(function.Violations);
         port.Dispose();
         Assert.True(function.Disposed);
+        Assert.Equal(0, function.Status); // reset: the device no longer uses the rings that were freed
     }
 }
