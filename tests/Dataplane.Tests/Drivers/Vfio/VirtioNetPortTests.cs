@@ -199,6 +199,40 @@ public sealed class VirtioNetPortTests : IDisposable
     }
 
     [Fact]
+    public void Without_merged_buffers_a_frame_takes_one_buffer_and_super_frames_are_not_asked_for()
+    {
+        var device = new FakeVirtioNetDevice(FakeVirtioNetDevice.DefaultFeatures & ~VirtioFeatures.MergeableRxBuffers);
+        (_, VirtioNetPort port, VirtioNetQueue queue) = Open(device, lro: true);
+
+        Assert.Equal(VirtioFeatures.None, device.DriverFeatures & (VirtioFeatures.GuestTso4 | VirtioFeatures.GuestTso6 | VirtioFeatures.MergeableRxBuffers));
+        Assert.Equal(PortCapabilities.None, port.Capabilities & PortCapabilities.Lro);
+        int room = _pool.BufferSize - (_pool.Headroom - VirtioNetLayout.HeaderLength) - VirtioNetLayout.HeaderLength;
+        Assert.True(device.Inject(0, Frame(room, 1)));
+        Assert.False(device.Inject(0, Frame(room + 1, 2))); // the device has no buffer that long: its drop
+        var burst = new PacketBuffer[4];
+        Assert.Equal(1, queue.Receive(burst));
+        Assert.Equal(1, _pool.Metadata(burst[0]).Segments);
+        Assert.Equal(Frame(room, 1), Bytes(burst[0]));
+        Assert.Empty(device.Violations);
+        _cache.Release(burst[0]);
+    }
+
+    [Theory]
+    [InlineData(64, 64)]
+    [InlineData(100, 64)]  // not a power of two: the one below
+    [InlineData(1024, 256)] // no more than the driver's ring size
+    public void The_rings_take_the_devices_queue_size_up_to_the_drivers(int deviceMax, int expected)
+    {
+        (FakeVirtioNetDevice device, VirtioNetPort port, _) = Open(new FakeVirtioNetDevice(queueSize: deviceMax));
+
+        Assert.Equal(expected, port.QueueSize);
+        Assert.Equal(expected, device.QueueSize(0));
+        Assert.Equal(expected, device.QueueSize(1));
+        Assert.Equal(expected, device.Available(0));
+        Assert.Empty(device.Violations);
+    }
+
+    [Fact]
     public void More_frames_than_the_ring_holds_wrap_around_both_rings_in_order()
     {
         (FakeVirtioNetDevice device, VirtioNetPort port, VirtioNetQueue queue) = Open();
