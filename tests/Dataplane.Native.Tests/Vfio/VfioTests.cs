@@ -41,4 +41,31 @@ public class VfioTests
         Assert.Throws<ArgumentOutOfRangeException>(() => Mmio.Read32(memory.AsSpan(0, 2), 0));
         Assert.Equal(0ul, Mmio.Read64(memory, 0));
     }
+
+    [Fact]
+    public void Device_regions_are_read_and_written_at_their_offset_and_a_short_read_is_an_error()
+    {
+        // pread/pwrite work the same on a plain file: a stand-in for a device descriptor's region.
+        string path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllBytes(path, new byte[64]);
+            using var device = new VfioDevice(FileDescriptor.Open(path), "0000:00:03.0");
+            device.Write([0xf4, 0x1a, 0x41, 0x10], 32);
+            Span<byte> ids = stackalloc byte[4];
+            device.Read(ids, 32);
+            Assert.Equal(new byte[] { 0xf4, 0x1a, 0x41, 0x10 }, ids.ToArray());
+            Assert.Equal(0xf4, File.ReadAllBytes(path)[32]);
+
+            var e = Assert.Throws<NativeException>(() => device.Read(new byte[8], 60));
+            Assert.Equal(Errno.EIO, e.Errno.Number);
+            Assert.Contains("pread(8 bytes at 0x3c) on 0000:00:03.0", e.Message, StringComparison.Ordinal);
+            var region = new VfioRegionInfo { Index = 7, Flags = VfioConstants.RegionFlagRead | VfioConstants.RegionFlagWrite, Size = 256 };
+            Assert.Contains("region 7 cannot be mapped", Assert.Throws<NativeException>(() => device.MapRegion(region)).Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
