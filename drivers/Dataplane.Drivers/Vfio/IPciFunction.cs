@@ -72,6 +72,9 @@ internal interface IMmioRegion
     /// <summary>The <c>u32</c> register at <paramref name="offset"/>.</summary>
     uint Read32(int offset);
 
+    /// <summary>The <c>u64</c> register at <paramref name="offset"/>, as one 64-bit read (a NIC's 64-bit counter).</summary>
+    ulong Read64(int offset);
+
     /// <summary>Writes the byte register at <paramref name="offset"/>.</summary>
     void Write8(int offset, byte value);
 
@@ -103,6 +106,9 @@ internal sealed class MappedMmioRegion(PinnedMemory mapping) : IMmioRegion
 
     /// <inheritdoc/>
     public uint Read32(int offset) => Mmio.Read32(mapping.Span, offset);
+
+    /// <inheritdoc/>
+    public ulong Read64(int offset) => Mmio.Read64(mapping.Span, offset);
 
     /// <inheritdoc/>
     public void Write8(int offset, byte value) => Mmio.Write8(mapping.Span, offset, value);

@@ -523,6 +523,8 @@ internal sealed class FakeVirtioNetDevice : IPciFunction
             _ => Unexpected(offset, 4),
         };
 
+        public ulong Read64(int offset) => Unexpected(offset, 8);
+
         public void Write8(int offset, byte value)
         {
             if (offset == Common + VirtioPciLayout.DeviceStatus)

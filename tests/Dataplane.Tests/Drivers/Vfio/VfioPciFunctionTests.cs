@@ -89,6 +89,25 @@ public sealed class VfioPciFunctionTests : IDisposable
         Assert.Contains("PCI 0000:0a:00.0: no IOMMU group", OpenFails("0000:0A:00.0").Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void The_capability_walk_lists_msix_and_the_vendor_capabilities_in_order_and_ends_a_list_that_loops()
+    {
+        var function = new FakeVirtioNetDevice();
+
+        Assert.Equal(
+            [(PciConfigSpace.CapabilityMsix, 0x40), (PciConfigSpace.CapabilityVendor, 0x50), (PciConfigSpace.CapabilityVendor, 0x60),
+             (PciConfigSpace.CapabilityVendor, 0x70), (PciConfigSpace.CapabilityVendor, 0x80)],
+            PciConfigSpace.Capabilities(function));
+
+        function.WriteConfig8(0x81, 0x43); // the last points back at the first (the reserved low bits ignored)
+        Assert.Equal(48, PciConfigSpace.Capabilities(function).Count);
+        function.WriteConfig8(0x81, 0x20); // into the header: the end
+        Assert.Equal(5, PciConfigSpace.Capabilities(function).Count);
+        function.WriteConfig16(PciConfigSpace.Status, 0); // no capability list at all
+        Assert.Empty(PciConfigSpace.Capabilities(function));
+        function.Dispose();
+    }
+
     [Theory]
     [InlineData(0x8086, 0x10d3, "e1000e")]
     [InlineData(0x15ad, 0x07b0, "vmxnet3")]
