@@ -286,12 +286,13 @@ internal sealed class VirtioNetPort : IPort
     /// <summary>Sets receiveq <paramref name="q"/> (2q) and transmitq q (2q + 1) up, §4.1.5.1.3.</summary>
     private void SetUpChannel(int q, VirtioFeatures features)
     {
-        int size = Math.Min(RingSize, (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(_transport.MaxQueueSize(2 * q), 1)));
-        if (size > _transport.MaxQueueSize(2 * q))
-            size /= 2; // the device's maximum is not a power of two: the next below it
-        int txMax = _transport.MaxQueueSize(2 * q + 1);
-        if (size < 2 || txMax < size)
-            throw new NativeException($"{_where}: virtqueues {2 * q} and {2 * q + 1} are missing or too small ({_transport.MaxQueueSize(2 * q)}, {txMax} entries)");
+        // Both rings of a pair the same size: the smaller maximum, rounded down to a power of two
+        // (the split ring's indices are masked), at most RingSize.
+        int rxMax = _transport.MaxQueueSize(2 * q), txMax = _transport.MaxQueueSize(2 * q + 1);
+        int max = Math.Min(Math.Min(rxMax, txMax), RingSize);
+        int size = max < 2 ? 0 : 1 << BitOperations.Log2((uint)max);
+        if (size < 2)
+            throw new NativeException($"{_where}: virtqueues {2 * q} and {2 * q + 1} are missing or too small ({rxMax}, {txMax} entries)");
         QueueSize = size;
         int ring = Align(Virtqueue.MemoryBytes(RingSize));
         DmaRegion memory = _rings[q];
