@@ -76,7 +76,7 @@ internal sealed class VfioPciFunction : IPciFunction
             }
             catch (NativeException e) when (e.Errno.Number == Errno.EBUSY)
             {
-                throw new NativeException($"{where}: IOMMU group {group} is in use (another process has {groupPath} open)", e);
+                throw new NativeException($"{where}: IOMMU group {group} is in use ({groupPath} is open elsewhere: another process, or another port on a function of the same group)", e);
             }
             if ((vfioGroup.Status() & VfioConstants.GroupFlagsViable) == 0)
                 throw new NativeException($"{where}: IOMMU group {group} is not viable: every device in it must be bound to vfio-pci or to no driver; {GroupMembers(sysfs, group)}");
