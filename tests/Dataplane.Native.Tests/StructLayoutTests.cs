@@ -357,4 +357,72 @@ public unsafe class StructLayoutTests
         Assert.Equal(37u, Bpf.AttachTypeXdp);
         Assert.Equal(321, Bpf.SystemCallNumber);
     }
+
+    [Fact]
+    public void Vfio_structs_have_the_sizes_and_offsets_of_linux_vfio_h()
+    {
+        // gcc 12 against /usr/include/linux/vfio.h (Debian 12): sizeof and offsetof of each.
+        VfioGroupStatus g = default;
+        Assert.Equal(8, sizeof(VfioGroupStatus));
+        Assert.Equal(4, Layout.Offset(&g, &g.Flags));
+
+        VfioDeviceInfo d = default;
+        Assert.Equal(20, sizeof(VfioDeviceInfo));
+        Assert.Equal(4, Layout.Offset(&d, &d.Flags));
+        Assert.Equal(8, Layout.Offset(&d, &d.RegionCount));
+        Assert.Equal(12, Layout.Offset(&d, &d.IrqCount));
+        Assert.Equal(16, Layout.Offset(&d, &d.CapabilityOffset));
+
+        VfioRegionInfo r = default;
+        Assert.Equal(32, sizeof(VfioRegionInfo));
+        Assert.Equal(8, Layout.Offset(&r, &r.Index));
+        Assert.Equal(12, Layout.Offset(&r, &r.CapabilityOffset));
+        Assert.Equal(16, Layout.Offset(&r, &r.Size));
+        Assert.Equal(24, Layout.Offset(&r, &r.Offset));
+
+        VfioIrqInfo i = default;
+        Assert.Equal(16, sizeof(VfioIrqInfo));
+        Assert.Equal(8, Layout.Offset(&i, &i.Index));
+        Assert.Equal(12, Layout.Offset(&i, &i.Count));
+
+        VfioIrqSet s = default;
+        Assert.Equal(20, sizeof(VfioIrqSet));
+        Assert.Equal(VfioIrqSet.Size, sizeof(VfioIrqSet)); // offsetof(struct vfio_irq_set, data)
+        Assert.Equal(8, Layout.Offset(&s, &s.Index));
+        Assert.Equal(12, Layout.Offset(&s, &s.Start));
+        Assert.Equal(16, Layout.Offset(&s, &s.Count));
+
+        VfioDmaMap m = default;
+        Assert.Equal(32, sizeof(VfioDmaMap));
+        Assert.Equal(8, Layout.Offset(&m, &m.VirtualAddress));
+        Assert.Equal(16, Layout.Offset(&m, &m.Iova));
+        Assert.Equal(24, Layout.Offset(&m, &m.Size));
+
+        VfioDmaUnmap u = default;
+        Assert.Equal(24, sizeof(VfioDmaUnmap));
+        Assert.Equal(8, Layout.Offset(&u, &u.Iova));
+        Assert.Equal(16, Layout.Offset(&u, &u.Size));
+    }
+
+    [Fact]
+    public void Vfio_requests_are_the_headers_io_numbers()
+    {
+        // _IO(';', 100 + n), as gcc printed VFIO_GET_API_VERSION ... VFIO_IOMMU_UNMAP_DMA.
+        Assert.Equal(0x3b64u, VfioConstants.GetApiVersion);
+        Assert.Equal(0x3b65u, VfioConstants.CheckExtension);
+        Assert.Equal(0x3b66u, VfioConstants.SetIommu);
+        Assert.Equal(0x3b67u, VfioConstants.GroupGetStatus);
+        Assert.Equal(0x3b68u, VfioConstants.GroupSetContainer);
+        Assert.Equal(0x3b6au, VfioConstants.GroupGetDeviceFd);
+        Assert.Equal(0x3b6bu, VfioConstants.DeviceGetInfo);
+        Assert.Equal(0x3b6cu, VfioConstants.DeviceGetRegionInfo);
+        Assert.Equal(0x3b6du, VfioConstants.DeviceGetIrqInfo);
+        Assert.Equal(0x3b6eu, VfioConstants.DeviceSetIrqs);
+        Assert.Equal(0x3b6fu, VfioConstants.DeviceReset);
+        Assert.Equal(0x3b71u, VfioConstants.IommuMapDma);
+        Assert.Equal(0x3b72u, VfioConstants.IommuUnmapDma);
+        Assert.Equal(3, VfioConstants.Type1v2Iommu);
+        Assert.Equal(7u, VfioConstants.PciConfigRegionIndex);
+        Assert.Equal(2u, VfioConstants.PciMsixIrqIndex);
+    }
 }

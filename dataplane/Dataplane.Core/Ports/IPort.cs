@@ -62,10 +62,10 @@ internal interface IPort : IDisposable
     /// <summary>The port's name in the config.</summary>
     string Name { get; }
 
-    /// <summary>Driver name, as in the config (memory, tap, afpacket, afxdp).</summary>
+    /// <summary>Driver name, as in the config (memory, tap, afpacket, afxdp, vfio).</summary>
     string Driver { get; }
 
-    /// <summary>How the driver runs, for a driver with modes (afxdp: "native, copy"); null for one without.</summary>
+    /// <summary>How the driver runs, for a driver with modes (afxdp: "native, copy"; vfio: the device's driver, "virtio-net"); null for one without.</summary>
     string? Mode => null;
 
     /// <summary>Queue pairs; worker i owns queue i.</summary>

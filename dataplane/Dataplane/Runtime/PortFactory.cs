@@ -3,7 +3,10 @@ using Dataplane.Drivers.AfPacket;
 using Dataplane.Drivers.AfXdp;
 using Dataplane.Drivers.Memory;
 using Dataplane.Drivers.Tap;
+using Dataplane.Drivers.Vfio;
+using Dataplane.Drivers.Vfio.VirtioNet;
 using Dataplane.Engine;
+using Dataplane.Ports;
 
 namespace Dataplane.Runtime;
 
@@ -42,6 +45,15 @@ internal static class PortFactory
                 // chunk), so tso and lro are the stack's own (it cuts or merges in software).
                 AfXdpPort xdp = AfXdpPort.Open(port.Name, port.IfName!, port.Queues, (ushort)index, log);
                 return new PortBinding(xdp, (q, cache) => new AfXdpQueuePath(xdp.Queue(q, cache))) { Lro = config.LroOn(port) };
+            case PortDriver.Vfio:
+                // The function's vendor and device IDs pick the driver (VfioDevices); tso asks the
+                // device to segment (HOST_TSO4/6), lro lets it hand us super-frames (GUEST_TSO4/6).
+                IPort vfio = VfioDevices.Open(port.Name, VfioPciFunction.Open(port.Name, port.Pci!.Value.ToString()), port.Queues, (ushort)index,
+                    tso: config.TsoOn(port), lro: config.LroOn(port), mtu);
+                if (vfio is VirtioNetPort virtio)
+                    return new PortBinding(virtio, (q, cache) => new VirtioNetQueuePath(virtio.Queue(q, cache))) { Lro = config.LroOn(port) };
+                vfio.Dispose();
+                throw new PortOpenException($"port {port.Name} (line {port.Line}): no packet path for the {vfio.Mode} driver");
             default:
                 throw new PortOpenException($"port {port.Name} (line {port.Line}): the {port.Driver.Keyword()} driver is not available yet");
         }

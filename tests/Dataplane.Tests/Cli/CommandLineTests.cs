@@ -178,13 +178,13 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
-    public void Run_with_a_driver_that_is_not_available_names_the_port_and_starts_nothing()
+    public void Run_with_a_vfio_port_on_a_pci_address_that_does_not_exist_names_the_port_and_the_address_and_starts_nothing()
     {
-        string path = Write("vfio.conf", "port m0 driver memory\nport v0 driver vfio pci 0000:00:03.0\n");
+        string path = Write("vfio.conf", "port m0 driver memory\nport v0 driver vfio pci 0000:7f:1f.7\n");
         var (code, stdout, stderr) = Run("run", "-c", path);
         Assert.Equal(1, code);
         Assert.Equal("", stdout);
-        Assert.Equal("dataplane: port v0 (line 2): the vfio driver is not available yet\n", stderr);
+        Assert.Equal("dataplane: port v0: vfio on PCI 0000:7f:1f.7: no such PCI function (not in /sys/bus/pci/devices; lspci -D lists them)\n", stderr);
     }
 
     [Fact]

@@ -1,0 +1,451 @@
+using System.Diagnostics;
+using System.Numerics;
+using Dataplane.Buffers;
+using Dataplane.Native;
+using Dataplane.Ports;
+using Dataplane.Wire;
+
+namespace Dataplane.Drivers.Vfio.VirtioNet;
+
+/// <summary>
+/// A virtio-net device (virtio 1.2 §5.1) over the modern PCI transport (§4.1), driven through an
+/// <see cref="IPciFunction"/>: the <c>vfio</c> driver's port for PCI 0x1af4:0x1041. Opening runs the
+/// initialization of §3.1.1 (reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK, virtqueues, DRIVER_OK)
+/// and, for more than one queue pair, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET on the control queue (§5.1.6.5.5).
+/// Queue pair i is receiveq i and transmitq i; MSI-X vector 0 takes configuration changes (link),
+/// vector 1 + i receive queue i. Control side; the data path is <see cref="VirtioNetQueue"/>.
+/// </summary>
+internal sealed class VirtioNetPort : IPort
+{
+    /// <summary>Entries of each data virtqueue, when the device allows as many.</summary>
+    public const int RingSize = 256;
+
+    /// <summary>Entries of the control queue: one command (three descriptors) at a time.</summary>
+    private const int ControlRingSize = 4;
+
+    private readonly IPciFunction _function;
+    private readonly VirtioPciTransport _transport;
+    private readonly VirtioNetChannel[] _channels;
+    private readonly IReadOnlyList<EventFd> _vectors;
+    private readonly DmaRegion[] _rings;   // per channel: receive ring, transmit ring, header table
+    private readonly DmaRegion? _control;  // the control queue's ring and its command buffer
+    private readonly string _where;
+    private readonly bool _tso;
+    private readonly bool _lro;
+    private readonly int? _mtu;
+    private Virtqueue? _controlQueue;
+    private int _controlNotify;
+    private bool _initialized;
+    private bool _disposed;
+
+    private VirtioNetPort(string name, IPciFunction function, VirtioPciTransport transport, int queues, ushort portIndex,
+        bool tso, bool lro, int? mtu, string where)
+    {
+        Name = name;
+        _function = function;
+        _transport = transport;
+        _where = where;
+        _tso = tso;
+        _lro = lro;
+        _mtu = mtu;
+        PortIndex = portIndex;
+        _channels = new VirtioNetChannel[queues];
+        for (int q = 0; q < queues; q++)
+            _channels[q] = new VirtioNetChannel();
+        _rings = new DmaRegion[queues];
+        // Vector 0: configuration changes; 1 + i: receive queue i (transmit queues need none: polled).
+        _vectors = function.EnableMsix(1 + queues);
+        for (int q = 0; q < queues; q++)
+            _channels[q].Interrupt = _vectors[1 + q];
+        int ring = Virtqueue.MemoryBytes(RingSize);
+        int perChannel = Align(ring) * 2 + RingSize * VirtioNetTransmitter.HeaderSlot;
+        DmaRegion all = function.Dma.Allocate(perChannel * queues + (queues > 1 ? Align(Virtqueue.MemoryBytes(ControlRingSize)) + 64 : 0));
+        for (int q = 0; q < queues; q++)
+            _rings[q] = all.Slice(q * perChannel, perChannel);
+        if (queues > 1)
+            _control = all.Slice(perChannel * queues, all.Length - perChannel * queues);
+    }
+
+    private static int Align(int bytes) => (bytes + 4095) & ~4095;
+
+    /// <inheritdoc/>
+    public string Name { get; }
+
+    /// <inheritdoc/>
+    public string Driver => "vfio";
+
+    /// <summary>The device model, as ifconfig shows it after the driver: "virtio-net".</summary>
+    public string Mode => "virtio-net";
+
+    /// <summary>The PCI function's address.</summary>
+    public string Address => _function.Address;
+
+    /// <summary>The port's number in the config, written into each received frame's metadata.</summary>
+    public ushort PortIndex { get; }
+
+    /// <inheritdoc/>
+    public int QueueCount => _channels.Length;
+
+    /// <summary>The features both sides agreed on.</summary>
+    public VirtioFeatures Features { get; private set; }
+
+    /// <summary>The device's MAC (VIRTIO_NET_F_MAC), or a random locally administered one when it has none.</summary>
+    public MacAddress Mac { get; private set; }
+
+    /// <summary>The config's MTU (at most the device's <c>mtu</c> when it has VIRTIO_NET_F_MTU), else the device's, else 1500.</summary>
+    public int Mtu { get; private set; }
+
+    /// <summary>The entries of each data virtqueue: <see cref="RingSize"/> or the device's smaller maximum.</summary>
+    public int QueueSize { get; private set; }
+
+    /// <summary>VIRTIO_NET_S_LINK_UP of the device config's <c>status</c> now; up when the device has no VIRTIO_NET_F_STATUS (§5.1.4.2).</summary>
+    public bool LinkUp
+    {
+        get
+        {
+            if (_disposed || (Features & VirtioFeatures.Status) == 0)
+                return !_disposed;
+            return (_transport.ReadDeviceConfig(static (r, o) => r.Read16(o + VirtioNetLayout.Status)) & VirtioNetLayout.StatusLinkUp) != 0;
+        }
+    }
+
+    /// <summary>The configuration-change vector's eventfd: readable after the device changed its config (a link change).</summary>
+    public EventFd ConfigInterrupt => _vectors[0];
+
+    /// <summary>
+    /// Checksums both ways when negotiated (CSUM, GUEST_CSUM), TSO when the device segments TCP over
+    /// IPv4 and IPv6 and <c>tso</c> is on, LRO when it may hand us super-frames (GUEST_TSO4/6, asked
+    /// for with <c>lro</c> on), several queues with MQ.
+    /// </summary>
+    public PortCapabilities Capabilities
+    {
+        get
+        {
+            PortCapabilities c = PortCapabilities.None;
+            if ((Features & VirtioFeatures.GuestChecksum) != 0)
+                c |= PortCapabilities.ReceiveChecksum;
+            if ((Features & VirtioFeatures.Checksum) != 0)
+                c |= PortCapabilities.TransmitChecksum;
+            if ((Features & (VirtioFeatures.HostTso4 | VirtioFeatures.HostTso6)) == (VirtioFeatures.HostTso4 | VirtioFeatures.HostTso6))
+                c |= PortCapabilities.Tso;
+            if ((Features & (VirtioFeatures.GuestTso4 | VirtioFeatures.GuestTso6)) != 0)
+                c |= PortCapabilities.Lro;
+            if (_channels.Length > 1)
+                c |= PortCapabilities.MultiQueue;
+            return c;
+        }
+    }
+
+    /// <inheritdoc/>
+    public QueueCounters Counters(int queue) => Channel(queue).Counters;
+
+    /// <summary>
+    /// Opens port <paramref name="name"/> on <paramref name="function"/> (a virtio-net device, which
+    /// the port owns from here on, and disposes on failure) with <paramref name="queues"/> queue
+    /// pairs. <paramref name="tso"/> asks for HOST_TSO4/6, <paramref name="lro"/> for GUEST_TSO4/6.
+    /// Throws <see cref="NativeException"/> naming the port and the PCI address when the device
+    /// cannot be driven (no VERSION_1, features refused, too few queues), with the device reset.
+    /// </summary>
+    public static VirtioNetPort Open(string name, IPciFunction function, int queues = 1, ushort portIndex = 0,
+        bool tso = false, bool lro = false, int? mtu = null)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        ArgumentOutOfRangeException.ThrowIfLessThan(queues, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(queues, 0x8000);
+        string where = $"port {name}: vfio virtio-net on PCI {function.Address}";
+        VirtioNetPort? port = null;
+        try
+        {
+            var transport = VirtioPciTransport.Find(function, where);
+            transport.Reset(); // before bus mastering: the device must not use old rings
+            function.EnableBusMastering();
+            port = new VirtioNetPort(name, function, transport, queues, portIndex, tso, lro, mtu, where);
+            port.Initialize();
+            return port;
+        }
+        catch (Exception e)
+        {
+            try
+            {
+                if (port is not null)
+                    port._transport.Reset();
+            }
+            catch (NativeException)
+            {
+                // already failing; the function's dispose resets it too
+            }
+            function.Dispose();
+            if (e is NativeException native && !native.Message.StartsWith(where, StringComparison.Ordinal))
+                throw new NativeException($"{where}: {native.Message}", native);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The device initialization of virtio 1.2 §3.1.1, from reset to DRIVER_OK, and the queue pairs
+    /// chosen with the control queue. Sets FAILED and throws when the device refuses.
+    /// </summary>
+    private void Initialize()
+    {
+        VirtioPciTransport t = _transport;
+        t.Reset();
+        t.AddStatus(VirtioStatus.Acknowledge);
+        t.AddStatus(VirtioStatus.Driver);
+
+        VirtioFeatures offered = t.DeviceFeatures();
+        if ((offered & VirtioFeatures.Version1) == 0)
+        {
+            t.Fail();
+            throw new NativeException($"{_where}: the device does not offer VIRTIO_F_VERSION_1 (a legacy virtio device, which this driver does not drive)");
+        }
+        if ((offered & VirtioFeatures.AccessPlatform) == 0)
+        {
+            // §6.1: without ACCESS_PLATFORM the device reaches memory by physical address, around the
+            // IOMMU, so the IOVAs VFIO maps for it (our virtual addresses) would mean nothing to it.
+            t.Fail();
+            throw new NativeException($"{_where}: the device does not offer VIRTIO_F_ACCESS_PLATFORM: its DMA bypasses the IOMMU and cannot use the addresses VFIO maps (QEMU: -device virtio-net-pci,iommu_platform=on)");
+        }
+        VirtioFeatures wanted = Wanted(offered);
+        VirtioFeatures features = offered & wanted;
+        t.SetDriverFeatures(features);
+        t.AddStatus(VirtioStatus.FeaturesOk);
+        if ((t.Status & VirtioStatus.FeaturesOk) == 0) // §3.1.1 step 6: re-read; cleared means refused
+        {
+            t.Fail();
+            throw new NativeException($"{_where}: the device refused the features 0x{(ulong)features:x} (FEATURES_OK did not stay set)");
+        }
+        Features = features;
+
+        (MacAddress mac, ushort maxPairs, ushort deviceMtu) = t.ReadDeviceConfig(static (r, o) =>
+        {
+            Span<byte> m = stackalloc byte[6];
+            for (int i = 0; i < 6; i++)
+                m[i] = r.Read8(o + VirtioNetLayout.Mac + i);
+            return (new MacAddress(m), r.Read16(o + VirtioNetLayout.MaxQueuePairs), r.Read16(o + VirtioNetLayout.Mtu));
+        });
+        if ((features & VirtioFeatures.Mtu) != 0 && _mtu > deviceMtu)
+        {
+            t.Fail();
+            throw new NativeException($"{_where}: MTU {_mtu} asked for, the device takes {deviceMtu} at most (its VIRTIO_NET_F_MTU; QEMU: host_mtu=N)");
+        }
+        if (!_initialized)
+        {
+            Mac = (features & VirtioFeatures.Mac) != 0 ? mac : RandomMac();
+            Mtu = _mtu ?? ((features & VirtioFeatures.Mtu) != 0 ? deviceMtu : 1500);
+        }
+        int queues = _channels.Length;
+        if (queues > 1)
+        {
+            if ((features & (VirtioFeatures.MultiQueue | VirtioFeatures.ControlQueue)) != (VirtioFeatures.MultiQueue | VirtioFeatures.ControlQueue))
+            {
+                t.Fail();
+                throw new NativeException($"{_where}: {queues} queues asked for, the device has no VIRTIO_NET_F_MQ (one queue pair; QEMU: -device virtio-net-pci,mq=on,vectors=N)");
+            }
+            if (maxPairs < queues)
+            {
+                t.Fail();
+                throw new NativeException($"{_where}: {queues} queues asked for, the device has {maxPairs} queue pairs");
+            }
+        }
+        if ((features & VirtioFeatures.MergeableRxBuffers) == 0 && _mtu is int wantedMtu && wantedMtu > 1500)
+        {
+            t.Fail();
+            throw new NativeException($"{_where}: MTU {wantedMtu} needs VIRTIO_NET_F_MRG_RXBUF (a frame spanning several receive buffers), which the device does not offer");
+        }
+
+        if (!t.SetConfigVector(0))
+        {
+            t.Fail();
+            throw new NativeException($"{_where}: the device refused MSI-X vector 0 for configuration changes");
+        }
+        for (int q = 0; q < queues; q++)
+            SetUpChannel(q, features);
+        if (queues > 1)
+            SetUpControlQueue(maxPairs);
+        t.AddStatus(VirtioStatus.DriverOk);
+        if (queues > 1)
+            SetQueuePairs(queues);
+        _initialized = true;
+    }
+
+    /// <summary>What the driver asks of a device offering <paramref name="offered"/>.</summary>
+    private VirtioFeatures Wanted(VirtioFeatures offered)
+    {
+        VirtioFeatures wanted = VirtioFeatures.Version1 | VirtioFeatures.AccessPlatform | VirtioFeatures.Mac | VirtioFeatures.Status
+            | VirtioFeatures.MergeableRxBuffers | VirtioFeatures.Checksum | VirtioFeatures.GuestChecksum | VirtioFeatures.Mtu;
+        // §5.1.3.1: HOST_TSO needs CSUM, GUEST_TSO needs GUEST_CSUM; a super-frame needs merged buffers here.
+        if (_tso && (offered & VirtioFeatures.Checksum) != 0)
+            wanted |= VirtioFeatures.HostTso4 | VirtioFeatures.HostTso6;
+        if (_lro && (offered & (VirtioFeatures.GuestChecksum | VirtioFeatures.MergeableRxBuffers)) == (VirtioFeatures.GuestChecksum | VirtioFeatures.MergeableRxBuffers))
+            wanted |= VirtioFeatures.GuestTso4 | VirtioFeatures.GuestTso6;
+        if (_channels.Length > 1)
+            wanted |= VirtioFeatures.ControlQueue | VirtioFeatures.MultiQueue;
+        return wanted;
+    }
+
+    /// <summary>Sets receiveq <paramref name="q"/> (2q) and transmitq q (2q + 1) up, §4.1.5.1.3.</summary>
+    private void SetUpChannel(int q, VirtioFeatures features)
+    {
+        // Both rings of a pair the same size: the smaller maximum, rounded down to a power of two
+        // (the split ring's indices are masked), at most RingSize.
+        int rxMax = _transport.MaxQueueSize(2 * q), txMax = _transport.MaxQueueSize(2 * q + 1);
+        int max = Math.Min(Math.Min(rxMax, txMax), RingSize);
+        int size = max < 2 ? 0 : 1 << BitOperations.Log2((uint)max);
+        if (size < 2)
+            throw new NativeException($"{_where}: virtqueues {2 * q} and {2 * q + 1} are missing or too small ({rxMax}, {txMax} entries)");
+        QueueSize = size;
+        int ring = Align(Virtqueue.MemoryBytes(RingSize));
+        DmaRegion memory = _rings[q];
+        var rx = new Virtqueue(2 * q, size, memory.Slice(0, ring));
+        var tx = new Virtqueue(2 * q + 1, size, memory.Slice(ring, ring));
+        int rxNotify = _transport.SetUpQueue(2 * q, rx, (ushort)(1 + q));
+        int txNotify = _transport.SetUpQueue(2 * q + 1, tx, VirtioPciLayout.NoVector);
+        VirtioNetChannel channel = _channels[q];
+        VirtioPciTransport t = _transport;
+        ushort rxIndex = rx.QueueIndex, txIndex = tx.QueueIndex;
+        channel.Receiver = new VirtioNetReceiver(rx, () => t.Notify(rxNotify, rxIndex), channel.Interrupt, channel.Counters,
+            (features & VirtioFeatures.MergeableRxBuffers) != 0, PortIndex, (ushort)q);
+        channel.Transmitter = new VirtioNetTransmitter(tx, memory.Slice(2 * ring, size * VirtioNetTransmitter.HeaderSlot),
+            () => t.Notify(txNotify, txIndex), channel.Counters, features);
+    }
+
+    /// <summary>The control queue: virtqueue 2 × max_virtqueue_pairs (§5.1.2), no interrupt (polled for the ack).</summary>
+    private void SetUpControlQueue(int maxPairs)
+    {
+        int index = 2 * maxPairs;
+        if (_transport.MaxQueueSize(index) < ControlRingSize)
+            throw new NativeException($"{_where}: no control queue at virtqueue {index}");
+        _controlQueue = new Virtqueue(index, ControlRingSize, _control!.Slice(0, Virtqueue.MemoryBytes(ControlRingSize)));
+        _controlNotify = _transport.SetUpQueue(index, _controlQueue, VirtioPciLayout.NoVector);
+    }
+
+    /// <summary>
+    /// VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET (§5.1.6.5.5): the device spreads received flows over
+    /// <paramref name="pairs"/> queue pairs. Three descriptors: class and command, the u16 count
+    /// (device-readable), the ack byte (device-writable); the used ring polled a second at most.
+    /// </summary>
+    private void SetQueuePairs(int pairs)
+    {
+        Virtqueue q = _controlQueue!;
+        DmaRegion command = _control!.Slice(_control.Length - 64, 64);
+        Span<byte> c = command.Span;
+        c.Clear();
+        c[0] = VirtioNetLayout.ControlMq;
+        c[1] = VirtioNetLayout.ControlMqPairsSet;
+        c[2] = (byte)pairs;
+        c[3] = (byte)(pairs >> 8);
+        c[4] = 0xff; // the ack, until the device writes it
+        ushort d0 = q.TakeDescriptor(), d1 = q.TakeDescriptor(), d2 = q.TakeDescriptor();
+        q.WriteDescriptor(d0, command.Iova, 2, Virtqueue.DescriptorNext, d1);
+        q.WriteDescriptor(d1, command.Iova + 2, 2, Virtqueue.DescriptorNext, d2);
+        q.WriteDescriptor(d2, command.Iova + 4, 1, Virtqueue.DescriptorWrite, 0);
+        q.MakeAvailable(d0);
+        q.Publish();
+        _transport.Notify(_controlNotify, q.QueueIndex);
+        long deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency;
+        while (q.UsedCount() == 0)
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+                throw new NativeException($"{_where}: the device did not answer VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET {pairs} in a second");
+            Thread.Yield();
+        }
+        q.ConsumeUsed(1);
+        q.FreeDescriptor(d2);
+        q.FreeDescriptor(d1);
+        q.FreeDescriptor(d0);
+        byte ack = Mmio.Read8(c, 4);
+        if (ack != VirtioNetLayout.ControlOk)
+            throw new NativeException($"{_where}: the device refused VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET {pairs} (ack {ack})");
+    }
+
+    /// <summary>
+    /// The data path of queue <paramref name="queue"/>, receiving into and releasing to
+    /// <paramref name="cache"/> (its worker's). Maps the cache's pool for the device (once per pool).
+    /// </summary>
+    public VirtioNetQueue Queue(int queue, BufferCache cache)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        VirtioNetChannel channel = Channel(queue);
+        if (cache.Pool.Headroom < VirtioNetLayout.HeaderLength)
+            throw new NativeException($"{_where}: the buffer pool's headroom ({cache.Pool.Headroom}) has no room for the 12-byte virtio-net header");
+        _function.Dma.MapPool(cache.Pool);
+        channel.Cache = cache;
+        return new VirtioNetQueue(channel, cache);
+    }
+
+    /// <summary>
+    /// Fills every receive ring from its worker's cache and starts the queues; after a
+    /// <see cref="Stop"/>, sets the device up again first. Control path, with the workers not yet running.
+    /// </summary>
+    public void Start()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_initialized)
+            Initialize();
+        foreach (VirtioNetChannel channel in _channels)
+        {
+            if (channel.Cache is { } cache)
+                channel.Receiver.Refill(cache);
+            channel.Started = true;
+        }
+    }
+
+    /// <summary>
+    /// Stops the queues and resets the device (§2.4: it no longer reads or writes the rings), so
+    /// every buffer on a ring goes back to its worker's cache. With the workers stopped.
+    /// </summary>
+    public void Stop()
+    {
+        if (!_initialized || _disposed)
+            return;
+        foreach (VirtioNetChannel channel in _channels)
+            channel.Started = false;
+        _transport.Reset();
+        _initialized = false;
+        foreach (VirtioNetChannel channel in _channels)
+        {
+            if (channel.Cache is not { } cache)
+                continue;
+            channel.Receiver.ReleaseAll(cache);
+            channel.Transmitter.ReleaseAll(cache);
+        }
+    }
+
+    /// <summary>
+    /// Nothing to do: without VIRTIO_NET_F_CTRL_RX (not negotiated) the device delivers every frame
+    /// its backend hands it (§5.1.6.5.1: the receive filter is only there with CTRL_RX).
+    /// </summary>
+    public void SetPromiscuous(bool on) => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    /// <summary>Stops the port (the device reset, the buffers back) and gives the PCI function back (MSI-X off, DMA unmapped, descriptors closed).</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        try
+        {
+            Stop();
+        }
+        catch (NativeException)
+        {
+            // the function's dispose resets the device through vfio-pci
+        }
+        _disposed = true;
+        _function.Dispose();
+    }
+
+    private VirtioNetChannel Channel(int queue)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)queue, (uint)_channels.Length, nameof(queue));
+        return _channels[queue];
+    }
+
+    /// <summary>A random locally administered unicast address (02:xx:...), for a device without VIRTIO_NET_F_MAC (§5.1.5: the driver generates one).</summary>
+    private static MacAddress RandomMac()
+    {
+        Span<byte> m = stackalloc byte[6];
+        Random.Shared.NextBytes(m);
+        m[0] = (byte)((m[0] & 0xfc) | 0x02);
+        return new MacAddress(m);
+    }
+}
