@@ -144,8 +144,10 @@ public sealed class QemuGuest : IDisposable
             "-machine", "q35,kernel-irqchip=split", "-accel", "tcg,thread=multi", "-cpu", "max",
             "-smp", $"{options.Cpus}", "-m", $"{options.MemoryMiB}",
             // DMA remapping and interrupt remapping; caching mode makes the guest's IOMMU driver
-            // report every mapping, which QEMU needs to emulate VFIO's DMA inside the guest.
-            "-device", "intel-iommu,intremap=on,caching-mode=on",
+            // report every mapping, which QEMU needs to emulate VFIO's DMA inside the guest. 48-bit
+            // IOVAs (QEMU 7.2's default is 39): the vfio driver maps its memory at IOVA == virtual
+            // address, and mmap places it near the top of the 47-bit user space.
+            "-device", "intel-iommu,intremap=on,caching-mode=on,aw-bits=48",
             "-nodefaults", "-display", "none", "-serial", "stdio", "-no-reboot",
             "-kernel", image.Kernel.BootImage, "-initrd", initrd,
             // panic=-1: a failed /init reboots at once, and -no-reboot turns that into QEMU's exit.
