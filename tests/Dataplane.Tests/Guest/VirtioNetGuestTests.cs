@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Dataplane.Labs.Guest;
 using Xunit.Abstractions;
 
@@ -88,5 +89,87 @@ public sealed class VirtioNetGuestTests(ITestOutputHelper output)
         Assert.Matches(@"driver vfio \(virtio-net", guest.Console);
         Assert.Contains("GUEST dataplane exit 0", guest.Console, StringComparison.Ordinal);
         Assert.Matches(@"GUEST rebound virtio-pci\b", guest.Console);
+    }
+
+    [SkippableFact]
+    public void The_dataplane_in_the_guest_forwards_iperf3_between_two_virtio_nets_on_two_queues_each_and_both_workers_carry_flows()
+    {
+        string? why = QemuGuestBoot.CannotRunBecause() ?? LinuxLab.Missing("iperf3");
+        Skip.If(why is not null, why);
+        using var lab = new LinuxLab();
+        string left = lab.Namespace("left"), right = lab.Namespace("right");
+        var options = new QemuGuestOptions
+        {
+            Nics = [new("virtio-net-pci", 5, left, Queues: 2), new("virtio-net-pci", 6, right, Queues: 2)],
+            Vfio = ["0000:00:05.0", "0000:00:06.0"],
+            Files = new Dictionary<string, string>
+            {
+                ["/etc/dataplane.conf"] = """
+                    port a driver vfio pci 0000:00:05.0 queues 2
+                    port b driver vfio pci 0000:00:06.0 queues 2
+                    inet  a 10.199.6.1/24
+                    inet6 a fd99:6::1/64
+                    inet  b 10.199.7.1/24
+                    inet6 b fd99:7::1/64
+                    set forwarding on
+                    set cores 0-1
+
+                    """,
+            },
+            Run = """
+                dataplane run -c /etc/dataplane.conf -s /tmp/ctl.sock > /tmp/dataplane.log 2>&1 & pid=$!
+                i=0
+                while ! grep -q 'running:' /tmp/dataplane.log && kill -0 $pid 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+                cat /tmp/dataplane.log
+                echo "GUEST started"
+                read -t 200 word
+                dataplane ctl -s /tmp/ctl.sock ifconfig
+                echo "GUEST ifconfig end"
+                kill -TERM $pid; wait $pid; echo "GUEST dataplane exit $?"
+
+                """,
+            Timeout = TimeSpan.FromSeconds(240),
+        };
+        using QemuGuest guest = QemuGuest.Boot(lab, options);
+        string server = lab.File("iperf3-server.txt");
+        try
+        {
+            lab.Address(left, guest.Taps[0], "10.199.6.2/24", "fd99:6::2/64");
+            lab.Address(right, guest.Taps[1], "10.199.7.2/24", "fd99:7::2/64");
+            lab.Route(left, "10.199.7.0/24", "10.199.6.1");
+            lab.Route(left, "fd99:7::/64", "fd99:6::1");
+            lab.Route(right, "10.199.6.0/24", "10.199.7.1");
+            lab.Route(right, "fd99:6::/64", "fd99:7::1");
+            guest.Expect("GUEST started");
+            (int first, string firstOut) = LinuxLab.Execute("ip", "netns", "exec", left, "ping", "-n", "-c", "1", "-w", "60", "10.199.7.2");
+            Assert.True(first == 0, $"no ping through the guest within 60 s:\n{firstOut}");
+            (int first6, string firstOut6) = LinuxLab.Execute("ip", "netns", "exec", left, "ping", "-6", "-n", "-c", "1", "-w", "60", "fd99:7::2");
+            Assert.True(first6 == 0, $"no IPv6 ping through the guest within 60 s:\n{firstOut6}");
+
+            foreach (string destination in (string[])["10.199.7.2", "fd99:7::2"])
+            {
+                using var log = new StreamWriter(server, append: true) { AutoFlush = true };
+                using LabProcess iperf = lab.Start(right, "iperf3", ["-s", "-1", "-p", "5201"], TextWriter.Synchronized(log), ownSession: true);
+                Assert.True(LinuxLab.Until(() => LinuxLab.Execute("ip", "netns", "exec", right, "ss", "-Hlnt", "sport = :5201").Output.Trim().Length > 0,
+                    TimeSpan.FromSeconds(30)), "iperf3 -s did not listen");
+                (int exit, string said) = LinuxLab.Execute("ip", "netns", "exec", left, "iperf3", "-c", destination, "-P", "4", "-t", "3", "--connect-timeout", "30000");
+                output.WriteLine(said);
+                Assert.True(exit == 0, $"iperf3 -P 4 to {destination} through the guest failed:\n{said}");
+                Assert.Matches(@"\[SUM\].*receiver", said);
+                iperf.StopAsync(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+            }
+        }
+        finally
+        {
+            guest.SendLine("stop");
+            guest.WaitForPowerOff();
+            output.WriteLine(guest.Console);
+        }
+        // Both queues of the left port took frames: the tap spread the flows, worker i drains queue i.
+        string ifconfig = guest.Console[guest.Console.IndexOf("GUEST started", StringComparison.Ordinal)..];
+        MatchCollection queues = Regex.Matches(ifconfig, @"queue (\d): rx (\d+) packets");
+        Assert.True(queues.Count >= 4, $"no per-queue counters in ifconfig:\n{ifconfig}");
+        Assert.All(queues.Take(2), q => Assert.True(long.Parse(q.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, $"port a's queue {q.Groups[1].Value} received nothing:\n{ifconfig}"));
+        Assert.Contains("GUEST dataplane exit 0", guest.Console, StringComparison.Ordinal);
     }
 }
