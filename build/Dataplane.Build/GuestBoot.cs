@@ -32,7 +32,7 @@ internal static partial class GuestBoot
         {
             image = GuestImage.Prepare(Root, Binary, Console.Out);
         }
-        catch (LabException e)
+        catch (Exception e) when (e is LabException or IOException or TimeoutException) // TimeoutException: apt-get past its bound
         {
             return terminal.Die($"guest: {e.Message}");
         }

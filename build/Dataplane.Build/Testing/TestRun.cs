@@ -154,7 +154,7 @@ internal sealed class TestRun(Terminal terminal, string deps, string[]? only = n
             Console.Out.WriteLine($"    {image.Kernel.Package}, initramfs {new FileInfo(image.Initramfs).Length / 1024} KiB, {image.Took.TotalSeconds:0.0} s");
             _tally.Record(name, 1, 0, 0);
         }
-        catch (Exception e) when (e is LabException or IOException)
+        catch (Exception e) when (e is LabException or IOException or TimeoutException) // a slow mirror: apt-get past its bound
         {
             if (log.ToString().Length > 0)
                 Console.Out.WriteLine(Indented(log.ToString()));

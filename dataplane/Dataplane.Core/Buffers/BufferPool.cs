@@ -48,7 +48,7 @@ internal sealed class BufferPool
         // Each buffer starts on a cache line.
         BufferSize = (headroom + dataRoom + 63) & ~63;
         MemoryBytes = (long)count * BufferSize;
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(MemoryBytes, Array.MaxLength - PageSize, nameof(count));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MemoryBytes, Array.MaxLength - 2 * PageSize, nameof(count));
         if (hugePages && Native.HugePages.FreeCount() * Native.HugePages.Size >= MemoryBytes)
         {
             Native.PinnedMemory mapped = Native.HugePages.Allocate((nuint)MemoryBytes);
@@ -64,7 +64,9 @@ internal sealed class BufferPool
         }
         if (_hugePages is null)
         {
-            _memory = GC.AllocateUninitializedArray<byte>((int)MemoryBytes + PageSize, pinned: true);
+            // A page of slack for the alignment, and one after the last buffer: a driver that maps the
+            // pool for a device (VFIO) rounds the mapping up to a page, which must stay in this array.
+            _memory = GC.AllocateUninitializedArray<byte>((int)MemoryBytes + 2 * PageSize, pinned: true);
             _memoryAddress = AddressOf(_memory) + AlignmentPadding(_memory, PageSize);
         }
         _metadata = GC.AllocateArray<byte>(count * MetadataSize + CacheLine, pinned: true);

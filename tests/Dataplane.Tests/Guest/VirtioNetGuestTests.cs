@@ -82,9 +82,7 @@ public sealed class VirtioNetGuestTests(ITestOutputHelper output)
         }
         finally
         {
-            guest.SendLine("stop");
-            guest.WaitForPowerOff();
-            output.WriteLine(guest.Console);
+            Stop(guest);
         }
         Assert.Matches(@"driver vfio \(virtio-net", guest.Console);
         Assert.Contains("GUEST dataplane exit 0", guest.Console, StringComparison.Ordinal);
@@ -152,24 +150,38 @@ public sealed class VirtioNetGuestTests(ITestOutputHelper output)
                 using LabProcess iperf = lab.Start(right, "iperf3", ["-s", "-1", "-p", "5201"], TextWriter.Synchronized(log), ownSession: true);
                 Assert.True(LinuxLab.Until(() => LinuxLab.Execute("ip", "netns", "exec", right, "ss", "-Hlnt", "sport = :5201").Output.Trim().Length > 0,
                     TimeSpan.FromSeconds(30)), "iperf3 -s did not listen");
-                (int exit, string said) = LinuxLab.Execute("ip", "netns", "exec", left, "iperf3", "-c", destination, "-P", "4", "-t", "3", "--connect-timeout", "30000");
+                (int exit, string said) = LinuxLab.Execute("ip", "netns", "exec", left, "iperf3", "-c", destination, "-P", "16", "-t", "3", "--connect-timeout", "30000");
                 output.WriteLine(said);
-                Assert.True(exit == 0, $"iperf3 -P 4 to {destination} through the guest failed:\n{said}");
+                Assert.True(exit == 0, $"iperf3 -P 16 to {destination} through the guest failed:\n{said}");
                 Assert.Matches(@"\[SUM\].*receiver", said);
                 iperf.StopAsync(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
             }
         }
         finally
         {
+            Stop(guest);
+        }
+        // Both queues of the left port carried a share of the 16 streams (not a stray ARP or ping;
+        // all 16 on one queue by the tap's hash: 1 in 32,768): worker i drains queue i.
+        string ifconfig = guest.Console[guest.Console.IndexOf("GUEST started", StringComparison.Ordinal)..];
+        long[] received = [.. Regex.Matches(ifconfig, @"queue \d: rx (\d+) packets").Take(2).Select(q => long.Parse(q.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))];
+        Assert.True(received.Length == 2, $"no per-queue counters in ifconfig:\n{ifconfig}");
+        Assert.All(received, r => Assert.True(r >= received.Sum() / 20, $"port a's queues received {string.Join(" and ", received)} frames: one carried under a twentieth:\n{ifconfig}"));
+        Assert.Contains("GUEST dataplane exit 0", guest.Console, StringComparison.Ordinal);
+    }
+
+    /// <summary>Tells the guest's script to stop and waits for it to power off; a failure here is only said, so that it does not hide the test's own.</summary>
+    private void Stop(QemuGuest guest)
+    {
+        try
+        {
             guest.SendLine("stop");
             guest.WaitForPowerOff();
-            output.WriteLine(guest.Console);
         }
-        // Both queues of the left port took frames: the tap spread the flows, worker i drains queue i.
-        string ifconfig = guest.Console[guest.Console.IndexOf("GUEST started", StringComparison.Ordinal)..];
-        MatchCollection queues = Regex.Matches(ifconfig, @"queue (\d): rx (\d+) packets");
-        Assert.True(queues.Count >= 4, $"no per-queue counters in ifconfig:\n{ifconfig}");
-        Assert.All(queues.Take(2), q => Assert.True(long.Parse(q.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, $"port a's queue {q.Groups[1].Value} received nothing:\n{ifconfig}"));
-        Assert.Contains("GUEST dataplane exit 0", guest.Console, StringComparison.Ordinal);
+        catch (Exception e) when (e is TimeoutException or IOException or InvalidOperationException)
+        {
+            output.WriteLine($"stopping the guest: {e.Message}");
+        }
+        output.WriteLine(guest.Console);
     }
 }
