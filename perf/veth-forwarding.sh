@@ -7,8 +7,10 @@
 #           10.201.1.1  .2      10.201.2.2  10.201.2.1 -> 10.201.3.0/24 is behind the sink
 #
 #   generator  dpdk-testpmd --forward-mode=txonly on an af_packet port on VG: 64-byte UDP/IPv4
-#              frames 10.201.1.1 -> 10.201.3.1, destination MAC the DUT's VI, many flows
-#              (--txonly-multi-flow), as fast as one CPU sends them; the same for every DUT
+#              frames to 10.201.3.1 port 9 (UDP checksum 0, IPv4 checksum complete), destination
+#              MAC the DUT's VI, 64 flows (--txonly-multi-flow: DPDK 22.11 varies the source
+#              address, 10.201.{3,7,11,...,255}.2, not the ports), as fast as one CPU sends them;
+#              the same for every DUT
 #   sink       the kernel in the sink ns takes the frames in and drops them (10.201.3.0/24 is a
 #              blackhole and it does not forward); the Mpps column is VS's rx_packets over the
 #              measured interval, the offered column VG's tx_packets over the same interval
@@ -242,7 +244,9 @@ start_testpmd() {
 
 start_generator() { # start_generator LOG
     # txonly: --txpkts the frame length, --tx-ip source and destination, --eth-peer the destination
-    # MAC, --txonly-multi-flow varies the source per packet so that the flows spread over queues.
+    # MAC, --txonly-multi-flow varies the source address per packet (the destination's address
+    # with the third byte ORed with a counter, plus the lcore: never the DUT's own addresses) so
+    # that the flows spread over a multi-queue DUT's queues.
     start_testpmd gen "$NS_GEN" "$GEN_CPU" "$1" --vdev "net_af_packet0,iface=$VG" -- \
         --forward-mode=txonly --txpkts="$FRAME" --tx-ip="$GEN_IP,$DEST_IP" --eth-peer="0,$VI_MAC" \
         --txonly-multi-flow
