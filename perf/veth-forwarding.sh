@@ -35,7 +35,9 @@
 # Each DUT is measured RUNS times, the DUTs interleaved (run 1 of every DUT, then run 2, ...) so
 # that the load of other jobs falls on all of them alike; every run builds the namespaces and veths
 # anew, starts the DUT, then the generator, waits WARMUP seconds and counts for MEASURE seconds.
-# The table gives the median run of each DUT and its ratios to testpmd-afxdp-mac and to Linux.
+# The table gives the median run of each DUT, its ratios to testpmd-afxdp-mac and to Linux, and
+# the share of the counted seconds the DUT's threads ran and waited, ready, for the CPU: on a
+# machine shared with other jobs, whether the DUT had its CPU.
 #
 # usage: perf/veth-forwarding.sh          (or ./build.sh bench-veth, which installs DPDK and publishes)
 # Environment:
@@ -213,6 +215,13 @@ counter() { # counter NS IF NAME: /sys/class/net/IF/statistics/NAME in NS
     ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"
 }
 
+# task_times PID: the nanoseconds PID's threads have run and have waited on a run queue (ready,
+# with another task on the CPU), summed: "RUN WAIT" (/proc/PID/task/TID/schedstat); "0 0" for none.
+task_times() {
+    [ -n "$1" ] || { echo '0 0'; return; }
+    cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ run += $1; wait += $2 } END { printf "%.0f %.0f\n", run, wait }'
+}
+
 # ---------------------------------------------------------------------------------------------
 # Processes: testpmd (generator and DUT) and the dataplane, each started in a namespace.
 
@@ -317,7 +326,8 @@ EOF
 }
 
 # ---------------------------------------------------------------------------------------------
-# One run of one DUT: a line of runs.tsv (DUT RUN SINK-PACKETS OFFERED-PACKETS NANOSECONDS).
+# One run of one DUT: a line of runs.tsv (DUT RUN SINK-PACKETS OFFERED-PACKETS NANOSECONDS
+# DUT-RUN-NANOSECONDS DUT-WAIT-NANOSECONDS).
 
 measure() { # measure DUT RUN
     local dut=$1 run=$2
@@ -333,13 +343,15 @@ measure() { # measure DUT RUN
     fi
     local gen_pid=$STARTED_PID
     sleep "$WARMUP"
-    local t0 s0 g0 t1 s1 g1
+    local t0 s0 g0 t1 s1 g1 d0 d1
     t0=$(date +%s%N)
     s0=$(counter "$NS_SINK" "$VS" rx_packets)
     g0=$(counter "$NS_GEN" "$VG" tx_packets)
+    d0=$(task_times "$DUT_PID")
     sleep "$MEASURE"
     s1=$(counter "$NS_SINK" "$VS" rx_packets)
     g1=$(counter "$NS_GEN" "$VG" tx_packets)
+    d1=$(task_times "$DUT_PID")
     t1=$(date +%s%N)
     # What the kernels counted on every port, for a reader who asks where frames went.
     {
@@ -367,7 +379,8 @@ measure() { # measure DUT RUN
     stop_pid "$gen_pid"
     [ -z "$DUT_PID" ] || stop_pid "$DUT_PID"
     remove_topology
-    printf '%s\t%s\t%s\t%s\t%s\n' "$dut" "$run" $((s1 - s0)) $((g1 - g0)) $((t1 - t0)) >>"$OUT/runs.tsv"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$dut" "$run" $((s1 - s0)) $((g1 - g0)) $((t1 - t0)) \
+        $((${d1% *} - ${d0% *})) $((${d1#* } - ${d0#* })) >>"$OUT/runs.tsv"
     awk -v d="$dut" -v r="$run" -v s=$((s1 - s0)) -v g=$((g1 - g0)) -v t=$((t1 - t0)) \
         'BEGIN { printf "    %s run %s: %.3f Mpps at the sink, %.3f offered\n", d, r, s * 1e3 / t, g * 1e3 / t }'
     if [ $((s1 - s0)) -eq 0 ]; then
@@ -406,20 +419,26 @@ import os, statistics, sys
 out, duts, runs, frame, warmup, measure, gen_cpu, dut_cpu, dpdk = sys.argv[1:]
 duts = duts.split()
 
-# Per DUT: (sink Mpps, offered Mpps) of each run.
+# Per DUT: (sink Mpps, offered Mpps, share of the interval the DUT's threads ran, share they
+# waited for the CPU) of each run; the shares are None for Linux, which is no process.
 results = {d: [] for d in duts}
 path = os.path.join(out, "runs.tsv")
 if os.path.exists(path):
     for line in open(path):
-        dut, run, sink, offered, ns = line.split("\t")
-        if dut in results and int(ns) > 0:
-            results[dut].append((int(sink) * 1e3 / int(ns), int(offered) * 1e3 / int(ns)))
+        dut, run, sink, offered, ns, ran, waited = line.split("\t")
+        ns = int(ns)
+        if dut in results and ns > 0:
+            busy = dut != "linux"
+            results[dut].append((int(sink) * 1e3 / ns, int(offered) * 1e3 / ns,
+                                 int(ran) / ns if busy else None, int(waited) / ns if busy else None))
 
 def median(values):
     return statistics.median(values) if values else None
 
-sink = {d: median([s for s, _ in results[d]]) for d in duts}
-offered = {d: median([o for _, o in results[d]]) for d in duts}
+sink = {d: median([r[0] for r in results[d]]) for d in duts}
+offered = {d: median([r[1] for r in results[d]]) for d in duts}
+ran = {d: median([r[2] for r in results[d] if r[2] is not None]) for d in duts}
+waited = {d: median([r[3] for r in results[d] if r[3] is not None]) for d in duts}
 
 def number(x, digits=3):
     return "n/a" if x is None else f"{x:.{digits}f}"
@@ -427,20 +446,25 @@ def number(x, digits=3):
 def ratio(a, b):
     return number(a / b if a is not None and b else None, 2)
 
+def percent(x):
+    return "n/a" if x is None else f"{100 * x:.0f}%"
+
 reference, linux = sink.get("testpmd-afxdp-mac"), sink.get("linux")
 lines = [
     f"Forwarding through veth, {frame}-byte UDP/IPv4 frames, one run on {open(os.path.join(out, 'machine.txt')).read().strip()}",
     f"generator: DPDK {dpdk} testpmd txonly on af_packet, CPU {gen_cpu}; DUT on CPU {dut_cpu}; median of {runs} run(s) of {measure} s after {warmup} s of warm-up",
+    "DUT ran / waited: the share of the counted seconds the DUT's threads were on the CPU / ready but waiting for it (other jobs, softirq); Linux forwards in softirq, no process",
     "",
-    "| DUT | Mpps at the sink | runs | offered Mpps | sink/offered | / testpmd af_xdp mac | / Linux |",
-    "| --- | ---: | --- | ---: | ---: | ---: | ---: |",
+    "| DUT | Mpps at the sink | runs | offered Mpps | sink/offered | / testpmd af_xdp mac | / Linux | DUT ran | DUT waited |",
+    "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
 ]
 missing = False
 for d in duts:
     r = results[d]
     missing |= len(r) < int(runs)
-    lines.append(f"| {d} | {number(sink[d])} | {' '.join(number(s) for s, _ in r) or 'n/a'} | {number(offered[d])} "
-                 f"| {ratio(sink[d], offered[d])} | {ratio(sink[d], reference)} | {ratio(sink[d], linux)} |")
+    lines.append(f"| {d} | {number(sink[d])} | {' '.join(number(x[0]) for x in r) or 'n/a'} | {number(offered[d])} "
+                 f"| {ratio(sink[d], offered[d])} | {ratio(sink[d], reference)} | {ratio(sink[d], linux)} "
+                 f"| {percent(ran[d])} | {percent(waited[d])} |")
 with open("/proc/loadavg") as f:
     lines += ["", f"load average at the end: {' '.join(f.read().split()[:3])}"]
 text = "\n".join(lines) + "\n"
