@@ -439,6 +439,8 @@ sink = {d: median([r[0] for r in results[d]]) for d in duts}
 offered = {d: median([r[1] for r in results[d]]) for d in duts}
 ran = {d: median([r[2] for r in results[d] if r[2] is not None]) for d in duts}
 waited = {d: median([r[3] for r in results[d] if r[3] is not None]) for d in duts}
+# Mpps per second the DUT's threads ran: what a run gets out of the CPU it was given.
+per_cpu = {d: median([r[0] / r[2] for r in results[d] if r[2]]) for d in duts}
 
 def number(x, digits=3):
     return "n/a" if x is None else f"{x:.{digits}f}"
@@ -454,9 +456,10 @@ lines = [
     f"Forwarding through veth, {frame}-byte UDP/IPv4 frames, one run on {open(os.path.join(out, 'machine.txt')).read().strip()}",
     f"generator: DPDK {dpdk} testpmd txonly on af_packet, CPU {gen_cpu}; DUT on CPU {dut_cpu}; median of {runs} run(s) of {measure} s after {warmup} s of warm-up",
     "DUT ran / waited: the share of the counted seconds the DUT's threads were on the CPU / ready but waiting for it (other jobs, softirq); Linux forwards in softirq, no process",
+    "Mpps per DUT CPU-second: Mpps at the sink over the share the DUT ran (its threads' time only; not the kernel's work in softirq or on the generator's CPU)",
     "",
-    "| DUT | Mpps at the sink | runs | offered Mpps | sink/offered | / testpmd af_xdp mac | / Linux | DUT ran | DUT waited |",
-    "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| DUT | Mpps at the sink | runs | offered Mpps | sink/offered | / testpmd af_xdp mac | / Linux | DUT ran | DUT waited | Mpps per DUT CPU-second |",
+    "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
 ]
 missing = False
 for d in duts:
@@ -464,7 +467,7 @@ for d in duts:
     missing |= len(r) < int(runs)
     lines.append(f"| {d} | {number(sink[d])} | {' '.join(number(x[0]) for x in r) or 'n/a'} | {number(offered[d])} "
                  f"| {ratio(sink[d], offered[d])} | {ratio(sink[d], reference)} | {ratio(sink[d], linux)} "
-                 f"| {percent(ran[d])} | {percent(waited[d])} |")
+                 f"| {percent(ran[d])} | {percent(waited[d])} | {number(per_cpu[d])} |")
 with open("/proc/loadavg") as f:
     lines += ["", f"load average at the end: {' '.join(f.read().split()[:3])}"]
 text = "\n".join(lines) + "\n"
