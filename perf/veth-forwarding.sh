@@ -240,8 +240,8 @@ start_testpmd() {
         </dev/null >"$log" 2>&1 &
     STARTED_PID=$!
     PIDS+=("$STARTED_PID")
-    local _
-    for _ in $(seq $((START_TIMEOUT * 10))); do
+    local deadline=$((SECONDS + START_TIMEOUT))
+    while [ "$SECONDS" -lt "$deadline" ]; do
         grep -qs 'Port statistics' "$log" && return 0
         kill -0 "$STARTED_PID" 2>/dev/null || break
         sleep 0.1
@@ -284,8 +284,9 @@ EOF
                 </dev/null >"$log" 2>&1 &
             DUT_PID=$!
             PIDS+=("$DUT_PID")
-            local _
-            for _ in $(seq $((START_TIMEOUT * 10))); do
+            # ctl gives up after 10 s on a socket that does not answer; the deadline bounds the whole.
+            local deadline=$((SECONDS + START_TIMEOUT))
+            while [ "$SECONDS" -lt "$deadline" ]; do
                 "$DATAPLANE" ctl -s "$DUT_SOCKET" ifconfig >/dev/null 2>&1 && return 0
                 kill -0 "$DUT_PID" 2>/dev/null || break
                 sleep 0.1
