@@ -28,9 +28,14 @@
 # CPUs: the generator (testpmd's main and forwarding lcores) runs on GEN_CPU, the DUT on DUT_CPU
 # (the dataplane under taskset and 'set cores', testpmd with --lcores, Linux through RPS on VI,
 # which moves VI's receive processing to DUT_CPU; the afpacket DUTs' kernel half is there too).
-# The sink's receive goes to GEN_CPU (RPS on VS). Not movable: a veth transmit runs on the
-# sender's CPU, and so does the NAPI poll of a veth with an XDP program (the XDP program and the
-# copy into an AF_XDP socket's UMEM run on GEN_CPU for the afxdp DUTs).
+# The sink's receive goes to SINK_CPU (RPS on VS), by default DUT_CPU: a frame sent on VO holds
+# its af_packet TX-ring slot (or AF_XDP completion) until the sink has freed it, and with the sink
+# on the generator's busy CPU the DUT's transmit waited for it (the dataplane counted "transmit
+# drops (the transmit queue stayed full)", the generator offered less); on the DUT's CPU the sink
+# frees a frame within the DUT's send, as a NIC completes it, and costs every DUT the same small
+# drop per frame. Not movable: a veth transmit runs on the sender's CPU, and so does the NAPI poll
+# of a veth with an XDP program (the XDP program and the copy into an AF_XDP socket's UMEM run on
+# GEN_CPU for the afxdp DUTs).
 #
 # Each DUT is measured RUNS times, the DUTs interleaved (run 1 of every DUT, then run 2, ...) so
 # that the load of other jobs falls on all of them alike; every run builds the namespaces and veths
@@ -47,6 +52,7 @@
 #   FRAME       frame length in bytes without the FCS, 64 to 1514 (default 64)
 #   DUTS        the DUTs to run, space separated (default all six, in the order above)
 #   GEN_CPU     the generator's CPU (default 0); DUT_CPU the DUT's (default 1)
+#   SINK_CPU    the CPU of the sink's receive (default DUT_CPU; see "CPUs" above)
 #   NICE        the niceness of the generator and the user-space DUTs (default 0; e.g. -20 on a
 #               machine busy with other jobs, which Linux's forwarding, in softirq, preempts anyway)
 #   DATAPLANE   the binary (default out/dataplane; ./build.sh publish makes it)
@@ -66,6 +72,7 @@ FRAME=${FRAME:-64}
 DUTS=${DUTS:-dataplane-afxdp dataplane-afpacket testpmd-afxdp-mac testpmd-afxdp-io testpmd-afpacket-mac linux}
 GEN_CPU=${GEN_CPU:-0}
 DUT_CPU=${DUT_CPU:-1}
+SINK_CPU=${SINK_CPU:-$DUT_CPU}
 NICE=${NICE:-0}
 DATAPLANE=${DATAPLANE:-$ROOT/out/dataplane}
 # The bound of every wait for a process to come up or to stop.
@@ -162,7 +169,7 @@ if [ ! -x "$DATAPLANE" ]; then
 fi
 if [ "$(nproc)" -lt 2 ]; then
     note "veth-forwarding: one CPU: the generator and the DUT share it"
-    GEN_CPU=0 DUT_CPU=0
+    GEN_CPU=0 DUT_CPU=0 SINK_CPU=0
 fi
 
 mkdir -p "$OUT"
@@ -202,9 +209,9 @@ make_topology() {
     ip -n "$NS_SINK" addr add "$SINK_IP/24" dev "$VS"
     ip -n "$NS_SINK" route add blackhole "$BEHIND_SINK"
     # RPS: VI's receive (netif_rx from the generator's veth_xmit) on the DUT's CPU, VS's (the
-    # sink's work) on the generator's, so that the DUT's CPU does the DUT's work only.
+    # sink's work) on SINK_CPU, by default the DUT's as well: the generator's CPU generates.
     ip netns exec "$NS_DUT" sh -c "printf '%x' $((1 << DUT_CPU)) >/sys/class/net/$VI/queues/rx-0/rps_cpus"
-    ip netns exec "$NS_SINK" sh -c "printf '%x' $((1 << GEN_CPU)) >/sys/class/net/$VS/queues/rx-0/rps_cpus"
+    ip netns exec "$NS_SINK" sh -c "printf '%x' $((1 << SINK_CPU)) >/sys/class/net/$VS/queues/rx-0/rps_cpus"
     VG_MAC=$(mac_of "$NS_GEN" "$VG")
     VI_MAC=$(mac_of "$NS_DUT" "$VI")
     VS_MAC=$(mac_of "$NS_SINK" "$VS")
@@ -391,8 +398,8 @@ measure() { # measure DUT RUN
     $ok
 }
 
-printf '==> %s run(s) of: %s; %s-byte frames, %ss warm-up, %ss counted; generator on CPU %s, DUT on CPU %s\n' \
-    "$RUNS" "$DUTS" "$FRAME" "$WARMUP" "$MEASURE" "$GEN_CPU" "$DUT_CPU"
+printf '==> %s run(s) of: %s; %s-byte frames, %ss warm-up, %ss counted; generator on CPU %s, DUT on CPU %s, sink on CPU %s\n' \
+    "$RUNS" "$DUTS" "$FRAME" "$WARMUP" "$MEASURE" "$GEN_CPU" "$DUT_CPU" "$SINK_CPU"
 for run in $(seq "$RUNS"); do
     for dut in $DUTS; do
         if [[ $dut == dataplane-* ]] && [ ! -x "$DATAPLANE" ]; then
