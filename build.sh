@@ -253,7 +253,7 @@ cmd_bench_veth() {
     step "forwarding through veth: the dataplane, testpmd and Linux (perf/veth-forwarding.sh)"
     # The script's settings as given (through sudo too); its results always in out/bench-veth.
     local settings=() name
-    for name in RUNS WARMUP MEASURE FRAME DUTS GEN_CPU DUT_CPU NICE; do
+    for name in RUNS WARMUP MEASURE FRAME DUTS GEN_CPU DUT_CPU SINK_CPU NICE; do
         [ -z "${!name+x}" ] || settings+=("$name=${!name}")
     done
     "${AS_ROOT[@]}" env "${settings[@]}" OUT="$OUT/bench-veth" DATAPLANE="$OUT/dataplane" perf/veth-forwarding.sh

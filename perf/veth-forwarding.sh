@@ -421,10 +421,10 @@ done
 
 status=0
 dpdk_version=$(dpkg-query -W -f='${Version}' dpdk-dev 2>/dev/null || true)
-python3 - "$OUT" "$DUTS" "$RUNS" "$FRAME" "$WARMUP" "$MEASURE" "$GEN_CPU" "$DUT_CPU" "${dpdk_version:-unknown}" <<'EOF' || status=$?
+python3 - "$OUT" "$DUTS" "$RUNS" "$FRAME" "$WARMUP" "$MEASURE" "$GEN_CPU" "$DUT_CPU" "$SINK_CPU" "${dpdk_version:-unknown}" <<'EOF' || status=$?
 import os, statistics, sys
 
-out, duts, runs, frame, warmup, measure, gen_cpu, dut_cpu, dpdk = sys.argv[1:]
+out, duts, runs, frame, warmup, measure, gen_cpu, dut_cpu, sink_cpu, dpdk = sys.argv[1:]
 duts = duts.split()
 
 # Per DUT: (sink Mpps, offered Mpps, share of the interval the DUT's threads ran, share they
@@ -462,7 +462,7 @@ def percent(x):
 reference, linux = sink.get("testpmd-afxdp-mac"), sink.get("linux")
 lines = [
     f"Forwarding through veth, {frame}-byte UDP/IPv4 frames, one run on {open(os.path.join(out, 'machine.txt')).read().strip()}",
-    f"generator: DPDK {dpdk} testpmd txonly on af_packet, CPU {gen_cpu}; DUT on CPU {dut_cpu}; median of {runs} run(s) of {measure} s after {warmup} s of warm-up",
+    f"generator: DPDK {dpdk} testpmd txonly on af_packet, CPU {gen_cpu}; DUT on CPU {dut_cpu}; sink on CPU {sink_cpu}; median of {runs} run(s) of {measure} s after {warmup} s of warm-up",
     "DUT ran / waited: the share of the counted seconds the DUT's threads were on the CPU / ready but waiting for it (other jobs, softirq); Linux forwards in softirq, no process",
     "Mpps per DUT CPU-second: Mpps at the sink over the share the DUT ran (its threads' time only; not the kernel's work in softirq or on the generator's CPU)",
     "",
