@@ -36,6 +36,8 @@ APT_PACKAGES=(
 # What bench-forwarding adds: DPDK's testpmd (in dpdk-dev on Debian 12), its net_null and net_ring
 # ports and the ring mempool driver, as the reference the dataplane's forwarding is compared with.
 BENCH_APT_PACKAGES=(dpdk-dev librte-net-null23 librte-net-ring23 librte-mempool-ring23 python3)
+# What bench-veth adds: testpmd as the generator (af_packet) and as a DUT (af_xdp, af_packet).
+BENCH_VETH_APT_PACKAGES=(dpdk-dev librte-net-af-xdp23 librte-net-af-packet23 librte-mempool-ring23 iproute2 python3)
 
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 export DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE=1 DOTNET_GENERATE_ASPNET_CERTIFICATE=false
@@ -87,6 +89,11 @@ usage: ./build.sh VERB [ARGS]
                         ('dataplane bench forward') against DPDK testpmd io and mac forwarding over
                         net_null, in one run, as one table (perf/forwarding-vs-testpmd.sh; ARGS go to
                         'bench forward', e.g. --runs 3; installs DPDK's Debian packages as root)
+  bench-veth            as root: deps, publish, then Mpps forwarded through veth pairs in namespaces
+                        (generator -> DUT -> sink, testpmd txonly as the generator) by the dataplane
+                        on afxdp and afpacket, testpmd on af_xdp (mac, io) and af_packet, and Linux,
+                        one table with ratios (perf/veth-forwarding.sh, about 4.5 minutes; settings
+                        are environment variables: RUNS=3 WARMUP=2 MEASURE=8 FRAME=64 DUTS NICE ...)
   guest [COMMAND...]    deps, publish, then the QEMU test guest (q35, emulated IOMMU, TCG; e1000e, vmxnet3
                         and virtio-net on taps) with its NICs bound to vfio-pci: runs COMMAND in it
                         (default 'dataplane version'), prints the console; exits with COMMAND's status
@@ -244,6 +251,20 @@ cmd_bench_forwarding() {
     perf/forwarding-vs-testpmd.sh "$@"
 }
 
+cmd_bench_veth() {
+    [ $# -eq 0 ] || die "bench-veth: no arguments; the settings are environment variables (perf/veth-forwarding.sh)"
+    as_root bench-veth # before a minute of publishing
+    cmd_deps "${BENCH_VETH_APT_PACKAGES[@]}"
+    cmd_publish
+    step "forwarding through veth: the dataplane, testpmd and Linux (perf/veth-forwarding.sh)"
+    # The script's settings as given (through sudo too); its results always in out/bench-veth.
+    local settings=() name
+    for name in RUNS WARMUP MEASURE FRAME DUTS GEN_CPU DUT_CPU SINK_CPU NICE; do
+        [ -z "${!name+x}" ] || settings+=("$name=${!name}")
+    done
+    "${AS_ROOT[@]}" env "${settings[@]}" OUT="$OUT/bench-veth" DATAPLANE="$OUT/dataplane" perf/veth-forwarding.sh
+}
+
 cmd_fuzz() {
     cmd_deps
     build_quietly build-tool "$BUILD_TOOL_PROJECT" || exit 1
@@ -295,6 +316,7 @@ case "$verb" in
     conformance) cmd_conformance "$@" ;;
     bench) cmd_bench "$@" ;;
     bench-forwarding) cmd_bench_forwarding "$@" ;;
+    bench-veth) cmd_bench_veth "$@" ;;
     fuzz) cmd_fuzz "$@" ;;
     guest) cmd_guest "$@" ;;
     clean) cmd_clean ;;
