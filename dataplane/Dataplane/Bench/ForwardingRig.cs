@@ -63,6 +63,7 @@ internal sealed class ForwardingRig : IDisposable
     private readonly PacketBuffer[][] _refreshBurst;
     private readonly long[] _nextRefresh;
     private readonly Thread[] _helpers;
+    private readonly long[] _allocated; // bytes each worker's thread allocated in its last Forward, written by that thread
     private readonly SemaphoreSlim[] _go;
     private readonly SemaphoreSlim[] _done;
     private readonly long _checkedDrops;
@@ -78,6 +79,7 @@ internal sealed class ForwardingRig : IDisposable
     /// </summary>
     public ForwardingRig(int workers, ForwardingFamily family, int[]? cpus = null)
     {
+        _allocated = new long[workers];
         ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
         if (cpus is not null && cpus.Length < workers)
             throw new ArgumentException($"{workers} workers need {workers} CPUs, {cpus.Length} given", nameof(cpus));
@@ -193,6 +195,22 @@ internal sealed class ForwardingRig : IDisposable
         return _engine.Workers[0].Context.Counters.Received;
     }
 
+    /// <summary>
+    /// The managed bytes the workers' threads allocated while forwarding in the last
+    /// <see cref="Forward"/>, each counted on its own thread: what the per-packet path allocated,
+    /// and nothing that other threads of the process (a test host's other tests) allocated meanwhile.
+    /// </summary>
+    public long AllocatedBytes
+    {
+        get
+        {
+            long sum = 0;
+            foreach (long bytes in _allocated)
+                sum += bytes;
+            return sum;
+        }
+    }
+
     /// <summary>Stops the helper threads, and throws if a packet was dropped while measuring.</summary>
     public void Dispose()
     {
@@ -227,6 +245,7 @@ internal sealed class ForwardingRig : IDisposable
         Worker<StackProcessor> worker = _engine.Workers[w];
         WorkerCounters counters = worker.Context.Counters;
         long target = counters.Received + packets;
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
         while (counters.Received < target)
         {
             worker.RunOnce();
@@ -236,6 +255,7 @@ internal sealed class ForwardingRig : IDisposable
                 _nextRefresh[w] = counters.Received + (long)TurnsBetweenRefresh * FramesInFlight;
             }
         }
+        _allocated[w] = GC.GetAllocatedBytesForCurrentThread() - allocated;
     }
 
     /// <summary>
