@@ -131,6 +131,16 @@ internal sealed class VirtioNetReceiver
         // §5.1.6.4: num_buffers, in the header in front of the first buffer; 1 without MRG_RXBUF.
         Span<byte> raw = PinnedAddress.Span(pool.Address(head.Index) + pool.Headroom - VirtioNetLayout.HeaderLength, VirtioNetLayout.HeaderLength);
         int count = _mergeable ? Math.Max((int)MemoryMarshal.Read<ushort>(raw[10..]), 1) : 1;
+        if (count > _ring.Size)
+        {
+            // More buffers than the ring holds: never to be published, and waiting for them would
+            // stop the queue for good. The head is dropped and counted; the queue goes on.
+            _counters.Errors++;
+            _buffers[headId] = -1;
+            _ring.FreeDescriptor((ushort)headId);
+            cache.Release(head);
+            return 1;
+        }
         if (count > available)
             return 0;
 

@@ -228,8 +228,9 @@ internal sealed class FakeVirtioNetDevice : IPciFunction
     /// <paramref name="header"/> (§5.1.6.4): into as many available buffers as it takes with
     /// MRG_RXBUF (num_buffers says how many), one without; the used entries published together, then
     /// the interrupt if the driver has not suppressed it. False, and counted, when the buffers run out.
+    /// <paramref name="lyingNumBuffers"/>: the num_buffers a broken device writes instead.
     /// </summary>
-    public bool Inject(int pair, ReadOnlySpan<byte> frame, VirtioNetHeader header = default)
+    public bool Inject(int pair, ReadOnlySpan<byte> frame, VirtioNetHeader header = default, ushort? lyingNumBuffers = null)
     {
         Queue q = _queues[2 * pair];
         if (!Live(q))
@@ -258,7 +259,7 @@ internal sealed class FakeVirtioNetDevice : IPciFunction
             ReceiveDropped++;
             return false;
         }
-        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(10), (ushort)taken.Count); // num_buffers
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(10), lyingNumBuffers ?? (ushort)taken.Count); // num_buffers (a broken device's, when given)
         int at = 0;
         for (int k = 0; k < taken.Count; k++)
         {

@@ -199,6 +199,24 @@ public sealed class VirtioNetPortTests : IDisposable
     }
 
     [Fact]
+    public void A_num_buffers_past_the_ring_is_an_error_and_the_queue_goes_on()
+    {
+        (FakeVirtioNetDevice device, VirtioNetPort port, VirtioNetQueue queue) = Open();
+        var burst = new PacketBuffer[8];
+
+        // A broken device claims 60,000 buffers for a frame: more than the ring could ever publish.
+        Assert.True(device.Inject(0, Frame(100, 1), lyingNumBuffers: 60000));
+        Assert.Equal(0, queue.Receive(burst));
+        Assert.Equal(1, port.Counters(0).Errors);
+        Assert.Equal(256, device.Available(0)); // its buffer went back on the ring
+
+        Assert.True(device.Inject(0, Frame(100, 2)));
+        Assert.Equal(1, queue.Receive(burst)); // the queue is not stuck behind it
+        Assert.Equal(Frame(100, 2), Bytes(burst[0]));
+        _cache.Release(burst[0]);
+    }
+
+    [Fact]
     public void Without_merged_buffers_a_frame_takes_one_buffer_and_super_frames_are_not_asked_for()
     {
         var device = new FakeVirtioNetDevice(FakeVirtioNetDevice.DefaultFeatures & ~VirtioFeatures.MergeableRxBuffers);
