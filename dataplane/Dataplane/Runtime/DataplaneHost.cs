@@ -94,14 +94,28 @@ internal sealed class DataplaneHost
         var stackWorkers = new StackWorker[cores.Length];
         var appErrors = new List<string>();
         var iperf3Servers = new Dictionary<AppConfig, Stack.Apps.Iperf3.Iperf3Server>(ReferenceEqualityComparer.Instance);
-        using var engine = new PacketEngine<StackProcessor>(pool, cores, ports, (WorkerContext context) =>
+        PacketEngine<StackProcessor> built;
+        try
         {
-            var worker = new StackWorker(stack, context);
-            stackWorkers[context.Index] = worker;
-            UdpApps.Start(worker, _config, appErrors); // every UDP app on every worker, before traffic flows
-            TcpApps.Start(worker, _config, appErrors, iperf3Servers); // and every TCP app: a listener on each worker
-            return new StackProcessor(worker);
-        });
+            built = new PacketEngine<StackProcessor>(pool, cores, ports, (WorkerContext context) =>
+            {
+                var worker = new StackWorker(stack, context);
+                stackWorkers[context.Index] = worker;
+                UdpApps.Start(worker, _config, appErrors); // every UDP app on every worker, before traffic flows
+                TcpApps.Start(worker, _config, appErrors, iperf3Servers); // and every TCP app: a listener on each worker
+                return new StackProcessor(worker);
+            });
+        }
+        catch (Native.NativeException e)
+        {
+            // A driver refused its queues to the engine (vfio: the pool could not be mapped for
+            // DMA): said as such, and every port given back (a VFIO device reset) before the exit.
+            _stderr.WriteLine($"dataplane: {e.Message}");
+            foreach (PortBinding port in ports)
+                port.Port.Dispose();
+            return 1;
+        }
+        using PacketEngine<StackProcessor> engine = built;
         if (appErrors.Count > 0)
         {
             foreach (string error in appErrors)
