@@ -27,7 +27,7 @@ internal readonly struct SipHash
     public static SipHash WithRandomKey()
     {
         Span<byte> key = stackalloc byte[16];
-        System.Security.Cryptography.RandomNumberGenerator.Fill(key);
+        Native.Entropy.Fill(key);
         return new SipHash(key);
     }
 

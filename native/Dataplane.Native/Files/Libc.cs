@@ -34,6 +34,10 @@ internal static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
     public static partial nint syscall(nint number, nint argument1, void* argument2, nint argument3);
 
+    /// <summary>getrandom(2) (glibc 2.25 and later): up to <paramref name="length"/> bytes from the kernel's random source.</summary>
+    [LibraryImport(Library, EntryPoint = "getrandom", SetLastError = true)]
+    public static partial nint getrandom(byte* buffer, nuint length, uint flags);
+
     /// <summary>gettid(2) (glibc 2.30 and later): the calling thread's kernel thread id.</summary>
     [LibraryImport(Library, EntryPoint = "gettid")]
     public static partial int gettid();

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 
 namespace Dataplane.Stack.Apps.Iperf3;
 
@@ -21,7 +20,7 @@ public static class Iperf3Cookie
     {
         if (cookie.Length != Length)
             throw new ArgumentException($"a cookie is {Length} bytes", nameof(cookie));
-        RandomNumberGenerator.Fill(cookie);
+        Native.Entropy.Fill(cookie);
         for (int i = 0; i < Length - 1; i++)
             cookie[i] = Alphabet[cookie[i] % Alphabet.Length];
         cookie[Length - 1] = 0;

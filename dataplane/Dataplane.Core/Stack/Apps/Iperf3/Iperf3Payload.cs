@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 
 namespace Dataplane.Stack.Apps.Iperf3;
 
@@ -61,7 +60,7 @@ public static class Iperf3Payload
         if (repeating)
             FillRepeating(block);
         else
-            RandomNumberGenerator.Fill(block);
+            Native.Entropy.Fill(block);
     }
 
     /// <summary>
