@@ -51,7 +51,7 @@ internal sealed class E1000eReceiver
     }
 
     /// <summary>Descriptors in the ring.</summary>
-    public int Size => _buffers.Length;
+    public int Descriptors => _buffers.Length;
 
     /// <summary>Descriptors the device holds a buffer in (for tests).</summary>
     public int Posted => _posted;
@@ -118,8 +118,8 @@ internal sealed class E1000eReceiver
             bool last = (status & RxEndOfPacket) != 0;
             if (_discarding || !last || (errors & RxFrameErrors) != 0 || length < 14 || length > E1000eRegisters.ReceiveBufferSize)
             {
-                if (!_discarding || last)
-                    _counters.Errors++; // one count a frame
+                if (!_discarding)
+                    _counters.Errors++; // one count a frame, at its first descriptor
                 _discarding = !last;
                 cache.Release(buffer);
                 continue;
