@@ -89,4 +89,85 @@ public sealed class E1000eGuestTests(ITestOutputHelper output)
         Assert.Contains("GUEST dataplane exit 0", guest.Console, StringComparison.Ordinal);
         Assert.Matches(@"GUEST rebound e1000e\b", guest.Console);
     }
+
+    [SkippableFact]
+    public void The_dataplane_in_the_guest_forwards_iperf3_between_two_e1000es_it_drives_by_vfio()
+    {
+        string? why = QemuGuestBoot.CannotRunBecause() ?? LinuxLab.Missing("iperf3");
+        Skip.If(why is not null, why);
+        using var lab = new LinuxLab();
+        string left = lab.Namespace("left"), right = lab.Namespace("right");
+        var options = new QemuGuestOptions
+        {
+            Nics = [new("e1000e", 3, left), new("e1000e", 7, right)],
+            Vfio = ["0000:00:03.0", "0000:00:07.0"],
+            Files = new Dictionary<string, string>
+            {
+                ["/etc/dataplane.conf"] = """
+                    port a driver vfio pci 0000:00:03.0
+                    port b driver vfio pci 0000:00:07.0
+                    inet  a 10.199.8.1/24
+                    inet6 a fd99:8::1/64
+                    inet  b 10.199.9.1/24
+                    inet6 b fd99:9::1/64
+                    set forwarding on
+                    set cores 0
+
+                    """,
+            },
+            Run = """
+                dataplane run -c /etc/dataplane.conf -s /tmp/ctl.sock > /tmp/dataplane.log 2>&1 & pid=$!
+                i=0
+                while ! grep -q 'running:' /tmp/dataplane.log && kill -0 $pid 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+                cat /tmp/dataplane.log
+                echo "GUEST started"
+                read -t 200 word
+                dataplane ctl -s /tmp/ctl.sock ifconfig
+                echo "GUEST ifconfig end"
+                kill -TERM $pid; wait $pid; echo "GUEST dataplane exit $?"
+                guest-bind 0000:00:03.0 kernel
+                guest-bind 0000:00:07.0 kernel
+
+                """,
+            Timeout = TimeSpan.FromSeconds(240),
+        };
+        using QemuGuest guest = QemuGuest.Boot(lab, options);
+        string server = lab.File("iperf3-server.txt");
+        try
+        {
+            lab.Address(left, guest.Taps[0], "10.199.8.2/24", "fd99:8::2/64");
+            lab.Address(right, guest.Taps[1], "10.199.9.2/24", "fd99:9::2/64");
+            lab.Route(left, "10.199.9.0/24", "10.199.8.1");
+            lab.Route(left, "fd99:9::/64", "fd99:8::1");
+            lab.Route(right, "10.199.8.0/24", "10.199.9.1");
+            lab.Route(right, "fd99:8::/64", "fd99:9::1");
+            guest.Expect("GUEST started");
+            (int first, string firstOut) = LinuxLab.Execute("ip", "netns", "exec", left, "ping", "-n", "-c", "1", "-w", "60", "10.199.9.2");
+            Assert.True(first == 0, $"no ping through the guest within 60 s:\n{firstOut}");
+            (int first6, string firstOut6) = LinuxLab.Execute("ip", "netns", "exec", left, "ping", "-6", "-n", "-c", "1", "-w", "60", "fd99:9::2");
+            Assert.True(first6 == 0, $"no IPv6 ping through the guest within 60 s:\n{firstOut6}");
+
+            foreach (string destination in (string[])["10.199.9.2", "fd99:9::2"])
+            {
+                using var log = new StreamWriter(server, append: true) { AutoFlush = true };
+                using LabProcess iperf = lab.Start(right, "iperf3", ["-s", "-1", "-p", "5201"], TextWriter.Synchronized(log), ownSession: true);
+                Assert.True(LinuxLab.Until(() => LinuxLab.Execute("ip", "netns", "exec", right, "ss", "-Hlnt", "sport = :5201").Output.Trim().Length > 0,
+                    TimeSpan.FromSeconds(30)), "iperf3 -s did not listen");
+                (int exit, string said) = LinuxLab.Execute("ip", "netns", "exec", left, "iperf3", "-c", destination, "-P", "4", "-t", "3", "--connect-timeout", "30000");
+                output.WriteLine(said);
+                Assert.True(exit == 0, $"iperf3 -P 4 to {destination} through the guest failed:\n{said}");
+                Assert.Matches(@"\[SUM\].*receiver", said);
+                iperf.StopAsync(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+            }
+        }
+        finally
+        {
+            guest.SendLine("stop");
+            guest.WaitForPowerOff();
+            output.WriteLine(guest.Console);
+        }
+        Assert.Matches(@"driver vfio \(e1000e", guest.Console);
+        Assert.Contains("GUEST dataplane exit 0", guest.Console, StringComparison.Ordinal);
+        Assert.Matches(@"GUEST driver 0000:00:07.0 e1000e\b", guest.Console);
+    }
 }
