@@ -95,8 +95,8 @@ internal sealed class E1000ePort : IPort
     /// <summary>The other-causes vector's eventfd: readable after a link status change.</summary>
     public EventFd LinkInterrupt => _vectors[OtherVector];
 
-    /// <summary>Receive checksums (IPv4 header, TCP, UDP) verified by the device; nothing on transmit.</summary>
-    public PortCapabilities Capabilities => PortCapabilities.ReceiveChecksum;
+    /// <summary>Receive checksums (IPv4 header, TCP, UDP) verified by the device; TCP and UDP checksums finished by it on transmit.</summary>
+    public PortCapabilities Capabilities => PortCapabilities.ReceiveChecksum | PortCapabilities.TransmitChecksum;
 
     /// <inheritdoc/>
     public QueueCounters Counters(int queue)

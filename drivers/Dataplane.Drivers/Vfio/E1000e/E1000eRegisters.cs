@@ -303,4 +303,32 @@ internal static class E1000eDescriptor
 
     /// <summary>Transmit status DD.</summary>
     public const byte TxDone = 0x01;
+
+    // Context and extended data descriptors (§7.2.10.2, §7.2.10.3): DEXT set; DTYP 0 context, 1 data.
+    /// <summary>Context: the TCP/UDP checksum start (TUCSS), <c>u8</c>.</summary>
+    public const int ContextChecksumStart = 4;
+
+    /// <summary>Context: where the TCP/UDP checksum goes (TUCSO), <c>u8</c>.</summary>
+    public const int ContextChecksumOffset = 5;
+
+    /// <summary>Context: the TCP/UDP checksum end (TUCSE, 0: the end of the frame), <c>u16</c>.</summary>
+    public const int ContextChecksumEnd = 6;
+
+    /// <summary>Context: the segmentation fields (status, header length, MSS), <c>u32</c>.</summary>
+    public const int ContextSegmentation = 12;
+
+    /// <summary>Extended data: POPTS, <c>u8</c> (after the status byte).</summary>
+    public const int TxPacketOptions = 13;
+
+    /// <summary>DEXT: a context or extended data descriptor.</summary>
+    public const uint TxExtended = 1u << 29;
+
+    /// <summary>DTYP = 1: an extended data descriptor (0: a context descriptor).</summary>
+    public const uint TxDataType = 1u << 20;
+
+    /// <summary>Context TUCMD.TCP: the packet is TCP (else UDP).</summary>
+    public const uint TxContextTcp = 1u << 24;
+
+    /// <summary>POPTS.TXSM: insert the TCP/UDP checksum the context describes.</summary>
+    public const byte TxInsertL4Checksum = 0x02;
 }

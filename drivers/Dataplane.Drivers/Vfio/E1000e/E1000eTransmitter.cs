@@ -13,8 +13,11 @@ namespace Dataplane.Drivers.Vfio.E1000e;
 /// worker's cache, at the next burst. TDT is written once a burst. Owned by one worker.
 /// </summary>
 /// <remarks>
-/// No offloads: the stack finishes checksums and cuts super-frames itself (the port has neither
-/// TransmitChecksum nor Tso), so a frame asking for either is an error here.
+/// A frame whose transport checksum is partial (the pseudo-header sum in place, as virtio-net's
+/// NEEDS_CSUM) goes out as extended data descriptors with POPTS.TXSM, after a context descriptor
+/// (§7.2.10.2) giving TUCSS and TUCSO, written only when they differ from the context the queue
+/// holds (the device keeps it, §7.2.10.2.1). Other frames go as legacy descriptors. No TSO: the
+/// stack cuts super-frames (the port has no Tso), so a super-frame is an error here.
 /// </remarks>
 internal sealed class E1000eTransmitter
 {
@@ -27,6 +30,7 @@ internal sealed class E1000eTransmitter
     private int _tail;     // the next descriptor we write (TDT)
     private int _clean;    // the first descriptor of the oldest frame on the ring
     private int _inFlight; // descriptors on the ring
+    private int _context = -1; // the checksum context the device holds: TUCSS | TUCSO << 8 | TCP << 16; -1 none
 
     /// <summary>The transmit side over <paramref name="ring"/> (a power of two of descriptors).</summary>
     public E1000eTransmitter(DmaRegion ring, IMmioRegion registers, QueueCounters counters)
@@ -68,15 +72,25 @@ internal sealed class E1000eTransmitter
             PacketBuffer frame = burst[taken];
             ref BufferMetadata m = ref pool.Metadata(frame);
             int pieces = Pieces(pool, frame, m.PacketLength);
-            if (pieces < 0 || m.Gso != GsoType.None || (m.Offload & OffloadFlags.L4ChecksumPartial) != 0)
+            int context = -1;
+            if ((m.Offload & OffloadFlags.L4ChecksumPartial) != 0)
+            {
+                int start = m.ChecksumStart, at = m.ChecksumStart + m.ChecksumOffset;
+                // TUCSS and TUCSO are bytes; the checksum field must lie inside the frame.
+                context = at <= byte.MaxValue - 2 && at + 2 <= m.PacketLength && start >= 14
+                    ? start | (at << 8) | (m.ChecksumOffset == 16 ? 1 << 16 : 0) // 16: TCP's checksum; UDP's is at 6
+                    : -2;
+            }
+            if (pieces < 0 || m.Gso != GsoType.None || context == -2)
             {
                 _counters.Errors++;
                 cache.Release(frame);
                 continue;
             }
-            if (_mask - _inFlight < pieces)
+            int descriptors = pieces + (context >= 0 && context != _context ? 1 : 0);
+            if (_mask - _inFlight < descriptors)
                 break; // the ring is full: the rest wait for the device to send what it has
-            Enqueue(pool, frame, pieces);
+            Enqueue(pool, frame, pieces, context);
             _counters.TransmittedPackets++;
             _counters.TransmittedBytes += m.PacketLength;
             queued++;
@@ -89,10 +103,19 @@ internal sealed class E1000eTransmitter
         return taken;
     }
 
-    private void Enqueue(BufferPool pool, PacketBuffer frame, int pieces)
+    private void Enqueue(BufferPool pool, PacketBuffer frame, int pieces, int context)
     {
         Span<byte> ring = _ring.Span;
         int first = _tail;
+        if (context >= 0 && context != _context)
+        {
+            WriteContext(ring, _tail * Size, context);
+            _context = context;
+            _tail = (_tail + 1) & _mask;
+            _inFlight++;
+        }
+        uint kind = context >= 0 ? TxExtended | TxDataType : 0;
+        uint options = context >= 0 ? (uint)TxInsertL4Checksum << 8 : 0; // POPTS, above the status byte
         int written = 0;
         for (PacketBuffer piece = frame; piece.IsValid; piece = new PacketBuffer(pool.Metadata(piece).Next))
         {
@@ -101,16 +124,29 @@ internal sealed class E1000eTransmitter
                 continue;
             written++;
             int at = _tail * Size;
-            uint command = E1000eDescriptor.TxInsertCrc | (written == pieces ? TxEndOfPacket | TxReportStatus : 0);
+            uint command = kind | TxInsertCrc | (written == pieces ? TxEndOfPacket | TxReportStatus : 0);
             Mmio.Write64(ring, at + Address, (ulong)(pool.Address(piece.Index) + p.DataOffset));
-            Mmio.Write32(ring, at + TxLengthCommand, command | p.DataLength); // CSO 0: no checksum insertion
-            Mmio.Write32(ring, at + TxStatus, 0); // status, CSS, special
+            Mmio.Write32(ring, at + TxLengthCommand, command | p.DataLength); // legacy: CSO 0, no checksum insertion
+            Mmio.Write32(ring, at + TxStatus, options); // status; POPTS (extended) or CSS (legacy, 0); special
             if (written == pieces)
                 _last[first] = _tail;
             _tail = (_tail + 1) & _mask;
         }
         _frames[first] = frame.Index;
         _inFlight += pieces;
+    }
+
+    /// <summary>
+    /// A context descriptor (§7.2.10.2) for the TCP/UDP checksum only: no IP checksum (IPCSS..IPCSE
+    /// 0), TUCSS and TUCSO from <paramref name="context"/>, TUCSE 0 (to the end of the frame), no
+    /// segmentation; TUCMD.TCP for TCP. No RS: the frame's last data descriptor reports for it.
+    /// </summary>
+    private static void WriteContext(Span<byte> ring, int at, int context)
+    {
+        Mmio.Write32(ring, at, 0); // IPCSS, IPCSO, IPCSE
+        Mmio.Write32(ring, at + ContextChecksumStart, (uint)(context & 0xffff)); // TUCSS, TUCSO, TUCSE 0
+        Mmio.Write32(ring, at + TxLengthCommand, TxExtended | ((context & 0x10000) != 0 ? TxContextTcp : 0));
+        Mmio.Write32(ring, at + ContextSegmentation, 0);
     }
 
     /// <summary>The chain's non-empty pieces, or -1 when its lengths do not add up to <paramref name="length"/>, it loops, or it has more pieces than the ring.</summary>
@@ -158,6 +194,7 @@ internal sealed class E1000eTransmitter
             _frames[i] = -1;
         }
         _tail = _clean = _inFlight = 0;
+        _context = -1; // the device was reset: it holds no context
         _ring.Span.Clear();
     }
 }

@@ -77,7 +77,7 @@ public sealed class E1000ePortTests : IDisposable
         Assert.Equal(1500, port.Mtu);
         Assert.Equal("vfio", port.Driver);
         Assert.Equal("e1000e", ((IPort)port).Mode); // ifconfig: "driver vfio (e1000e)"
-        Assert.Equal(PortCapabilities.ReceiveChecksum, port.Capabilities);
+        Assert.Equal(PortCapabilities.ReceiveChecksum | PortCapabilities.TransmitChecksum, port.Capabilities);
         Assert.Equal(1, port.QueueCount);
         Assert.Equal(255u, device.Register(Rdt));    // the ring full of pool buffers but one
         Assert.Equal(255, device.ReceivePosted);
@@ -117,7 +117,7 @@ public sealed class E1000ePortTests : IDisposable
         using IPort port = VfioDevices.Open("p0", device, 1, 0, tso: true, lro: true, mtu: null);
 
         Assert.IsType<E1000ePort>(port);
-        Assert.Equal(PortCapabilities.ReceiveChecksum, port.Capabilities); // tso and lro stay the stack's
+        Assert.Equal(PortCapabilities.ReceiveChecksum | PortCapabilities.TransmitChecksum, port.Capabilities); // tso and lro stay the stack's
     }
 
     [Theory]
@@ -317,19 +317,83 @@ public sealed class E1000ePortTests : IDisposable
     }
 
     [Fact]
-    public void A_frame_asking_for_an_offload_the_port_does_not_have_is_taken_released_and_counted_as_an_error()
+    public void A_partial_checksum_is_finished_by_the_device_after_one_context_descriptor_per_change_of_offsets()
     {
         (FakeE1000eDevice device, E1000ePort port, E1000eQueue queue) = Open();
-        PacketBuffer partial = Buffer(Frame(100, 1));
-        _pool.Metadata(partial).Offload = OffloadFlags.L4ChecksumPartial;
-        PacketBuffer super = Buffer(Frame(3000, 2));
-        _pool.Metadata(super).Gso = GsoType.TcpV4;
+        byte[] udp = Ipv4Udp(300, 1), tcp = Ipv4Tcp(200, 2);
 
-        Assert.Equal(3, queue.Transmit([partial, super, Buffer(Frame(100, 3))]));
+        PacketBuffer[] frames = [Partial(udp, 34, 6), Partial(Ipv4Udp(100, 3), 34, 6), Partial(tcp, 34, 16), Buffer(Frame(80, 4))];
+        Assert.Equal(4, queue.Transmit(frames));
+
+        Assert.Equal(4, device.Sent.Count);
+        Assert.Equal(2, device.Contexts); // UDP at 34/40, then TCP at 34/50; the second UDP frame reuses the first context
+        Assert.Equal(((byte)34, (byte)50, true), device.Context);
+        Assert.Equal(Ipv4Udp(300, 1, withChecksum: true), device.Sent[0]);
+        Assert.Equal(Ipv4Tcp(200, 2, withChecksum: true), device.Sent[2]);
+        Assert.Equal(Frame(80, 4), device.Sent[3]); // legacy: untouched
+        Assert.Equal(0, port.Counters(0).Errors);
+        Assert.Empty(device.Violations);
+    }
+
+    [Fact]
+    public void A_super_frame_or_a_checksum_offset_outside_the_frame_is_taken_released_and_counted_as_an_error()
+    {
+        (FakeE1000eDevice device, E1000ePort port, E1000eQueue queue) = Open();
+        PacketBuffer super = Buffer(Frame(3000, 1));
+        _pool.Metadata(super).Gso = GsoType.TcpV4;
+        PacketBuffer outside = Partial(Ipv4Udp(100, 2), 34, 200);
+
+        Assert.Equal(3, queue.Transmit([super, outside, Buffer(Frame(100, 3))]));
 
         Assert.Equal(2, port.Counters(0).Errors);
         Assert.Equal(Frame(100, 3), Assert.Single(device.Sent));
         Assert.Empty(device.Violations);
+    }
+
+    private PacketBuffer Partial(byte[] frame, int start, int offset)
+    {
+        PacketBuffer b = Buffer(frame);
+        ref BufferMetadata m = ref _pool.Metadata(b);
+        m.Offload = OffloadFlags.L4ChecksumPartial;
+        m.ChecksumStart = (ushort)start;
+        m.ChecksumOffset = (ushort)offset;
+        return b;
+    }
+
+    // An IPv4 frame of 10.0.0.1 -> 10.0.0.2 with a UDP or TCP header whose checksum field holds the
+    // pseudo-header sum (partial), or the full checksum (what the device must send).
+    private static byte[] Ipv4Udp(int payload, int sequence, bool withChecksum = false) => Ipv4(17, 8, 6, payload, sequence, withChecksum);
+
+    private static byte[] Ipv4Tcp(int payload, int sequence, bool withChecksum = false) => Ipv4(6, 20, 16, payload, sequence, withChecksum);
+
+    private static byte[] Ipv4(byte protocol, int header, int checksumAt, int payload, int sequence, bool full)
+    {
+        int l4 = header + payload;
+        byte[] f = new byte[14 + 20 + l4];
+        f[12] = 0x08;
+        f[14] = 0x45;
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(16), (ushort)(20 + l4));
+        f[22] = 64;
+        f[23] = protocol;
+        f[26] = 10; f[29] = 1; f[30] = 10; f[33] = 2;
+        if (protocol == 6)
+            f[34 + 12] = 5 << 4;
+        for (int i = 34 + header; i < f.Length; i++)
+            f[i] = (byte)(i * 13 + sequence);
+        uint pseudo = (10u << 8) + 1 + (10u << 8) + 2 + protocol + (uint)l4;
+        while (pseudo > 0xffff)
+            pseudo = (pseudo & 0xffff) + (pseudo >> 16);
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(34 + checksumAt), (ushort)pseudo);
+        if (full)
+        {
+            uint sum = 0;
+            for (int i = 34; i < f.Length; i += 2)
+                sum += (uint)(f[i] << 8 | (i + 1 < f.Length ? f[i + 1] : 0));
+            while (sum > 0xffff)
+                sum = (sum & 0xffff) + (sum >> 16);
+            BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(34 + checksumAt), (ushort)~sum);
+        }
+        return f;
     }
 
     [Fact]

@@ -104,6 +104,7 @@ internal sealed class FakeE1000eDevice : IPciFunction
         }
         _regs[0x3840 / 4] = 0x403; // TARC0 with its enable bit, as QEMU resets it
         _regs[Txdctl / 4] = 0x00400000;
+        Context = null;
         UpdateStatus();
     }
 
@@ -226,15 +227,36 @@ internal sealed class FakeE1000eDevice : IPciFunction
         int frames = 0;
         var frame = new List<byte>();
         int descriptors = 0;
+        bool checksum = false;
         while (head != tail)
         {
             Span<byte> d = ring.Slice(head * E1000eDescriptor.Size, E1000eDescriptor.Size);
             uint command = BinaryPrimitives.ReadUInt32LittleEndian(d[E1000eDescriptor.TxLengthCommand..]);
+            bool extended = (command & E1000eDescriptor.TxExtended) != 0;
+            if (extended && (command & E1000eDescriptor.TxDataType) == 0)
+            {
+                // §7.2.10.2: a context descriptor; the queue keeps it for the data descriptors after it.
+                if (frame.Count > 0)
+                    Violations.Add($"transmit descriptor {head}: a context descriptor inside a frame");
+                if (BinaryPrimitives.ReadUInt32LittleEndian(d) != 0 || BinaryPrimitives.ReadUInt32LittleEndian(d[12..]) != 0)
+                    Violations.Add($"transmit descriptor {head}: a checksum context with IP checksum or segmentation fields");
+                if ((command & ((1u << 26) | 0xfffff)) != 0)
+                    Violations.Add($"transmit descriptor {head}: a context asking for TSO");
+                Context = (d[E1000eDescriptor.ContextChecksumStart], d[E1000eDescriptor.ContextChecksumOffset],
+                    (command & E1000eDescriptor.TxContextTcp) != 0);
+                Contexts++;
+                head = (head + 1) % size;
+                continue;
+            }
             int length = (int)(command & 0xffff);
-            if ((command & (1u << 29)) != 0)
-                Violations.Add($"transmit descriptor {head}: DEXT set in a legacy descriptor");
             if ((command & E1000eDescriptor.TxInsertCrc) == 0)
                 Violations.Add($"transmit descriptor {head}: IFCS clear (the frame would leave without its CRC)");
+            if (extended && (d[E1000eDescriptor.TxPacketOptions] & E1000eDescriptor.TxInsertL4Checksum) != 0)
+            {
+                if (Context is null)
+                    Violations.Add($"transmit descriptor {head}: TXSM without a context");
+                checksum = true;
+            }
             frame.AddRange(_dma.Span(BinaryPrimitives.ReadUInt64LittleEndian(d), length).ToArray());
             descriptors++;
             if ((command & E1000eDescriptor.TxReportStatus) != 0)
@@ -242,10 +264,14 @@ internal sealed class FakeE1000eDevice : IPciFunction
             head = (head + 1) % size;
             if ((command & E1000eDescriptor.TxEndOfPacket) != 0)
             {
-                Sent.Add([.. frame]);
+                byte[] bytes = [.. frame];
+                if (checksum && Context is (byte start, byte at, _))
+                    InsertChecksum(bytes, start, at);
+                Sent.Add(bytes);
                 SentDescriptors.Add(descriptors);
                 frame.Clear();
                 descriptors = 0;
+                checksum = false;
                 frames++;
                 _regs[Tdh / 4] = (uint)head;
             }
@@ -253,6 +279,26 @@ internal sealed class FakeE1000eDevice : IPciFunction
         if (frame.Count > 0)
             Violations.Add("TDT moved past descriptors without an EOP (half a frame handed over)");
         return frames;
+    }
+
+    /// <summary>The checksum context the transmit queue holds: TUCSS, TUCSO, TCP; null before the first.</summary>
+    public (byte Start, byte At, bool Tcp)? Context { get; private set; }
+
+    /// <summary>Context descriptors read.</summary>
+    public int Contexts { get; private set; }
+
+    /// <summary>
+    /// What TXSM does (§7.2.10.3.2): the one's-complement sum from TUCSS to the end, the field's
+    /// own content (the pseudo-header sum) included, complemented into TUCSO.
+    /// </summary>
+    private static void InsertChecksum(byte[] frame, int start, int at)
+    {
+        uint sum = 0;
+        for (int i = start; i < frame.Length; i += 2)
+            sum += (uint)(frame[i] << 8 | (i + 1 < frame.Length ? frame[i + 1] : 0));
+        while (sum > 0xffff)
+            sum = (sum & 0xffff) + (sum >> 16);
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(at), (ushort)~sum);
     }
 
     private ulong RingAddress(int low) => _regs[low / 4] | ((ulong)_regs[low / 4 + 1] << 32);
