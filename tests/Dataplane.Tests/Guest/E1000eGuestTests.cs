@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Dataplane.Labs.Guest;
 using Xunit.Abstractions;
 
@@ -48,6 +49,7 @@ public sealed class E1000eGuestTests(ITestOutputHelper output)
                 read -t 100 word
                 dataplane ctl -s /tmp/ctl.sock ifconfig
                 dataplane ctl -s /tmp/ctl.sock netstat -s | grep -v ' 0$' | head -40
+                grep 'vfio-msix' /proc/interrupts
                 kill -TERM $pid; wait $pid; echo "GUEST dataplane exit $?"
                 tail -3 /tmp/dataplane.log
                 guest-bind {Bdf} kernel
@@ -92,6 +94,10 @@ public sealed class E1000eGuestTests(ITestOutputHelper output)
             output.WriteLine(guest.Console);
         }
         Assert.Matches(@"driver vfio \(e1000e", guest.Console);
+        // The receive queue's vector fired: an idle worker slept on its eventfd and was woken by the device.
+        Match rx = Regex.Match(guest.Console, @"^\s*\d+:\s+((?:\d+\s+)+).*vfio-msix\[0\]", RegexOptions.Multiline);
+        Assert.True(rx.Success, "no vfio-msix[0] line in /proc/interrupts");
+        Assert.True(rx.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries).Sum(long.Parse) > 0, $"MSI-X vector 0 never fired: {rx.Value}");
         Assert.Contains("GUEST dataplane exit 0", guest.Console, StringComparison.Ordinal);
         Assert.Matches(@"GUEST rebound e1000e\b", guest.Console);
     }
