@@ -49,7 +49,7 @@ internal static class VfioDevices
                 throw new NativeException($"{where}: a {driver} device; the {driver} driver is not available yet");
             }
             if (driver == "e1000e")
-                return E1000ePort.Open(name, function, queues, portIndex, mtu); // no TSO, no LRO: the stack's own
+                return E1000ePort.Open(name, function, queues, portIndex, mtu, tso); // no LRO in the 82574: the stack's own
             return VirtioNetPort.Open(name, function, queues, portIndex, tso, lro, mtu);
         }
         function.Dispose();

@@ -13,7 +13,8 @@ namespace Dataplane.Drivers.Vfio.E1000e;
 /// Datasheet. Opening resets the function and the MAC (§4.6.1, §4.6.2) and sets up the MAC, link,
 /// interrupts and both rings (§4.6.3 to §4.6.6); Start fills the receive ring and enables receive
 /// and transmit. One queue pair (receive and transmit queue 0; the second queue and RSS are not
-/// used); MSI-X vector 0 takes receive queue 0, vector 1 the other causes (link).
+/// used); MSI-X vector 0 takes receive queue 0, vector 1 the other causes (link). Offloads:
+/// receive checksums, transmit checksums, TSO (with <c>tso</c> on).
 /// Control side; the data path is <see cref="E1000eQueue"/>.
 /// </summary>
 internal sealed class E1000ePort : IPort
@@ -34,12 +35,14 @@ internal sealed class E1000ePort : IPort
     private readonly DmaRegion _receiveRing;
     private readonly DmaRegion _transmitRing;
     private readonly string _where;
+    private readonly bool _tso;
     private bool _promiscuous;
     private bool _initialized;
     private bool _disposed;
 
-    private E1000ePort(string name, IPciFunction function, IMmioRegion registers, ushort portIndex, string where)
+    private E1000ePort(string name, IPciFunction function, IMmioRegion registers, ushort portIndex, bool tso, string where)
     {
+        _tso = tso;
         Name = name;
         _function = function;
         _registers = registers;
@@ -48,11 +51,12 @@ internal sealed class E1000ePort : IPort
         _vectors = function.EnableMsix(2);
         _channel.Interrupt = _vectors[ReceiveVector];
         int ring = RingSize * E1000eDescriptor.Size;
-        DmaRegion all = function.Dma.Allocate(2 * ring);
+        DmaRegion all = function.Dma.Allocate(2 * ring + (tso ? RingSize * E1000eTransmitter.HeaderSlot : 0));
         _receiveRing = all.Slice(0, ring);
         _transmitRing = all.Slice(ring, ring);
+        DmaRegion? headers = tso ? all.Slice(2 * ring, RingSize * E1000eTransmitter.HeaderSlot) : null;
         _channel.Receiver = new E1000eReceiver(_receiveRing, registers, _channel.Interrupt, _channel.Counters, portIndex, 0);
-        _channel.Transmitter = new E1000eTransmitter(_transmitRing, registers, _channel.Counters);
+        _channel.Transmitter = new E1000eTransmitter(_transmitRing, registers, _channel.Counters, headers);
     }
 
     /// <inheritdoc/>
@@ -95,8 +99,12 @@ internal sealed class E1000ePort : IPort
     /// <summary>The other-causes vector's eventfd: readable after a link status change.</summary>
     public EventFd LinkInterrupt => _vectors[OtherVector];
 
-    /// <summary>Receive checksums (IPv4 header, TCP, UDP) verified by the device; TCP and UDP checksums finished by it on transmit.</summary>
-    public PortCapabilities Capabilities => PortCapabilities.ReceiveChecksum | PortCapabilities.TransmitChecksum;
+    /// <summary>
+    /// Receive checksums (IPv4 header, TCP, UDP) verified by the device; TCP and UDP checksums
+    /// finished by it on transmit; TCP super-frames over IPv4 and IPv6 cut by it with <c>tso</c> on.
+    /// </summary>
+    public PortCapabilities Capabilities =>
+        PortCapabilities.ReceiveChecksum | PortCapabilities.TransmitChecksum | (_tso ? PortCapabilities.Tso : 0);
 
     /// <inheritdoc/>
     public QueueCounters Counters(int queue)
@@ -108,9 +116,10 @@ internal sealed class E1000ePort : IPort
     /// <summary>
     /// Opens port <paramref name="name"/> on <paramref name="function"/> (an 82574, which the port
     /// owns from here on and disposes on failure). One queue pair; an MTU above 1500 is refused.
+    /// <paramref name="tso"/> lets the device cut TCP super-frames (§7.3.6).
     /// Throws <see cref="NativeException"/> naming the port and the PCI address when it cannot.
     /// </summary>
-    public static E1000ePort Open(string name, IPciFunction function, int queues = 1, ushort portIndex = 0, int? mtu = null)
+    public static E1000ePort Open(string name, IPciFunction function, int queues = 1, ushort portIndex = 0, int? mtu = null, bool tso = false)
     {
         ArgumentNullException.ThrowIfNull(function);
         string where = $"port {name}: vfio e1000e on PCI {function.Address}";
@@ -125,7 +134,7 @@ internal sealed class E1000ePort : IPort
             IMmioRegion registers = function.Bar(0);
             ResetMac(registers, where);
             function.EnableBusMastering();
-            port = new E1000ePort(name, function, registers, portIndex, where);
+            port = new E1000ePort(name, function, registers, portIndex, tso, where);
             port.Initialize();
             return port;
         }

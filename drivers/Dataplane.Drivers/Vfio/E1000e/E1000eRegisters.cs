@@ -331,4 +331,28 @@ internal static class E1000eDescriptor
 
     /// <summary>POPTS.TXSM: insert the TCP/UDP checksum the context describes.</summary>
     public const byte TxInsertL4Checksum = 0x02;
+
+    /// <summary>POPTS.IXSM: insert the IPv4 header checksum the context describes.</summary>
+    public const byte TxInsertIpChecksum = 0x01;
+
+    /// <summary>TSE: TCP segmentation (context and data descriptors).</summary>
+    public const uint TxSegmentation = 1u << 26;
+
+    /// <summary>Context TUCMD.IP: IPv4 (else IPv6).</summary>
+    public const uint TxContextIpv4 = 1u << 25;
+
+    /// <summary>Context: the IP checksum start (IPCSS), <c>u8</c>.</summary>
+    public const int ContextIpStart = 0;
+
+    /// <summary>Context: where the IPv4 header checksum goes (IPCSO), <c>u8</c>.</summary>
+    public const int ContextIpOffset = 1;
+
+    /// <summary>Context: the IP checksum end (IPCSE), <c>u16</c>.</summary>
+    public const int ContextIpEnd = 2;
+
+    /// <summary>Context: the header length TSO repeats in every segment (HDRLEN), <c>u8</c>.</summary>
+    public const int ContextHeaderLength = 13;
+
+    /// <summary>Context: the segments' payload size (MSS), <c>u16</c>.</summary>
+    public const int ContextMss = 14;
 }

@@ -16,12 +16,21 @@ namespace Dataplane.Drivers.Vfio.E1000e;
 /// A frame whose transport checksum is partial (the pseudo-header sum in place, as virtio-net's
 /// NEEDS_CSUM) goes out as extended data descriptors with POPTS.TXSM, after a context descriptor
 /// (§7.2.10.2) giving TUCSS and TUCSO, written only when they differ from the context the queue
-/// holds (the device keeps it, §7.2.10.2.1). Other frames go as legacy descriptors. No TSO: the
-/// stack cuts super-frames (the port has no Tso), so a super-frame is an error here.
+/// holds (the device keeps it, §7.2.10.2.1). Other frames go as legacy descriptors.
+/// A TCP super-frame (with TSO on) goes as a TSO context (§7.3.6: HDRLEN, MSS, PAYLEN, the IP and
+/// TCP checksum offsets), then its headers from a slot of a header table in DMA memory, patched as
+/// the device wants them (IPv4 total length and checksum 0, the TCP checksum the pseudo-header sum
+/// without the length), then the rest of its buffers where they lie: the driver writes nothing
+/// into a buffer it does not own (TCP may hold the frame for retransmission). Without TSO a
+/// super-frame is an error here.
 /// </remarks>
 internal sealed class E1000eTransmitter
 {
+    /// <summary>Bytes of a header-table slot: the headers TSO repeats, 128 at most.</summary>
+    public const int HeaderSlot = 128;
+
     private readonly DmaRegion _ring;
+    private readonly DmaRegion? _headers; // slot i for the TSO frame whose context is descriptor i; null without TSO
     private readonly IMmioRegion _registers;
     private readonly QueueCounters _counters;
     private readonly int[] _frames;  // by a frame's first descriptor: its head buffer, -1 when none
@@ -33,9 +42,12 @@ internal sealed class E1000eTransmitter
     private int _context = -1; // the checksum context the device holds: TUCSS | TUCSO << 8 | TCP << 16; -1 none
 
     /// <summary>The transmit side over <paramref name="ring"/> (a power of two of descriptors).</summary>
-    public E1000eTransmitter(DmaRegion ring, IMmioRegion registers, QueueCounters counters)
+    public E1000eTransmitter(DmaRegion ring, IMmioRegion registers, QueueCounters counters, DmaRegion? headers = null)
     {
         int size = ring.Length / Size;
+        if (headers is not null && headers.Length < size * HeaderSlot)
+            throw new ArgumentException("a header slot for every descriptor", nameof(headers));
+        _headers = headers;
         if (size < 8 || (size & (size - 1)) != 0)
             throw new ArgumentException("a ring of a power of two of descriptors, 8 at least", nameof(ring));
         _ring = ring;
@@ -80,6 +92,20 @@ internal sealed class E1000eTransmitter
                 context = at <= byte.MaxValue - 2 && at + 2 <= m.PacketLength && start >= 14
                     ? start | (at << 8) | (m.ChecksumOffset == 16 ? 1 << 16 : 0) // 16: TCP's checksum; UDP's is at 6
                     : -2;
+            }
+            if (m.Gso != GsoType.None && pieces > 0 && context != -2)
+            {
+                int header = _headers is null ? -1 : TsoHeaderLength(pool, frame, m);
+                if (header > 0)
+                {
+                    if (_mask - _inFlight < pieces + 2)
+                        break; // the ring is full
+                    EnqueueTso(pool, frame, header, m);
+                    _counters.TransmittedPackets++;
+                    _counters.TransmittedBytes += m.PacketLength;
+                    queued++;
+                    continue;
+                }
             }
             if (pieces < 0 || m.Gso != GsoType.None || context == -2)
             {
@@ -134,6 +160,121 @@ internal sealed class E1000eTransmitter
         }
         _frames[first] = frame.Index;
         _inFlight += pieces;
+    }
+
+    /// <summary>
+    /// The bytes TSO repeats in every segment of the super-frame at <paramref name="frame"/>:
+    /// Ethernet, IPv4 (no other protocol than TCP) or IPv6 (TCP next, no extension header), TCP with
+    /// its options; -1 when the frame is not such a TCP frame, its headers do not lie in its first
+    /// buffer or a header slot, or its MSS or payload is out of range.
+    /// </summary>
+    private static int TsoHeaderLength(BufferPool pool, PacketBuffer frame, in BufferMetadata m)
+    {
+        ReadOnlySpan<byte> b = pool.Data(frame);
+        if (b.Length < 14 + 40 + 20 || m.SegmentSize == 0)
+            return -1;
+        int l4;
+        ushort type = (ushort)(b[12] << 8 | b[13]);
+        if (m.Gso == GsoType.TcpV4 && type == 0x0800 && (b[14] >> 4) == 4 && b[14 + 9] == 6)
+            l4 = 14 + (b[14] & 0xf) * 4;
+        else if (m.Gso == GsoType.TcpV6 && type == 0x86dd && (b[14] >> 4) == 6 && b[14 + 6] == 6)
+            l4 = 14 + 40;
+        else
+            return -1;
+        if (l4 + 20 > b.Length)
+            return -1;
+        int header = l4 + (b[l4 + 12] >> 4) * 4;
+        int payload = m.PacketLength - header;
+        return header <= b.Length && header <= HeaderSlot && payload > 0 && payload <= 0xfffff && m.SegmentSize <= 0xffff - header ? header : -1;
+    }
+
+    /// <summary>
+    /// A TSO frame: the context (§7.2.10.2 with TSE), the patched headers from the header slot of
+    /// the context's descriptor, the rest of the first buffer, the other buffers; every data
+    /// descriptor with TSE, TXSM, and IXSM for IPv4.
+    /// </summary>
+    private void EnqueueTso(BufferPool pool, PacketBuffer frame, int header, in BufferMetadata m)
+    {
+        Span<byte> ring = _ring.Span;
+        int first = _tail;
+        bool v4 = m.Gso == GsoType.TcpV4;
+        int l4 = v4 ? 14 + (pool.Data(frame)[14] & 0xf) * 4 : 14 + 40;
+        int payload = m.PacketLength - header;
+
+        // The headers into our slot, patched (§7.3.6.2): the device writes each segment's lengths
+        // and checksums, starting the TCP sum from the pseudo-header without a length.
+        Span<byte> h = _headers!.Span.Slice(first * HeaderSlot, header);
+        pool.Data(frame)[..header].CopyTo(h);
+        uint pseudo;
+        if (v4)
+        {
+            h[16] = h[17] = 0; // total length
+            h[24] = h[25] = 0; // header checksum
+            pseudo = Sum(h.Slice(26, 8)) + 6;
+        }
+        else
+        {
+            h[18] = h[19] = 0; // payload length
+            pseudo = Sum(h.Slice(22, 32)) + 6;
+        }
+        while (pseudo > 0xffff)
+            pseudo = (pseudo & 0xffff) + (pseudo >> 16);
+        h[l4 + 16] = (byte)(pseudo >> 8);
+        h[l4 + 17] = (byte)pseudo;
+
+        int at = _tail * Size;
+        Mmio.Write32(ring, at, v4 ? (uint)(14 | (14 + 10) << 8 | (l4 - 1) << 16) : 0u); // IPCSS, IPCSO, IPCSE
+        Mmio.Write32(ring, at + ContextChecksumStart, (uint)(l4 | (l4 + 16) << 8)); // TUCSS, TUCSO, TUCSE 0
+        Mmio.Write32(ring, at + TxLengthCommand, TxExtended | TxSegmentation | TxContextTcp | (v4 ? TxContextIpv4 : 0) | (uint)payload);
+        Mmio.Write32(ring, at + ContextSegmentation, (uint)header << 8 | (uint)m.SegmentSize << 16);
+        _tail = (_tail + 1) & _mask;
+        _context = -1; // the checksum-only context is replaced
+        int descriptors = 1;
+
+        uint kind = TxExtended | TxDataType | TxSegmentation | TxInsertCrc;
+        uint options = (uint)(TxInsertL4Checksum | (v4 ? TxInsertIpChecksum : 0)) << 8;
+        // The pieces: the header slot, then every non-empty rest, EOP and RS on the last.
+        int last = _tail;
+        WriteData(ring, _headers.Iova + (ulong)(first * HeaderSlot), header, kind, options);
+        _tail = (_tail + 1) & _mask;
+        descriptors++;
+        int skip = header;
+        for (PacketBuffer piece = frame; piece.IsValid; piece = new PacketBuffer(pool.Metadata(piece).Next))
+        {
+            ref BufferMetadata p = ref pool.Metadata(piece);
+            int length = p.DataLength - skip;
+            ulong address = (ulong)(pool.Address(piece.Index) + p.DataOffset + skip);
+            skip = 0;
+            if (length <= 0)
+                continue;
+            WriteData(ring, address, length, kind, options);
+            last = _tail;
+            _tail = (_tail + 1) & _mask;
+            descriptors++;
+        }
+        // EOP and RS on the last data descriptor.
+        int lastAt = last * Size + TxLengthCommand;
+        Mmio.Write32(ring, lastAt, Mmio.Read32(ring, lastAt) | TxEndOfPacket | TxReportStatus);
+        _last[first] = last;
+        _frames[first] = frame.Index;
+        _inFlight += descriptors;
+    }
+
+    private void WriteData(Span<byte> ring, ulong address, int length, uint kind, uint options)
+    {
+        int at = _tail * Size;
+        Mmio.Write64(ring, at + Address, address);
+        Mmio.Write32(ring, at + TxLengthCommand, kind | (uint)length);
+        Mmio.Write32(ring, at + TxStatus, options);
+    }
+
+    /// <summary>The one's-complement sum of big-endian 16-bit words (an even length), unfolded.</summary>
+    private static uint Sum(ReadOnlySpan<byte> b)
+    {
+        uint sum = 0;
+        for (int i = 0; i + 1 < b.Length; i += 2)
+            sum += (uint)(b[i] << 8 | b[i + 1]);
+        return sum;
     }
 
     /// <summary>

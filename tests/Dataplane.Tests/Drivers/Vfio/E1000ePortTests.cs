@@ -29,10 +29,10 @@ public sealed class E1000ePortTests : IDisposable
             d.Dispose();
     }
 
-    private (FakeE1000eDevice Device, E1000ePort Port, E1000eQueue Queue) Open(FakeE1000eDevice? device = null)
+    private (FakeE1000eDevice Device, E1000ePort Port, E1000eQueue Queue) Open(FakeE1000eDevice? device = null, bool tso = false)
     {
         device ??= new FakeE1000eDevice();
-        E1000ePort port = E1000ePort.Open("p0", device, portIndex: 3);
+        E1000ePort port = E1000ePort.Open("p0", device, portIndex: 3, tso: tso);
         _owned.Add(port);
         E1000eQueue queue = port.Queue(0, _cache);
         port.Start();
@@ -117,7 +117,7 @@ public sealed class E1000ePortTests : IDisposable
         using IPort port = VfioDevices.Open("p0", device, 1, 0, tso: true, lro: true, mtu: null);
 
         Assert.IsType<E1000ePort>(port);
-        Assert.Equal(PortCapabilities.ReceiveChecksum | PortCapabilities.TransmitChecksum, port.Capabilities); // tso and lro stay the stack's
+        Assert.Equal(PortCapabilities.ReceiveChecksum | PortCapabilities.TransmitChecksum | PortCapabilities.Tso, port.Capabilities); // tso on: the device cuts; lro stays the stack's
     }
 
     [Theory]
@@ -348,6 +348,105 @@ public sealed class E1000ePortTests : IDisposable
         Assert.Equal(2, port.Counters(0).Errors);
         Assert.Equal(Frame(100, 3), Assert.Single(device.Sent));
         Assert.Empty(device.Violations);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_tcp_super_frame_is_cut_by_the_device_from_patched_headers_in_the_drivers_own_memory(bool ipv6)
+    {
+        (FakeE1000eDevice device, E1000ePort port, E1000eQueue queue) = Open(tso: true);
+        Assert.Equal(PortCapabilities.ReceiveChecksum | PortCapabilities.TransmitChecksum | PortCapabilities.Tso, port.Capabilities);
+        byte[] super = TcpSuperFrame(ipv6, payload: 5000);
+        PacketBuffer frame = Buffer(super); // three buffers
+        ref BufferMetadata m = ref _pool.Metadata(frame);
+        m.Gso = ipv6 ? GsoType.TcpV6 : GsoType.TcpV4;
+        m.SegmentSize = 1448;
+        m.Offload = OffloadFlags.L4ChecksumPartial;
+        int l4 = ipv6 ? 54 : 34;
+        m.ChecksumStart = (ushort)l4;
+        m.ChecksumOffset = 16;
+        device.HoldTransmit = true;
+
+        Assert.Equal(1, queue.Transmit([frame]));
+        Assert.Equal(super, Bytes(frame)); // the driver wrote nothing into the frame
+        Assert.Equal(1, device.ProcessTransmit());
+
+        FakeE1000eDevice.TsoContext c = device.Tso!;
+        Assert.Equal(l4 + 32, c.HeaderLength); // TCP with 12 bytes of options
+        Assert.Equal(1448, c.Mss);
+        Assert.Equal(5000, c.PayloadLength);
+        Assert.Equal(!ipv6, c.Ipv4);
+        Assert.Equal(4, device.Sent.Count); // 1448 * 3 + 656
+        byte[] payload = [.. device.Sent.SelectMany(s => s.Skip(l4 + 32))];
+        Assert.Equal(super.AsSpan(l4 + 32).ToArray(), payload);
+        for (int k = 0; k < device.Sent.Count; k++)
+        {
+            byte[] s = device.Sent[k];
+            Assert.True(TcpChecksumIsRight(s, ipv6, l4), $"segment {k}: a wrong TCP checksum");
+            if (!ipv6)
+                Assert.Equal(0xffffu, Fold(Sum(s.AsSpan(14, 20))));
+            Assert.Equal(1000u + (uint)(1448 * k), BinaryPrimitives.ReadUInt32BigEndian(s.AsSpan(l4 + 4)));
+        }
+        Assert.Empty(device.Violations);
+        Assert.Equal(0, port.Counters(0).Errors);
+    }
+
+    private static byte[] TcpSuperFrame(bool ipv6, int payload)
+    {
+        int l3 = 14, ip = ipv6 ? 40 : 20, l4 = l3 + ip, tcp = 32;
+        byte[] f = new byte[l4 + tcp + payload];
+        f[12] = ipv6 ? (byte)0x86 : (byte)0x08;
+        f[13] = ipv6 ? (byte)0xdd : (byte)0x00;
+        if (ipv6)
+        {
+            f[14] = 0x60;
+            BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(18), (ushort)(tcp + payload));
+            f[20] = 6;
+            f[21] = 64;
+            f[22] = 0xfd; f[37] = 1; f[38] = 0xfd; f[53] = 2;
+        }
+        else
+        {
+            f[14] = 0x45;
+            BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(16), (ushort)(ip + tcp + payload));
+            f[22] = 64;
+            f[23] = 6;
+            f[26] = 10; f[29] = 1; f[30] = 10; f[33] = 2;
+            BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(24), (ushort)~Fold(Sum(f.AsSpan(14, 20))));
+        }
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(l4), 40000);
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(l4 + 2), 5201);
+        BinaryPrimitives.WriteUInt32BigEndian(f.AsSpan(l4 + 4), 1000);
+        f[l4 + 12] = (byte)((tcp / 4) << 4);
+        f[l4 + 13] = 0x18; // PSH, ACK
+        f[l4 + 20] = 1; f[l4 + 21] = 1; f[l4 + 22] = 8; f[l4 + 23] = 10; // NOP NOP timestamps
+        for (int i = l4 + tcp; i < f.Length; i++)
+            f[i] = (byte)(i * 31);
+        // The pseudo-header sum with the super-frame's length, as a stack leaves a partial checksum.
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(l4 + 16), (ushort)Fold(Pseudo(f, ipv6, l4, tcp + payload)));
+        return f;
+    }
+
+    private static uint Pseudo(byte[] f, bool ipv6, int l4, int length) =>
+        (ipv6 ? Sum(f.AsSpan(22, 32)) : Sum(f.AsSpan(26, 8))) + 6 + (uint)length;
+
+    private static bool TcpChecksumIsRight(byte[] s, bool ipv6, int l4) =>
+        Fold(Pseudo(s, ipv6, l4, s.Length - l4) + Sum(s.AsSpan(l4))) == 0xffff;
+
+    private static uint Sum(ReadOnlySpan<byte> b)
+    {
+        uint sum = 0;
+        for (int i = 0; i < b.Length; i += 2)
+            sum += (uint)(b[i] << 8 | (i + 1 < b.Length ? b[i + 1] : 0));
+        return sum;
+    }
+
+    private static uint Fold(uint sum)
+    {
+        while (sum > 0xffff)
+            sum = (sum & 0xffff) + (sum >> 16);
+        return sum;
     }
 
     private PacketBuffer Partial(byte[] frame, int start, int offset)

@@ -105,6 +105,7 @@ internal sealed class FakeE1000eDevice : IPciFunction
         _regs[0x3840 / 4] = 0x403; // TARC0 with its enable bit, as QEMU resets it
         _regs[Txdctl / 4] = 0x00400000;
         Context = null;
+        Tso = null;
         UpdateStatus();
     }
 
@@ -227,7 +228,7 @@ internal sealed class FakeE1000eDevice : IPciFunction
         int frames = 0;
         var frame = new List<byte>();
         int descriptors = 0;
-        bool checksum = false;
+        bool checksum = false, segment = false;
         while (head != tail)
         {
             Span<byte> d = ring.Slice(head * E1000eDescriptor.Size, E1000eDescriptor.Size);
@@ -238,12 +239,23 @@ internal sealed class FakeE1000eDevice : IPciFunction
                 // §7.2.10.2: a context descriptor; the queue keeps it for the data descriptors after it.
                 if (frame.Count > 0)
                     Violations.Add($"transmit descriptor {head}: a context descriptor inside a frame");
-                if (BinaryPrimitives.ReadUInt32LittleEndian(d) != 0 || BinaryPrimitives.ReadUInt32LittleEndian(d[12..]) != 0)
-                    Violations.Add($"transmit descriptor {head}: a checksum context with IP checksum or segmentation fields");
-                if ((command & ((1u << 26) | 0xfffff)) != 0)
-                    Violations.Add($"transmit descriptor {head}: a context asking for TSO");
-                Context = (d[E1000eDescriptor.ContextChecksumStart], d[E1000eDescriptor.ContextChecksumOffset],
-                    (command & E1000eDescriptor.TxContextTcp) != 0);
+                if ((command & E1000eDescriptor.TxSegmentation) != 0)
+                {
+                    Tso = new TsoContext(d[E1000eDescriptor.ContextIpStart], d[E1000eDescriptor.ContextIpOffset],
+                        BinaryPrimitives.ReadUInt16LittleEndian(d[E1000eDescriptor.ContextIpEnd..]), d[E1000eDescriptor.ContextChecksumStart],
+                        d[E1000eDescriptor.ContextChecksumOffset], d[E1000eDescriptor.ContextHeaderLength],
+                        BinaryPrimitives.ReadUInt16LittleEndian(d[E1000eDescriptor.ContextMss..]), (int)(command & 0xfffff),
+                        (command & E1000eDescriptor.TxContextIpv4) != 0, (command & E1000eDescriptor.TxContextTcp) != 0);
+                    Context = null;
+                }
+                else
+                {
+                    if (BinaryPrimitives.ReadUInt32LittleEndian(d) != 0 || BinaryPrimitives.ReadUInt32LittleEndian(d[12..]) != 0)
+                        Violations.Add($"transmit descriptor {head}: a checksum context with IP checksum or segmentation fields");
+                    Context = (d[E1000eDescriptor.ContextChecksumStart], d[E1000eDescriptor.ContextChecksumOffset],
+                        (command & E1000eDescriptor.TxContextTcp) != 0);
+                    Tso = null;
+                }
                 Contexts++;
                 head = (head + 1) % size;
                 continue;
@@ -251,7 +263,13 @@ internal sealed class FakeE1000eDevice : IPciFunction
             int length = (int)(command & 0xffff);
             if ((command & E1000eDescriptor.TxInsertCrc) == 0)
                 Violations.Add($"transmit descriptor {head}: IFCS clear (the frame would leave without its CRC)");
-            if (extended && (d[E1000eDescriptor.TxPacketOptions] & E1000eDescriptor.TxInsertL4Checksum) != 0)
+            if (extended && (command & E1000eDescriptor.TxSegmentation) != 0)
+            {
+                if (Tso is null)
+                    Violations.Add($"transmit descriptor {head}: TSE without a TSO context");
+                segment = true;
+            }
+            else if (extended && (d[E1000eDescriptor.TxPacketOptions] & E1000eDescriptor.TxInsertL4Checksum) != 0)
             {
                 if (Context is null)
                     Violations.Add($"transmit descriptor {head}: TXSM without a context");
@@ -265,13 +283,21 @@ internal sealed class FakeE1000eDevice : IPciFunction
             if ((command & E1000eDescriptor.TxEndOfPacket) != 0)
             {
                 byte[] bytes = [.. frame];
-                if (checksum && Context is (byte start, byte at, _))
-                    InsertChecksum(bytes, start, at);
-                Sent.Add(bytes);
+                if (segment && Tso is { } tso)
+                {
+                    SuperFrames.Add(bytes);
+                    Segment(bytes, tso);
+                }
+                else
+                {
+                    if (checksum && Context is (byte start, byte at, _))
+                        InsertChecksum(bytes, start, at);
+                    Sent.Add(bytes);
+                }
                 SentDescriptors.Add(descriptors);
                 frame.Clear();
                 descriptors = 0;
-                checksum = false;
+                checksum = segment = false;
                 frames++;
                 _regs[Tdh / 4] = (uint)head;
             }
@@ -284,6 +310,59 @@ internal sealed class FakeE1000eDevice : IPciFunction
     /// <summary>The checksum context the transmit queue holds: TUCSS, TUCSO, TCP; null before the first.</summary>
     public (byte Start, byte At, bool Tcp)? Context { get; private set; }
 
+    /// <summary>The TSO context the transmit queue holds (§7.2.10.2 with TSE); null when none.</summary>
+    public TsoContext? Tso { get; private set; }
+
+    /// <summary>TSO frames as handed over, before the device cut them (their headers as the driver patched them).</summary>
+    public List<byte[]> SuperFrames { get; } = [];
+
+    /// <summary>A TSO context's fields.</summary>
+    public sealed record TsoContext(int IpStart, int IpChecksumAt, int IpEnd, int TcpStart, int TcpChecksumAt, int HeaderLength, int Mss,
+        int PayloadLength, bool Ipv4, bool Tcp);
+
+    /// <summary>
+    /// What TSO does (§7.3.6): the payload cut into MSS pieces, each behind a copy of the headers
+    /// with its IP length, IPv4 identification and checksum, TCP sequence number, flags (FIN and
+    /// PSH on the last only) and TCP checksum (the pseudo-header sum in place plus the length) set.
+    /// </summary>
+    private void Segment(byte[] frame, TsoContext c)
+    {
+        int header = c.HeaderLength;
+        if (frame.Length - header != c.PayloadLength)
+            Violations.Add($"TSO PAYLEN {c.PayloadLength}, the descriptors hold {frame.Length - header}");
+        uint sequence = BinaryPrimitives.ReadUInt32BigEndian(frame.AsSpan(c.TcpStart + 4));
+        ushort id = c.Ipv4 ? BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(c.IpStart + 4)) : (ushort)0;
+        for (int offset = header, k = 0; offset < frame.Length; offset += c.Mss, k++)
+        {
+            int payload = Math.Min(c.Mss, frame.Length - offset);
+            byte[] s = new byte[header + payload];
+            frame.AsSpan(0, header).CopyTo(s);
+            frame.AsSpan(offset, payload).CopyTo(s.AsSpan(header));
+            bool last = offset + payload >= frame.Length;
+            int l4Length = s.Length - c.TcpStart;
+            if (c.Ipv4)
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(s.AsSpan(c.IpStart + 2), (ushort)(s.Length - c.IpStart));
+                BinaryPrimitives.WriteUInt16BigEndian(s.AsSpan(c.IpStart + 4), (ushort)(id + k));
+                s[c.IpChecksumAt] = s[c.IpChecksumAt + 1] = 0;
+                InsertChecksum(s, c.IpStart, c.IpChecksumAt, c.IpEnd + 1);
+            }
+            else
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(s.AsSpan(c.IpStart + 4), (ushort)(s.Length - c.IpStart - 40));
+            }
+            BinaryPrimitives.WriteUInt32BigEndian(s.AsSpan(c.TcpStart + 4), sequence + (uint)(offset - header));
+            if (!last)
+                s[c.TcpStart + 13] &= unchecked((byte)~0x09); // FIN, PSH
+            uint seed = BinaryPrimitives.ReadUInt16BigEndian(s.AsSpan(c.TcpChecksumAt)) + (uint)l4Length;
+            while (seed > 0xffff)
+                seed = (seed & 0xffff) + (seed >> 16);
+            BinaryPrimitives.WriteUInt16BigEndian(s.AsSpan(c.TcpChecksumAt), (ushort)seed);
+            InsertChecksum(s, c.TcpStart, c.TcpChecksumAt);
+            Sent.Add(s);
+        }
+    }
+
     /// <summary>Context descriptors read.</summary>
     public int Contexts { get; private set; }
 
@@ -291,11 +370,12 @@ internal sealed class FakeE1000eDevice : IPciFunction
     /// What TXSM does (§7.2.10.3.2): the one's-complement sum from TUCSS to the end, the field's
     /// own content (the pseudo-header sum) included, complemented into TUCSO.
     /// </summary>
-    private static void InsertChecksum(byte[] frame, int start, int at)
+    private static void InsertChecksum(byte[] frame, int start, int at, int end = 0)
     {
         uint sum = 0;
-        for (int i = start; i < frame.Length; i += 2)
-            sum += (uint)(frame[i] << 8 | (i + 1 < frame.Length ? frame[i + 1] : 0));
+        end = end == 0 ? frame.Length : end;
+        for (int i = start; i < end; i += 2)
+            sum += (uint)(frame[i] << 8 | (i + 1 < end ? frame[i + 1] : 0));
         while (sum > 0xffff)
             sum = (sum & 0xffff) + (sum >> 16);
         BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(at), (ushort)~sum);
