@@ -536,6 +536,22 @@ public sealed class E1000ePortTests : IDisposable
     }
 
     [Fact]
+    public void An_idle_queue_re_arms_its_one_shot_interrupt_only_every_1024_polls_so_idling_costs_no_register_writes()
+    {
+        (FakeE1000eDevice device, _, E1000eQueue queue) = Open();
+        var burst = new PacketBuffer[8];
+        Assert.Equal(0, queue.Receive(burst)); // armed
+        int writes = device.ImsWrites;
+
+        for (int i = 0; i < 1023; i++)
+            Assert.Equal(0, queue.Receive(burst));
+        Assert.Equal(writes, device.ImsWrites);
+        Assert.Equal(0, queue.Receive(burst)); // the 1024th: drained and armed again (a shot taken since may have left none)
+        Assert.Equal(writes + 1, device.ImsWrites);
+        Assert.Empty(device.Violations);
+    }
+
+    [Fact]
     public void Stop_resets_the_device_and_gives_every_ring_buffer_back_and_start_sets_it_up_again()
     {
         (FakeE1000eDevice device, E1000ePort port, E1000eQueue queue) = Open();

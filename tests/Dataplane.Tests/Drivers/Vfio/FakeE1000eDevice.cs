@@ -363,6 +363,9 @@ internal sealed class FakeE1000eDevice : IPciFunction
         }
     }
 
+    /// <summary>Writes to IMS (the driver arming an interrupt).</summary>
+    public int ImsWrites { get; private set; }
+
     /// <summary>Context descriptors read.</summary>
     public int Contexts { get; private set; }
 
@@ -435,6 +438,7 @@ internal sealed class FakeE1000eDevice : IPciFunction
                 }
                 break;
             case Ims:
+                ImsWrites++;
                 _regs[Ims / 4] |= value;
                 if ((value & InterruptRxQueue0) != 0 && (Register(CtrlExt) & CtrlExtPbaSupport) == 0)
                     Violations.Add("RXQ0 enabled in IMS without CTRL_EXT.PBA_Support (MSI-X mode needs it, §7.4.2)");
