@@ -4,6 +4,7 @@ using Dataplane.Drivers.AfXdp;
 using Dataplane.Drivers.Memory;
 using Dataplane.Drivers.Tap;
 using Dataplane.Drivers.Vfio;
+using Dataplane.Drivers.Vfio.E1000e;
 using Dataplane.Drivers.Vfio.VirtioNet;
 using Dataplane.Engine;
 using Dataplane.Ports;
@@ -52,6 +53,8 @@ internal static class PortFactory
                     tso: config.TsoOn(port), lro: config.LroOn(port), mtu);
                 if (vfio is VirtioNetPort virtio)
                     return new PortBinding(virtio, (q, cache) => new VirtioNetQueuePath(virtio.Queue(q, cache))) { Lro = config.LroOn(port) };
+                if (vfio is E1000ePort e1000e)
+                    return new PortBinding(e1000e, (q, cache) => new E1000eQueuePath(e1000e.Queue(q, cache))) { Lro = config.LroOn(port) };
                 vfio.Dispose();
                 throw new PortOpenException($"port {port.Name} (line {port.Line}): no packet path for the {vfio.Mode} driver");
             default:

@@ -1,3 +1,4 @@
+using Dataplane.Drivers.Vfio.E1000e;
 using Dataplane.Drivers.Vfio.VirtioNet;
 using Dataplane.Native;
 using Dataplane.Ports;
@@ -14,7 +15,7 @@ internal static class VfioDevices
     public static readonly (ushort Vendor, ushort Device, string Name, bool Available)[] Known =
     [
         (VirtioPciLayout.VendorId, VirtioPciLayout.NetDeviceId, "virtio-net", true),
-        (0x8086, 0x10d3, "e1000e", false),  // Intel 82574L, QEMU's -device e1000e
+        (E1000eRegisters.VendorId, E1000eRegisters.DeviceId82574, "e1000e", true), // Intel 82574L, QEMU's -device e1000e
         (0x15ad, 0x07b0, "vmxnet3", false), // VMware VMXNET3, QEMU's -device vmxnet3
     ];
 
@@ -47,6 +48,8 @@ internal static class VfioDevices
                 function.Dispose();
                 throw new NativeException($"{where}: a {driver} device; the {driver} driver is not available yet");
             }
+            if (driver == "e1000e")
+                return E1000ePort.Open(name, function, queues, portIndex, mtu, tso); // no LRO in the 82574: the stack's own
             return VirtioNetPort.Open(name, function, queues, portIndex, tso, lro, mtu);
         }
         function.Dispose();
