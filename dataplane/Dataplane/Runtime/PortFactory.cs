@@ -5,6 +5,7 @@ using Dataplane.Drivers.Memory;
 using Dataplane.Drivers.Tap;
 using Dataplane.Drivers.Vfio;
 using Dataplane.Drivers.Vfio.VirtioNet;
+using Dataplane.Drivers.Vfio.Vmxnet3;
 using Dataplane.Engine;
 using Dataplane.Ports;
 
@@ -52,6 +53,8 @@ internal static class PortFactory
                     tso: config.TsoOn(port), lro: config.LroOn(port), mtu);
                 if (vfio is VirtioNetPort virtio)
                     return new PortBinding(virtio, (q, cache) => new VirtioNetQueuePath(virtio.Queue(q, cache))) { Lro = config.LroOn(port) };
+                if (vfio is Vmxnet3Port vmxnet3)
+                    return new PortBinding(vmxnet3, (q, cache) => new Vmxnet3QueuePath(vmxnet3.Queue(q, cache))) { Lro = config.LroOn(port) };
                 vfio.Dispose();
                 throw new PortOpenException($"port {port.Name} (line {port.Line}): no packet path for the {vfio.Mode} driver");
             default:

@@ -1,4 +1,5 @@
 using Dataplane.Drivers.Vfio.VirtioNet;
+using Dataplane.Drivers.Vfio.Vmxnet3;
 using Dataplane.Native;
 using Dataplane.Ports;
 
@@ -15,7 +16,7 @@ internal static class VfioDevices
     [
         (VirtioPciLayout.VendorId, VirtioPciLayout.NetDeviceId, "virtio-net", true),
         (0x8086, 0x10d3, "e1000e", false),  // Intel 82574L, QEMU's -device e1000e
-        (0x15ad, 0x07b0, "vmxnet3", false), // VMware VMXNET3, QEMU's -device vmxnet3
+        (Vmxnet3Layout.VendorId, Vmxnet3Layout.DeviceId, "vmxnet3", true), // VMware VMXNET3, QEMU's -device vmxnet3
     ];
 
     /// <summary>
@@ -47,7 +48,9 @@ internal static class VfioDevices
                 function.Dispose();
                 throw new NativeException($"{where}: a {driver} device; the {driver} driver is not available yet");
             }
-            return VirtioNetPort.Open(name, function, queues, portIndex, tso, lro, mtu);
+            return driver == "vmxnet3"
+                ? Vmxnet3Port.Open(name, function, queues, portIndex, tso, lro, mtu)
+                : VirtioNetPort.Open(name, function, queues, portIndex, tso, lro, mtu);
         }
         function.Dispose();
         string transitional = vendor == VirtioPciLayout.VendorId && device == 0x1000

@@ -110,7 +110,6 @@ public sealed class VfioPciFunctionTests : IDisposable
 
     [Theory]
     [InlineData(0x8086, 0x10d3, "e1000e")]
-    [InlineData(0x15ad, 0x07b0, "vmxnet3")]
     public void A_device_whose_driver_is_not_there_yet_says_so_by_name_and_is_given_back(int vendor, int device, string name)
     {
         var function = new FakeVirtioNetDevice();
