@@ -145,6 +145,9 @@ internal static class Vmxnet3Layout
     /// <summary>devRead.rxFilterConf.vfTable: the VLAN filter bitmap, 4096 bits.</summary>
     public const int VfTable = 136;
 
+    /// <summary>Bytes of vfTable: VMXNET3_VFT_SIZE (128) u32s.</summary>
+    public const int VfTableLength = 512;
+
     /// <summary>ecr: events the device set (VMXNET3_ECR_*).</summary>
     public const int SharedEcr = 696;
 

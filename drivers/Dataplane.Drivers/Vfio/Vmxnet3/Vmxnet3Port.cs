@@ -235,6 +235,9 @@ internal sealed class Vmxnet3Port : IPort
         Mmio.Write8(s, Vmxnet3Layout.NumIntrs, (byte)_vectors.Count);
         Mmio.Write8(s, Vmxnet3Layout.EventIntrIdx, 0);
         Mmio.Write32(s, Vmxnet3Layout.RxMode, _promiscuous ? Vmxnet3Layout.RxModePromiscuous : Vmxnet3Layout.RxModeNormal);
+        // rxFilterConf.vfTable: every VLAN ID, 0 (untagged) among them, as the Linux driver without
+        // VLAN filtering: the device filters no tag, the stack decides.
+        s.Slice(Vmxnet3Layout.VfTable, Vmxnet3Layout.VfTableLength).Fill(0xff);
 
         for (int q = 0; q < queues; q++)
             SetUpChannel(q);
