@@ -189,7 +189,11 @@ internal sealed class Vmxnet3Transmitter
     /// <summary>The chain's non-empty pieces, or -1 when they do not add up to <paramref name="length"/>, one is too long, or there are too many.</summary>
     private int Pieces(BufferPool pool, PacketBuffer frame, int length, bool tso)
     {
-        int most = tso ? 24 : Vmxnet3Layout.MaxTxDescriptorsPerFrame; // VMXNET3_MAX_TSO_TXD_PER_PKT, VMXNET3_MAX_TXD_PER_PKT
+        // VMXNET3_MAX_TXD_PER_PKT bounds a frame that is not TSO. A super-segment of 64 KiB in pool
+        // buffers of 2 KiB takes ~33 descriptors, past the Linux driver's own 24 (its skb frags are
+        // larger): as DPDK's vmxnet3 PMD, a TSO frame is bounded by the ring only (QEMU's model
+        // takes as many fragments as its transmit rings hold).
+        int most = tso ? Size - 1 : Vmxnet3Layout.MaxTxDescriptorsPerFrame;
         int pieces = 0, sum = 0;
         for (PacketBuffer piece = frame; piece.IsValid; piece = new PacketBuffer(pool.Metadata(piece).Next))
         {

@@ -340,6 +340,32 @@ public sealed class Vmxnet3PortTests : IDisposable
     }
 
     [Fact]
+    public void A_super_segment_of_64_kib_goes_out_whole_from_its_33_buffers_and_a_plain_frame_of_17_is_an_error()
+    {
+        (FakeVmxnet3Device device, Vmxnet3Port port, Vmxnet3Queue queue) = Open(tso: true);
+        byte[] tcp = Frame(65_000, 1);
+        tcp[34 + 12] = 0x50; // a 20-byte TCP header
+        PacketBuffer super = Buffer(tcp);
+        Assert.True(_pool.Metadata(super).Segments > 24);
+        ref BufferMetadata s = ref _pool.Metadata(super);
+        s.Offload = OffloadFlags.L4ChecksumPartial;
+        s.ChecksumStart = 34;
+        s.ChecksumOffset = 16;
+        s.Gso = GsoType.TcpV4;
+        s.SegmentSize = 1460;
+        PacketBuffer plain = Buffer(Frame(17 * 2000, 2)); // 17+ buffers without TSO: past VMXNET3_MAX_TXD_PER_PKT
+
+        Assert.Equal(2, queue.Transmit([super, plain]));
+
+        (uint om, uint hlen, uint mss, int descriptors, byte[] sent) = Assert.Single(device.Sent[0]);
+        Assert.Equal((Vmxnet3Layout.OmTso, 54u, 1460u), (om, hlen, mss));
+        Assert.Equal(_pool.Metadata(super).Segments, descriptors);
+        Assert.Equal(tcp, sent);
+        Assert.Equal(1, port.Counters(0).Errors);
+        Assert.Empty(device.Violations);
+    }
+
+    [Fact]
     public void A_super_frame_without_tso_on_is_taken_released_and_counted_as_an_error()
     {
         (FakeVmxnet3Device device, Vmxnet3Port port, Vmxnet3Queue queue) = Open();
