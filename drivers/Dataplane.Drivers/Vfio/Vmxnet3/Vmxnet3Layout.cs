@@ -148,6 +148,30 @@ internal static class Vmxnet3Layout
     /// <summary>Bytes of vfTable: VMXNET3_VFT_SIZE (128) u32s.</summary>
     public const int VfTableLength = 512;
 
+    /// <summary>devRead.rssConfDesc (Vmxnet3_VariableLenConfDesc): confVer u32, confLen u32 at +4, confPA u64 at +8.</summary>
+    public const int RssConfDesc = 648;
+
+    /// <summary>UPT1_F_RSS: spread received flows over the receive queues by rssConfDesc.</summary>
+    public const ulong FeatureRss = 0x0002;
+
+    /// <summary>sizeof(struct UPT1_RSSConf): hashType, hashFunc, hashKeySize, indTableSize (u16 each), hashKey[40], indTable[128].</summary>
+    public const int RssConfLength = 176;
+
+    /// <summary>UPT1_RSSConf.hashKey.</summary>
+    public const int RssKey = 8;
+
+    /// <summary>UPT1_RSSConf.indTable.</summary>
+    public const int RssIndirection = 48;
+
+    /// <summary>UPT1_RSS_HASH_TYPE_IPV4 | _TCP_IPV4 | _IPV6 | _TCP_IPV6.</summary>
+    public const ushort RssHashTypes = 0x0f;
+
+    /// <summary>UPT1_RSS_HASH_FUNC_TOEPLITZ.</summary>
+    public const ushort RssToeplitz = 0x01;
+
+    /// <summary>VMXNET3_RSS_IND_TABLE_SIZE of the Linux driver (VMXNET3_DEVICE_MAX_RX_QUEUES × 4): entries of indTable used.</summary>
+    public const int RssIndirectionSize = 32;
+
     /// <summary>ecr: events the device set (VMXNET3_ECR_*).</summary>
     public const int SharedEcr = 696;
 

@@ -27,7 +27,8 @@ internal sealed class Vmxnet3Port : IPort
     /// <summary>Entries of each receive completion ring: one per descriptor of both rings.</summary>
     public const int RxCompletionSize = RingSize + Ring2Size;
 
-    private const int DescriptorTableOffset = 1024; // after the 800-byte shared area, VMXNET3_QUEUE_DESC_ALIGN-aligned
+    private const int RssConfOffset = 832;          // UPT1_RSSConf (176 bytes) after the 800-byte shared area
+    private const int DescriptorTableOffset = 1024; // then the queue descriptors, VMXNET3_QUEUE_DESC_ALIGN-aligned
 
     private readonly IPciFunction _function;
     private readonly IMmioRegion _pt;  // BAR 0
@@ -222,7 +223,7 @@ internal sealed class Vmxnet3Port : IPort
         Mmio.Write32(s, Vmxnet3Layout.DriverGos, 2u | (1u << 2));
         Mmio.Write32(s, Vmxnet3Layout.DriverRevisionSupport, 1);
         Mmio.Write32(s, Vmxnet3Layout.DriverUptSupport, 1);
-        Mmio.Write64(s, Vmxnet3Layout.UptFeatures, Vmxnet3Layout.FeatureRxChecksum);
+        Mmio.Write64(s, Vmxnet3Layout.UptFeatures, Vmxnet3Layout.FeatureRxChecksum | (queues > 1 ? Vmxnet3Layout.FeatureRss : 0));
         Mmio.Write64(s, Vmxnet3Layout.QueueDescPa, _memory.Iova + DescriptorTableOffset);
         Mmio.Write32(s, Vmxnet3Layout.QueueDescLen, (uint)(2 * queues * Vmxnet3Layout.QueueDescLength));
         Mmio.Write32(s, Vmxnet3Layout.SharedMtu, (uint)Mtu);
@@ -239,6 +240,8 @@ internal sealed class Vmxnet3Port : IPort
         // VLAN filtering: the device filters no tag, the stack decides.
         s.Slice(Vmxnet3Layout.VfTable, Vmxnet3Layout.VfTableLength).Fill(0xff);
 
+        if (queues > 1)
+            WriteRssConf(s);
         for (int q = 0; q < queues; q++)
             SetUpChannel(q);
 
@@ -257,6 +260,28 @@ internal sealed class Vmxnet3Port : IPort
         for (int v = 1; v < _vectors.Count; v++)
             _pt.Write32(Vmxnet3Layout.Imr + v * Vmxnet3Layout.RegisterStride, 1);
         _initialized = true;
+    }
+
+    /// <summary>
+    /// UPT1_RSSConf for more than one queue, as the Linux driver's vmxnet3_setup_driver_shared:
+    /// Toeplitz over IPv4/IPv6 addresses and TCP ports, the engine's symmetric key (both directions
+    /// of a flow land on one queue), indTable[i] = i mod queues over VMXNET3_RSS_IND_TABLE_SIZE
+    /// entries; rssConfDesc points at it. QEMU 7.2's model ignores it (one receive queue).
+    /// </summary>
+    private void WriteRssConf(Span<byte> s)
+    {
+        int queues = _channels.Length;
+        Span<byte> rss = s.Slice(RssConfOffset, Vmxnet3Layout.RssConfLength);
+        Mmio.Write16(rss, 0, Vmxnet3Layout.RssHashTypes);
+        Mmio.Write16(rss, 2, Vmxnet3Layout.RssToeplitz);
+        Mmio.Write16(rss, 4, (ushort)Engine.ToeplitzHash.KeyLength);
+        Mmio.Write16(rss, 6, Vmxnet3Layout.RssIndirectionSize);
+        Engine.ToeplitzHash.SymmetricKey.CopyTo(rss.Slice(Vmxnet3Layout.RssKey, Engine.ToeplitzHash.KeyLength));
+        for (int i = 0; i < Vmxnet3Layout.RssIndirectionSize; i++)
+            rss[Vmxnet3Layout.RssIndirection + i] = (byte)(i % queues);
+        Mmio.Write32(s, Vmxnet3Layout.RssConfDesc, 1);                          // confVer
+        Mmio.Write32(s, Vmxnet3Layout.RssConfDesc + 4, Vmxnet3Layout.RssConfLength); // confLen
+        Mmio.Write64(s, Vmxnet3Layout.RssConfDesc + 8, _memory.Iova + RssConfOffset); // confPA
     }
 
     /// <summary>Queue pair <paramref name="q"/>: its Vmxnet3_TxQueueDesc and Vmxnet3_RxQueueDesc, and its rings.</summary>

@@ -87,6 +87,12 @@ internal sealed class FakeVmxnet3Device : IPciFunction
     /// <summary>When set, a TXPROD write does nothing: frames stay on the ring until <see cref="ProcessTransmit"/>.</summary>
     public bool HoldTransmit { get; set; }
 
+    /// <summary>misc.uptFeatures at the last activation.</summary>
+    public ulong Features { get; private set; }
+
+    /// <summary>The UPT1_RSSConf rssConfDesc pointed at, at the last activation with UPT1_F_RSS; null without.</summary>
+    public byte[]? RssConf { get; private set; }
+
     /// <summary>Whether the device is active (ACTIVATE_DEV accepted, no QUIESCE or RESET since).</summary>
     public bool Active { get; private set; }
 
@@ -358,6 +364,15 @@ internal sealed class FakeVmxnet3Device : IPciFunction
         if (intrs != _vectors.Length)
             Violations.Add($"numIntrs {intrs}, MSI-X vectors enabled {_vectors.Length}");
         _autoMask = s[Vmxnet3Layout.AutoMask] != 0;
+        Features = Mmio.Read64(s, Vmxnet3Layout.UptFeatures);
+        RssConf = null;
+        if ((Features & Vmxnet3Layout.FeatureRss) != 0)
+        {
+            uint length = Mmio.Read32(s, Vmxnet3Layout.RssConfDesc + 4);
+            if (Mmio.Read32(s, Vmxnet3Layout.RssConfDesc) != 1 || length != Vmxnet3Layout.RssConfLength)
+                Violations.Add($"rssConfDesc version {Mmio.Read32(s, Vmxnet3Layout.RssConfDesc)} length {length}");
+            RssConf = _dma.Span(Mmio.Read64(s, Vmxnet3Layout.RssConfDesc + 8), Vmxnet3Layout.RssConfLength).ToArray();
+        }
         ulong table = Mmio.Read64(s, Vmxnet3Layout.QueueDescPa);
         if (table % 128 != 0)
             Violations.Add("the queue descriptor table is not VMXNET3_QUEUE_DESC_ALIGN-aligned");

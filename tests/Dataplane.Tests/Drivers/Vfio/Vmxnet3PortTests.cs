@@ -507,6 +507,28 @@ public sealed class Vmxnet3PortTests : IDisposable
     }
 
     [Fact]
+    public void Two_queues_ask_for_rss_with_the_engines_symmetric_toeplitz_key_and_an_indirection_over_both()
+    {
+        var device = new FakeVmxnet3Device();
+        using Vmxnet3Port two = Vmxnet3Port.Open("p0", device, queues: 2);
+
+        Assert.Equal(Vmxnet3Layout.FeatureRxChecksum | Vmxnet3Layout.FeatureRss, device.Features);
+        byte[] rss = Assert.IsType<byte[]>(device.RssConf);
+        Assert.Equal(Vmxnet3Layout.RssHashTypes, BinaryPrimitives.ReadUInt16LittleEndian(rss));
+        Assert.Equal(Vmxnet3Layout.RssToeplitz, BinaryPrimitives.ReadUInt16LittleEndian(rss.AsSpan(2)));
+        Assert.Equal(40, BinaryPrimitives.ReadUInt16LittleEndian(rss.AsSpan(4)));
+        Assert.Equal(32, BinaryPrimitives.ReadUInt16LittleEndian(rss.AsSpan(6)));
+        Assert.Equal(Dataplane.Engine.ToeplitzHash.SymmetricKey.ToArray(), rss.AsSpan(8, 40).ToArray());
+        Assert.Equal(Enumerable.Range(0, 32).Select(i => (byte)(i % 2)), rss.AsSpan(48, 32).ToArray());
+        Assert.Empty(device.Violations);
+
+        var one = new FakeVmxnet3Device();
+        using Vmxnet3Port single = Vmxnet3Port.Open("p1", one);
+        Assert.Equal(Vmxnet3Layout.FeatureRxChecksum, one.Features);
+        Assert.Null(one.RssConf);
+    }
+
+    [Fact]
     public void The_device_table_opens_a_vmxnet3_with_this_driver()
     {
         var device = new FakeVmxnet3Device();
