@@ -110,77 +110,91 @@ internal sealed class Vmxnet3Receiver
         int n = 0;
         while (n < burst.Length && Ready())
         {
-            int at = _completionNext * Vmxnet3Layout.DescriptorLength;
-            uint dword0 = Mmio.Read32(completion, at);
-            uint dword2 = Mmio.Read32(completion, at + 8);
-            uint dword3 = Mmio.Read32(completion, at + 12);
-            if (++_completionNext == CompletionSize)
-            {
-                _completionNext = 0;
-                _completionGen ^= 1;
-            }
-            int slot = (int)(dword0 & Vmxnet3Layout.RxCompIndexMask);
-            int ring = (int)((dword0 >> Vmxnet3Layout.RxCompRqIdShift) & 0x3ff);
-            if (ring != _queue || slot >= Size || _buffers[slot] < 0)
-            {
-                _counters.Errors++; // ring 2 holds nothing of ours; a sane device never names it
-                continue;
-            }
-            var buffer = new PacketBuffer(_buffers[slot]);
-            _buffers[slot] = -1;
-            _posted--;
-            if ((dword0 & Vmxnet3Layout.RxCompSop) != 0 && _head >= 0)
-                Drop(cache, ref _counters.Errors); // a frame without its eop
-            int length = (int)(dword2 & Vmxnet3Layout.RxCompLengthMask);
-            ref BufferMetadata piece = ref pool.Metadata(buffer);
-            piece.DataOffset = (ushort)pool.Headroom;
-            piece.DataLength = (ushort)Math.Min(length, pool.BufferSize - pool.Headroom);
-            piece.Next = -1;
-            if (_head < 0)
-            {
-                if ((dword0 & Vmxnet3Layout.RxCompSop) == 0)
-                {
-                    _counters.Errors++; // a body without its head
-                    cache.Release(buffer);
-                    continue;
-                }
-                _head = _tail = buffer.Index;
-                pool.Metadata(buffer).Offload = OffloadFlags.None;
-            }
-            else
-            {
-                pool.Metadata(new PacketBuffer(_tail)).Next = buffer.Index;
-                _tail = buffer.Index;
-            }
-            _total += piece.DataLength;
-            _segments++;
-            _bad |= (dword2 & Vmxnet3Layout.RxCompErr) != 0 || length > pool.BufferSize - pool.Headroom;
-            if ((dword0 & Vmxnet3Layout.RxCompEop) == 0)
-                continue;
-
-            var head = new PacketBuffer(_head);
-            ref BufferMetadata m = ref pool.Metadata(head);
-            if (_bad || _total < 14)
-            {
-                Drop(cache, ref _counters.Errors);
-                continue;
-            }
-            m.PacketLength = (int)_total;
-            m.Segments = (byte)Math.Min(_segments, byte.MaxValue);
-            m.Offload = Checksums(dword0, dword3);
-            m.Gso = GsoType.None;
-            m.Port = _port;
-            m.Queue = _queue;
-            m.Timestamp = now;
-            _counters.ReceivedBytes += _total;
-            burst[n++] = head;
-            _head = _tail = -1;
-            _total = 0;
-            _segments = 0;
+            if (TakeCompletion(pool, cache, completion, now, out PacketBuffer frame))
+                burst[n++] = frame;
         }
         _counters.ReceivedPackets += n;
         Refill(cache);
         return n;
+    }
+
+    /// <summary>
+    /// The completion at next, its buffer taken off ring 1 and linked to the frame being built: true
+    /// with the frame when it was the eop of a good one; false for a piece of a frame still coming
+    /// or one dropped (err, a slot not ours, a body without its head), counted as an error.
+    /// </summary>
+    private bool TakeCompletion(BufferPool pool, BufferCache cache, Span<byte> completion, long now, out PacketBuffer frame)
+    {
+        frame = PacketBuffer.None;
+        int at = _completionNext * Vmxnet3Layout.DescriptorLength;
+        uint dword0 = Mmio.Read32(completion, at);
+        uint dword2 = Mmio.Read32(completion, at + 8);
+        uint dword3 = Mmio.Read32(completion, at + 12);
+        if (++_completionNext == CompletionSize)
+        {
+            _completionNext = 0;
+            _completionGen ^= 1;
+        }
+        int slot = (int)(dword0 & Vmxnet3Layout.RxCompIndexMask);
+        int ring = (int)((dword0 >> Vmxnet3Layout.RxCompRqIdShift) & 0x3ff);
+        if (ring != _queue || slot >= Size || _buffers[slot] < 0)
+        {
+            _counters.Errors++; // ring 2 holds nothing of ours; a sane device never names it
+            return false;
+        }
+        var buffer = new PacketBuffer(_buffers[slot]);
+        _buffers[slot] = -1;
+        _posted--;
+        if ((dword0 & Vmxnet3Layout.RxCompSop) != 0 && _head >= 0)
+            Drop(cache); // a frame without its eop
+        int length = (int)(dword2 & Vmxnet3Layout.RxCompLengthMask);
+        ref BufferMetadata piece = ref pool.Metadata(buffer);
+        piece.DataOffset = (ushort)pool.Headroom;
+        piece.DataLength = (ushort)Math.Min(length, pool.BufferSize - pool.Headroom);
+        piece.Next = -1;
+        if (_head < 0)
+        {
+            if ((dword0 & Vmxnet3Layout.RxCompSop) == 0)
+            {
+                _counters.Errors++; // a body without its head
+                cache.Release(buffer);
+                return false;
+            }
+            _head = _tail = buffer.Index;
+            pool.Metadata(buffer).Offload = OffloadFlags.None;
+        }
+        else
+        {
+            pool.Metadata(new PacketBuffer(_tail)).Next = buffer.Index;
+            _tail = buffer.Index;
+        }
+        _total += piece.DataLength;
+        _segments++;
+        _bad |= (dword2 & Vmxnet3Layout.RxCompErr) != 0 || length > pool.BufferSize - pool.Headroom;
+        if ((dword0 & Vmxnet3Layout.RxCompEop) == 0)
+            return false;
+
+        var head = new PacketBuffer(_head);
+        ref BufferMetadata m = ref pool.Metadata(head);
+        if (_bad || _total < 14)
+        {
+            Drop(cache);
+            return false;
+        }
+        m.PacketLength = (int)_total;
+        m.Segments = (byte)Math.Min(_segments, byte.MaxValue);
+        m.Offload = Checksums(dword0, dword3);
+        m.Gso = GsoType.None;
+        m.Port = _port;
+        m.Queue = _queue;
+        m.Timestamp = now;
+        _counters.ReceivedBytes += _total;
+        frame = head;
+        _head = _tail = -1;
+        _total = 0;
+        _segments = 0;
+        _bad = false;
+        return true;
     }
 
     /// <summary>The checksum facts of the eop completion: ipc for IPv4 (v4), tuc for TCP or UDP; nothing when cnc.</summary>
@@ -196,9 +210,9 @@ internal sealed class Vmxnet3Receiver
         return flags;
     }
 
-    private void Drop(BufferCache cache, ref long counter)
+    private void Drop(BufferCache cache)
     {
-        counter++;
+        _counters.Errors++;
         cache.Release(new PacketBuffer(_head));
         _head = _tail = -1;
         _total = 0;
