@@ -105,6 +105,20 @@ internal sealed class Vmxnet3Port : IPort
     public EventFd EventInterrupt => _vectors[0];
 
     /// <summary>
+    /// The events the device set in the shared area's <c>ecr</c> (VMXNET3_ECR_*), acknowledged by
+    /// writing them back to VMXNET3_REG_ECR, as the Linux driver's vmxnet3_process_events; after
+    /// VMXNET3_ECR_LINK, <see cref="LinkUp"/> has the new state. Control path.
+    /// </summary>
+    public uint TakeEvents()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        uint events = Mmio.Read32(_memory.Span, Vmxnet3Layout.SharedEcr);
+        if (events != 0)
+            _vd.Write32(Vmxnet3Layout.Ecr, events);
+        return events;
+    }
+
+    /// <summary>
     /// Checksums both ways (UPT1_F_RXCSUM, VMXNET3_OM_CSUM), TSO (VMXNET3_OM_TSO) when <c>tso</c> is
     /// on, several queues when asked; no LRO, no RSS hash.
     /// </summary>

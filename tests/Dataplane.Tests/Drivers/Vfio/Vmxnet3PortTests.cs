@@ -386,7 +386,7 @@ public sealed class Vmxnet3PortTests : IDisposable
     }
 
     [Fact]
-    public void A_link_change_shows_in_get_link_and_signals_the_event_vector()
+    public void A_link_change_shows_in_get_link_signals_the_event_vector_and_sets_ecr_link_until_acknowledged()
     {
         (FakeVmxnet3Device device, Vmxnet3Port port, _) = Open();
         port.EventInterrupt.Drain();
@@ -395,6 +395,8 @@ public sealed class Vmxnet3PortTests : IDisposable
 
         Assert.False(port.LinkUp);
         Assert.Equal(1ul, port.EventInterrupt.Drain());
+        Assert.Equal(Vmxnet3Layout.EventLink, port.TakeEvents()); // acknowledged through VMXNET3_REG_ECR
+        Assert.Equal(0u, port.TakeEvents());
         device.SetLink(true);
         Assert.True(port.LinkUp);
         Assert.Empty(device.Violations);
