@@ -6,6 +6,7 @@ using Dataplane.Drivers.Tap;
 using Dataplane.Drivers.Vfio;
 using Dataplane.Drivers.Vfio.E1000e;
 using Dataplane.Drivers.Vfio.VirtioNet;
+using Dataplane.Drivers.Vfio.Vmxnet3;
 using Dataplane.Engine;
 using Dataplane.Ports;
 
@@ -55,6 +56,8 @@ internal static class PortFactory
                     return new PortBinding(virtio, (q, cache) => new VirtioNetQueuePath(virtio.Queue(q, cache))) { Lro = config.LroOn(port) };
                 if (vfio is E1000ePort e1000e)
                     return new PortBinding(e1000e, (q, cache) => new E1000eQueuePath(e1000e.Queue(q, cache))) { Lro = config.LroOn(port) };
+                if (vfio is Vmxnet3Port vmxnet3)
+                    return new PortBinding(vmxnet3, (q, cache) => new Vmxnet3QueuePath(vmxnet3.Queue(q, cache))) { Lro = config.LroOn(port) };
                 vfio.Dispose();
                 throw new PortOpenException($"port {port.Name} (line {port.Line}): no packet path for the {vfio.Mode} driver");
             default:

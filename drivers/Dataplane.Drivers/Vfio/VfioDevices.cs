@@ -1,5 +1,6 @@
 using Dataplane.Drivers.Vfio.E1000e;
 using Dataplane.Drivers.Vfio.VirtioNet;
+using Dataplane.Drivers.Vfio.Vmxnet3;
 using Dataplane.Native;
 using Dataplane.Ports;
 
@@ -11,19 +12,18 @@ namespace Dataplane.Drivers.Vfio;
 /// </summary>
 internal static class VfioDevices
 {
-    /// <summary>The devices known by ID: the driver's name, and whether it is here yet.</summary>
-    public static readonly (ushort Vendor, ushort Device, string Name, bool Available)[] Known =
+    /// <summary>The devices known by ID, and their drivers' names.</summary>
+    public static readonly (ushort Vendor, ushort Device, string Name)[] Known =
     [
-        (VirtioPciLayout.VendorId, VirtioPciLayout.NetDeviceId, "virtio-net", true),
-        (E1000eRegisters.VendorId, E1000eRegisters.DeviceId82574, "e1000e", true), // Intel 82574L, QEMU's -device e1000e
-        (0x15ad, 0x07b0, "vmxnet3", false), // VMware VMXNET3, QEMU's -device vmxnet3
+        (VirtioPciLayout.VendorId, VirtioPciLayout.NetDeviceId, "virtio-net"),
+        (E1000eRegisters.VendorId, E1000eRegisters.DeviceId82574, "e1000e"), // Intel 82574L, QEMU's -device e1000e
+        (Vmxnet3Layout.VendorId, Vmxnet3Layout.DeviceId, "vmxnet3"), // VMware VMXNET3, QEMU's -device vmxnet3
     ];
 
     /// <summary>
     /// Opens port <paramref name="name"/> on <paramref name="function"/> with the driver its IDs
     /// name; the port owns the function from here on. Throws <see cref="NativeException"/> naming
-    /// the port and the address for a device no driver takes, or one whose driver is not there yet,
-    /// with the function disposed.
+    /// the port and the address for a device no driver takes, with the function disposed.
     /// </summary>
     public static IPort Open(string name, IPciFunction function, int queues, ushort portIndex, bool tso, bool lro, int? mtu)
     {
@@ -39,18 +39,16 @@ internal static class VfioDevices
             throw;
         }
         string where = $"port {name}: vfio on PCI {function.Address} ({vendor:x4}:{device:x4})";
-        foreach ((ushort v, ushort d, string driver, bool available) in Known)
+        foreach ((ushort v, ushort d, string driver) in Known)
         {
             if (v != vendor || d != device)
                 continue;
-            if (!available)
+            return driver switch
             {
-                function.Dispose();
-                throw new NativeException($"{where}: a {driver} device; the {driver} driver is not available yet");
-            }
-            if (driver == "e1000e")
-                return E1000ePort.Open(name, function, queues, portIndex, mtu, tso); // no LRO in the 82574: the stack's own
-            return VirtioNetPort.Open(name, function, queues, portIndex, tso, lro, mtu);
+                "e1000e" => E1000ePort.Open(name, function, queues, portIndex, mtu, tso), // no LRO in the 82574: the stack's own
+                "vmxnet3" => Vmxnet3Port.Open(name, function, queues, portIndex, tso, lro, mtu),
+                _ => VirtioNetPort.Open(name, function, queues, portIndex, tso, lro, mtu),
+            };
         }
         function.Dispose();
         string transitional = vendor == VirtioPciLayout.VendorId && device == 0x1000

@@ -6,8 +6,7 @@ namespace Dataplane.Tests.Drivers.Vfio;
 /// <summary>
 /// What opening a PCI function through VFIO says when it cannot, checked over a sysfs and /dev of
 /// the test's own making (the machine the tests run on has no VFIO): each message names the port
-/// and the address and says what to do. And the driver table's answer for devices whose driver is
-/// not there yet.
+/// and the address and says what to do. And the driver table's answer for a device it does not know.
 /// </summary>
 public sealed class VfioPciFunctionTests : IDisposable
 {
@@ -106,20 +105,6 @@ public sealed class VfioPciFunctionTests : IDisposable
         function.WriteConfig16(PciConfigSpace.Status, 0); // no capability list at all
         Assert.Empty(PciConfigSpace.Capabilities(function));
         function.Dispose();
-    }
-
-    [Theory]
-    [InlineData(0x15ad, 0x07b0, "vmxnet3")]
-    public void A_device_whose_driver_is_not_there_yet_says_so_by_name_and_is_given_back(int vendor, int device, string name)
-    {
-        var function = new FakeVirtioNetDevice();
-        function.WriteConfig16(0, (ushort)vendor);
-        function.WriteConfig16(2, (ushort)device);
-
-        var e = Assert.Throws<NativeException>(() => VfioDevices.Open("p0", function, 1, 0, false, false, null));
-
-        Assert.Equal($"port p0: vfio on PCI 0000:00:03.0 ({vendor:x4}:{device:x4}): a {name} device; the {name} driver is not available yet", e.Message);
-        Assert.True(function.Disposed);
     }
 
     [Fact]

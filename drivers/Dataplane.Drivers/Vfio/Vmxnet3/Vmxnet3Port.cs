@@ -1,0 +1,423 @@
+using Dataplane.Buffers;
+using Dataplane.Native;
+using Dataplane.Ports;
+using Dataplane.Wire;
+
+namespace Dataplane.Drivers.Vfio.Vmxnet3;
+
+/// <summary>
+/// A VMware VMXNET3 (PCI 15ad:07b0) driven through an <see cref="IPciFunction"/>: the <c>vfio</c>
+/// driver's port for it. Opening selects revision 1 and UPT version 1 (VMXNET3_REG_VRRS, _UVRS),
+/// quiesces and resets what the kernel driver left, writes the driver-shared area
+/// (<c>Vmxnet3_DriverShared</c>) and the queue descriptor table into DMA memory, hands the area's
+/// address over (VMXNET3_REG_DSAL, then _DSAH) and activates the device (VMXNET3_CMD_ACTIVATE_DEV),
+/// as the Linux driver's vmxnet3_activate_dev does. Queue pair i is transmit queue i and receive
+/// queue i; MSI-X vector 0 takes device events (link), 1 + i receive queue i, 1 + N + i transmit
+/// queue i (always masked: completions are polled). Stop and dispose quiesce and reset the device
+/// so the kernel driver can take it back. Control side; the data path is <see cref="Vmxnet3Queue"/>.
+/// </summary>
+internal sealed class Vmxnet3Port : IPort
+{
+    /// <summary>Entries of each transmit ring, transmit completion ring and rx ring 1 (a multiple of VMXNET3_RING_SIZE_ALIGN).</summary>
+    public const int RingSize = 256;
+
+    /// <summary>Entries of rx ring 2: the least the alignment allows; it holds no buffers.</summary>
+    public const int Ring2Size = Vmxnet3Layout.RingSizeAlign;
+
+    /// <summary>Entries of each receive completion ring: one per descriptor of both rings.</summary>
+    public const int RxCompletionSize = RingSize + Ring2Size;
+
+    private const int RssConfOffset = 832;          // UPT1_RSSConf (176 bytes) after the 800-byte shared area
+    private const int DescriptorTableOffset = 1024; // then the queue descriptors, VMXNET3_QUEUE_DESC_ALIGN-aligned
+
+    private readonly IPciFunction _function;
+    private readonly IMmioRegion _pt;  // BAR 0
+    private readonly IMmioRegion _vd;  // BAR 1
+    private readonly Vmxnet3Channel[] _channels;
+    private readonly IReadOnlyList<EventFd> _vectors;
+    private readonly DmaRegion _memory;
+    private readonly string _where;
+    private readonly bool _tso;
+    private readonly object _commands = new(); // VMXNET3_REG_CMD is a write then a read: one at a time
+    private bool _promiscuous;
+    private bool _initialized;
+    private bool _disposed;
+
+    private Vmxnet3Port(string name, IPciFunction function, IMmioRegion pt, IMmioRegion vd, int queues, ushort portIndex,
+        bool tso, int mtu, string where)
+    {
+        Name = name;
+        _function = function;
+        _pt = pt;
+        _vd = vd;
+        _where = where;
+        _tso = tso;
+        Mtu = mtu;
+        PortIndex = portIndex;
+        _channels = new Vmxnet3Channel[queues];
+        for (int q = 0; q < queues; q++)
+            _channels[q] = new Vmxnet3Channel();
+        _vectors = function.EnableMsix(1 + 2 * queues);
+        for (int q = 0; q < queues; q++)
+            _channels[q].Interrupt = _vectors[1 + q];
+        _memory = function.Dma.Allocate(RingsOffset(queues) + ChannelBytes * queues);
+    }
+
+    /// <summary>Bytes of one queue pair's rings: transmit, transmit completion, rx ring 1, rx ring 2, receive completion.</summary>
+    private const int ChannelBytes = (3 * RingSize + Ring2Size + RxCompletionSize) * Vmxnet3Layout.DescriptorLength;
+
+    private static int RingsOffset(int queues) =>
+        Align(DescriptorTableOffset + 2 * queues * Vmxnet3Layout.QueueDescLength, Vmxnet3Layout.RingAlign);
+
+    private static int Align(int bytes, int to) => (bytes + to - 1) & ~(to - 1);
+
+    /// <inheritdoc/>
+    public string Name { get; }
+
+    /// <inheritdoc/>
+    public string Driver => "vfio";
+
+    /// <summary>The device model, as ifconfig shows it after the driver: "vmxnet3".</summary>
+    public string Mode => "vmxnet3";
+
+    /// <summary>The PCI function's address.</summary>
+    public string Address => _function.Address;
+
+    /// <summary>The port's number in the config, written into each received frame's metadata.</summary>
+    public ushort PortIndex { get; }
+
+    /// <inheritdoc/>
+    public int QueueCount => _channels.Length;
+
+    /// <summary>The device's MAC, from VMXNET3_REG_MACL and _MACH.</summary>
+    public MacAddress Mac { get; private set; }
+
+    /// <summary>The config's MTU, else 1500; written into misc.mtu.</summary>
+    public int Mtu { get; }
+
+    /// <summary>The driver-shared area, for tests.</summary>
+    internal DmaRegion Shared => _memory.Slice(0, Vmxnet3Layout.SharedLength);
+
+    /// <summary>VMXNET3_CMD_GET_LINK: bit 0 of the answer.</summary>
+    public bool LinkUp => !_disposed && (Command(Vmxnet3Layout.CmdGetLink) & 1) != 0;
+
+    /// <summary>The event vector's eventfd: readable after the device set an event (VMXNET3_ECR_LINK).</summary>
+    public EventFd EventInterrupt => _vectors[0];
+
+    /// <summary>
+    /// The events the device set in the shared area's <c>ecr</c> (VMXNET3_ECR_*), acknowledged by
+    /// writing them back to VMXNET3_REG_ECR, as the Linux driver's vmxnet3_process_events; after
+    /// VMXNET3_ECR_LINK, <see cref="LinkUp"/> has the new state. Control path.
+    /// </summary>
+    public uint TakeEvents()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        uint events = Mmio.Read32(_memory.Span, Vmxnet3Layout.SharedEcr);
+        if (events != 0)
+            _vd.Write32(Vmxnet3Layout.Ecr, events);
+        return events;
+    }
+
+    /// <summary>
+    /// Checksums both ways (UPT1_F_RXCSUM, VMXNET3_OM_CSUM), TSO (VMXNET3_OM_TSO) when <c>tso</c> is
+    /// on, several queues when asked; no LRO, no RSS hash.
+    /// </summary>
+    public PortCapabilities Capabilities
+    {
+        get
+        {
+            PortCapabilities c = PortCapabilities.ReceiveChecksum | PortCapabilities.TransmitChecksum;
+            if (_tso)
+                c |= PortCapabilities.Tso;
+            if (_channels.Length > 1)
+                c |= PortCapabilities.MultiQueue;
+            return c;
+        }
+    }
+
+    /// <inheritdoc/>
+    public QueueCounters Counters(int queue) => Channel(queue).Counters;
+
+    /// <summary>
+    /// Opens port <paramref name="name"/> on <paramref name="function"/> (a vmxnet3, which the port
+    /// owns from here on and disposes on failure) with <paramref name="queues"/> queue pairs.
+    /// <paramref name="lro"/> is not offered (the stack merges in software). Throws
+    /// <see cref="NativeException"/> naming the port and the address when the device cannot be
+    /// driven (no revision 1, activation refused, an MTU out of range), with the device reset.
+    /// </summary>
+    public static Vmxnet3Port Open(string name, IPciFunction function, int queues = 1, ushort portIndex = 0,
+        bool tso = false, bool lro = false, int? mtu = null)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        _ = lro;
+        string where = $"port {name}: vfio vmxnet3 on PCI {function.Address}";
+        Vmxnet3Port? port = null;
+        try
+        {
+            if (queues < 1 || queues > Vmxnet3Layout.MaxTxQueues)
+                throw new NativeException($"{where}: {queues} queues asked for; the device takes 1 to {Vmxnet3Layout.MaxTxQueues} (VMXNET3_MAX_TX_QUEUES)");
+            int size = mtu ?? 1500;
+            if (size < 60 || size > 9000)
+                throw new NativeException($"{where}: MTU {size}; the device takes 60 to 9000 (VMXNET3_MIN_MTU, VMXNET3_MAX_MTU)");
+            IMmioRegion pt = function.Bar(0), vd = function.Bar(1);
+            SelectRevision(vd, where);
+            // Whatever the kernel driver left active stops before we let the device reach memory.
+            vd.Write32(Vmxnet3Layout.Cmd, Vmxnet3Layout.CmdQuiesceDev);
+            vd.Write32(Vmxnet3Layout.Cmd, Vmxnet3Layout.CmdResetDev);
+            function.EnableBusMastering();
+            port = new Vmxnet3Port(name, function, pt, vd, queues, portIndex, tso, size, where);
+            port.Mac = port.ReadMac();
+            port.Initialize();
+            return port;
+        }
+        catch (Exception e)
+        {
+            try
+            {
+                port?.QuiesceAndReset();
+            }
+            catch (NativeException)
+            {
+                // already failing
+            }
+            function.Dispose();
+            if (e is NativeException native && !native.Message.StartsWith(where, StringComparison.Ordinal))
+                throw new NativeException($"{where}: {native.Message}", native);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// VMXNET3_REG_VRRS and _UVRS: each reads the revisions the device has (bit 0: revision 1) and
+    /// takes the one the driver chose. This driver speaks revision 1 and UPT version 1.
+    /// </summary>
+    private static void SelectRevision(IMmioRegion vd, string where)
+    {
+        uint revisions = vd.Read32(Vmxnet3Layout.Vrrs);
+        if ((revisions & 1) == 0)
+            throw new NativeException($"{where}: the device does not offer vmxnet3 revision 1 (VRRS 0x{revisions:x})");
+        vd.Write32(Vmxnet3Layout.Vrrs, 1);
+        uint upt = vd.Read32(Vmxnet3Layout.Uvrs);
+        if ((upt & 1) == 0)
+            throw new NativeException($"{where}: the device does not offer UPT version 1 (UVRS 0x{upt:x})");
+        vd.Write32(Vmxnet3Layout.Uvrs, 1);
+    }
+
+    private MacAddress ReadMac()
+    {
+        uint low = _vd.Read32(Vmxnet3Layout.Macl), high = _vd.Read32(Vmxnet3Layout.Mach);
+        Span<byte> m = [(byte)low, (byte)(low >> 8), (byte)(low >> 16), (byte)(low >> 24), (byte)high, (byte)(high >> 8)];
+        return new MacAddress(m);
+    }
+
+    /// <summary>Writes <paramref name="command"/> to VMXNET3_REG_CMD and reads back its result.</summary>
+    private uint Command(uint command)
+    {
+        lock (_commands)
+        {
+            _vd.Write32(Vmxnet3Layout.Cmd, command);
+            return _vd.Read32(Vmxnet3Layout.Cmd);
+        }
+    }
+
+    /// <summary>
+    /// The driver-shared area, the queue descriptor table and fresh rings, then DSAL, DSAH and
+    /// VMXNET3_CMD_ACTIVATE_DEV, whose result must read 0; every vector masked but the event vector.
+    /// </summary>
+    private void Initialize()
+    {
+        int queues = _channels.Length;
+        Span<byte> s = _memory.Span[..RingsOffset(queues)];
+        s.Clear();
+        Mmio.Write32(s, Vmxnet3Layout.SharedMagic, Vmxnet3Layout.Magic);
+        Mmio.Write32(s, Vmxnet3Layout.SharedSize, Vmxnet3Layout.SharedLength);
+        Mmio.Write32(s, Vmxnet3Layout.DriverVersion, 0x01000000);
+        // Vmxnet3_GOSInfo: gosBits VMXNET3_GOS_BITS_64 (2), gosType VMXNET3_GOS_TYPE_LINUX (1): QEMU
+        // then uses compound receive (head and body buffers), as for every guest but Windows.
+        Mmio.Write32(s, Vmxnet3Layout.DriverGos, 2u | (1u << 2));
+        Mmio.Write32(s, Vmxnet3Layout.DriverRevisionSupport, 1);
+        Mmio.Write32(s, Vmxnet3Layout.DriverUptSupport, 1);
+        Mmio.Write64(s, Vmxnet3Layout.UptFeatures, Vmxnet3Layout.FeatureRxChecksum | (queues > 1 ? Vmxnet3Layout.FeatureRss : 0));
+        Mmio.Write64(s, Vmxnet3Layout.QueueDescPa, _memory.Iova + DescriptorTableOffset);
+        Mmio.Write32(s, Vmxnet3Layout.QueueDescLen, (uint)(2 * queues * Vmxnet3Layout.QueueDescLength));
+        Mmio.Write32(s, Vmxnet3Layout.SharedMtu, (uint)Mtu);
+        Mmio.Write16(s, Vmxnet3Layout.MaxNumRxSg, 1);
+        Mmio.Write8(s, Vmxnet3Layout.NumTxQueues, (byte)queues);
+        Mmio.Write8(s, Vmxnet3Layout.NumRxQueues, (byte)queues);
+        // Vmxnet3_IntrConf: autoMask (the device masks a vector as it raises it: one interrupt per
+        // unmask), vector 0 for events; moderation levels 0 (UPT1_IML_NONE), intrCtrl 0 (enabled).
+        Mmio.Write8(s, Vmxnet3Layout.AutoMask, 1);
+        Mmio.Write8(s, Vmxnet3Layout.NumIntrs, (byte)_vectors.Count);
+        Mmio.Write8(s, Vmxnet3Layout.EventIntrIdx, 0);
+        Mmio.Write32(s, Vmxnet3Layout.RxMode, _promiscuous ? Vmxnet3Layout.RxModePromiscuous : Vmxnet3Layout.RxModeNormal);
+        // rxFilterConf.vfTable: every VLAN ID, 0 (untagged) among them, as the Linux driver without
+        // VLAN filtering: the device filters no tag, the stack decides.
+        s.Slice(Vmxnet3Layout.VfTable, Vmxnet3Layout.VfTableLength).Fill(0xff);
+
+        if (queues > 1)
+            WriteRssConf(s);
+        for (int q = 0; q < queues; q++)
+            SetUpChannel(q);
+
+        Mmio.FullBarrier(); // the area whole before the device is told where it is
+        ulong shared = _memory.Iova;
+        _vd.Write32(Vmxnet3Layout.Dsal, (uint)shared);
+        _vd.Write32(Vmxnet3Layout.Dsah, (uint)(shared >> 32));
+        uint result = Command(Vmxnet3Layout.CmdActivateDev);
+        if (result != 0)
+        {
+            QuiesceAndReset();
+            throw new NativeException($"{_where}: the device refused VMXNET3_CMD_ACTIVATE_DEV (result 0x{result:x})");
+        }
+        // QEMU resets every vector to masked; unmask events, keep the queues masked until idle.
+        _pt.Write32(Vmxnet3Layout.Imr, 0);
+        for (int v = 1; v < _vectors.Count; v++)
+            _pt.Write32(Vmxnet3Layout.Imr + v * Vmxnet3Layout.RegisterStride, 1);
+        _initialized = true;
+    }
+
+    /// <summary>
+    /// UPT1_RSSConf for more than one queue, as the Linux driver's vmxnet3_setup_driver_shared:
+    /// Toeplitz over IPv4/IPv6 addresses and TCP ports, the engine's symmetric key (both directions
+    /// of a flow land on one queue), indTable[i] = i mod queues over VMXNET3_RSS_IND_TABLE_SIZE
+    /// entries; rssConfDesc points at it. QEMU 7.2's model ignores it (one receive queue).
+    /// </summary>
+    private void WriteRssConf(Span<byte> s)
+    {
+        int queues = _channels.Length;
+        Span<byte> rss = s.Slice(RssConfOffset, Vmxnet3Layout.RssConfLength);
+        Mmio.Write16(rss, 0, Vmxnet3Layout.RssHashTypes);
+        Mmio.Write16(rss, 2, Vmxnet3Layout.RssToeplitz);
+        Mmio.Write16(rss, 4, (ushort)Engine.ToeplitzHash.KeyLength);
+        Mmio.Write16(rss, 6, Vmxnet3Layout.RssIndirectionSize);
+        Engine.ToeplitzHash.SymmetricKey.CopyTo(rss.Slice(Vmxnet3Layout.RssKey, Engine.ToeplitzHash.KeyLength));
+        for (int i = 0; i < Vmxnet3Layout.RssIndirectionSize; i++)
+            rss[Vmxnet3Layout.RssIndirection + i] = (byte)(i % queues);
+        Mmio.Write32(s, Vmxnet3Layout.RssConfDesc, 1);                          // confVer
+        Mmio.Write32(s, Vmxnet3Layout.RssConfDesc + 4, Vmxnet3Layout.RssConfLength); // confLen
+        Mmio.Write64(s, Vmxnet3Layout.RssConfDesc + 8, _memory.Iova + RssConfOffset); // confPA
+    }
+
+    /// <summary>Queue pair <paramref name="q"/>: its Vmxnet3_TxQueueDesc and Vmxnet3_RxQueueDesc, and its rings.</summary>
+    private void SetUpChannel(int q)
+    {
+        int queues = _channels.Length;
+        int d = 16;
+        int ringBytes = RingSize * d, ring2Bytes = Ring2Size * d, rxCompBytes = RxCompletionSize * d;
+        int at = RingsOffset(queues) + q * ChannelBytes;
+        DmaRegion tx = _memory.Slice(at, ringBytes);
+        DmaRegion txComp = _memory.Slice(at + ringBytes, ringBytes);
+        DmaRegion rx1 = _memory.Slice(at + 2 * ringBytes, ringBytes);
+        DmaRegion rx2 = _memory.Slice(at + 3 * ringBytes, ring2Bytes);
+        DmaRegion rxComp = _memory.Slice(at + 3 * ringBytes + ring2Bytes, rxCompBytes);
+        rx2.Span.Clear(); // gen 0 everywhere: no descriptor of ring 2 is ever the device's
+
+        Span<byte> t = _memory.Span.Slice(DescriptorTableOffset + q * Vmxnet3Layout.QueueDescLength, Vmxnet3Layout.QueueDescLength);
+        Mmio.Write64(t, Vmxnet3Layout.TxRingBase, tx.Iova);
+        Mmio.Write64(t, Vmxnet3Layout.TxCompRingBase, txComp.Iova);
+        Mmio.Write32(t, Vmxnet3Layout.TxRingSize, RingSize);
+        Mmio.Write32(t, Vmxnet3Layout.TxCompRingSize, RingSize);
+        Mmio.Write8(t, Vmxnet3Layout.TxIntrIdx, (byte)(1 + queues + q));
+
+        int rxAt = DescriptorTableOffset + (queues + q) * Vmxnet3Layout.QueueDescLength;
+        DmaRegion rxDesc = _memory.Slice(rxAt, Vmxnet3Layout.QueueDescLength);
+        Span<byte> r = rxDesc.Span;
+        Mmio.Write64(r, Vmxnet3Layout.RxRingBase, rx1.Iova);
+        Mmio.Write64(r, Vmxnet3Layout.RxRingBase + 8, rx2.Iova);
+        Mmio.Write64(r, Vmxnet3Layout.RxCompRingBase, rxComp.Iova);
+        Mmio.Write32(r, Vmxnet3Layout.RxRingSize, RingSize);
+        Mmio.Write32(r, Vmxnet3Layout.RxRingSize + 4, Ring2Size);
+        Mmio.Write32(r, Vmxnet3Layout.RxCompRingSize, RxCompletionSize);
+        Mmio.Write8(r, Vmxnet3Layout.RxIntrIdx, (byte)(1 + q));
+
+        Vmxnet3Channel channel = _channels[q];
+        channel.Transmitter = new Vmxnet3Transmitter(tx, txComp, RingSize, _pt, q, channel.Counters, _tso);
+        channel.Receiver = new Vmxnet3Receiver(rx1, RingSize, rxComp, RxCompletionSize, rxDesc, _pt, q, 1 + q,
+            channel.Interrupt, channel.Counters, PortIndex);
+    }
+
+    /// <summary>The data path of queue <paramref name="queue"/>, receiving into and releasing to <paramref name="cache"/>. Maps the cache's pool for the device (once per pool).</summary>
+    public Vmxnet3Queue Queue(int queue, BufferCache cache)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        Vmxnet3Channel channel = Channel(queue);
+        int room = Math.Min(cache.Pool.BufferSize - cache.Pool.Headroom, Vmxnet3Layout.MaxRxBuffer);
+        if (room < Mtu + 18)
+            throw new NativeException($"{_where}: a pool buffer takes {room} bytes of frame; MTU {Mtu} needs {Mtu + 18} (one buffer a frame: maxNumRxSG 1)");
+        _function.Dma.MapPool(cache.Pool);
+        channel.Cache = cache;
+        return new Vmxnet3Queue(channel, cache);
+    }
+
+    /// <summary>Fills every rx ring 1 from its worker's cache and starts the queues; after a <see cref="Stop"/>, activates the device again first.</summary>
+    public void Start()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_initialized)
+            Initialize();
+        foreach (Vmxnet3Channel channel in _channels)
+        {
+            if (channel.Cache is { } cache)
+                channel.Receiver.Refill(cache);
+            channel.Started = true;
+        }
+    }
+
+    /// <summary>Stops the queues, quiesces and resets the device (it no longer touches the rings), and takes every buffer back. With the workers stopped.</summary>
+    public void Stop()
+    {
+        if (!_initialized || _disposed)
+            return;
+        foreach (Vmxnet3Channel channel in _channels)
+            channel.Started = false;
+        QuiesceAndReset();
+        _initialized = false;
+        foreach (Vmxnet3Channel channel in _channels)
+        {
+            if (channel.Cache is not { } cache)
+                continue;
+            channel.Receiver.ReleaseAll(cache);
+            channel.Transmitter.ReleaseAll(cache);
+        }
+    }
+
+    /// <summary>VMXNET3_CMD_QUIESCE_DEV then VMXNET3_CMD_RESET_DEV, as the Linux driver's vmxnet3_quiesce_dev and vmxnet3_reset_dev.</summary>
+    private void QuiesceAndReset()
+    {
+        Command(Vmxnet3Layout.CmdQuiesceDev);
+        Command(Vmxnet3Layout.CmdResetDev);
+    }
+
+    /// <summary>rxFilterConf.rxMode VMXNET3_RXM_PROMISC, or unicast, broadcast and every multicast; VMXNET3_CMD_UPDATE_RX_MODE.</summary>
+    public void SetPromiscuous(bool on)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _promiscuous = on;
+        Mmio.Write32(_memory.Span, Vmxnet3Layout.RxMode, on ? Vmxnet3Layout.RxModePromiscuous : Vmxnet3Layout.RxModeNormal);
+        if (_initialized)
+            Command(Vmxnet3Layout.CmdUpdateRxMode);
+    }
+
+    /// <summary>Stops the port and gives the PCI function back (MSI-X off, DMA unmapped, descriptors closed).</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        try
+        {
+            Stop();
+        }
+        catch (NativeException)
+        {
+            // the function is given back anyway
+        }
+        _disposed = true;
+        _function.Dispose();
+    }
+
+    private Vmxnet3Channel Channel(int queue)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)queue, (uint)_channels.Length, nameof(queue));
+        return _channels[queue];
+    }
+}

@@ -1,0 +1,70 @@
+using Dataplane.Buffers;
+using Dataplane.Native;
+using Dataplane.Ports;
+
+namespace Dataplane.Drivers.Vfio.Vmxnet3;
+
+/// <summary>
+/// Transmit queue i and receive queue i of a <see cref="Vmxnet3Port"/>, with the receive queue's
+/// MSI-X eventfd. The port owns it and sets its rings up again after a reset; the worker of the
+/// queue drives it through a <see cref="Vmxnet3Queue"/>.
+/// </summary>
+internal sealed class Vmxnet3Channel
+{
+    /// <summary>The queue's counters, written by its worker.</summary>
+    public QueueCounters Counters { get; } = new();
+
+    /// <summary>The receive side; replaced when the device is activated again.</summary>
+    public Vmxnet3Receiver Receiver { get; set; } = null!;
+
+    /// <summary>The transmit side; replaced with the receive side.</summary>
+    public Vmxnet3Transmitter Transmitter { get; set; } = null!;
+
+    /// <summary>The receive queue's MSI-X eventfd: readable when the device completed a frame with the vector unmasked.</summary>
+    public EventFd Interrupt { get; set; } = null!;
+
+    /// <summary>The worker's cache, bound by <see cref="Vmxnet3Port.Queue"/>.</summary>
+    public BufferCache? Cache { get; set; }
+
+    /// <summary>Set by the port between Start and Stop; bursts do nothing outside.</summary>
+    public volatile bool Started;
+}
+
+/// <summary>
+/// The data path of one queue pair of a <see cref="Vmxnet3Port"/>, for the worker that owns it: a
+/// struct, so the engine's loop is compiled for it and nothing is dispatched per packet.
+/// </summary>
+/// <remarks>
+/// Receive facts: the checksum state comes from each frame's completion (cnc, ipc, tuc), so
+/// PerFrame; no RSS hash is taken (QEMU's model has no RSS) and no LRO is asked for (UPT1_F_LRO
+/// off), so the engine hashes every frame and no frame is a super-frame.
+/// </remarks>
+[PacketPath("vmxnet3", Checksum = OffloadReport.PerFrame, RssHash = OffloadReport.Never, Lro = OffloadReport.Never)]
+internal readonly struct Vmxnet3Queue : IQueuePair
+{
+    private readonly Vmxnet3Channel _channel;
+    private readonly BufferCache _cache;
+
+    internal Vmxnet3Queue(Vmxnet3Channel channel, BufferCache cache)
+    {
+        _channel = channel;
+        _cache = cache;
+    }
+
+    /// <summary>The receive queue's MSI-X eventfd, for the worker's sleep: the vector is unmasked by a receive that finds nothing.</summary>
+    public FileDescriptor? ReadinessDescriptor => _channel.Interrupt.Descriptor;
+
+    /// <inheritdoc/>
+    public int Receive(Span<PacketBuffer> burst)
+    {
+        if (!_channel.Started)
+            return 0;
+        // Completed frames go back to the cache here too, so a worker that stopped sending frees them.
+        _channel.Transmitter.Reclaim(_cache);
+        return _channel.Receiver.Receive(burst, _cache);
+    }
+
+    /// <inheritdoc/>
+    public int Transmit(ReadOnlySpan<PacketBuffer> burst) =>
+        _channel.Started ? _channel.Transmitter.Transmit(burst, _cache) : 0;
+}

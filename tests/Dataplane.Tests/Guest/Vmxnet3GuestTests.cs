@@ -1,0 +1,186 @@
+using System.Text.RegularExpressions;
+using Dataplane.Labs.Guest;
+using Xunit.Abstractions;
+
+namespace Dataplane.Tests.Guest;
+
+/// <summary>
+/// The dataplane in the QEMU guest drives a vmxnet3 through VFIO (issue 16): QEMU's vmxnet3 at
+/// 0000:00:04.0 on vfio-pci, its tap in a host namespace, and a Linux peer there pinging the
+/// dataplane's addresses over IPv4 and IPv6 and sending it UDP and TCP to echo. After SIGTERM the device
+/// goes back to the vmxnet3 kernel driver. Then iperf3 forwarded between two vmxnet3s with two
+/// queues each. One boot a test, in the CPU-heavy collection.
+/// </summary>
+[Collection(CpuHeavyCollection.Name)]
+public sealed class Vmxnet3GuestTests(ITestOutputHelper output)
+{
+    private const string Bdf = "0000:00:04.0";
+    private const string Peer4 = "10.199.4.1", Dataplane4 = "10.199.4.2";
+    private const string Peer6 = "fd99:4::1", Dataplane6 = "fd99:4::2";
+
+    [SkippableFact]
+    public void The_dataplane_in_the_guest_answers_ping_and_echoes_udp_and_tcp_through_a_vmxnet3_it_drives_by_vfio()
+    {
+        string? why = QemuGuestBoot.CannotRunBecause();
+        Skip.If(why is not null, why);
+        using var lab = new LinuxLab();
+        string ns = lab.Namespace();
+        var options = new QemuGuestOptions
+        {
+            Nics = [new("vmxnet3", 4, ns)],
+            Vfio = [Bdf],
+            Files = new Dictionary<string, string>
+            {
+                ["/etc/dataplane.conf"] = $"""
+                    port n0 driver vfio pci {Bdf}
+                    inet  n0 {Dataplane4}/24
+                    inet6 n0 {Dataplane6}/64
+                    set cores 0
+                    app echo udp listen {Dataplane4}:7
+                    app echo tcp listen {Dataplane4}:7
+
+                    """,
+            },
+            Run = $"""
+                dataplane run -c /etc/dataplane.conf -s /tmp/ctl.sock > /tmp/dataplane.log 2>&1 & pid=$!
+                i=0
+                while ! grep -q 'running:' /tmp/dataplane.log && kill -0 $pid 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+                cat /tmp/dataplane.log
+                echo "GUEST started"
+                read -t 100 word
+                dataplane ctl -s /tmp/ctl.sock ifconfig
+                dataplane ctl -s /tmp/ctl.sock netstat -s | grep -v ' 0$' | head -60
+                kill -TERM $pid; wait $pid; echo "GUEST dataplane exit $?"
+                tail -3 /tmp/dataplane.log
+                guest-bind {Bdf} kernel
+                echo "GUEST rebound $(basename "$(readlink /sys/bus/pci/devices/{Bdf}/driver)")"
+
+                """,
+        };
+        using QemuGuest guest = QemuGuest.Boot(lab, options);
+        try
+        {
+            lab.Address(ns, guest.Taps[0], $"{Peer4}/24", $"{Peer6}/64");
+            guest.Expect("GUEST started");
+            Assert.Contains("dataplane: running:", guest.Console, StringComparison.Ordinal);
+
+            // The first requests wait for the neighbour resolution both ways: ping until one answers (bounded), then count.
+            (int first, string firstOut) = LinuxLab.Execute("ip", "netns", "exec", ns, "ping", "-n", "-c", "1", "-w", "60", Dataplane4);
+            Assert.True(first == 0, $"no answer to a first ping within 60 s:\n{firstOut}");
+            (int ping4, string out4) = LinuxLab.Execute("ip", "netns", "exec", ns, "ping", "-n", "-q", "-c", "20", "-i", "0.05", "-w", "60", Dataplane4);
+            output.WriteLine(out4);
+            Assert.True(ping4 == 0, $"IPv4 ping through the vmxnet3 failed:\n{out4}");
+            Assert.Contains(" 0% packet loss", out4, StringComparison.Ordinal);
+
+            (int ping6, string out6) = LinuxLab.Execute("ip", "netns", "exec", ns, "ping", "-6", "-n", "-c", "5", "-i", "0.2", "-w", "60", Dataplane6);
+            output.WriteLine(out6);
+            Assert.True(ping6 == 0, $"IPv6 ping through the vmxnet3 failed:\n{out6}");
+
+            // A datagram of 1,400 bytes comes back whole (the echo app).
+            string payload = new('x', 1400);
+            (int echo, string echoed) = LinuxLab.Execute("ip", "netns", "exec", ns, "sh", "-c",
+                $"printf '%s' '{payload}' | socat -t 5 - UDP4:{Dataplane4}:7");
+            Assert.True(echo == 0 && echoed.Contains(payload, StringComparison.Ordinal), $"no echo of 1,400 bytes (socat exit {echo}): {echoed.Length} bytes back");
+
+            // Two megabytes through the TCP echo: the dataplane's TCP sends back what it takes, as
+            // super-segments the device cuts (VMXNET3_OM_TSO) when it has them queued.
+            (int tcp, string counted) = LinuxLab.Execute("ip", "netns", "exec", ns, "sh", "-c",
+                $"head -c 2000000 /dev/zero | timeout 60 socat -t 20 - TCP4:{Dataplane4}:7 | wc -c");
+            Assert.True(tcp == 0 && counted.Trim() == "2000000", $"2,000,000 bytes through the TCP echo came back as {counted.Trim()} (exit {tcp})");
+        }
+        finally
+        {
+            guest.SendLine("stop");
+            guest.WaitForPowerOff();
+            output.WriteLine(guest.Console);
+        }
+        Assert.Matches(@"driver vfio \(vmxnet3\)", guest.Console);
+        Assert.Contains("GUEST dataplane exit 0", guest.Console, StringComparison.Ordinal);
+        Assert.Matches(@"GUEST rebound vmxnet3\b", guest.Console);
+    }
+
+    [SkippableFact]
+    public void The_dataplane_in_the_guest_forwards_iperf3_between_two_vmxnet3s_with_two_queues_each_all_received_on_queue_0()
+    {
+        string? why = QemuGuestBoot.CannotRunBecause() ?? LinuxLab.Missing("iperf3");
+        Skip.If(why is not null, why);
+        using var lab = new LinuxLab();
+        string left = lab.Namespace("left"), right = lab.Namespace("right");
+        var options = new QemuGuestOptions
+        {
+            Nics = [new("vmxnet3", 4, left), new("vmxnet3", 6, right)],
+            Vfio = ["0000:00:04.0", "0000:00:06.0"],
+            Files = new Dictionary<string, string>
+            {
+                ["/etc/dataplane.conf"] = """
+                    port a driver vfio pci 0000:00:04.0 queues 2
+                    port b driver vfio pci 0000:00:06.0 queues 2
+                    inet  a 10.199.6.1/24
+                    inet6 a fd99:6::1/64
+                    inet  b 10.199.7.1/24
+                    inet6 b fd99:7::1/64
+                    set forwarding on
+                    set cores 0-1
+
+                    """,
+            },
+            Run = """
+                dataplane run -c /etc/dataplane.conf -s /tmp/ctl.sock > /tmp/dataplane.log 2>&1 & pid=$!
+                i=0
+                while ! grep -q 'running:' /tmp/dataplane.log && kill -0 $pid 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+                cat /tmp/dataplane.log
+                echo "GUEST started"
+                read -t 200 word
+                dataplane ctl -s /tmp/ctl.sock ifconfig
+                echo "GUEST ifconfig end"
+                kill -TERM $pid; wait $pid; echo "GUEST dataplane exit $?"
+
+                """,
+            Timeout = TimeSpan.FromSeconds(240),
+        };
+        using QemuGuest guest = QemuGuest.Boot(lab, options);
+        string server = lab.File("iperf3-server.txt");
+        try
+        {
+            lab.Address(left, guest.Taps[0], "10.199.6.2/24", "fd99:6::2/64");
+            lab.Address(right, guest.Taps[1], "10.199.7.2/24", "fd99:7::2/64");
+            lab.Route(left, "10.199.7.0/24", "10.199.6.1");
+            lab.Route(left, "fd99:7::/64", "fd99:6::1");
+            lab.Route(right, "10.199.6.0/24", "10.199.7.1");
+            lab.Route(right, "fd99:6::/64", "fd99:7::1");
+            guest.Expect("GUEST started");
+            (int first, string firstOut) = LinuxLab.Execute("ip", "netns", "exec", left, "ping", "-n", "-c", "1", "-w", "60", "10.199.7.2");
+            Assert.True(first == 0, $"no ping through the guest within 60 s:\n{firstOut}");
+            (int first6, string firstOut6) = LinuxLab.Execute("ip", "netns", "exec", left, "ping", "-6", "-n", "-c", "1", "-w", "60", "fd99:7::2");
+            Assert.True(first6 == 0, $"no IPv6 ping through the guest within 60 s:\n{firstOut6}");
+
+            foreach (string destination in (string[])["10.199.7.2", "fd99:7::2"])
+            {
+                using var log = new StreamWriter(server, append: true) { AutoFlush = true };
+                using LabProcess iperf = lab.Start(right, "iperf3", ["-s", "-1", "-p", "5201"], TextWriter.Synchronized(log), ownSession: true);
+                Assert.True(LinuxLab.Until(() => LinuxLab.Execute("ip", "netns", "exec", right, "ss", "-Hlnt", "sport = :5201").Output.Trim().Length > 0,
+                    TimeSpan.FromSeconds(30)), "iperf3 -s did not listen");
+                (int exit, string said) = LinuxLab.Execute("ip", "netns", "exec", left, "iperf3", "-c", destination, "-P", "4", "-t", "3", "--connect-timeout", "30000");
+                output.WriteLine(said);
+                Assert.True(exit == 0, $"iperf3 -P 4 to {destination} through the guest failed:\n{said}");
+                Assert.Matches(@"\[SUM\].*receiver", said);
+                iperf.StopAsync(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+            }
+        }
+        finally
+        {
+            guest.SendLine("stop");
+            guest.WaitForPowerOff();
+            output.WriteLine(guest.Console);
+        }
+        // QEMU 7.2's vmxnet3 receives on queue 0 only (hw/net/vmxnet3.c: RXQ_IDX 0, no RSS) and
+        // takes one tap queue, so every frame comes in on queue 0; both transmit queues may send.
+        string ifconfig = guest.Console[guest.Console.IndexOf("GUEST started", StringComparison.Ordinal)..];
+        MatchCollection queues = Regex.Matches(ifconfig, @"queue (\d): rx (\d+) packets .* errors (\d+)");
+        Assert.True(queues.Count >= 4, $"no per-queue counters in ifconfig:\n{ifconfig}");
+        Assert.True(long.Parse(queues[0].Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) > 100_000, $"port a's queue 0 took few frames:\n{ifconfig}");
+        Assert.All(queues.Take(4), q => Assert.Equal("0", q.Groups[3].Value));
+        Assert.Matches(@"driver vfio \(vmxnet3\) queues 2", ifconfig);
+        Assert.Contains("GUEST dataplane exit 0", guest.Console, StringComparison.Ordinal);
+    }
+}
