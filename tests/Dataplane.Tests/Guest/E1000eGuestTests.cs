@@ -40,22 +40,7 @@ public sealed class E1000eGuestTests(ITestOutputHelper output)
 
                     """,
             },
-            Run = $"""
-                dataplane run -c /etc/dataplane.conf -s /tmp/ctl.sock > /tmp/dataplane.log 2>&1 & pid=$!
-                i=0
-                while ! grep -q 'running:' /tmp/dataplane.log && kill -0 $pid 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-                cat /tmp/dataplane.log
-                echo "GUEST started"
-                read -t 100 word
-                dataplane ctl -s /tmp/ctl.sock ifconfig
-                dataplane ctl -s /tmp/ctl.sock netstat -s | grep -v ' 0$' | head -40
-                grep 'vfio-msix' /proc/interrupts
-                kill -TERM $pid; wait $pid; echo "GUEST dataplane exit $?"
-                tail -3 /tmp/dataplane.log
-                guest-bind {Bdf} kernel
-                echo "GUEST rebound $(basename "$(readlink /sys/bus/pci/devices/{Bdf}/driver)")"
-
-                """,
+            Run = GuestDataplane.Script([Bdf], alsoPrint: "grep 'vfio-msix' /proc/interrupts"),
         };
         using QemuGuest guest = QemuGuest.Boot(lab, options);
         try
@@ -89,9 +74,7 @@ public sealed class E1000eGuestTests(ITestOutputHelper output)
         }
         finally
         {
-            guest.SendLine("stop");
-            guest.WaitForPowerOff();
-            output.WriteLine(guest.Console);
+            GuestDataplane.Stop(guest, output);
         }
         Assert.Matches(@"driver vfio \(e1000e", guest.Console);
         // The receive queue's vector fired: an idle worker slept on its eventfd and was woken by the device.
@@ -127,20 +110,7 @@ public sealed class E1000eGuestTests(ITestOutputHelper output)
 
                     """,
             },
-            Run = """
-                dataplane run -c /etc/dataplane.conf -s /tmp/ctl.sock > /tmp/dataplane.log 2>&1 & pid=$!
-                i=0
-                while ! grep -q 'running:' /tmp/dataplane.log && kill -0 $pid 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-                cat /tmp/dataplane.log
-                echo "GUEST started"
-                read -t 200 word
-                dataplane ctl -s /tmp/ctl.sock ifconfig
-                echo "GUEST ifconfig end"
-                kill -TERM $pid; wait $pid; echo "GUEST dataplane exit $?"
-                guest-bind 0000:00:03.0 kernel
-                guest-bind 0000:00:07.0 kernel
-
-                """,
+            Run = GuestDataplane.Script(["0000:00:03.0", "0000:00:07.0"], seconds: 200),
             Timeout = TimeSpan.FromSeconds(240),
         };
         using QemuGuest guest = QemuGuest.Boot(lab, options);
@@ -174,9 +144,7 @@ public sealed class E1000eGuestTests(ITestOutputHelper output)
         }
         finally
         {
-            guest.SendLine("stop");
-            guest.WaitForPowerOff();
-            output.WriteLine(guest.Console);
+            GuestDataplane.Stop(guest, output);
         }
         Assert.Matches(@"driver vfio \(e1000e", guest.Console);
         Assert.Contains("GUEST dataplane exit 0", guest.Console, StringComparison.Ordinal);

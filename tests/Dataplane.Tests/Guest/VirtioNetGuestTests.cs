@@ -40,21 +40,7 @@ public sealed class VirtioNetGuestTests(ITestOutputHelper output)
 
                     """,
             },
-            Run = $"""
-                dataplane run -c /etc/dataplane.conf -s /tmp/ctl.sock > /tmp/dataplane.log 2>&1 & pid=$!
-                i=0
-                while ! grep -q 'running:' /tmp/dataplane.log && kill -0 $pid 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-                cat /tmp/dataplane.log
-                echo "GUEST started"
-                read -t 100 word
-                dataplane ctl -s /tmp/ctl.sock ifconfig
-                dataplane ctl -s /tmp/ctl.sock netstat -s | grep -v ' 0$' | head -40
-                kill -TERM $pid; wait $pid; echo "GUEST dataplane exit $?"
-                tail -3 /tmp/dataplane.log
-                guest-bind {Bdf} kernel
-                echo "GUEST rebound $(basename "$(readlink /sys/bus/pci/devices/{Bdf}/driver)")"
-
-                """,
+            Run = GuestDataplane.Script([Bdf]),
         };
         using QemuGuest guest = QemuGuest.Boot(lab, options);
         try
@@ -93,7 +79,7 @@ public sealed class VirtioNetGuestTests(ITestOutputHelper output)
         }
         finally
         {
-            Stop(guest);
+            GuestDataplane.Stop(guest, output);
         }
         Assert.Matches(@"driver vfio \(virtio-net", guest.Console);
         Assert.Contains("GUEST dataplane exit 0", guest.Console, StringComparison.Ordinal);
@@ -125,18 +111,7 @@ public sealed class VirtioNetGuestTests(ITestOutputHelper output)
 
                     """,
             },
-            Run = """
-                dataplane run -c /etc/dataplane.conf -s /tmp/ctl.sock > /tmp/dataplane.log 2>&1 & pid=$!
-                i=0
-                while ! grep -q 'running:' /tmp/dataplane.log && kill -0 $pid 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-                cat /tmp/dataplane.log
-                echo "GUEST started"
-                read -t 200 word
-                dataplane ctl -s /tmp/ctl.sock ifconfig
-                echo "GUEST ifconfig end"
-                kill -TERM $pid; wait $pid; echo "GUEST dataplane exit $?"
-
-                """,
+            Run = GuestDataplane.Script([], seconds: 200),
             Timeout = TimeSpan.FromSeconds(240),
         };
         using QemuGuest guest = QemuGuest.Boot(lab, options);
@@ -170,7 +145,7 @@ public sealed class VirtioNetGuestTests(ITestOutputHelper output)
         }
         finally
         {
-            Stop(guest);
+            GuestDataplane.Stop(guest, output);
         }
         // Both queues of the left port carried a share of the 16 streams (not a stray ARP or ping;
         // all 16 on one queue by the tap's hash: 1 in 32,768): worker i drains queue i.
@@ -179,20 +154,5 @@ public sealed class VirtioNetGuestTests(ITestOutputHelper output)
         Assert.True(received.Length == 2, $"no per-queue counters in ifconfig:\n{ifconfig}");
         Assert.All(received, r => Assert.True(r >= received.Sum() / 20, $"port a's queues received {string.Join(" and ", received)} frames: one carried under a twentieth:\n{ifconfig}"));
         Assert.Contains("GUEST dataplane exit 0", guest.Console, StringComparison.Ordinal);
-    }
-
-    /// <summary>Tells the guest's script to stop and waits for it to power off; a failure here is only said, so that it does not hide the test's own.</summary>
-    private void Stop(QemuGuest guest)
-    {
-        try
-        {
-            guest.SendLine("stop");
-            guest.WaitForPowerOff();
-        }
-        catch (Exception e) when (e is TimeoutException or IOException or InvalidOperationException)
-        {
-            output.WriteLine($"stopping the guest: {e.Message}");
-        }
-        output.WriteLine(guest.Console);
     }
 }

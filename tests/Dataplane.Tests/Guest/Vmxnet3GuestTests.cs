@@ -41,21 +41,7 @@ public sealed class Vmxnet3GuestTests(ITestOutputHelper output)
 
                     """,
             },
-            Run = $"""
-                dataplane run -c /etc/dataplane.conf -s /tmp/ctl.sock > /tmp/dataplane.log 2>&1 & pid=$!
-                i=0
-                while ! grep -q 'running:' /tmp/dataplane.log && kill -0 $pid 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-                cat /tmp/dataplane.log
-                echo "GUEST started"
-                read -t 100 word
-                dataplane ctl -s /tmp/ctl.sock ifconfig
-                dataplane ctl -s /tmp/ctl.sock netstat -s | grep -v ' 0$' | head -60
-                kill -TERM $pid; wait $pid; echo "GUEST dataplane exit $?"
-                tail -3 /tmp/dataplane.log
-                guest-bind {Bdf} kernel
-                echo "GUEST rebound $(basename "$(readlink /sys/bus/pci/devices/{Bdf}/driver)")"
-
-                """,
+            Run = GuestDataplane.Script([Bdf]),
         };
         using QemuGuest guest = QemuGuest.Boot(lab, options);
         try
@@ -90,9 +76,7 @@ public sealed class Vmxnet3GuestTests(ITestOutputHelper output)
         }
         finally
         {
-            guest.SendLine("stop");
-            guest.WaitForPowerOff();
-            output.WriteLine(guest.Console);
+            GuestDataplane.Stop(guest, output);
         }
         Assert.Matches(@"driver vfio \(vmxnet3\)", guest.Console);
         Assert.Contains("GUEST dataplane exit 0", guest.Console, StringComparison.Ordinal);
@@ -124,18 +108,7 @@ public sealed class Vmxnet3GuestTests(ITestOutputHelper output)
 
                     """,
             },
-            Run = """
-                dataplane run -c /etc/dataplane.conf -s /tmp/ctl.sock > /tmp/dataplane.log 2>&1 & pid=$!
-                i=0
-                while ! grep -q 'running:' /tmp/dataplane.log && kill -0 $pid 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-                cat /tmp/dataplane.log
-                echo "GUEST started"
-                read -t 200 word
-                dataplane ctl -s /tmp/ctl.sock ifconfig
-                echo "GUEST ifconfig end"
-                kill -TERM $pid; wait $pid; echo "GUEST dataplane exit $?"
-
-                """,
+            Run = GuestDataplane.Script([], seconds: 200),
             Timeout = TimeSpan.FromSeconds(240),
         };
         using QemuGuest guest = QemuGuest.Boot(lab, options);
@@ -169,9 +142,7 @@ public sealed class Vmxnet3GuestTests(ITestOutputHelper output)
         }
         finally
         {
-            guest.SendLine("stop");
-            guest.WaitForPowerOff();
-            output.WriteLine(guest.Console);
+            GuestDataplane.Stop(guest, output);
         }
         // QEMU 7.2's vmxnet3 receives on queue 0 only (hw/net/vmxnet3.c: RXQ_IDX 0, no RSS) and
         // takes one tap queue, so every frame comes in on queue 0; both transmit queues may send.
