@@ -38,30 +38,11 @@ public sealed class Vmxnet3PortTests : IDisposable
         return (device, port, queue);
     }
 
-    private static byte[] Frame(int length, int sequence)
-    {
-        byte[] frame = new byte[length];
-        for (int i = 0; i < length; i++)
-            frame[i] = (byte)(i * 7 + sequence);
-        frame[12] = 0x88; // the local experimental EtherType 0x88b5
-        frame[13] = 0xb5;
-        BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(14), sequence);
-        return frame;
-    }
+    private static byte[] Frame(int length, int sequence) => DriverFrames.Frame(length, sequence);
 
-    private PacketBuffer Buffer(byte[] frame)
-    {
-        Assert.True(FrameChain.TryAllocate(_cache, frame.Length, out PacketBuffer head));
-        FrameChain.Write(_pool, head, 0, frame);
-        return head;
-    }
+    private PacketBuffer Buffer(byte[] frame) => DriverFrames.Buffer(_cache, frame);
 
-    private byte[] Bytes(PacketBuffer head)
-    {
-        byte[] bytes = new byte[_pool.Metadata(head).PacketLength];
-        FrameChain.Read(_pool, head, 0, bytes);
-        return bytes;
-    }
+    private byte[] Bytes(PacketBuffer head) => DriverFrames.Bytes(_pool, head);
 
     [Fact]
     public void Opening_selects_revision_1_writes_the_shared_area_and_activates_the_device()
