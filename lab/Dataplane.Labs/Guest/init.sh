@@ -29,8 +29,18 @@ GUEST_VFIO=
 while read -r m; do
     if insmod "/lib/modules/$m.ko"; then say "insmod $m ok"; else say "insmod $m failed"; fi
 done </etc/guest/modules
-# Let udev-less device probing settle: the NIC drivers bind as their modules load.
-sleep 0.2
+# The NIC drivers bind as their modules load (no udev): wait until every network function has
+# its driver (and a virtio one its net device), 5 s at most, rather than a fixed pause.
+unbound() {
+    n=0
+    for d in /sys/bus/pci/devices/*; do
+        case "$(cat "$d/class")" in 0x02*) ;; *) continue ;; esac
+        if [ ! -e "$d/driver" ] || [ "$(count "$d"/net/* "$d"/virtio*/net/*)" -eq 0 ]; then n=$((n + 1)); fi
+    done
+    echo $n
+}
+i=0
+while [ "$(unbound)" -gt 0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 
 dmesg | grep -E 'DMAR|IOMMU|iommu: ' | grep -v 'Adding to iommu group' | sed 's/^/GUEST dmesg /'
 if [ "$(count /sys/class/iommu/*)" -gt 0 ]; then
