@@ -10,8 +10,12 @@ namespace Dataplane.Buffers;
 /// </summary>
 internal sealed class BufferPool
 {
-    /// <summary>Bytes reserved in front of the data for headers prepended on the way out.</summary>
-    public const int DefaultHeadroom = 128;
+    /// <summary>
+    /// Bytes reserved in front of the data for headers prepended on the way out: XDP's 256
+    /// (XDP_PACKET_HEADROOM), so that an AF_XDP UMEM over the pool puts a received frame where a
+    /// fresh buffer's data starts.
+    /// </summary>
+    public const int DefaultHeadroom = 256;
 
     /// <summary>Data bytes of a buffer: a standard frame with its virtio-net header.</summary>
     public const int DefaultDataRoom = 2048;

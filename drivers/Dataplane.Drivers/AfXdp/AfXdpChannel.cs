@@ -1,3 +1,4 @@
+using Dataplane.Buffers;
 using Dataplane.Native;
 using Dataplane.Ports;
 
@@ -5,75 +6,62 @@ namespace Dataplane.Drivers.AfXdp;
 
 /// <summary>
 /// One queue of an <see cref="AfXdpPort"/>: an AF_XDP socket bound to queue <c>q</c> of the
-/// interface, over a UMEM of its own, with its four rings (the kernel's
-/// Documentation/networking/af_xdp.rst). The port owns it; the worker of the queue drives it
-/// through an <see cref="AfXdpQueue"/>.
+/// interface, with its four rings (the kernel's Documentation/networking/af_xdp.rst), over the
+/// dataplane's buffer pool as its UMEM (<see cref="AfXdpUmem"/>). The port owns it; the worker of
+/// the queue drives it through an <see cref="AfXdpQueue"/>. The socket is made when the engine
+/// hands the queue its worker's cache (<see cref="Bind"/>): the pool is the UMEM, and the pool is
+/// made after the ports are opened.
 /// </summary>
 /// <remarks>
 /// <para>
-/// UMEM layout: <see cref="ChunkCount"/> chunks of <see cref="ChunkSize"/> bytes; the first
-/// <see cref="RingSize"/> are receive chunks, which only ever travel fill ring -> RX ring -> fill
-/// ring, the rest transmit chunks, which travel free list -> TX ring -> completion ring -> free list.
-/// As many chunks of each kind as its ring has entries, so neither the fill ring nor the completion
-/// ring can ever be asked to hold more than it has room for.
+/// One socket per queue, each registering the pool as a UMEM of its own rather than sharing one
+/// (XDP_SHARED_UMEM): on another queue a shared socket still needs fill and completion rings of its
+/// own, and the kernel a buffer pool of its own per queue, so sharing would buy nothing; the kernel
+/// pins the same pages once more per socket.
 /// </para>
 /// <para>
-/// One UMEM per queue rather than one shared by the port's sockets (XDP_SHARED_UMEM): each queue
-/// belongs to one worker, and a UMEM of its own makes every chunk that worker's alone, with no
-/// shared free list or ring between workers. Sharing saves memory only; on another queue a shared
-/// socket still needs fill and completion rings of its own, so it would buy nothing else.
-/// </para>
-/// <para>
-/// Frames are copied between the chunks and the worker's pool buffers, once each way, as the
-/// afpacket driver copies out of its ring. Zero copy over the pool (the pool's memory registered
-/// as the UMEM, buffers handed to the fill ring and straight up the stack) is the next step, not
-/// done now: pool buffers are not power-of-two chunks (aligned mode wants them; unaligned mode
-/// takes any address but then the pool's layout becomes the UMEM's contract), a buffer held up the
-/// stack would starve the fill ring, and on veth and other drivers without zero copy the kernel
-/// copies every frame into the UMEM anyway (copy mode), so the copy saved would be the cheaper one.
+/// Zero copy between the UMEM and the stack is the pool being the UMEM. Whether the kernel copies
+/// between the device and the UMEM is the device driver's: veth copies (copy mode), a NIC with
+/// AF_XDP zero copy does not. A chunk that crosses a 4 KiB page must be in pages that are
+/// contiguous for a zero-copy driver's DMA (net/xdp/xsk_buff_pool.c, xp_desc_crosses_non_contig_pg),
+/// which only huge pages promise here: on a pool not on huge pages the socket is bound in copy mode.
 /// </para>
 /// </remarks>
 internal sealed class AfXdpChannel : IDisposable
 {
-    /// <summary>
-    /// Bytes per chunk: a page, aligned mode's largest. Received frames start
-    /// <see cref="XdpConstants.PacketHeadroom"/> in, so a frame of up to 3,840 bytes fits, more than
-    /// native XDP on veth lets the MTU be (a frame must fit a page with the kernel's headroom).
-    /// </summary>
-    public const uint ChunkSize = 4096;
-
     /// <summary>Entries of each of the four rings.</summary>
     public const uint RingSize = 1024;
 
-    /// <summary>Chunks in the UMEM: one per fill-ring entry, one per TX-ring entry.</summary>
-    public const uint ChunkCount = 2 * RingSize;
+    private readonly int _interfaceIndex;
+    private readonly ushort _port;
+    private readonly ushort _queue;
+    private AfXdpUmem? _umem;
 
-    /// <summary>The longest frame a receive chunk takes: the chunk less the kernel's headroom.</summary>
-    public const int ReceiveFrameRoom = (int)(ChunkSize - XdpConstants.PacketHeadroom);
-
-    private AfXdpChannel(XdpSocket socket, PinnedMemory umem, ushort port, ushort queue)
+    /// <summary>Queue <paramref name="queue"/> of the interface, not bound yet.</summary>
+    public AfXdpChannel(int interfaceIndex, ushort port, ushort queue)
     {
-        Socket = socket;
-        Umem = umem;
-        ZeroCopy = socket.IsZeroCopy();
-        Receiver = new AfXdpReceiver(socket, umem, Counters, port, queue);
-        Transmitter = new AfXdpTransmitter(socket, umem, Counters);
+        _interfaceIndex = interfaceIndex;
+        _port = port;
+        _queue = queue;
     }
 
-    /// <summary>The socket; its descriptor is readable when the RX ring is not empty.</summary>
-    public XdpSocket Socket { get; }
+    /// <summary>The socket, once bound; its descriptor is readable when the RX ring is not empty.</summary>
+    public XdpSocket? Socket { get; private set; }
 
-    /// <summary>The packet memory the socket's rings point into.</summary>
-    public PinnedMemory Umem { get; }
+    /// <summary>The UMEM: the pool, once bound.</summary>
+    public AfXdpUmem? Umem => _umem;
 
     /// <summary>Whether the kernel bound the socket in zero-copy mode (the driver fills the UMEM itself), not copy mode.</summary>
-    public bool ZeroCopy { get; }
+    public bool ZeroCopy { get; private set; }
 
-    /// <summary>The RX and fill rings' reader.</summary>
-    public AfXdpReceiver Receiver { get; }
+    /// <summary>The RX and fill rings' reader, once bound.</summary>
+    public AfXdpReceiver? Receiver { get; private set; }
 
-    /// <summary>The TX and completion rings' writer.</summary>
-    public AfXdpTransmitter Transmitter { get; }
+    /// <summary>The TX and completion rings' writer, once bound.</summary>
+    public AfXdpTransmitter? Transmitter { get; private set; }
+
+    /// <summary>The cache the queue receives into and releases to: its worker's.</summary>
+    public BufferCache? Cache { get; private set; }
 
     /// <summary>The queue's counters, written by its worker.</summary>
     public QueueCounters Counters { get; } = new();
@@ -82,43 +70,59 @@ internal sealed class AfXdpChannel : IDisposable
     public volatile bool Started;
 
     /// <summary>
-    /// Opens the socket and sets it up in the order the kernel wants: UMEM, ring sizes, mappings,
-    /// bind to queue <paramref name="queue"/> of <paramref name="interfaceIndex"/> with need-wakeup
-    /// (zero copy if the device has it, copy mode otherwise), then the fill ring filled. The caller
-    /// enters the socket in the port's XSKMAP.
+    /// Makes the socket over <paramref name="cache"/>'s pool and sets it up in the order the kernel
+    /// wants: UMEM, ring sizes, mappings, bind to the queue with need-wakeup (zero copy if the
+    /// device has it and the pool is on huge pages, copy mode otherwise), then the fill ring filled
+    /// from <paramref name="cache"/>. Once; again with the same pool it does nothing. The caller
+    /// enters the socket in the port's XSKMAP. Throws <see cref="NativeException"/> naming
+    /// <paramref name="where"/>, with nothing left open.
     /// </summary>
-    public static AfXdpChannel Open(int interfaceIndex, ushort port, ushort queue)
+    public void Bind(BufferCache cache, string where)
     {
-        PinnedMemory? umem = null;
+        if (_umem is not null)
+        {
+            if (_umem.Pool != cache.Pool)
+                throw new NativeException($"{where}: queue {_queue} is bound to another buffer pool");
+            Cache = cache;
+            return;
+        }
+        var umem = new AfXdpUmem(cache.Pool, where);
         XdpSocket? socket = null;
         try
         {
-            umem = HugePages.Allocate(ChunkSize * ChunkCount);
             socket = XdpSocket.Open();
-            socket.RegisterUmem(umem, ChunkSize); // 8 MiB: a whole number of chunks, and of huge pages
+            socket.RegisterUmem(umem.Start, umem.Length, umem.ChunkSize, umem.Headroom, XdpUmemFlags.UnalignedChunks);
             socket.SetRingSize(XdpRingKind.Fill, RingSize);
             socket.SetRingSize(XdpRingKind.Completion, RingSize);
             socket.SetRingSize(XdpRingKind.Rx, RingSize);
             socket.SetRingSize(XdpRingKind.Tx, RingSize);
             socket.MapRings();
-            socket.Bind(interfaceIndex, queue, XdpBindFlags.UseNeedWakeup);
-            var channel = new AfXdpChannel(socket, umem, port, queue);
-            channel.Receiver.FillAll();
-            return channel;
+            XdpBindFlags flags = XdpBindFlags.UseNeedWakeup | (cache.Pool.OnHugePages ? 0 : XdpBindFlags.Copy);
+            socket.Bind(_interfaceIndex, _queue, flags);
+            ZeroCopy = socket.IsZeroCopy();
         }
-        catch
+        catch (NativeException e)
         {
             socket?.Dispose();
-            umem?.Dispose(); // after the socket: the kernel holds its pages until then
-            throw;
+            throw new NativeException($"{where}: queue {_queue}: {e.Message}", e);
         }
+        Socket = socket;
+        _umem = umem;
+        Cache = cache;
+        Receiver = new AfXdpReceiver(socket, umem, Counters, _port, _queue);
+        Transmitter = new AfXdpTransmitter(socket, umem, Counters);
+        Receiver.Refill(cache);
     }
 
-    /// <summary>Closes the socket (it leaves the XSKMAP), then frees the UMEM.</summary>
+    /// <summary>
+    /// Closes the socket (it leaves the XSKMAP, and the kernel lets go of the pool's pages), then
+    /// gives the buffers the kernel held back to the pool.
+    /// </summary>
     public void Dispose()
     {
         Started = false;
-        Socket.Dispose();
-        Umem.Dispose();
+        Socket?.Dispose();
+        Socket = null;
+        _umem?.ReturnAllHeld();
     }
 }

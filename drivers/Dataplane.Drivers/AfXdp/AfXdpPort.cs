@@ -11,7 +11,8 @@ namespace Dataplane.Drivers.AfXdp;
 /// through AF_XDP sockets (the kernel's Documentation/networking/af_xdp.rst). An XDP program on the
 /// interface redirects each frame of receive queue <c>q</c> to the socket of queue <c>q</c> through
 /// an XSKMAP (<see cref="XdpProgram.LoadRedirect"/>); frames of a queue without a socket go on to
-/// the kernel's stack. One socket per queue, each with a UMEM of its own (<see cref="AfXdpChannel"/>).
+/// the kernel's stack. One socket per queue, made when the engine hands the queue its worker's
+/// cache, over the dataplane's buffer pool as its UMEM (<see cref="AfXdpChannel"/>).
 /// The program runs natively in the driver when it can, otherwise in generic mode (after the skb
 /// is built), and is detached when the port is disposed or the process dies (a BPF link).
 /// </summary>
@@ -92,18 +93,25 @@ internal sealed class AfXdpPort : IPort
     /// <inheritdoc/>
     public QueueCounters Counters(int queue) => Channel(queue).Counters;
 
-    /// <summary>Queue <paramref name="queue"/>'s socket's XDP_STATISTICS now, cumulative; the losses among them are folded into its counters.</summary>
-    public XdpStatistics KernelStatistics(int queue) => Channel(queue).Receiver.Statistics();
+    /// <summary>Queue <paramref name="queue"/>'s socket's XDP_STATISTICS now, cumulative (zero before the queue is bound); the losses among them are folded into its counters.</summary>
+    public XdpStatistics KernelStatistics(int queue) => Channel(queue).Receiver?.Statistics() ?? default;
 
-    /// <summary>Transmit chunks of queue <paramref name="queue"/> free now (for tests: all come back once sent). With the worker stopped.</summary>
-    internal int FreeTransmitChunks(int queue) => Channel(queue).Transmitter.FreeChunks;
+    /// <summary>Buffers queue <paramref name="queue"/> has sent that the kernel has not given back yet (for tests: all come back once sent). With the worker stopped.</summary>
+    internal int TransmitInFlight(int queue)
+    {
+        AfXdpChannel channel = Channel(queue);
+        return channel.Transmitter is { } transmitter ? transmitter.InFlight(channel.Cache!) : 0;
+    }
+
+    /// <summary>Pool buffers the kernel holds for queue <paramref name="queue"/> now: on its fill ring, or sent and not yet back.</summary>
+    internal int HeldBuffers(int queue) => Channel(queue).Umem?.HeldCount ?? 0;
 
     /// <summary>
     /// Opens port <paramref name="name"/> on the interface <paramref name="interfaceName"/> with
     /// <paramref name="queues"/> queues (at most the interface's receive queues);
     /// <paramref name="portIndex"/> is written into each received frame's metadata. Brings the
     /// interface up, attaches the redirect program natively, or in generic mode when the driver
-    /// refuses native XDP (<paramref name="log"/> says so), and binds a socket to each queue.
+    /// refuses native XDP (<paramref name="log"/> says so). The sockets are made by <see cref="Queue"/>.
     /// Throws <see cref="NativeException"/> naming the port and the interface when it cannot, with
     /// nothing left open and no program left on the interface.
     /// </summary>
@@ -144,11 +152,7 @@ internal sealed class AfXdpPort : IPort
             program = XdpProgram.LoadRedirect(map);
             attachment = Attach(program, index, where, log);
             for (int q = 0; q < queues; q++)
-            {
-                AfXdpChannel channel = AfXdpChannel.Open(index, portIndex, (ushort)q);
-                channels.Add(channel);
-                map.Set((uint)q, channel.Socket);
-            }
+                channels.Add(new AfXdpChannel(index, portIndex, (ushort)q));
             return new AfXdpPort(name, interfaceName, index, mac, [.. channels], map, program, attachment);
         }
         catch (Exception e)
@@ -167,11 +171,23 @@ internal sealed class AfXdpPort : IPort
         }
     }
 
-    /// <summary>The data path of queue <paramref name="queue"/>, receiving into and releasing to <paramref name="cache"/> (its worker's).</summary>
+    /// <summary>
+    /// The data path of queue <paramref name="queue"/>, receiving into and releasing to
+    /// <paramref name="cache"/> (its worker's). The first time, makes the queue's socket over the
+    /// cache's pool, fills its fill ring and enters it in the XSKMAP, so that from then on the
+    /// queue's frames come to it (before, they went on to the kernel's stack). Throws
+    /// <see cref="NativeException"/> naming the port when the socket cannot be made.
+    /// </summary>
     public AfXdpQueue Queue(int queue, BufferCache cache)
     {
         ArgumentNullException.ThrowIfNull(cache);
-        return new AfXdpQueue(Channel(queue), cache);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        AfXdpChannel channel = Channel(queue);
+        bool fresh = channel.Socket is null;
+        channel.Bind(cache, $"port {Name}: afxdp on interface {InterfaceName}");
+        if (fresh)
+            _map.Set((uint)queue, channel.Socket!);
+        return new AfXdpQueue(channel, cache);
     }
 
     /// <summary>
@@ -183,7 +199,7 @@ internal sealed class AfXdpPort : IPort
         ObjectDisposedException.ThrowIf(_disposed, this);
         foreach (AfXdpChannel channel in _channels)
         {
-            channel.Receiver.Discard();
+            channel.Receiver?.Discard();
             channel.Started = true;
         }
     }
@@ -196,7 +212,7 @@ internal sealed class AfXdpPort : IPort
             if (!channel.Started)
                 continue;
             channel.Started = false;
-            channel.Receiver.FoldKernelDrops();
+            channel.Receiver?.FoldKernelDrops();
         }
     }
 
@@ -207,7 +223,7 @@ internal sealed class AfXdpPort : IPort
     /// </summary>
     public void SetPromiscuous(bool on) => ObjectDisposedException.ThrowIf(_disposed, this);
 
-    /// <summary>Stops the port, detaches the program, closes the sockets and frees the UMEMs; the interface stays up.</summary>
+    /// <summary>Stops the port, detaches the program, closes the sockets and gives the buffers the kernel held back to the pool; the interface stays up.</summary>
     public void Dispose()
     {
         if (_disposed)

@@ -27,7 +27,7 @@ internal readonly struct AfXdpQueue : IQueuePair
     }
 
     /// <summary>The socket's descriptor: readable (EPOLLIN) when the RX ring is not empty, for the worker's sleep.</summary>
-    public FileDescriptor Descriptor => _channel.Socket.Descriptor;
+    public FileDescriptor Descriptor => _channel.Socket!.Descriptor;
 
     /// <inheritdoc/>
     public FileDescriptor? ReadinessDescriptor => Descriptor;
@@ -37,12 +37,12 @@ internal readonly struct AfXdpQueue : IQueuePair
     {
         if (!_channel.Started)
             return 0;
-        // Frames an earlier kick left on the TX ring go now: the worker polls here every turn.
-        _channel.Transmitter.KickIfPending();
-        return _channel.Receiver.Receive(burst, _cache);
+        // Sent buffers come back, and frames an earlier kick left on the TX ring go now: the worker polls here every turn.
+        _channel.Transmitter!.Service(_cache);
+        return _channel.Receiver!.Receive(burst, _cache);
     }
 
     /// <inheritdoc/>
     public int Transmit(ReadOnlySpan<PacketBuffer> burst) =>
-        _channel.Started ? _channel.Transmitter.Transmit(burst, _cache) : 0;
+        _channel.Started ? _channel.Transmitter!.Transmit(burst, _cache) : 0;
 }

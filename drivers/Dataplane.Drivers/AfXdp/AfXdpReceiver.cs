@@ -1,40 +1,46 @@
 using System.Diagnostics;
 using Dataplane.Buffers;
-using Dataplane.Drivers.AfPacket;
 using Dataplane.Native;
 using Dataplane.Ports;
 
 namespace Dataplane.Drivers.AfXdp;
 
 /// <summary>
-/// The receive side of one queue: takes the frames the kernel put in the RX ring, copies each into
-/// a chain of the worker's pool buffers with its metadata, and gives its chunk straight back on the
-/// fill ring, so the fill ring stays full (<see cref="AfXdpChannel"/>: the receive chunks are
-/// exactly the fill ring's entries). Owned by one worker; nothing here is shared.
+/// The receive side of one queue: the fill ring holds pool buffers for the kernel to receive into
+/// (<see cref="AfXdpUmem"/>: the pool is the UMEM); each frame the kernel puts on the RX ring is
+/// passed up in the buffer it landed in, with its metadata, and the fill ring is topped up from the
+/// worker's cache. No copy. Owned by one worker; nothing here is shared.
 /// </summary>
 /// <remarks>
 /// What XDP hands over is the frame as it was on the wire: no checksum state (an XDP frame has no
 /// skb, and no metadata comes with a copy-mode descriptor), no flow hash, no merged segments (a
 /// frame is one chunk: without XDP_USE_SG a frame longer than the chunk is dropped by the kernel,
-/// counted in rx_dropped), and any VLAN tag still in it.
+/// counted in rx_dropped), and any VLAN tag still in it. A buffer held up the stack is simply not
+/// on the fill ring until the cache gives another: the fill ring is kept at
+/// <see cref="FillTarget"/> buffers, from whatever the worker's cache has.
 /// </remarks>
 internal sealed class AfXdpReceiver
 {
     /// <summary>Idle bursts between two reads of XDP_STATISTICS on the data path: a system call, so only when there is nothing to do.</summary>
     private const int StatisticsEveryIdleBursts = 1024;
 
+    /// <summary>Buffers taken from the cache at a time to top up the fill ring.</summary>
+    private const int RefillBatch = 64;
+
     private readonly XdpSocket _socket;
     private readonly XdpRing _rx;
     private readonly XdpRing _fill;
-    private readonly PinnedMemory _umem;
+    private readonly AfXdpUmem _umem;
     private readonly QueueCounters _counters;
     private readonly ushort _port;
     private readonly ushort _queue;
+    private readonly PacketBuffer[] _refill = new PacketBuffer[RefillBatch];
     private XdpStatistics _folded; // the cumulative kernel counters already added to ours
     private int _idleBursts;
+    private int _lent; // buffers on the fill ring or in the kernel's hands for receiving
 
     /// <summary>The receive side of <paramref name="socket"/> over <paramref name="umem"/>.</summary>
-    public AfXdpReceiver(XdpSocket socket, PinnedMemory umem, QueueCounters counters, ushort port, ushort queue)
+    public AfXdpReceiver(XdpSocket socket, AfXdpUmem umem, QueueCounters counters, ushort port, ushort queue)
     {
         _socket = socket;
         _rx = socket.Rx!;
@@ -43,36 +49,30 @@ internal sealed class AfXdpReceiver
         _counters = counters;
         _port = port;
         _queue = queue;
+        // The ring's size, or an eighth of the pool for a small one: many queues must not take the
+        // whole pool to their fill rings and leave the stack nothing to build frames in.
+        FillTarget = (int)Math.Min(AfXdpChannel.RingSize, (uint)Math.Max(1, umem.Pool.Count / 8));
     }
 
-    /// <summary>Hands every receive chunk to the kernel on the fill ring. Once, when the channel is opened.</summary>
-    public void FillAll()
-    {
-        uint n = _fill.Reserve(AfXdpChannel.RingSize, out uint index);
-        Debug.Assert(n == AfXdpChannel.RingSize);
-        for (uint k = 0; k < n; k++)
-            _fill.Address(index + k) = k * AfXdpChannel.ChunkSize;
-        _fill.Submit(n);
-    }
+    /// <summary>How many buffers the fill ring is kept at.</summary>
+    public int FillTarget { get; }
+
+    /// <summary>Buffers lent to the kernel for receiving now.</summary>
+    public int Lent => _lent;
 
     /// <summary>
-    /// Copies up to <paramref name="burst"/>.Length frames out of the RX ring into buffers of
-    /// <paramref name="cache"/>; returns how many. A frame with no buffer for it is dropped and
-    /// counted; it counts against the burst too, so a flood cannot hold the worker here.
+    /// Takes up to <paramref name="burst"/>.Length frames off the RX ring, each in its own buffer;
+    /// returns how many. Then tops the fill ring up from <paramref name="cache"/>: when the cache is
+    /// empty the fill ring runs short, and the kernel drops what it has no buffer for (rx_dropped,
+    /// folded into ReceiveDrops).
     /// </summary>
     public int Receive(Span<PacketBuffer> burst, BufferCache cache)
     {
-        // No more frames than the fill ring has room to take their chunks back. Every receive
-        // chunk has a fill-ring entry, but the kernel publishes how far it has read the fill ring
-        // only at a flush, and after the RX producer (net/xdp/xsk.c, xsk_flush: xskq_prod_submit
-        // of RX, then __xskq_cons_release of the fill ring), so a chunk can reach the RX ring
-        // before its old entry reads as free. Writing past the free
-        // entries would overwrite ones the kernel has not read: a chunk lost, another given twice,
-        // and two frames copied into one chunk. What is left waits in the RX ring for the next burst.
-        uint room = _fill.FreeCount((uint)burst.Length);
-        uint available = _rx.Peek(Math.Min((uint)burst.Length, room), out uint index);
+        uint available = _rx.Peek((uint)burst.Length, out uint index);
         if (available == 0)
         {
+            if (_lent < FillTarget)
+                Refill(cache);
             if (++_idleBursts == StatisticsEveryIdleBursts)
             {
                 _idleBursts = 0;
@@ -83,26 +83,81 @@ internal sealed class AfXdpReceiver
                 _socket.KickReceive();
             return 0;
         }
-        // Every chunk read goes back on the fill ring, into the room counted above.
-        uint reserved = _fill.Reserve(available, out uint fillIndex);
-        Debug.Assert(reserved == available);
-        Span<byte> umem = _umem.Span;
+        BufferPool pool = cache.Pool;
         long now = Stopwatch.GetTimestamp(); // one clock read per burst
         int n = 0;
+        long bytes = 0;
         for (uint k = 0; k < available; k++)
         {
             XdpDesc d = _rx.Descriptor(index + k);
-            if (TryCopy(umem, d, cache, now, out PacketBuffer buffer))
-                burst[n++] = buffer;
-            _fill.Address(fillIndex + k) = d.Address & ~(ulong)(AfXdpChannel.ChunkSize - 1);
+            ulong start = d.Address & AfXdpUmem.AddressMask;
+            ulong offset = start + (d.Address >> AfXdpUmem.OffsetShift);
+            // The kernel wrote the descriptor: a frame outside the pool, not where a buffer's data
+            // can start, or too short for Ethernet, is not one to pass on (it cannot happen).
+            if (!_umem.TryLocate(offset, out PacketBuffer buffer, out int within)
+                || (ulong)buffer.Index * _umem.ChunkSize != start
+                || d.Length < 14 || within + d.Length > _umem.ChunkSize)
+            {
+                _counters.Errors++;
+                if (_umem.TryLocate(start, out PacketBuffer chunk, out int at) && at == 0)
+                {
+                    _umem.Return(chunk); // back to the pool, and the fill ring is topped up below
+                    cache.Release(chunk);
+                }
+                continue;
+            }
+            _umem.Return(buffer);
+            ref BufferMetadata m = ref pool.Metadata(buffer);
+            m.DataOffset = (ushort)within;
+            m.DataLength = (ushort)d.Length;
+            m.PacketLength = (int)d.Length;
+            m.Port = _port;
+            m.Queue = _queue;
+            m.Timestamp = now;
+            bytes += d.Length;
+            burst[n++] = buffer;
         }
-        // Release: the frames are read before the kernel may reuse their RX slots or their chunks.
+        // Release: the descriptors are read before the kernel may reuse their RX slots.
         _rx.Release(available);
-        _fill.Submit(available);
+        _lent -= (int)available;
+        _counters.ReceivedPackets += n;
+        _counters.ReceivedBytes += bytes;
+        Refill(cache);
+        return n;
+    }
+
+    /// <summary>
+    /// Tops the fill ring up to <see cref="FillTarget"/> from <paramref name="cache"/>, as far as the
+    /// cache and the ring's room allow, and kicks a zero-copy driver that waits for it.
+    /// </summary>
+    public void Refill(BufferCache cache)
+    {
+        while (_lent < FillTarget)
+        {
+            // Only what the fill ring has room for: the kernel publishes how far it has read the
+            // fill ring only at a flush, after the RX producer (net/xdp/xsk.c, xsk_flush), so a
+            // buffer can come back on the RX ring before its fill-ring entry reads as free.
+            uint room = _fill.FreeCount((uint)Math.Min(RefillBatch, FillTarget - _lent));
+            int wanted = (int)Math.Min(room, (uint)Math.Min(RefillBatch, FillTarget - _lent));
+            if (wanted == 0)
+                return;
+            int got = cache.Allocate(_refill.AsSpan(0, wanted));
+            if (got == 0)
+                return; // the pool is empty: the next burst tries again
+            _fill.Reserve((uint)got, out uint fillIndex);
+            for (int k = 0; k < got; k++)
+            {
+                _fill.Address(fillIndex + (uint)k) = _umem.ChunkOf(_refill[k]);
+                _umem.Lend(_refill[k]);
+            }
+            // Release: the addresses are written before the kernel sees the producer index.
+            _fill.Submit((uint)got);
+            _lent += got;
+            if (got < wanted)
+                break;
+        }
         if (_fill.NeedsWakeup)
             _socket.KickReceive();
-        _counters.ReceivedPackets += n;
-        return n;
     }
 
     /// <summary>
@@ -114,12 +169,12 @@ internal sealed class AfXdpReceiver
     {
         while (true)
         {
-            uint n = _rx.Peek(_fill.FreeCount(AfXdpChannel.RingSize), out uint index); // as in Receive: only what the fill ring has room for
+            uint n = _rx.Peek(_fill.FreeCount(AfXdpChannel.RingSize), out uint index); // only what the fill ring has room for
             if (n == 0)
                 break;
             _fill.Reserve(n, out uint fillIndex);
             for (uint k = 0; k < n; k++)
-                _fill.Address(fillIndex + k) = _rx.Descriptor(index + k).Address & ~(ulong)(AfXdpChannel.ChunkSize - 1);
+                _fill.Address(fillIndex + k) = _rx.Descriptor(index + k).Address & AfXdpUmem.AddressMask; // the chunk's start
             _rx.Release(n);
             _fill.Submit(n);
         }
@@ -131,7 +186,7 @@ internal sealed class AfXdpReceiver
 
     /// <summary>
     /// Adds what the kernel dropped since the last fold to the counters: rx_dropped (no fill-ring
-    /// chunk, a frame longer than a chunk) and rx_ring_full to ReceiveDrops, descriptors it refused
+    /// buffer, a frame longer than a chunk) and rx_ring_full to ReceiveDrops, descriptors it refused
     /// (rx_invalid_descs, tx_invalid_descs) to Errors. The empty-ring counts
     /// (rx_fill_ring_empty_descs, tx_ring_empty_descs) are not losses and stay in
     /// <see cref="Statistics"/>. Nothing thrown: a failed read folds nothing.
@@ -150,34 +205,5 @@ internal sealed class AfXdpReceiver
         _counters.ReceiveDrops += (long)(now.RxDropped - _folded.RxDropped + now.RxRingFull - _folded.RxRingFull);
         _counters.Errors += (long)(now.RxInvalidDescriptors - _folded.RxInvalidDescriptors + now.TxInvalidDescriptors - _folded.TxInvalidDescriptors);
         _folded = now;
-    }
-
-    /// <summary>The frame <paramref name="d"/> points at, copied into a chain of <paramref name="cache"/>'s buffers with its metadata.</summary>
-    private bool TryCopy(Span<byte> umem, in XdpDesc d, BufferCache cache, long now, out PacketBuffer buffer)
-    {
-        buffer = PacketBuffer.None;
-        int length = (int)d.Length;
-        // The kernel wrote the descriptor; a frame outside the UMEM or too short for Ethernet is not
-        // one we can pass on (it cannot happen, but a bounds check is cheaper than trusting it).
-        if ((ulong)length + d.Address > (ulong)umem.Length || length < 14)
-        {
-            _counters.Errors++;
-            return false;
-        }
-        var writer = new BufferChainWriter(cache);
-        if (length > BufferPool.MaxPacketLength || !writer.TryStart() || !writer.TryWrite(umem.Slice((int)d.Address, length)))
-        {
-            writer.Abandon();
-            _counters.ReceiveDrops++;
-            return false;
-        }
-        writer.Finish();
-        buffer = writer.Head;
-        ref BufferMetadata m = ref cache.Pool.Metadata(buffer);
-        m.Port = _port;
-        m.Queue = _queue;
-        m.Timestamp = now;
-        _counters.ReceivedBytes += length;
-        return true;
     }
 }

@@ -5,10 +5,12 @@ using Dataplane.Ports;
 namespace Dataplane.Drivers.AfXdp;
 
 /// <summary>
-/// The transmit side of one queue: each frame (a chain gathered) is copied into a free transmit
-/// chunk and put on the TX ring; once a burst the ring is submitted and, when the kernel asks for
-/// it (need-wakeup), kicked. Chunks the kernel has sent come back on the completion ring, which is
-/// drained at every burst into a free list. Owned by one worker.
+/// The transmit side of one queue: each frame goes on the TX ring as it is, from its own pool
+/// buffer (<see cref="AfXdpUmem"/>: the pool is the UMEM), and the buffer is the kernel's until it
+/// comes back on the completion ring, drained at every burst and every receive poll into the
+/// worker's cache. Once a burst the ring is submitted and, when the kernel asks for it
+/// (need-wakeup), kicked. A frame in a chain of buffers (the ring takes one buffer a frame: no
+/// XDP_USE_SG) is first gathered into a fresh buffer. Owned by one worker.
 /// </summary>
 /// <remarks>
 /// In copy mode the TX ring's need-wakeup flag is always set: the kernel sends only inside a kick
@@ -25,76 +27,56 @@ internal sealed class AfXdpTransmitter
     private readonly XdpSocket _socket;
     private readonly XdpRing _tx;
     private readonly XdpRing _completion;
-    private readonly PinnedMemory _umem;
+    private readonly AfXdpUmem _umem;
     private readonly QueueCounters _counters;
-    private readonly ulong[] _free; // UMEM addresses of the transmit chunks that are ours
-    private int _freeCount;
+    private int _inFlight; // buffers on the TX ring or not yet back on the completion ring
     private bool _pending; // frames submitted that the last kick did not get to
 
-    /// <summary>The transmit side of <paramref name="socket"/> over <paramref name="umem"/>: the chunks after the receive ones.</summary>
-    public AfXdpTransmitter(XdpSocket socket, PinnedMemory umem, QueueCounters counters)
+    /// <summary>The transmit side of <paramref name="socket"/> over <paramref name="umem"/>.</summary>
+    public AfXdpTransmitter(XdpSocket socket, AfXdpUmem umem, QueueCounters counters)
     {
         _socket = socket;
         _tx = socket.Tx!;
         _completion = socket.Completion!;
         _umem = umem;
         _counters = counters;
-        _free = new ulong[AfXdpChannel.RingSize];
-        for (uint k = 0; k < AfXdpChannel.RingSize; k++)
-            _free[k] = (AfXdpChannel.RingSize + k) * AfXdpChannel.ChunkSize;
-        _freeCount = _free.Length;
     }
 
-    /// <summary>Transmit chunks free now (not on the TX ring nor waiting on the completion ring), after draining the completion ring.</summary>
-    public int FreeChunks
+    /// <summary>Buffers sent and not yet back, after draining the completion ring into <paramref name="cache"/>.</summary>
+    public int InFlight(BufferCache cache)
     {
-        get
-        {
-            Reclaim();
-            return _freeCount;
-        }
+        Reclaim(cache);
+        return _inFlight;
     }
 
     /// <summary>
-    /// Copies the frames of <paramref name="burst"/> into free chunks, puts them on the TX ring,
-    /// releases their buffers to <paramref name="cache"/> and kicks the kernel. Returns how many it
-    /// took from the front: fewer than the burst when the TX ring or the free chunks run out (the
-    /// engine tries the rest again). A frame longer than a chunk, or whose chain does not add up,
-    /// is taken, released and counted as an error.
+    /// Puts the frames of <paramref name="burst"/> on the TX ring (their buffers are the kernel's
+    /// until they come back) and kicks the kernel. Returns how many it took from the front: fewer
+    /// than the burst when the TX ring is full (the engine tries the rest again). A frame longer than
+    /// a buffer, or whose chain does not add up, is taken, released and counted as an error; a chain
+    /// with no fresh buffer to gather it into is taken, released and counted as a transmit drop.
     /// </summary>
     public int Transmit(ReadOnlySpan<PacketBuffer> burst, BufferCache cache)
     {
-        Reclaim();
+        Reclaim(cache);
         BufferPool pool = cache.Pool;
-        Span<byte> umem = _umem.Span;
         int taken = 0;
         uint queued = 0;
         for (; taken < burst.Length; taken++)
         {
+            if (_tx.FreeCount(1) == 0)
+                break; // the ring is full: the rest stay the caller's
             PacketBuffer frame = burst[taken];
-            int length = pool.Metadata(frame).PacketLength;
-            if ((uint)length > AfXdpChannel.ChunkSize)
-            {
-                _counters.Errors++; // longer than a chunk: the MTU is past what this driver sends
-                cache.Release(frame);
+            ref BufferMetadata m = ref pool.Metadata(frame);
+            if (m.Next >= 0 && !TryGather(cache, ref frame))
                 continue;
-            }
-            if (_freeCount == 0)
-                break; // every chunk is on the ring or not yet completed: the rest stay the caller's
-            ulong address = _free[_freeCount - 1];
-            if (!Gather(pool, frame, length, umem.Slice((int)address, (int)AfXdpChannel.ChunkSize)))
-            {
-                _counters.Errors++;
-                cache.Release(frame);
-                continue;
-            }
-            if (_tx.Reserve(1, out uint index) == 0)
-                break; // the ring is full (the chunk stays free; the frame is copied again next time)
-            _freeCount--;
-            _tx.Descriptor(index) = new XdpDesc { Address = address, Length = (uint)length };
-            cache.Release(frame);
+            m = ref pool.Metadata(frame);
+            _tx.Reserve(1, out uint index);
+            _tx.Descriptor(index) = new XdpDesc { Address = _umem.ChunkOf(frame) + m.DataOffset, Length = m.DataLength };
+            _umem.Lend(frame);
+            _inFlight++;
             _counters.TransmittedPackets++;
-            _counters.TransmittedBytes += length;
+            _counters.TransmittedBytes += m.DataLength;
             queued++;
         }
         if (queued > 0)
@@ -108,22 +90,89 @@ internal sealed class AfXdpTransmitter
         return taken;
     }
 
-    /// <summary>Kicks the kernel if frames submitted earlier are still on the TX ring: cheap when there are none.</summary>
-    public void KickIfPending()
+    /// <summary>
+    /// Takes back what the kernel has sent (the completion ring) into <paramref name="cache"/>, and
+    /// kicks the kernel if frames submitted earlier are still on the TX ring: cheap when there is
+    /// nothing to do. The worker does this at every receive poll.
+    /// </summary>
+    public void Service(BufferCache cache)
     {
+        if (_inFlight > 0)
+            Reclaim(cache);
         if (_pending)
             Kick(0);
     }
 
-    /// <summary>Takes the chunks the kernel has sent off the completion ring into the free list.</summary>
-    private void Reclaim()
+    /// <summary>Releases the buffers the kernel has sent (off the completion ring) to <paramref name="cache"/>.</summary>
+    private void Reclaim(BufferCache cache)
     {
         uint n = _completion.Peek(AfXdpChannel.RingSize, out uint index);
         if (n == 0)
             return;
         for (uint k = 0; k < n; k++)
-            _free[_freeCount++] = _completion.Address(index + k);
+        {
+            // The address we put on the TX ring: the frame's first byte, in its buffer.
+            if (_umem.TryLocate(_completion.Address(index + k), out PacketBuffer buffer, out _))
+            {
+                _umem.Return(buffer);
+                cache.Release(buffer);
+            }
+            else
+            {
+                _counters.Errors++; // not one of ours: the kernel wrote it (cannot happen)
+            }
+        }
         _completion.Release(n);
+        _inFlight -= (int)n;
+    }
+
+    /// <summary>
+    /// Gathers the chain at <paramref name="frame"/> into one fresh buffer and releases the chain;
+    /// false, with the chain released and counted, when it does not fit a buffer, does not add up,
+    /// or there is no fresh buffer.
+    /// </summary>
+    private bool TryGather(BufferCache cache, ref PacketBuffer frame)
+    {
+        BufferPool pool = cache.Pool;
+        PacketBuffer chain = frame;
+        int length = pool.Metadata(chain).PacketLength;
+        if ((uint)length > (uint)pool.DataRoom)
+        {
+            _counters.Errors++; // longer than a buffer: past the MTU this driver sends (no multi-buffer)
+            cache.Release(chain);
+            return false;
+        }
+        if (!cache.TryAllocate(out PacketBuffer single))
+        {
+            _counters.TransmitDrops++;
+            cache.Release(chain);
+            return false;
+        }
+        Span<byte> room = pool.Room(single);
+        int copied = 0;
+        for (PacketBuffer piece = chain; piece.IsValid; piece = new PacketBuffer(pool.Metadata(piece).Next))
+        {
+            Span<byte> bytes = pool.Data(piece);
+            if (bytes.Length > length - copied)
+            {
+                copied = -1; // the chain holds more than the head says
+                break;
+            }
+            bytes.CopyTo(room[copied..]);
+            copied += bytes.Length;
+        }
+        cache.Release(chain);
+        if (copied != length)
+        {
+            _counters.Errors++;
+            cache.Release(single);
+            return false;
+        }
+        ref BufferMetadata m = ref pool.Metadata(single);
+        m.DataLength = (ushort)length;
+        m.PacketLength = length;
+        frame = single;
+        return true;
     }
 
     /// <summary>
@@ -155,20 +204,5 @@ internal sealed class AfXdpTransmitter
             }
             return;
         }
-    }
-
-    /// <summary>Copies the chain at <paramref name="frame"/> (<paramref name="length"/> bytes by its head) into <paramref name="chunk"/>.</summary>
-    private static bool Gather(BufferPool pool, PacketBuffer frame, int length, Span<byte> chunk)
-    {
-        int copied = 0;
-        for (PacketBuffer piece = frame; piece.IsValid; piece = new PacketBuffer(pool.Metadata(piece).Next))
-        {
-            Span<byte> bytes = pool.Data(piece);
-            if (bytes.Length > length - copied)
-                return false; // the chain holds more than the head says
-            bytes.CopyTo(chunk[copied..]);
-            copied += bytes.Length;
-        }
-        return copied == length;
     }
 }

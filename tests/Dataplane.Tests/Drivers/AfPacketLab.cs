@@ -239,10 +239,12 @@ internal sealed class QueueDrain(int queues, Func<int, PacketBuffer[], int> rece
     {
     }
 
-    /// <summary>A drain of an afxdp port's queues.</summary>
+    /// <summary>A drain of an afxdp port's queues, their sockets made now (over <paramref name="cache"/>'s pool).</summary>
     public QueueDrain(Dataplane.Drivers.AfXdp.AfXdpPort port, BufferCache cache)
         : this(port.QueueCount, (q, burst) => port.Queue(q, cache).Receive(burst), cache)
     {
+        for (int q = 0; q < port.QueueCount; q++)
+            port.Queue(q, cache);
     }
 
     /// <summary>Everything taken so far.</summary>
