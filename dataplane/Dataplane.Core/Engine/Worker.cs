@@ -14,16 +14,6 @@ namespace Dataplane.Engine;
 /// </summary>
 internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struct, IPacketProcessor
 {
-    // How long an idle worker keeps polling (spinning between turns) before it sleeps on its
-    // queues: traffic that comes back within microseconds finds it awake, and a worker that shares
-    // its cores with the applications it serves (a two-core machine, an iperf3 client and server)
-    // gives them the core soon. A count of turns was the bound before, 256 spun then 768 yielded,
-    // each a poll of every queue (a tap's readv, EAGAIN): milliseconds of a core per idle spell,
-    // so that a worker with an ACK every ~0.5 ms never slept. Measured on the main job's lab, one
-    // TCP stream through the dataplane with both cores loaded, 3 runs of 4 s: 1.0-3.3 Gbit/s with
-    // the turns, 2.9-4.5 with 20 us.
-    private const long SpinNanoseconds = 20_000;
-
     // Bursts a turn takes from one queue (or hand-off ring) at most, while they come back full: 128
     // frames, more than a TCP connection's share of a turn each way (64 KiB, 45 segments), so that a
     // busy queue does not hold a connection to less than its share, and the turn still ends soon
@@ -49,7 +39,7 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
     private Worker<TProcessor>[] _peers = [];
     private bool[] _wakeOwed = []; // peers handed packets this turn, by index
     private bool _anyWakeOwed;
-    private long _idleSince; // when the idle spell began (EngineClock); 0 while busy
+    private IdleBackoff _idle; // when to stop polling and sleep
     private Epoll? _sleep;
     private readonly int _sleepMilliseconds;
     private volatile bool _sleeping;
@@ -102,15 +92,12 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
         {
             if (RunOnce() > 0 || Context.TurnWork is { HasDeferred: true })
             {
-                _idleSince = 0;
+                _idle.Busy();
                 continue;
             }
             // Back off: spin a little (traffic usually comes back within microseconds), then
             // sleep until a queue is readable or a peer hands over packets.
-            long now = Context.Now;
-            if (_idleSince == 0)
-                _idleSince = now;
-            if (now - _idleSince < SpinNanoseconds)
+            if (_idle.KeepSpinning(Context.Now))
                 Thread.SpinWait(32);
             else
                 Sleep(sleep, events);
@@ -295,15 +282,17 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
         // Check once more after raising the flag: a peer that handed over just before saw it down.
         // The fence keeps the rings' reads after the flag's store (WakeSleepingPeers).
         Interlocked.MemoryBarrier();
+        long asleep = EngineClock.Nanoseconds();
+        bool woken = true; // a hand-off that came while the flag went up: as if it woke us
         if (!HasHandOffs())
         {
             Context.Counters.Sleeps++;
-            sleep.Wait(events, SleepMilliseconds());
+            woken = sleep.Wait(events, SleepMilliseconds()) > 0;
             Wakeup.Drain();
         }
         _sleeping = false;
         Context.Mailbox!.Sleeping = false;
-        _idleSince = 0; // woken: poll for another spell before sleeping again
+        _idle.Slept(EngineClock.Nanoseconds() - asleep, woken);
     }
 
     /// <summary>
