@@ -101,6 +101,12 @@ internal sealed class BufferPool
     /// <summary>Bytes of packet memory.</summary>
     public long MemoryBytes { get; }
 
+    /// <summary>
+    /// Receive rings that keep pool buffers lent to the kernel (AF_XDP fill rings), so that each
+    /// can size its share of the pool by how many there are.
+    /// </summary>
+    internal int FillRings;
+
     /// <summary>The free buffers not held by any cache.</summary>
     internal RefillRing Shared { get; }
 

@@ -23,6 +23,8 @@ namespace Dataplane.Engine;
 /// microseconds on a virtual machine's idle core) on the round trip. An eighth of the sleep keeps
 /// the spinning under that share of a core; busy traffic, whose sleeps are short, keeps about the
 /// 20 us; and once the long spell has caught what it waited for, the next spells are short again.
+/// Each long spell that catches nothing halves the next one's (one-way traffic: no answer comes),
+/// down to the 20 us, until one catches something again.
 /// </para>
 /// </remarks>
 internal struct IdleBackoff
@@ -35,6 +37,7 @@ internal struct IdleBackoff
 
     private long _idleSince; // when the idle spell began (EngineClock); 0 while busy
     private long _spin;      // how long this idle spell may spin; 0 for the usual
+    private int _misses;     // long spells in a row that ended in a sleep, caught nothing (at most 4)
 
     /// <summary>How long the current (or next) idle spell spins.</summary>
     public readonly long SpellNanoseconds => _spin == 0 ? SpinNanoseconds : _spin;
@@ -43,7 +46,10 @@ internal struct IdleBackoff
     public void Busy()
     {
         if (_idleSince != 0)
+        {
             _spin = 0; // a spell caught what it waited for: the next ones are short
+            _misses = 0;
+        }
         _idleSince = 0;
     }
 
@@ -61,7 +67,9 @@ internal struct IdleBackoff
     /// </summary>
     public void Slept(long nanoseconds, bool woken)
     {
-        _spin = woken ? Math.Clamp(nanoseconds / 8, SpinNanoseconds, LongSpinNanoseconds) : 0;
+        if (_spin != 0 && _misses < 4)
+            _misses++; // the long spell before this sleep caught nothing
+        _spin = woken ? Math.Clamp((nanoseconds / 8) >> _misses, SpinNanoseconds, LongSpinNanoseconds) : 0;
         _idleSince = 0; // woken: poll for another spell before sleeping again
     }
 }

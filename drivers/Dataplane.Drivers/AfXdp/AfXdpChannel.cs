@@ -20,11 +20,15 @@ namespace Dataplane.Drivers.AfXdp;
 /// pins the same pages once more per socket.
 /// </para>
 /// <para>
-/// Zero copy between the UMEM and the stack is the pool being the UMEM. Whether the kernel copies
-/// between the device and the UMEM is the device driver's: veth copies (copy mode), a NIC with
-/// AF_XDP zero copy does not. A chunk that crosses a 4 KiB page must be in pages that are
-/// contiguous for a zero-copy driver's DMA (net/xdp/xsk_buff_pool.c, xp_desc_crosses_non_contig_pg),
-/// which only huge pages promise here: on a pool not on huge pages the socket is bound in copy mode.
+/// The socket is bound in copy mode (XDP_COPY): the kernel copies each frame between the device's
+/// buffers and the pool, once each way, and the dataplane copies nothing. Zero-copy mode would let
+/// a NIC's DMA reach the pool itself, but it wants every chunk that crosses a 4 KiB page in pages
+/// contiguous in DMA space (net/xdp/xsk_buff_pool.c, xp_check_dma_contiguity,
+/// xp_desc_crosses_non_contig_pg): a 2,304-byte pool buffer often crosses one, the pool's pages are
+/// mapped one by one (and through an IOMMU each gets its own address), and the kernel drops a
+/// chunk that fails the check without a word (a fill-ring entry lost, a frame sent and never
+/// completed). Copy mode makes the same one copy that a UMEM of our own in zero-copy mode made
+/// between the UMEM and the pool, and none on veth, which has no zero copy anyway.
 /// </para>
 /// </remarks>
 internal sealed class AfXdpChannel : IDisposable
@@ -71,8 +75,7 @@ internal sealed class AfXdpChannel : IDisposable
 
     /// <summary>
     /// Makes the socket over <paramref name="cache"/>'s pool and sets it up in the order the kernel
-    /// wants: UMEM, ring sizes, mappings, bind to the queue with need-wakeup (zero copy if the
-    /// device has it and the pool is on huge pages, copy mode otherwise), then the fill ring filled
+    /// wants: UMEM, ring sizes, mappings, bind to the queue in copy mode with need-wakeup, then the fill ring filled
     /// from <paramref name="cache"/>. Once; again with the same pool it does nothing. The caller
     /// enters the socket in the port's XSKMAP. Throws <see cref="NativeException"/> naming
     /// <paramref name="where"/>, with nothing left open.
@@ -97,8 +100,7 @@ internal sealed class AfXdpChannel : IDisposable
             socket.SetRingSize(XdpRingKind.Rx, RingSize);
             socket.SetRingSize(XdpRingKind.Tx, RingSize);
             socket.MapRings();
-            XdpBindFlags flags = XdpBindFlags.UseNeedWakeup | (cache.Pool.OnHugePages ? 0 : XdpBindFlags.Copy);
-            socket.Bind(_interfaceIndex, _queue, flags);
+            socket.Bind(_interfaceIndex, _queue, XdpBindFlags.UseNeedWakeup | XdpBindFlags.Copy);
             ZeroCopy = socket.IsZeroCopy();
         }
         catch (NativeException e)
@@ -109,20 +111,27 @@ internal sealed class AfXdpChannel : IDisposable
         Socket = socket;
         _umem = umem;
         Cache = cache;
+        Interlocked.Increment(ref cache.Pool.FillRings);
         Receiver = new AfXdpReceiver(socket, umem, Counters, _port, _queue);
         Transmitter = new AfXdpTransmitter(socket, umem, Counters);
         Receiver.Refill(cache);
     }
 
     /// <summary>
-    /// Closes the socket (it leaves the XSKMAP, and the kernel lets go of the pool's pages), then
-    /// gives the buffers the kernel held back to the pool.
+    /// Closes the socket (it leaves the XSKMAP; unbinding waits until no receive is under way,
+    /// xsk_unbind_dev), then gives the fill ring's buffers back to the pool. Frames sent and not
+    /// yet completed are left to the kernel, which may still read them (a device that sends from
+    /// the UMEM's pages, IFF_TX_SKB_NO_LINEAR): their buffers are not reused. Control path, with
+    /// the queue's worker stopped (the engine stops its workers before it disposes the ports).
     /// </summary>
     public void Dispose()
     {
         Started = false;
-        Socket?.Dispose();
+        if (Socket is null)
+            return;
+        Socket.Dispose();
         Socket = null;
-        _umem?.ReturnAllHeld();
+        _umem!.ReturnAllHeld();
+        Interlocked.Decrement(ref _umem.Pool.FillRings);
     }
 }

@@ -49,13 +49,15 @@ internal sealed class AfXdpReceiver
         _counters = counters;
         _port = port;
         _queue = queue;
-        // The ring's size, or an eighth of the pool for a small one: many queues must not take the
-        // whole pool to their fill rings and leave the stack nothing to build frames in.
-        FillTarget = (int)Math.Min(AfXdpChannel.RingSize, (uint)Math.Max(1, umem.Pool.Count / 8));
     }
 
-    /// <summary>How many buffers the fill ring is kept at.</summary>
-    public int FillTarget { get; }
+    /// <summary>
+    /// How many buffers the fill ring is kept at: the ring's size, or less, so that the fill rings
+    /// on the pool together hold at most a quarter of it, and the stack keeps the rest to build
+    /// frames in and to hold what it has not sent yet. Read at every top-up: a queue bound later
+    /// shrinks the others' share.
+    /// </summary>
+    public int FillTarget => (int)Math.Min(AfXdpChannel.RingSize, (uint)Math.Max(1, _umem.Pool.Count / 4 / Math.Max(1, _umem.Pool.FillRings)));
 
     /// <summary>Buffers lent to the kernel for receiving now.</summary>
     public int Lent => _lent;
@@ -71,16 +73,15 @@ internal sealed class AfXdpReceiver
         uint available = _rx.Peek((uint)burst.Length, out uint index);
         if (available == 0)
         {
-            if (_lent < FillTarget)
-                Refill(cache);
             if (++_idleBursts == StatisticsEveryIdleBursts)
             {
                 _idleBursts = 0;
                 FoldKernelDrops();
             }
-            // A zero-copy driver that found the fill ring empty waits for a kick (copy mode never sets the flag).
-            if (_fill.NeedsWakeup)
-                _socket.KickReceive();
+            if (_lent < FillTarget)
+                Refill(cache); // and kicks, if the kernel asks for it
+            else if (_fill.NeedsWakeup)
+                _socket.KickReceive(); // a zero-copy driver that found the fill ring empty waits for a kick (copy mode never sets the flag)
             return 0;
         }
         BufferPool pool = cache.Pool;

@@ -73,7 +73,6 @@ internal sealed class AfXdpTransmitter
             m = ref pool.Metadata(frame);
             _tx.Reserve(1, out uint index);
             _tx.Descriptor(index) = new XdpDesc { Address = _umem.ChunkOf(frame) + m.DataOffset, Length = m.DataLength };
-            _umem.Lend(frame);
             _inFlight++;
             _counters.TransmittedPackets++;
             _counters.TransmittedBytes += m.DataLength;
@@ -113,10 +112,7 @@ internal sealed class AfXdpTransmitter
         {
             // The address we put on the TX ring: the frame's first byte, in its buffer.
             if (_umem.TryLocate(_completion.Address(index + k), out PacketBuffer buffer, out _))
-            {
-                _umem.Return(buffer);
                 cache.Release(buffer);
-            }
             else
             {
                 _counters.Errors++; // not one of ours: the kernel wrote it (cannot happen)
@@ -192,7 +188,9 @@ internal sealed class AfXdpTransmitter
             nint result = _socket.KickTransmit();
             if (result >= 0)
             {
-                _pending = false;
+                // 0 is not "all sent": the kernel also stops early, without an error, when the
+                // completion ring is full (__xsk_generic_xmit). Pending while it has not read all.
+                _pending = _tx.FreeCount(_tx.Size) < _tx.Size;
                 return;
             }
             if (result == -Errno.EAGAIN)

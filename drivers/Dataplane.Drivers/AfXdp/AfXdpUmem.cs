@@ -10,8 +10,7 @@ namespace Dataplane.Drivers.AfXdp;
 /// receives lands in the buffer the stack then holds, and a frame the stack sends goes from its own
 /// buffer: no copy between the UMEM and the pool either way (net/xdp/xsk_buff_pool.c,
 /// Documentation/networking/af_xdp.rst, "Unaligned chunks"). It also keeps account of the buffers
-/// the kernel holds (on the fill ring, or sent and not yet back on the completion ring), so that
-/// they return to the pool when the socket closes.
+/// on the fill ring, so that they return to the pool when the socket closes.
 /// </summary>
 /// <remarks>
 /// Addresses are offsets into the pool's memory. A buffer goes on the fill ring as its start; the
@@ -31,7 +30,7 @@ internal sealed class AfXdpUmem
 
     private readonly ulong _divisor;   // the pool's buffer size
     private readonly ulong _reciprocal; // ceil(2^64 / buffer size), for an exact division of a 32-bit offset (Lemire, "Faster remainder by direct computation")
-    private readonly byte[] _held;      // per buffer: how many times the kernel holds it (fill ring, TX ring or completion ring)
+    private readonly bool[] _held;      // per buffer: on the fill ring (or in the kernel's hands from it)
 
     /// <summary>The UMEM over <paramref name="pool"/>; throws <see cref="NativeException"/> when the pool's layout cannot be one.</summary>
     public AfXdpUmem(BufferPool pool, string where)
@@ -46,7 +45,7 @@ internal sealed class AfXdpUmem
             throw new NativeException($"{where}: the buffer pool's {pool.MemoryBytes} bytes are more than an AF_XDP UMEM of this driver addresses (4 GiB)");
         _divisor = (ulong)pool.BufferSize;
         _reciprocal = ulong.MaxValue / _divisor + 1;
-        _held = new byte[pool.Count];
+        _held = new bool[pool.Count];
     }
 
     /// <summary>The pool the UMEM is.</summary>
@@ -64,14 +63,14 @@ internal sealed class AfXdpUmem
     /// <summary>The UMEM headroom: the pool's headroom less the kernel's own 256 bytes.</summary>
     public uint Headroom => (uint)Pool.Headroom - XdpConstants.PacketHeadroom;
 
-    /// <summary>Buffers the kernel holds now (for tests and the accounts at close).</summary>
+    /// <summary>Buffers lent to the fill ring now (for tests and the accounts at close).</summary>
     public int HeldCount
     {
         get
         {
             int n = 0;
-            foreach (byte h in _held)
-                n += h;
+            foreach (bool h in _held)
+                n += h ? 1 : 0;
             return n;
         }
     }
@@ -100,18 +99,18 @@ internal sealed class AfXdpUmem
         return true;
     }
 
-    /// <summary>The kernel now holds <paramref name="buffer"/> (put on the fill or TX ring).</summary>
+    /// <summary>The kernel now holds <paramref name="buffer"/> (put on the fill ring).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Lend(PacketBuffer buffer) => _held[buffer.Index]++;
+    public void Lend(PacketBuffer buffer) => _held[buffer.Index] = true;
 
-    /// <summary>The kernel gave <paramref name="buffer"/> back (off the RX or completion ring).</summary>
+    /// <summary>The kernel gave <paramref name="buffer"/> back (off the RX ring).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Return(PacketBuffer buffer) => _held[buffer.Index]--;
+    public void Return(PacketBuffer buffer) => _held[buffer.Index] = false;
 
     /// <summary>
-    /// After the socket is closed: drops the kernel's reference to every buffer it still held, into
-    /// the pool's shared free list (not a worker's cache: the worker may be running other queues).
-    /// Control path. Returns how many buffers that was.
+    /// After the socket is closed: every buffer still on the fill ring (fresh, with its one
+    /// reference) back into the pool's shared free list (not a worker's cache: the worker may be
+    /// running other queues). Control path. Returns how many buffers that was.
     /// </summary>
     public int ReturnAllHeld()
     {
@@ -119,16 +118,13 @@ internal sealed class AfXdpUmem
         Span<int> one = stackalloc int[1];
         for (int index = 0; index < _held.Length; index++)
         {
-            for (; _held[index] > 0; _held[index]--)
-            {
-                ref BufferMetadata m = ref Pool.Metadata(new PacketBuffer(index));
-                if (Interlocked.Decrement(ref m.ReferenceCount) == 0)
-                {
-                    one[0] = index;
-                    Pool.Shared.Enqueue(one);
-                }
-                returned++;
-            }
+            if (!_held[index])
+                continue;
+            _held[index] = false;
+            Pool.Metadata(new PacketBuffer(index)).ReferenceCount = 0;
+            one[0] = index;
+            Pool.Shared.Enqueue(one);
+            returned++;
         }
         return returned;
     }

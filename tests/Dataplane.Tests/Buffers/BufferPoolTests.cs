@@ -300,7 +300,7 @@ public class BufferPoolHugePageTests
     [SkippableFact]
     public void Without_huge_pages_reserved_the_pool_falls_back_to_pinned_memory()
     {
-        Skip.If(Native.HugePages.FreeCount() * Native.HugePages.Size >= 1024L * 2176);
+        Skip.If(Native.HugePages.FreeCount() * Native.HugePages.Size >= 1024L * (BufferPool.DefaultHeadroom + BufferPool.DefaultDataRoom));
         var pool = new BufferPool(1024, hugePages: true);
         Assert.False(pool.OnHugePages);
         Assert.Equal(0, pool.Address(0) % 4096);

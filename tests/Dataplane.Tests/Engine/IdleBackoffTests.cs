@@ -60,6 +60,27 @@ public class IdleBackoffTests
     }
 
     [Fact]
+    public void Long_spells_that_catch_nothing_halve_until_one_catches_something()
+    {
+        var idle = new IdleBackoff();
+        // One-way traffic a millisecond apart: each long spell runs out and the worker sleeps.
+        idle.Slept(1_000_000, woken: true);
+        Assert.Equal(125 * Microsecond, idle.SpellNanoseconds);
+        idle.Slept(1_000_000, woken: true);
+        Assert.Equal(62_500, idle.SpellNanoseconds);
+        idle.Slept(1_000_000, woken: true);
+        Assert.Equal(31_250, idle.SpellNanoseconds);
+        idle.Slept(1_000_000, woken: true);
+        Assert.Equal(20 * Microsecond, idle.SpellNanoseconds);
+
+        // An answer caught in a spell: the next long sleep earns the whole long spell again.
+        Assert.True(idle.KeepSpinning(9_000_000));
+        idle.Busy();
+        idle.Slept(1_000_000, woken: true);
+        Assert.Equal(125 * Microsecond, idle.SpellNanoseconds);
+    }
+
+    [Fact]
     public void A_sleep_its_timeout_ended_keeps_the_short_spell_so_an_idle_worker_stays_idle()
     {
         var idle = new IdleBackoff();
