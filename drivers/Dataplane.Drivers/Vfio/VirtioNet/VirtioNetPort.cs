@@ -395,7 +395,7 @@ internal sealed class VirtioNetPort : IPort, IFlowSteering
         SteersFlows = ReportsHash = false;
         DeviceIndirection = [];
         foreach (VirtioNetChannel channel in _channels)
-            channel.Receiver.TakeHash = false;
+            channel.Receiver.TakeHash = channel.Receiver.KickWhenIdle = false;
         uint types = VirtioNetLayout.EngineHashTypes & _rssLimits.HashTypes;
         if ((Features & VirtioFeatures.Rss) == 0 || types == 0 || _rssKey.Length > _rssLimits.MaxKey || _rssLimits.MaxTable < 1)
             return false;
@@ -430,7 +430,10 @@ internal sealed class VirtioNetPort : IPort, IFlowSteering
         // owner); which frames' hashes are the engine's tuple is checked frame by frame.
         ReportsHash = (Features & VirtioFeatures.HashReport) != 0 && DeviceRss.IsSymmetric(_rssKey);
         foreach (VirtioNetChannel channel in _channels)
+        {
             channel.Receiver.TakeHash = ReportsHash;
+            channel.Receiver.KickWhenIdle = true;
+        }
         return true;
     }
 
@@ -501,6 +504,13 @@ internal sealed class VirtioNetPort : IPort, IFlowSteering
             if (channel.Cache is { } cache)
                 channel.Receiver.Refill(cache);
             channel.Started = true;
+        }
+        // Frames that came between DRIVER_OK and the refill, which QEMU's software RSS may hold on
+        // another queue than their own (VirtioNetReceiver.KickWhenIdle), are delivered now.
+        if (SteersFlows)
+        {
+            foreach (VirtioNetChannel channel in _channels)
+                channel.Receiver.Kick();
         }
     }
 

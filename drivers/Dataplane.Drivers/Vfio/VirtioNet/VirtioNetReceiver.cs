@@ -67,6 +67,21 @@ internal sealed class VirtioNetReceiver
     public bool TakeHash { get; set; }
 
     /// <summary>
+    /// Whether the queue notifies the device each time it goes idle, with no buffer to offer: set
+    /// while the device steers by RSS. QEMU 7.2's software RSS (hw/net/virtio-net.c,
+    /// virtio_net_receive_rcu) moves a frame that came in on the backend's queue i to queue j; when
+    /// queue j has no buffer at that moment, the frame is held on queue i and the backend's queue i
+    /// is no longer read until the driver notifies receive queue i, which a driver with buffers on
+    /// it has no reason to do (and QEMU asks for no notification). Seen: not one ARP reply reached
+    /// the second port in 60 s. One notify per idle spell bounds such a stall by the queue's next
+    /// idle poll.
+    /// </summary>
+    public bool KickWhenIdle { get; set; }
+
+    /// <summary>Notifies the device of this queue, whatever it asked (control path: after a start, see <see cref="KickWhenIdle"/>).</summary>
+    public void Kick() => _notify();
+
+    /// <summary>
     /// Up to <paramref name="burst"/>.Length frames the device has written, as buffers (chains) of
     /// the pool, then the ring refilled from <paramref name="cache"/>. A frame whose used entry does
     /// not add up (too short, longer than its buffers) is dropped and counted as an error; one that
@@ -97,6 +112,8 @@ internal sealed class VirtioNetReceiver
             {
                 _ring.SetInterrupts(true);
                 _armed = true;
+                if (KickWhenIdle)
+                    _notify(); // frames QEMU holds for this queue (KickWhenIdle) are delivered now
             }
             Mmio.FullBarrier();
             available = _ring.UsedCount();

@@ -205,6 +205,37 @@ public sealed class VirtioNetRssTests
         }
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_receive_queue_steered_by_RSS_notifies_the_device_after_start_and_once_each_time_it_goes_idle(bool rss)
+    {
+        // QEMU 7.2's software RSS holds a frame on the queue it came in on when the queue RSS picked
+        // has no buffer, and reads that backend queue again only when the driver notifies it.
+        var pool = new BufferPool(1024);
+        var cache = new BufferCache(pool, size: 256, burst: 32);
+        var device = new FakeVirtioNetDevice(rss ? WithRss : FakeVirtioNetDevice.DefaultFeatures, maxPairs: 2);
+        using VirtioNetPort port = VirtioNetPort.Open("p0", device, queues: 2);
+        VirtioNetQueue queue = port.Queue(1, cache);
+        const int Rx1 = 2; // receiveq of pair 1
+        device.SuppressNotifications(Rx1, true); // as QEMU while it has buffers (virtio_net_has_buffers)
+        int before = device.Notifications(Rx1);
+        port.Start();
+        int started = device.Notifications(Rx1);
+        Assert.Equal(rss ? before + 1 : before, started);
+
+        Span<PacketBuffer> burst = stackalloc PacketBuffer[4];
+        Assert.Equal(0, queue.Receive(burst)); // idle: armed, and notified with RSS
+        Assert.Equal(0, queue.Receive(burst)); // still idle: nothing more
+        Assert.Equal(rss ? started + 1 : started, device.Notifications(Rx1));
+        Assert.True(device.Inject(1, FlowFrames.Ipv4(6, 0x0a0a0b01, 0x0a0a0c04, 40000, 80)));
+        Assert.Equal(1, queue.Receive(burst)); // busy again
+        cache.Release(burst[0]);
+        Assert.Equal(0, queue.Receive(burst)); // idle again: one more
+        Assert.Equal(rss ? started + 2 : started, device.Notifications(Rx1));
+        Assert.Empty(device.Violations);
+    }
+
     [Fact]
     public void With_HASH_REPORT_the_20_byte_header_goes_both_ways_and_the_frame_is_where_it_was()
     {
