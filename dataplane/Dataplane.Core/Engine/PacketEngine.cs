@@ -41,6 +41,13 @@ internal sealed class PacketEngine<TProcessor> : IDisposable where TProcessor : 
         int count = cores.Count;
         var owners = new RssIndirectionTable(count);
         var flowHash = ToeplitzHash.CreateSymmetric();
+        // A device that places flows by RSS is told the engine's key and owners, so that it puts
+        // each flow on its owner's queue (and its hash, where it reports one, is the engine's).
+        foreach (PortBinding binding in ports)
+        {
+            if (binding.Port is IFlowSteering steering)
+                steering.SteerFlows(flowHash.Key, owners);
+        }
         _workers = new Worker<TProcessor>[count];
         CaptureSlots = new CaptureTap?[ports.Count];
         for (int w = 0; w < count; w++)

@@ -51,6 +51,12 @@ internal sealed class QueueCounters
 
     /// <summary>Errors the driver reported (a failed read or write).</summary>
     public long Errors;
+
+    /// <summary>
+    /// Frames received with the device's RSS hash, which was the engine's and placed the flow
+    /// (<see cref="Buffers.OffloadFlags.RssHashValid"/>): the engine did not hash them.
+    /// </summary>
+    public long ReceivedHashed;
 }
 
 /// <summary>

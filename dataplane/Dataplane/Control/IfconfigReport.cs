@@ -51,7 +51,9 @@ internal static class IfconfigReport
         for (int q = 0; q < port.QueueCount; q++)
         {
             QueueCounters c = port.Counters(q);
-            Line(text, $"\tqueue {q}: rx {c.ReceivedPackets} packets {c.ReceivedBytes} bytes, tx {c.TransmittedPackets} packets {c.TransmittedBytes} bytes, rx drops {c.ReceiveDrops}, tx drops {c.TransmitDrops}, errors {c.Errors}");
+            // The frames whose device hash placed them, for a port whose device reports the engine's.
+            string hashed = (port.Capabilities & PortCapabilities.RssHash) != 0 ? $", rx hashed by the device {c.ReceivedHashed}" : "";
+            Line(text, $"\tqueue {q}: rx {c.ReceivedPackets} packets {c.ReceivedBytes} bytes, tx {c.TransmittedPackets} packets {c.TransmittedBytes} bytes, rx drops {c.ReceiveDrops}, tx drops {c.TransmitDrops}, errors {c.Errors}{hashed}");
         }
         if (captureFile is not null)
             Line(text, $"\tcapturing to {captureFile}");

@@ -114,6 +114,7 @@ internal static class StatsJson
             json.WriteNumber("rx_drops", c.ReceiveDrops);
             json.WriteNumber("tx_drops", c.TransmitDrops);
             json.WriteNumber("errors", c.Errors);
+            json.WriteNumber("rx_device_hashed", c.ReceivedHashed);
             json.WriteEndObject();
         }
         json.WriteEndArray();

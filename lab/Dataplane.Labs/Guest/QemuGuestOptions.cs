@@ -9,7 +9,8 @@ namespace Dataplane.Labs.Guest;
 /// <param name="Slot">The PCI slot on bus 0 (3 for 0000:00:03.0).</param>
 /// <param name="Namespace">Where the tap goes; null: it stays here.</param>
 /// <param name="Queues">Queue pairs: above 1 a multi-queue tap and, for virtio-net, <c>mq=on</c> with vectors for each.</param>
-public sealed record GuestNic(string Model, int Slot, string? Namespace = null, int Queues = 1)
+/// <param name="Rss">For virtio-net: <c>rss=on,hash=on</c>, VIRTIO_NET_F_RSS and VIRTIO_NET_F_HASH_REPORT offered (QEMU computes the hash itself and moves the frame to the queue its table names).</param>
+public sealed record GuestNic(string Model, int Slot, string? Namespace = null, int Queues = 1, bool Rss = false)
 {
     /// <summary>The device's PCI address in the guest.</summary>
     public string PciAddress => $"0000:00:{Slot:x2}.0";
@@ -32,6 +33,8 @@ public sealed record GuestNic(string Model, int Slot, string? Namespace = null, 
             device += ",disable-legacy=on,iommu_platform=on";
             if (Queues > 1)
                 device += $",mq=on,vectors={2 * Queues + 2}";
+            if (Rss)
+                device += ",rss=on,hash=on";
         }
         return device;
     }

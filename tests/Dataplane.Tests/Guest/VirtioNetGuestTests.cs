@@ -89,13 +89,50 @@ public sealed class VirtioNetGuestTests(ITestOutputHelper output)
     [SkippableFact]
     public void The_dataplane_in_the_guest_forwards_iperf3_between_two_virtio_nets_on_two_queues_each_and_both_workers_carry_flows()
     {
+        string console = ForwardIperf3(rss: false);
+        // Both queues of the left port carried a share of the 16 streams (not a stray ARP or ping;
+        // all 16 on one queue by the tap's hash: 1 in 32,768): worker i drains queue i.
+        AssertBothQueuesCarried(console);
+        // The tap picks the queue by the host kernel's hash, so the engine hands flows over between
+        // workers: said, for comparison with the device's RSS below.
+        output.WriteLine($"handed off between workers: {string.Join(" + ", Counts(console, "packets handed off to the worker of their flow"))}" +
+            $" of {string.Join(" + ", Counts(console, "packets received from its queues"))} received");
+    }
+
+    [SkippableFact]
+    public void With_the_devices_RSS_each_flow_arrives_on_its_owners_queue_with_the_engines_hash_and_is_not_handed_over()
+    {
+        string console = ForwardIperf3(rss: true);
+        Assert.Matches(@"hwfeatures=<[^>]*RSSHASH", console); // RSS_CONFIG taken, HASH_REPORT on
+        AssertBothQueuesCarried(console);
+        long[] handedOff = Counts(console, "packets handed off to the worker of their flow");
+        long[] received = Counts(console, "packets received from its queues");
+        Assert.True(handedOff.Length == 2 && received.Length == 2, $"no worker counters in netstat -s:\n{console}");
+        output.WriteLine($"handed off between workers: {handedOff[0]} + {handedOff[1]} of {received[0]} + {received[1]} received");
+        // QEMU computed the engine's hash with the engine's key and put each frame on the queue of
+        // its owner: a handful at most is handed over (a frame the device could not classify).
+        Assert.True(handedOff.Sum() <= Math.Max(10, received.Sum() / 1000), $"{handedOff.Sum()} of {received.Sum()} frames were handed over between workers");
+        // And the hash it reported was taken for nearly every frame (not ARP, not an IPv6 frame with hop-by-hop options).
+        long[] hashed = [.. Regex.Matches(console, @"rx hashed by the device (\d+)").Select(m => long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))];
+        long[] rx = [.. Regex.Matches(console, @"queue \d: rx (\d+) packets").Select(m => long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))];
+        Assert.True(hashed.Length == 4 && rx.Length == 4, $"no per-queue counters with the device's hashes in ifconfig:\n{console}");
+        Assert.True(hashed.Sum() >= rx.Sum() * 9 / 10, $"{hashed.Sum()} of {rx.Sum()} frames came with the engine's hash from the device");
+    }
+
+    /// <summary>
+    /// Boots the guest with two virtio-nets of two queue pairs (with the device's RSS and hash
+    /// report when <paramref name="rss"/>), and iperf3 with 16 streams, IPv4 then IPv6, forwarded by
+    /// the dataplane (two workers) from one host namespace to the other; returns the guest's console.
+    /// </summary>
+    private string ForwardIperf3(bool rss)
+    {
         string? why = QemuGuestBoot.CannotRunBecause() ?? LinuxLab.Missing("iperf3");
         Skip.If(why is not null, why);
         using var lab = new LinuxLab();
         string left = lab.Namespace("left"), right = lab.Namespace("right");
         var options = new QemuGuestOptions
         {
-            Nics = [new("virtio-net-pci", 5, left, Queues: 2), new("virtio-net-pci", 6, right, Queues: 2)],
+            Nics = [new("virtio-net-pci", 5, left, Queues: 2, Rss: rss), new("virtio-net-pci", 6, right, Queues: 2, Rss: rss)],
             Vfio = ["0000:00:05.0", "0000:00:06.0"],
             Files = new Dictionary<string, string>
             {
@@ -147,12 +184,19 @@ public sealed class VirtioNetGuestTests(ITestOutputHelper output)
         {
             GuestDataplane.Stop(guest, output);
         }
-        // Both queues of the left port carried a share of the 16 streams (not a stray ARP or ping;
-        // all 16 on one queue by the tap's hash: 1 in 32,768): worker i drains queue i.
-        string ifconfig = guest.Console[guest.Console.IndexOf("GUEST started", StringComparison.Ordinal)..];
-        long[] received = [.. Regex.Matches(ifconfig, @"queue \d: rx (\d+) packets").Take(2).Select(q => long.Parse(q.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))];
-        Assert.True(received.Length == 2, $"no per-queue counters in ifconfig:\n{ifconfig}");
-        Assert.All(received, r => Assert.True(r >= received.Sum() / 20, $"port a's queues received {string.Join(" and ", received)} frames: one carried under a twentieth:\n{ifconfig}"));
         Assert.Contains("GUEST dataplane exit 0", guest.Console, StringComparison.Ordinal);
+        return guest.Console[guest.Console.IndexOf("GUEST started", StringComparison.Ordinal)..];
     }
+
+    /// <summary>Both queues of port a (the first two queue lines of ifconfig) received at least a twentieth of its frames.</summary>
+    private static void AssertBothQueuesCarried(string console)
+    {
+        long[] received = [.. Regex.Matches(console, @"queue \d: rx (\d+) packets").Take(2).Select(q => long.Parse(q.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))];
+        Assert.True(received.Length == 2, $"no per-queue counters in ifconfig:\n{console}");
+        Assert.All(received, r => Assert.True(r >= received.Sum() / 20, $"port a's queues received {string.Join(" and ", received)} frames: one carried under a twentieth:\n{console}"));
+    }
+
+    /// <summary>The worker counters of netstat -s whose text is <paramref name="text"/>, worker by worker.</summary>
+    private static long[] Counts(string console, string text)
+        => [.. Regex.Matches(console, $@"\t(\d+) {Regex.Escape(text)}").Select(m => long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))];
 }

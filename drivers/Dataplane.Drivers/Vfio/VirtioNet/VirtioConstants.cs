@@ -48,6 +48,12 @@ internal enum VirtioFeatures : ulong
 
     /// <summary>VIRTIO_F_ACCESS_PLATFORM (33): the device's DMA goes through the IOMMU (IOVAs, as we give).</summary>
     AccessPlatform = 1ul << 33,
+
+    /// <summary>VIRTIO_NET_F_HASH_REPORT (57): the device reports the hash it computed in a 20-byte header (virtio_net_hdr_v1_hash).</summary>
+    HashReport = 1ul << 57,
+
+    /// <summary>VIRTIO_NET_F_RSS (60): the device places received flows on queues by a Toeplitz hash and a table (VIRTIO_NET_CTRL_MQ_RSS_CONFIG).</summary>
+    Rss = 1ul << 60,
 }
 
 /// <summary>Device status bits (virtio 1.2 §2.1).</summary>
@@ -114,8 +120,11 @@ internal static class VirtioNetLayout
     /// <summary>Offsets in the device config: mac[6], status, max_virtqueue_pairs, mtu.</summary>
     public const int Mac = 0, Status = 6, MaxQueuePairs = 8, Mtu = 10;
 
-    /// <summary>The config's length up to and with <c>mtu</c>.</summary>
-    public const int ConfigLength = 12;
+    /// <summary>Offsets in the device config with VIRTIO_NET_F_RSS or HASH_REPORT (§5.1.4): rss_max_key_size (u8), rss_max_indirection_table_length (le16), supported_hash_types (le32).</summary>
+    public const int RssMaxKeySize = 17, RssMaxIndirectionTableLength = 18, SupportedHashTypes = 20;
+
+    /// <summary>The config's length up to and with <c>supported_hash_types</c>.</summary>
+    public const int ConfigLength = 24;
 
     /// <summary>VIRTIO_NET_S_LINK_UP.</summary>
     public const ushort StatusLinkUp = 1;
@@ -125,6 +134,25 @@ internal static class VirtioNetLayout
 
     /// <summary>VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET: its command, data a <c>u16</c> pair count.</summary>
     public const byte ControlMqPairsSet = 0;
+
+    /// <summary>VIRTIO_NET_CTRL_MQ_RSS_CONFIG (§5.1.6.5.7.1): <c>struct virtio_net_rss_config</c>, in place of VQ_PAIRS_SET once RSS is negotiated.</summary>
+    public const byte ControlMqRssConfig = 1;
+
+    /// <summary>
+    /// The hash types the engine's hash is (§5.1.4.1.1, VIRTIO_NET_RSS_HASH_TYPE_*): IPv4, TCPv4,
+    /// UDPv4, IPv6, TCPv6, UDPv6; not the _EX ones, which hash an IPv6 home address or routing
+    /// destination the engine does not.
+    /// </summary>
+    public const uint EngineHashTypes = 0x3f;
+
+    /// <summary>VIRTIO_NET_HASH_REPORT_* values (§5.1.6.4.3.4): NONE, IPv4, TCPv4, UDPv4, IPv6, TCPv6, UDPv6, then the _EX ones.</summary>
+    public const ushort HashReportIpv4 = 1, HashReportTcpv4 = 2, HashReportUdpv4 = 3, HashReportIpv6 = 4, HashReportTcpv6 = 5, HashReportUdpv6 = 6;
+
+    /// <summary>sizeof(struct virtio_net_hdr_v1_hash): the header with HASH_REPORT, hash_value (le32) at 12, hash_report (le16) at 16, padding.</summary>
+    public const int HashHeaderLength = 20;
+
+    /// <summary>Offsets of hash_value and hash_report in <c>virtio_net_hdr_v1_hash</c>.</summary>
+    public const int HashValue = 12, HashReport = 16;
 
     /// <summary>VIRTIO_NET_OK, the ack byte of a command that worked.</summary>
     public const byte ControlOk = 0;

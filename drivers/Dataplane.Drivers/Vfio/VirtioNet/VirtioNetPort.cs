@@ -1,6 +1,8 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Numerics;
 using Dataplane.Buffers;
+using Dataplane.Engine;
 using Dataplane.Native;
 using Dataplane.Ports;
 using Dataplane.Wire;
@@ -11,17 +13,22 @@ namespace Dataplane.Drivers.Vfio.VirtioNet;
 /// A virtio-net device (virtio 1.2 §5.1) over the modern PCI transport (§4.1), driven through an
 /// <see cref="IPciFunction"/>: the <c>vfio</c> driver's port for PCI 0x1af4:0x1041. Opening runs the
 /// initialization of §3.1.1 (reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK, virtqueues, DRIVER_OK)
-/// and, for more than one queue pair, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET on the control queue (§5.1.6.5.5).
-/// Queue pair i is receiveq i and transmitq i; MSI-X vector 0 takes configuration changes (link),
-/// vector 1 + i receive queue i. Control side; the data path is <see cref="VirtioNetQueue"/>.
+/// and, for more than one queue pair, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET on the control queue (§5.1.6.5.5),
+/// or with VIRTIO_NET_F_RSS, VIRTIO_NET_CTRL_MQ_RSS_CONFIG (§5.1.6.5.7): the engine's key and a table
+/// that puts each flow on its owner's queue, and with VIRTIO_NET_F_HASH_REPORT the device's hash
+/// taken in place of the engine's. Queue pair i is receiveq i and transmitq i; MSI-X vector 0 takes
+/// configuration changes (link), vector 1 + i receive queue i. Control side; the data path is <see cref="VirtioNetQueue"/>.
 /// </summary>
-internal sealed class VirtioNetPort : IPort
+internal sealed class VirtioNetPort : IPort, IFlowSteering
 {
     /// <summary>Entries of each data virtqueue, when the device allows as many.</summary>
     public const int RingSize = 256;
 
     /// <summary>Entries of the control queue: one command (three descriptors) at a time.</summary>
     private const int ControlRingSize = 4;
+
+    /// <summary>Bytes for one control command: class, command, data (a <c>virtio_net_rss_config</c> of 128 entries and a 40-byte key is 307), ack.</summary>
+    private const int ControlCommandBytes = 512;
 
     private readonly IPciFunction _function;
     private readonly VirtioPciTransport _transport;
@@ -35,6 +42,9 @@ internal sealed class VirtioNetPort : IPort
     private readonly int? _mtu;
     private Virtqueue? _controlQueue;
     private int _controlNotify;
+    private byte[] _rssKey = ToeplitzHash.SymmetricKey.ToArray();
+    private RssIndirectionTable? _owners; // the engine's, once it said (SteerFlows)
+    private (int MaxKey, int MaxTable, uint HashTypes) _rssLimits;
     private bool _initialized;
     private bool _disposed;
 
@@ -59,7 +69,7 @@ internal sealed class VirtioNetPort : IPort
             _channels[q].Interrupt = _vectors[1 + q];
         int ring = Virtqueue.MemoryBytes(RingSize);
         int perChannel = Align(ring) * 2 + RingSize * VirtioNetTransmitter.HeaderSlot;
-        DmaRegion all = function.Dma.Allocate(perChannel * queues + (queues > 1 ? Align(Virtqueue.MemoryBytes(ControlRingSize)) + 64 : 0));
+        DmaRegion all = function.Dma.Allocate(perChannel * queues + (queues > 1 ? Align(Virtqueue.MemoryBytes(ControlRingSize)) + ControlCommandBytes : 0));
         for (int q = 0; q < queues; q++)
             _rings[q] = all.Slice(q * perChannel, perChannel);
         if (queues > 1)
@@ -94,6 +104,22 @@ internal sealed class VirtioNetPort : IPort
 
     /// <summary>The config's MTU (at most the device's <c>mtu</c> when it has VIRTIO_NET_F_MTU), else the device's, else 1500.</summary>
     public int Mtu { get; private set; }
+
+    /// <summary>
+    /// Whether the device places flows by RSS (VIRTIO_NET_F_RSS negotiated and the last
+    /// VIRTIO_NET_CTRL_MQ_RSS_CONFIG taken); false with one queue pair or a device without RSS (then
+    /// VQ_PAIRS_SET spreads flows as the backend likes).
+    /// </summary>
+    public bool SteersFlows { get; private set; }
+
+    /// <summary>
+    /// Whether received frames carry the device's hash for the engine (HASH_REPORT negotiated, RSS
+    /// taken with the engine's symmetric key): the frames whose hash is the engine's skip software hashing.
+    /// </summary>
+    public bool ReportsHash { get; private set; }
+
+    /// <summary>The indirection table last given the device (queue numbers), empty without RSS.</summary>
+    public ushort[] DeviceIndirection { get; private set; } = [];
 
     /// <summary>The entries of each data virtqueue: <see cref="RingSize"/> or the device's smaller maximum.</summary>
     public int QueueSize { get; private set; }
@@ -132,6 +158,8 @@ internal sealed class VirtioNetPort : IPort
                 c |= PortCapabilities.Lro;
             if (_channels.Length > 1)
                 c |= PortCapabilities.MultiQueue;
+            if (ReportsHash)
+                c |= PortCapabilities.RssHash;
             return c;
         }
     }
@@ -223,6 +251,10 @@ internal sealed class VirtioNetPort : IPort
                 m[i] = r.Read8(o + VirtioNetLayout.Mac + i);
             return (new MacAddress(m), r.Read16(o + VirtioNetLayout.MaxQueuePairs), r.Read16(o + VirtioNetLayout.Mtu));
         });
+        // §5.1.4: the RSS fields exist with VIRTIO_NET_F_RSS (or HASH_REPORT).
+        _rssLimits = (features & (VirtioFeatures.Rss | VirtioFeatures.HashReport)) == 0 ? default : t.ReadDeviceConfig(static (r, o) =>
+            ((int)r.Read8(o + VirtioNetLayout.RssMaxKeySize), (int)r.Read16(o + VirtioNetLayout.RssMaxIndirectionTableLength),
+                r.Read32(o + VirtioNetLayout.SupportedHashTypes))); // §4.1.3.1: each field at its natural width
         if ((features & VirtioFeatures.Mtu) != 0 && _mtu > deviceMtu)
         {
             t.Fail();
@@ -263,9 +295,9 @@ internal sealed class VirtioNetPort : IPort
         if (queues > 1)
             SetUpControlQueue(maxPairs);
         t.AddStatus(VirtioStatus.DriverOk);
-        if (queues > 1)
-            SetQueuePairs(queues);
         _initialized = true;
+        if (queues > 1 && !ConfigureRss())
+            SetQueuePairs(queues);
     }
 
     /// <summary>What the driver asks of a device offering <paramref name="offered"/>.</summary>
@@ -278,8 +310,10 @@ internal sealed class VirtioNetPort : IPort
             wanted |= VirtioFeatures.HostTso4 | VirtioFeatures.HostTso6;
         if (_lro && (offered & (VirtioFeatures.GuestChecksum | VirtioFeatures.MergeableRxBuffers)) == (VirtioFeatures.GuestChecksum | VirtioFeatures.MergeableRxBuffers))
             wanted |= VirtioFeatures.GuestTso4 | VirtioFeatures.GuestTso6;
+        // RSS places each flow on its owner's queue, and the hash it reports spares the engine's;
+        // both only matter with more than one queue (one worker places nothing).
         if (_channels.Length > 1)
-            wanted |= VirtioFeatures.ControlQueue | VirtioFeatures.MultiQueue;
+            wanted |= VirtioFeatures.ControlQueue | VirtioFeatures.MultiQueue | VirtioFeatures.Rss | VirtioFeatures.HashReport;
         return wanted;
     }
 
@@ -304,7 +338,7 @@ internal sealed class VirtioNetPort : IPort
         VirtioPciTransport t = _transport;
         ushort rxIndex = rx.QueueIndex, txIndex = tx.QueueIndex;
         channel.Receiver = new VirtioNetReceiver(rx, () => t.Notify(rxNotify, rxIndex), channel.Interrupt, channel.Counters,
-            (features & VirtioFeatures.MergeableRxBuffers) != 0, PortIndex, (ushort)q);
+            (features & VirtioFeatures.MergeableRxBuffers) != 0, PortIndex, (ushort)q, HeaderLength(features));
         channel.Transmitter = new VirtioNetTransmitter(tx, memory.Slice(2 * ring, size * VirtioNetTransmitter.HeaderSlot),
             () => t.Notify(txNotify, txIndex), channel.Counters, features);
     }
@@ -319,26 +353,110 @@ internal sealed class VirtioNetPort : IPort
         _controlNotify = _transport.SetUpQueue(index, _controlQueue, VirtioPciLayout.NoVector);
     }
 
+    /// <summary>The virtio-net header's size with <paramref name="features"/>: 20 with HASH_REPORT (virtio_net_hdr_v1_hash), else 12.</summary>
+    private static int HeaderLength(VirtioFeatures features)
+        => (features & VirtioFeatures.HashReport) != 0 ? VirtioNetLayout.HashHeaderLength : VirtioNetLayout.HeaderLength;
+
     /// <summary>
-    /// VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET (§5.1.6.5.5): the device spreads received flows over
-    /// <paramref name="pairs"/> queue pairs. Three descriptors: class and command, the u16 count
-    /// (device-readable), the ack byte (device-writable); the used ring polled a second at most.
+    /// The engine's placement: its key and its owners, programmed now when the device runs (and at
+    /// every start after). Control path, with the workers not running.
     /// </summary>
+    public void SteerFlows(ReadOnlySpan<byte> key, RssIndirectionTable owners)
+    {
+        ArgumentNullException.ThrowIfNull(owners);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _rssKey = key.ToArray();
+        _owners = owners;
+        // Without RSS the pairs were set at initialization and nothing changes.
+        if (_initialized && _channels.Length > 1 && (Features & VirtioFeatures.Rss) != 0 && !ConfigureRss())
+            SetQueuePairs(_channels.Length);
+    }
+
+    /// <summary>VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET (§5.1.6.5.5): the device spreads received flows over <paramref name="pairs"/> queue pairs.</summary>
     private void SetQueuePairs(int pairs)
     {
+        Span<byte> data = stackalloc byte[2];
+        BinaryPrimitives.WriteUInt16LittleEndian(data, (ushort)pairs);
+        byte ack = Command(VirtioNetLayout.ControlMqPairsSet, data, $"VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET {pairs}");
+        if (ack != VirtioNetLayout.ControlOk)
+            throw new NativeException($"{_where}: the device refused VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET {pairs} (ack {ack})");
+    }
+
+    /// <summary>
+    /// VIRTIO_NET_CTRL_MQ_RSS_CONFIG (§5.1.6.5.7.1), in place of VQ_PAIRS_SET once RSS is negotiated:
+    /// the engine's hash types and key, and a table whose entry j names the queue of the worker that
+    /// owns entry j of the engine's table (the same size where the device allows it: 128), so each
+    /// flow arrives on the queue its owner drains. False, and nothing sent, when the device has no
+    /// RSS or cannot take the key (then the plain MQ path); throws when it refuses the command.
+    /// Sets <see cref="ReportsHash"/> when the device also reports the hash and the key is symmetric.
+    /// </summary>
+    private bool ConfigureRss()
+    {
+        SteersFlows = ReportsHash = false;
+        DeviceIndirection = [];
+        foreach (VirtioNetChannel channel in _channels)
+            channel.Receiver.TakeHash = channel.Receiver.KickWhenIdle = false;
+        uint types = VirtioNetLayout.EngineHashTypes & _rssLimits.HashTypes;
+        if ((Features & VirtioFeatures.Rss) == 0 || types == 0 || _rssKey.Length > _rssLimits.MaxKey || _rssLimits.MaxTable < 1)
+            return false;
+        int queues = _channels.Length;
+        RssIndirectionTable owners = _owners ?? new RssIndirectionTable(queues); // the engine's table for as many workers as queues
+        int size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Min(owners.Size, _rssLimits.MaxTable));
+        if (size > _rssLimits.MaxTable)
+            size >>= 1; // §5.1.6.5.7.1: indirection_table_mask + 1 is a power of two no larger than the maximum
+        ushort[] table = new ushort[size];
+        for (int j = 0; j < size; j++)
+            table[j] = (ushort)DeviceRss.QueueFor(owners, j, queues);
+
+        // struct virtio_net_rss_config: hash_types le32, indirection_table_mask le16,
+        // unclassified_queue le16, indirection_table[] le16, max_tx_vq le16, hash_key_length u8, hash_key_data.
+        Span<byte> data = stackalloc byte[8 + 2 * size + 3 + _rssKey.Length];
+        BinaryPrimitives.WriteUInt32LittleEndian(data, types);
+        BinaryPrimitives.WriteUInt16LittleEndian(data[4..], (ushort)(size - 1));
+        BinaryPrimitives.WriteUInt16LittleEndian(data[6..], 0); // unclassified (not IP): queue 0, where the engine's hash 0 goes too
+        for (int j = 0; j < size; j++)
+            BinaryPrimitives.WriteUInt16LittleEndian(data[(8 + 2 * j)..], table[j]);
+        int at = 8 + 2 * size;
+        BinaryPrimitives.WriteUInt16LittleEndian(data[at..], (ushort)queues); // max_tx_vq: the queue pairs in use
+        data[at + 2] = (byte)_rssKey.Length;
+        _rssKey.CopyTo(data[(at + 3)..]);
+        byte ack = Command(VirtioNetLayout.ControlMqRssConfig, data, "VIRTIO_NET_CTRL_MQ_RSS_CONFIG");
+        if (ack != VirtioNetLayout.ControlOk)
+            throw new NativeException($"{_where}: the device refused VIRTIO_NET_CTRL_MQ_RSS_CONFIG ({size} entries, hash types 0x{types:x}, a {_rssKey.Length}-byte key; ack {ack})");
+        SteersFlows = true;
+        DeviceIndirection = table;
+        // The reported hash is the engine's only with its key (the one SteerFlows gave, or the
+        // engine's symmetric key before it did) and a symmetric one (both directions of a flow on one
+        // owner); which frames' hashes are the engine's tuple is checked frame by frame.
+        ReportsHash = (Features & VirtioFeatures.HashReport) != 0 && DeviceRss.IsSymmetric(_rssKey);
+        foreach (VirtioNetChannel channel in _channels)
+        {
+            channel.Receiver.TakeHash = ReportsHash;
+            channel.Receiver.KickWhenIdle = true;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// One VIRTIO_NET_CTRL_MQ command (§5.1.6.5): class and command, then <paramref name="data"/>
+    /// (device-readable), then the ack byte (device-writable); the used ring polled a second at most.
+    /// Returns the ack.
+    /// </summary>
+    private byte Command(byte command, ReadOnlySpan<byte> data, string what)
+    {
         Virtqueue q = _controlQueue!;
-        DmaRegion command = _control!.Slice(_control.Length - 64, 64);
-        Span<byte> c = command.Span;
+        DmaRegion buffer = _control!.Slice(_control.Length - ControlCommandBytes, ControlCommandBytes);
+        Span<byte> c = buffer.Span;
         c.Clear();
         c[0] = VirtioNetLayout.ControlMq;
-        c[1] = VirtioNetLayout.ControlMqPairsSet;
-        c[2] = (byte)pairs;
-        c[3] = (byte)(pairs >> 8);
-        c[4] = 0xff; // the ack, until the device writes it
+        c[1] = command;
+        data.CopyTo(c[2..]);
+        int ackAt = 2 + data.Length;
+        c[ackAt] = 0xff; // the ack, until the device writes it
         ushort d0 = q.TakeDescriptor(), d1 = q.TakeDescriptor(), d2 = q.TakeDescriptor();
-        q.WriteDescriptor(d0, command.Iova, 2, Virtqueue.DescriptorNext, d1);
-        q.WriteDescriptor(d1, command.Iova + 2, 2, Virtqueue.DescriptorNext, d2);
-        q.WriteDescriptor(d2, command.Iova + 4, 1, Virtqueue.DescriptorWrite, 0);
+        q.WriteDescriptor(d0, buffer.Iova, 2, Virtqueue.DescriptorNext, d1);
+        q.WriteDescriptor(d1, buffer.Iova + 2, (uint)data.Length, Virtqueue.DescriptorNext, d2);
+        q.WriteDescriptor(d2, buffer.Iova + (ulong)ackAt, 1, Virtqueue.DescriptorWrite, 0);
         q.MakeAvailable(d0);
         q.Publish();
         _transport.Notify(_controlNotify, q.QueueIndex);
@@ -346,16 +464,14 @@ internal sealed class VirtioNetPort : IPort
         while (q.UsedCount() == 0)
         {
             if (Stopwatch.GetTimestamp() > deadline)
-                throw new NativeException($"{_where}: the device did not answer VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET {pairs} in a second");
+                throw new NativeException($"{_where}: the device did not answer {what} in a second");
             Thread.Yield();
         }
         q.ConsumeUsed(1);
         q.FreeDescriptor(d2);
         q.FreeDescriptor(d1);
         q.FreeDescriptor(d0);
-        byte ack = Mmio.Read8(c, 4);
-        if (ack != VirtioNetLayout.ControlOk)
-            throw new NativeException($"{_where}: the device refused VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET {pairs} (ack {ack})");
+        return Mmio.Read8(c, ackAt);
     }
 
     /// <summary>
@@ -366,8 +482,9 @@ internal sealed class VirtioNetPort : IPort
     {
         ArgumentNullException.ThrowIfNull(cache);
         VirtioNetChannel channel = Channel(queue);
-        if (cache.Pool.Headroom < VirtioNetLayout.HeaderLength)
-            throw new NativeException($"{_where}: the buffer pool's headroom ({cache.Pool.Headroom}) has no room for the 12-byte virtio-net header");
+        int header = HeaderLength(Features);
+        if (cache.Pool.Headroom < header)
+            throw new NativeException($"{_where}: the buffer pool's headroom ({cache.Pool.Headroom}) has no room for the {header}-byte virtio-net header");
         _function.Dma.MapPool(cache.Pool);
         channel.Cache = cache;
         return new VirtioNetQueue(channel, cache);
@@ -387,6 +504,13 @@ internal sealed class VirtioNetPort : IPort
             if (channel.Cache is { } cache)
                 channel.Receiver.Refill(cache);
             channel.Started = true;
+        }
+        // Frames that came between DRIVER_OK and the refill, which QEMU's software RSS may hold on
+        // another queue than their own (VirtioNetReceiver.KickWhenIdle), are delivered now.
+        if (SteersFlows)
+        {
+            foreach (VirtioNetChannel channel in _channels)
+                channel.Receiver.Kick();
         }
     }
 

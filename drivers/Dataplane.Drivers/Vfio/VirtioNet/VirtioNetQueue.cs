@@ -37,10 +37,11 @@ internal sealed class VirtioNetChannel
 /// </summary>
 /// <remarks>
 /// Receive facts: checksum state and super-frames come from each frame's virtio-net header
-/// (DATA_VALID, NEEDS_CSUM, gso_type), so both are PerFrame; the 12-byte header has no hash
-/// (VIRTIO_NET_F_HASH_REPORT is not negotiated), so the engine hashes every frame.
+/// (DATA_VALID, NEEDS_CSUM, gso_type), so both are PerFrame; so is the hash: with HASH_REPORT and
+/// the engine's RSS configuration a frame whose reported hash is the engine's carries it, the rest
+/// (no HASH_REPORT, one queue, a hash of another tuple) the engine hashes.
 /// </remarks>
-[PacketPath("virtio", Checksum = OffloadReport.PerFrame, RssHash = OffloadReport.Never, Lro = OffloadReport.PerFrame)]
+[PacketPath("virtio", Checksum = OffloadReport.PerFrame, RssHash = OffloadReport.PerFrame, Lro = OffloadReport.PerFrame)]
 internal readonly struct VirtioNetQueue : IQueuePair
 {
     private readonly VirtioNetChannel _channel;

@@ -17,7 +17,8 @@ namespace Dataplane.Drivers.Vfio.VirtioNet;
 /// <remarks>
 /// A buffer is offered from <c>headroom - 12</c>, so the 12-byte header lands in the headroom and
 /// the frame at the headroom as every driver leaves it; a merged buffer after the first has no
-/// header, so its data starts at <c>headroom - 12</c>.
+/// header, so its data starts at <c>headroom - 12</c>. With VIRTIO_NET_F_HASH_REPORT the header is
+/// the 20-byte <c>virtio_net_hdr_v1_hash</c> and every 12 above is 20.
 /// </remarks>
 internal sealed class VirtioNetReceiver
 {
@@ -32,12 +33,19 @@ internal sealed class VirtioNetReceiver
     private readonly bool _mergeable;
     private readonly ushort _port;
     private readonly ushort _queue;
+    private readonly int _headerLength; // 12, or 20 with HASH_REPORT
     private bool _armed;
     private int _idlePolls;
 
-    /// <summary>The receive side over <paramref name="ring"/>; <paramref name="notify"/> rings its doorbell, <paramref name="interrupt"/> is its MSI-X vector's eventfd.</summary>
-    public VirtioNetReceiver(Virtqueue ring, Action notify, EventFd interrupt, QueueCounters counters, bool mergeable, ushort port, ushort queue)
+    /// <summary>
+    /// The receive side over <paramref name="ring"/>; <paramref name="notify"/> rings its doorbell,
+    /// <paramref name="interrupt"/> is its MSI-X vector's eventfd; <paramref name="headerLength"/> is
+    /// the header's size (12, or 20 with HASH_REPORT).
+    /// </summary>
+    public VirtioNetReceiver(Virtqueue ring, Action notify, EventFd interrupt, QueueCounters counters, bool mergeable, ushort port, ushort queue,
+        int headerLength = VirtioNetLayout.HeaderLength)
     {
+        _headerLength = headerLength;
         _ring = ring;
         _notify = notify;
         _interrupt = interrupt;
@@ -49,6 +57,29 @@ internal sealed class VirtioNetReceiver
         Array.Fill(_buffers, -1);
         ring.SetInterrupts(false); // polled while busy; armed when a poll finds nothing
     }
+
+    /// <summary>
+    /// Whether a frame's reported hash (hash_report, hash_value) is taken for its flow's owner, where
+    /// it is the engine's hash of the frame (<see cref="DeviceRss.MatchesEngine"/>): set by the port
+    /// once the device took the engine's key and hash types (VIRTIO_NET_CTRL_MQ_RSS_CONFIG), with the
+    /// workers stopped.
+    /// </summary>
+    public bool TakeHash { get; set; }
+
+    /// <summary>
+    /// Whether the queue notifies the device each time it goes idle, with no buffer to offer: set
+    /// while the device steers by RSS. QEMU 7.2's software RSS (hw/net/virtio-net.c,
+    /// virtio_net_receive_rcu) moves a frame that came in on the backend's queue i to queue j; when
+    /// queue j has no buffer at that moment, the frame is held on queue i and the backend's queue i
+    /// is no longer read until the driver notifies receive queue i, which a driver with buffers on
+    /// it has no reason to do (and QEMU asks for no notification). Seen: not one ARP reply reached
+    /// the second port in 60 s. One notify per idle spell bounds such a stall by the queue's next
+    /// idle poll.
+    /// </summary>
+    public bool KickWhenIdle { get; set; }
+
+    /// <summary>Notifies the device of this queue, whatever it asked (control path: after a start, see <see cref="KickWhenIdle"/>).</summary>
+    public void Kick() => _notify();
 
     /// <summary>
     /// Up to <paramref name="burst"/>.Length frames the device has written, as buffers (chains) of
@@ -81,6 +112,8 @@ internal sealed class VirtioNetReceiver
             {
                 _ring.SetInterrupts(true);
                 _armed = true;
+                if (KickWhenIdle)
+                    _notify(); // frames QEMU holds for this queue (KickWhenIdle) are delivered now
             }
             Mmio.FullBarrier();
             available = _ring.UsedCount();
@@ -129,7 +162,7 @@ internal sealed class VirtioNetReceiver
         }
         var head = new PacketBuffer(_buffers[headId]);
         // §5.1.6.4: num_buffers, in the header in front of the first buffer; 1 without MRG_RXBUF.
-        Span<byte> raw = PinnedAddress.Span(pool.Address(head.Index) + pool.Headroom - VirtioNetLayout.HeaderLength, VirtioNetLayout.HeaderLength);
+        Span<byte> raw = PinnedAddress.Span(pool.Address(head.Index) + pool.Headroom - _headerLength, _headerLength);
         int count = _mergeable ? Math.Max((int)MemoryMarshal.Read<ushort>(raw[10..]), 1) : 1;
         if (count > _ring.Size)
         {
@@ -160,11 +193,11 @@ internal sealed class VirtioNetReceiver
             int index = _buffers[id];
             _buffers[id] = -1;
             _ring.FreeDescriptor((ushort)id);
-            int data = k == 0 ? (int)length - VirtioNetLayout.HeaderLength : (int)length;
+            int data = k == 0 ? (int)length - _headerLength : (int)length;
             if (length > room || (k == 0 && data < 14))
                 bad = true;
             ref BufferMetadata piece = ref pool.Metadata(new PacketBuffer(index));
-            piece.DataOffset = (ushort)(k == 0 ? pool.Headroom : pool.Headroom - VirtioNetLayout.HeaderLength);
+            piece.DataOffset = (ushort)(k == 0 ? pool.Headroom : pool.Headroom - _headerLength);
             piece.DataLength = (ushort)Math.Clamp(data, 0, room);
             piece.Next = -1;
             if (tail >= 0)
@@ -190,6 +223,8 @@ internal sealed class VirtioNetReceiver
             return count;
         }
         VirtioNetOffload.Receive(MemoryMarshal.Read<VirtioNetHeader>(raw), ref m);
+        if (TakeHash)
+            TakeReportedHash(raw, pool, head, ref m);
         m.Port = _port;
         m.Queue = _queue;
         m.Timestamp = now;
@@ -198,11 +233,33 @@ internal sealed class VirtioNetReceiver
         return count;
     }
 
+    /// <summary>
+    /// §5.1.6.4.3.4: hash_report says what the device hashed, hash_value the hash. Taken, as
+    /// <see cref="OffloadFlags.RssHashValid"/>, when it is the tuple the engine would hash for this
+    /// frame; otherwise the engine hashes the frame.
+    /// </summary>
+    private void TakeReportedHash(Span<byte> header, BufferPool pool, PacketBuffer head, ref BufferMetadata m)
+    {
+        DeviceHashKind kind = MemoryMarshal.Read<ushort>(header[VirtioNetLayout.HashReport..]) switch
+        {
+            VirtioNetLayout.HashReportIpv4 => DeviceHashKind.Ipv4,
+            VirtioNetLayout.HashReportTcpv4 or VirtioNetLayout.HashReportUdpv4 => DeviceHashKind.Ipv4Ports,
+            VirtioNetLayout.HashReportIpv6 => DeviceHashKind.Ipv6,
+            VirtioNetLayout.HashReportTcpv6 or VirtioNetLayout.HashReportUdpv6 => DeviceHashKind.Ipv6Ports,
+            _ => DeviceHashKind.None, // NONE, or an _EX hash the engine does not compute
+        };
+        if (kind == DeviceHashKind.None || !DeviceRss.MatchesEngine(pool.Data(head), kind))
+            return;
+        m.RssHash = MemoryMarshal.Read<uint>(header[VirtioNetLayout.HashValue..]);
+        m.Offload |= OffloadFlags.RssHashValid;
+        _counters.ReceivedHashed++;
+    }
+
     /// <summary>Whether descriptor <paramref name="id"/> is one of ours with a buffer behind it.</summary>
     private bool Holds(uint id) => id < (uint)_buffers.Length && _buffers[id] >= 0;
 
-    /// <summary>Bytes a buffer offers the device: from <c>headroom - 12</c> to its end.</summary>
-    private static int Room(BufferPool pool) => pool.BufferSize - (pool.Headroom - VirtioNetLayout.HeaderLength);
+    /// <summary>Bytes a buffer offers the device: from <c>headroom - 12</c> (20 with HASH_REPORT) to its end.</summary>
+    private int Room(BufferPool pool) => pool.BufferSize - (pool.Headroom - _headerLength);
 
     /// <summary>
     /// Puts a fresh buffer of <paramref name="cache"/> behind every free descriptor, publishes them
@@ -219,7 +276,7 @@ internal sealed class VirtioNetReceiver
         {
             ushort id = _ring.TakeDescriptor();
             _buffers[id] = buffer.Index;
-            ulong address = (ulong)(pool.Address(buffer.Index) + pool.Headroom - VirtioNetLayout.HeaderLength);
+            ulong address = (ulong)(pool.Address(buffer.Index) + pool.Headroom - _headerLength);
             _ring.WriteDescriptor(id, address, room, Virtqueue.DescriptorWrite, 0);
             _ring.MakeAvailable(id);
             added++;

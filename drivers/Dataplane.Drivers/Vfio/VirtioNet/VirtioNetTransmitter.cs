@@ -21,8 +21,8 @@ namespace Dataplane.Drivers.Vfio.VirtioNet;
 /// </remarks>
 internal sealed class VirtioNetTransmitter
 {
-    /// <summary>Bytes of one header-table slot: the 12-byte header, rounded to 16.</summary>
-    public const int HeaderSlot = 16;
+    /// <summary>Bytes of one header-table slot: the 12-byte header, or the 20-byte one with HASH_REPORT, rounded to 32.</summary>
+    public const int HeaderSlot = 32;
 
     private readonly Virtqueue _ring;
     private readonly DmaRegion _headers; // slot i belongs to the chain whose head is descriptor i
@@ -32,6 +32,7 @@ internal sealed class VirtioNetTransmitter
     private readonly ushort[] _next;   // the chain's links as we wrote them (never read back from the ring)
     private readonly ushort[] _length; // descriptors in the chain at each head
     private readonly VirtioFeatures _features;
+    private readonly int _headerLength; // 12; 20 with HASH_REPORT, which sizes the header both ways (§5.1.6)
 
     /// <summary>The transmit side over <paramref name="ring"/>, with <paramref name="headers"/> (<see cref="HeaderSlot"/> bytes per entry).</summary>
     public VirtioNetTransmitter(Virtqueue ring, DmaRegion headers, Action notify, QueueCounters counters, VirtioFeatures features)
@@ -46,6 +47,7 @@ internal sealed class VirtioNetTransmitter
         _next = new ushort[ring.Size];
         _length = new ushort[ring.Size];
         _features = features;
+        _headerLength = (features & VirtioFeatures.HashReport) != 0 ? VirtioNetLayout.HashHeaderLength : VirtioNetLayout.HeaderLength;
         ring.SetInterrupts(false); // used buffers are reclaimed by polling, never on an interrupt
     }
 
@@ -119,7 +121,8 @@ internal sealed class VirtioNetTransmitter
     {
         ushort head = _ring.TakeDescriptor();
         int slot = head * HeaderSlot;
-        Span<byte> h = _headers.Span.Slice(slot, VirtioNetLayout.HeaderLength);
+        Span<byte> h = _headers.Span.Slice(slot, _headerLength);
+        h[VirtioNetLayout.HeaderLength..].Clear(); // hash_value, hash_report: receive only (§5.1.6.2)
         MemoryMarshal.Write(h, in header);
         h[10] = 0; // num_buffers: 0 on transmit (§5.1.6.2)
         h[11] = 0;
@@ -127,7 +130,7 @@ internal sealed class VirtioNetTransmitter
         _length[head] = (ushort)(pieces + 1);
         ushort previous = head;
         ulong previousAddress = _headers.Iova + (ulong)slot;
-        uint previousLength = VirtioNetLayout.HeaderLength;
+        uint previousLength = (uint)_headerLength;
         for (PacketBuffer piece = frame; piece.IsValid; piece = new PacketBuffer(pool.Metadata(piece).Next))
         {
             ref BufferMetadata p = ref pool.Metadata(piece);

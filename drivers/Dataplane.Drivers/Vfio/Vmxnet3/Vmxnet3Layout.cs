@@ -169,8 +169,24 @@ internal static class Vmxnet3Layout
     /// <summary>UPT1_RSS_HASH_FUNC_TOEPLITZ.</summary>
     public const ushort RssToeplitz = 0x01;
 
-    /// <summary>VMXNET3_RSS_IND_TABLE_SIZE of the Linux driver (VMXNET3_DEVICE_MAX_RX_QUEUES × 4): entries of indTable used.</summary>
-    public const int RssIndirectionSize = 32;
+    /// <summary>
+    /// Entries of indTable used: UPT1_RSS_MAX_IND_TABLE_SIZE, as many as the engine's owner table
+    /// (<see cref="Engine.RssIndirectionTable.DefaultSize"/>), so entry j of both is one flow slice
+    /// (the Linux driver uses VMXNET3_RSS_IND_TABLE_SIZE, 32).
+    /// </summary>
+    public const int RssIndirectionSize = 128;
+
+    /// <summary>UPT1_RSS_MAX_KEY_SIZE.</summary>
+    public const int RssMaxKeySize = 40;
+
+    /// <summary>VMXNET3_CMD_UPDATE_RSSIDT: the device reads UPT1_RSSConf again (the Linux driver's vmxnet3_set_rss after a key or table change).</summary>
+    public const uint CmdUpdateRssIdt = 0xCAFE0006;
+
+    /// <summary>Vmxnet3_RxCompDesc dword 0: rssType:4 from bit 26 (VMXNET3_RCD_RSS_TYPE_*); dword 1 is rssHash.</summary>
+    public const int RxCompRssTypeShift = 26;
+
+    /// <summary>VMXNET3_RCD_RSS_TYPE_* values: NONE, IPV4, TCPIPV4, IPV6, TCPIPV6, UDPIPV4, UDPIPV6 (then ESP ones).</summary>
+    public const uint RssTypeIpv4 = 1, RssTypeTcpIpv4 = 2, RssTypeIpv6 = 3, RssTypeTcpIpv6 = 4, RssTypeUdpIpv4 = 5, RssTypeUdpIpv6 = 6;
 
     /// <summary>ecr: events the device set (VMXNET3_ECR_*).</summary>
     public const int SharedEcr = 696;

@@ -1,4 +1,5 @@
 using Dataplane.Buffers;
+using Dataplane.Engine;
 using Dataplane.Native;
 using Dataplane.Ports;
 using Dataplane.Wire;
@@ -16,7 +17,7 @@ namespace Dataplane.Drivers.Vfio.Vmxnet3;
 /// queue i (always masked: completions are polled). Stop and dispose quiesce and reset the device
 /// so the kernel driver can take it back. Control side; the data path is <see cref="Vmxnet3Queue"/>.
 /// </summary>
-internal sealed class Vmxnet3Port : IPort
+internal sealed class Vmxnet3Port : IPort, IFlowSteering
 {
     /// <summary>Entries of each transmit ring, transmit completion ring and rx ring 1 (a multiple of VMXNET3_RING_SIZE_ALIGN).</summary>
     public const int RingSize = 256;
@@ -41,6 +42,8 @@ internal sealed class Vmxnet3Port : IPort
     private readonly object _commands = new(); // VMXNET3_REG_CMD is a write then a read: one at a time
     private bool _promiscuous;
     private bool _initialized;
+    private byte[] _rssKey = ToeplitzHash.SymmetricKey.ToArray();
+    private RssIndirectionTable? _owners; // the engine's, once it said (SteerFlows)
     private bool _disposed;
 
     private Vmxnet3Port(string name, IPciFunction function, IMmioRegion pt, IMmioRegion vd, int queues, ushort portIndex,
@@ -120,7 +123,8 @@ internal sealed class Vmxnet3Port : IPort
 
     /// <summary>
     /// Checksums both ways (UPT1_F_RXCSUM, VMXNET3_OM_CSUM), TSO (VMXNET3_OM_TSO) when <c>tso</c> is
-    /// on, several queues when asked; no LRO, no RSS hash.
+    /// on, several queues when asked, the RSS hash with the engine's key (frames whose hash is the
+    /// engine's carry it); no LRO.
     /// </summary>
     public PortCapabilities Capabilities
     {
@@ -131,6 +135,8 @@ internal sealed class Vmxnet3Port : IPort
                 c |= PortCapabilities.Tso;
             if (_channels.Length > 1)
                 c |= PortCapabilities.MultiQueue;
+            if (ReportsHash)
+                c |= PortCapabilities.RssHash;
             return c;
         }
     }
@@ -258,6 +264,8 @@ internal sealed class Vmxnet3Port : IPort
             WriteRssConf(s);
         for (int q = 0; q < queues; q++)
             SetUpChannel(q);
+        foreach (Vmxnet3Channel channel in _channels)
+            channel.Receiver.TakeHash = ReportsHash;
 
         Mmio.FullBarrier(); // the area whole before the device is told where it is
         ulong shared = _memory.Iova;
@@ -277,22 +285,51 @@ internal sealed class Vmxnet3Port : IPort
     }
 
     /// <summary>
+    /// Whether received frames carry the device's hash for the engine: more than one queue (RSS
+    /// asked for) under a symmetric key of at most UPT1_RSS_MAX_KEY_SIZE bytes, the engine's.
+    /// </summary>
+    public bool ReportsHash => _channels.Length > 1 && _rssKey.Length <= Vmxnet3Layout.RssMaxKeySize && DeviceRss.IsSymmetric(_rssKey);
+
+    /// <summary>
+    /// The engine's placement: its key and its owners, for UPT1_RSSConf; when the device is active,
+    /// written and applied now (VMXNET3_CMD_UPDATE_RSSIDT, as the Linux driver's vmxnet3_set_rss).
+    /// Control path, with the workers not running.
+    /// </summary>
+    public void SteerFlows(ReadOnlySpan<byte> key, RssIndirectionTable owners)
+    {
+        ArgumentNullException.ThrowIfNull(owners);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _rssKey = key.ToArray();
+        _owners = owners;
+        if (!_initialized || _channels.Length < 2)
+            return;
+        WriteRssConf(_memory.Span[..RingsOffset(_channels.Length)]);
+        Mmio.FullBarrier(); // the configuration whole before the device reads it
+        Command(Vmxnet3Layout.CmdUpdateRssIdt);
+        foreach (Vmxnet3Channel channel in _channels)
+            channel.Receiver.TakeHash = ReportsHash;
+    }
+
+    /// <summary>
     /// UPT1_RSSConf for more than one queue, as the Linux driver's vmxnet3_setup_driver_shared:
-    /// Toeplitz over IPv4/IPv6 addresses and TCP ports, the engine's symmetric key (both directions
-    /// of a flow land on one queue), indTable[i] = i mod queues over VMXNET3_RSS_IND_TABLE_SIZE
-    /// entries; rssConfDesc points at it. QEMU 7.2's model ignores it (one receive queue).
+    /// Toeplitz over IPv4/IPv6 addresses and TCP ports with the engine's key (symmetric: both
+    /// directions of a flow land on one queue), indTable[j] the queue of the worker that owns entry
+    /// j of the engine's table over UPT1_RSS_MAX_IND_TABLE_SIZE entries (i mod queues until the
+    /// engine says); rssConfDesc points at it. QEMU 7.2's model ignores it (one receive queue).
     /// </summary>
     private void WriteRssConf(Span<byte> s)
     {
         int queues = _channels.Length;
+        int keyLength = Math.Min(_rssKey.Length, Vmxnet3Layout.RssMaxKeySize);
+        RssIndirectionTable owners = _owners ?? new RssIndirectionTable(queues);
         Span<byte> rss = s.Slice(RssConfOffset, Vmxnet3Layout.RssConfLength);
         Mmio.Write16(rss, 0, Vmxnet3Layout.RssHashTypes);
         Mmio.Write16(rss, 2, Vmxnet3Layout.RssToeplitz);
-        Mmio.Write16(rss, 4, (ushort)Engine.ToeplitzHash.KeyLength);
+        Mmio.Write16(rss, 4, (ushort)keyLength);
         Mmio.Write16(rss, 6, Vmxnet3Layout.RssIndirectionSize);
-        Engine.ToeplitzHash.SymmetricKey.CopyTo(rss.Slice(Vmxnet3Layout.RssKey, Engine.ToeplitzHash.KeyLength));
-        for (int i = 0; i < Vmxnet3Layout.RssIndirectionSize; i++)
-            rss[Vmxnet3Layout.RssIndirection + i] = (byte)(i % queues);
+        _rssKey.AsSpan(0, keyLength).CopyTo(rss.Slice(Vmxnet3Layout.RssKey, keyLength));
+        for (int j = 0; j < Vmxnet3Layout.RssIndirectionSize; j++)
+            rss[Vmxnet3Layout.RssIndirection + j] = (byte)DeviceRss.QueueFor(owners, j, queues);
         Mmio.Write32(s, Vmxnet3Layout.RssConfDesc, 1);                          // confVer
         Mmio.Write32(s, Vmxnet3Layout.RssConfDesc + 4, Vmxnet3Layout.RssConfLength); // confLen
         Mmio.Write64(s, Vmxnet3Layout.RssConfDesc + 8, _memory.Iova + RssConfOffset); // confPA

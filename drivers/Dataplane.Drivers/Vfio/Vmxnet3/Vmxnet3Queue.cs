@@ -36,10 +36,11 @@ internal sealed class Vmxnet3Channel
 /// </summary>
 /// <remarks>
 /// Receive facts: the checksum state comes from each frame's completion (cnc, ipc, tuc), so
-/// PerFrame; no RSS hash is taken (QEMU's model has no RSS) and no LRO is asked for (UPT1_F_LRO
-/// off), so the engine hashes every frame and no frame is a super-frame.
+/// PerFrame; so does the hash (rssType, rssHash), taken where it is the engine's (QEMU 7.2's model
+/// has no RSS and reports none: the engine hashes those frames); no LRO is asked for (UPT1_F_LRO
+/// off), so no frame is a super-frame.
 /// </remarks>
-[PacketPath("vmxnet3", Checksum = OffloadReport.PerFrame, RssHash = OffloadReport.Never, Lro = OffloadReport.Never)]
+[PacketPath("vmxnet3", Checksum = OffloadReport.PerFrame, RssHash = OffloadReport.PerFrame, Lro = OffloadReport.Never)]
 internal readonly struct Vmxnet3Queue : IQueuePair
 {
     private readonly Vmxnet3Channel _channel;

@@ -184,6 +184,8 @@ internal sealed class Vmxnet3Receiver
         m.PacketLength = (int)_total;
         m.Segments = (byte)Math.Min(_segments, byte.MaxValue);
         m.Offload = Checksums(dword0, dword3);
+        if (TakeHash)
+            TakeReportedHash(pool, head, dword0, Mmio.Read32(completion, at + 4), ref m);
         m.Gso = GsoType.None;
         m.Port = _port;
         m.Queue = _queue;
@@ -195,6 +197,36 @@ internal sealed class Vmxnet3Receiver
         _segments = 0;
         _bad = false;
         return true;
+    }
+
+    /// <summary>
+    /// Whether the eop completion's rssType and rssHash are taken for the flow's owner where they are
+    /// the engine's hash of the frame (<see cref="DeviceRss.MatchesEngine"/>): set by the port when the
+    /// device was given the engine's symmetric key (UPT1_RSSConf), with the workers stopped.
+    /// </summary>
+    public bool TakeHash { get; set; }
+
+    /// <summary>
+    /// rssType (dword 0) says what the device hashed, rssHash (dword 1) the hash; taken as
+    /// <see cref="OffloadFlags.RssHashValid"/> when it is the tuple the engine would hash for this
+    /// frame. vmxnet3's UPT1 hash types have no UDP, so a UDP datagram comes with the 2-tuple, which
+    /// is not the engine's: the engine hashes it.
+    /// </summary>
+    private void TakeReportedHash(BufferPool pool, PacketBuffer head, uint dword0, uint hash, ref BufferMetadata m)
+    {
+        DeviceHashKind kind = ((dword0 >> Vmxnet3Layout.RxCompRssTypeShift) & 0xf) switch
+        {
+            Vmxnet3Layout.RssTypeIpv4 => DeviceHashKind.Ipv4,
+            Vmxnet3Layout.RssTypeTcpIpv4 or Vmxnet3Layout.RssTypeUdpIpv4 => DeviceHashKind.Ipv4Ports,
+            Vmxnet3Layout.RssTypeIpv6 => DeviceHashKind.Ipv6,
+            Vmxnet3Layout.RssTypeTcpIpv6 or Vmxnet3Layout.RssTypeUdpIpv6 => DeviceHashKind.Ipv6Ports,
+            _ => DeviceHashKind.None, // NONE, or ESP
+        };
+        if (kind == DeviceHashKind.None || !DeviceRss.MatchesEngine(pool.Data(head), kind))
+            return;
+        m.RssHash = hash;
+        m.Offload |= OffloadFlags.RssHashValid;
+        _counters.ReceivedHashed++;
     }
 
     /// <summary>The checksum facts of the eop completion: ipc for IPv4 (v4), tuc for TCP or UDP; nothing when cnc.</summary>

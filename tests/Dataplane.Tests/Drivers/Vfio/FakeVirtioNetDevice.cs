@@ -66,7 +66,20 @@ internal sealed class FakeVirtioNetDevice : IPciFunction
         BinaryPrimitives.WriteUInt16LittleEndian(_deviceConfig.AsSpan(VirtioNetLayout.Status), VirtioNetLayout.StatusLinkUp);
         BinaryPrimitives.WriteUInt16LittleEndian(_deviceConfig.AsSpan(VirtioNetLayout.MaxQueuePairs), (ushort)maxPairs);
         BinaryPrimitives.WriteUInt16LittleEndian(_deviceConfig.AsSpan(VirtioNetLayout.Mtu), 1500);
+        // QEMU's limits (VIRTIO_NET_RSS_MAX_KEY_SIZE, VIRTIO_NET_RSS_MAX_TABLE_LEN, VIRTIO_NET_RSS_SUPPORTED_HASHES).
+        _deviceConfig[VirtioNetLayout.RssMaxKeySize] = 40;
+        BinaryPrimitives.WriteUInt16LittleEndian(_deviceConfig.AsSpan(VirtioNetLayout.RssMaxIndirectionTableLength), 128);
+        BinaryPrimitives.WriteUInt32LittleEndian(_deviceConfig.AsSpan(VirtioNetLayout.SupportedHashTypes), 0x1ff);
     }
+
+    /// <summary>A VIRTIO_NET_CTRL_MQ_RSS_CONFIG the driver sent (§5.1.6.5.7.1).</summary>
+    public sealed record RssConfig(uint HashTypes, ushort[] Table, ushort UnclassifiedQueue, ushort MaxTxQueues, byte[] Key);
+
+    /// <summary>VIRTIO_NET_CTRL_MQ_RSS_CONFIG commands, in order.</summary>
+    public List<RssConfig> RssConfigs { get; } = [];
+
+    /// <summary>The virtio-net header's size as negotiated: 20 with HASH_REPORT, else 12.</summary>
+    public int HeaderLength => (DriverFeatures & VirtioFeatures.HashReport) != 0 ? VirtioNetLayout.HashHeaderLength : VirtioNetLayout.HeaderLength;
 
     /// <summary>What QEMU's virtio-net-pci offers with an IOMMU (iommu_platform=on), less the features this driver never asks for.</summary>
     public const VirtioFeatures DefaultFeatures = VirtioFeatures.Version1 | VirtioFeatures.AccessPlatform | VirtioFeatures.Mac
@@ -231,14 +244,26 @@ internal sealed class FakeVirtioNetDevice : IPciFunction
     /// <paramref name="lyingNumBuffers"/>: the num_buffers a broken device writes instead.
     /// </summary>
     public bool Inject(int pair, ReadOnlySpan<byte> frame, VirtioNetHeader header = default, ushort? lyingNumBuffers = null)
+        => Inject(pair, frame, header, hashValue: 0, hashReport: 0, lyingNumBuffers);
+
+    /// <summary>
+    /// <see cref="Inject(int, ReadOnlySpan{byte}, VirtioNetHeader, ushort?)"/> with hash_value and
+    /// hash_report in the header (§5.1.6.4.3.4), which must be the 20-byte one (HASH_REPORT negotiated).
+    /// </summary>
+    public bool Inject(int pair, ReadOnlySpan<byte> frame, VirtioNetHeader header, uint hashValue, ushort hashReport, ushort? lyingNumBuffers = null)
     {
         Queue q = _queues[2 * pair];
         if (!Live(q))
             return false;
         bool mergeable = (DriverFeatures & VirtioFeatures.MergeableRxBuffers) != 0;
-        byte[] bytes = new byte[VirtioNetLayout.HeaderLength + frame.Length];
+        byte[] bytes = new byte[HeaderLength + frame.Length];
         MemoryMarshal.Write(bytes, in header);
-        frame.CopyTo(bytes.AsSpan(VirtioNetLayout.HeaderLength));
+        if (HeaderLength == VirtioNetLayout.HashHeaderLength)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(VirtioNetLayout.HashValue), hashValue);
+            BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(VirtioNetLayout.HashReport), hashReport);
+        }
+        frame.CopyTo(bytes.AsSpan(HeaderLength));
         int available = (ushort)(AvailIndex(q) - q.LastAvail);
         // Which buffers it takes, before writing anything: a frame that does not fit is dropped whole.
         var taken = new List<(ushort Id, ulong Address, int Length)>();
@@ -285,7 +310,7 @@ internal sealed class FakeVirtioNetDevice : IPciFunction
         {
             ushort head = AvailEntry(q, q.LastAvail);
             byte[] bytes = Gather(q, head, out _);
-            if (bytes.Length < VirtioNetLayout.HeaderLength)
+            if (bytes.Length < HeaderLength)
             {
                 Violations.Add($"transmit chain {head} is shorter than the virtio-net header");
             }
@@ -301,7 +326,7 @@ internal sealed class FakeVirtioNetDevice : IPciFunction
                     || (header.GsoType == VirtioNetGsoType.TcpV6 && (DriverFeatures & VirtioFeatures.HostTso6) == 0)
                     || header.GsoType is not (VirtioNetGsoType.None or VirtioNetGsoType.TcpV4 or VirtioNetGsoType.TcpV6))
                     Violations.Add($"gso_type {header.GsoType} not negotiated");
-                Sent[pair].Add((header, bytes[VirtioNetLayout.HeaderLength..]));
+                Sent[pair].Add((header, bytes[HeaderLength..]));
             }
             WriteUsed(q, q.UsedIndex, head, 0);
             q.LastAvail++;
@@ -364,6 +389,10 @@ internal sealed class FakeVirtioNetDevice : IPciFunction
                 QueuePairCommands.Add(pairs);
                 ack = pairs >= 1 && pairs <= MaxPairs && (DriverFeatures & VirtioFeatures.MultiQueue) != 0 ? VirtioNetLayout.ControlOk : (byte)1;
             }
+            else if (command.Length >= 2 && command[0] == VirtioNetLayout.ControlMq && command[1] == VirtioNetLayout.ControlMqRssConfig)
+            {
+                ack = RssCommand(command.AsSpan(2)) ? VirtioNetLayout.ControlOk : (byte)1;
+            }
             if (writable.Count != 1 || writable[0].Length < 1)
                 Violations.Add("a control command without its one writable ack byte (§5.1.6.5)");
             else
@@ -372,6 +401,41 @@ internal sealed class FakeVirtioNetDevice : IPciFunction
             q.LastAvail++;
             PublishUsed(q, (ushort)(q.UsedIndex + 1));
         }
+    }
+
+    // struct virtio_net_rss_config, checked as QEMU's virtio_net_handle_rss does.
+    private bool RssCommand(ReadOnlySpan<byte> c)
+    {
+        if ((DriverFeatures & VirtioFeatures.Rss) == 0)
+        {
+            Violations.Add("VIRTIO_NET_CTRL_MQ_RSS_CONFIG without VIRTIO_NET_F_RSS (§5.1.6.5.7.1)");
+            return false;
+        }
+        if (c.Length < 8)
+            return false;
+        uint types = BinaryPrimitives.ReadUInt32LittleEndian(c);
+        int entries = BinaryPrimitives.ReadUInt16LittleEndian(c[4..]) + 1;
+        if (!System.Numerics.BitOperations.IsPow2(entries) || entries > 128)
+        {
+            Violations.Add($"an RSS indirection table of {entries} entries: a power of two, at most rss_max_indirection_table_length");
+            return false;
+        }
+        if (c.Length < 8 + 2 * entries + 3)
+            return false;
+        ushort[] table = new ushort[entries];
+        for (int j = 0; j < entries; j++)
+            table[j] = BinaryPrimitives.ReadUInt16LittleEndian(c[(8 + 2 * j)..]);
+        int at = 8 + 2 * entries;
+        ushort maxTx = BinaryPrimitives.ReadUInt16LittleEndian(c[at..]);
+        int keyLength = c[at + 2];
+        if (c.Length < at + 3 + keyLength || keyLength > 40)
+            return false;
+        if ((types & ~0x1ffu) != 0)
+            Violations.Add($"RSS hash types 0x{types:x} beyond supported_hash_types");
+        if (table.Any(q => q >= MaxPairs) || maxTx < 1 || maxTx > MaxPairs)
+            return false;
+        RssConfigs.Add(new RssConfig(types, table, BinaryPrimitives.ReadUInt16LittleEndian(c[6..]), maxTx, c.Slice(at + 3, keyLength).ToArray()));
+        return true;
     }
 
     private void Interrupt(Queue q)
@@ -521,6 +585,7 @@ internal sealed class FakeVirtioNetDevice : IPciFunction
                 _ => 0,
             },
             Common + VirtioPciLayout.DriverFeatureSelect => d._driverFeatureSelect,
+            DeviceConfig + VirtioNetLayout.SupportedHashTypes => BinaryPrimitives.ReadUInt32LittleEndian(d._deviceConfig.AsSpan(VirtioNetLayout.SupportedHashTypes)),
             _ => Unexpected(offset, 4),
         };
 

@@ -331,7 +331,24 @@ internal sealed class FakeVmxnet3Device : IPciFunction
                 if (_shared == 0)
                     Violations.Add("UPDATE_RX_MODE without a shared area");
                 break;
+            case Vmxnet3Layout.CmdUpdateRssIdt:
+                if (!Active || (Features & Vmxnet3Layout.FeatureRss) == 0)
+                    Violations.Add("UPDATE_RSSIDT on a device not active with UPT1_F_RSS");
+                else
+                    ReadRssConf(_dma.Span(_shared, Vmxnet3Layout.SharedLength));
+                break;
         }
+    }
+
+    private void ReadRssConf(Span<byte> s)
+    {
+        uint length = Mmio.Read32(s, Vmxnet3Layout.RssConfDesc + 4);
+        if (Mmio.Read32(s, Vmxnet3Layout.RssConfDesc) != 1 || length != Vmxnet3Layout.RssConfLength)
+            Violations.Add($"rssConfDesc version {Mmio.Read32(s, Vmxnet3Layout.RssConfDesc)} length {length}");
+        RssConf = _dma.Span(Mmio.Read64(s, Vmxnet3Layout.RssConfDesc + 8), Vmxnet3Layout.RssConfLength).ToArray();
+        int keySize = BinaryPrimitives.ReadUInt16LittleEndian(RssConf.AsSpan(4)), tableSize = BinaryPrimitives.ReadUInt16LittleEndian(RssConf.AsSpan(6));
+        if (keySize > 40 || tableSize > 128)
+            Violations.Add($"UPT1_RSSConf hashKeySize {keySize}, indTableSize {tableSize}: past UPT1_RSS_MAX_KEY_SIZE, UPT1_RSS_MAX_IND_TABLE_SIZE");
     }
 
     /// <summary>vmxnet3_activate_device: the checks QEMU makes (some as asserts that would kill it), then the rings from the queue descriptors.</summary>
@@ -367,12 +384,7 @@ internal sealed class FakeVmxnet3Device : IPciFunction
         Features = Mmio.Read64(s, Vmxnet3Layout.UptFeatures);
         RssConf = null;
         if ((Features & Vmxnet3Layout.FeatureRss) != 0)
-        {
-            uint length = Mmio.Read32(s, Vmxnet3Layout.RssConfDesc + 4);
-            if (Mmio.Read32(s, Vmxnet3Layout.RssConfDesc) != 1 || length != Vmxnet3Layout.RssConfLength)
-                Violations.Add($"rssConfDesc version {Mmio.Read32(s, Vmxnet3Layout.RssConfDesc)} length {length}");
-            RssConf = _dma.Span(Mmio.Read64(s, Vmxnet3Layout.RssConfDesc + 8), Vmxnet3Layout.RssConfLength).ToArray();
-        }
+            ReadRssConf(s);
         ulong table = Mmio.Read64(s, Vmxnet3Layout.QueueDescPa);
         if (table % 128 != 0)
             Violations.Add("the queue descriptor table is not VMXNET3_QUEUE_DESC_ALIGN-aligned");
@@ -519,9 +531,10 @@ internal sealed class FakeVmxnet3Device : IPciFunction
     /// vmxnet3_indicate_packet on queue <paramref name="queue"/>: the frame into the next head buffer
     /// of rx ring 1 (a frame longer than the buffer is cut and its completion has err), one
     /// completion with sop, eop and <paramref name="checksum"/> (dword 3 bits: v4, ipc, tcp, tuc...;
-    /// cnc in dword 0 when <paramref name="notCalculated"/>). False when no buffer or completion is free.
+    /// cnc in dword 0 when <paramref name="notCalculated"/>), and rssType and rssHash as a device
+    /// with RSS writes them (QEMU 7.2's writes 0). False when no buffer or completion is free.
     /// </summary>
-    public bool Inject(int queue, byte[] frame, uint checksum = 0, bool notCalculated = true)
+    public bool Inject(int queue, byte[] frame, uint checksum = 0, bool notCalculated = true, uint rssType = 0, uint rssHash = 0)
     {
         if (!Active || !Link)
             return false;
@@ -548,9 +561,9 @@ internal sealed class FakeVmxnet3Device : IPciFunction
         int index = q.Ring1.Next;
         q.Ring1.Advance();
         uint dword0 = (uint)index | Vmxnet3Layout.RxCompSop | Vmxnet3Layout.RxCompEop | ((uint)queue << Vmxnet3Layout.RxCompRqIdShift)
-            | (notCalculated ? Vmxnet3Layout.RxCompCnc : 0);
+            | (notCalculated ? Vmxnet3Layout.RxCompCnc : 0) | (rssType << Vmxnet3Layout.RxCompRssTypeShift);
         Mmio.Write32(c, 0, dword0);
-        Mmio.Write32(c, 4, 0);
+        Mmio.Write32(c, 4, rssHash);
         Mmio.Write32(c, 8, (uint)length | (length < frame.Length ? Vmxnet3Layout.RxCompErr : 0));
         Mmio.FullBarrier();
         Mmio.Write32(c, 12, checksum | (3u << 24) | (q.Completion.Gen << 31)); // type VMXNET3_CDTYPE_RXCOMP

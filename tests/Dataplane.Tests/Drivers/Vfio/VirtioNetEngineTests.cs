@@ -35,7 +35,7 @@ public sealed class VirtioNetEngineTests
     {
         Assert.Equal("virtio", VirtioNetQueuePath.DriverName);
         Assert.Equal(OffloadReport.PerFrame, VirtioNetQueuePath.Facts.Checksum);
-        Assert.Equal(OffloadReport.Never, VirtioNetQueuePath.Facts.RssHash);
+        Assert.Equal(OffloadReport.PerFrame, VirtioNetQueuePath.Facts.RssHash);
         Assert.Equal(OffloadReport.PerFrame, VirtioNetQueuePath.Facts.Lro);
         var pool = new BufferPool(1024);
         var device = new FakeVirtioNetDevice();

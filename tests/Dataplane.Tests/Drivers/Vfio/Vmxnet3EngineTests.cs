@@ -33,7 +33,7 @@ public sealed class Vmxnet3EngineTests
     {
         Assert.Equal("vmxnet3", Vmxnet3QueuePath.DriverName);
         Assert.Equal(OffloadReport.PerFrame, Vmxnet3QueuePath.Facts.Checksum);
-        Assert.Equal(OffloadReport.Never, Vmxnet3QueuePath.Facts.RssHash);
+        Assert.Equal(OffloadReport.PerFrame, Vmxnet3QueuePath.Facts.RssHash);
         Assert.Equal(OffloadReport.Never, Vmxnet3QueuePath.Facts.Lro);
         var pool = new BufferPool(1024);
         var device = new FakeVmxnet3Device();

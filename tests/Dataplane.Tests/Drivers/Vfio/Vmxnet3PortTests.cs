@@ -500,9 +500,9 @@ public sealed class Vmxnet3PortTests : IDisposable
         Assert.Equal(Vmxnet3Layout.RssHashTypes, BinaryPrimitives.ReadUInt16LittleEndian(rss));
         Assert.Equal(Vmxnet3Layout.RssToeplitz, BinaryPrimitives.ReadUInt16LittleEndian(rss.AsSpan(2)));
         Assert.Equal(40, BinaryPrimitives.ReadUInt16LittleEndian(rss.AsSpan(4)));
-        Assert.Equal(32, BinaryPrimitives.ReadUInt16LittleEndian(rss.AsSpan(6)));
+        Assert.Equal(128, BinaryPrimitives.ReadUInt16LittleEndian(rss.AsSpan(6)));
         Assert.Equal(Dataplane.Engine.ToeplitzHash.SymmetricKey.ToArray(), rss.AsSpan(8, 40).ToArray());
-        Assert.Equal(Enumerable.Range(0, 32).Select(i => (byte)(i % 2)), rss.AsSpan(48, 32).ToArray());
+        Assert.Equal(Enumerable.Range(0, 128).Select(i => (byte)(i % 2)), rss.AsSpan(48, 128).ToArray());
         Assert.Empty(device.Violations);
 
         var one = new FakeVmxnet3Device();
