@@ -87,7 +87,7 @@ public sealed class VirtioNetGuestTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
-    public void The_dataplane_in_the_guest_forwards_iperf3_between_two_virtio_nets_on_two_queues_each_and_both_workers_carry_flows()
+    public void The_dataplane_in_the_guest_forwards_iperf3_between_two_virtio_nets_on_two_queues_each_both_workers_carry_flows_and_a_link_set_down_and_up_is_picked_up()
     {
         string? why = QemuGuestBoot.CannotRunBecause() ?? LinuxLab.Missing("iperf3");
         Skip.If(why is not null, why);
@@ -142,6 +142,9 @@ public sealed class VirtioNetGuestTests(ITestOutputHelper output)
                 Assert.Matches(@"\[SUM\].*receiver", said);
                 iperf.StopAsync(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
             }
+
+            // Issue 16: port a's link down and up by QEMU's set_link, folded into this boot to spare one.
+            GuestDataplane.LinkDownAndUp(guest, output, left, right, a: "10.199.6.1", b: "10.199.7.1", leftPeer: "10.199.6.2", rightPeer: "10.199.7.2");
         }
         finally
         {
@@ -149,7 +152,7 @@ public sealed class VirtioNetGuestTests(ITestOutputHelper output)
         }
         // Both queues of the left port carried a share of the 16 streams (not a stray ARP or ping;
         // all 16 on one queue by the tap's hash: 1 in 32,768): worker i drains queue i.
-        string ifconfig = guest.Console[guest.Console.IndexOf("GUEST started", StringComparison.Ordinal)..];
+        string ifconfig = GuestDataplane.FinalIfconfig(guest);
         long[] received = [.. Regex.Matches(ifconfig, @"queue \d: rx (\d+) packets").Take(2).Select(q => long.Parse(q.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))];
         Assert.True(received.Length == 2, $"no per-queue counters in ifconfig:\n{ifconfig}");
         Assert.All(received, r => Assert.True(r >= received.Sum() / 20, $"port a's queues received {string.Join(" and ", received)} frames: one carried under a twentieth:\n{ifconfig}"));
