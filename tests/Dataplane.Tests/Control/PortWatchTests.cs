@@ -123,4 +123,36 @@ public sealed class PortWatchTests
         Assert.Equal("device needs reset", port.GetProperty("failure").GetString());
         Assert.Equal(1, doc.RootElement.GetProperty("errors").GetProperty("port.a.link_downs").GetInt64());
     }
+
+    [Fact]
+    public void Ifconfig_shows_no_carrier_or_a_failed_device_the_link_transitions_and_the_faults_by_name()
+    {
+        WatchedPort a = new("a"), b = new("b");
+        var watch = new PortWatch([a, b], _ => { });
+        watch.Check();
+        a.LinkUp = false;
+        watch.Check();
+        a.LinkUp = true;
+        watch.Check();
+        a.LinkUp = false;
+        watch.Check();
+        b.Pending.Add(new DeviceFault("transmit queue error", "tq[0] stopped", Fatal: true));
+        b.Failure = "1 queue stopped";
+        b.LinkUp = false;
+        watch.Check();
+        var pool = new BufferPool(16);
+        NetInterface[] nets =
+        [
+            new(0, "a", a.Mac, 1500, default, [], []),
+            new(1, "b", b.Mac, 1500, default, [], []),
+        ];
+        var view = new DataplaneView([a, b], [new(0, 0, new WorkerCounters(), new BufferCache(pool))], new NetworkStack(nets, forwarding: false), [new()]) { Watch = watch };
+
+        string text = IfconfigReport.Write(view);
+
+        Assert.Contains("a: flags=<UP> mtu 1500\n", text, StringComparison.Ordinal);
+        Assert.Contains("\tstatus: no carrier\n\tlink: 2 down, 1 up\n", text, StringComparison.Ordinal);
+        Assert.Contains("b: flags=<UP> mtu 1500\n", text, StringComparison.Ordinal);
+        Assert.Contains("\tstatus: device failed (1 queue stopped)\n\tlink: 1 down, 0 up\n\tdevice error: transmit queue error: 1\n", text, StringComparison.Ordinal);
+    }
 }
