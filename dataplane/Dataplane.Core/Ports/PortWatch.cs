@@ -51,6 +51,7 @@ internal sealed class PortWatch
     private readonly Action<string> _log;
     private readonly List<DeviceFault> _faults = [];
     private bool _looked;
+    private long _looks;
 
     /// <summary>A watch over <paramref name="ports"/>, saying what it sees through <paramref name="log"/>.</summary>
     public PortWatch(IReadOnlyList<IPort> ports, Action<string> log)
@@ -61,6 +62,9 @@ internal sealed class PortWatch
         for (int p = 0; p < ports.Count; p++)
             _health[p] = new PortHealth { LinkUp = true };
     }
+
+    /// <summary>How many looks <see cref="Check"/> has taken; safe from any thread.</summary>
+    public long Looks => Volatile.Read(ref _looks);
 
     /// <summary>What was seen of port <paramref name="port"/> (its index in the config).</summary>
     public PortHealth Health(int port) => _health[port];
@@ -94,6 +98,7 @@ internal sealed class PortWatch
             _log($"port {port.Name}: link {(up ? "up" : "down")}");
         }
         _looked = true;
+        Volatile.Write(ref _looks, _looks + 1);
     }
 
     private void CheckFaults(IPort port, IDeviceFaults device, PortHealth health)

@@ -51,6 +51,9 @@ internal sealed class DataplaneHost
     /// <summary>The opened ports of the running host, for tests (a test may feed a memory port's receive ring).</summary>
     internal IReadOnlyList<IPort>? Ports { get; private set; }
 
+    /// <summary>The watch over the running host's links and devices, for tests (null until <see cref="Run"/> opened the ports).</summary>
+    internal PortWatch? Watch { get; private set; }
+
     /// <summary>The network stack of the running host, for tests (null until <see cref="Run"/> opened the ports).</summary>
     internal NetworkStack? Stack { get; private set; }
 
@@ -152,6 +155,7 @@ internal sealed class DataplaneHost
             _stderr.WriteLine($"dataplane: {message}");
             _stderr.Flush();
         });
+        Watch = watch;
         var view = new DataplaneView(running, workers, stack, [.. stackWorkers.Select(w => w.Counters)]) { Watch = watch };
         ControlServer? control = null;
         if (_controlSocket is not null)
