@@ -31,6 +31,9 @@ internal sealed class DataplaneView(IReadOnlyList<IPort> ports, IReadOnlyList<Wo
     /// <summary>The network stack.</summary>
     public NetworkStack Stack => stack;
 
+    /// <summary>The control thread's watch over the ports' links and devices; null where none runs (tests).</summary>
+    public PortWatch? Watch { get; init; }
+
     /// <summary>Counter <paramref name="counter"/> of <paramref name="group"/> summed over the workers.</summary>
     public long Sum(CounterGroup group, int counter)
     {

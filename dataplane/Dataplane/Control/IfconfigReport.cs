@@ -17,14 +17,14 @@ internal static class IfconfigReport
     {
         var text = new StringBuilder();
         for (int p = 0; p < view.Ports.Count; p++)
-            Write(text, view.Ports[p], view.Stack.Interfaces[p], capture?.FileOf(p));
+            Write(text, view.Ports[p], view.Stack.Interfaces[p], capture?.FileOf(p), view.Watch?.Health(p));
         return text.ToString();
     }
 
-    private static void Write(StringBuilder text, IPort port, NetInterface iface, string? captureFile)
+    private static void Write(StringBuilder text, IPort port, NetInterface iface, string? captureFile, PortHealth? health)
     {
         // A port the dataplane runs on is always UP (it was started); RUNNING is the link, as in BSD.
-        string flags = port.LinkUp ? "UP,RUNNING" : "UP";
+        string flags = port.LinkUp && health?.Failure is null ? "UP,RUNNING" : "UP";
         string[] capabilities = [.. DataplaneView.CapabilityNames(port.Capabilities)];
         Line(text, $"{port.Name}: flags=<{flags}> mtu {port.Mtu}");
         Line(text, $"\tlladdr {port.Mac}");
@@ -34,7 +34,15 @@ internal static class IfconfigReport
         bool tso = (iface.Capabilities & PortCapabilities.Tso) != 0, lro = (iface.Capabilities & PortCapabilities.Lro) != 0;
         string merge = !lro ? "off (super-frames cut at input)" : (port.Capabilities & PortCapabilities.Lro) != 0 ? "on" : "on (merged in software)";
         Line(text, $"\toffload: tso {(tso ? "on" : "off (super-frames cut in software)")}, lro {merge}");
-        Line(text, $"\tstatus: {(port.LinkUp ? "active" : "no carrier")}");
+        bool up = port.LinkUp;
+        Line(text, $"\tstatus: {(health?.Failure is string failure ? $"device failed ({failure})" : up ? "active" : "no carrier")}");
+        if (health is not null)
+        {
+            // The link's history since start, and the device's faults by name, as the watch counted them.
+            Line(text, $"\tlink: {health.LinkDowns} down, {health.LinkUps} up");
+            foreach ((string name, long count) in health.Faults())
+                Line(text, $"\tdevice error: {name}: {count}");
+        }
         foreach (InterfaceAddress4 a in iface.Ipv4)
         {
             string broadcast = a.PrefixLength < 31 ? $" broadcast {a.Broadcast}" : "";

@@ -15,7 +15,7 @@ namespace Dataplane.Control;
 /// "protocols":{"ip":{"received",...},...},"errors":{"ip.bad_checksum",...,"port.m0.rx_drops",...,
 /// "worker.0.hand_off_drops",...}}</c>. "errors" repeats, flat and summed, every counter that counts
 /// an error: each protocol counter <see cref="CounterNames.IsError"/> marks, as "heading.key"; each
-/// port's rx_drops, tx_drops and errors summed over its queues; each worker's hand_off_drops,
+/// port's rx_drops, tx_drops and errors summed over its queues, and its link_downs when a watch runs; each worker's hand_off_drops,
 /// transmit_drops and buffer_exhaustion. It holds the zeros too, in a stable order, so that a test
 /// runner can diff two snapshots and see whether an error moved without knowing the counters.
 /// </summary>
@@ -30,7 +30,7 @@ internal static class StatsJson
             json.WriteStartObject();
             json.WriteStartArray("ports");
             for (int p = 0; p < view.Ports.Count; p++)
-                WritePort(json, view.Ports[p]);
+                WritePort(json, view.Ports[p], view.Watch?.Health(p));
             json.WriteEndArray();
             json.WriteStartArray("workers");
             foreach (WorkerView worker in view.Workers)
@@ -65,8 +65,9 @@ internal static class StatsJson
                     json.WriteNumber($"{heading}.{keys[c]}", view.Sum(group, c));
             }
         }
-        foreach (IPort port in view.Ports)
+        for (int p = 0; p < view.Ports.Count; p++)
         {
+            IPort port = view.Ports[p];
             long rxDrops = 0, txDrops = 0, errors = 0;
             for (int q = 0; q < port.QueueCount; q++)
             {
@@ -78,6 +79,8 @@ internal static class StatsJson
             json.WriteNumber($"port.{port.Name}.rx_drops", rxDrops);
             json.WriteNumber($"port.{port.Name}.tx_drops", txDrops);
             json.WriteNumber($"port.{port.Name}.errors", errors);
+            if (view.Watch is { } watch)
+                json.WriteNumber($"port.{port.Name}.link_downs", watch.Health(p).LinkDowns);
         }
         foreach (WorkerView worker in view.Workers)
         {
@@ -88,7 +91,7 @@ internal static class StatsJson
         json.WriteEndObject();
     }
 
-    private static void WritePort(Utf8JsonWriter json, IPort port)
+    private static void WritePort(Utf8JsonWriter json, IPort port, PortHealth? health)
     {
         json.WriteStartObject();
         json.WriteString("name", port.Name);
@@ -96,6 +99,18 @@ internal static class StatsJson
         json.WriteString("mac", port.Mac.ToString());
         json.WriteNumber("mtu", port.Mtu);
         json.WriteBoolean("link_up", port.LinkUp);
+        if (health is not null)
+        {
+            // What the control thread's watch saw: link transitions, device faults by name, a failure.
+            json.WriteNumber("link_downs", health.LinkDowns);
+            json.WriteNumber("link_ups", health.LinkUps);
+            json.WriteStartObject("device_errors");
+            foreach ((string name, long count) in health.Faults())
+                json.WriteNumber(name, count);
+            json.WriteEndObject();
+            if (health.Failure is string failure)
+                json.WriteString("failure", failure);
+        }
         json.WriteNumber("queue_count", port.QueueCount);
         json.WriteStartArray("capabilities");
         foreach (string name in DataplaneView.CapabilityNames(port.Capabilities))

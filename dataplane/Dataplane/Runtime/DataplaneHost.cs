@@ -35,6 +35,13 @@ internal sealed class DataplaneHost
         _controlSocket = controlSocket;
     }
 
+    /// <summary>
+    /// How often the control thread looks at the ports' links and devices: a link change is in the
+    /// log and ifconfig within this. A look costs a few register reads a port (a VM exit each under
+    /// QEMU), so ten a second cost nothing the workers see.
+    /// </summary>
+    internal static TimeSpan WatchInterval { get; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>How long a <c>ctl capture</c> waits for its COUNT frames (tests shorten it).</summary>
     internal TimeSpan CaptureTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -43,6 +50,9 @@ internal sealed class DataplaneHost
 
     /// <summary>The opened ports of the running host, for tests (a test may feed a memory port's receive ring).</summary>
     internal IReadOnlyList<IPort>? Ports { get; private set; }
+
+    /// <summary>The watch over the running host's links and devices, for tests (null until <see cref="Run"/> opened the ports).</summary>
+    internal PortWatch? Watch { get; private set; }
 
     /// <summary>The network stack of the running host, for tests (null until <see cref="Run"/> opened the ports).</summary>
     internal NetworkStack? Stack { get; private set; }
@@ -138,7 +148,15 @@ internal sealed class DataplaneHost
 
         // What ctl reports, and what the counters printed at the stop are summed from.
         var workers = engine.Workers.Select(w => new WorkerView(w.Context.Index, cores[w.Context.Index], w.Context.Counters, w.Context.Cache)).ToArray();
-        var view = new DataplaneView([.. ports.Select(p => p.Port)], workers, stack, [.. stackWorkers.Select(w => w.Counters)]);
+        // The control thread looks at every port's link and device (a few register reads) each tick.
+        IPort[] running = [.. ports.Select(p => p.Port)];
+        var watch = new PortWatch(running, message =>
+        {
+            _stderr.WriteLine($"dataplane: {message}");
+            _stderr.Flush();
+        });
+        Watch = watch;
+        var view = new DataplaneView(running, workers, stack, [.. stackWorkers.Select(w => w.Counters)]) { Watch = watch };
         ControlServer? control = null;
         if (_controlSocket is not null)
         {
@@ -163,11 +181,13 @@ internal sealed class DataplaneHost
         engine.Start();
         _stdout.WriteLine($"dataplane: running: {ports.Count} ports, {cores.Length} workers on cpus {string.Join(',', cores)}; SIGINT or SIGTERM stops");
         _stdout.Flush();
-        // Wait for the stop, and say once when a worker gives up on a failing queue: the other
-        // ports keep running.
+        // Wait for the stop, looking at the ports' links and devices every WatchInterval, and say
+        // once when a worker gives up on a failing queue: the other ports keep running.
         var reported = new HashSet<(string, int)>();
-        while (!stopped.Token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(500)))
+        watch.Check();
+        while (!stopped.Token.WaitHandle.WaitOne(WatchInterval))
         {
+            watch.Check();
             foreach ((IPort port, int queue) in engine.FailedQueues)
             {
                 if (reported.Add((port.Name, queue)))

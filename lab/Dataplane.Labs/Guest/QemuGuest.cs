@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Sockets;
 using System.Text;
 
 namespace Dataplane.Labs.Guest;
@@ -19,6 +20,10 @@ namespace Dataplane.Labs.Guest;
 /// <c>vfio-group BDF G</c>; <c>dev /dev/vfio/G present|missing</c>; <c>group G viable yes|no
 /// (...)</c>; <c>run start</c>, <c>run exit N</c>; <c>done UPTIME</c>; then it powers off.
 /// </para>
+/// <para>
+/// QEMU's human monitor (HMP) listens on a unix socket of the lab (<see cref="Monitor"/>): a test
+/// sets a NIC's link down and up with <c>set_link nN off|on</c> (nN: the Nth NIC's netdev).
+/// </para>
 /// </summary>
 public sealed class QemuGuest : IDisposable
 {
@@ -30,10 +35,12 @@ public sealed class QemuGuest : IDisposable
     private readonly LabProcess _qemu;
     private readonly ConsoleLog _console;
     private readonly TimeSpan _patience;
+    private readonly string _monitor;
     private bool _disposed;
 
-    private QemuGuest(NetnsLab lab, bool ownsLab, LabProcess qemu, ConsoleLog console, IReadOnlyList<string> taps, QemuGuestOptions options)
+    private QemuGuest(NetnsLab lab, bool ownsLab, LabProcess qemu, ConsoleLog console, IReadOnlyList<string> taps, QemuGuestOptions options, string monitor)
     {
+        _monitor = monitor;
         _lab = lab;
         _ownsLab = ownsLab;
         _qemu = qemu;
@@ -99,7 +106,8 @@ public sealed class QemuGuest : IDisposable
             string initrd = lab.File("initramfs.cpio");
             WriteInitrd(initrd, image, options);
             console = new ConsoleLog(options.ConsoleLog ?? lab.File("console.log"));
-            qemu = lab.Start(null, Qemu, Arguments(image, initrd, taps, options), console, input: true);
+            string monitor = lab.File("monitor.sock");
+            qemu = lab.Start(null, Qemu, Arguments(image, initrd, taps, options, monitor), console, input: true);
             // A tap has carrier once QEMU holds it: then it may move (QEMU keeps its file descriptor).
             for (int i = 0; i < taps.Count; i++)
             {
@@ -112,7 +120,7 @@ public sealed class QemuGuest : IDisposable
                     lab.Up(ns, taps[i]);
                 }
             }
-            return new QemuGuest(lab, ownsLab, qemu, console, taps, options);
+            return new QemuGuest(lab, ownsLab, qemu, console, taps, options, monitor);
         }
         catch
         {
@@ -136,8 +144,8 @@ public sealed class QemuGuest : IDisposable
         }
     }
 
-    /// <summary>QEMU's command line: issue 16's machine.</summary>
-    internal static string[] Arguments(GuestImage image, string initrd, IReadOnlyList<string> taps, QemuGuestOptions options)
+    /// <summary>QEMU's command line: issue 16's machine, its human monitor on unix socket <paramref name="monitor"/>.</summary>
+    internal static string[] Arguments(GuestImage image, string initrd, IReadOnlyList<string> taps, QemuGuestOptions options, string monitor)
     {
         var args = new List<string>
         {
@@ -149,6 +157,8 @@ public sealed class QemuGuest : IDisposable
             // address, and mmap places it near the top of the 47-bit user space.
             "-device", "intel-iommu,intremap=on,caching-mode=on,aw-bits=48",
             "-nodefaults", "-display", "none", "-serial", "stdio", "-no-reboot",
+            // The human monitor, for a test's set_link; it waits for no client (wait=off).
+            "-monitor", $"unix:{monitor},server=on,wait=off",
             "-kernel", image.Kernel.BootImage, "-initrd", initrd,
             // panic=-1: a failed /init reboots at once, and -no-reboot turns that into QEMU's exit.
             "-append", $"console=ttyS0 intel_iommu=on panic=-1 quiet {options.KernelArgs}".Trim(),
@@ -202,6 +212,50 @@ public sealed class QemuGuest : IDisposable
         var clock = Stopwatch.StartNew();
         if (!WaitFor(text, timeout))
             throw new TimeoutException($"guest: no '{text}' after {clock.Elapsed.TotalSeconds:0.0} s{(HasExited ? $" (QEMU exited {_qemu.ExitCode})" : "")}; console:\n{Tail(40)}");
+    }
+
+    /// <summary>
+    /// Runs <paramref name="command"/> in QEMU's human monitor (e.g. <c>set_link n0 off</c>) and
+    /// returns what it printed: a connection of its own to the monitor's socket, the banner and
+    /// prompt read, the command sent, its output read up to the next <c>(qemu) </c> prompt. Throws
+    /// <see cref="TimeoutException"/> when QEMU does not answer within 10 s.
+    /// </summary>
+    public string Monitor(string command)
+    {
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        socket.ReceiveTimeout = 10_000;
+        socket.SendTimeout = 10_000;
+        socket.Connect(new UnixDomainSocketEndPoint(_monitor));
+        _ = ReadToPrompt(socket, "the banner");
+        socket.Send(Encoding.UTF8.GetBytes(command + "\n"));
+        string said = ReadToPrompt(socket, command);
+        // HMP echoes the command (with terminal escapes) before its output: keep what follows the echo's line.
+        int newline = said.IndexOf('\n', StringComparison.Ordinal);
+        return (newline < 0 ? "" : said[(newline + 1)..]).Replace("\r", "", StringComparison.Ordinal).Trim();
+    }
+
+    private static string ReadToPrompt(Socket socket, string what)
+    {
+        var text = new StringBuilder();
+        var buffer = new byte[4096];
+        var clock = Stopwatch.StartNew();
+        while (!text.ToString().EndsWith("(qemu) ", StringComparison.Ordinal))
+        {
+            int n;
+            try
+            {
+                n = socket.Receive(buffer);
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.TimedOut)
+            {
+                n = -1;
+            }
+            if (n <= 0 || clock.Elapsed > TimeSpan.FromSeconds(10))
+                throw new TimeoutException($"QEMU's monitor: no prompt after {what} within 10 s; it said: {text}");
+            text.Append(Encoding.UTF8.GetString(buffer, 0, n));
+        }
+        string all = text.ToString();
+        return all[..^"(qemu) ".Length];
     }
 
     /// <summary>Sends <paramref name="line"/> to the guest's console (a script there may <c>read</c> it).</summary>

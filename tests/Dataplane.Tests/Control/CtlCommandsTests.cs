@@ -23,6 +23,30 @@ public sealed class CtlCommandsTests : IDisposable
     private (int Code, string Out, string Err) Ctl(params string[] command) => RunningHost.Ctl(["-s", _host.Socket, .. command]);
 
     [Fact]
+    public void A_port_whose_link_goes_down_and_up_while_running_is_logged_once_each_way_and_counted_in_ifconfig()
+    {
+        // After the watch's first look (which takes the links as they are), a memory port's link
+        // is down while it is stopped (its peer, itself, not started).
+        Assert.True(LinuxLab.Until(() => _host.Host.Watch?.Looks > 0, TimeSpan.FromSeconds(30)), "the watch never looked");
+        _host.Host.Ports![1].Stop();
+        Assert.True(LinuxLab.Until(() => Ctl("ifconfig").Out.Contains("\tstatus: no carrier\n\tlink: 1 down, 0 up\n", StringComparison.Ordinal), TimeSpan.FromSeconds(30)),
+            Ctl("ifconfig").Out);
+        Assert.Contains("m1: flags=<UP> mtu", Ctl("ifconfig").Out, StringComparison.Ordinal);
+        _host.Host.Ports[1].Start();
+        Assert.True(LinuxLab.Until(() => Ctl("ifconfig").Out.Contains("\tstatus: active\n\tlink: 1 down, 1 up\n", StringComparison.Ordinal), TimeSpan.FromSeconds(30)),
+            Ctl("ifconfig").Out);
+        Assert.Contains("\tlink: 0 down, 0 up\n", Ctl("ifconfig").Out, StringComparison.Ordinal); // m0 untouched
+        using JsonDocument stats = JsonDocument.Parse(Ctl("stats", "--json").Out);
+        Assert.Equal(1, stats.RootElement.GetProperty("errors").GetProperty("port.m1.link_downs").GetInt64());
+
+        Assert.Equal(0, _host.Stop());
+        string log = _host.Stderr.ToString();
+        Assert.Equal(1, System.Text.RegularExpressions.Regex.Count(log, "dataplane: port m1: link down\n"));
+        Assert.Equal(1, System.Text.RegularExpressions.Regex.Count(log, "dataplane: port m1: link up\n"));
+        Assert.DoesNotContain("port m0: link", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Ifconfig_shows_every_port_with_its_link_queues_features_and_counters()
     {
         var (code, stdout, stderr) = Ctl("ifconfig");

@@ -17,11 +17,15 @@ internal sealed class RunningHost : IDisposable
         ConfigResult parsed = ConfigParser.Parse("test.conf", config);
         Assert.True(parsed.IsValid, string.Join("; ", parsed.Errors));
         Socket = socket;
-        _thread = new Thread(() => ExitCode = new DataplaneHost(parsed.Config, Stdout, Stderr, socket).Run(_stop.Token)) { IsBackground = true };
+        Host = new DataplaneHost(parsed.Config, Stdout, Stderr, socket);
+        _thread = new Thread(() => ExitCode = Host.Run(_stop.Token)) { IsBackground = true };
         _thread.Start();
     }
 
     public string Socket { get; }
+
+    /// <summary>The host, for its ports once it serves.</summary>
+    public DataplaneHost Host { get; }
 
     /// <summary>What the host printed; read it only after <see cref="Stop"/>.</summary>
     public StringWriter Stdout { get; } = new() { NewLine = "\n" };

@@ -86,7 +86,7 @@ public sealed class E1000eGuestTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
-    public void The_dataplane_in_the_guest_forwards_iperf3_between_two_e1000es_it_drives_by_vfio()
+    public void The_dataplane_in_the_guest_forwards_iperf3_between_two_e1000es_it_drives_by_vfio_and_picks_up_a_link_set_down_and_up()
     {
         string? why = QemuGuestBoot.CannotRunBecause() ?? LinuxLab.Missing("iperf3");
         Skip.If(why is not null, why);
@@ -141,6 +141,9 @@ public sealed class E1000eGuestTests(ITestOutputHelper output)
                 Assert.Matches(@"\[SUM\].*receiver", said);
                 iperf.StopAsync(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
             }
+
+            // Issue 16: port a's link down and up by QEMU's set_link, folded into this boot to spare one.
+            GuestDataplane.LinkDownAndUp(guest, output, left, right, a: "10.199.8.1", b: "10.199.9.1", leftPeer: "10.199.8.2", rightPeer: "10.199.9.2");
         }
         finally
         {

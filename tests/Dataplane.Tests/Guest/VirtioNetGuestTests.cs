@@ -87,7 +87,7 @@ public sealed class VirtioNetGuestTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
-    public void The_dataplane_in_the_guest_forwards_iperf3_between_two_virtio_nets_on_two_queues_each_and_both_workers_carry_flows()
+    public void The_dataplane_in_the_guest_forwards_iperf3_between_two_virtio_nets_on_two_queues_each_both_workers_carry_flows_and_a_link_set_down_and_up_is_picked_up()
     {
         string console = ForwardIperf3(rss: false);
         // Both queues of the left port carried a share of the 16 streams (not a stray ARP or ping;
@@ -179,13 +179,19 @@ public sealed class VirtioNetGuestTests(ITestOutputHelper output)
                 Assert.Matches(@"\[SUM\].*receiver", said);
                 iperf.StopAsync(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
             }
+
+            // Issue 16: port a's link down and up by QEMU's set_link, folded into this boot to spare one.
+            GuestDataplane.LinkDownAndUp(guest, output, left, right, a: "10.199.6.1", b: "10.199.7.1", leftPeer: "10.199.6.2", rightPeer: "10.199.7.2");
         }
         finally
         {
             GuestDataplane.Stop(guest, output);
         }
         Assert.Contains("GUEST dataplane exit 0", guest.Console, StringComparison.Ordinal);
-        return guest.Console[guest.Console.IndexOf("GUEST started", StringComparison.Ordinal)..];
+        // From the final ifconfig on (not one a test asked for while the dataplane ran): its queue
+        // lines, then netstat -s.
+        string console = guest.Console;
+        return console[console.LastIndexOf(GuestDataplane.FinalIfconfig(guest), StringComparison.Ordinal)..];
     }
 
     /// <summary>Both queues of port a (the first two queue lines of ifconfig) received at least a twentieth of its frames.</summary>

@@ -17,7 +17,7 @@ namespace Dataplane.Drivers.Vfio.E1000e;
 /// receive checksums, transmit checksums, TSO (with <c>tso</c> on).
 /// Control side; the data path is <see cref="E1000eQueue"/>.
 /// </summary>
-internal sealed class E1000ePort : IPort
+internal sealed class E1000ePort : IPort, IDeviceFaults
 {
     /// <summary>Descriptors of each ring: 256 × 16 bytes, a page (RDLEN/TDLEN must be a multiple of 128).</summary>
     public const int RingSize = 256;
@@ -94,6 +94,35 @@ internal sealed class E1000ePort : IPort
                 _registers.Write32(Ims, InterruptLinkStatusChange | InterruptOther);
             return (_registers.Read32(Status) & StatusLinkUp) != 0;
         }
+    }
+
+    /// <summary>Never set: the 82574 has no fatal error state of its own to report (see <see cref="CheckFaults"/>).</summary>
+    public string? Failure => null;
+
+    /// <summary>
+    /// Drains the other-causes vector (ICR.LSC raises it; <see cref="LinkUp"/> reads STATUS.LU) and
+    /// reads the error statistics, which clear on read: missed packets (MPC: the receive FIFO
+    /// overran, what ICR.RXO signals), CRC errors (CRCERRS), receive errors (RXERRC). The 82574
+    /// has nothing beyond these counters: no fatal device error or queue stop to report, so it is
+    /// never failed. ICR itself is not read here: it clears on read, and the worker's receive
+    /// interrupt shares it.
+    /// </summary>
+    public void CheckFaults(List<DeviceFault> faults)
+    {
+        ArgumentNullException.ThrowIfNull(faults);
+        if (_disposed || !_initialized)
+            return;
+        _vectors[OtherVector].Drain();
+        Count(faults, Mpc, "missed packets", "MPC: frames dropped, the receive FIFO full");
+        Count(faults, Crcerrs, "crc errors", "CRCERRS: frames received with a bad CRC");
+        Count(faults, Rxerrc, "receive errors", "RXERRC: frames received with a PHY error");
+    }
+
+    private void Count(List<DeviceFault> faults, int register, string name, string detail)
+    {
+        uint n = _registers.Read32(register);
+        if (n != 0)
+            faults.Add(new DeviceFault(name, detail, n));
     }
 
     /// <summary>The other-causes vector's eventfd: readable after a link status change.</summary>

@@ -40,6 +40,15 @@ internal static class E1000eRegisters
     /// <summary>Interrupt Vector Allocation, §10.2.4.9: which MSI-X vector each cause raises.</summary>
     public const int Ivar = 0x000e4;
 
+    /// <summary>CRC Error Count (statistics registers, clear on read): frames received with a bad CRC.</summary>
+    public const int Crcerrs = 0x04000;
+
+    /// <summary>RX Error Count (clear on read): frames received with a PHY symbol or data error.</summary>
+    public const int Rxerrc = 0x0400c;
+
+    /// <summary>Missed Packets Count (clear on read): frames dropped because the receive FIFO had no room (the overrun ICR.RXO reports).</summary>
+    public const int Mpc = 0x04010;
+
     /// <summary>Receive Control, §10.2.5.1.</summary>
     public const int Rctl = 0x00100;
 

@@ -19,7 +19,7 @@ namespace Dataplane.Drivers.Vfio.VirtioNet;
 /// taken in place of the engine's. Queue pair i is receiveq i and transmitq i; MSI-X vector 0 takes
 /// configuration changes (link), vector 1 + i receive queue i. Control side; the data path is <see cref="VirtioNetQueue"/>.
 /// </summary>
-internal sealed class VirtioNetPort : IPort, IFlowSteering
+internal sealed class VirtioNetPort : IPort, IFlowSteering, IDeviceFaults
 {
     /// <summary>Entries of each data virtqueue, when the device allows as many.</summary>
     public const int RingSize = 256;
@@ -47,6 +47,7 @@ internal sealed class VirtioNetPort : IPort, IFlowSteering
     private (int MaxKey, int MaxTable, uint HashTypes) _rssLimits;
     private bool _initialized;
     private bool _disposed;
+    private string? _failure;
 
     private VirtioNetPort(string name, IPciFunction function, VirtioPciTransport transport, int queues, ushort portIndex,
         bool tso, bool lro, int? mtu, string where)
@@ -124,14 +125,45 @@ internal sealed class VirtioNetPort : IPort, IFlowSteering
     /// <summary>The entries of each data virtqueue: <see cref="RingSize"/> or the device's smaller maximum.</summary>
     public int QueueSize { get; private set; }
 
-    /// <summary>VIRTIO_NET_S_LINK_UP of the device config's <c>status</c> now; up when the device has no VIRTIO_NET_F_STATUS (§5.1.4.2).</summary>
+    /// <summary>
+    /// VIRTIO_NET_S_LINK_UP of the device config's <c>status</c> now; up when the device has no
+    /// VIRTIO_NET_F_STATUS (§5.1.4.2); down once the device needs a reset (<see cref="Failure"/>).
+    /// </summary>
     public bool LinkUp
     {
         get
         {
-            if (_disposed || (Features & VirtioFeatures.Status) == 0)
-                return !_disposed;
+            if (_disposed || _failure is not null)
+                return false;
+            if ((Features & VirtioFeatures.Status) == 0)
+                return true;
             return (_transport.ReadDeviceConfig(static (r, o) => r.Read16(o + VirtioNetLayout.Status)) & VirtioNetLayout.StatusLinkUp) != 0;
+        }
+    }
+
+    /// <inheritdoc/>
+    public string? Failure => _failure;
+
+    /// <summary>
+    /// Drains the configuration-change vector (a link change raises it; <see cref="LinkUp"/> reads
+    /// the new state) and reads device_status: DEVICE_NEEDS_RESET (virtio 1.2 §2.1.2: the device hit
+    /// an error it cannot recover from, QEMU's virtio_error) is a fatal fault. The device is not
+    /// reset while the workers run: a reset (§2.4) takes every ring away from them, and the engine
+    /// cannot stop one port's queues alone, so the port stays down until the dataplane restarts.
+    /// </summary>
+    public void CheckFaults(List<DeviceFault> faults)
+    {
+        ArgumentNullException.ThrowIfNull(faults);
+        if (_disposed || !_initialized)
+            return;
+        _vectors[0].Drain();
+        if (_failure is not null)
+            return;
+        byte status = _transport.Status;
+        if ((status & VirtioStatus.DeviceNeedsReset) != 0)
+        {
+            _failure = "device needs reset (DEVICE_NEEDS_RESET), not reset while running";
+            faults.Add(new DeviceFault("device needs reset", $"DEVICE_NEEDS_RESET in device_status 0x{status:x2} (virtio 1.2 §2.1.2)", Fatal: true));
         }
     }
 
@@ -217,6 +249,7 @@ internal sealed class VirtioNetPort : IPort, IFlowSteering
     {
         VirtioPciTransport t = _transport;
         t.Reset();
+        _failure = null; // the reset cleared DEVICE_NEEDS_RESET with the rest
         t.AddStatus(VirtioStatus.Acknowledge);
         t.AddStatus(VirtioStatus.Driver);
 

@@ -77,6 +77,9 @@ internal static class Vmxnet3Layout
     /// <summary>VMXNET3_CMD_GET_LINK: reads back bit 0 up, bits 16-31 the speed in Mbit/s.</summary>
     public const uint CmdGetLink = 0xF00D0002;
 
+    /// <summary>VMXNET3_CMD_GET_QUEUE_STATUS: the device writes each queue descriptor's status (stopped, error) into our memory.</summary>
+    public const uint CmdGetQueueStatus = 0xF00D0000;
+
     // ---- Vmxnet3_DriverShared (800 bytes).
 
     /// <summary>VMXNET3_REV1_MAGIC, in <c>magic</c>.</summary>
@@ -209,6 +212,12 @@ internal static class Vmxnet3Layout
     /// <summary>UPT1_F_RXCSUM: the device verifies receive checksums.</summary>
     public const ulong FeatureRxChecksum = 0x0001;
 
+    /// <summary>VMXNET3_ECR_RQERR: a receive queue stopped on an error (its status.stopped, status.error).</summary>
+    public const uint EventRxQueueError = 1 << 0;
+
+    /// <summary>VMXNET3_ECR_TQERR: a transmit queue stopped on an error.</summary>
+    public const uint EventTxQueueError = 1 << 1;
+
     /// <summary>VMXNET3_ECR_LINK: the link changed.</summary>
     public const uint EventLink = 1 << 2;
 
@@ -240,6 +249,12 @@ internal static class Vmxnet3Layout
 
     /// <summary>conf.txDataRingDescSize.</summary>
     public const int TxDataDescSize = 74;
+
+    /// <summary>Vmxnet3_TxQueueDesc.status.stopped (and Vmxnet3_RxQueueDesc's): the queue stopped on an error; written by the device at VMXNET3_CMD_GET_QUEUE_STATUS.</summary>
+    public const int QueueStopped = 80;
+
+    /// <summary>status.error: the device's error code for a stopped queue.</summary>
+    public const int QueueError = 84;
 
     /// <summary>Vmxnet3_RxQueueDesc.ctrl.updateRxProd: the device wants RXPROD written.</summary>
     public const int RxUpdateProd = 0;

@@ -17,7 +17,7 @@ namespace Dataplane.Drivers.Vfio.Vmxnet3;
 /// queue i (always masked: completions are polled). Stop and dispose quiesce and reset the device
 /// so the kernel driver can take it back. Control side; the data path is <see cref="Vmxnet3Queue"/>.
 /// </summary>
-internal sealed class Vmxnet3Port : IPort, IFlowSteering
+internal sealed class Vmxnet3Port : IPort, IFlowSteering, IDeviceFaults
 {
     /// <summary>Entries of each transmit ring, transmit completion ring and rx ring 1 (a multiple of VMXNET3_RING_SIZE_ALIGN).</summary>
     public const int RingSize = 256;
@@ -45,6 +45,7 @@ internal sealed class Vmxnet3Port : IPort, IFlowSteering
     private byte[] _rssKey = ToeplitzHash.SymmetricKey.ToArray();
     private RssIndirectionTable? _owners; // the engine's, once it said (SteerFlows)
     private bool _disposed;
+    private string? _failure;
 
     private Vmxnet3Port(string name, IPciFunction function, IMmioRegion pt, IMmioRegion vd, int queues, ushort portIndex,
         bool tso, int mtu, string where)
@@ -101,8 +102,53 @@ internal sealed class Vmxnet3Port : IPort, IFlowSteering
     /// <summary>The driver-shared area, for tests.</summary>
     internal DmaRegion Shared => _memory.Slice(0, Vmxnet3Layout.SharedLength);
 
-    /// <summary>VMXNET3_CMD_GET_LINK: bit 0 of the answer.</summary>
-    public bool LinkUp => !_disposed && (Command(Vmxnet3Layout.CmdGetLink) & 1) != 0;
+    /// <summary>VMXNET3_CMD_GET_LINK: bit 0 of the answer; down once a queue stopped on an error (<see cref="Failure"/>).</summary>
+    public bool LinkUp => !_disposed && _failure is null && (Command(Vmxnet3Layout.CmdGetLink) & 1) != 0;
+
+    /// <inheritdoc/>
+    public string? Failure => _failure;
+
+    /// <summary>
+    /// Takes the device's events (<see cref="TakeEvents"/>) and drains the event vector. After
+    /// VMXNET3_ECR_TQERR or _RQERR, VMXNET3_CMD_GET_QUEUE_STATUS has the device write every queue's
+    /// status, and each stopped queue is a fatal fault with its error code, as the Linux driver's
+    /// vmxnet3_process_events logs them. Linux then resets the device (vmxnet3_reset_work); here it
+    /// is not reset while the workers run (quiesce and reset take every ring from them, and the
+    /// engine cannot stop one port's queues alone), so the port stays down until a restart.
+    /// VMXNET3_ECR_LINK needs nothing more: <see cref="LinkUp"/> asks GET_LINK.
+    /// </summary>
+    public void CheckFaults(List<DeviceFault> faults)
+    {
+        ArgumentNullException.ThrowIfNull(faults);
+        if (_disposed || !_initialized)
+            return;
+        _vectors[0].Drain();
+        uint events = TakeEvents();
+        if ((events & (Vmxnet3Layout.EventTxQueueError | Vmxnet3Layout.EventRxQueueError)) == 0)
+            return;
+        Command(Vmxnet3Layout.CmdGetQueueStatus);
+        Span<byte> table = _memory.Span.Slice(DescriptorTableOffset, 2 * _channels.Length * Vmxnet3Layout.QueueDescLength);
+        int stopped = 0;
+        for (int d = 0; d < 2 * _channels.Length; d++)
+        {
+            Span<byte> desc = table.Slice(d * Vmxnet3Layout.QueueDescLength, Vmxnet3Layout.QueueDescLength);
+            if (Mmio.Read8(desc, Vmxnet3Layout.QueueStopped) == 0)
+                continue;
+            bool tx = d < _channels.Length;
+            int q = tx ? d : d - _channels.Length;
+            uint error = Mmio.Read32(desc, Vmxnet3Layout.QueueError);
+            faults.Add(new DeviceFault(tx ? "transmit queue error" : "receive queue error",
+                $"{(tx ? "tq" : "rq")}[{q}] stopped, error 0x{error:x} (VMXNET3_ECR_{(tx ? "TQERR" : "RQERR")})", Fatal: true));
+            stopped++;
+        }
+        if (stopped == 0)
+        {
+            // The event without a stopped queue: counted, and the device left running.
+            faults.Add(new DeviceFault("queue error event", $"ecr 0x{events:x} but no queue stopped"));
+            return;
+        }
+        _failure ??= $"{stopped} queue{(stopped == 1 ? "" : "s")} stopped on an error, the device not reset while running";
+    }
 
     /// <summary>The event vector's eventfd: readable after the device set an event (VMXNET3_ECR_LINK).</summary>
     public EventFd EventInterrupt => _vectors[0];
@@ -232,6 +278,7 @@ internal sealed class Vmxnet3Port : IPort, IFlowSteering
     /// </summary>
     private void Initialize()
     {
+        _failure = null; // a reset before this took any stopped queue with it
         int queues = _channels.Length;
         Span<byte> s = _memory.Span[..RingsOffset(queues)];
         s.Clear();

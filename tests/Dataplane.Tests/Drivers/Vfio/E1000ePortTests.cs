@@ -477,6 +477,57 @@ public sealed class E1000ePortTests : IDisposable
     }
 
     [Fact]
+    public void The_watch_picks_up_link_down_and_up_from_status_lu_logging_each_once_and_drains_the_link_vector()
+    {
+        (FakeE1000eDevice device, E1000ePort port, E1000eQueue queue) = Open();
+        var log = new List<string>();
+        var watch = new PortWatch([port], log.Add);
+        watch.Check();
+
+        device.SetLink(false);
+        watch.Check();
+        watch.Check();
+
+        Assert.Equal(["port p0: link down"], log);
+        Assert.Equal(1, watch.Health(0).LinkDowns);
+        Assert.Equal(0UL, port.LinkInterrupt.Drain());
+        device.SetLink(true);
+        watch.Check();
+        Assert.Equal(["port p0: link down", "port p0: link up"], log);
+        Assert.Equal(1, watch.Health(0).LinkUps);
+        Assert.Equal(1, queue.Transmit([Buffer(Frame(60, 1))]));
+        Assert.Empty(device.Violations);
+    }
+
+    [Fact]
+    public void Missed_packets_and_crc_errors_are_counted_by_name_from_the_clear_on_read_statistics_logged_the_first_time_never_a_failure()
+    {
+        (FakeE1000eDevice device, E1000ePort port, _) = Open();
+        var log = new List<string>();
+        var watch = new PortWatch([port], log.Add);
+        watch.Check();
+        for (int i = 0; i < 300; i++) // more frames than the ring holds: the rest are missed
+            device.Inject(Frame(60, i));
+        device.ReceiveBadCrc();
+
+        watch.Check();
+        device.ReceiveBadCrc();
+        watch.Check();
+
+        long missed = device.ReceiveDropped;
+        Assert.True(missed > 0);
+        Assert.Equal(
+            [new KeyValuePair<string, long>("missed packets", missed), new KeyValuePair<string, long>("crc errors", 2)],
+            watch.Health(0).Faults());
+        Assert.Equal(
+            ["port p0: device error: missed packets: MPC: frames dropped, the receive FIFO full",
+             "port p0: device error: crc errors: CRCERRS: frames received with a bad CRC"], log);
+        Assert.Null(watch.Health(0).Failure);
+        Assert.True(port.LinkUp);
+        Assert.Empty(device.Violations);
+    }
+
+    [Fact]
     public void A_link_change_shows_in_link_up_and_signals_the_other_causes_vector()
     {
         (FakeE1000eDevice device, E1000ePort port, _) = Open();

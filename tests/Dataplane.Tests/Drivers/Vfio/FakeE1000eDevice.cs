@@ -184,6 +184,9 @@ internal sealed class FakeE1000eDevice : IPciFunction
         Raise(InterruptLinkStatusChange | InterruptOther, IvarOtherShift);
     }
 
+    /// <summary>A frame arrives with a bad CRC: counted in CRCERRS and dropped, as the MAC does.</summary>
+    public void ReceiveBadCrc() => _regs[Crcerrs / 4]++;
+
     /// <summary>
     /// A frame arrives: written into the buffers at RDH on (2048 bytes each, EOP on the last), the
     /// descriptors' status set to DD | <paramref name="status"/> with <paramref name="errors"/>,
@@ -196,6 +199,7 @@ internal sealed class FakeE1000eDevice : IPciFunction
         if ((Register(Rctl) & RctlEnable) == 0 || size == 0 || ReceivePosted < needed)
         {
             ReceiveDropped++;
+            _regs[Mpc / 4]++; // no descriptor: the frame stays in the FIFO until it overflows, a missed packet
             return false;
         }
         Span<byte> ring = _dma.Span(RingAddress(Rdbal), size * E1000eDescriptor.Size);
@@ -533,8 +537,8 @@ internal sealed class FakeE1000eDevice : IPciFunction
             return 0;
         }
         uint value = _regs[offset / 4];
-        if (offset == Icr)
-            _regs[Icr / 4] = 0; // clear on read
+        if (offset is Icr or Mpc or Crcerrs or Rxerrc)
+            _regs[offset / 4] = 0; // clear on read (ICR, and the statistics registers)
         return value;
     }
 

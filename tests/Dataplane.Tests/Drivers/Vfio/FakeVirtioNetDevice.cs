@@ -237,6 +237,16 @@ internal sealed class FakeVirtioNetDevice : IPciFunction
     }
 
     /// <summary>
+    /// Enters DEVICE_NEEDS_RESET (virtio 1.2 §2.1.2, QEMU's virtio_error after a bad descriptor):
+    /// the bit set in device_status and the config vector signalled, as §2.1.2 says the device does.
+    /// </summary>
+    public void NeedReset()
+    {
+        Status |= VirtioStatus.DeviceNeedsReset;
+        Signal(_configVector);
+    }
+
+    /// <summary>
     /// Receives <paramref name="frame"/> on queue pair <paramref name="pair"/> behind
     /// <paramref name="header"/> (§5.1.6.4): into as many available buffers as it takes with
     /// MRG_RXBUF (num_buffers says how many), one without; the used entries published together, then

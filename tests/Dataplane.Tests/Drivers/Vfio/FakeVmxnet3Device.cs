@@ -28,6 +28,8 @@ internal sealed class FakeVmxnet3Device : IPciFunction
     private bool _dsalWritten;
     private ulong _shared;
     private bool _autoMask;
+    private ulong _queueTable;
+    private readonly Dictionary<int, uint> _stopped = []; // queue descriptor index (tx first, then rx) → error
     private TxQueue[] _tx = [];
     private RxQueue[] _rx = [];
 
@@ -327,6 +329,9 @@ internal sealed class FakeVmxnet3Device : IPciFunction
             case Vmxnet3Layout.CmdGetLink:
                 _result = Link ? (1000u << 16) | 1 : 0;
                 break;
+            case Vmxnet3Layout.CmdGetQueueStatus:
+                WriteQueueStatus();
+                break;
             case Vmxnet3Layout.CmdUpdateRxMode:
                 if (_shared == 0)
                     Violations.Add("UPDATE_RX_MODE without a shared area");
@@ -386,6 +391,8 @@ internal sealed class FakeVmxnet3Device : IPciFunction
         if ((Features & Vmxnet3Layout.FeatureRss) != 0)
             ReadRssConf(s);
         ulong table = Mmio.Read64(s, Vmxnet3Layout.QueueDescPa);
+        _queueTable = table;
+        _stopped.Clear();
         if (table % 128 != 0)
             Violations.Add("the queue descriptor table is not VMXNET3_QUEUE_DESC_ALIGN-aligned");
         if (Mmio.Read32(s, Vmxnet3Layout.QueueDescLen) != (uint)((txq + rxq) * Vmxnet3Layout.QueueDescLength))
@@ -475,6 +482,37 @@ internal sealed class FakeVmxnet3Device : IPciFunction
         Span<byte> s = _dma.Span(_shared, Vmxnet3Layout.SharedLength);
         Mmio.Write32(s, Vmxnet3Layout.SharedEcr, Mmio.Read32(s, Vmxnet3Layout.SharedEcr) | Vmxnet3Layout.EventLink);
         Trigger(s[Vmxnet3Layout.EventIntrIdx]);
+    }
+
+    /// <summary>
+    /// Stops transmit (or receive) queue <paramref name="queue"/> on <paramref name="error"/>, as
+    /// VMware's device does on a bad descriptor (QEMU's model never does): VMXNET3_ECR_TQERR (_RQERR)
+    /// in ecr, the event vector raised; the status is written at VMXNET3_CMD_GET_QUEUE_STATUS.
+    /// </summary>
+    public void StopQueue(bool transmit, int queue, uint error)
+    {
+        _stopped[transmit ? queue : _tx.Length + queue] = error;
+        Span<byte> s = _dma.Span(_shared, Vmxnet3Layout.SharedLength);
+        uint ev = transmit ? Vmxnet3Layout.EventTxQueueError : Vmxnet3Layout.EventRxQueueError;
+        Mmio.Write32(s, Vmxnet3Layout.SharedEcr, Mmio.Read32(s, Vmxnet3Layout.SharedEcr) | ev);
+        Trigger(s[Vmxnet3Layout.EventIntrIdx]);
+    }
+
+    /// <summary>VMXNET3_CMD_GET_QUEUE_STATUS: status.stopped and status.error of every queue descriptor, into the driver's memory.</summary>
+    private void WriteQueueStatus()
+    {
+        if (_shared == 0)
+        {
+            Violations.Add("GET_QUEUE_STATUS without a shared area");
+            return;
+        }
+        for (int d = 0; d < _tx.Length + _rx.Length; d++)
+        {
+            Span<byte> desc = _dma.Span(_queueTable + (ulong)(d * Vmxnet3Layout.QueueDescLength), Vmxnet3Layout.QueueDescLength);
+            bool stopped = _stopped.TryGetValue(d, out uint error);
+            desc[Vmxnet3Layout.QueueStopped] = stopped ? (byte)1 : (byte)0;
+            Mmio.Write32(desc, Vmxnet3Layout.QueueError, stopped ? error : 0);
+        }
     }
 
     /// <summary>vmxnet3_process_tx_queue: every descriptor whose gen is the ring's, frame by frame to eop, a completion each.</summary>

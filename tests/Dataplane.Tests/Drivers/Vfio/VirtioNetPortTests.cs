@@ -465,6 +465,57 @@ public sealed class VirtioNetPortTests : IDisposable
     }
 
     [Fact]
+    public void The_watch_picks_up_link_down_and_up_from_the_device_config_logs_each_once_and_drains_the_config_vector()
+    {
+        (FakeVirtioNetDevice device, VirtioNetPort port, VirtioNetQueue queue) = Open();
+        var log = new List<string>();
+        var watch = new PortWatch([port], log.Add);
+        watch.Check();
+
+        device.SetLink(false);
+        watch.Check();
+        watch.Check();
+
+        Assert.Equal(["port p0: link down"], log);
+        Assert.Equal(1, watch.Health(0).LinkDowns);
+        Assert.Equal(0ul, port.ConfigInterrupt.Drain()); // the watch took the config change
+        device.SetLink(true);
+        watch.Check();
+        Assert.Equal(["port p0: link down", "port p0: link up"], log);
+        Assert.Equal(1, watch.Health(0).LinkUps);
+        Assert.Equal(1, queue.Transmit([Buffer(Frame(60, 1))])); // the queues never stopped
+        Assert.Empty(watch.Health(0).Faults());
+        Assert.Empty(device.Violations);
+    }
+
+    [Fact]
+    public void Device_needs_reset_is_a_fault_counted_and_logged_once_the_port_failed_and_down_until_a_restart()
+    {
+        (FakeVirtioNetDevice device, VirtioNetPort port, _) = Open();
+        var log = new List<string>();
+        var watch = new PortWatch([port], log.Add);
+        watch.Check();
+
+        device.NeedReset();
+        watch.Check();
+        watch.Check();
+
+        Assert.Equal(
+            ["port p0: device error: device needs reset: DEVICE_NEEDS_RESET in device_status 0x4f (virtio 1.2 §2.1.2)",
+             "port p0: device needs reset (DEVICE_NEEDS_RESET), not reset while running; the port is down, the other ports keep running",
+             "port p0: link down"], log);
+        Assert.Equal([new KeyValuePair<string, long>("device needs reset", 1)], watch.Health(0).Faults());
+        Assert.False(port.LinkUp);
+        Assert.NotNull(watch.Health(0).Failure);
+
+        port.Stop(); // a restart resets the device: DEVICE_NEEDS_RESET goes with it
+        port.Start();
+        Assert.Null(port.Failure);
+        Assert.True(port.LinkUp);
+        Assert.Empty(device.Violations);
+    }
+
+    [Fact]
     public void An_idle_receive_arms_the_interrupt_and_a_busy_one_turns_it_off()
     {
         (FakeVirtioNetDevice device, _, VirtioNetQueue queue) = Open();

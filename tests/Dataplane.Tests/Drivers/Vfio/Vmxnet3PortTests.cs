@@ -384,6 +384,57 @@ public sealed class Vmxnet3PortTests : IDisposable
     }
 
     [Fact]
+    public void The_watch_takes_ecr_link_and_picks_up_link_down_and_up_from_get_link_logging_each_once()
+    {
+        (FakeVmxnet3Device device, Vmxnet3Port port, Vmxnet3Queue queue) = Open();
+        var log = new List<string>();
+        var watch = new PortWatch([port], log.Add);
+        watch.Check();
+
+        device.SetLink(false);
+        watch.Check();
+        watch.Check();
+
+        Assert.Equal(["port p0: link down"], log);
+        Assert.Equal(1, watch.Health(0).LinkDowns);
+        Assert.Equal(0u, port.TakeEvents()); // VMXNET3_ECR_LINK acknowledged by the watch's look
+        Assert.Equal(0ul, port.EventInterrupt.Drain());
+        device.SetLink(true);
+        watch.Check();
+        Assert.Equal(["port p0: link down", "port p0: link up"], log);
+        Assert.Equal(1, queue.Transmit([Buffer(Frame(60, 1))]));
+        Assert.Empty(watch.Health(0).Faults());
+        Assert.Empty(device.Violations);
+    }
+
+    [Fact]
+    public void A_transmit_queue_error_is_read_with_get_queue_status_counted_logged_and_fails_the_port_until_a_restart()
+    {
+        (FakeVmxnet3Device device, Vmxnet3Port port, _) = Open(queues: 2);
+        var log = new List<string>();
+        var watch = new PortWatch([port], log.Add);
+        watch.Check();
+
+        device.StopQueue(transmit: true, queue: 1, error: 0x2a);
+        watch.Check();
+        watch.Check();
+
+        Assert.Contains(Vmxnet3Layout.CmdGetQueueStatus, device.Commands);
+        Assert.Equal(
+            ["port p0: device error: transmit queue error: tq[1] stopped, error 0x2a (VMXNET3_ECR_TQERR)",
+             "port p0: 1 queue stopped on an error, the device not reset while running; the port is down, the other ports keep running",
+             "port p0: link down"], log);
+        Assert.Equal([new KeyValuePair<string, long>("transmit queue error", 1)], watch.Health(0).Faults());
+        Assert.False(port.LinkUp);
+
+        port.Stop(); // quiesce and reset, then activation: the queues start afresh
+        port.Start();
+        Assert.Null(port.Failure);
+        Assert.True(port.LinkUp);
+        Assert.Empty(device.Violations);
+    }
+
+    [Fact]
     public void An_idle_receive_unmasks_the_queues_vector_and_a_busy_one_masks_it_again()
     {
         (FakeVmxnet3Device device, _, Vmxnet3Queue queue) = Open();
