@@ -178,6 +178,12 @@ public sealed class QemuGuest : IDisposable
             files["/etc/guest/run"] = Encoding.UTF8.GetBytes(run);
         foreach ((string there, string here) in options.HostFiles)
             files[there] = File.ReadAllBytes(here);
+        foreach (string program in options.Programs)
+        {
+            files[program] = File.ReadAllBytes(program);
+            foreach ((string guest, string host) in GuestImage.Libraries(program))
+                files.TryAdd(guest, File.ReadAllBytes(host));
+        }
         var dirs = new HashSet<string>(StringComparer.Ordinal);
         foreach ((string name, byte[] bytes) in files.OrderBy(f => f.Key, StringComparer.Ordinal))
         {
