@@ -77,14 +77,22 @@ public sealed class GuestHost(string role, string ns, string client, string fold
             return "/usr/bin/dataplane";
         string remote = $"{remoteFolder}/{Path.GetFileName(localPath)}";
         byte[] bytes = await File.ReadAllBytesAsync(localPath, cancel).ConfigureAwait(false);
-        const int piece = 24 * 1024;
-        var steps = new List<string> { $"mkdir -p {Shell.Quote(remoteFolder)} && : >{Shell.Quote(remote)}" };
-        for (int at = 0; at < bytes.Length; at += piece)
-            steps.Add($"printf '%s' {Convert.ToBase64String(bytes, at, Math.Min(piece, bytes.Length - at))} | base64 -d >>{Shell.Quote(remote)}");
-        steps.Add($"chmod +x {Shell.Quote(remote)}");
-        CommandResult result = await RunAsync(string.Join(" && ", steps), TimeSpan.FromSeconds(60), null, cancel).ConfigureAwait(false);
-        if (result.ExitCode != 0)
-            throw new LabException($"copying {localPath} into the guest ({remote}) failed: {result.Output.Trim()}");
+        // A command per piece: one argument of a program may hold at most 128 KiB (MAX_ARG_STRLEN).
+        const int piece = 48 * 1024;
+        var commands = new List<string>();
+        for (int at = 0; at == 0 || at < bytes.Length; at += piece)
+        {
+            string data = Convert.ToBase64String(bytes, at, Math.Min(piece, bytes.Length - at));
+            commands.Add(at == 0
+                ? $"mkdir -p {Shell.Quote(remoteFolder)} && printf '%s' '{data}' | base64 -d >{Shell.Quote(remote)} && chmod +x {Shell.Quote(remote)}"
+                : $"printf '%s' '{data}' | base64 -d >>{Shell.Quote(remote)}");
+        }
+        foreach (string command in commands)
+        {
+            CommandResult result = await RunAsync(command, TimeSpan.FromSeconds(60), null, cancel).ConfigureAwait(false);
+            if (result.ExitCode != 0)
+                throw new LabException($"copying {localPath} into the guest ({remote}) failed: {(result.TimedOut ? "no end after 60 s" : result.Output.Trim())}");
+        }
         return remote;
     }
 
