@@ -176,7 +176,7 @@ internal static partial class LabChecks
         string prefix = $"dplc{runner.Id}-";
         int status = runner.WaitAsync(TimeSpan.FromSeconds(420)).GetAwaiter().GetResult() ? runner.ExitCode : -1;
         if (status == -1)
-            runner.StopAsync(TimeSpan.FromSeconds(20), Signal.Term).GetAwaiter().GetResult();
+            runner.StopAsync(TimeSpan.FromSeconds(60), Signal.Term).GetAwaiter().GetResult(); // its clean-up stops QEMU and its commands in the guest
         Console.Out.WriteLine(Indented(runner.AllOutput, 40, skipBlank: true));
 
         int passed = 0, failed = 0;

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """guest-exec ADDRESS PORT COMMAND: runs COMMAND (a line for sh -c) in the QEMU test guest through
 its command channel (guest-execd there, GuestHost.cs here); prints its output and errors as they
-come and exits with its exit status. 255 when the channel cannot be reached; 143 when the
+come and exits with its exit status. 255 when the channel cannot be reached or takes no command
+within a minute; 143 when the
 connection ends without a status (the command's process group was stopped)."""
 import base64
 import socket
@@ -9,6 +10,7 @@ import sys
 import time
 
 MARK = b"\x1eguest-exit "
+ACK = b"\x1f"
 
 
 def connect(address, port):
@@ -24,11 +26,31 @@ def connect(address, port):
             time.sleep(0.2)
 
 
+def start(address, port, command):
+    """A connection on which guest-execd has taken the command (its 0x1f came back). A connection
+    that takes it within 20 s is given up and another one made, 60 s at most; nothing ran on it."""
+    deadline = time.monotonic() + 60
+    while True:
+        s = connect(address, port)
+        s.settimeout(20)
+        try:
+            s.sendall(base64.b64encode(command.encode()) + b"\n")
+            first = s.recv(1)
+        except OSError:
+            first = b""
+        if first == ACK:
+            s.settimeout(None)
+            return s
+        s.close()
+        if time.monotonic() > deadline:
+            sys.stderr.write(f"guest-exec: the guest's command channel {address}:{port} takes no command\n")
+            sys.exit(255)
+        time.sleep(0.5)
+
+
 def main():
     address, port, command = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    s = connect(address, port)
-    s.settimeout(None)
-    s.sendall(base64.b64encode(command.encode()) + b"\n")
+    s = start(address, port, command)
     out = sys.stdout.buffer
     held = b""
     while True:

@@ -7,6 +7,9 @@
 # exits N. A connection that ends without it was cut (the command's group was killed).
 IFS= read -r line || exit 2
 command=$(printf '%s' "$line" | base64 -d) || exit 2
+# A unit separator (0x1f) first says the command arrived and is about to run: before it the
+# client may retry the connection without running anything twice.
+printf '\037'
 # dash, not busybox's sh: that runs its own applets before PATH (ip, sysctl), so a command would
 # get busybox's ip, which lacks what the runner asks of iproute2's. /usr/bin/sh is dash too, so a
 # command's own "sh -c" stays in dash.
