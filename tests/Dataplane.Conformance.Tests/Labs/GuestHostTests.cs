@@ -75,6 +75,28 @@ public sealed class GuestHostTests : IDisposable
     }
 
     [SkippableFact]
+    public async Task A_command_on_a_channel_that_hangs_times_out_within_a_bound()
+    {
+        string? why = CannotRunBecause();
+        Skip.If(why is not null, why);
+        // A channel that takes the connection and never answers (a guest that hangs). The stop
+        // after the time limit sends its signal through the same channel; that command hanging
+        // too used to be stopped by yet another signal command, 30 s each, without end. Now each
+        // signal command is bounded (30 s: TERM, KILL, and KILL again at dispose): about 95 s.
+        string ns = _lab.Namespace("sut");
+        NetnsLab.Run("ip", "-n", ns, "addr", "add", $"{GuestHost.Address}/32", "dev", "lo");
+        _lab.StartIn(ns, "socat", $"TCP4-LISTEN:{GuestHost.Port},bind={GuestHost.Address},fork,reuseaddr", "EXEC:sleep 600");
+        Assert.True(NetnsLab.Until(() => NetnsLab.RunIn(ns, "ss", "-Hlnt", $"sport = :{GuestHost.Port}").Trim().Length > 0, TimeSpan.FromSeconds(30)));
+        var host = new GuestHost("sut", ns, GuestHost.WriteClient(_lab.Folder), _lab.File("guest-folder"), "/nonexistent/dataplane");
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Task<CommandResult> run = host.RunAsync("true", TimeSpan.FromSeconds(2));
+        Assert.True(await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(180))) == run, "no end after 180 s");
+        CommandResult r = await run;
+        Assert.True(r.TimedOut, $"exit {r.ExitCode} after {clock.Elapsed.TotalSeconds:0} s: {r.Output}");
+    }
+
+    [SkippableFact]
     public async Task A_file_is_copied_in_pieces_and_the_dataplane_binary_is_the_images()
     {
         string? why = CannotRunBecause();
