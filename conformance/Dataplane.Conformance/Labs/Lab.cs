@@ -187,9 +187,24 @@ public sealed class Lab : IAsyncDisposable
             ConsoleLog = Path.Combine(runFolder, $"guest-{(vfio ? "dataplane" : "linux")}.console.log"),
         };
         _log.WriteLine($"lab {Id}: booting the QEMU guest: {model} left and right{(vfio ? " on vfio-pci" : " on their kernel driver")}; console in {options.ConsoleLog}");
+        await StopGuestAsync().ConfigureAwait(false); // one left by a phase whose attach failed after the boot
         cancel.ThrowIfCancellationRequested();
         QemuGuest guest = await Task.Run(() => QemuGuest.Boot(_netns, options), CancellationToken.None).ConfigureAwait(false);
         _guest = guest;
+        try
+        {
+            await ChannelUpAsync(guest, host, options, cancel).ConfigureAwait(false);
+        }
+        catch
+        {
+            await StopGuestAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Addresses the channel's tap here and waits until the guest's channel runs a command.</summary>
+    private async Task ChannelUpAsync(QemuGuest guest, GuestHost host, QemuGuestOptions options, CancellationToken cancel)
+    {
         LeftInterface = guest.Taps[0];
         RightInterface = guest.Taps[1];
         _netns.Address(host.Namespace, guest.Taps[2], $"{GuestHost.HostAddress}/30");
@@ -206,15 +221,16 @@ public sealed class Lab : IAsyncDisposable
             throw new LabException($"the QEMU guest's command channel does not run commands: {probe.Output.Trim()}");
     }
 
-    /// <summary>Stops the phase's QEMU guest by its pid, if there is one, and removes the channel's tap.</summary>
+    /// <summary>Stops the phase's QEMU guest by its pid, if there is one, and removes its taps (persistent ones, in the namespaces).</summary>
     private async Task StopGuestAsync()
     {
         if (_guest is not QemuGuest guest)
             return;
         _guest = null;
         await Task.Run(guest.Dispose).ConfigureAwait(false);
-        if (Sut is GuestHost host && guest.Taps.Count > 2)
-            await Quietly(new LocalHost(), $"ip -n {host.Namespace} link del {guest.Taps[2]} 2>/dev/null").ConfigureAwait(false);
+        IEnumerable<string> deletes = guest.Taps.Select((tap, i) =>
+            $"ip {(guest.Options.Nics[i].Namespace is string ns ? $"-n {ns} " : "")}link del {tap} 2>/dev/null");
+        await Quietly(new LocalHost(), string.Join("; ", deletes) + "; true").ConfigureAwait(false);
     }
 
     /// <summary>The runner's own helper scripts (udpbench.py), which travel with it.</summary>
