@@ -20,10 +20,11 @@ internal static class Program
         test: restore and build the solution, publish and check out/dataplane, the VFIO test guest's kernel
         and initramfs (.qemu/, out/guest/), every test project
         (results from their TRX files in out/test-results/), the main job's Linux-router phase, the
-        conformance quick subset and a fuzz smoke; a line per part, then N passed, N failed[, N skipped].
+        conformance quick subset on the namespace lab and on the qemu lab (the guest with two virtio-nets
+        as the system under test) and a fuzz smoke; a line per part, then N passed, N failed[, N skipped].
         --deps says how build.sh's package installation went (failed: one failure; skipped: not root).
         --only runs some parts after the build: binary, guest, a test project's name (Dataplane.Native.Tests),
-        lab, conformance, fuzz.
+        lab, conformance (both quick runs), conformance-qemu (the qemu lab's only), fuzz.
         fuzz: AFL++ on every fuzz target (or the named ones), SECONDS each (default 60); findings in
         .fuzz/TARGET/; exit 1 if a crash was found.
         guest: the QEMU test guest (q35, emulated IOMMU, e1000e, vmxnet3, virtio-net on taps), its NICs

@@ -29,8 +29,10 @@ internal static class Program
         page RESULTS/index.html. A FILTER picks tests by a part of their name ('tcp4', 'udp6splice',
         '*-forward'); several are or-ed.
 
-          --lab FILE          the lab definition (default: labs/netns.lab next to the runner)
-          --driver NAME       a driver of the lab to run (repeatable; default: all the lab's drivers)
+          --lab FILE|NAME     the lab definition, or the name of one next to the runner (netns, qemu: the
+                              QEMU test guest as the system under test); default: netns
+          --driver NAME       a driver of the lab to run (repeatable; default: all the lab's drivers); for the
+                              qemu lab a device type, virtio-net, e1000e, vmxnet3, or its column: vio, em, vmx
           --modifier NAME     direct (no system under test: the hosts joined), jumbo (MTU 9000 on the hosts
                               and the system under test), nolro, notso (the system under test does not
                               merge, segment), nooffload (the hosts' checksum offload off, the dataplane's
@@ -125,8 +127,8 @@ internal static class Program
             }
             switch (args[i])
             {
-                case "--lab": labFile = Value(); break;
-                case "--driver": drivers.Add(Value()); break;
+                case "--lab": labFile = LabFile(Value()); break;
+                case "--driver": drivers.Add(LabDefinition.DriverOf(Value())); break;
                 case "--modifier":
                     string modifier = Value();
                     if (!MatrixRunner.Known.Contains(modifier))
@@ -178,6 +180,11 @@ internal static class Program
             Console.Error.WriteLine($"dataplane-conformance: no dataplane binary at {binary} (./build.sh publish builds out/dataplane)");
             return 1;
         }
+        if (lab.Sut.Kind == HostKind.Qemu && Dataplane.Labs.Guest.QemuGuest.CannotBootBecause() is string cannot)
+        {
+            Console.Error.WriteLine($"dataplane-conformance: lab {lab.Name}: the QEMU guest cannot boot here: {cannot}");
+            return 2;
+        }
 
         var settings = new RunSettings(seconds ?? (quick ? 2 : 10), timeout, tools, capture);
         bool terminal = !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("CI") != "true";
@@ -227,6 +234,14 @@ internal static class Program
             Console.Error.WriteLine($"dataplane-conformance: {e.Message}");
             return 1;
         }
+    }
+
+    /// <summary>A lab file, or (a plain name: <c>qemu</c>) the lab of that name next to the runner.</summary>
+    internal static string LabFile(string value)
+    {
+        if (File.Exists(value) || value.Contains('/', StringComparison.Ordinal) || value.EndsWith(".lab", StringComparison.Ordinal))
+            return value;
+        return Path.Combine(AppContext.BaseDirectory, "labs", value + ".lab");
     }
 
     private static List<TestCase> Select(IReadOnlyList<string> filters, bool quick) =>

@@ -276,10 +276,15 @@ public sealed class LabProcess : IDisposable, IAsyncDisposable
         // Over ssh: to the remote process group it wrote, in its own short ssh call. (No "--":
         // dash's kill takes -PGID after the signal and not after "--".) When not even ssh can be
         // started, there is nothing more to do from here; the local ssh is killed after.
+        // The signal's own command has no group file: when it does not end in time (a connection
+        // that hangs), stopping it is local, and cannot call for yet another signal command, and
+        // that one for another, 30 s each, without end.
         try
         {
-            await _host!.RunAsync($"g=$(cat {_remoteGroupFile} 2>/dev/null) && [ -n \"$g\" ] && kill -{(int)signal} -$g 2>/dev/null; " +
-                $"[ {(int)signal} != 9 ] || rm -f {_remoteGroupFile}", TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            await using LabProcess send = Start(_host!, $"g=$(cat {_remoteGroupFile} 2>/dev/null) && [ -n \"$g\" ] && kill -{(int)signal} -$g 2>/dev/null; " +
+                $"[ {(int)signal} != 9 ] || rm -f {_remoteGroupFile}", null);
+            if (!await send.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false))
+                await send.StopAsync(TimeSpan.FromSeconds(2), Signal.Term).ConfigureAwait(false);
         }
         catch (LabException)
         {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Dataplane.Labs;
+using Dataplane.Labs.Guest;
 using static Dataplane.Build.Commands;
 
 namespace Dataplane.Build.Testing;
@@ -136,6 +137,102 @@ internal static partial class LabChecks
             Console.Out.WriteLine($"    {terminal.Red}FAILED: the conformance runner left a namespace {prefix}* behind{terminal.Reset}");
         }
         tally.Record(name, passed, failed, skipped, note);
+    }
+
+    /// <summary>The rows of the qemu lab's quick run that must PASS for both systems under test: ping and iperf3 forwarded through the guest.</summary>
+    internal static readonly string[] QemuMustPass =
+    [
+        "linux-dataplane-linux-icmp4ping-flood",
+        "linux-dataplane-linux-tcp6iperf-single-forward",
+    ];
+
+    /// <summary>
+    /// The quick subset on the qemu lab (issue 16): the QEMU test guest as the system under test
+    /// with two virtio-nets, the dataplane on them through vfio-pci, then Linux on their kernel
+    /// driver; two boots. It must end with results for both (run.json, column vio), PASS for the
+    /// forwarded ping and iperf3 rows (<see cref="QemuMustPass"/>), and leave no namespace and no
+    /// QEMU of its own. Skipped where the guest cannot boot (<see cref="QemuGuest.CannotBootBecause"/>).
+    /// </summary>
+    public static void ConformanceQuickQemu(Terminal terminal, Tally tally)
+    {
+        const string name = "conformance (quick, qemu vio)";
+        terminal.Step("conformance matrix, quick subset, the QEMU guest as the system under test (virtio-net)");
+        if (QemuGuest.CannotBootBecause() is string why)
+        {
+            tally.Record(name, 0, 0, 1, why);
+            return;
+        }
+        if (!File.Exists(Binary) || !File.Exists(Conformance))
+        {
+            tally.Record(name, 0, 1, 0, "no binary or no runner (see above)");
+            return;
+        }
+        string results = Path.Combine(Out, "conformance-quick-qemu"), log = Path.Combine(Out, "conformance-quick-qemu.log");
+        if (Directory.Exists(results))
+            Directory.Delete(results, recursive: true);
+        using var writer = new StreamWriter(log) { AutoFlush = true };
+        using var runner = new LabProcess("dotnet", [Conformance, "run", "--lab", "qemu", "--driver", "virtio-net", "--quick", "--results", results, "--binary", Binary],
+            TextWriter.Synchronized(writer));
+        string prefix = $"dplc{runner.Id}-";
+        int status = runner.WaitAsync(TimeSpan.FromSeconds(420)).GetAwaiter().GetResult() ? runner.ExitCode : -1;
+        if (status == -1)
+            runner.StopAsync(TimeSpan.FromSeconds(60), Signal.Term).GetAwaiter().GetResult(); // its clean-up stops QEMU and its commands in the guest
+        Console.Out.WriteLine(Indented(runner.AllOutput, 40, skipBlank: true));
+
+        int passed = 0, failed = 0;
+        void Expect(string what, bool holds)
+        {
+            if (holds)
+            {
+                passed++;
+                return;
+            }
+            failed++;
+            Console.Out.WriteLine($"    {terminal.Red}FAILED: conformance on the qemu lab: {what}{terminal.Reset}");
+        }
+        string[] runs = Directory.Exists(results) ? [.. Directory.EnumerateFiles(results, "run.json", SearchOption.AllDirectories)] : [];
+        Expect($"exits 0 or 1, with its verdict (exit {status})", status is 0 or 1);
+        Expect($"one run, in a folder named ...-qemu-vio ({runs.Length} runs)", runs.Length == 1 && Path.GetFileName(Path.GetDirectoryName(runs[0]))!.EndsWith("-qemu-vio", StringComparison.Ordinal));
+        if (runs.Length == 1)
+        {
+            using JsonDocument run = JsonDocument.Parse(File.ReadAllText(runs[0]));
+            JsonElement[] rows = [.. run.RootElement.GetProperty("rows").EnumerateArray()];
+            string Status(string test, string side) =>
+                rows.FirstOrDefault(r => r.GetProperty("test").GetString() == test) is { ValueKind: JsonValueKind.Object } row &&
+                row.TryGetProperty(side, out JsonElement r) && r.ValueKind == JsonValueKind.Object ? r.GetProperty("status").GetString() ?? "" : "none";
+            foreach (string side in (string[])["dataplane", "linux"])
+            {
+                // Real results: every row has a result of this side, and not all of them NORUN (a guest that did not come up).
+                int ran = rows.Count(r => r.TryGetProperty(side, out JsonElement x) && x.ValueKind == JsonValueKind.Object && x.GetProperty("status").GetString() != "NORUN");
+                Expect($"{side} ran tests in the guest ({ran} of {rows.Length} not NORUN)", ran > 0);
+                foreach (string test in QemuMustPass)
+                    Expect($"{side} PASS in {test} (got {Status(test, side)})", Status(test, side) == "PASS");
+            }
+        }
+        Expect($"leaves no namespace {prefix}*", !Namespaces().Any(n => n.StartsWith(prefix, StringComparison.Ordinal)));
+        Expect($"leaves no QEMU of its own (taps {prefix[..^1]}q*)", !QemuOf(prefix[..^1] + "q"));
+        if (failed > 0)
+            Console.Out.WriteLine(Indented(File.ReadAllText(log), 25));
+        tally.Record(name, passed, failed, 0, "page: out/conformance-quick-qemu/index.html");
+    }
+
+    /// <summary>Whether a QEMU still runs with a tap whose name starts with <paramref name="tapPrefix"/>.</summary>
+    private static bool QemuOf(string tapPrefix)
+    {
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                string cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+                if (cmdline.Contains(QemuGuest.Qemu, StringComparison.Ordinal) && cmdline.Contains("ifname=" + tapPrefix, StringComparison.Ordinal))
+                    return true;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // gone meanwhile, or not a process
+            }
+        }
+        return false;
     }
 
     /// <summary>The network namespaces of this machine, by name.</summary>

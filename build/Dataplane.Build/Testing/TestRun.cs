@@ -76,6 +76,8 @@ internal sealed class TestRun(Terminal terminal, string deps, string[]? only = n
             LabChecks.MainJob(terminal, _tally);
         if (Runs("conformance"))
             LabChecks.ConformanceQuick(terminal, _tally);
+        if (Runs("conformance") || Runs("conformance-qemu"))
+            LabChecks.ConformanceQuickQemu(terminal, _tally);
         if (Runs("fuzz"))
             FuzzSmoke();
 

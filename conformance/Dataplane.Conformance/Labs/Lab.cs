@@ -1,4 +1,5 @@
 using Dataplane.Labs;
+using Dataplane.Labs.Guest;
 
 namespace Dataplane.Conformance.Labs;
 
@@ -25,11 +26,15 @@ public sealed class Lab : IAsyncDisposable
 {
     private readonly List<(Host Host, string Command)> _undo = []; // under its lock: hosts' steps end at once
     private readonly TextWriter _log;
+    private readonly string _binary; // the dataplane binary of the run (a QEMU guest's image holds it)
     private readonly NetnsLab _netns; // this machine's part: the namespaces and what is made in them
+    private GuestImage? _image; // a QEMU guest's kernel and initramfs, prepared at the first boot
+    private QemuGuest? _guest; // the QEMU guest of the current phase
     private bool _disposed;
 
-    private Lab(LabDefinition definition, string id, RunModifiers modifiers, TextWriter log)
+    private Lab(LabDefinition definition, string id, RunModifiers modifiers, TextWriter log, string binary)
     {
+        _binary = binary;
         Definition = definition;
         Id = id;
         Modifiers = modifiers;
@@ -78,13 +83,19 @@ public sealed class Lab : IAsyncDisposable
 
     /// <summary>Builds the hosts: namespaces with loopback up and no duplicate address detection; a remote host is only reached.</summary>
     public static async Task<Lab> CreateAsync(LabDefinition definition, string id, TextWriter log, CancellationToken cancel,
-        RunModifiers? modifiers = null)
+        RunModifiers? modifiers = null, string? binary = null)
     {
-        var lab = new Lab(definition, id, modifiers ?? RunModifiers.None, log);
+        var lab = new Lab(definition, id, modifiers ?? RunModifiers.None, log, binary ?? "out/dataplane");
         try
         {
             foreach (NetnsHost ns in lab.Hosts.OfType<NetnsHost>())
                 await lab.AddNamespaceAsync(ns, cancel).ConfigureAwait(false);
+            if (lab.Sut is GuestHost guest)
+            {
+                // The guest's command channel: its tap goes into this namespace at each boot.
+                cancel.ThrowIfCancellationRequested();
+                lab._netns.Namespace(guest.Role);
+            }
             await Task.WhenAll(lab.Hosts.OfType<SshHost>().Select(h => h.RunCheckedAsync("true", log, cancel))).ConfigureAwait(false);
         }
         catch
@@ -95,9 +106,12 @@ public sealed class Lab : IAsyncDisposable
         return lab;
     }
 
-    private Host MakeHost(HostSpec spec) => spec.Kind == HostKind.Netns
-        ? new NetnsHost(spec.Role, $"{Id}-{spec.Role}")
-        : new SshHost(spec.Role, spec.Target!, Definition.SshOptions, RemoteFolder);
+    private Host MakeHost(HostSpec spec) => spec.Kind switch
+    {
+        HostKind.Netns => new NetnsHost(spec.Role, $"{Id}-{spec.Role}"),
+        HostKind.Qemu => new GuestHost(spec.Role, $"{Id}-{spec.Role}", GuestHost.WriteClient(_netns.Folder), RemoteFolder, _binary),
+        _ => new SshHost(spec.Role, spec.Target!, Definition.SshOptions, RemoteFolder),
+    };
 
     private async Task AddNamespaceAsync(NetnsHost ns, CancellationToken cancel)
     {
@@ -125,9 +139,98 @@ public sealed class Lab : IAsyncDisposable
             await RunStepsAsync(HostSteps(gatewayLeft: null, gatewayRight: null), cancel).ConfigureAwait(false);
             return new SutSession(kind, Sut, null, null, null);
         }
+        if (Sut is GuestHost)
+            await BootGuestAsync(kind, driver, binary, runFolder, cancel).ConfigureAwait(false);
         if (kind == SutKind.Linux)
             return await AttachLinuxAsync(cancel).ConfigureAwait(false);
         return await AttachDataplaneAsync(driver, binary, runFolder, cancel).ConfigureAwait(false);
+    }
+
+    /// <summary>The QEMU guest's left and right NICs, and its command channel's (a virtio-net on its kernel driver).</summary>
+    internal const string GuestLeftPci = "0000:00:03.0", GuestRightPci = "0000:00:04.0", GuestChannelPci = "0000:00:06.0";
+
+    /// <summary>QEMU's device model for a driver of a QEMU lab.</summary>
+    internal static string GuestModel(string driver) => driver switch
+    {
+        "virtio-net" => "virtio-net-pci",
+        "e1000e" => "e1000e",
+        "vmxnet3" => "vmxnet3",
+        _ => throw new LabException($"a QEMU guest lab runs the device types {string.Join(", ", LabDefinition.QemuDrivers)}, not {driver}"),
+    };
+
+    /// <summary>
+    /// Boots a fresh guest for the phase: two NICs of the run's device type, their taps the left
+    /// and right hosts' interfaces (in their namespaces), and the command channel's NIC, its tap in
+    /// the sut namespace. For the dataplane /init binds the two to vfio-pci; for Linux they stay on
+    /// their kernel driver and are named sl0 and sr0. Returns once the channel answers. A fresh
+    /// boot per phase (seconds under TCG) rather than a re-bind: each phase starts from a guest
+    /// in a known state, and a dataplane that wedged its devices cannot spoil Linux's phase.
+    /// </summary>
+    private async Task BootGuestAsync(SutKind kind, string driver, string binary, string runFolder, CancellationToken cancel)
+    {
+        var host = (GuestHost)Sut;
+        string model = GuestModel(driver);
+        bool vfio = kind == SutKind.Dataplane;
+        Dictionary<string, string> names = vfio ? [] : new() { [GuestLeftPci] = "sl0", [GuestRightPci] = "sr0" };
+        (IReadOnlyDictionary<string, string> files, string run) = GuestHost.GuestSide(GuestChannelPci, names);
+        IReadOnlyList<string> programs = GuestHost.ProgramPaths();
+        _image ??= await Task.Run(() => GuestImage.Prepare(binary: binary, log: _log), cancel).ConfigureAwait(false);
+        var options = new QemuGuestOptions
+        {
+            Nics = [new(model, 3, $"{Id}-left"), new(model, 4, $"{Id}-right"), new("virtio-net-pci", 6, host.Namespace)],
+            Vfio = vfio ? [GuestLeftPci, GuestRightPci] : [],
+            Files = files,
+            HostFiles = GuestHost.HostFiles,
+            Run = run,
+            Programs = programs,
+            Image = _image,
+            ConsoleLog = Path.Combine(runFolder, $"guest-{(vfio ? "dataplane" : "linux")}.console.log"),
+        };
+        _log.WriteLine($"lab {Id}: booting the QEMU guest: {model} left and right{(vfio ? " on vfio-pci" : " on their kernel driver")}; console in {options.ConsoleLog}");
+        await StopGuestAsync().ConfigureAwait(false); // one left by a phase whose attach failed after the boot
+        cancel.ThrowIfCancellationRequested();
+        QemuGuest guest = await Task.Run(() => QemuGuest.Boot(_netns, options), CancellationToken.None).ConfigureAwait(false);
+        _guest = guest;
+        try
+        {
+            await ChannelUpAsync(guest, host, options, cancel).ConfigureAwait(false);
+        }
+        catch
+        {
+            await StopGuestAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Addresses the channel's tap here and waits until the guest's channel runs a command.</summary>
+    private async Task ChannelUpAsync(QemuGuest guest, GuestHost host, QemuGuestOptions options, CancellationToken cancel)
+    {
+        LeftInterface = guest.Taps[0];
+        RightInterface = guest.Taps[1];
+        _netns.Address(host.Namespace, guest.Taps[2], $"{GuestHost.HostAddress}/30");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!await Task.Run(() => guest.WaitFor("GUEST channel ready", TimeSpan.FromSeconds(1)), CancellationToken.None).ConfigureAwait(false))
+        {
+            cancel.ThrowIfCancellationRequested();
+            if (guest.HasExited || clock.Elapsed > options.Timeout)
+                throw new LabException($"the QEMU guest's command channel did not come up{(guest.HasExited ? " (QEMU exited)" : $" within {options.Timeout.TotalSeconds:0} s")}: {guest.Tail(5).Replace('\n', ' ')} (console: {options.ConsoleLog})");
+        }
+        _log.WriteLine($"lab {Id}: the QEMU guest's channel is up after {clock.Elapsed.TotalSeconds:0.0} s");
+        CommandResult probe = await host.RunAsync("true", TimeSpan.FromSeconds(60), null, cancel).ConfigureAwait(false);
+        if (probe.ExitCode != 0)
+            throw new LabException($"the QEMU guest's command channel does not run commands: {probe.Output.Trim()}");
+    }
+
+    /// <summary>Stops the phase's QEMU guest by its pid, if there is one, and removes its taps (persistent ones, in the namespaces).</summary>
+    private async Task StopGuestAsync()
+    {
+        if (_guest is not QemuGuest guest)
+            return;
+        _guest = null;
+        await Task.Run(guest.Dispose).ConfigureAwait(false);
+        IEnumerable<string> deletes = guest.Taps.Select((tap, i) =>
+            $"ip {(guest.Options.Nics[i].Namespace is string ns ? $"-n {ns} " : "")}link del {tap} 2>/dev/null");
+        await Quietly(new LocalHost(), string.Join("; ", deletes) + "; true").ConfigureAwait(false);
     }
 
     /// <summary>The runner's own helper scripts (udpbench.py), which travel with it.</summary>
@@ -165,7 +268,14 @@ public sealed class Lab : IAsyncDisposable
     private async Task<SutSession> AttachLinuxAsync(CancellationToken cancel)
     {
         var sut = new List<Step>();
-        if (Sut is NetnsHost)
+        if (Sut is GuestHost)
+        {
+            // The guest's kernel is the router; its NICs are on their drivers, named at boot.
+            SutInterfaces = ("sl0", "sr0");
+            sut.Add(new("sysctl -qw net.ipv6.conf.sl0.disable_ipv6=0 net.ipv6.conf.sr0.disable_ipv6=0 net.ipv6.conf.all.accept_dad=0 " +
+                "net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 && ip link set sl0 up && ip link set sr0 up", null));
+        }
+        else if (Sut is NetnsHost)
         {
             Veth(Sut, "sl0", Left, "eth0", cancel);
             Veth(Sut, "sr0", Right, "eth0", cancel);
@@ -191,7 +301,7 @@ public sealed class Lab : IAsyncDisposable
         {
             string[] commands = [.. Modifiers.LinuxRouterCommands(ifname)];
             if (commands.Length > 0)
-                sut.Add(new(string.Join(" && ", commands), Sut is NetnsHost ? null : Modifiers.RemoteUndo(ifname, router: true)));
+                sut.Add(new(string.Join(" && ", commands), Sut is SshHost ? Modifiers.RemoteUndo(ifname, router: true) : null));
         }
         AddressSteps(sut, SutInterfaces.Left, "sutleft");
         AddressSteps(sut, SutInterfaces.Right, "sutright");
@@ -204,7 +314,15 @@ public sealed class Lab : IAsyncDisposable
     {
         int cores = Math.Clamp(Environment.ProcessorCount, 1, 2);
         string leftPort, rightPort;
-        if (Sut is NetnsHost)
+        if (Sut is GuestHost)
+        {
+            // One worker and one queue pair a port: QEMU's e1000e has one, its vmxnet3 receives on
+            // queue 0 only, and the guest's two TCG vCPUs share this machine with the hosts.
+            cores = 1;
+            leftPort = $"port left  driver vfio pci {GuestLeftPci}";
+            rightPort = $"port right driver vfio pci {GuestRightPci}";
+        }
+        else if (Sut is NetnsHost)
         {
             if (driver == "tap")
             {
@@ -247,12 +365,14 @@ public sealed class Lab : IAsyncDisposable
         var session = new SutSession(SutKind.Dataplane, Sut, process, remoteBinary, socket) { Log = dataplaneLog };
         try
         {
-            if (!await process.WaitForOutputAsync("dataplane: running:", TimeSpan.FromSeconds(20), cancel).ConfigureAwait(false))
+            // Under TCG (a QEMU guest) the start is slower: device resets, DMA maps through the emulated IOMMU.
+            int patience = Sut is GuestHost ? 60 : 20;
+            if (!await process.WaitForOutputAsync("dataplane: running:", TimeSpan.FromSeconds(patience), cancel).ConfigureAwait(false))
             {
                 string last = process.AllOutput.Trim().Split('\n').LastOrDefault()?.Trim() ?? "";
                 throw new LabException(process.HasExited
                     ? $"the dataplane exited with status {process.ExitCode} at start{(last.Length > 0 ? ": " + last : "")}"
-                    : "the dataplane did not say 'running:' within 20 s");
+                    : $"the dataplane did not say 'running:' within {patience} s");
             }
             if (Sut is NetnsHost && driver == "tap")
             {
@@ -301,7 +421,9 @@ public sealed class Lab : IAsyncDisposable
             await dataplane.DisposeAsync().ConfigureAwait(false);
         }
         session.Log?.Dispose();
-        // The veths go with their other ends; the taps went with the dataplane's descriptors.
+        await StopGuestAsync().ConfigureAwait(false);
+        // The veths go with their other ends; the taps went with the dataplane's descriptors (a
+        // QEMU guest's taps are persistent, and go here).
         Task[] undo =
         [
             UndoAsync(),
@@ -475,6 +597,7 @@ public sealed class Lab : IAsyncDisposable
         if (_disposed)
             return;
         _disposed = true;
+        await StopGuestAsync().ConfigureAwait(false);
         await UndoAsync(andFolders: true).ConfigureAwait(false);
         _netns.Dispose();
     }

@@ -8,6 +8,13 @@ public enum HostKind
 
     /// <summary>A remote machine reached with <c>ssh -o BatchMode=yes TARGET</c>.</summary>
     Ssh,
+
+    /// <summary>
+    /// The QEMU test guest (lab/Dataplane.Labs/Guest), booted for each phase with two NICs of the
+    /// run's device type whose taps are the hosts' interfaces; commands reach it over its command
+    /// channel (<see cref="Dataplane.Labs.Guest.GuestHost"/>). The system under test only.
+    /// </summary>
+    Qemu,
 }
 
 /// <summary>One machine of a lab: the left or right Linux host, or the system under test.</summary>
@@ -49,6 +56,24 @@ public sealed record LabDefinition(
 {
     /// <summary>The drivers a namespace system under test can run (host-backed ports).</summary>
     public static readonly string[] NetnsDrivers = ["tap", "afpacket", "afxdp"];
+
+    /// <summary>The device types a QEMU guest system under test runs, each a run: the guest's two NICs are of that type.</summary>
+    public static readonly string[] QemuDrivers = ["virtio-net", "e1000e", "vmxnet3"];
+
+    /// <summary>
+    /// The name of a driver's column (and run): OpenBSD's names of the QEMU device types (vio, em,
+    /// vmx), as its pages have them; the driver's own name otherwise.
+    /// </summary>
+    public static string Column(string driver) => driver switch
+    {
+        "virtio-net" => "vio",
+        "e1000e" => "em",
+        "vmxnet3" => "vmx",
+        _ => driver,
+    };
+
+    /// <summary>The driver a column name (<c>--driver vio</c>) or driver name stands for.</summary>
+    public static string DriverOf(string name) => QemuDrivers.FirstOrDefault(d => Column(d) == name) ?? name;
 
     /// <summary>The addresses of this lab's line.</summary>
     public Addressing Addresses => new(Line);

@@ -6,8 +6,8 @@ namespace Dataplane.Conformance.Labs;
 /// <code>
 /// lab NAME
 /// host left|right netns | ssh TARGET ifname IF
-/// sut  netns | ssh TARGET
-/// drivers DRIVER...
+/// sut  netns | ssh TARGET | qemu
+/// drivers DRIVER...                                (qemu: virtio-net e1000e vmxnet3)
 /// port left|right [pci ADDRESS] [ifname IF]       (remote system under test)
 /// ssh-option OPTION...                             (words for every ssh call, before the target)
 /// line N
@@ -79,7 +79,7 @@ public static class LabParser
 
                 case "sut":
                     if (words.Length < 2)
-                        Error("usage: sut netns | sut ssh TARGET");
+                        Error("usage: sut netns | sut ssh TARGET | sut qemu");
                     else if (hosts.ContainsKey("sut"))
                         Error("the system under test is declared twice");
                     else if (ParseHost("sut", words.AsSpan(1), Error, needsInterface: false) is HostSpec sut)
@@ -88,9 +88,9 @@ public static class LabParser
 
                 case "drivers":
                     if (words.Length < 2)
-                        Error("usage: drivers DRIVER... (tap, afpacket, afxdp, vfio)");
-                    else if (words.Skip(1).FirstOrDefault(d => d is not ("tap" or "afpacket" or "afxdp" or "vfio")) is string bad)
-                        Error($"unknown driver '{bad}' (tap, afpacket, afxdp, vfio)");
+                        Error("usage: drivers DRIVER... (tap, afpacket, afxdp, vfio; for sut qemu: virtio-net, e1000e, vmxnet3)");
+                    else if (words.Skip(1).FirstOrDefault(d => d is not ("tap" or "afpacket" or "afxdp" or "vfio") && !LabDefinition.QemuDrivers.Contains(d)) is string bad)
+                        Error($"unknown driver '{bad}' (tap, afpacket, afxdp, vfio; for sut qemu: virtio-net, e1000e, vmxnet3)");
                     else
                         drivers = [.. words.Skip(1).Distinct()];
                     break;
@@ -138,6 +138,12 @@ public static class LabParser
         {
             if (s.Kind == HostKind.Netns && drivers.FirstOrDefault(d => !LabDefinition.NetnsDrivers.Contains(d)) is string d)
                 Missing($"a namespace system under test runs the drivers {string.Join(", ", LabDefinition.NetnsDrivers)}, not {d}");
+            if (s.Kind == HostKind.Qemu && drivers.FirstOrDefault(d => !LabDefinition.QemuDrivers.Contains(d)) is string q)
+                Missing($"a QEMU guest system under test runs the device types {string.Join(", ", LabDefinition.QemuDrivers)}, not {q}");
+            if (s.Kind != HostKind.Qemu && drivers.FirstOrDefault(d => LabDefinition.QemuDrivers.Contains(d)) is string g)
+                Missing($"driver {g} is a device type of the QEMU guest (sut qemu)");
+            if (s.Kind == HostKind.Qemu && ports.Count > 0)
+                Missing("ports are declared for a remote system under test only; the QEMU guest's are its NICs");
             if (s.Kind == HostKind.Ssh && !(ports.ContainsKey("left") && ports.ContainsKey("right")))
                 Missing("a remote system under test needs its ports (port left ..., port right ...)");
             if (s.Kind == HostKind.Netns && ports.Count > 0)
@@ -147,6 +153,11 @@ public static class LabParser
             hosts.Values.Any(h => h.Kind == HostKind.Ssh))
         {
             Missing("a namespace system under test needs namespace hosts (its links are veths and taps)");
+        }
+        if (hosts.TryGetValue("sut", out HostSpec? guest) && guest.Kind == HostKind.Qemu &&
+            hosts.Values.Any(h => h.Kind == HostKind.Ssh))
+        {
+            Missing("a QEMU guest system under test needs namespace hosts (its NICs' taps are their interfaces)");
         }
         if (hosts.TryGetValue("sut", out HostSpec? remoteSut) && remoteSut.Kind == HostKind.Ssh &&
             hosts.Values.Any(h => h.Kind == HostKind.Netns))
@@ -163,6 +174,20 @@ public static class LabParser
 
     private static HostSpec? ParseHost(string role, ReadOnlySpan<string> words, Action<string> error, bool needsInterface)
     {
+        if (words[0] == "qemu")
+        {
+            if (role != "sut")
+            {
+                error($"{role}: the QEMU guest is a system under test only (sut qemu); the hosts are netns or ssh");
+                return null;
+            }
+            if (words.Length != 1)
+            {
+                error($"sut: qemu takes no further words ('{words[1]}')");
+                return null;
+            }
+            return new HostSpec(role, HostKind.Qemu, null, null);
+        }
         if (words[0] == "netns")
         {
             if (words.Length != 1)
@@ -174,7 +199,7 @@ public static class LabParser
         }
         if (words[0] != "ssh")
         {
-            error($"{role}: '{words[0]}' is not netns or ssh");
+            error($"{role}: '{words[0]}' is not netns or ssh{(role == "sut" ? " or qemu" : "")}");
             return null;
         }
         if (words.Length < 2 || words[1].StartsWith('-'))

@@ -72,7 +72,8 @@ internal sealed class MatrixRunner(MatrixOptions options, Progress progress, Tex
         foreach (string driver in options.Drivers)
         {
             DateTimeOffset started = DateTimeOffset.UtcNow;
-            string id = $"{started:yyyy-MM-ddTHH-mm-ss}-{options.Lab.Name}-{driver}{string.Concat(options.Modifiers.Select(m => "-" + m))}";
+            string column = LabDefinition.Column(driver);
+            string id = $"{started:yyyy-MM-ddTHH-mm-ss}-{options.Lab.Name}-{column}{string.Concat(options.Modifiers.Select(m => "-" + m))}";
             string runFolder = Path.Combine(options.ResultsFolder, id);
             Directory.CreateDirectory(runFolder);
             progress.Say($"run {id}: {options.Tests.Count} tests, lab {options.Lab.Name}, driver {driver}" +
@@ -95,7 +96,7 @@ internal sealed class MatrixRunner(MatrixOptions options, Progress progress, Tex
             else
             {
                 await using var lab = await Labs.Lab.CreateAsync(options.Lab, LabId, labLog, cancel,
-                    RunModifiers.From(options.Modifiers)).ConfigureAwait(false);
+                    RunModifiers.From(options.Modifiers), options.Binary).ConfigureAwait(false);
                 RunSettings settings = options.Settings with
                 {
                     Tools = await lab.ProvideToolsAsync(options.Settings.Tools, cancel).ConfigureAwait(false),
@@ -106,7 +107,7 @@ internal sealed class MatrixRunner(MatrixOptions options, Progress progress, Tex
 
             cancel.ThrowIfCancellationRequested(); // an interrupted run is not stored as if it had run
             var rows = options.Tests.Select(t => new Row(t.Name, t.Description, ours[t.Name], linux.GetValueOrDefault(t.Name))).ToList();
-            var run = new Run(id, started, options.Lab.Name, driver, options.Modifiers, options.Commit, Environment.MachineName, rows);
+            var run = new Run(id, started, options.Lab.Name, column, options.Modifiers, options.Commit, Environment.MachineName, rows);
             RunStore.Save(run, runFolder);
             string page = HtmlPage.Write(options.ResultsFolder);
 

@@ -112,7 +112,7 @@ public sealed partial class GuestImage
     }
 
     /// <summary>What <c>ldd</c> says <paramref name="binary"/> loads: (path in the guest, file here), the dynamic loader included.</summary>
-    private static (string Guest, string Host)[] Libraries(string binary)
+    internal static (string Guest, string Host)[] Libraries(string binary)
     {
         var found = new List<(string, string)>();
         foreach (Match m in LddLine().Matches(NetnsLab.Run("ldd", binary)))

@@ -61,6 +61,13 @@ public sealed record QemuGuestOptions
     /// <summary>Files of this machine copied into the guest (executable), by path there: programs the scripts run.</summary>
     public IReadOnlyDictionary<string, string> HostFiles { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// Programs of this machine (absolute paths) copied into the guest at the same paths, with the
+    /// shared libraries <c>ldd</c> names for them: tools the busybox image lacks (socat, iperf3,
+    /// iproute2's ip, ss and nstat). They go into the per-boot archive.
+    /// </summary>
+    public IReadOnlyList<string> Programs { get; init; } = [];
+
     /// <summary>Virtual CPUs (TCG threads; this machine has two cores).</summary>
     public int Cpus { get; init; } = 2;
 

@@ -64,6 +64,48 @@ public class LabParserTests
     }
 
     [Fact]
+    public void The_shipped_qemu_lab_reads_clean_and_its_columns_are_openbsds_names()
+    {
+        LabDefinition lab = LabParser.Parse(Dataplane.Conformance.Program.LabFile("qemu"), out List<string> errors)!;
+        Assert.Empty(errors);
+        Assert.Equal("qemu", lab.Name);
+        Assert.Equal(HostKind.Qemu, lab.Sut.Kind);
+        Assert.Equal(HostKind.Netns, lab.Left.Kind);
+        Assert.Equal(["virtio-net", "e1000e", "vmxnet3"], lab.Drivers);
+        Assert.Equal(["vio", "em", "vmx"], lab.Drivers.Select(LabDefinition.Column));
+        Assert.Equal("tap", LabDefinition.Column("tap"));
+        Assert.Equal("e1000e", LabDefinition.DriverOf("em"));
+        Assert.Equal("vmxnet3", LabDefinition.DriverOf("vmxnet3"));
+        Assert.Equal("afxdp", LabDefinition.DriverOf("afxdp"));
+        Assert.Equal("labs/x.lab", Dataplane.Conformance.Program.LabFile("labs/x.lab"));
+    }
+
+    [Fact]
+    public void A_qemu_lab_takes_device_types_namespace_hosts_and_no_ports()
+    {
+        Assert.Null(Parse("""
+            lab q
+            host left qemu
+            host right ssh a ifname e0
+            sut qemu now
+            drivers tap e1000e
+            port left pci 0000:00:03.0
+            """, out List<string> errors));
+        Assert.Contains(errors, e => e.StartsWith("t.lab:2: left: the QEMU guest is a system under test only", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("t.lab:4: sut: qemu takes no further words ('now')", StringComparison.Ordinal));
+
+        Assert.Null(Parse("lab q\nhost left netns\nhost right ssh a ifname e0\nsut qemu\ndrivers tap e1000e\nport left pci 0000:00:03.0\n", out errors));
+        Assert.Contains(errors, e => e.Contains("runs the device types virtio-net, e1000e, vmxnet3, not tap", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("the QEMU guest's are its NICs", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("a QEMU guest system under test needs namespace hosts", StringComparison.Ordinal));
+
+        Assert.Null(Parse("lab n\nhost left netns\nhost right netns\nsut netns\ndrivers tap vmxnet3\n", out errors));
+        Assert.Contains(errors, e => e.Contains("driver vmxnet3 is a device type of the QEMU guest (sut qemu)", StringComparison.Ordinal));
+        Assert.Null(Parse("lab n\nhost left netns\nhost right netns\nsut netns\ndrivers bogus\n", out errors));
+        Assert.Contains(errors, e => e.Contains("unknown driver 'bogus'", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_remote_system_under_test_needs_its_ports()
     {
         Assert.Null(Parse("lab r\nhost left ssh a ifname e0\nhost right ssh b ifname e0\nsut ssh c\ndrivers vfio\n", out List<string> errors));
