@@ -28,6 +28,9 @@ public abstract class Host
     /// <summary>The program and arguments that run <paramref name="command"/> through <c>sh -c</c> on this host.</summary>
     protected internal abstract (string File, string[] Arguments) Wrap(string command);
 
+    /// <summary>Why <paramref name="command"/> cannot run on this host (a program it needs is not there), known beforehand; null when it may.</summary>
+    public virtual string? CannotRun(string command) => null;
+
     /// <summary>
     /// Runs <paramref name="command"/> and waits for it, at most <paramref name="timeout"/>; then it
     /// is stopped (SIGTERM, SIGKILL after 2 s) and reported as timed out. Output goes to

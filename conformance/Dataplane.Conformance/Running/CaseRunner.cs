@@ -63,6 +63,9 @@ internal static class CaseRunner
             if (plan.Unrunnable is string unrunnable)
                 return Done(Status.Norun, unrunnable, known: true);
             Host HostOf(Place p) => p switch { Place.Left => lab.Left, Place.Right => lab.Right, _ => lab.Sut };
+            if (plan.Servers.Select(s => HostOf(s.Place).CannotRun(s.Command)).Append(HostOf(plan.Client).CannotRun(plan.ClientCommand))
+                    .FirstOrDefault(reason => reason is not null) is string cannot)
+                return Done(Status.Norun, cannot, known: true);
             int limit = settings.Timeout ?? test.Timeout(settings.Seconds);
 
             // The counters on the system under test and the captures on the hosts, at once.

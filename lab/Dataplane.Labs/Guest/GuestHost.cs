@@ -43,6 +43,14 @@ public sealed class GuestHost(string role, string ns, string client, string fold
 
     private int _spawned;
 
+    /// <summary>
+    /// The guest has no Python: udpbench (the UDP peer of the relay, echo and multicast tests, a
+    /// Python script) cannot run there, so a Linux system under test's side of the multicast tests
+    /// is NORUN with that reason. The rest of what the runner asks of it is in <see cref="Programs"/>.
+    /// </summary>
+    public override string? CannotRun(string command) =>
+        command.Contains("udpbench", StringComparison.Ordinal) ? "the QEMU guest has no python3 for udpbench (the UDP peer is a Python script)" : null;
+
     /// <summary>The namespace here that holds the channel's tap.</summary>
     public string Namespace { get; } = ns;
 

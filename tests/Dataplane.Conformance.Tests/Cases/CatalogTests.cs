@@ -60,6 +60,31 @@ public class CatalogTests
     }
 
     [Fact]
+    public void On_the_qemu_guest_Linux_runs_no_udpbench_and_says_why_but_every_other_sut_command_may_run()
+    {
+        // The guest has no python3: the runner asks each host whether it can run its part first.
+        var guest = new Dataplane.Labs.Guest.GuestHost("sut", "ns", "/nonexistent/client", "/tmp/run", "/nonexistent/dataplane");
+        var context = new PlanContext(new Addressing(1), SutKind.Linux, 3, new Dictionary<string, string>(), "eth0", "eth0", "sl0", "sr0");
+        var refused = new List<string>();
+        foreach (TestCase test in Catalog.All)
+        {
+            Plan plan = test.Make(context);
+            if (plan.Unrunnable is not null)
+                continue;
+            IEnumerable<string> onSut = plan.Servers.Where(s => s.Place == Place.Sut).Select(s => s.Command)
+                .Concat(plan.Client == Place.Sut ? [plan.ClientCommand] : []);
+            if (onSut.Select(guest.CannotRun).FirstOrDefault(r => r is not null) is string reason)
+            {
+                Assert.Contains("python3", reason);
+                refused.Add(test.Name);
+            }
+        }
+        Assert.Equal(["dataplane-linux-mcast4bench-parallel-mtu", "dataplane-linux-mcast6bench-parallel-mtu",
+            "linux-dataplane-mcast4bench-parallel-mtu", "linux-dataplane-mcast6bench-parallel-mtu"], refused.Order());
+        Assert.Null(guest.CannotRun("exec socat UDP4-LISTEN:7,fork PIPE"));
+    }
+
+    [Fact]
     public void Plans_use_the_lab_addresses_and_the_tool_overrides()
     {
         var context = new PlanContext(new Addressing(1), SutKind.Linux, 3,
