@@ -35,7 +35,8 @@ internal sealed class Vmxnet3Channel
 
 /// <summary>
 /// What one vmxnet3 receive queue took as super-frames and dropped, by what was wrong: each drop is
-/// also one of the queue's <see cref="QueueCounters.Errors"/>. Written by the queue's worker.
+/// also one of the queue's <see cref="QueueCounters.Errors"/>, but a frame the device had no more
+/// buffers for, which is one of its <see cref="QueueCounters.ReceiveDrops"/>. Written by the queue's worker.
 /// </summary>
 internal sealed class Vmxnet3ReceiveCounters
 {
@@ -54,7 +55,11 @@ internal sealed class Vmxnet3ReceiveCounters
     /// <summary>Frames of more buffers than misc.maxNumRxSG lets one have.</summary>
     public long TooManyBuffers;
 
-    /// <summary>Frames that ended early: err on the eop (the device ran out of buffers), a piece longer than its buffer, or shorter than an Ethernet header.</summary>
+    /// <summary>
+    /// Frames that ended early: err on the eop, a piece longer than its buffer, or less than an
+    /// Ethernet header. Err with fewer than maxNumRxSG buffers is the device out of buffers (QEMU's
+    /// VMXNET3_PKT_STATUS_OUT_OF_BUF): counted as a receive drop, not an error.
+    /// </summary>
     public long Truncated;
 }
 

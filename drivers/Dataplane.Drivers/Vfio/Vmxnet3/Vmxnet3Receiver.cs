@@ -49,6 +49,7 @@ internal sealed class Vmxnet3Receiver
     private long _total;
     private int _segments;
     private bool _bad;                      // the frame's err bit, or a piece longer than its buffer
+    private bool _outOfBuffers;             // err with fewer buffers than maxNumRxSG: the device had no more
     private bool _tooMany;                  // the frame spans more than _maxBuffers: its pieces go back as they come
     private bool _armed;
     private int _idlePolls;
@@ -187,7 +188,7 @@ internal sealed class Vmxnet3Receiver
         bool sop = (dword0 & Vmxnet3Layout.RxCompSop) != 0;
         if (sop && _head >= 0)
             Drop(cache, ref _named.MissingEop); // the frame before ended without its eop
-        if (sop && ring != _queue || !sop && _head < 0)
+        if ((sop && ring != _queue) || (!sop && _head < 0))
         {
             // A body without its head (QEMU's head is always a ring 1 buffer): nothing to attach it to;
             // the pieces after it until an eop follow it here one by one.
@@ -223,6 +224,7 @@ internal sealed class Vmxnet3Receiver
             _total += piece.DataLength;
             _segments++;
         }
+        _outOfBuffers |= (dword2 & Vmxnet3Layout.RxCompErr) != 0 && length <= room && _segments < _maxBuffers;
         _bad |= (dword2 & Vmxnet3Layout.RxCompErr) != 0 || length > room;
         if ((dword0 & Vmxnet3Layout.RxCompEop) == 0)
             return false;
@@ -234,9 +236,11 @@ internal sealed class Vmxnet3Receiver
         }
         if (_bad || _total < EthernetFrame.FixedLength)
         {
-            // err: the frame did not fit the buffers posted (QEMU's vmxnet3_indicate_packet sets it on
-            // the last completion when it ran out of descriptors); or a piece longer than its buffer.
-            Drop(cache, ref _named.Truncated);
+            // err: the frame did not fit the buffers posted. With fewer than maxNumRxSG the device ran
+            // out of buffers (QEMU's vmxnet3_indicate_packet: VMXNET3_PKT_STATUS_OUT_OF_BUF), a drop for
+            // want of buffers as a full ring is; with maxNumRxSG, or a piece longer than its buffer, or
+            // less than an Ethernet header, the frame itself is wrong: an error.
+            Drop(cache, ref _named.Truncated, error: !_outOfBuffers || _total < EthernetFrame.FixedLength);
             return false;
         }
         var head = new PacketBuffer(_head);
@@ -346,15 +350,21 @@ internal sealed class Vmxnet3Receiver
         return flags;
     }
 
-    /// <summary>The frame being built back to <paramref name="cache"/>, counted in <paramref name="reason"/> and as an error.</summary>
-    private void Drop(BufferCache cache, ref long reason)
+    /// <summary>The frame being built back to <paramref name="cache"/>, counted in <paramref name="reason"/> and as an error (else as a receive drop).</summary>
+    private void Drop(BufferCache cache, ref long reason, bool error = true)
     {
-        Count(ref reason);
+        if (error)
+            Count(ref reason);
+        else
+            reason++;
+        if (!error)
+            _counters.ReceiveDrops++;
         cache.Release(new PacketBuffer(_head));
         _head = _tail = -1;
         _total = 0;
         _segments = 0;
         _bad = false;
+        _outOfBuffers = false;
         _tooMany = false;
     }
 
@@ -433,6 +443,7 @@ internal sealed class Vmxnet3Receiver
         _total = 0;
         _segments = 0;
         _bad = false;
+        _outOfBuffers = false;
         _tooMany = false;
     }
 }

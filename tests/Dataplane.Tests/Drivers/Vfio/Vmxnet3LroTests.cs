@@ -247,7 +247,7 @@ public sealed class Vmxnet3LroTests : IDisposable
     }
 
     [Fact]
-    public void A_chain_that_ends_early_with_err_on_its_eop_is_dropped_as_truncated()
+    public void A_chain_that_ends_early_is_dropped_as_truncated_an_error_but_a_receive_drop_when_the_device_ran_out_of_buffers()
     {
         (FakeVmxnet3Device device, Vmxnet3Port port, Vmxnet3Queue queue) = Open();
         // Larger than 64 buffers hold: QEMU stops at maxNumRxSG and sets err on the last completion.
@@ -259,9 +259,14 @@ public sealed class Vmxnet3LroTests : IDisposable
         device.WriteCompletion(0, Completion(device.TakeRxBuffer(0, 1), 0, sop: true, eop: false), 6);
         device.WriteCompletion(0, Completion(device.TakeRxBuffer(0, 2), 1, sop: false, eop: true), 4);
 
+        // The device out of body buffers mid-frame: err on the last with fewer than maxNumRxSG, a receive drop.
+        device.WriteCompletion(0, Completion(device.TakeRxBuffer(0, 1), 0, sop: true, eop: false), 1000);
+        device.WriteCompletion(0, Completion(device.TakeRxBuffer(0, 2), 1, sop: false, eop: true), 1000 | Vmxnet3Layout.RxCompErr);
+
         AssertRingsGoOn(device, queue);
-        Assert.Equal(2, port.Received(0).Truncated);
+        Assert.Equal(3, port.Received(0).Truncated);
         Assert.Equal(2, port.Counters(0).Errors);
+        Assert.Equal(1, port.Counters(0).ReceiveDrops);
         Assert.Empty(device.Violations);
     }
 
@@ -276,6 +281,25 @@ public sealed class Vmxnet3LroTests : IDisposable
         Assert.Equal(2, port.Received(0).UnknownBuffer);
         Assert.Equal(2, port.Counters(0).Errors);
         Assert.Empty(device.Violations);
+    }
+
+    [Fact]
+    public void The_watch_reports_each_kind_of_receive_drop_by_name_with_the_count_since_its_last_look()
+    {
+        (FakeVmxnet3Device device, Vmxnet3Port port, Vmxnet3Queue queue) = Open();
+        device.WriteCompletion(0, Completion(device.TakeRxBuffer(0, 2), 1, sop: false, eop: true), 100);
+        device.WriteCompletion(0, Completion(device.TakeRxBuffer(0, 2), 1, sop: false, eop: true), 100);
+        device.WriteCompletion(0, Completion(0, 5, sop: true, eop: true), 100);
+        Assert.Equal(0, queue.Receive(new PacketBuffer[8]));
+
+        var faults = new List<Dataplane.Ports.DeviceFault>();
+        port.CheckFaults(faults);
+        Assert.Equal([("receive completion of no buffer", 1L, false), ("receive body without head", 2L, false)],
+            faults.Select(f => (f.Name, f.Count, f.Fatal)));
+        faults.Clear();
+        port.CheckFaults(faults);
+        Assert.Empty(faults); // counted once
+        Assert.Null(port.Failure);
     }
 
     [Fact]
