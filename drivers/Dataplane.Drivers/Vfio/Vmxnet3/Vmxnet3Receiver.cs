@@ -228,7 +228,17 @@ internal sealed class Vmxnet3Receiver
         _bad |= (dword2 & Vmxnet3Layout.RxCompErr) != 0 || length > room;
         if ((dword0 & Vmxnet3Layout.RxCompEop) == 0)
             return false;
+        return TakeFrame(pool, cache, dword0, dword3, Mmio.Read32(completion, at + 4), now, out frame);
+    }
 
+    /// <summary>
+    /// At the eop: the chain built since the sop as one frame, its metadata from the eop completion
+    /// (<paramref name="dword0"/>, <paramref name="dword3"/>, the hash <paramref name="rssHash"/>),
+    /// or dropped and counted when it spanned too many buffers or ended early.
+    /// </summary>
+    private bool TakeFrame(BufferPool pool, BufferCache cache, uint dword0, uint dword3, uint rssHash, long now, out PacketBuffer frame)
+    {
+        frame = PacketBuffer.None;
         if (_tooMany)
         {
             Drop(cache, ref _named.TooManyBuffers);
@@ -253,7 +263,7 @@ internal sealed class Vmxnet3Receiver
         if (_lro && _total - EthernetFrame.FixedLength > _mtu && (dword3 & Vmxnet3Layout.RxCompTcp) != 0)
             MarkSuperFrame(pool.Data(head), (int)_total, dword3, ref m);
         if (TakeHash)
-            TakeReportedHash(pool, head, dword0, Mmio.Read32(completion, at + 4), ref m);
+            TakeReportedHash(pool, head, dword0, rssHash, ref m);
         m.Port = _port;
         m.Queue = _queue;
         m.Timestamp = now;
