@@ -212,6 +212,13 @@ internal static class Vmxnet3Layout
     /// <summary>UPT1_F_RXCSUM: the device verifies receive checksums.</summary>
     public const ulong FeatureRxChecksum = 0x0001;
 
+    /// <summary>
+    /// UPT1_F_LRO: the device may hand up frames longer than the MTU, merged from one TCP flow's
+    /// segments, over a head buffer and body buffers (QEMU 7.2 turns the tap backend's TSO offloads
+    /// on, vmxnet3_update_features); before revision 3 nothing but their length marks them.
+    /// </summary>
+    public const ulong FeatureLro = 0x0008;
+
     /// <summary>VMXNET3_ECR_RQERR: a receive queue stopped on an error (its status.stopped, status.error).</summary>
     public const uint EventRxQueueError = 1 << 0;
 

@@ -14,6 +14,9 @@ internal sealed class Vmxnet3Channel
     /// <summary>The queue's counters, written by its worker.</summary>
     public QueueCounters Counters { get; } = new();
 
+    /// <summary>The receive queue's super-frames and its drops by name, written by its worker.</summary>
+    public Vmxnet3ReceiveCounters Received { get; } = new();
+
     /// <summary>The receive side; replaced when the device is activated again.</summary>
     public Vmxnet3Receiver Receiver { get; set; } = null!;
 
@@ -31,16 +34,46 @@ internal sealed class Vmxnet3Channel
 }
 
 /// <summary>
+/// What one vmxnet3 receive queue took as super-frames and dropped, by what was wrong: each drop is
+/// also one of the queue's <see cref="QueueCounters.Errors"/>, but a frame the device had no more
+/// buffers for, which is one of its <see cref="QueueCounters.ReceiveDrops"/>. Written by the queue's worker.
+/// </summary>
+internal sealed class Vmxnet3ReceiveCounters
+{
+    /// <summary>Frames longer than the MTU marked TCP super-frames (LRO), with the segment size of MTU less headers.</summary>
+    public long SuperFrames;
+
+    /// <summary>Completions naming a ring or slot the driver did not fill.</summary>
+    public long UnknownBuffer;
+
+    /// <summary>Pieces without a head: a body buffer's completion with no frame begun, or a sop on ring 2.</summary>
+    public long BodyWithoutHead;
+
+    /// <summary>Frames whose eop never came: a sop arrived first.</summary>
+    public long MissingEop;
+
+    /// <summary>Frames of more buffers than misc.maxNumRxSG lets one have.</summary>
+    public long TooManyBuffers;
+
+    /// <summary>
+    /// Frames that ended early: err on the eop, a piece longer than its buffer, or less than an
+    /// Ethernet header. Err with fewer than maxNumRxSG buffers is the device out of buffers (QEMU's
+    /// VMXNET3_PKT_STATUS_OUT_OF_BUF): counted as a receive drop, not an error.
+    /// </summary>
+    public long Truncated;
+}
+
+/// <summary>
 /// The data path of one queue pair of a <see cref="Vmxnet3Port"/>, for the worker that owns it: a
 /// struct, so the engine's loop is compiled for it and nothing is dispatched per packet.
 /// </summary>
 /// <remarks>
 /// Receive facts: the checksum state comes from each frame's completion (cnc, ipc, tuc), so
 /// PerFrame; so does the hash (rssType, rssHash), taken where it is the engine's (QEMU 7.2's model
-/// has no RSS and reports none: the engine hashes those frames); no LRO is asked for (UPT1_F_LRO
-/// off), so no frame is a super-frame.
+/// has no RSS and reports none: the engine hashes those frames); so is LRO: with UPT1_F_LRO a frame
+/// longer than the MTU comes marked a TCP super-frame, the others are not.
 /// </remarks>
-[PacketPath("vmxnet3", Checksum = OffloadReport.PerFrame, RssHash = OffloadReport.PerFrame, Lro = OffloadReport.Never)]
+[PacketPath("vmxnet3", Checksum = OffloadReport.PerFrame, RssHash = OffloadReport.PerFrame, Lro = OffloadReport.PerFrame)]
 internal readonly struct Vmxnet3Queue : IQueuePair
 {
     private readonly Vmxnet3Channel _channel;

@@ -28,6 +28,7 @@ internal sealed class FakeVmxnet3Device : IPciFunction
     private bool _dsalWritten;
     private ulong _shared;
     private bool _autoMask;
+    private int _maxRxFrags = 1;
     private ulong _queueTable;
     private readonly Dictionary<int, uint> _stopped = []; // queue descriptor index (tx first, then rx) → error
     private TxQueue[] _tx = [];
@@ -386,6 +387,7 @@ internal sealed class FakeVmxnet3Device : IPciFunction
         if (intrs != _vectors.Length)
             Violations.Add($"numIntrs {intrs}, MSI-X vectors enabled {_vectors.Length}");
         _autoMask = s[Vmxnet3Layout.AutoMask] != 0;
+        _maxRxFrags = Math.Max((int)Mmio.Read16(s, Vmxnet3Layout.MaxNumRxSg), 1); // vmxnet3_activate_device: 0 means 1
         Features = Mmio.Read64(s, Vmxnet3Layout.UptFeatures);
         RssConf = null;
         if ((Features & Vmxnet3Layout.FeatureRss) != 0)
@@ -607,6 +609,139 @@ internal sealed class FakeVmxnet3Device : IPciFunction
         Mmio.Write32(c, 12, checksum | (3u << 24) | (q.Completion.Gen << 31)); // type VMXNET3_CDTYPE_RXCOMP
         q.Completion.Advance();
         Trigger(q.Vector);
+        return true;
+    }
+
+    /// <summary>Body buffers on rx ring 2 of queue <paramref name="queue"/> the device has not used.</summary>
+    public int Ring2Available(int queue)
+    {
+        Ring r = _rx[queue].Ring2;
+        int n = 0, next = r.Next;
+        uint gen = r.Gen;
+        for (int k = 0; k < r.Size; k++)
+        {
+            if (Mmio.Read32(_dma.Span(r.Base + (ulong)(next * 16), 16), 8) >> 31 != gen)
+                break;
+            n++;
+            if (++next == r.Size)
+            {
+                next = 0;
+                gen ^= 1;
+            }
+        }
+        return n;
+    }
+
+    /// <summary>
+    /// A frame delivered as QEMU 7.2's vmxnet3_indicate_packet does for a compound-receive guest: the
+    /// head into ring 1's next head buffer, the rest into body buffers (ring 1's next when it is a
+    /// body, else ring 2's, vmxnet3_get_next_body_rx_descr), at most misc.maxNumRxSG buffers; one
+    /// completion a buffer (rqID = queue, or queue + numRxQueues for ring 2), sop on the first, the
+    /// checksum bits <paramref name="checksum"/> and eop on the last, err there when the frame did
+    /// not fit. Returns the buffers used (0: no head buffer, nothing written).
+    /// </summary>
+    public int InjectCompound(int queue, byte[] frame, uint checksum = 0, bool notCalculated = true)
+    {
+        if (!Active || !Link)
+            return 0;
+        RxQueue q = _rx[queue];
+        var pieces = new List<(uint Dword0, int Length)>();
+        int copied = 0;
+        while (copied < frame.Length && pieces.Count < _maxRxFrags)
+        {
+            bool head = pieces.Count == 0;
+            if (!NextRxDescriptor(q, head, out Ring? ring, out ulong address, out int room, out int index))
+                break;
+            int chunk = Math.Min(room, frame.Length - copied);
+            frame.AsSpan(copied, chunk).CopyTo(_dma.Span(address, chunk));
+            copied += chunk;
+            uint rqId = (uint)(ring == q.Ring1 ? queue : queue + _rx.Length);
+            pieces.Add(((uint)index | (head ? Vmxnet3Layout.RxCompSop : 0) | (rqId << Vmxnet3Layout.RxCompRqIdShift), chunk));
+        }
+        if (pieces.Count == 0)
+        {
+            ReceiveDropped++;
+            return 0;
+        }
+        for (int k = 0; k < pieces.Count; k++)
+        {
+            bool last = k == pieces.Count - 1;
+            uint dword0 = pieces[k].Dword0 | (last ? Vmxnet3Layout.RxCompEop | (notCalculated ? Vmxnet3Layout.RxCompCnc : 0) : 0);
+            uint dword2 = (uint)pieces[k].Length | (last && copied < frame.Length ? Vmxnet3Layout.RxCompErr : 0);
+            WriteCompletion(queue, dword0, dword2, last ? checksum : 0);
+        }
+        if (copied < frame.Length)
+            ReceiveDropped++;
+        return pieces.Count;
+    }
+
+    /// <summary>One receive completion as given, with the ring's gen written last, and the queue's vector raised: for a device that misbehaves.</summary>
+    public void WriteCompletion(int queue, uint dword0, uint dword2, uint dword3 = 0)
+    {
+        RxQueue q = _rx[queue];
+        Span<byte> c = _dma.Span(q.Completion.Base + (ulong)(q.Completion.Next * 16), 16);
+        if (Mmio.Read32(c, 12) >> 31 == q.Completion.Gen)
+            Violations.Add("the completion ring is full: the driver left completions unread");
+        Mmio.Write32(c, 0, dword0);
+        Mmio.Write32(c, 4, 0);
+        Mmio.Write32(c, 8, dword2);
+        Mmio.FullBarrier();
+        Mmio.Write32(c, 12, dword3 | (3u << 24) | (q.Completion.Gen << 31));
+        q.Completion.Advance();
+        Trigger(q.Vector);
+    }
+
+    /// <summary>
+    /// Takes the next buffer of rx ring 1 (<paramref name="ring"/> 1) or ring 2 without a
+    /// completion, as a device that consumed it; its slot, for <see cref="WriteCompletion"/>.
+    /// </summary>
+    public int TakeRxBuffer(int queue, int ring)
+    {
+        RxQueue q = _rx[queue];
+        Ring r = ring == 1 ? q.Ring1 : q.Ring2;
+        Span<byte> d = _dma.Span(r.Base + (ulong)(r.Next * 16), 16);
+        if (Mmio.Read32(d, 8) >> 31 != r.Gen)
+            Violations.Add($"no buffer on rx ring {ring} to take");
+        int index = r.Next;
+        r.Advance();
+        return index;
+    }
+
+    private bool NextRxDescriptor(RxQueue q, bool head, out Ring? ring, out ulong address, out int room, out int index)
+    {
+        ring = null;
+        address = 0;
+        room = index = 0;
+        Ring r1 = q.Ring1;
+        while (true)
+        {
+            Span<byte> d = _dma.Span(r1.Base + (ulong)(r1.Next * 16), 16);
+            uint dword2 = Mmio.Read32(d, 8);
+            if (dword2 >> 31 != r1.Gen)
+                break;
+            bool body = (dword2 & Vmxnet3Layout.RxBodyBuffer) != 0;
+            if (head && body)
+            {
+                r1.Advance(); // vmxnet3_get_next_head_rx_descr skips a body buffer on ring 1
+                continue;
+            }
+            if (!head && !body)
+                break; // the next head is the next frame's: a body comes from ring 2
+            (ring, address, room, index) = (r1, Mmio.Read64(d, 0), (int)(dword2 & Vmxnet3Layout.RxLengthMask), r1.Next);
+            r1.Advance();
+            return true;
+        }
+        if (head)
+            return false;
+        Ring r2 = q.Ring2;
+        Span<byte> d2 = _dma.Span(r2.Base + (ulong)(r2.Next * 16), 16);
+        uint w = Mmio.Read32(d2, 8);
+        if (w >> 31 != r2.Gen)
+            return false;
+        if ((w & Vmxnet3Layout.RxBodyBuffer) == 0)
+            Violations.Add("a head buffer on rx ring 2 (QEMU asserts VMXNET3_RXD_BTYPE_BODY)");
+        (ring, address, room, index) = (r2, Mmio.Read64(d2, 0), (int)(w & Vmxnet3Layout.RxLengthMask), r2.Next);
+        r2.Advance();
         return true;
     }
 
