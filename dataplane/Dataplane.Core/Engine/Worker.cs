@@ -282,17 +282,15 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
         // Check once more after raising the flag: a peer that handed over just before saw it down.
         // The fence keeps the rings' reads after the flag's store (WakeSleepingPeers).
         Interlocked.MemoryBarrier();
-        long asleep = EngineClock.Nanoseconds();
-        bool woken = true; // a hand-off that came while the flag went up: as if it woke us
         if (!HasHandOffs())
         {
             Context.Counters.Sleeps++;
-            woken = sleep.Wait(events, SleepMilliseconds()) > 0;
+            sleep.Wait(events, SleepMilliseconds());
             Wakeup.Drain();
         }
         _sleeping = false;
         Context.Mailbox!.Sleeping = false;
-        _idle.Slept(EngineClock.Nanoseconds() - asleep, woken);
+        _idle.Slept();
     }
 
     /// <summary>
