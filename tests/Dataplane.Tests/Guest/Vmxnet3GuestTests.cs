@@ -153,6 +153,15 @@ public sealed class Vmxnet3GuestTests(ITestOutputHelper output)
                 "super-frames whose chain of buffers ends early", "super-frames whose segmentation type does not match their headers"])
                 Assert.Equal(0, Count(netstat, error));
 
+            // Two workers: queue 0 takes every frame (below), and the frames of the flows worker 1
+            // owns are handed over to it, so both workers carry flows (the 8 iperf3 streams all
+            // owned by worker 0: 1 in 256).
+            Match worker1 = Regex.Match(netstat, @"worker 1 \(cpu \d+\):\r?\n(?:\t.*\r?\n)*?\t(\d+) packets handed in by other workers");
+            Assert.True(worker1.Success, $"no worker 1 in netstat -s:\n{netstat}");
+            long handedIn = long.Parse(worker1.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            output.WriteLine($"worker 1 took {handedIn} packets handed in by worker 0");
+            Assert.True(handedIn > 1_000, $"worker 1 carried no flow: {handedIn} packets handed in:\n{netstat}");
+
             // Issue 16: port a's link down and up by QEMU's set_link, folded into this boot to spare one.
             GuestDataplane.LinkDownAndUp(guest, output, left, right, a: "10.199.6.1", b: "10.199.7.1", leftPeer: "10.199.6.2", rightPeer: "10.199.7.2");
         }
