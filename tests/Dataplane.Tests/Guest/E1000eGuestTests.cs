@@ -114,33 +114,9 @@ public sealed class E1000eGuestTests(ITestOutputHelper output)
             Timeout = TimeSpan.FromSeconds(240),
         };
         using QemuGuest guest = QemuGuest.Boot(lab, options);
-        string server = lab.File("iperf3-server.txt");
         try
         {
-            lab.Address(left, guest.Taps[0], "10.199.8.2/24", "fd99:8::2/64");
-            lab.Address(right, guest.Taps[1], "10.199.9.2/24", "fd99:9::2/64");
-            lab.Route(left, "10.199.9.0/24", "10.199.8.1");
-            lab.Route(left, "fd99:9::/64", "fd99:8::1");
-            lab.Route(right, "10.199.8.0/24", "10.199.9.1");
-            lab.Route(right, "fd99:8::/64", "fd99:9::1");
-            guest.Expect("GUEST started");
-            (int first, string firstOut) = LinuxLab.Execute("ip", "netns", "exec", left, "ping", "-n", "-c", "1", "-w", "60", "10.199.9.2");
-            Assert.True(first == 0, $"no ping through the guest within 60 s:\n{firstOut}");
-            (int first6, string firstOut6) = LinuxLab.Execute("ip", "netns", "exec", left, "ping", "-6", "-n", "-c", "1", "-w", "60", "fd99:9::2");
-            Assert.True(first6 == 0, $"no IPv6 ping through the guest within 60 s:\n{firstOut6}");
-
-            foreach (string destination in (string[])["10.199.9.2", "fd99:9::2"])
-            {
-                using var log = new StreamWriter(server, append: true) { AutoFlush = true };
-                using LabProcess iperf = lab.Start(right, "iperf3", ["-s", "-1", "-p", "5201"], TextWriter.Synchronized(log), ownSession: true);
-                Assert.True(LinuxLab.Until(() => LinuxLab.Execute("ip", "netns", "exec", right, "ss", "-Hlnt", "sport = :5201").Output.Trim().Length > 0,
-                    TimeSpan.FromSeconds(30)), "iperf3 -s did not listen");
-                (int exit, string said) = LinuxLab.Execute("ip", "netns", "exec", left, "iperf3", "-c", destination, "-P", "4", "-t", "3", "--connect-timeout", "30000");
-                output.WriteLine(said);
-                Assert.True(exit == 0, $"iperf3 -P 4 to {destination} through the guest failed:\n{said}");
-                Assert.Matches(@"\[SUM\].*receiver", said);
-                iperf.StopAsync(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
-            }
+            GuestDataplane.ForwardIperf3(lab, guest, output, left, right, a: 8, b: 9, streams: 4);
 
             // Issue 16: port a's link down and up by QEMU's set_link, folded into this boot to spare one.
             GuestDataplane.LinkDownAndUp(guest, output, left, right, a: "10.199.8.1", b: "10.199.9.1", leftPeer: "10.199.8.2", rightPeer: "10.199.9.2");

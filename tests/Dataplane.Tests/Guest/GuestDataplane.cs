@@ -92,6 +92,44 @@ internal static class GuestDataplane
     }
 
     /// <summary>
+    /// The hosts' half of a forwarding boot: <paramref name="left"/>'s tap gets 10.199.<paramref name="a"/>.2/24
+    /// and fd99:<paramref name="a"/>::2/64, <paramref name="right"/>'s 10.199.<paramref name="b"/>.2 and
+    /// fd99:<paramref name="b"/>::2, each routed to the other through the guest (.1 and ::1 on its
+    /// two ports); once the dataplane runs, a first ping through (60 s at most, IPv4 then IPv6), then
+    /// iperf3 with <paramref name="streams"/> streams from left to right for 3 s, IPv4 then IPv6, each
+    /// to a one-off server on the right host (its output in the lab's iperf3-server.txt).
+    /// </summary>
+    public static void ForwardIperf3(LinuxLab lab, QemuGuest guest, ITestOutputHelper output, string left, string right, int a, int b, int streams)
+    {
+        lab.Address(left, guest.Taps[0], $"10.199.{a}.2/24", $"fd99:{a}::2/64");
+        lab.Address(right, guest.Taps[1], $"10.199.{b}.2/24", $"fd99:{b}::2/64");
+        lab.Route(left, $"10.199.{b}.0/24", $"10.199.{a}.1");
+        lab.Route(left, $"fd99:{b}::/64", $"fd99:{a}::1");
+        lab.Route(right, $"10.199.{a}.0/24", $"10.199.{b}.1");
+        lab.Route(right, $"fd99:{a}::/64", $"fd99:{b}::1");
+        guest.Expect("GUEST started");
+        (int first, string firstOut) = LinuxLab.Execute("ip", "netns", "exec", left, "ping", "-n", "-c", "1", "-w", "60", $"10.199.{b}.2");
+        Assert.True(first == 0, $"no ping through the guest within 60 s:\n{firstOut}");
+        (int first6, string firstOut6) = LinuxLab.Execute("ip", "netns", "exec", left, "ping", "-6", "-n", "-c", "1", "-w", "60", $"fd99:{b}::2");
+        Assert.True(first6 == 0, $"no IPv6 ping through the guest within 60 s:\n{firstOut6}");
+
+        string server = lab.File("iperf3-server.txt");
+        foreach (string destination in (string[])[$"10.199.{b}.2", $"fd99:{b}::2"])
+        {
+            using var log = new StreamWriter(server, append: true) { AutoFlush = true };
+            using LabProcess iperf = lab.Start(right, "iperf3", ["-s", "-1", "-p", "5201"], TextWriter.Synchronized(log), ownSession: true);
+            Assert.True(LinuxLab.Until(() => LinuxLab.Execute("ip", "netns", "exec", right, "ss", "-Hlnt", "sport = :5201").Output.Trim().Length > 0,
+                TimeSpan.FromSeconds(30)), "iperf3 -s did not listen");
+            string p = streams.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            (int exit, string said) = LinuxLab.Execute("ip", "netns", "exec", left, "iperf3", "-c", destination, "-P", p, "-t", "3", "--connect-timeout", "30000");
+            output.WriteLine(said);
+            Assert.True(exit == 0, $"iperf3 -P {p} to {destination} through the guest failed:\n{said}");
+            Assert.Matches(@"\[SUM\].*receiver", said);
+            iperf.StopAsync(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+        }
+    }
+
+    /// <summary>
     /// Issue 16's link check, in a guest whose dataplane forwards between port a (NIC 0, its tap in
     /// <paramref name="left"/>) and port b (NIC 1, in <paramref name="right"/>): QEMU's
     /// <c>set_link n0 off</c>; ifconfig counts one link-down and says no carrier for a, b still
