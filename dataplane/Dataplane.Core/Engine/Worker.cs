@@ -259,21 +259,7 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
     /// are not IP (ARP) hash to 0, the first worker's entry. <paramref name="frame"/> is the first
     /// buffer of a frame of <paramref name="frameLength"/> bytes, which holds its headers.
     /// </summary>
-    internal uint SoftwareHash(Span<byte> frame, int frameLength)
-    {
-        if (!EthernetFrame.TryCreate(frame, out EthernetFrame eth))
-            return 0;
-        FlowKey key;
-        int chainLength = frameLength - EthernetFrame.FixedLength;
-        switch (eth.EtherType)
-        {
-            case EtherType.Ipv4 when Ipv4Packet.TryCreate(eth.Payload, chainLength, out Ipv4Packet ip, out _) && FlowKey.TryCreate(ip, out key):
-            case EtherType.Ipv6 when Ipv6Packet.TryCreate(eth.Payload, chainLength, out Ipv6Packet ip6, out _) && FlowKey.TryCreate(ip6, out key):
-                return key.Hash(_hash);
-            default:
-                return 0;
-        }
-    }
+    internal uint SoftwareHash(Span<byte> frame, int frameLength) => FlowKey.FrameHash(_hash, frame, frameLength);
 
     private void Sleep(Epoll sleep, Span<EpollEvent> events)
     {

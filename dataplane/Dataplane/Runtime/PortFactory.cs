@@ -35,12 +35,12 @@ internal static class PortFactory
             case PortDriver.Tap:
                 // tso: the stack may write super-frames (the kernel segments them); lro: the kernel may
                 // hand us super-frames (TUN_F_TSO4/6), which the stack forwards whole or cuts.
-                var tap = new TapPort(port.Name, port.IfName!, port.Queues, tso: config.TsoOn(port), mtu, (ushort)index, lro: config.LroOn(port));
+                var tap = new TapPort(port.Name, port.IfName!, port.Queues, tso: config.TsoOn(port), mtu, (ushort)index, lro: config.LroOn(port), log);
                 return new PortBinding(tap, (q, cache) => new TapQueuePath(tap.Queue(q, cache))) { Lro = config.LroOn(port) };
             case PortDriver.AfPacket:
                 // tso: super-frames leave whole by sendmsg with their virtio-net header (the kernel
                 // segments them); the kernel's GRO hands us super-frames whatever lro says.
-                AfPacketPort packet = AfPacketPort.Open(port.Name, port.IfName!, port.Queues, (ushort)index, tso: config.TsoOn(port), mtu: mtu);
+                AfPacketPort packet = AfPacketPort.Open(port.Name, port.IfName!, port.Queues, (ushort)index, tso: config.TsoOn(port), mtu: mtu, log);
                 return new PortBinding(packet, (q, cache) => new AfPacketQueuePath(packet.Queue(q, cache))) { Lro = config.LroOn(port) };
             case PortDriver.AfXdp:
                 // No offloads: XDP frames carry no checksum state and no super-frames (one frame a

@@ -9,11 +9,12 @@ namespace Dataplane.Drivers.AfPacket;
 /// The <c>afpacket</c> driver: an existing Linux interface (a veth end, a NIC the kernel keeps)
 /// used through AF_PACKET sockets with rings mapped into the process (packet(7), the
 /// kernel's Documentation/networking/packet_mmap.rst). One socket per queue, bound to the interface;
-/// the queues form one PACKET_FANOUT group, so the kernel spreads the flows over them by hash as a
-/// NIC's RSS would. Frames carry a virtio-net header (PACKET_VNET_HDR) for checksum and
+/// the queues form one PACKET_FANOUT group, so the kernel spreads the flows over them as a NIC's RSS
+/// would: by the engine's own flow hash and owners (<see cref="HostFlowSteering"/>, a fanout program),
+/// or by the kernel's hash where the program cannot be loaded. Frames carry a virtio-net header (PACKET_VNET_HDR) for checksum and
 /// segmentation offload state. The interface is promiscuous while the port is open.
 /// </summary>
-internal sealed class AfPacketPort : IPort
+internal sealed class AfPacketPort : IPort, IFlowSteering
 {
     /// <summary>How many fanout group ids to try when another group (another port, another process) holds one.</summary>
     internal const int FanoutAttempts = 64;
@@ -22,6 +23,7 @@ internal sealed class AfPacketPort : IPort
     private readonly bool _tso;
     private readonly int _mtuBefore;
     private PacketSocket? _promiscuous;
+    private bool _steered; // the fanout group places flows by a FlowSteeringProgram
     private bool _disposed;
 
     private AfPacketPort(string name, string interfaceName, int interfaceIndex, MacAddress mac, AfPacketChannel[] channels, ushort fanoutGroup, bool tso, int mtuBefore)
@@ -53,6 +55,15 @@ internal sealed class AfPacketPort : IPort
 
     /// <inheritdoc/>
     public int QueueCount => _channels.Length;
+
+    /// <summary>How the queues share the flows, with more than one: by the engine's placement or by the kernel's hash.</summary>
+    public string? Mode => _channels.Length < 2 ? null : _steered ? HostFlowSteering.SteeredMode : HostFlowSteering.KernelHashMode;
+
+    /// <summary>
+    /// Why the fanout group places flows by the kernel's hash rather than the engine's (the program
+    /// could not be loaded); null when it does not, or with one queue.
+    /// </summary>
+    public string? SteeringProblem { get; private set; }
 
     /// <summary>The interface's hardware address, read when the port was opened.</summary>
     public MacAddress Mac { get; }
@@ -107,9 +118,13 @@ internal sealed class AfPacketPort : IPort
     /// MTU it had comes back when the port is disposed. Brings the interface up (a packet socket on
     /// a down interface receives nothing and cannot join a fanout group) and makes it promiscuous.
     /// Throws <see cref="NativeException"/> naming the port and the interface when it cannot, with
-    /// nothing left open and the MTU as it was.
+    /// nothing left open and the MTU as it was. With more than one queue the fanout group places
+    /// flows as an engine of as many workers would (<see cref="SteerFlows"/> replaces that with the
+    /// engine's own placement); when the program cannot be loaded, by the kernel's hash, and
+    /// <paramref name="log"/> is told why.
     /// </summary>
-    public static AfPacketPort Open(string name, string interfaceName, int queues = 1, ushort portIndex = 0, bool tso = false, int? mtu = null)
+    public static AfPacketPort Open(string name, string interfaceName, int queues = 1, ushort portIndex = 0, bool tso = false, int? mtu = null,
+        Action<string>? log = null)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentOutOfRangeException.ThrowIfLessThan(queues, 1);
@@ -144,9 +159,20 @@ internal sealed class AfPacketPort : IPort
             var geometry = AfPacketGeometry.ForMtu(LinkControl.GetMtu(interfaceName));
             for (int q = 0; q < queues; q++)
                 channels.Add(AfPacketChannel.Open(index, geometry, portIndex, (ushort)q));
-            ushort group = JoinFanout(channels, index);
+            string? problem = null;
+            using FlowSteeringProgram? steering = queues > 1 ? HostFlowSteering.TryLoadDefault(queues, out problem) : null;
+            ushort group = JoinFanout(channels, index, steering is null ? PacketFanoutMode.Hash : PacketFanoutMode.Ebpf);
+            if (steering is not null)
+                channels[0].Socket.SetFanoutProgram(steering.Descriptor);
+            else if (problem is not null)
+                log?.Invoke($"port {name}: flows are spread over the queues by the kernel's hash, and handed between workers: {problem}");
             promiscuous = HoldPromiscuous(index);
-            return new AfPacketPort(name, interfaceName, index, mac, [.. channels], group, tso, mtuBefore) { _promiscuous = promiscuous };
+            return new AfPacketPort(name, interfaceName, index, mac, [.. channels], group, tso, mtuBefore)
+            {
+                _promiscuous = promiscuous,
+                _steered = steering is not null,
+                SteeringProblem = problem,
+            };
         }
         catch (Exception e)
         {
@@ -161,6 +187,26 @@ internal sealed class AfPacketPort : IPort
                 : "";
             throw new NativeException($"{where}: {native.Message}{hint}", native);
         }
+    }
+
+    /// <summary>
+    /// The engine's placement (<see cref="IFlowSteering"/>): the fanout group's program is replaced by
+    /// one for <paramref name="key"/> and <paramref name="owners"/>. Nothing changes for a port of
+    /// one queue or one placed by the kernel's hash; if the new program cannot be loaded, the one set
+    /// at the open stays, with the reason in <see cref="SteeringProblem"/>.
+    /// </summary>
+    public void SteerFlows(ReadOnlySpan<byte> key, Engine.RssIndirectionTable owners)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_steered)
+            return;
+        using FlowSteeringProgram? steering = HostFlowSteering.TryLoad(key, owners, out string? problem);
+        if (steering is null)
+        {
+            SteeringProblem = problem;
+            return;
+        }
+        _channels[0].Socket.SetFanoutProgram(steering.Descriptor);
     }
 
     /// <summary>The data path of queue <paramref name="queue"/>, receiving into and releasing to <paramref name="cache"/> (its worker's).</summary>
@@ -266,7 +312,9 @@ internal sealed class AfPacketPort : IPort
     }
 
     /// <summary>
-    /// Joins every queue's socket to one PACKET_FANOUT group in hash mode. Not with DEFRAG: the
+    /// Joins every queue's socket to one PACKET_FANOUT group in <paramref name="mode"/>: by a program
+    /// (<see cref="PacketFanoutMode.Ebpf"/>, which sends a socket index: the sockets join in queue
+    /// order, so index q is queue q) or by the kernel's hash. Not with DEFRAG: the
     /// kernel would reassemble IPv4 fragments before we see them, so a router could not forward
     /// them as they came (a 3000-byte ping arrived as one chained 3042-byte frame and was dropped),
     /// and bad fragments would die in the kernel, uncounted. Without it the kernel hashes a
@@ -275,14 +323,14 @@ internal sealed class AfPacketPort : IPort
     /// a group is bound to one interface and mode, so the first socket looks for a free id, starting
     /// from one derived from the process and the interface; the others join the id it got.
     /// </summary>
-    private static ushort JoinFanout(List<AfPacketChannel> channels, int interfaceIndex)
+    private static ushort JoinFanout(List<AfPacketChannel> channels, int interfaceIndex, PacketFanoutMode mode)
     {
         ushort group = FirstFanoutGroup(interfaceIndex);
         for (int attempt = 1; ; attempt++, group++)
         {
             try
             {
-                channels[0].Socket.JoinFanout(group, PacketFanoutMode.Hash, PacketFanoutFlags.None);
+                channels[0].Socket.JoinFanout(group, mode, PacketFanoutFlags.None);
                 break;
             }
             catch (NativeException e) when (e.Errno.Number == Errno.EINVAL && attempt < FanoutAttempts)
@@ -291,7 +339,7 @@ internal sealed class AfPacketPort : IPort
             }
         }
         for (int q = 1; q < channels.Count; q++)
-            channels[q].Socket.JoinFanout(group, PacketFanoutMode.Hash, PacketFanoutFlags.None);
+            channels[q].Socket.JoinFanout(group, mode, PacketFanoutFlags.None);
         return group;
     }
 

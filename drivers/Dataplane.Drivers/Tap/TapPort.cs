@@ -12,9 +12,12 @@ namespace Dataplane.Drivers.Tap;
 /// The interface is the host's side of the link: whatever the host sends through it we read, and
 /// what we write the host receives. It may be moved into another network namespace after opening
 /// (<c>ip link set NAME netns NS</c>, as the lab does to make it a host's NIC): the descriptors keep
-/// working, but its MTU and flags can no longer be read by name from here.
+/// working, but its MTU and flags can no longer be read by name from here. With more than one
+/// queue, the tap puts each frame the host sends on the queue of the worker that owns its flow
+/// (a steering program, <see cref="HostFlowSteering"/>), or by the kernel's hash where the program
+/// cannot be loaded.
 /// </summary>
-internal sealed class TapPort : IPort
+internal sealed class TapPort : IPort, IFlowSteering
 {
     private readonly TapQueueState[] _queues;
     private readonly QueueCounters[] _counters;
@@ -22,6 +25,7 @@ internal sealed class TapPort : IPort
     private readonly bool _tso;
     private readonly bool _lro;
     private int _mtu;
+    private bool _steered; // the tap places flows by a FlowSteeringProgram
     private bool _started;
     private bool _disposed;
 
@@ -35,7 +39,9 @@ internal sealed class TapPort : IPort
     /// </summary>
     /// <param name="portIndex">The port's number in the engine, stamped into <see cref="BufferMetadata.Port"/>.</param>
     /// <param name="lro">Whether the kernel may hand the port super-frames (TUN_F_TSO4/6); as <paramref name="tso"/> unless given. <paramref name="tso"/> alone then says whether the stack may write them.</param>
-    public TapPort(string name, string ifname, int queues = 1, bool tso = false, int? mtu = null, ushort portIndex = 0, bool? lro = null)
+    /// <param name="log">Told why, when the tap of several queues places flows by the kernel's hash rather than the engine's.</param>
+    public TapPort(string name, string ifname, int queues = 1, bool tso = false, int? mtu = null, ushort portIndex = 0, bool? lro = null,
+        Action<string>? log = null)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(ifname);
@@ -77,6 +83,15 @@ internal sealed class TapPort : IPort
             throw;
         }
         Mac = LocallyAdministeredAddressOtherThan(KernelMac);
+        if (queues > 1)
+        {
+            // As an engine of as many workers places flows, until SteerFlows says its own placement.
+            using FlowSteeringProgram? steering = HostFlowSteering.TryLoadDefault(queues, out string? problem);
+            _steered = steering is not null && TrySteer(descriptors[0], steering, ref problem);
+            SteeringProblem = problem;
+            if (!_steered)
+                log?.Invoke($"port {name}: the host's flows are spread over the queues by the kernel's hash, and handed between workers: {problem}");
+        }
         _queues = new TapQueueState[queues];
         _counters = new QueueCounters[queues];
         for (int i = 0; i < queues; i++)
@@ -100,6 +115,42 @@ internal sealed class TapPort : IPort
 
     /// <inheritdoc/>
     public int QueueCount => _queues.Length;
+
+    /// <summary>How the queues share the host's flows, with more than one: by the engine's placement or by the kernel's hash.</summary>
+    public string? Mode => _queues.Length < 2 ? null : _steered ? HostFlowSteering.SteeredMode : HostFlowSteering.KernelHashMode;
+
+    /// <summary>Why the tap places flows by the kernel's hash rather than the engine's; null when it does not, or with one queue.</summary>
+    public string? SteeringProblem { get; private set; }
+
+    /// <summary>
+    /// The engine's placement (<see cref="IFlowSteering"/>): the tap's steering program is replaced
+    /// by one for <paramref name="key"/> and <paramref name="owners"/>. Nothing changes with one
+    /// queue; if the program cannot be set, the one before stays, with the reason in <see cref="SteeringProblem"/>.
+    /// </summary>
+    public void SteerFlows(ReadOnlySpan<byte> key, Engine.RssIndirectionTable owners)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_queues.Length < 2)
+            return;
+        using FlowSteeringProgram? steering = HostFlowSteering.TryLoad(key, owners, out string? problem);
+        bool set = steering is not null && TrySteer(_queues[0].Descriptor, steering, ref problem);
+        _steered |= set;
+        SteeringProblem = set ? null : problem;
+    }
+
+    private static bool TrySteer(FileDescriptor queue, FlowSteeringProgram steering, ref string? problem)
+    {
+        try
+        {
+            Tun.SetSteeringProgram(queue, steering.Descriptor);
+            return true;
+        }
+        catch (NativeException e)
+        {
+            problem = e.Message;
+            return false;
+        }
+    }
 
     /// <summary>
     /// Our own address on the link: locally administered (02:xx:xx:xx:xx:xx), random per port and

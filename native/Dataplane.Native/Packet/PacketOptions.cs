@@ -28,6 +28,8 @@ public enum PacketOption
     Fanout = 18,
     /// <summary>PACKET_QDISC_BYPASS: an int; transmit straight to the driver, skipping the qdisc layer.</summary>
     QdiscBypass = 20,
+    /// <summary>PACKET_FANOUT_DATA: for a group in <see cref="PacketFanoutMode.Ebpf"/> mode, an int: the descriptor of the program that picks the socket.</summary>
+    FanoutData = 22,
 }
 
 /// <summary>The ring header formats of PACKET_VERSION (<c>enum tpacket_versions</c>).</summary>
@@ -56,6 +58,11 @@ public enum PacketFanoutMode
     Random = 4,
     /// <summary>PACKET_FANOUT_QM: by the device's receive queue (skb_get_rx_queue).</summary>
     QueueMapping = 5,
+    /// <summary>
+    /// PACKET_FANOUT_EBPF: by what a BPF_PROG_TYPE_SOCKET_FILTER program returns (modulo the group's
+    /// size), set with PACKET_FANOUT_DATA; every frame goes to the first socket until one is set.
+    /// </summary>
+    Ebpf = 7,
 }
 
 /// <summary>Flags OR'ed into the PACKET_FANOUT mode (<c>PACKET_FANOUT_FLAG_*</c>).</summary>

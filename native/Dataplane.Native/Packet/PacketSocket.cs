@@ -109,6 +109,13 @@ public sealed unsafe class PacketSocket : IDisposable
         SetOption(PacketOption.Fanout, groupId | (((int)mode | (int)flags) << 16));
     }
 
+    /// <summary>
+    /// PACKET_FANOUT_DATA: the program that picks the socket of each frame, for the group this socket
+    /// joined in <see cref="PacketFanoutMode.Ebpf"/> mode (any member may set it; the group holds a
+    /// reference, so the descriptor may be closed after). Replaces the group's program, if any.
+    /// </summary>
+    public void SetFanoutProgram(FileDescriptor program) => SetOption(PacketOption.FanoutData, program.Value);
+
     /// <summary>PACKET_VNET_HDR: frames carry a <see cref="VirtioNetHeader"/> in front (before the rings; EBUSY after).</summary>
     public void EnableVnetHeader() => SetOption(PacketOption.VnetHeader, 1);
 
@@ -215,6 +222,7 @@ public sealed unsafe class PacketSocket : IDisposable
         PacketOption.VnetHeader => "VNET_HDR",
         PacketOption.Fanout => "FANOUT",
         PacketOption.QdiscBypass => "QDISC_BYPASS",
+        PacketOption.FanoutData => "FANOUT_DATA",
         _ => ((int)option).ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 }

@@ -26,6 +26,12 @@ public static unsafe class Tun
     public const uint TUNGETVNETHDRSZ = 0x800454d7;
     /// <summary>TUNSETQUEUE = _IOW('T', 217, int): attach or detach this queue (IFF_ATTACH_QUEUE / IFF_DETACH_QUEUE).</summary>
     public const uint TUNSETQUEUE = 0x400454d9;
+    /// <summary>
+    /// TUNSETSTEERINGEBPF = _IOR('T', 224, int): a pointer to the descriptor of the
+    /// BPF_PROG_TYPE_SOCKET_FILTER program that picks each transmitted frame's queue, or to -1 to go
+    /// back to the kernel's flow hash.
+    /// </summary>
+    public const uint TUNSETSTEERINGEBPF = 0x800454e0;
 
     /// <summary>The flags of a dataplane tap queue: IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE.</summary>
     public const TunFlags MultiQueueTap =
@@ -131,5 +137,17 @@ public static unsafe class Tun
     {
         // The argument is the bit set itself, not a pointer to it (tun.c: set_offload(tun, arg)).
         queue.IoControl(TUNSETOFFLOAD, (void*)(nuint)offloads, $"ioctl(TUNSETOFFLOAD, {offloads})");
+    }
+
+    /// <summary>
+    /// TUNSETSTEERINGEBPF: from now on the device puts each frame the host sends through it on the
+    /// queue <paramref name="program"/> returns (modulo the number of queues; tun.c,
+    /// tun_ebpf_select_queue) rather than the one its flow hash picks. The program belongs to the
+    /// device, not the queue; the device keeps a reference, so the descriptor may be closed after.
+    /// </summary>
+    public static void SetSteeringProgram(FileDescriptor queue, FileDescriptor program)
+    {
+        int fd = program.Value;
+        queue.IoControl(TUNSETSTEERINGEBPF, &fd, $"ioctl(TUNSETSTEERINGEBPF, program fd {fd})");
     }
 }

@@ -26,11 +26,20 @@ internal static unsafe class Bpf
     public const int MapDeleteElement = 3;
     /// <summary>BPF_PROG_LOAD.</summary>
     public const int ProgramLoad = 5;
+    /// <summary>BPF_PROG_TEST_RUN: runs a loaded program once on a given packet (Linux 4.12).</summary>
+    public const int ProgramTestRun = 10;
+
     /// <summary>BPF_LINK_CREATE (Linux 5.7; XDP links since 5.9).</summary>
     public const int LinkCreate = 28;
 
     /// <summary>BPF_MAP_TYPE_XSKMAP: an array of AF_XDP sockets, the target of bpf_redirect_map from XDP.</summary>
     public const uint MapTypeXskMap = 17;
+    /// <summary>BPF_MAP_TYPE_ARRAY: u32 keys 0 to max_entries - 1, fixed-size values.</summary>
+    public const uint MapTypeArray = 2;
+
+    /// <summary>BPF_PROG_TYPE_SOCKET_FILTER: the type of socket filters, tun steering and AF_PACKET fanout programs.</summary>
+    public const uint ProgramTypeSocketFilter = 1;
+
     /// <summary>BPF_PROG_TYPE_XDP.</summary>
     public const uint ProgramTypeXdp = 6;
     /// <summary>BPF_XDP: the attach type of an XDP link (<c>enum bpf_attach_type</c>).</summary>
@@ -42,6 +51,60 @@ internal static unsafe class Bpf
         fixed (T* p = &attribute)
             return (int)SystemCall.Result(Libc.syscall(SystemCallNumber, command, p, sizeof(T)));
     }
+
+    /// <summary>One <c>struct bpf_insn</c> (8 bytes: opcode, dst | src &lt;&lt; 4, 16-bit offset, 32-bit immediate).</summary>
+    public static ulong Instruction(byte opcode, byte destination, byte source, short offset, int immediate) =>
+        opcode | (ulong)(byte)(destination | source << 4) << 8 | (ulong)(ushort)offset << 16 | (ulong)(uint)immediate << 32;
+
+    /// <summary>
+    /// bpf(BPF_PROG_LOAD) of <paramref name="instructions"/> as a program of <paramref name="type"/>
+    /// named <paramref name="name"/> (at most 15 characters), under the GPL. If the verifier refuses
+    /// it, the load is repeated with log level 1 and the verifier's log ends the exception's
+    /// message, which names the program as <paramref name="what"/>.
+    /// </summary>
+    public static FileDescriptor LoadProgram(uint type, uint expectedAttachType, ulong[] instructions, ReadOnlySpan<byte> name, string what)
+    {
+        int fd = LoadProgram(type, expectedAttachType, instructions, name, log: null);
+        if (fd >= 0)
+            return new FileDescriptor(fd);
+        var log = new byte[1 << 16];
+        int again = LoadProgram(type, expectedAttachType, instructions, name, log);
+        if (again >= 0) // passed the second time: keep it, the first failure was transient (EAGAIN)
+            return new FileDescriptor(again);
+        int end = Array.IndexOf(log, (byte)0);
+        string text = System.Text.Encoding.UTF8.GetString(log, 0, end < 0 ? log.Length : end).TrimEnd();
+        throw new NativeException($"bpf(BPF_PROG_LOAD, {ProgramTypeName(type)}, {what})",
+            new Errno(-fd), text.Length == 0 ? "the verifier left no log" : "verifier log:\n" + text);
+    }
+
+    private static int LoadProgram(uint type, uint expectedAttachType, ulong[] instructions, ReadOnlySpan<byte> name, byte[]? log)
+    {
+        fixed (ulong* insns = instructions)
+        fixed (byte* license = "GPL\0"u8)
+        fixed (byte* logBuffer = log)
+        {
+            var attribute = new BpfProgramLoadAttribute
+            {
+                ProgramType = type,
+                InstructionCount = (uint)instructions.Length,
+                Instructions = (ulong)insns,
+                License = (ulong)license,
+                LogLevel = log is null ? 0u : 1u,
+                LogSize = log is null ? 0u : (uint)log.Length,
+                LogBuffer = (ulong)logBuffer,
+                ExpectedAttachType = expectedAttachType,
+            };
+            name[..Math.Min(name.Length, 15)].CopyTo(new Span<byte>(attribute.ProgramName, 15));
+            return Call(ProgramLoad, ref attribute);
+        }
+    }
+
+    private static string ProgramTypeName(uint type) => type switch
+    {
+        ProgramTypeSocketFilter => "BPF_PROG_TYPE_SOCKET_FILTER",
+        ProgramTypeXdp => "BPF_PROG_TYPE_XDP",
+        _ => $"program type {type}",
+    };
 }
 
 /// <summary>The BPF_MAP_CREATE part of <c>union bpf_attr</c>: 48 bytes, through <c>map_ifindex</c>.</summary>
@@ -114,4 +177,26 @@ internal struct BpfLinkCreateAttribute
     [FieldOffset(8)] public uint AttachType;
     /// <summary><c>link_create.flags</c>: XDP_FLAGS_SKB_MODE or XDP_FLAGS_DRV_MODE.</summary>
     [FieldOffset(12)] public uint Flags;
+}
+
+/// <summary>The BPF_PROG_TEST_RUN part of <c>union bpf_attr</c>: 40 bytes, through <c>duration</c>.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 40)]
+internal struct BpfTestRunAttribute
+{
+    /// <summary><c>test.prog_fd</c>.</summary>
+    [FieldOffset(0)] public uint ProgramDescriptor;
+    /// <summary><c>test.retval</c>: what the program returned (out).</summary>
+    [FieldOffset(4)] public uint ReturnValue;
+    /// <summary><c>test.data_size_in</c>: bytes of the packet.</summary>
+    [FieldOffset(8)] public uint DataSizeIn;
+    /// <summary><c>test.data_size_out</c>: bytes of <c>data_out</c> (0: not wanted).</summary>
+    [FieldOffset(12)] public uint DataSizeOut;
+    /// <summary><c>test.data_in</c>: a pointer to the packet, from its Ethernet header.</summary>
+    [FieldOffset(16)] public ulong DataIn;
+    /// <summary><c>test.data_out</c>: a pointer to a buffer for the packet after the run, or 0.</summary>
+    [FieldOffset(24)] public ulong DataOut;
+    /// <summary><c>test.repeat</c>: runs (0 means 1).</summary>
+    [FieldOffset(32)] public uint Repeat;
+    /// <summary><c>test.duration</c>: nanoseconds per run (out).</summary>
+    [FieldOffset(36)] public uint Duration;
 }

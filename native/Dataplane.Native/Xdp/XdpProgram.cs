@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Dataplane.Native;
 
 /// <summary>How an XDP program runs on an interface: the mode flag of <c>/usr/include/linux/if_link.h</c>.</summary>
@@ -36,7 +34,6 @@ public sealed unsafe class XdpProgram : IDisposable
     private const byte Call = 0x85; // BPF_JMP | BPF_CALL
     private const byte Exit = 0x95; // BPF_JMP | BPF_EXIT
 
-    private const int LogSize = 1 << 16;
 
     private XdpProgram(FileDescriptor descriptor) => Descriptor = descriptor;
 
@@ -54,21 +51,8 @@ public sealed unsafe class XdpProgram : IDisposable
     }
 
     /// <summary>The load behind <see cref="LoadRedirect"/>, for any XDP program <paramref name="what"/> describes.</summary>
-    internal static XdpProgram Load(ulong[] instructions, string what)
-    {
-        int fd = Load(instructions, log: null);
-        if (fd >= 0)
-            return new XdpProgram(new FileDescriptor(fd));
-
-        var log = new byte[LogSize];
-        int again = Load(instructions, log);
-        if (again >= 0) // passed the second time: keep it, the first failure was transient (EAGAIN)
-            return new XdpProgram(new FileDescriptor(again));
-        int end = Array.IndexOf(log, (byte)0);
-        string text = Encoding.UTF8.GetString(log, 0, end < 0 ? log.Length : end).TrimEnd();
-        throw new NativeException($"bpf(BPF_PROG_LOAD, BPF_PROG_TYPE_XDP, {what})",
-            new Errno(-fd), text.Length == 0 ? "the verifier left no log" : "verifier log:\n" + text);
-    }
+    internal static XdpProgram Load(ulong[] instructions, string what) =>
+        new(Bpf.LoadProgram(Bpf.ProgramTypeXdp, Bpf.AttachTypeXdp, instructions, "xsk_redirect"u8, what));
 
     /// <summary><see cref="Attach(int, XdpAttachMode)"/> to the interface <paramref name="interfaceName"/> (if_nametoindex(3) first).</summary>
     public XdpAttachment Attach(string interfaceName, XdpAttachMode mode)
@@ -130,38 +114,13 @@ public sealed unsafe class XdpProgram : IDisposable
     /// </summary>
     internal static ulong[] RedirectInstructions(int mapDescriptor) =>
     [
-        Instruction(LoadMemoryWord, destination: 2, source: 1, offset: XdpMdRxQueueIndex, immediate: 0),
-        Instruction(LoadImmediateDoubleWord, destination: 1, source: PseudoMapFd, offset: 0, immediate: mapDescriptor),
-        Instruction(0, 0, 0, 0, immediate: 0), // the ld_imm64's second slot: the upper 32 bits, 0
-        Instruction(MoveImmediate64, destination: 3, source: 0, offset: 0, immediate: XdpPass),
-        Instruction(Call, 0, 0, 0, immediate: FunctionRedirectMap),
-        Instruction(Exit, 0, 0, 0, immediate: 0),
+        Bpf.Instruction(LoadMemoryWord, destination: 2, source: 1, offset: XdpMdRxQueueIndex, immediate: 0),
+        Bpf.Instruction(LoadImmediateDoubleWord, destination: 1, source: PseudoMapFd, offset: 0, immediate: mapDescriptor),
+        Bpf.Instruction(0, 0, 0, 0, immediate: 0), // the ld_imm64's second slot: the upper 32 bits, 0
+        Bpf.Instruction(MoveImmediate64, destination: 3, source: 0, offset: 0, immediate: XdpPass),
+        Bpf.Instruction(Call, 0, 0, 0, immediate: FunctionRedirectMap),
+        Bpf.Instruction(Exit, 0, 0, 0, immediate: 0),
     ];
-
-    private static ulong Instruction(byte opcode, byte destination, byte source, short offset, int immediate) =>
-        opcode | (ulong)(byte)(destination | source << 4) << 8 | (ulong)(ushort)offset << 16 | (ulong)(uint)immediate << 32;
-
-    private static int Load(ulong[] instructions, byte[]? log)
-    {
-        fixed (ulong* insns = instructions)
-        fixed (byte* license = "GPL\0"u8)
-        fixed (byte* logBuffer = log)
-        {
-            var attribute = new BpfProgramLoadAttribute
-            {
-                ProgramType = Bpf.ProgramTypeXdp,
-                InstructionCount = (uint)instructions.Length,
-                Instructions = (ulong)insns,
-                License = (ulong)license,
-                LogLevel = log is null ? 0u : 1u,
-                LogSize = log is null ? 0u : (uint)log.Length,
-                LogBuffer = (ulong)logBuffer,
-                ExpectedAttachType = Bpf.AttachTypeXdp,
-            };
-            "xsk_redirect"u8.CopyTo(new Span<byte>(attribute.ProgramName, 15));
-            return Bpf.Call(Bpf.ProgramLoad, ref attribute);
-        }
-    }
 
     internal static string ModeName(XdpAttachMode mode) => mode switch
     {

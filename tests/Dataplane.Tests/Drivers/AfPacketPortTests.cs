@@ -94,6 +94,13 @@ public class AfPacketPortTests
         // 64 flows over two queues: both get some (all on one would be a 1 in 2^63 chance).
         Assert.Contains(udp, f => f.Queue == 0);
         Assert.Contains(udp, f => f.Queue == 1);
+        // Each on the queue of the worker an engine of two would give it (the fanout group runs the
+        // engine's hash and owners), and ARP, which the engine hashes to 0, on the first entry's.
+        Assert.Equal(Dataplane.Drivers.HostFlowSteering.SteeredMode, port.Mode);
+        Assert.Null(port.SteeringProblem);
+        var owners = new Dataplane.Engine.RssIndirectionTable(2);
+        var hash = Dataplane.Engine.ToeplitzHash.CreateSymmetric();
+        Assert.All(udp.Concat(arp), f => Assert.Equal(owners.OwnerOf(Dataplane.Engine.FlowKey.FrameHash(hash, f.Bytes, f.Bytes.Length)), f.Queue));
     }
 
     [SkippableFact]

@@ -178,6 +178,45 @@ public class TapPortTests
     }
 
     [SkippableFact]
+    public void The_host_s_flows_arrive_on_the_queue_of_the_worker_that_owns_them()
+    {
+        TapLab.RequireRoot();
+        using var lab = new TapLab();
+        string tap = TapLab.UniqueName('t');
+        var pool = new BufferPool(512);
+        var cache = new BufferCache(pool, size: 256, burst: 32);
+        var udp = new List<(int Queue, byte[] Frame)>();
+        using var port = new TapPort("left", tap, queues: 2);
+        Assert.Equal(Dataplane.Drivers.HostFlowSteering.SteeredMode, port.Mode);
+        Assert.Null(port.SteeringProblem);
+        string host = lab.Namespace();
+        TapLab.MoveInto(tap, host, "10.66.0.1/24");
+        TapLab.Run("ip", "-n", host, "neigh", "replace", TapLab.OurAddress.ToString(), "lladdr", port.Mac.ToString(), "dev", tap, "nud", "permanent");
+        TapQueue[] queues = [port.Queue(0, cache), port.Queue(1, cache)];
+        port.Start();
+
+        // 64 datagrams from 64 sockets: 64 flows, which the kernel's own hash would put on either
+        // queue at random, here each on its owner's by an engine of two workers.
+        string script = $"import socket\nfor i in range(64):\n  s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n  s.sendto(b'seq-%d' % i, ('{TapLab.OurAddress}', 9))\n  s.close()";
+        LabProcess send = lab.StartIn(host, "python3", "-c", script);
+        bool finished = TapLab.Pump(queues, (q, frame) =>
+        {
+            byte[] bytes = TapLab.Bytes(pool, frame);
+            cache.Release(frame);
+            if (bytes.Length > 36 && bytes[12] == 0x08 && bytes[13] == 0x00 && bytes[23] == 17 && bytes[36] == 0 && bytes[37] == 9)
+                udp.Add((q, bytes));
+        }, () => udp.Count == 64, Patience);
+        Assert.True(finished, $"{udp.Count} of 64 datagrams came through; the sender said: {send.Output}{send.Error}");
+        Assert.True(send.WaitForExit(Patience) == 0, send.Error);
+
+        var owners = new RssIndirectionTable(2);
+        var hash = ToeplitzHash.CreateSymmetric();
+        Assert.All(udp, u => Assert.Equal(owners.OwnerOf(FlowKey.FrameHash(hash, u.Frame, u.Frame.Length)), u.Queue));
+        Assert.Contains(udp, u => u.Queue == 0);
+        Assert.Contains(udp, u => u.Queue == 1);
+    }
+
+    [SkippableFact]
     public void The_engine_drives_a_two_queue_tap_with_a_worker_per_queue_and_answers_a_ping()
     {
         TapLab.RequireRoot();

@@ -155,6 +155,23 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
         return true;
     }
 
+    /// <summary>The placement hash with <paramref name="hash"/> of a frame, as a worker computes it for a frame its driver did not hash: the symmetric Toeplitz hash of its flow, 0 for a frame that is not IP (ARP).</summary>
+    internal static uint FrameHash(ToeplitzHash hash, Span<byte> frame, int frameLength)
+    {
+        if (!EthernetFrame.TryCreate(frame, out EthernetFrame eth))
+            return 0;
+        FlowKey key;
+        int chainLength = frameLength - EthernetFrame.FixedLength;
+        switch (eth.EtherType)
+        {
+            case EtherType.Ipv4 when Ipv4Packet.TryCreate(eth.Payload, chainLength, out Ipv4Packet ip, out _) && FlowKey.TryCreate(ip, out key):
+            case EtherType.Ipv6 when Ipv6Packet.TryCreate(eth.Payload, chainLength, out Ipv6Packet ip6, out _) && FlowKey.TryCreate(ip6, out key):
+                return key.Hash(hash);
+            default:
+                return 0;
+        }
+    }
+
     /// <summary>
     /// The RSS hash a NIC with the same key computes for this flow: the 4-tuple hash when there are
     /// ports, the 2-tuple hash otherwise.

@@ -178,6 +178,13 @@ internal sealed partial class StackLab : IDisposable
         return counters;
     }
 
+    /// <summary>Frames the workers received for a flow another worker owns and handed to it, all workers together.</summary>
+    public long HandedOff()
+    {
+        using JsonDocument json = JsonDocument.Parse(Ctl("stats", "--json"));
+        return json.RootElement.GetProperty("workers").EnumerateArray().Sum(w => w.GetProperty("handed_off").GetInt64());
+    }
+
     /// <summary>The MAC address of the dataplane's port <paramref name="port"/> (left or right).</summary>
     public string Mac(string port)
     {
