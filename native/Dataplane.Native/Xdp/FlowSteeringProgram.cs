@@ -20,11 +20,11 @@ namespace Dataplane.Native;
 /// </para>
 /// <para>
 /// The tuple is the engine's (FlowKey): IPv4 or IPv6 addresses, with the ports for TCP and UDP unless
-/// the packet is a fragment. IPv6 extension headers are not walked: a packet whose first next header
-/// is not TCP or UDP is placed by its addresses, so one with a hop-by-hop or routing header may land
-/// on a queue whose worker hands it to its owner, as a packet of any other frame type (ARP, VLAN) on
-/// the first entry's queue may. The engine always checks the owner: steering spares the hand-off, it
-/// never decides who owns a flow. Packet bytes are read with LD_ABS and LD_IND from the network header
+/// the packet is a fragment; up to <see cref="MaxExtensionHeaders"/> IPv6 hop-by-hop, routing and
+/// destination options headers are walked to find them, as the engine walks them. Frames the two see
+/// differently (a truncated or malformed header, a VLAN tag, which the kernel has usually taken off
+/// already) may land on a queue whose worker hands them to their owner: the engine always checks the
+/// owner, so steering spares the hand-off, it never decides who owns a flow. Packet bytes are read with LD_ABS and LD_IND from the network header
 /// (SKF_NET_OFF), which the kernel has set both where tun picks a queue (on transmit, the data starts at
 /// the Ethernet header) and where a fanout group picks a socket (on receive, at the IP header). A read
 /// past the end ends the program with 0: queue 0.
@@ -34,6 +34,9 @@ public sealed unsafe class FlowSteeringProgram : IDisposable
 {
     /// <summary>Windows of a 16-bit fold: one per bit.</summary>
     public const int WindowCount = 16;
+
+    /// <summary>IPv6 extension headers walked to find the transport, as the engine walks them (FlowKey).</summary>
+    public const int MaxExtensionHeaders = 8;
 
     // struct __sk_buff (linux/bpf.h): len 0, pkt_type 4, mark 8, queue_mapping 12, protocol 16 (network order).
     private const short SkBuffProtocol = 16;
@@ -49,12 +52,14 @@ public sealed unsafe class FlowSteeringProgram : IDisposable
     private const byte LeftShift64Immediate = 0x67; // BPF_ALU64 | BPF_LSH | BPF_K
     private const byte RightShift64Immediate = 0x77; // BPF_ALU64 | BPF_RSH | BPF_K
     private const byte Xor64Register = 0xaf; // BPF_ALU64 | BPF_XOR | BPF_X
+    private const byte Add64Register = 0x0f; // BPF_ALU64 | BPF_ADD | BPF_X
     private const byte Xor32Immediate = 0xa4; // BPF_ALU | BPF_XOR | BPF_K: the low 32 bits, the upper zeroed
     private const byte And32Immediate = 0x54; // BPF_ALU | BPF_AND | BPF_K
     private const byte LoadAbsoluteByte = 0x30; // BPF_LD | BPF_ABS | BPF_B: r0 = byte at imm (r6 is the skb)
     private const byte LoadAbsoluteHalf = 0x28; // BPF_LD | BPF_ABS | BPF_H: r0 = ntohs(half at imm)
     private const byte LoadAbsoluteWord = 0x20; // BPF_LD | BPF_ABS | BPF_W: r0 = ntohl(word at imm)
     private const byte LoadIndirectWord = 0x40; // BPF_LD | BPF_IND | BPF_W: r0 = ntohl(word at src + imm)
+    private const byte LoadIndirectByte = 0x50; // BPF_LD | BPF_IND | BPF_B: r0 = byte at src + imm
     private const byte LoadMemoryWord = 0x61; // BPF_LDX | BPF_MEM | BPF_W
     private const byte StoreMemoryWord = 0x63; // BPF_STX | BPF_MEM | BPF_W
     private const byte LoadImmediateDoubleWord = 0x18; // BPF_LD | BPF_DW | BPF_IMM (two slots)
@@ -169,8 +174,12 @@ public sealed unsafe class FlowSteeringProgram : IDisposable
     ///         if byte 9 == 6 goto ports4 ; if byte 9 != 17 goto fold
     /// ports4: r8 ^= word r9 + 0 ; goto fold                   ; the ports
     /// ipv6:   r8 = word 8 ^ word 12 ^ ... ^ word 36           ; the addresses
-    ///         if byte 6 == 6 goto ports6 ; if byte 6 != 17 goto fold
-    /// ports6: r8 ^= word 40
+    ///         r0 = byte 6 ; r9 = 40                           ; the next header, where it starts
+    ///         (9 times) if r0 is 6 or 17 goto ports6          ; TCP, UDP
+    ///         (8 of them) if r0 is not 0, 43 or 60 goto fold  ; an extension header, or addresses only
+    ///                     r0 = byte r9 + 0 ; r9 += (byte r9 + 1 + 1) * 8
+    ///         goto fold
+    /// ports6: r8 ^= word r9 + 0
     /// fold:   r8 = (r8 >> 16) ^ (r8 &amp; 0xffff)
     /// hash:   r7 = 0 ; for each j: if r8 &amp; (0x8000 >> j): r7 ^= windows[j]
     ///         key = r7 &amp; mask ; r0 = map_lookup(table, &amp;key) ; return r0 ? *r0 : 0
@@ -227,10 +236,28 @@ public sealed unsafe class FlowSteeringProgram : IDisposable
             Emit(Xor64Register, 8, 0);
         }
         Emit(LoadAbsoluteByte, immediate: SkfNetOffset + 6);
-        Jump(JumpIfEqual, 0, 6, "ports6");
-        Jump(JumpIfNotEqual, 0, 17, "fold");
+        Emit(Move64Immediate, 9, immediate: 40); // where the header after the fixed one starts
+        for (int walked = 0; ; walked++)
+        {
+            Jump(JumpIfEqual, 0, 6, "ports6");
+            Jump(JumpIfEqual, 0, 17, "ports6");
+            if (walked == MaxExtensionHeaders)
+                break;
+            string extension = $"extension{walked}";
+            Jump(JumpIfEqual, 0, 0, extension); // hop-by-hop options
+            Jump(JumpIfEqual, 0, 43, extension); // routing
+            Jump(JumpIfNotEqual, 0, 60, "fold"); // not destination options either: a fragment or another protocol
+            Label(extension);
+            Emit(LoadIndirectByte, 0, 9, immediate: SkfNetOffset + 1); // its length in 8 octets, less the first 8
+            Emit(Move64Register, 7, 0);
+            Emit(LoadIndirectByte, 0, 9, immediate: SkfNetOffset); // the header after it
+            Emit(Add64Immediate, 7, immediate: 1);
+            Emit(LeftShift64Immediate, 7, immediate: 3);
+            Emit(Add64Register, 9, 7);
+        }
+        Jump(JumpAlways, 0, 0, "fold");
         Label("ports6");
-        Emit(LoadAbsoluteWord, immediate: SkfNetOffset + 40);
+        Emit(LoadIndirectWord, 0, 9, immediate: SkfNetOffset);
         Emit(Xor64Register, 8, 0);
 
         Label("fold");

@@ -39,10 +39,40 @@ public sealed class HostFlowSteeringTests
         }
         byte[] options = FlowFrames.Ipv4(17, 0x0a000001, 0x0a000002, 1234, 53);
         yield return WithOptions(options); // IHL 6: the ports a word further on
+        // IPv6 extension headers before the transport, walked to the ports; a fragment header, addresses only.
+        yield return WithExtensions(FlowFrames.Ipv6(17, 1, 2, 5353, 53), (0, 0), (60, 1));
+        yield return WithExtensions(FlowFrames.Ipv6(6, 3, 4, 40000, 443), (43, 2));
+        yield return WithExtensions(FlowFrames.Ipv6(17, 5, 6, 1000, 2000), (0, 0), (44, 0));
+        yield return WithExtensions(FlowFrames.Ipv6(6, 7, 8, 1, 2), [.. Enumerable.Repeat(((byte)60, 0), 8)]); // 8: the most walked
+        yield return WithExtensions(FlowFrames.Ipv6(6, 9, 10, 3, 4), [.. Enumerable.Repeat(((byte)60, 0), 9)]); // 9: addresses only
         byte[] arp = new byte[42];
         arp[12] = 0x08;
         arp[13] = 0x06;
         yield return arp; // not IP: the first entry's worker
+    }
+
+    // An IPv6 frame with extension headers (type, length in 8 octets less one) between its fixed
+    // header and its transport: each zero-filled (PadN-less options are fine for a hash).
+    private static byte[] WithExtensions(byte[] frame, params (byte Type, int Length)[] headers)
+    {
+        int added = headers.Sum(h => (h.Length + 1) * 8);
+        var longer = new byte[frame.Length + added];
+        frame.AsSpan(0, 54).CopyTo(longer);
+        byte transport = frame[20];
+        longer[20] = headers[0].Type;
+        int at = 54;
+        for (int i = 0; i < headers.Length; i++)
+        {
+            longer[at] = i + 1 < headers.Length ? headers[i + 1].Type : transport;
+            if (headers[i].Type != 44)
+                longer[at + 1] = (byte)headers[i].Length;
+            at += (headers[i].Length + 1) * 8;
+        }
+        frame.AsSpan(54).CopyTo(longer.AsSpan(at));
+        int payload = longer.Length - 54;
+        longer[18] = (byte)(payload >> 8);
+        longer[19] = (byte)payload;
+        return longer;
     }
 
     // An IPv4 frame with one 4-byte option (four NOPs) before its transport header.
