@@ -30,7 +30,7 @@ internal static class HostFlowSteering
     {
         ArgumentNullException.ThrowIfNull(owners);
         why = null;
-        if (key.Length < ToeplitzHash.KeyLength || !HasSixteenBitPeriod(key))
+        if (key.Length < ToeplitzHash.KeyLength || key.Length > ToeplitzHash.MaxKeyLength || !HasSixteenBitPeriod(key))
         {
             why = "the flow hash key does not repeat every 16 bits, so the kernel cannot compute the hash";
             return null;

@@ -9,9 +9,9 @@ namespace Dataplane.Drivers.AfPacket;
 /// The <c>afpacket</c> driver: an existing Linux interface (a veth end, a NIC the kernel keeps)
 /// used through AF_PACKET sockets with rings mapped into the process (packet(7), the
 /// kernel's Documentation/networking/packet_mmap.rst). One socket per queue, bound to the interface;
-/// the queues form one PACKET_FANOUT group, so the kernel spreads the flows over them as a NIC's RSS
-/// would: by the engine's own flow hash and owners (<see cref="HostFlowSteering"/>, a fanout program),
-/// or by the kernel's hash where the program cannot be loaded. Frames carry a virtio-net header (PACKET_VNET_HDR) for checksum and
+/// the queues form one PACKET_FANOUT group, so the kernel spreads the flows over them as a NIC's
+/// RSS would: by the engine's own flow hash and owners (<see cref="HostFlowSteering"/>, a fanout
+/// program), or by the kernel's hash where the program cannot be loaded. Frames carry a virtio-net header (PACKET_VNET_HDR) for checksum and
 /// segmentation offload state. The interface is promiscuous while the port is open.
 /// </summary>
 internal sealed class AfPacketPort : IPort, IFlowSteering
@@ -24,6 +24,7 @@ internal sealed class AfPacketPort : IPort, IFlowSteering
     private readonly int _mtuBefore;
     private PacketSocket? _promiscuous;
     private bool _steered; // the fanout group places flows by a FlowSteeringProgram
+    private Action<string>? _log;
     private bool _disposed;
 
     private AfPacketPort(string name, string interfaceName, int interfaceIndex, MacAddress mac, AfPacketChannel[] channels, ushort fanoutGroup, bool tso, int mtuBefore)
@@ -170,6 +171,7 @@ internal sealed class AfPacketPort : IPort, IFlowSteering
             return new AfPacketPort(name, interfaceName, index, mac, [.. channels], group, tso, mtuBefore)
             {
                 _promiscuous = promiscuous,
+                _log = log,
                 _steered = steering is not null,
                 SteeringProblem = problem,
             };
@@ -201,12 +203,21 @@ internal sealed class AfPacketPort : IPort, IFlowSteering
         if (!_steered)
             return;
         using FlowSteeringProgram? steering = HostFlowSteering.TryLoad(key, owners, out string? problem);
-        if (steering is null)
+        if (steering is not null)
         {
-            SteeringProblem = problem;
-            return;
+            try
+            {
+                _channels[0].Socket.SetFanoutProgram(steering.Descriptor);
+                SteeringProblem = null;
+                return;
+            }
+            catch (NativeException e)
+            {
+                problem = e.Message;
+            }
         }
-        _channels[0].Socket.SetFanoutProgram(steering.Descriptor);
+        SteeringProblem = problem;
+        _log?.Invoke($"port {Name}: the engine's placement could not be given to the fanout group, which places flows as an engine of {_channels.Length} workers would: {problem}");
     }
 
     /// <summary>The data path of queue <paramref name="queue"/>, receiving into and releasing to <paramref name="cache"/> (its worker's).</summary>

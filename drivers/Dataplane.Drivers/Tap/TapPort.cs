@@ -26,6 +26,7 @@ internal sealed class TapPort : IPort, IFlowSteering
     private readonly bool _lro;
     private int _mtu;
     private bool _steered; // the tap places flows by a FlowSteeringProgram
+    private readonly Action<string>? _log;
     private bool _started;
     private bool _disposed;
 
@@ -83,6 +84,7 @@ internal sealed class TapPort : IPort, IFlowSteering
             throw;
         }
         Mac = LocallyAdministeredAddressOtherThan(KernelMac);
+        _log = log;
         if (queues > 1)
         {
             // As an engine of as many workers places flows, until SteerFlows says its own placement.
@@ -90,7 +92,10 @@ internal sealed class TapPort : IPort, IFlowSteering
             _steered = steering is not null && TrySteer(descriptors[0], steering, ref problem);
             SteeringProblem = problem;
             if (!_steered)
+            {
+                Tun.TryClearSteeringProgram(descriptors[0]); // a tap made beforehand may hold another user's
                 log?.Invoke($"port {name}: the host's flows are spread over the queues by the kernel's hash, and handed between workers: {problem}");
+            }
         }
         _queues = new TapQueueState[queues];
         _counters = new QueueCounters[queues];
@@ -133,9 +138,16 @@ internal sealed class TapPort : IPort, IFlowSteering
         if (_queues.Length < 2)
             return;
         using FlowSteeringProgram? steering = HostFlowSteering.TryLoad(key, owners, out string? problem);
-        bool set = steering is not null && TrySteer(_queues[0].Descriptor, steering, ref problem);
-        _steered |= set;
-        SteeringProblem = set ? null : problem;
+        if (steering is not null && TrySteer(_queues[0].Descriptor, steering, ref problem))
+        {
+            _steered = true;
+            SteeringProblem = null;
+            return;
+        }
+        SteeringProblem = problem;
+        _log?.Invoke(_steered
+            ? $"port {Name}: the engine's placement could not be given to the tap, which places the host's flows as an engine of {_queues.Length} workers would: {problem}"
+            : $"port {Name}: the host's flows are spread over the queues by the kernel's hash, and handed between workers: {problem}");
     }
 
     private static bool TrySteer(FileDescriptor queue, FlowSteeringProgram steering, ref string? problem)
@@ -274,6 +286,8 @@ internal sealed class TapPort : IPort, IFlowSteering
             return;
         Stop();
         _disposed = true;
+        if (_steered)
+            Tun.TryClearSteeringProgram(_queues[0].Descriptor); // a persistent tap would keep it
         foreach (TapQueueState queue in _queues)
             queue.Descriptor.Dispose();
     }

@@ -150,4 +150,15 @@ public static unsafe class Tun
         int fd = program.Value;
         queue.IoControl(TUNSETSTEERINGEBPF, &fd, $"ioctl(TUNSETSTEERINGEBPF, program fd {fd})");
     }
+
+    /// <summary>
+    /// TUNSETSTEERINGEBPF with -1: the device goes back to its flow hash. A persistent tap keeps its
+    /// program after every queue is closed, so a user that set one takes it off when done. Returns
+    /// the ioctl's result (0, or -1 with errno), for a caller cleaning up that cannot act on a failure.
+    /// </summary>
+    public static int TryClearSteeringProgram(FileDescriptor queue)
+    {
+        int none = -1;
+        return queue.TryIoControl(TUNSETSTEERINGEBPF, &none);
+    }
 }

@@ -34,7 +34,6 @@ public sealed unsafe class XdpProgram : IDisposable
     private const byte Call = 0x85; // BPF_JMP | BPF_CALL
     private const byte Exit = 0x95; // BPF_JMP | BPF_EXIT
 
-
     private XdpProgram(FileDescriptor descriptor) => Descriptor = descriptor;
 
     /// <summary>The program's descriptor; the program lives while it or an attachment holds it.</summary>

@@ -1,7 +1,9 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using Dataplane.Buffers;
+using Dataplane.Drivers;
 using Dataplane.Drivers.AfPacket;
+using Dataplane.Engine;
 using Dataplane.Native;
 using Dataplane.Ports;
 using Dataplane.Tests.Stack;
@@ -96,11 +98,11 @@ public class AfPacketPortTests
         Assert.Contains(udp, f => f.Queue == 1);
         // Each on the queue of the worker an engine of two would give it (the fanout group runs the
         // engine's hash and owners), and ARP, which the engine hashes to 0, on the first entry's.
-        Assert.Equal(Dataplane.Drivers.HostFlowSteering.SteeredMode, port.Mode);
+        Assert.Equal(HostFlowSteering.SteeredMode, port.Mode);
         Assert.Null(port.SteeringProblem);
-        var owners = new Dataplane.Engine.RssIndirectionTable(2);
-        var hash = Dataplane.Engine.ToeplitzHash.CreateSymmetric();
-        Assert.All(udp.Concat(arp), f => Assert.Equal(owners.OwnerOf(Dataplane.Engine.FlowKey.FrameHash(hash, f.Bytes, f.Bytes.Length)), f.Queue));
+        var owners = new RssIndirectionTable(2);
+        var hash = ToeplitzHash.CreateSymmetric();
+        Assert.All(udp.Concat(arp), f => Assert.Equal(owners.OwnerOf(FlowKey.FrameHash(hash, f.Bytes, f.Bytes.Length)), f.Queue));
     }
 
     [SkippableFact]

@@ -13,12 +13,12 @@ namespace Dataplane.Tests.Drivers;
 /// </summary>
 public sealed class HostFlowSteeringTests
 {
-    private static readonly ToeplitzHash Engine = ToeplitzHash.CreateSymmetric();
+    private static readonly ToeplitzHash EngineHash = ToeplitzHash.CreateSymmetric();
 
     private static void RequireRoot() => Skip.If(Environment.UserName != "root", "loading a BPF program needs root (CAP_BPF)");
 
     /// <summary>The engine's worker for <paramref name="frame"/>, as a worker that received it would place it.</summary>
-    private static int Owner(RssIndirectionTable owners, byte[] frame) => owners.OwnerOf(FlowKey.FrameHash(Engine, frame, frame.Length));
+    private static int Owner(RssIndirectionTable owners, byte[] frame) => owners.OwnerOf(FlowKey.FrameHash(EngineHash, frame, frame.Length));
 
     private static IEnumerable<byte[]> Frames()
     {
@@ -32,7 +32,8 @@ public sealed class HostFlowSteeringTests
             yield return FlowFrames.Ipv4(6, source, destination, sp, dp);
             yield return FlowFrames.Ipv4(17, destination, source, dp, sp); // the other direction of a UDP flow
             yield return FlowFrames.Ipv4(1, source, destination, 0, 0); // ICMP: the addresses
-            yield return FlowFrames.Ipv4(6, source, destination, sp, dp, fragment: true); // a fragment: the addresses
+            yield return FlowFrames.Ipv4(6, source, destination, sp, dp, fragment: true); // a first fragment: the addresses
+            yield return LastFragment(FlowFrames.Ipv4(17, source, destination, sp, dp)); // a last one (an offset, no MF): the addresses
             yield return FlowFrames.Ipv6(6, (byte)i, (byte)(i * 7), sp, dp);
             yield return FlowFrames.Ipv6(17, (byte)(i * 3), (byte)i, dp, sp);
             yield return FlowFrames.Ipv6(58, (byte)i, (byte)(255 - i), 0, 0); // ICMPv6: the addresses
@@ -49,6 +50,22 @@ public sealed class HostFlowSteeringTests
         arp[12] = 0x08;
         arp[13] = 0x06;
         yield return arp; // not IP: the first entry's worker
+    }
+
+    // The frame's IPv4 header made that of a last fragment: offset 185 (1480 bytes), MF clear, checksum redone.
+    private static byte[] LastFragment(byte[] frame)
+    {
+        frame[20] = 0;
+        frame[21] = 185;
+        frame[24] = frame[25] = 0;
+        uint sum = 0;
+        for (int i = 14; i < 34; i += 2)
+            sum += (uint)(frame[i] << 8 | frame[i + 1]);
+        while (sum > 0xffff)
+            sum = (sum & 0xffff) + (sum >> 16);
+        frame[24] = (byte)(~sum >> 8);
+        frame[25] = (byte)~sum;
+        return frame;
     }
 
     // An IPv6 frame with extension headers (type, length in 8 octets less one) between its fixed
@@ -110,7 +127,8 @@ public sealed class HostFlowSteeringTests
         foreach (byte[] frame in Frames())
         {
             int owner = Owner(owners, frame);
-            Assert.True(owner == (int)program.Run(frame), $"{Convert.ToHexString(frame.AsSpan(12, 30))}: the engine's worker {owner}, the program's {program.Run(frame)}");
+            uint queue = program.Run(frame);
+            Assert.True(owner == (int)queue, $"{Convert.ToHexString(frame.AsSpan(12, 30))}: the engine's worker {owner}, the program's {queue}");
             spread[owner]++;
         }
         Assert.All(spread, n => Assert.True(n > 100, $"the flows' spread over the workers: {string.Join(", ", spread)}"));

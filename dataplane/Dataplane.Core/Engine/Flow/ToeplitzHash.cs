@@ -24,7 +24,7 @@ internal sealed class ToeplitzHash
     public const int KeyLength = 40;
 
     // Longer keys (E810 takes 52 bytes) only hash longer inputs; nothing here needs more than 256.
-    private const int MaxKeyLength = 256;
+    internal const int MaxKeyLength = 256;
 
     private readonly byte[] _key;
 

@@ -22,9 +22,11 @@ namespace Dataplane.Native;
 /// The tuple is the engine's (FlowKey): IPv4 or IPv6 addresses, with the ports for TCP and UDP unless
 /// the packet is a fragment; up to <see cref="MaxExtensionHeaders"/> IPv6 hop-by-hop, routing and
 /// destination options headers are walked to find them, as the engine walks them. Frames the two see
-/// differently (a truncated or malformed header, a VLAN tag, which the kernel has usually taken off
-/// already) may land on a queue whose worker hands them to their owner: the engine always checks the
-/// owner, so steering spares the hand-off, it never decides who owns a flow. Packet bytes are read with LD_ABS and LD_IND from the network header
+/// differently (a truncated or malformed header, which the engine hashes to 0 and the program may
+/// not) may land on a queue whose worker hands them to their owner: the engine always checks the
+/// owner, so steering spares the hand-off, it never decides who owns a flow. A VLAN-tagged frame
+/// goes where the engine puts it, with the hash 0, whether the kernel holds the tag beside it
+/// (vlan_present) or in it (the protocol is then not IP). Packet bytes are read with LD_ABS and LD_IND from the network header
 /// (SKF_NET_OFF), which the kernel has set both where tun picks a queue (on transmit, the data starts at
 /// the Ethernet header) and where a fanout group picks a socket (on receive, at the IP header). A read
 /// past the end ends the program with 0: queue 0.
@@ -38,8 +40,10 @@ public sealed unsafe class FlowSteeringProgram : IDisposable
     /// <summary>IPv6 extension headers walked to find the transport, as the engine walks them (FlowKey).</summary>
     public const int MaxExtensionHeaders = 8;
 
-    // struct __sk_buff (linux/bpf.h): len 0, pkt_type 4, mark 8, queue_mapping 12, protocol 16 (network order).
+    // struct __sk_buff (linux/bpf.h): len 0, pkt_type 4, mark 8, queue_mapping 12, protocol 16 (network
+    // order), vlan_present 20.
     private const short SkBuffProtocol = 16;
+    private const short SkBuffVlanPresent = 20;
     private const int SkfNetOffset = -0x100000; // SKF_NET_OFF (linux/filter.h): offsets from the network header
     private const int FunctionMapLookupElement = 1; // BPF_FUNC_map_lookup_elem
     private const byte PseudoMapFd = 1; // BPF_PSEUDO_MAP_FD
@@ -164,7 +168,9 @@ public sealed unsafe class FlowSteeringProgram : IDisposable
     /// <summary>
     /// The program, for the table map <paramref name="mapDescriptor"/>:
     /// <code>
-    ///         r6 = r1 ; r7 = skb->protocol ; r8 = 0           ; r6: the skb LD_ABS reads; r8: the fold
+    ///         r6 = r1 ; r8 = 0                                ; r6: the skb LD_ABS reads; r8: the fold
+    ///         if skb->vlan_present goto hash                  ; tagged: fold 0
+    ///         r7 = skb->protocol
     ///         if r7 == htons(0x0800) goto ipv4
     ///         if r7 == htons(0x86dd) goto ipv6
     ///         goto hash                                       ; not IP: fold 0
@@ -201,8 +207,12 @@ public sealed unsafe class FlowSteeringProgram : IDisposable
         void Label(string name) => labels[name] = code.Count;
 
         Emit(Move64Register, 6, 1);
-        Emit(LoadMemoryWord, 7, 6, SkBuffProtocol);
         Emit(Move64Immediate, 8, immediate: 0);
+        // A tag the kernel holds beside the frame (tun and AF_PACKET put it back in the frame we read,
+        // where the engine sees a VLAN EtherType and hashes 0): fold 0, whatever the protocol says.
+        Emit(LoadMemoryWord, 7, 6, SkBuffVlanPresent);
+        Jump(JumpIfNotEqual, 7, 0, "hash");
+        Emit(LoadMemoryWord, 7, 6, SkBuffProtocol);
         Jump(JumpIfEqual, 7, 0x0008, "ipv4"); // htons(ETH_P_IP) as the u32 __sk_buff holds it
         Jump(JumpIfEqual, 7, 0xdd86, "ipv6"); // htons(ETH_P_IPV6)
         Jump(JumpAlways, 0, 0, "hash");

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Text;
 
 namespace Dataplane.Native;
 
@@ -72,7 +73,7 @@ internal static unsafe class Bpf
         if (again >= 0) // passed the second time: keep it, the first failure was transient (EAGAIN)
             return new FileDescriptor(again);
         int end = Array.IndexOf(log, (byte)0);
-        string text = System.Text.Encoding.UTF8.GetString(log, 0, end < 0 ? log.Length : end).TrimEnd();
+        string text = Encoding.UTF8.GetString(log, 0, end < 0 ? log.Length : end).TrimEnd();
         throw new NativeException($"bpf(BPF_PROG_LOAD, {ProgramTypeName(type)}, {what})",
             new Errno(-fd), text.Length == 0 ? "the verifier left no log" : "verifier log:\n" + text);
     }
