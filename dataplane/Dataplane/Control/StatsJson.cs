@@ -10,7 +10,7 @@ namespace Dataplane.Control;
 /// <summary>
 /// <c>ctl stats --json</c>: every counter as one JSON object with stable snake_case names, written
 /// by hand with <see cref="Utf8JsonWriter"/> (no reflection, so NativeAOT keeps it whole):
-/// <c>{"ports":[{"name","driver","mac","mtu","link_up","queue_count","capabilities":[],
+/// <c>{"ports":[{"name","driver","mode" (when the driver has one),"mac","mtu","link_up","queue_count","capabilities":[],
 /// "queues":[{"queue","rx_packets",...}]}],"workers":[{"index","cpu",...}],
 /// "protocols":{"ip":{"received",...},...},"errors":{"ip.bad_checksum",...,"port.m0.rx_drops",...,
 /// "worker.0.hand_off_drops",...}}</c>. "errors" repeats, flat and summed, every counter that counts
@@ -96,6 +96,8 @@ internal static class StatsJson
         json.WriteStartObject();
         json.WriteString("name", port.Name);
         json.WriteString("driver", port.Driver);
+        if (port.Mode is string mode)
+            json.WriteString("mode", mode); // how the driver runs: afxdp's attach and copy modes, vfio's device, host ports' flow placement
         json.WriteString("mac", port.Mac.ToString());
         json.WriteNumber("mtu", port.Mtu);
         json.WriteBoolean("link_up", port.LinkUp);

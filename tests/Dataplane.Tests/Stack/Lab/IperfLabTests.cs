@@ -89,7 +89,12 @@ public class IperfLabTests(ITestOutputHelper output)
         // owns its flow (tap and afpacket run the engine's hash; an AF_XDP socket takes what its
         // queue gets), so no worker handed a frame to another.
         if (driver != LabDriver.AfXdp)
+        {
             Assert.Equal(0, lab.HandedOff() - handedOff);
+            // With more than one queue (null with one: nothing to place), and never the kernel's hash.
+            Assert.Contains(lab.Mode("left"), new[] { null, Dataplane.Drivers.HostFlowSteering.SteeredMode });
+            Assert.Contains(lab.Mode("right"), new[] { null, Dataplane.Drivers.HostFlowSteering.SteeredMode });
+        }
         lab.AssertAlive();
     }
 

@@ -185,6 +185,14 @@ internal sealed partial class StackLab : IDisposable
         return json.RootElement.GetProperty("workers").EnumerateArray().Sum(w => w.GetProperty("handed_off").GetInt64());
     }
 
+    /// <summary>How the dataplane's port <paramref name="port"/> runs (<c>stats --json</c>'s mode), or null for a driver without modes.</summary>
+    public string? Mode(string port)
+    {
+        using JsonDocument json = JsonDocument.Parse(Ctl("stats", "--json"));
+        JsonElement found = json.RootElement.GetProperty("ports").EnumerateArray().Single(p => p.GetProperty("name").GetString() == port);
+        return found.TryGetProperty("mode", out JsonElement mode) ? mode.GetString() : null;
+    }
+
     /// <summary>The MAC address of the dataplane's port <paramref name="port"/> (left or right).</summary>
     public string Mac(string port)
     {
