@@ -57,14 +57,20 @@ internal sealed class PacketEngine<TProcessor> : IDisposable where TProcessor : 
             var receive = new List<QueuePoller>();
             for (int p = 0; p < ports.Count; p++)
             {
-                if (w >= ports[p].Port.QueueCount)
-                    continue; // a port with fewer queues than workers is served by the first ones
-                QueuePoller poller = ports[p].Queue(w, cache);
-                poller.Port = p;
-                poller.Counters = ports[p].Port.Counters(w);
-                poller.SoftLro = ports[p].Lro && (ports[p].Port.Capabilities & PortCapabilities.Lro) == 0;
-                pollers[p] = poller;
-                receive.Add(poller);
+                // Queue w is this worker's: it receives there and sends there. A port with fewer queues
+                // than workers is served by the first ones; one with more has its queues w + count,
+                // w + 2 count, ... received here too (sent on through queue w), so that no queue goes
+                // unread: the kernel or device may put flows on every queue it has.
+                for (int q = w; q < ports[p].Port.QueueCount; q += count)
+                {
+                    QueuePoller poller = ports[p].Queue(q, cache);
+                    poller.Port = p;
+                    poller.Counters = ports[p].Port.Counters(q);
+                    poller.SoftLro = ports[p].Lro && (ports[p].Port.Capabilities & PortCapabilities.Lro) == 0;
+                    if (q == w)
+                        pollers[p] = poller;
+                    receive.Add(poller);
+                }
             }
             var timers = new TimerWheel(EngineClock.Nanoseconds());
             var context = new WorkerContext(w, pool, cache, timers, pollers, CaptureSlots) { FlowHash = flowHash, FlowOwners = owners };

@@ -74,7 +74,7 @@ internal interface IPort : IDisposable
     /// <summary>How the driver runs, for a driver with modes (afxdp: "native, copy"; vfio: the device's driver, "virtio-net"); null for one without.</summary>
     string? Mode => null;
 
-    /// <summary>Queue pairs; worker i owns queue i.</summary>
+    /// <summary>Queue pairs; worker i owns queue i, and receives on queues i + N, i + 2N, ... of a port with more than its N workers.</summary>
     int QueueCount { get; }
 
     /// <summary>The port's MAC address.</summary>

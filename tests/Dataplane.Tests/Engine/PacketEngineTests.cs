@@ -72,6 +72,59 @@ public class PacketEngineTests
     }
 
     [Fact]
+    public void A_port_with_more_queues_than_workers_has_every_queue_read()
+    {
+        const int Packets = 20_000, Queues = 5;
+        var pool = new BufferPool(4096);
+        (MemoryPort peer, MemoryPort port) = MemoryPort.CreatePair("peer", "port0", Queues);
+        var ledger = new FlowLedger();
+        using var engine = new PacketEngine<Reflector>(
+            pool, [0, 1], [new PortBinding(port, (q, _) => new MemoryQueuePath(port.Queue(q)))], _ => new Reflector(ledger))
+        {
+            PinThreads = false,
+        };
+        peer.Start();
+        var cache = new BufferCache(pool, size: 128, burst: 32);
+        engine.Start();
+        int sent = 0, received = 0;
+        var burst = new PacketBuffer[32];
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        try
+        {
+            while (received < Packets && DateTime.UtcNow < deadline)
+            {
+                // Frames go in on all five queues; worker 0 reads 0, 2 and 4, worker 1 reads 1 and 3,
+                // and each sends out through its own queue.
+                if (sent < Packets && sent - received < 256 && cache.TryAllocate(out PacketBuffer b))
+                {
+                    WriteFrame(pool, b, sent % Flows);
+                    if (peer.Queue(sent % Queues).Transmit([b]) == 1)
+                        sent++;
+                    else
+                        cache.Release(b);
+                }
+                for (int q = 0; q < Queues; q++)
+                {
+                    int n = peer.Queue(q).Receive(burst);
+                    cache.Release(burst.AsSpan(0, n));
+                    received += n;
+                }
+            }
+        }
+        finally
+        {
+            engine.Stop();
+        }
+        cache.Flush();
+
+        Assert.Equal(Packets, received); // before, the frames of queues 2 to 4 were never read
+        for (int q = 0; q < Queues; q++)
+            Assert.Equal(Packets / Queues, port.Counters(q).ReceivedPackets);
+        Assert.Equal(0, port.Counters(2).TransmittedPackets + port.Counters(3).TransmittedPackets + port.Counters(4).TransmittedPackets);
+        Assert.Equal(pool.Count, pool.Shared.Count);
+    }
+
+    [Fact]
     public void Two_workers_each_own_their_flows_hand_off_the_others_and_return_every_buffer()
     {
         const int Packets = 200_000;
