@@ -271,8 +271,15 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
         if (!HasHandOffs())
         {
             Context.Counters.Sleeps++;
-            sleep.Wait(events, SleepMilliseconds());
-            Wakeup.Drain();
+            int woken = sleep.Wait(events, SleepMilliseconds());
+            // The wake-up counter is read only when it is what woke us (data 0): a queue's frame
+            // needs no read of it, and a peer's signal that came after is seen at the next sleep,
+            // whose epoll_wait then returns at once. A failed wait (EINTR) drains, to be safe.
+            bool signalled = woken < 0;
+            for (int i = 0; i < woken; i++)
+                signalled |= events[i].Data == 0;
+            if (signalled)
+                Wakeup.Drain();
         }
         _sleeping = false;
         Context.Mailbox!.Sleeping = false;
