@@ -445,6 +445,46 @@ public class Ipv4PacketTests
     }
 
     [Fact]
+    public void Decrementing_the_ttl_gives_the_checksum_of_a_full_recompute_and_of_the_general_update()
+    {
+        var random = new Random(1812);
+        byte[] header = [.. IgmpReportFrame[14..46]];
+        for (int i = 0; i < 2000; i++)
+        {
+            random.NextBytes(header.AsSpan(4, 4)); // identification, flags, offset
+            random.NextBytes(header.AsSpan(12, 8)); // addresses
+            header[8] = (byte)random.Next(1, 256);
+            Assert.True(Ipv4Packet.TryCreate(header, out Ipv4Packet ip));
+            ip.HeaderChecksum = ip.ComputeHeaderChecksum();
+            byte[] general = [.. header];
+            Assert.True(Ipv4Packet.TryCreate(general, out Ipv4Packet expected));
+            expected.SetTimeToLiveUpdatingHeaderChecksum((byte)(expected.TimeToLive - 1));
+
+            ip.DecrementTimeToLive();
+
+            Assert.Equal(expected.TimeToLive, ip.TimeToLive);
+            Assert.Equal(expected.HeaderChecksum, ip.HeaderChecksum);
+            Assert.Equal(ip.ComputeHeaderChecksum(), ip.HeaderChecksum);
+        }
+    }
+
+    [Fact]
+    public void Decrementing_the_ttl_to_every_value_keeps_the_header_valid()
+    {
+        byte[] bytes = [.. Ping];
+        Assert.True(Ipv4Packet.TryCreate(bytes, out Ipv4Packet ip));
+        ip.TimeToLive = 255;
+        ip.HeaderChecksum = ip.ComputeHeaderChecksum();
+        for (int ttl = 254; ttl >= 0; ttl--)
+        {
+            ip.DecrementTimeToLive();
+            Assert.Equal(ttl, ip.TimeToLive);
+            Assert.Equal(ip.ComputeHeaderChecksum(), ip.HeaderChecksum);
+            Assert.True(ip.VerifyHeaderChecksum());
+        }
+    }
+
+    [Fact]
     public void Incremental_setters_give_the_checksum_of_a_full_recompute()
     {
         var random = new Random(1624);
