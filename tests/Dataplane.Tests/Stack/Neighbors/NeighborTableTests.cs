@@ -131,6 +131,35 @@ public class LocalAddressesTests
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(40)] // the 64-bit filter in front of the table full, or nearly: every question goes to the table
+    [InlineData(300)]
+    public void Finds_every_address_of_many_interfaces_and_nothing_else(int count)
+    {
+        var interfaces = new NetInterface[count];
+        for (int i = 0; i < count; i++)
+        {
+            interfaces[i] = new NetInterface(i, $"p{i}", new MacAddress(2, 0, 0, 0, (byte)(i >> 8), (byte)i), 1500, default,
+                [new(Ipv4Address.FromUInt32(0x0A000001u + ((uint)i << 8)), 24)],
+                [new(A6($"fd00:{i:x}::1"), 64)]);
+        }
+        var local = new LocalAddresses(interfaces);
+        for (int i = 0; i < count; i++)
+        {
+            uint network = 0x0A000000u + ((uint)i << 8);
+            Assert.Equal(LocalKind4.Address, local.Find(Ipv4Address.FromUInt32(network + 1)));
+            Assert.Equal(LocalKind4.Broadcast, local.Find(Ipv4Address.FromUInt32(network + 255)));
+            Assert.Equal(LocalKind4.None, local.Find(Ipv4Address.FromUInt32(network + 2)));
+            Assert.Same(interfaces[i].Ipv6[1], local.Find(A6($"fd00:{i:x}::1")));
+            Assert.Same(interfaces[i].LinkLocal, local.Find(interfaces[i].LinkLocal.Address));
+            Assert.Null(local.Find(A6($"fd00:{i:x}::2")));
+        }
+        for (uint i = 0; i < 20_000; i++)
+            Assert.Equal(LocalKind4.None, local.Find(Ipv4Address.FromUInt32(0xC6336400u + i * 7919)));
+    }
+
     [Fact]
     public void Finds_each_ipv6_address_with_its_state()
     {
