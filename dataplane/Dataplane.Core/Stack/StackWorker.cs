@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Dataplane.Buffers;
 using Dataplane.Engine;
 using Dataplane.Ports;
@@ -134,15 +135,18 @@ internal sealed class StackWorker : IIcmpErrorSink
             Drop(packet, EtherCounter.FromSelf);
             return;
         }
+        // One datagram for both families, filled only when it goes up: a forwarded packet pays for
+        // clearing it once, in the frame's clearing that its references need, not again here.
+        Unsafe.SkipInit(out IpDatagram datagram);
         switch (eth.EtherType)
         {
             case EtherType.Ipv4:
-                if (_ipv4.Input<TFacts>(iface, packet, frame, destination.IsMulticast, out IpDatagram datagram4))
-                    Deliver(datagram4);
+                if (_ipv4.Input<TFacts>(iface, packet, frame, destination.IsMulticast, ref datagram))
+                    Deliver(datagram);
                 break;
             case EtherType.Ipv6:
-                if (_ipv6.Input<TFacts>(iface, packet, frame, destination.IsMulticast, out IpDatagram datagram6))
-                    Deliver(datagram6);
+                if (_ipv6.Input<TFacts>(iface, packet, frame, destination.IsMulticast, ref datagram))
+                    Deliver(datagram);
                 break;
             case EtherType.Arp:
                 _link.ArpInput(iface, packet, frame);

@@ -2,6 +2,7 @@ using Dataplane.Buffers;
 using Dataplane.Engine;
 using Dataplane.Ports;
 using Dataplane.Stack.Link;
+using Dataplane.Stack.Neighbors;
 using Dataplane.Stack.Offload;
 using Dataplane.Stack.Routing;
 using Dataplane.Wire;
@@ -32,6 +33,8 @@ internal sealed partial class IpOutput
     private readonly StackCounters _counters;
     private ushort _nextId;
     private uint _nextId6;
+    private readonly GatewayNeighbors<Ipv4Address> _gateways4 = new();
+    private readonly GatewayNeighbors<Ipv6Address> _gateways6 = new();
 
     /// <summary>The output of the worker whose buffers <paramref name="packets"/> handles, over <paramref name="link"/>; counts in <paramref name="counters"/>.</summary>
     public IpOutput(NetworkStack stack, WorkerPackets packets, LinkLayer link, StackCounters counters)
@@ -171,6 +174,34 @@ internal sealed partial class IpOutput
         {
             _link.SendToNeighbor(iface, _stack.Arp[iface.Index], nextHop, packet);
         }
+    }
+
+    /// <summary>
+    /// Forwards <paramref name="packet"/> to <paramref name="gateway"/>, next hop
+    /// <paramref name="hop"/> of <paramref name="routes"/>: through the gateway's neighbour entry
+    /// this worker kept for that next hop when it has one that still holds, else as
+    /// <see cref="Ipv4SendTo"/> does, keeping the entry that finds for the packets after it.
+    /// </summary>
+    public void Ipv4SendToGateway(NetInterface iface, Ipv4LpmTable routes, int hop, Ipv4Address gateway, PacketBuffer packet)
+    {
+        if (_gateways4.Get(routes, hop) is { } kept && _link.TrySendToEntry(iface, kept, packet))
+            return;
+        Ipv4SendTo(iface, gateway, packet);
+        if (!gateway.IsBroadcast && !gateway.IsMulticast && !iface.IsDirectedBroadcast(gateway)
+            && _stack.Arp[iface.Index].TryGet(gateway, out NeighborEntry<Ipv4Address> entry) && entry.HasMac)
+        {
+            _gateways4.Keep(routes, routes.NextHops, hop, entry);
+        }
+    }
+
+    /// <summary>As <see cref="Ipv4SendToGateway"/>, for IPv6: through the kept entry, else as <see cref="Ipv6SendTo"/>.</summary>
+    public void Ipv6SendToGateway(NetInterface iface, Ipv6LpmTable routes, int hop, in Ipv6Address gateway, PacketBuffer packet)
+    {
+        if (_gateways6.Get(routes, hop) is { } kept && _link.TrySendToEntry(iface, kept, packet))
+            return;
+        Ipv6SendTo(iface, gateway, packet);
+        if (!gateway.IsMulticast && _stack.Nd[iface.Index].TryGet(gateway, out NeighborEntry<Ipv6Address> entry) && entry.HasMac)
+            _gateways6.Keep(routes, routes.NextHops, hop, entry);
     }
 
     /// <summary>

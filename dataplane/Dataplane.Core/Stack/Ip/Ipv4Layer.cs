@@ -46,15 +46,14 @@ internal sealed class Ipv4Layer
     /// a transport; false when the packet was dealt with here. Compiled for
     /// <typeparamref name="TFacts"/>, what the packet's driver promises of its checksums.
     /// </summary>
-    public bool Input<TFacts>(NetInterface iface, PacketBuffer packet, Span<byte> frame, bool linkMulticast, out IpDatagram datagram)
+    public bool Input<TFacts>(NetInterface iface, PacketBuffer packet, Span<byte> frame, bool linkMulticast, ref IpDatagram datagram)
         where TFacts : struct, IReceiveFacts
     {
-        datagram = default;
-        ref OffloadFlags mark = ref _pool.Metadata(packet).Offload;
-        if ((mark & OffloadFlags.Reassembled) == 0)
+        ref BufferMetadata m = ref _pool.Metadata(packet);
+        if ((m.Offload & OffloadFlags.Reassembled) == 0)
             _counters.Count(IpCounter.Received);
         else
-            mark &= ~OffloadFlags.Reassembled; // its fragments were counted, on the worker that reassembled it; the mark ends here
+            m.Offload &= ~OffloadFlags.Reassembled; // its fragments were counted, on the worker that reassembled it; the mark ends here
         Span<byte> l3 = frame[EthernetHeader..];
         if (l3.Length < Ipv4Header)
         {
@@ -66,7 +65,6 @@ internal sealed class Ipv4Layer
             Drop(packet, IpCounter.BadVersion);
             return false;
         }
-        ref BufferMetadata m = ref _pool.Metadata(packet);
         // A chained frame: the view is over its first buffer, into which the dispatcher pulled the header.
         int available = m.PacketLength - EthernetHeader;
         if (!Ipv4Packet.TryCreate(l3, available, out Ipv4Packet ip, out WireError error))
@@ -106,13 +104,13 @@ internal sealed class Ipv4Layer
         LocalKind4 to = _stack.Local.Find(destination);
         if ((to & LocalKind4.Address) != 0 || destination.IsBroadcast || (to != 0 && iface.IsDirectedBroadcast(destination)))
         {
-            return Deliver(iface, packet, ip, checksums, linkMulticast, out datagram);
+            return Deliver(iface, packet, ip, checksums, linkMulticast, ref datagram);
         }
         if (destination.IsMulticast)
         {
             // 224.0.0.1 (all systems) is ours; other groups are neither joined nor routed yet.
             if (destination.ToUInt32() == 0xE0000001)
-                return Deliver(iface, packet, ip, checksums, linkMulticast, out datagram);
+                return Deliver(iface, packet, ip, checksums, linkMulticast, ref datagram);
             Drop(packet, IpCounter.NotForwardable);
             return false;
         }
@@ -133,7 +131,7 @@ internal sealed class Ipv4Layer
             Drop(packet, IpCounter.NotForwardable);
             return false;
         }
-        Forward(iface, packet, ip);
+        Forward(iface, packet, in ip);
         return false;
     }
 
@@ -141,9 +139,8 @@ internal sealed class Ipv4Layer
     /// A packet for this host, with the checksum state <paramref name="checksums"/> its driver
     /// reported: reassembled when a fragment, then handed to its protocol.
     /// </summary>
-    private bool Deliver(NetInterface iface, PacketBuffer packet, Ipv4Packet ip, OffloadFlags checksums, bool linkMulticast, out IpDatagram datagram)
+    private bool Deliver(NetInterface iface, PacketBuffer packet, Ipv4Packet ip, OffloadFlags checksums, bool linkMulticast, ref IpDatagram datagram)
     {
-        datagram = default;
         if (ip.TimeToLive == 0)
         {
             Drop(packet, IpCounter.ZeroTtl);
@@ -160,7 +157,7 @@ internal sealed class Ipv4Layer
             }
             if (!_reassembly.Reassemble(iface, packet, ip, out packet, out ip))
                 return false;
-            return Protocol(iface, packet, ip, OffloadFlags.None, linkMulticast, out datagram); // no driver vouches for a reassembled datagram
+            return Protocol(iface, packet, ip, OffloadFlags.None, linkMulticast, ref datagram); // no driver vouches for a reassembled datagram
         }
         if (!ip.IsContiguous && ip.Protocol != IpProtocol.Tcp)
         {
@@ -168,18 +165,17 @@ internal sealed class Ipv4Layer
             // copy. TCP reads its header in the first buffer and queues the chain (IpDatagram.TransportLength).
             Ipv4Packet.TryCreate(_packets.Linearize(packet)[EthernetHeader..], out ip);
         }
-        return Protocol(iface, packet, ip, checksums, linkMulticast, out datagram);
+        return Protocol(iface, packet, ip, checksums, linkMulticast, ref datagram);
     }
 
     /// <summary>
     /// Hands a whole (possibly reassembled) datagram for us to its protocol: ICMP here, any other
     /// up as an <see cref="IpDatagram"/> (the dispatcher knows which transports there are).
     /// </summary>
-    private bool Protocol(NetInterface iface, PacketBuffer packet, Ipv4Packet ip, OffloadFlags checksums, bool linkMulticast, out IpDatagram datagram)
+    private bool Protocol(NetInterface iface, PacketBuffer packet, Ipv4Packet ip, OffloadFlags checksums, bool linkMulticast, ref IpDatagram datagram)
     {
         if (ip.Protocol == IpProtocol.Icmp)
         {
-            datagram = default;
             _counters.Count(IpCounter.Delivered);
             _icmp.Input(iface, packet, ip, checksums);
             return false;
@@ -204,7 +200,7 @@ internal sealed class Ipv4Layer
     }
 
     /// <summary>Forwards a packet not for us (RFC 1812 5.2): one hop less, along the route, in fragments when it passes the MTU and may be cut.</summary>
-    private void Forward(NetInterface iface, PacketBuffer packet, Ipv4Packet ip)
+    private void Forward(NetInterface iface, PacketBuffer packet, in Ipv4Packet ip)
     {
         byte ttl = ip.TimeToLive;
         if (ttl <= 1)
@@ -215,7 +211,8 @@ internal sealed class Ipv4Layer
             return;
         }
         Ipv4Address destination = ip.Destination;
-        if (!_stack.Routes.Current.TryLookup(destination, out NextHop4 hop))
+        RoutingTable routes = _stack.Routes.Current;
+        if (!routes.TryLookup(destination, out NextHop4 hop, out int index))
         {
             _counters.Count(IpCounter.NoRoute);
             _icmp.SendError(iface, ip, Icmpv4Type.DestinationUnreachable, IcmpUnreachable.Network, 0);
@@ -238,16 +235,19 @@ internal sealed class Ipv4Layer
                 _packets.Drop(packet);
                 return;
             }
-            ip.SetTimeToLiveUpdatingHeaderChecksum((byte)(ttl - 1));
+            ip.DecrementTimeToLive();
             _counters.Count(IpCounter.Forwarded);
             _output.CompletePartialChecksum(packet); // the pieces go out with no offload request to finish it
             _output.Ipv4Fragment(output, hop.IsDirect ? destination : hop.Gateway, packet, ip);
             return;
         }
         // RFC 1812 5.3.1 and RFC 1624: one less hop, and the checksum updated for it.
-        ip.SetTimeToLiveUpdatingHeaderChecksum((byte)(ttl - 1));
+        ip.DecrementTimeToLive();
         _counters.Count(IpCounter.Forwarded);
-        _output.Ipv4SendTo(output, hop.IsDirect ? destination : hop.Gateway, packet);
+        if (hop.IsDirect)
+            _output.Ipv4SendTo(output, destination, packet);
+        else
+            _output.Ipv4SendToGateway(output, routes.Ipv4, index, hop.Gateway, packet);
     }
 
     /// <summary>
@@ -266,7 +266,7 @@ internal sealed class Ipv4Layer
             _packets.Drop(packet);
             return;
         }
-        ip.SetTimeToLiveUpdatingHeaderChecksum((byte)(ip.TimeToLive - 1));
+        ip.DecrementTimeToLive();
         _counters.Count(IpCounter.Forwarded);
         _output.Ipv4SendSuperFrame(output, nextHop, packet, layout);
     }

@@ -47,10 +47,9 @@ internal sealed class Ipv6Layer
     /// is a whole packet for a transport; false when it was dealt with here. Compiled for
     /// <typeparamref name="TFacts"/>, what the packet's driver promises of its checksums.
     /// </summary>
-    public bool Input<TFacts>(NetInterface iface, PacketBuffer packet, Span<byte> frame, bool linkMulticast, out IpDatagram datagram)
+    public bool Input<TFacts>(NetInterface iface, PacketBuffer packet, Span<byte> frame, bool linkMulticast, ref IpDatagram datagram)
         where TFacts : struct, IReceiveFacts
     {
-        datagram = default;
         ref OffloadFlags mark = ref _pool.Metadata(packet).Offload;
         if ((mark & OffloadFlags.Reassembled) == 0)
             _counters.Count(Ip6Counter.Received);
@@ -114,7 +113,7 @@ internal sealed class Ipv6Layer
             }
             // The transport's checksum state (IPv6 has no header checksum), read once or known from the driver's facts.
             OffloadFlags checksums = ReceiveFacts.ChecksumState<TFacts>(_pool.Metadata(packet)) & ~OffloadFlags.Ipv4ChecksumVerified;
-            return Deliver(iface, packet, ip, next, offset, nameField, checksums, linkMulticast, out datagram);
+            return Deliver(iface, packet, ip, next, offset, nameField, checksums, linkMulticast, ref datagram);
         }
         if (destination.IsMulticast)
         {
@@ -126,7 +125,7 @@ internal sealed class Ipv6Layer
             Drop(packet, Ip6Counter.NotForwarding);
             return false;
         }
-        Forward(iface, packet, ip);
+        Forward(iface, packet, in ip);
         return false;
     }
 
@@ -134,9 +133,8 @@ internal sealed class Ipv6Layer
     /// Walks the rest of the extension header chain of a packet for us, to its upper layer, with the
     /// checksum state <paramref name="checksums"/> its driver reported.
     /// </summary>
-    private bool Deliver(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, IpProtocol next, int offset, int nameField, OffloadFlags checksums, bool linkMulticast, out IpDatagram datagram)
+    private bool Deliver(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, IpProtocol next, int offset, int nameField, OffloadFlags checksums, bool linkMulticast, ref IpDatagram datagram)
     {
-        datagram = default;
         while (true)
         {
             switch (next)
@@ -259,7 +257,7 @@ internal sealed class Ipv6Layer
     }
 
     /// <summary>Forwards a packet not for us: one hop less, along the route, never fragmented (RFC 8200 5).</summary>
-    private void Forward(NetInterface iface, PacketBuffer packet, Ipv6Packet ip)
+    private void Forward(NetInterface iface, PacketBuffer packet, in Ipv6Packet ip)
     {
         if (ip.HopLimit <= 1)
         {
@@ -269,7 +267,8 @@ internal sealed class Ipv6Layer
             return;
         }
         Ipv6Address destination = ip.Destination;
-        if (destination.IsLinkLocal || ip.Source.IsLinkLocal || ip.Source.IsUnspecified)
+        Ipv6Address source = ip.Source;
+        if (destination.IsLinkLocal || source.IsLinkLocal || source.IsUnspecified)
         {
             // RFC 4291 2.5.6: link-local packets stay on their link; code 2 is "beyond scope of source address".
             _counters.Count(Ip6Counter.BeyondScope);
@@ -278,7 +277,8 @@ internal sealed class Ipv6Layer
             _packets.Drop(packet);
             return;
         }
-        if (!_stack.Routes.Current.TryLookup(destination, out NextHop6 hop))
+        RoutingTable routes = _stack.Routes.Current;
+        if (!routes.TryLookup(destination, out NextHop6 hop, out int index))
         {
             _counters.Count(Ip6Counter.NoRoute);
             _icmp.SendError(iface, ip, Icmpv6Type.DestinationUnreachable, 0, 0);
@@ -286,23 +286,48 @@ internal sealed class Ipv6Layer
             return;
         }
         NetInterface output = _stack.Interfaces[hop.Interface];
-        bool super = _pool.Metadata(packet).Gso != GsoType.None;
-        // A super-frame is judged by the length of one segment, not its own (Linux's skb_gso_validate_network_len).
-        SuperFrame layout = super ? SuperFrame.Read(_pool, packet) : default;
-        if ((super ? layout.SegmentNetworkLength : ip.PacketLength) > output.Mtu)
+        if (_pool.Metadata(packet).Gso != GsoType.None)
         {
-            // RFC 8200 5: routers never fragment; the source learns the MTU (RFC 8201).
-            _counters.Count(Ip6Counter.TooBig);
-            _icmp.SendError(iface, ip, Icmpv6Type.PacketTooBig, 0, (uint)output.Mtu);
-            _packets.Drop(packet);
+            ForwardSuperFrame(iface, packet, ip, output, hop.IsDirect ? destination : hop.Gateway);
             return;
         }
-        ip.HopLimit--; // once, on the super-frame: every segment copies it
+        if (ip.PacketLength > output.Mtu)
+        {
+            TooBig(iface, packet, ip, output);
+            return;
+        }
+        ip.HopLimit--;
         _counters.Count(Ip6Counter.Forwarded);
-        if (super)
-            _output.Ipv6SendSuperFrame(output, hop.IsDirect ? destination : hop.Gateway, packet, layout);
+        if (hop.IsDirect)
+            _output.Ipv6SendTo(output, destination, packet);
         else
-            _output.Ipv6SendTo(output, hop.IsDirect ? destination : hop.Gateway, packet);
+            _output.Ipv6SendToGateway(output, routes.Ipv6, index, hop.Gateway, packet);
+    }
+
+    /// <summary>
+    /// Forwards a super-frame (its hop limit checked, its route found): judged by the length of one
+    /// segment, not its own (Linux's skb_gso_validate_network_len). One hop less on the
+    /// super-frame, which every segment copies.
+    /// </summary>
+    private void ForwardSuperFrame(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, NetInterface output, in Ipv6Address nextHop)
+    {
+        SuperFrame layout = SuperFrame.Read(_pool, packet);
+        if (layout.SegmentNetworkLength > output.Mtu)
+        {
+            TooBig(iface, packet, ip, output);
+            return;
+        }
+        ip.HopLimit--;
+        _counters.Count(Ip6Counter.Forwarded);
+        _output.Ipv6SendSuperFrame(output, nextHop, packet, layout);
+    }
+
+    /// <summary>RFC 8200 5: routers never fragment; the source learns the MTU (RFC 8201).</summary>
+    private void TooBig(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, NetInterface output)
+    {
+        _counters.Count(Ip6Counter.TooBig);
+        _icmp.SendError(iface, ip, Icmpv6Type.PacketTooBig, 0, (uint)output.Mtu);
+        _packets.Drop(packet);
     }
 
     private void Drop(PacketBuffer packet, Ip6Counter reason)

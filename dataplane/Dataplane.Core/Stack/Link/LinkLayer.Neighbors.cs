@@ -28,15 +28,37 @@ internal sealed partial class LinkLayer
     {
         if (table.TryGet(nextHop, out NeighborEntry<TAddress> entry) && entry.HasMac)
         {
-            WorkerPackets.WriteMacs(_pool.Data(packet), entry.Mac, iface.Mac);
-            _context.Transmit(iface.Index, packet);
-            // A stale entry is still used, and asked about again (RFC 4861 7.3.3's STALE, simplified).
-            long now = _context.Now;
-            if (now - entry.Confirmed > NeighborTable<TAddress>.ReachableTime && entry.TryClaimRequest(now, NeighborTable<TAddress>.RequestInterval))
-                SendNeighborRequest(iface, nextHop, entry.Mac);
+            SendToResolved(iface, entry, packet);
             return;
         }
         Resolve(iface, table, nextHop, packet);
+    }
+
+    /// <summary>
+    /// Sends <paramref name="packet"/> to the neighbour of <paramref name="entry"/>, an entry the
+    /// caller kept (a forwarder's gateway, <see cref="GatewayNeighbors{TAddress}"/>): false, and
+    /// nothing sent, when the entry has no address or has left its table; the caller then goes
+    /// through <see cref="SendToNeighbor"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TrySendToEntry<TAddress>(NetInterface iface, NeighborEntry<TAddress> entry, PacketBuffer packet)
+        where TAddress : struct, IEquatable<TAddress>
+    {
+        if (!entry.HasMac || entry.IsDead)
+            return false;
+        SendToResolved(iface, entry, packet);
+        return true;
+    }
+
+    private void SendToResolved<TAddress>(NetInterface iface, NeighborEntry<TAddress> entry, PacketBuffer packet)
+        where TAddress : struct, IEquatable<TAddress>
+    {
+        WorkerPackets.WriteMacs(_pool.Data(packet), entry.Mac, iface.Mac);
+        _context.Transmit(iface.Index, packet);
+        // A stale entry is still used, and asked about again (RFC 4861 7.3.3's STALE, simplified).
+        long now = _context.Now;
+        if (now - entry.Confirmed > NeighborTable<TAddress>.ReachableTime && entry.TryClaimRequest(now, NeighborTable<TAddress>.RequestInterval))
+            SendNeighborRequest(iface, entry.Address, entry.Mac);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -77,21 +77,30 @@ internal sealed partial class Ipv4LpmTable
 
     /// <summary>The next hop of the longest prefix that contains <paramref name="destination"/>; false when none does.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryLookup(Ipv4Address destination, out NextHop4 hop)
+    public bool TryLookup(Ipv4Address destination, out NextHop4 hop) => TryLookup(destination, out hop, out _);
+
+    /// <summary>
+    /// As <see cref="TryLookup(Ipv4Address, out NextHop4)"/>, with the next hop's index in this
+    /// snapshot (1 to <see cref="NextHops"/>): the key of what a worker keeps per next hop.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryLookup(Ipv4Address destination, out NextHop4 hop, out int index)
     {
         uint address = destination.ToUInt32();
         ushort[] tbl24 = _tbl24;
-        uint index = address >> 8;
+        uint slot = address >> 8;
         // One compare that the array access would make anyway: an empty table fails it.
-        if (index >= (uint)tbl24.Length)
+        if (slot >= (uint)tbl24.Length)
         {
             hop = default;
+            index = 0;
             return false;
         }
-        int entry = tbl24[index];
+        int entry = tbl24[slot];
         if ((entry & GroupFlag) != 0)
             entry = _tbl8[(entry & ~GroupFlag) << 8 | (int)(address & 0xFF)];
         hop = _hops[entry];
+        index = entry;
         return entry != 0;
     }
 }

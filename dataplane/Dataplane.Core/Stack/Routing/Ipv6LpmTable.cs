@@ -79,8 +79,17 @@ internal sealed partial class Ipv6LpmTable
     /// </summary>
     internal const int LongestFirstUpTo = 6;
 
+    /// <summary>The next hops the routes share, not counting index 0 (none).</summary>
+    public int NextHops => _hops.Length - 1;
+
     /// <summary>The next hop of the longest prefix that contains <paramref name="destination"/>; false when none does.</summary>
-    public bool TryLookup(in Ipv6Address destination, out NextHop6 hop)
+    public bool TryLookup(in Ipv6Address destination, out NextHop6 hop) => TryLookup(destination, out hop, out _);
+
+    /// <summary>
+    /// As <see cref="TryLookup(in Ipv6Address, out NextHop6)"/>, with the next hop's index in this
+    /// snapshot (1 to <see cref="NextHops"/>): the key of what a worker keeps per next hop.
+    /// </summary>
+    public bool TryLookup(in Ipv6Address destination, out NextHop6 hop, out int index)
     {
         Ipv6Key address = Ipv6Key.From(destination);
         LengthTable[] lengths = _lengths; // shortest first
@@ -111,6 +120,7 @@ internal sealed partial class Ipv6LpmTable
             }
         }
         hop = _hops[best];
+        index = best;
         return best != 0;
     }
 
