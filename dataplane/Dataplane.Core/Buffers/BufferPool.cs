@@ -34,8 +34,8 @@ internal sealed class BufferPool
     private readonly byte[]? _memory;
     private readonly Native.PinnedMemory? _hugePages;
     private readonly nint _memoryAddress;
-    private readonly byte[] _metadata;
-    private readonly int _metadataStart;
+    private readonly byte[] _metadata; // pinned; kept here so that it lives as long as the pool
+    private readonly nint _metadataAddress; // its first cache line: entries are found from it without the array's bounds
 
     /// <summary>
     /// A pool of <paramref name="count"/> buffers of <paramref name="headroom"/> + <paramref name="dataRoom"/>
@@ -74,7 +74,7 @@ internal sealed class BufferPool
             _memoryAddress = AddressOf(_memory) + AlignmentPadding(_memory, PageSize);
         }
         _metadata = GC.AllocateArray<byte>(count * MetadataSize + CacheLine, pinned: true);
-        _metadataStart = AlignmentPadding(_metadata, CacheLine);
+        _metadataAddress = AddressOf(_metadata) + AlignmentPadding(_metadata, CacheLine);
 
         Shared = new RefillRing(count);
         Span<int> all = new int[count];
@@ -121,7 +121,7 @@ internal sealed class BufferPool
     // Checked by the caller: index is below Count, so the entry lies inside the array.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ref BufferMetadata MetadataAt(int index)
-        => ref Unsafe.As<byte, BufferMetadata>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_metadata), _metadataStart + index * MetadataSize));
+        => ref Native.PinnedAddress.Ref<BufferMetadata>(_metadataAddress + (nint)index * Unsafe.SizeOf<BufferMetadata>());
 
     /// <summary>The data bytes of <paramref name="buffer"/>: this buffer's piece of the frame.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -48,9 +48,15 @@ internal sealed class WorkerContext
     /// <summary>Packets gathered per port before a transmit burst.</summary>
     public const int BurstSize = 32;
 
-    private readonly QueuePoller?[] _transmit;
-    private readonly PacketBuffer[][] _pending;
-    private readonly int[] _pendingCount;
+    private readonly PendingBurst[] _bursts; // by port
+
+    /// <summary>A port's transmit queue of this worker and the burst gathered for it: one bounds check a packet.</summary>
+    private struct PendingBurst
+    {
+        public QueuePoller? Queue;
+        public PacketBuffer[] Packets;
+        public int Count;
+    }
 
     internal WorkerContext(int index, BufferPool pool, BufferCache cache, TimerWheel timers, QueuePoller?[] transmit, CaptureTap?[]? captureSlots = null)
     {
@@ -59,11 +65,9 @@ internal sealed class WorkerContext
         Pool = pool;
         Cache = cache;
         Timers = timers;
-        _transmit = transmit;
-        _pending = new PacketBuffer[transmit.Length][];
+        _bursts = new PendingBurst[transmit.Length];
         for (int i = 0; i < transmit.Length; i++)
-            _pending[i] = new PacketBuffer[BurstSize];
-        _pendingCount = new int[transmit.Length];
+            _bursts[i] = new PendingBurst { Queue = transmit[i], Packets = new PacketBuffer[BurstSize] };
     }
 
     /// <summary>The worker's number, 0 to workers - 1; it owns queue <see cref="Index"/> of every port.</summary>
@@ -182,15 +186,17 @@ internal sealed class WorkerContext
     /// </summary>
     public void Transmit(int port, PacketBuffer packet)
     {
-        if ((uint)port >= (uint)_transmit.Length || _transmit[port] is null)
+        PendingBurst[] bursts = _bursts;
+        if ((uint)port >= (uint)bursts.Length || bursts[port].Queue is null)
         {
             Drop(packet);
             return;
         }
         Capture(port, packet, outbound: true); // before the queue owns it: the copy's reference keeps it alive
-        int n = _pendingCount[port];
-        _pending[port][n++] = packet;
-        _pendingCount[port] = n;
+        ref PendingBurst burst = ref bursts[port];
+        int n = burst.Count;
+        burst.Packets[n++] = packet;
+        burst.Count = n;
         if (n == BurstSize)
             Flush(port);
     }
@@ -205,18 +211,19 @@ internal sealed class WorkerContext
     /// <summary>Sends every partial burst (the flush deadline of a turn).</summary>
     public void FlushAll()
     {
-        for (int port = 0; port < _pendingCount.Length; port++)
+        for (int port = 0; port < _bursts.Length; port++)
         {
-            if (_pendingCount[port] > 0)
+            if (_bursts[port].Count > 0)
                 Flush(port);
         }
     }
 
     private void Flush(int port)
     {
-        int n = _pendingCount[port];
-        Span<PacketBuffer> burst = _pending[port].AsSpan(0, n);
-        int sent = _transmit[port]!.Transmit(burst);
+        ref PendingBurst pending = ref _bursts[port];
+        int n = pending.Count;
+        Span<PacketBuffer> burst = pending.Packets.AsSpan(0, n);
+        int sent = pending.Queue!.Transmit(burst);
         Counters.Transmitted += sent;
         if (sent < n)
         {
@@ -224,6 +231,6 @@ internal sealed class WorkerContext
             Counters.TransmitDrops += n - sent;
             Cache.Release(burst[sent..]);
         }
-        _pendingCount[port] = 0;
+        pending.Count = 0;
     }
 }

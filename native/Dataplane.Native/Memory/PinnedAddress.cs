@@ -13,6 +13,10 @@ public static unsafe class PinnedAddress
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Span<byte> Span(nint address, int length) => new((void*)address, length);
 
+    /// <summary>The <typeparamref name="T"/> at <paramref name="address"/>, by reference.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ref T Ref<T>(nint address) where T : unmanaged => ref *(T*)address;
+
     /// <summary>The address of the first byte of <paramref name="memory"/>.</summary>
     public static nint Of(PinnedMemory memory) => (nint)memory.Pointer;
 }
