@@ -184,6 +184,7 @@ internal sealed class WorkerContext
     /// Queues <paramref name="packet"/> for sending on <paramref name="port"/> (this worker's queue
     /// of it). Bursts go out when full, and partial ones at the end of the turn.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void Transmit(int port, PacketBuffer packet)
     {
         PendingBurst[] bursts = _bursts;

@@ -107,6 +107,7 @@ internal sealed class StackWorker : IIcmpErrorSink
     /// Handles one received frame to completion, compiled for <typeparamref name="TFacts"/>, what its
     /// driver promises of its offloads: a check the driver's facts answer is a constant here.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Input<TFacts>(int port, PacketBuffer packet) where TFacts : struct, IReceiveFacts
     {
         ref BufferMetadata m = ref _pool.Metadata(packet);

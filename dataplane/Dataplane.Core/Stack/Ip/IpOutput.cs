@@ -182,6 +182,7 @@ internal sealed partial class IpOutput
     /// this worker kept for that next hop when it has one that still holds, else as
     /// <see cref="Ipv4SendTo"/> does, keeping the entry that finds for the packets after it.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void Ipv4SendToGateway(NetInterface iface, Ipv4LpmTable routes, int hop, Ipv4Address gateway, PacketBuffer packet)
     {
         if (_gateways4.Get(routes, hop) is { } kept && _link.TrySendToEntry(iface, kept, packet))
@@ -195,6 +196,7 @@ internal sealed partial class IpOutput
     }
 
     /// <summary>As <see cref="Ipv4SendToGateway"/>, for IPv6: through the kept entry, else as <see cref="Ipv6SendTo"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void Ipv6SendToGateway(NetInterface iface, Ipv6LpmTable routes, int hop, in Ipv6Address gateway, PacketBuffer packet)
     {
         if (_gateways6.Get(routes, hop) is { } kept && _link.TrySendToEntry(iface, kept, packet))

@@ -50,6 +50,7 @@ internal sealed partial class LinkLayer
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void SendToResolved<TAddress>(NetInterface iface, NeighborEntry<TAddress> entry, PacketBuffer packet)
         where TAddress : struct, IEquatable<TAddress>
     {
