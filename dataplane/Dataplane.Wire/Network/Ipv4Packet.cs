@@ -70,7 +70,7 @@ public readonly ref partial struct Ipv4Packet
     /// One hop less (RFC 1812 5.3.1), the checksum updated in a handful of instructions: the TTL is
     /// the high byte of its 16-bit word, so the word falls by 0x0100 and RFC 1624 eqn. 3's
     /// ~m + m' is the constant 0xFEFF: HC' = ~(~HC + 0xFEFF). Summed in the machine's byte order
-    /// (RFC 1071 2(B)), where the constant reads 0xFFFE. The same checksum as
+    /// (RFC 1071 2(B)), where the constant reads 0xFFFE on a little-endian machine. The same checksum as
     /// <see cref="SetTimeToLiveUpdatingHeaderChecksum"/> gives, for a forwarder's one write per
     /// packet. The TTL must be at least 1.
     /// </summary>
@@ -79,7 +79,7 @@ public readonly ref partial struct Ipv4Packet
     {
         ref byte b = ref MemoryMarshal.GetReference(_buffer);
         ref byte checksum = ref Unsafe.Add(ref b, 10);
-        uint sum = (uint)(ushort)~Unsafe.ReadUnaligned<ushort>(ref checksum) + 0xFFFE;
+        uint sum = (uint)(ushort)~Unsafe.ReadUnaligned<ushort>(ref checksum) + (BitConverter.IsLittleEndian ? 0xFFFEu : 0xFEFFu);
         sum = (sum & 0xFFFF) + (sum >> 16); // at most 0x1FFFD before, 0xFFFE after: one fold
         Unsafe.WriteUnaligned(ref checksum, (ushort)~sum);
         Unsafe.Add(ref b, 8)--;

@@ -469,6 +469,31 @@ public class Ipv4PacketTests
     }
 
     [Fact]
+    public void Decrementing_the_ttl_agrees_with_the_general_update_for_every_checksum_value()
+    {
+        // Every stored checksum, 0x0000 and 0xFFFF included, whatever the header sums to: the
+        // constant-based update must give what RFC 1624 eqn. 3 gives for the TTL word's change.
+        byte[] bytes = [.. Ping];
+        Assert.True(Ipv4Packet.TryCreate(bytes, out Ipv4Packet ip));
+        foreach ((byte ttl, IpProtocol protocol) in new[] { ((byte)1, IpProtocol.Icmp), ((byte)64, IpProtocol.Udp), ((byte)255, IpProtocol.Tcp) })
+        {
+            for (int checksum = 0; checksum <= 0xFFFF; checksum++)
+            {
+                ip.TimeToLive = ttl;
+                ip.Protocol = protocol;
+                ip.HeaderChecksum = (ushort)checksum;
+                ushort oldWord = (ushort)(ttl << 8 | (byte)protocol);
+                ushort expected = InternetChecksum.Update((ushort)checksum, oldWord, (ushort)(oldWord - 0x0100));
+
+                ip.DecrementTimeToLive();
+
+                Assert.Equal(ttl - 1, ip.TimeToLive);
+                Assert.Equal(expected, ip.HeaderChecksum);
+            }
+        }
+    }
+
+    [Fact]
     public void Decrementing_the_ttl_to_every_value_keeps_the_header_valid()
     {
         byte[] bytes = [.. Ping];

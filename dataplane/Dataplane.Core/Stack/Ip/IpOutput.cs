@@ -185,13 +185,13 @@ internal sealed partial class IpOutput
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void Ipv4SendToGateway(NetInterface iface, Ipv4LpmTable routes, int hop, Ipv4Address gateway, PacketBuffer packet)
     {
-        if (_gateways4.Get(routes, hop) is { } kept && _link.TrySendToEntry(iface, kept, packet))
+        if (_gateways4.Get(routes.SnapshotKey, hop) is { } kept && _link.TrySendToEntry(iface, kept, packet))
             return;
         Ipv4SendTo(iface, gateway, packet);
         if (!gateway.IsBroadcast && !gateway.IsMulticast && !iface.IsDirectedBroadcast(gateway)
             && _stack.Arp[iface.Index].TryGet(gateway, out NeighborEntry<Ipv4Address> entry) && entry.HasMac)
         {
-            _gateways4.Keep(routes, routes.NextHops, hop, entry);
+            _gateways4.Keep(routes.SnapshotKey, routes.NextHops, hop, entry);
         }
     }
 
@@ -199,11 +199,11 @@ internal sealed partial class IpOutput
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void Ipv6SendToGateway(NetInterface iface, Ipv6LpmTable routes, int hop, in Ipv6Address gateway, PacketBuffer packet)
     {
-        if (_gateways6.Get(routes, hop) is { } kept && _link.TrySendToEntry(iface, kept, packet))
+        if (_gateways6.Get(routes.SnapshotKey, hop) is { } kept && _link.TrySendToEntry(iface, kept, packet))
             return;
         Ipv6SendTo(iface, gateway, packet);
         if (!gateway.IsMulticast && _stack.Nd[iface.Index].TryGet(gateway, out NeighborEntry<Ipv6Address> entry) && entry.HasMac)
-            _gateways6.Keep(routes, routes.NextHops, hop, entry);
+            _gateways6.Keep(routes.SnapshotKey, routes.NextHops, hop, entry);
     }
 
     /// <summary>

@@ -112,7 +112,7 @@ internal sealed class LocalAddresses
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong FilterBit(in Ipv6Address address)
     {
-        UInt128 bits = Unsafe.As<Ipv6Address, UInt128>(ref Unsafe.AsRef(in address));
+        UInt128 bits = Unsafe.ReadUnaligned<UInt128>(ref Unsafe.As<Ipv6Address, byte>(ref Unsafe.AsRef(in address)));
         ulong folded = (ulong)bits ^ (ulong)(bits >> 64);
         return 1UL << (int)((folded * 0x9E3779B97F4A7C15ul) >> 58);
     }

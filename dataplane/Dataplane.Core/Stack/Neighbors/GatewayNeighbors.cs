@@ -9,8 +9,9 @@ namespace Dataplane.Stack.Neighbors;
 /// </summary>
 /// <remarks>
 /// The indices are those of one snapshot (<see cref="Routing.Ipv4LpmTable"/> or
-/// <see cref="Routing.Ipv6LpmTable"/>): when the routes change, the first packet under the new
-/// snapshot finds nothing kept and starts afresh. What is kept is a hint, never the truth: the
+/// <see cref="Routing.Ipv6LpmTable"/>), named by its <c>SnapshotKey</c> (not the snapshot itself,
+/// whose 32 MiB of tables this must not keep alive once the routes change): when the routes
+/// change, the first packet under the new snapshot finds nothing kept and starts afresh. What is kept is a hint, never the truth: the
 /// caller sends through an entry only while it has an address and is still in its table
 /// (<see cref="NeighborEntry{TAddress}.IsDead"/>), and otherwise goes the long way, through the
 /// neighbour table, and keeps what that finds. Per worker: no write is shared.

@@ -70,6 +70,13 @@ internal sealed partial class Ipv4LpmTable
     /// <summary>Distinct next hops the entries index.</summary>
     public int NextHops => _hops.Length - 1;
 
+    /// <summary>
+    /// An object of this snapshot's alone, and small (its next-hop array, made anew by every build):
+    /// the key of what a worker keeps about the snapshot (<see cref="Neighbors.GatewayNeighbors{TAddress}"/>),
+    /// so that what it keeps does not hold the snapshot's tables alive after the routes change.
+    /// </summary>
+    internal object SnapshotKey => _hops;
+
     /// <summary>Bytes of the snapshot's arrays: tbl24, the tbl8 groups, the next hops and the route list.</summary>
     public long SizeInBytes
         => (long)_tbl24.Length * sizeof(ushort) + (long)_tbl8.Length * sizeof(ushort)

@@ -82,6 +82,13 @@ internal sealed partial class Ipv6LpmTable
     /// <summary>The next hops the routes share, not counting index 0 (none).</summary>
     public int NextHops => _hops.Length - 1;
 
+    /// <summary>
+    /// An object of this snapshot's alone, and small (its next-hop array, made anew by every build):
+    /// the key of what a worker keeps about the snapshot (<see cref="Neighbors.GatewayNeighbors{TAddress}"/>),
+    /// so that what it keeps does not hold the snapshot's tables alive after the routes change.
+    /// </summary>
+    internal object SnapshotKey => _hops;
+
     /// <summary>The next hop of the longest prefix that contains <paramref name="destination"/>; false when none does.</summary>
     public bool TryLookup(in Ipv6Address destination, out NextHop6 hop) => TryLookup(destination, out hop, out _);
 

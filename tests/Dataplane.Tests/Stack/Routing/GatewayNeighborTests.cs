@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Dataplane.Buffers;
 using Dataplane.Stack;
 using Dataplane.Stack.Routing;
@@ -80,6 +81,36 @@ public class GatewayNeighborTests
         Assert.Equal(RouteChange.Added, h.Stack.Routes.Add(Addr6("2001:db8:77::"), 48, new NextHop6(1, OtherGateway6, RouteOrigin.Static)));
         h.KnowPeer(1, OtherGateway6, OtherMac);
         Forward(h, frame, 2, OtherMac);
+    }
+
+    [Fact]
+    public void What_a_worker_keeps_does_not_hold_a_replaced_routing_snapshot_alive()
+    {
+        // A snapshot is 32 MiB of tables and more: each worker holding on to an old one after the
+        // routes change (its key was the snapshot itself) would be a leak of that much per worker.
+        StackHarness h = Router().Started();
+        WeakReference old = ForwardThroughGatewayThenDeleteItsRoute(h);
+        for (int i = 0; i < 3; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        Assert.False(old.IsAlive);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference ForwardThroughGatewayThenDeleteItsRoute(StackHarness h)
+    {
+        Assert.Equal(RouteChange.Added, h.Stack.Routes.Add(Addr("198.51.100.0"), 24, new NextHop4(1, Server, RouteOrigin.Static)));
+        h.KnowPeer(1, Server, ServerMac);
+        byte[] frame = Frames.Ipv4Frame(h.Mac(0), Client, Far, 17, Frames.Udp4(Client, Far, 5000, 6000, 20));
+        Forward(h, frame, 2, ServerMac); // the second through what the worker kept
+        var snapshot = new WeakReference(h.Stack.Routes.Current.Ipv4);
+        Assert.Equal(RouteChange.Deleted, h.Stack.Routes.Delete(Addr("198.51.100.0"), 24));
+        h.Receive(0, frame); // no route now: an ICMP error goes back, nothing is kept
+        h.Sent(0);
+        Assert.Empty(h.Sent(1));
+        return snapshot;
     }
 
     /// <summary>Forwards <paramref name="frame"/> <paramref name="times"/> times; each must leave port 1 for <paramref name="mac"/>.</summary>
