@@ -157,42 +157,42 @@ internal sealed partial class IpOutput
         return true;
     }
 
-    /// <summary>Sends an IPv4 frame to <paramref name="nextHop"/> on <paramref name="iface"/>: broadcast and multicast map to their MAC addresses, unicast goes through ARP.</summary>
-    public void Ipv4SendTo(NetInterface iface, Ipv4Address nextHop, PacketBuffer packet)
+    /// <summary>
+    /// Sends an IPv4 frame to <paramref name="nextHop"/> on <paramref name="iface"/>: broadcast and
+    /// multicast map to their MAC addresses, unicast goes through ARP. The ARP entry it was sent
+    /// through, when it was (<see cref="LinkLayer.SendToNeighbor"/>); null otherwise.
+    /// </summary>
+    public NeighborEntry<Ipv4Address>? Ipv4SendTo(NetInterface iface, Ipv4Address nextHop, PacketBuffer packet)
     {
         if (nextHop.IsBroadcast || iface.IsDirectedBroadcast(nextHop))
         {
             WorkerPackets.WriteMacs(_pool.Data(packet), MacAddress.Broadcast, iface.Mac);
             _context.Transmit(iface.Index, packet);
+            return null;
         }
-        else if (nextHop.IsMulticast)
+        if (nextHop.IsMulticast)
         {
             WorkerPackets.WriteMacs(_pool.Data(packet), Ipv6Addresses.MulticastMac(nextHop), iface.Mac);
             _context.Transmit(iface.Index, packet);
+            return null;
         }
-        else
-        {
-            _link.SendToNeighbor(iface, _stack.Arp[iface.Index], nextHop, packet);
-        }
+        return _link.SendToNeighbor(iface, _stack.Arp[iface.Index], nextHop, packet);
     }
 
     /// <summary>
     /// Forwards <paramref name="packet"/> to <paramref name="gateway"/>, next hop
     /// <paramref name="hop"/> of <paramref name="routes"/>: through the gateway's neighbour entry
     /// this worker kept for that next hop when it has one that still holds, else as
-    /// <see cref="Ipv4SendTo"/> does, keeping the entry that finds for the packets after it.
+    /// <see cref="Ipv4SendTo"/> does, keeping the entry that sent it (none for a broadcast or
+    /// multicast gateway, or one still unresolved) for the packets after it.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void Ipv4SendToGateway(NetInterface iface, Ipv4LpmTable routes, int hop, Ipv4Address gateway, PacketBuffer packet)
     {
         if (_gateways4.Get(routes.SnapshotKey, hop) is { } kept && _link.TrySendToEntry(iface, kept, packet))
             return;
-        Ipv4SendTo(iface, gateway, packet);
-        if (!gateway.IsBroadcast && !gateway.IsMulticast && !iface.IsDirectedBroadcast(gateway)
-            && _stack.Arp[iface.Index].TryGet(gateway, out NeighborEntry<Ipv4Address> entry) && entry.HasMac)
-        {
+        if (Ipv4SendTo(iface, gateway, packet) is { } entry)
             _gateways4.Keep(routes.SnapshotKey, routes.NextHops, hop, entry);
-        }
     }
 
     /// <summary>As <see cref="Ipv4SendToGateway"/>, for IPv6: through the kept entry, else as <see cref="Ipv6SendTo"/>.</summary>
@@ -201,8 +201,7 @@ internal sealed partial class IpOutput
     {
         if (_gateways6.Get(routes.SnapshotKey, hop) is { } kept && _link.TrySendToEntry(iface, kept, packet))
             return;
-        Ipv6SendTo(iface, gateway, packet);
-        if (!gateway.IsMulticast && _stack.Nd[iface.Index].TryGet(gateway, out NeighborEntry<Ipv6Address> entry) && entry.HasMac)
+        if (Ipv6SendTo(iface, gateway, packet) is { } entry)
             _gateways6.Keep(routes.SnapshotKey, routes.NextHops, hop, entry);
     }
 
@@ -300,16 +299,20 @@ internal sealed partial class IpOutput
         return false;
     }
 
-    /// <summary>Sends an IPv6 frame to <paramref name="nextHop"/> on <paramref name="iface"/>: multicast maps to its MAC address, unicast goes through neighbour discovery.</summary>
-    public void Ipv6SendTo(NetInterface iface, in Ipv6Address nextHop, PacketBuffer packet)
+    /// <summary>
+    /// Sends an IPv6 frame to <paramref name="nextHop"/> on <paramref name="iface"/>: multicast maps
+    /// to its MAC address, unicast goes through neighbour discovery. The neighbour entry it was sent
+    /// through, when it was; null otherwise.
+    /// </summary>
+    public NeighborEntry<Ipv6Address>? Ipv6SendTo(NetInterface iface, in Ipv6Address nextHop, PacketBuffer packet)
     {
         if (nextHop.IsMulticast)
         {
             WorkerPackets.WriteMacs(_pool.Data(packet), Ipv6Addresses.MulticastMac(nextHop), iface.Mac);
             _context.Transmit(iface.Index, packet);
-            return;
+            return null;
         }
-        _link.SendToNeighbor(iface, _stack.Nd[iface.Index], nextHop, packet);
+        return _link.SendToNeighbor(iface, _stack.Nd[iface.Index], nextHop, packet);
     }
 
     /// <summary>

@@ -50,11 +50,11 @@ internal sealed class Ipv6Layer
     public bool Input<TFacts>(NetInterface iface, PacketBuffer packet, Span<byte> frame, bool linkMulticast, ref IpDatagram datagram)
         where TFacts : struct, IReceiveFacts
     {
-        ref OffloadFlags mark = ref _pool.Metadata(packet).Offload;
-        if ((mark & OffloadFlags.Reassembled) == 0)
+        ref BufferMetadata m = ref _pool.Metadata(packet);
+        if ((m.Offload & OffloadFlags.Reassembled) == 0)
             _counters.Count(Ip6Counter.Received);
         else
-            mark &= ~OffloadFlags.Reassembled; // its fragments were counted, on the worker that reassembled it; the mark ends here
+            m.Offload &= ~OffloadFlags.Reassembled; // its fragments were counted, on the worker that reassembled it; the mark ends here
         Span<byte> l3 = frame[EthernetHeader..];
         if (l3.Length < Ipv6Header)
         {
@@ -67,7 +67,7 @@ internal sealed class Ipv6Layer
             return false;
         }
         // A chained frame: the view is over its first buffer, into which the dispatcher pulled the headers.
-        int available = _pool.Metadata(packet).PacketLength - EthernetHeader;
+        int available = m.PacketLength - EthernetHeader;
         if (!Ipv6Packet.TryCreate(l3, available, out Ipv6Packet ip, out _))
         {
             Drop(packet, Ip6Counter.BadLength);
@@ -112,7 +112,7 @@ internal sealed class Ipv6Layer
                 Ipv6Packet.TryCreate(_packets.Linearize(packet)[EthernetHeader..], out ip);
             }
             // The transport's checksum state (IPv6 has no header checksum), read once or known from the driver's facts.
-            OffloadFlags checksums = ReceiveFacts.ChecksumState<TFacts>(_pool.Metadata(packet)) & ~OffloadFlags.Ipv4ChecksumVerified;
+            OffloadFlags checksums = ReceiveFacts.ChecksumState<TFacts>(m) & ~OffloadFlags.Ipv4ChecksumVerified;
             return Deliver(iface, packet, ip, next, offset, nameField, checksums, linkMulticast, ref datagram);
         }
         if (destination.IsMulticast)

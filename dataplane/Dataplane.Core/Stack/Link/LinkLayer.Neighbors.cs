@@ -21,17 +21,19 @@ internal sealed partial class LinkLayer
     /// <summary>
     /// Sends <paramref name="packet"/>, a complete frame but for its Ethernet addresses, to
     /// <paramref name="nextHop"/> on <paramref name="iface"/>; resolves the neighbour first when
-    /// its address is not known.
+    /// its address is not known. The entry it was sent through when the address was known, for a
+    /// caller that keeps it (<see cref="GatewayNeighbors{TAddress}"/>); null when it waits or was dropped.
     /// </summary>
-    public void SendToNeighbor<TAddress>(NetInterface iface, NeighborTable<TAddress> table, in TAddress nextHop, PacketBuffer packet)
+    public NeighborEntry<TAddress>? SendToNeighbor<TAddress>(NetInterface iface, NeighborTable<TAddress> table, in TAddress nextHop, PacketBuffer packet)
         where TAddress : struct, IEquatable<TAddress>
     {
         if (table.TryGet(nextHop, out NeighborEntry<TAddress> entry) && entry.HasMac)
         {
             SendToResolved(iface, entry, packet);
-            return;
+            return entry;
         }
         Resolve(iface, table, nextHop, packet);
+        return null;
     }
 
     /// <summary>
