@@ -2,8 +2,10 @@ namespace Dataplane.Engine;
 
 /// <summary>
 /// When an idle worker stops polling and sleeps: it spins (polls between short pauses) for an
-/// idle spell of <see cref="SpinNanoseconds"/>, then sleeps on its queues until traffic, a
-/// hand-off or a timer wakes it.
+/// idle spell, then sleeps on its queues until traffic, a hand-off or a timer wakes it. The spell
+/// is <see cref="SpinNanoseconds"/>, and grows toward <see cref="MaxSpinNanoseconds"/> while the
+/// worker's sleeps stay short and nobody else wants its core, as Linux's cpuidle haltpoll governor
+/// grows a vCPU's poll before it halts.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -14,6 +16,17 @@ namespace Dataplane.Engine;
 /// spell, so that a worker with an ACK every ~0.5 ms never slept. Measured on the main job's lab, one
 /// TCP stream through the dataplane with both cores loaded, 3 runs of 4 s: 1.0-3.3 Gbit/s with the
 /// turns, 2.9-4.5 with 20 us.
+/// </para>
+/// <para>
+/// Growing: a request and its answer a few tens of microseconds apart (a ping flood, a
+/// request-response exchange) found the worker asleep every time with 20 us, and the wake-up (an
+/// interrupt to a halted vCPU, the scheduler, epoll's return) doubled the round trip. So a sleep
+/// that traffic ended within <see cref="MaxSpinNanoseconds"/> doubles the next spells' spin, up to
+/// that bound (haltpoll's grow); a longer one halves it, down to 20 us (haltpoll's shrink), so an
+/// idle dataplane spins 20 us a wake-up, as before. The spin grows
+/// only when the worker was not preempted since its last sleep (<c>ru_nivcsw</c> unchanged): a
+/// process that wants the worker's core (iperf3 beside it on a two-core machine) keeps the spell
+/// at 20 us, where spinning would take the core from it.
 /// </para>
 /// <para>
 /// Tried and not kept (the main job's lab by hand, a quiet machine, 9 TCP runs of 4 s each way,
@@ -28,10 +41,17 @@ namespace Dataplane.Engine;
 /// </remarks>
 internal struct IdleBackoff
 {
-    /// <summary>How long an idle spell spins.</summary>
+    /// <summary>How long an idle spell spins at least.</summary>
     public const long SpinNanoseconds = 20_000;
 
+    /// <summary>How long an idle spell spins at most, and the longest sleep that grows the spin.</summary>
+    public const long MaxSpinNanoseconds = 200_000;
+
     private long _idleSince; // when the idle spell began (EngineClock); 0 while busy
+    private long _spin; // this spell's spin; 0 until the first (SpinNanoseconds)
+
+    /// <summary>How long an idle spell spins now.</summary>
+    public readonly long Spin => _spin == 0 ? SpinNanoseconds : _spin;
 
     /// <summary>A turn did work: the idle spell, if any, is over.</summary>
     public void Busy() => _idleSince = 0;
@@ -41,9 +61,22 @@ internal struct IdleBackoff
     {
         if (_idleSince == 0)
             _idleSince = now;
-        return now - _idleSince < SpinNanoseconds;
+        return now - _idleSince < Spin;
     }
 
-    /// <summary>The worker slept and was woken: poll for another spell before sleeping again.</summary>
-    public void Slept() => _idleSince = 0;
+    /// <summary>
+    /// The worker slept and was woken at <paramref name="now"/>; <paramref name="preempted"/>: another
+    /// task took its core since its last sleep. Adjusts the spin by how long the sleep lasted (the
+    /// idle spell less its spin), and starts a fresh spell for the next idle turn.
+    /// </summary>
+    public void Slept(long now, bool preempted)
+    {
+        if (preempted)
+            _spin = SpinNanoseconds;
+        else if (now - _idleSince - Spin <= MaxSpinNanoseconds) // the sleep: a spin that much longer would have caught its end
+            _spin = Math.Min(Spin * 2, MaxSpinNanoseconds);
+        else
+            _spin = Math.Max(Spin / 2, SpinNanoseconds);
+        _idleSince = 0;
+    }
 }

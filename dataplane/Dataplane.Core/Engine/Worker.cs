@@ -40,6 +40,7 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
     private bool[] _wakeOwed = []; // peers handed packets this turn, by index
     private bool _anyWakeOwed;
     private IdleBackoff _idle; // when to stop polling and sleep
+    private long _involuntarySwitches; // the thread's ru_nivcsw at its last sleep
     private Epoll? _sleep;
     private readonly int _sleepMilliseconds;
     private volatile bool _sleeping;
@@ -268,6 +269,10 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
         // Check once more after raising the flag: a peer that handed over just before saw it down.
         // The fence keeps the rings' reads after the flag's store (WakeSleepingPeers).
         Interlocked.MemoryBarrier();
+        // Whether another task took this core since the last sleep: then the spin stays short (IdleBackoff).
+        long switches = CurrentThread.InvoluntarySwitches;
+        bool preempted = switches != _involuntarySwitches;
+        _involuntarySwitches = switches;
         if (!HasHandOffs())
         {
             Context.Counters.Sleeps++;
@@ -283,7 +288,7 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
         }
         _sleeping = false;
         Context.Mailbox!.Sleeping = false;
-        _idle.Slept();
+        _idle.Slept(EngineClock.Nanoseconds(), preempted);
     }
 
     /// <summary>

@@ -20,6 +20,25 @@ public static unsafe class CurrentThread
     /// <summary>sched_getcpu(3): the CPU this thread is running on now, or -1 (it may move right after unless pinned).</summary>
     public static int Cpu => sched_getcpu();
 
+    /// <summary>
+    /// ru_nivcsw of getrusage(2) with RUSAGE_THREAD: how many times this thread was switched out while
+    /// it could have run on (preempted by another task, or its time slice over), since it started.
+    /// </summary>
+    public static long InvoluntarySwitches
+    {
+        get
+        {
+            // struct rusage on 64-bit Linux: two timevals (4 longs), then 14 longs, ru_nivcsw the last.
+            long* usage = stackalloc long[RusageLongs];
+            int result = Libc.getrusage(RusageThread, usage);
+            NativeException.ThrowIfFailed(result, "getrusage(RUSAGE_THREAD)");
+            return usage[RusageLongs - 1];
+        }
+    }
+
+    private const int RusageThread = 1; // RUSAGE_THREAD, <bits/resource.h>
+    private const int RusageLongs = 18; // sizeof(struct rusage) / 8
+
     /// <summary>Pins this thread to <paramref name="cpu"/> alone. EINVAL if the CPU is offline or outside the cpuset.</summary>
     public static void PinToCpu(int cpu) => SetAffinity([cpu]);
 

@@ -41,4 +41,8 @@ internal static unsafe partial class Libc
     /// <summary>gettid(2) (glibc 2.30 and later): the calling thread's kernel thread id.</summary>
     [LibraryImport(Library, EntryPoint = "gettid")]
     public static partial int gettid();
+
+    /// <summary>getrusage(2): resource usage of the process, its children, or (RUSAGE_THREAD, 1) the calling thread.</summary>
+    [LibraryImport(Library, EntryPoint = "getrusage", SetLastError = true)]
+    public static partial int getrusage(int who, long* usage);
 }

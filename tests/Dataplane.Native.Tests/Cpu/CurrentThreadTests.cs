@@ -88,4 +88,57 @@ public class CurrentThreadTests
         worker.Join();
         Assert.NotEqual(id, other);
     }
+
+    [SkippableFact]
+    public void Involuntary_switches_are_the_kernels_count_for_this_thread()
+    {
+        Support.Lab.RequireLinux();
+        // /proc/thread-self/status counts the same switches (nonvoluntary_ctxt_switches): read it on
+        // either side, since the count may grow between the reads.
+        long before = NonvoluntarySwitchesFromProc();
+        long switches = CurrentThread.InvoluntarySwitches;
+        long after = NonvoluntarySwitchesFromProc();
+        Assert.InRange(switches, before, after);
+    }
+
+    [SkippableFact]
+    public void A_thread_that_shares_its_cpu_with_a_busy_one_is_switched_out_involuntarily()
+    {
+        Support.Lab.RequireLinux();
+        int cpu = CurrentThread.GetAffinity()[^1];
+        var stop = new System.Runtime.CompilerServices.StrongBox<bool>();
+        var rival = new Thread(() =>
+        {
+            CurrentThread.PinToCpu(cpu);
+            while (!Volatile.Read(ref stop.Value))
+                Thread.SpinWait(100);
+        });
+        long first = -1, last = -1;
+        var spinner = new Thread(() =>
+        {
+            CurrentThread.PinToCpu(cpu);
+            first = CurrentThread.InvoluntarySwitches;
+            // Bounded: the scheduler shares the CPU within milliseconds; 10 s is for a loaded machine.
+            long deadline = Environment.TickCount64 + 10_000;
+            while ((last = CurrentThread.InvoluntarySwitches) == first && Environment.TickCount64 < deadline)
+                Thread.SpinWait(1000);
+        });
+        rival.Start();
+        spinner.Start();
+        spinner.Join();
+        Volatile.Write(ref stop.Value, true);
+        rival.Join();
+
+        Assert.True(last > first, $"no involuntary switch in 10 s beside a busy thread on CPU {cpu} ({first})");
+    }
+
+    private static long NonvoluntarySwitchesFromProc()
+    {
+        foreach (string line in File.ReadLines("/proc/thread-self/status"))
+        {
+            if (line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                return long.Parse(line.AsSpan("nonvoluntary_ctxt_switches:".Length).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        throw new InvalidOperationException("no nonvoluntary_ctxt_switches in /proc/thread-self/status");
+    }
 }

@@ -34,9 +34,76 @@ public class IdleBackoffTests
         var idle = new IdleBackoff();
         Assert.True(idle.KeepSpinning(1_000_000));
         Assert.False(idle.KeepSpinning(1_000_000 + 30 * Microsecond)); // it sleeps now
-        idle.Slept();
+        idle.Slept(5_000_000, preempted: true);
 
         Assert.True(idle.KeepSpinning(5_000_000));
         Assert.True(idle.KeepSpinning(5_000_000 + 19 * Microsecond));
+    }
+
+    [Fact]
+    public void Sleeps_that_end_within_200_us_double_the_spin_up_to_200_us()
+    {
+        var idle = new IdleBackoff();
+        long now = 1_000_000;
+        var spins = new List<long>();
+        for (int i = 0; i < 6; i++)
+        {
+            spins.Add(SpinOf(ref idle, now));
+            // Woken by traffic 10 us into the sleep: a longer spin would have caught it.
+            idle.Slept(now + idle.Spin + 10 * Microsecond, preempted: false);
+            now += 1_000_000;
+        }
+
+        Assert.Equal(new[] { 20 * Microsecond, 40 * Microsecond, 80 * Microsecond, 160 * Microsecond, 200 * Microsecond, 200 * Microsecond }, spins);
+    }
+
+    [Fact]
+    public void Sleeps_longer_than_200_us_halve_the_spin_down_to_20_us()
+    {
+        var idle = Grown();
+        long now = 10_000_000;
+        var spins = new List<long>();
+        for (int i = 0; i < 5; i++)
+        {
+            spins.Add(SpinOf(ref idle, now));
+            idle.Slept(now + idle.Spin + 201 * Microsecond, preempted: false);
+            now += 1_000_000;
+        }
+
+        Assert.Equal(new[] { 200 * Microsecond, 100 * Microsecond, 50 * Microsecond, 25 * Microsecond, 20 * Microsecond }, spins);
+    }
+
+    [Fact]
+    public void A_worker_preempted_since_its_last_sleep_spins_20_us_again_however_short_the_spell()
+    {
+        var idle = Grown();
+        long now = 10_000_000;
+        Assert.Equal(200 * Microsecond, SpinOf(ref idle, now));
+
+        idle.Slept(now + 200 * Microsecond + Microsecond, preempted: true);
+
+        Assert.Equal(20 * Microsecond, SpinOf(ref idle, now + 1_000_000));
+    }
+
+    /// <summary>How long a spell starting at <paramref name="start"/> spins, found by asking as the worker does, a microsecond apart.</summary>
+    private static long SpinOf(ref IdleBackoff idle, long start)
+    {
+        long t = start;
+        while (idle.KeepSpinning(t))
+            t += Microsecond;
+        return t - start;
+    }
+
+    private static IdleBackoff Grown()
+    {
+        var idle = new IdleBackoff();
+        for (int i = 0; i < 8; i++)
+        {
+            long start = 1_000_000 + i * 1_000_000L;
+            SpinOf(ref idle, start);
+            idle.Slept(start + idle.Spin + Microsecond, preempted: false);
+        }
+        Assert.Equal(200 * Microsecond, idle.Spin);
+        return idle;
     }
 }
