@@ -277,14 +277,16 @@ internal sealed class Ipv6Layer
             _packets.Drop(packet);
             return;
         }
-        RoutingTable routes = _stack.Routes.Current;
-        if (!routes.TryLookup(destination, out NextHop6 hop, out int index))
+        Ipv6LpmTable routes = _stack.Routes.Current.Ipv6;
+        int index = routes.Lookup(destination);
+        if (index == 0)
         {
             _counters.Count(Ip6Counter.NoRoute);
             _icmp.SendError(iface, ip, Icmpv6Type.DestinationUnreachable, 0, 0);
             _packets.Drop(packet);
             return;
         }
+        ref readonly NextHop6 hop = ref routes.NextHop(index); // in place: 32 bytes not copied
         NetInterface output = _stack.Interfaces[hop.Interface];
         if (_pool.Metadata(packet).Gso != GsoType.None)
         {
@@ -301,7 +303,7 @@ internal sealed class Ipv6Layer
         if (hop.IsDirect)
             _output.Ipv6SendTo(output, destination, packet);
         else
-            _output.Ipv6SendToGateway(output, routes.Ipv6, index, hop.Gateway, packet);
+            _output.Ipv6SendToGateway(output, routes, index, hop.Gateway, packet);
     }
 
     /// <summary>

@@ -48,18 +48,12 @@ internal readonly record struct Ipv6Key(ulong High, ulong Low)
     public int CompareTo(Ipv6Key other) => High != other.High ? High.CompareTo(other.High) : Low.CompareTo(other.Low);
 
     /// <summary>
-    /// A well-mixed 64-bit hash: the two halves folded with the golden-ratio multiplier and run
-    /// through splitmix64's finalizer, so that prefixes that differ in a few bits anywhere spread
-    /// over the low bits an open-addressing table indexes by.
+    /// A 64-bit hash whose top bits index a table (<see cref="Ipv6LpmTable"/> shifts them down):
+    /// the halves folded by one multiply, then multiplied again (Fibonacci hashing). A product's
+    /// top bits depend on every bit of the multiplicand, so prefixes that differ anywhere (the
+    /// subnet bits of a /48 or /64, the host bits of a /128) spread over them. Two multiplies where
+    /// splitmix64's finalizer, which mixes into the low bits, took three and three shifts.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong Mix()
-    {
-        ulong x = High * 0x9E3779B97F4A7C15UL ^ Low;
-        x ^= x >> 30;
-        x *= 0xBF58476D1CE4E5B9UL;
-        x ^= x >> 27;
-        x *= 0x94D049BB133111EBUL;
-        return x ^ x >> 31;
-    }
+    public ulong Hash() => (High * 0x9E3779B97F4A7C15UL ^ Low) * 0xBF58476D1CE4E5B9UL;
 }

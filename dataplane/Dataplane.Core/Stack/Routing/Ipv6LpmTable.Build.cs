@@ -62,12 +62,12 @@ internal sealed partial class Ipv6LpmTable
         var tables = new LengthTable[lengths.Length];
         for (int k = 0; k < lengths.Length; k++)
         {
-            var slots = new Slot[LengthTable.Capacity(real[k].Count + markers[k].Count)];
+            var table = new LengthTable(lengths[k], Ipv6Key.Mask(lengths[k]), new Slot[LengthTable.Capacity(real[k].Count + markers[k].Count)]);
             foreach ((Ipv6Key key, int hop) in real[k])
-                Place(slots, new Slot(key, SlotKind.Route, hop));
+                Place(table, new Slot(key, SlotKind.Route, hop));
             foreach (Ipv6Key key in markers[k])
-                Place(slots, new Slot(key, SlotKind.Marker, BestMatch(real, lengths, key, k - 1)));
-            tables[k] = new LengthTable(lengths[k], Ipv6Key.Mask(lengths[k]), slots);
+                Place(table, new Slot(key, SlotKind.Marker, BestMatch(real, lengths, key, k - 1)));
+            tables[k] = table;
         }
 
         Route6[] shown = [.. routes];
@@ -90,10 +90,31 @@ internal sealed partial class Ipv6LpmTable
         return 0;
     }
 
-    private static void Place(Slot[] slots, Slot slot)
+    /// <summary>
+    /// The farthest any entry, route or marker, lies from its home slot: what a lookup that finds
+    /// it walks beyond the first slot. Small with a hash that spreads the table's keys (a test's
+    /// measure of <see cref="Ipv6Key.Hash"/> on regular address plans).
+    /// </summary>
+    internal int LongestProbe()
     {
+        int longest = 0;
+        foreach (LengthTable table in _lengths)
+        {
+            int mask = table.Slots.Length - 1;
+            for (int i = 0; i < table.Slots.Length; i++)
+            {
+                if (table.Slots[i].Kind != SlotKind.Empty)
+                    longest = Math.Max(longest, (i - table.Home(table.Slots[i].Key)) & mask);
+            }
+        }
+        return longest;
+    }
+
+    private static void Place(in LengthTable table, Slot slot)
+    {
+        Slot[] slots = table.Slots;
         int mask = slots.Length - 1;
-        int i = (int)slot.Key.Mix() & mask;
+        int i = table.Home(slot.Key);
         while (slots[i].Kind != SlotKind.Empty)
             i = (i + 1) & mask;
         slots[i] = slot;

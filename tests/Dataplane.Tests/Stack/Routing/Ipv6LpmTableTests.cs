@@ -125,4 +125,35 @@ public class Ipv6LpmTableTests
         Assert.Null(routes.Current.Lookup6("2001:db8:ffff::1"));
         Assert.Equal(1, routes.Current.Ipv6.PrefixLengths);
     }
+
+    [Theory]
+    [InlineData("sequential /64s of one /48")]
+    [InlineData("sequential /48s of one /32")]
+    [InlineData("hosts of one /64")]
+    [InlineData("one /64 in every /56 of a /40")]
+    public void Regular_address_plans_spread_over_the_tables_so_no_entry_lies_far_from_its_home_slot(string plan)
+    {
+        // Real plans number subnets and hosts in sequence; a hash that kept only some of the bits
+        // (the low ones of either half, say) would pile them into one run of slots, which every
+        // lookup then walks. 4,096 entries in a table of 16,384 slots: a random placement puts the
+        // farthest within about a dozen slots.
+        var batch = new Route6[4096];
+        for (int i = 0; i < batch.Length; i++)
+        {
+            (string network, int length) = plan switch
+            {
+                "sequential /64s of one /48" => ($"2001:db8:7:{i:x}::", 64),
+                "sequential /48s of one /32" => ($"2001:db8:{i:x}::", 48),
+                "hosts of one /64" => ($"2001:db8:7:1::{i + 1:x}", 128),
+                _ => ($"2001:db8:{i >> 8:x}:{(i & 0xff) << 8:x}::", 64),
+            };
+            batch[i] = new Route6(V6(network), length, new NextHop6(0, V6("fe80::1"), RouteOrigin.Static));
+        }
+        var routes = new Routes();
+        Assert.Equal(RouteChange.Added, routes.AddMany(batch, out _));
+
+        Assert.InRange(routes.Current.Ipv6.LongestProbe(), 0, 24);
+        foreach (Route6 route in batch)
+            Assert.Equal(route.NextHop, routes.Current.Lookup6(route.Network.ToString()));
+    }
 }
