@@ -24,9 +24,11 @@ namespace Dataplane.Engine;
 /// that traffic ended within <see cref="MaxSpinNanoseconds"/> doubles the next spells' spin, up to
 /// that bound (haltpoll's grow); a longer one halves it, down to 20 us (haltpoll's shrink), so an
 /// idle dataplane spins 20 us a wake-up, as before. The spin grows
-/// only when the worker was not preempted since its last sleep (<c>ru_nivcsw</c> unchanged): a
-/// process that wants the worker's core (iperf3 beside it on a two-core machine) keeps the spell
-/// at 20 us, where spinning would take the core from it.
+/// only when the worker was not preempted in the last <see cref="HoldNanoseconds"/> (its
+/// <c>ru_nivcsw</c> unchanged at each sleep): a process that wants the worker's core (iperf3 beside
+/// it on a two-core machine) keeps the spell at 20 us, where spinning would take the core from it.
+/// Only a wait that traffic or a peer ended grows the spin; a wait the sleep's bound ended (a timer
+/// due) or one skipped for pending hand-offs says nothing of traffic.
 /// </para>
 /// <para>
 /// Tried and not kept (the main job's lab by hand, a quiet machine, 9 TCP runs of 4 s each way,
@@ -47,8 +49,12 @@ internal struct IdleBackoff
     /// <summary>How long an idle spell spins at most, and the longest sleep that grows the spin.</summary>
     public const long MaxSpinNanoseconds = 200_000;
 
+    /// <summary>How long after a preemption the spin stays at its least: a busy neighbour is seen once in many of its time slices.</summary>
+    public const long HoldNanoseconds = 10_000_000;
+
     private long _idleSince; // when the idle spell began (EngineClock); 0 while busy
     private long _spin; // this spell's spin; 0 until the first (SpinNanoseconds)
+    private long _shortUntil; // no growing before this (EngineClock): the worker was preempted lately
 
     /// <summary>How long an idle spell spins now.</summary>
     public readonly long Spin => _spin == 0 ? SpinNanoseconds : _spin;
@@ -65,18 +71,29 @@ internal struct IdleBackoff
     }
 
     /// <summary>
-    /// The worker slept and was woken at <paramref name="now"/>; <paramref name="preempted"/>: another
-    /// task took its core since its last sleep. Adjusts the spin by how long the sleep lasted (the
-    /// idle spell less its spin), and starts a fresh spell for the next idle turn.
+    /// The worker's sleep ended at <paramref name="now"/>. <paramref name="preempted"/>: another task
+    /// took its core since its last sleep; <paramref name="woken"/>: it waited, and a queue or a peer
+    /// ended the wait (not its bound, not a signal, nor a wait skipped for pending hand-offs). Adjusts
+    /// the spin by how long the sleep lasted (the idle spell less its spin), and starts a fresh spell
+    /// for the next idle turn.
     /// </summary>
-    public void Slept(long now, bool preempted)
+    public void Slept(long now, bool preempted, bool woken)
     {
+        long slept = now - _idleSince - Spin;
         if (preempted)
+        {
             _spin = SpinNanoseconds;
-        else if (now - _idleSince - Spin <= MaxSpinNanoseconds) // the sleep: a spin that much longer would have caught its end
-            _spin = Math.Min(Spin * 2, MaxSpinNanoseconds);
-        else
+            _shortUntil = now + HoldNanoseconds;
+        }
+        else if (slept > MaxSpinNanoseconds)
+        {
             _spin = Math.Max(Spin / 2, SpinNanoseconds);
+        }
+        else if (woken && now >= _shortUntil)
+        {
+            _spin = Math.Min(Spin * 2, MaxSpinNanoseconds); // a spin that much longer would have caught the wake-up
+        }
+        // Otherwise no news: a short wait that nothing of ours ended, or none at all.
         _idleSince = 0;
     }
 }

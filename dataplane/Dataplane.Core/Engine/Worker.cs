@@ -264,31 +264,35 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
 
     private void Sleep(Epoll sleep, Span<EpollEvent> events)
     {
+        // Whether another task took this core since the last sleep: then the spin stays short
+        // (IdleBackoff). Asked before the flag goes up, so that peers do not signal meanwhile; a
+        // failed call counts as preempted, the cautious answer.
+        long switches = CurrentThread.InvoluntarySwitches;
+        bool preempted = switches < 0 || switches != _involuntarySwitches;
+        _involuntarySwitches = switches;
         _sleeping = true;
         Context.Mailbox!.Sleeping = true;
         // Check once more after raising the flag: a peer that handed over just before saw it down.
         // The fence keeps the rings' reads after the flag's store (WakeSleepingPeers).
         Interlocked.MemoryBarrier();
-        // Whether another task took this core since the last sleep: then the spin stays short (IdleBackoff).
-        long switches = CurrentThread.InvoluntarySwitches;
-        bool preempted = switches != _involuntarySwitches;
-        _involuntarySwitches = switches;
+        bool woken = false; // the sleep happened, and a queue or a peer ended it (not the bound, not EINTR)
         if (!HasHandOffs())
         {
             Context.Counters.Sleeps++;
-            int woken = sleep.Wait(events, SleepMilliseconds());
+            int ready = sleep.Wait(events, SleepMilliseconds());
             // The wake-up counter is read only when it is what woke us (data 0): a queue's frame
             // needs no read of it, and a peer's signal that came after is seen at the next sleep,
             // whose epoll_wait then returns at once. A failed wait (EINTR) drains, to be safe.
-            bool signalled = woken < 0;
-            for (int i = 0; i < woken; i++)
+            bool signalled = ready < 0;
+            for (int i = 0; i < ready; i++)
                 signalled |= events[i].Data == 0;
             if (signalled)
                 Wakeup.Drain();
+            woken = ready > 0;
         }
         _sleeping = false;
         Context.Mailbox!.Sleeping = false;
-        _idle.Slept(EngineClock.Nanoseconds(), preempted);
+        _idle.Slept(EngineClock.Nanoseconds(), preempted, woken);
     }
 
     /// <summary>

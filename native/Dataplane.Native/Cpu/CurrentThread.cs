@@ -22,7 +22,8 @@ public static unsafe class CurrentThread
 
     /// <summary>
     /// ru_nivcsw of getrusage(2) with RUSAGE_THREAD: how many times this thread was switched out while
-    /// it could have run on (preempted by another task, or its time slice over), since it started.
+    /// it could have run on (preempted by another task, or its time slice over), since it started;
+    /// or <c>-errno</c> (the data-path convention: an idle worker asks before each sleep, and must not throw).
     /// </summary>
     public static long InvoluntarySwitches
     {
@@ -30,9 +31,8 @@ public static unsafe class CurrentThread
         {
             // struct rusage on 64-bit Linux: two timevals (4 longs), then 14 longs, ru_nivcsw the last.
             long* usage = stackalloc long[RusageLongs];
-            int result = Libc.getrusage(RusageThread, usage);
-            NativeException.ThrowIfFailed(result, "getrusage(RUSAGE_THREAD)");
-            return usage[RusageLongs - 1];
+            int result = SystemCall.Result(Libc.getrusage(RusageThread, usage));
+            return result < 0 ? result : usage[RusageLongs - 1];
         }
     }
 

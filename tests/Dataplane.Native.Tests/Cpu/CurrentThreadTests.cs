@@ -107,16 +107,33 @@ public class CurrentThreadTests
         Support.Lab.RequireLinux();
         int cpu = CurrentThread.GetAffinity()[^1];
         var stop = new System.Runtime.CompilerServices.StrongBox<bool>();
+        Exception? failure = null;
         var rival = new Thread(() =>
         {
-            CurrentThread.PinToCpu(cpu);
+            try
+            {
+                CurrentThread.PinToCpu(cpu);
+            }
+            catch (NativeException e)
+            {
+                failure = e;
+                return;
+            }
             while (!Volatile.Read(ref stop.Value))
                 Thread.SpinWait(100);
         });
         long first = -1, last = -1;
         var spinner = new Thread(() =>
         {
-            CurrentThread.PinToCpu(cpu);
+            try
+            {
+                CurrentThread.PinToCpu(cpu);
+            }
+            catch (NativeException e)
+            {
+                failure = e;
+                return;
+            }
             first = CurrentThread.InvoluntarySwitches;
             // Bounded: the scheduler shares the CPU within milliseconds; 10 s is for a loaded machine.
             long deadline = Environment.TickCount64 + 10_000;
@@ -129,6 +146,8 @@ public class CurrentThreadTests
         Volatile.Write(ref stop.Value, true);
         rival.Join();
 
+        Assert.Null(failure);
+        Assert.True(first >= 0, $"getrusage failed: {first}");
         Assert.True(last > first, $"no involuntary switch in 10 s beside a busy thread on CPU {cpu} ({first})");
     }
 

@@ -34,7 +34,7 @@ public class IdleBackoffTests
         var idle = new IdleBackoff();
         Assert.True(idle.KeepSpinning(1_000_000));
         Assert.False(idle.KeepSpinning(1_000_000 + 30 * Microsecond)); // it sleeps now
-        idle.Slept(5_000_000, preempted: true);
+        idle.Slept(5_000_000, preempted: true, woken: true);
 
         Assert.True(idle.KeepSpinning(5_000_000));
         Assert.True(idle.KeepSpinning(5_000_000 + 19 * Microsecond));
@@ -50,7 +50,7 @@ public class IdleBackoffTests
         {
             spins.Add(SpinOf(ref idle, now));
             // Woken by traffic 10 us into the sleep: a longer spin would have caught it.
-            idle.Slept(now + idle.Spin + 10 * Microsecond, preempted: false);
+            idle.Slept(now + idle.Spin + 10 * Microsecond, preempted: false, woken: true);
             now += 1_000_000;
         }
 
@@ -66,7 +66,7 @@ public class IdleBackoffTests
         for (int i = 0; i < 5; i++)
         {
             spins.Add(SpinOf(ref idle, now));
-            idle.Slept(now + idle.Spin + 201 * Microsecond, preempted: false);
+            idle.Slept(now + idle.Spin + 201 * Microsecond, preempted: false, woken: true);
             now += 1_000_000;
         }
 
@@ -80,9 +80,52 @@ public class IdleBackoffTests
         long now = 10_000_000;
         Assert.Equal(200 * Microsecond, SpinOf(ref idle, now));
 
-        idle.Slept(now + 200 * Microsecond + Microsecond, preempted: true);
+        idle.Slept(now + 200 * Microsecond + Microsecond, preempted: true, woken: true);
 
         Assert.Equal(20 * Microsecond, SpinOf(ref idle, now + 1_000_000));
+    }
+
+    [Fact]
+    public void After_a_preemption_the_spin_stays_at_20_us_for_10_ms_then_grows_again()
+    {
+        var idle = Grown();
+        long now = 10_000_000;
+        SpinOf(ref idle, now);
+        idle.Slept(now + 200 * Microsecond + Microsecond, preempted: true, woken: true);
+
+        // Short sleeps that traffic ended, 100 us apart: no growing until 10 ms after the preemption.
+        var spins = new List<long>();
+        for (now += 100 * Microsecond; now < 10_000_000 + 10_400 * Microsecond; now += 100 * Microsecond)
+        {
+            spins.Add(SpinOf(ref idle, now));
+            idle.Slept(now + idle.Spin + 5 * Microsecond, preempted: false, woken: true);
+        }
+
+        int held = spins.FindIndex(s => s > 20 * Microsecond);
+        Assert.InRange(held, 98, 104); // about 10 ms of spells at 20 us, 100 us apart
+        Assert.Equal(40 * Microsecond, spins[held]);
+    }
+
+    [Fact]
+    public void A_short_wait_that_nothing_of_ours_ended_leaves_the_spin_as_it_is()
+    {
+        var idle = new IdleBackoff();
+        long now = 1_000_000;
+        SpinOf(ref idle, now);
+        idle.Slept(now + idle.Spin + 10 * Microsecond, preempted: false, woken: true);
+        Assert.Equal(40 * Microsecond, idle.Spin);
+
+        // A timer due at once, or a wait skipped for hand-offs: no news of traffic.
+        now += 1_000_000;
+        SpinOf(ref idle, now);
+        idle.Slept(now + idle.Spin, preempted: false, woken: false);
+        Assert.Equal(40 * Microsecond, idle.Spin);
+
+        // A long wait that its bound ended still halves it.
+        now += 1_000_000;
+        SpinOf(ref idle, now);
+        idle.Slept(now + idle.Spin + 1_000 * Microsecond, preempted: false, woken: false);
+        Assert.Equal(20 * Microsecond, idle.Spin);
     }
 
     /// <summary>How long a spell starting at <paramref name="start"/> spins, found by asking as the worker does, a microsecond apart.</summary>
@@ -101,7 +144,7 @@ public class IdleBackoffTests
         {
             long start = 1_000_000 + i * 1_000_000L;
             SpinOf(ref idle, start);
-            idle.Slept(start + idle.Spin + Microsecond, preempted: false);
+            idle.Slept(start + idle.Spin + Microsecond, preempted: false, woken: true);
         }
         Assert.Equal(200 * Microsecond, idle.Spin);
         return idle;

@@ -187,10 +187,26 @@ internal sealed partial class Ipv6LpmTable
     private readonly record struct Slot(Ipv6Key Key, SlotKind Kind, int Best);
 
     /// <summary>The networks of one prefix length, in a power-of-two table at most a quarter full.</summary>
-    private readonly record struct LengthTable(int Length, Ipv6Key Mask, Slot[] Slots)
+    private readonly struct LengthTable
     {
-        // The hash's top log2(Slots.Length) bits are the home slot.
-        private readonly int _shift = 64 - BitOperations.Log2((uint)Slots.Length);
+        private readonly int _shift; // the hash's top log2(Slots.Length) bits are the home slot
+
+        public LengthTable(int length, Ipv6Key mask, Slot[] slots)
+        {
+            Length = length;
+            Mask = mask;
+            Slots = slots;
+            _shift = 64 - BitOperations.Log2((uint)slots.Length);
+        }
+
+        /// <summary>The prefix length.</summary>
+        public int Length { get; }
+
+        /// <summary>Its netmask.</summary>
+        public Ipv6Key Mask { get; }
+
+        /// <summary>The slots, a power of two of them (<see cref="Capacity"/>).</summary>
+        public Slot[] Slots { get; }
 
         /// <summary>Where <paramref name="key"/>'s probe starts.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
