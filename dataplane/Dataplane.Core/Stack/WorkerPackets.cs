@@ -106,6 +106,7 @@ internal sealed class WorkerPackets(WorkerContext context)
         => _pool.Metadata(packet).Segments == 1 ? _pool.Data(packet).Slice(offset, length) : _linear.AsSpan(offset, length);
 
     /// <summary>Writes the destination and source MAC addresses of a frame.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // every frame sent
     public static void WriteMacs(Span<byte> frame, MacAddress destination, MacAddress source)
     {
         EthernetFrame.TryCreate(frame, out EthernetFrame ethernet);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Dataplane.Buffers;
 using Dataplane.Engine;
 using Dataplane.Stack.Fragments;
@@ -200,23 +201,24 @@ internal sealed class Ipv4Layer
     }
 
     /// <summary>Forwards a packet not for us (RFC 1812 5.2): one hop less, along the route, in fragments when it passes the MTU and may be cut.</summary>
+    /// <remarks>
+    /// Inlined into <see cref="Input{TFacts}"/>, its one caller, with every refusal and the rarer
+    /// ways (a super-frame, a packet over the MTU) in methods of their own: what a packet that is
+    /// simply forwarded runs is one body, and the compiler's room for inlining goes to that.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Forward(NetInterface iface, PacketBuffer packet, in Ipv4Packet ip)
     {
-        byte ttl = ip.TimeToLive;
-        if (ttl <= 1)
+        if (ip.TimeToLive <= 1)
         {
-            _counters.Count(IpCounter.TtlExceeded);
-            _icmp.SendError(iface, ip, Icmpv4Type.TimeExceeded, 0, 0);
-            _packets.Drop(packet);
+            Refuse(iface, packet, ip, IpCounter.TtlExceeded, Icmpv4Type.TimeExceeded, 0, 0);
             return;
         }
         Ipv4Address destination = ip.Destination;
         RoutingTable routes = _stack.Routes.Current;
         if (!routes.TryLookup(destination, out NextHop4 hop, out int index))
         {
-            _counters.Count(IpCounter.NoRoute);
-            _icmp.SendError(iface, ip, Icmpv4Type.DestinationUnreachable, IcmpUnreachable.Network, 0);
-            _packets.Drop(packet);
+            Refuse(iface, packet, ip, IpCounter.NoRoute, Icmpv4Type.DestinationUnreachable, IcmpUnreachable.Network, 0);
             return;
         }
         NetInterface output = _stack.Interfaces[hop.Interface];
@@ -227,18 +229,7 @@ internal sealed class Ipv4Layer
         }
         if (ip.PacketLength > output.Mtu)
         {
-            if (ip.HasFlags(Ipv4Flags.DontFragment))
-            {
-                // RFC 1191 4: fragmentation needed, with the MTU of the next hop.
-                _counters.Count(IpCounter.CantFragment);
-                _icmp.SendError(iface, ip, Icmpv4Type.DestinationUnreachable, IcmpUnreachable.FragmentationNeeded, (uint)output.Mtu);
-                _packets.Drop(packet);
-                return;
-            }
-            ip.DecrementTimeToLive();
-            _counters.Count(IpCounter.Forwarded);
-            _output.CompletePartialChecksum(packet); // the pieces go out with no offload request to finish it
-            _output.Ipv4Fragment(output, hop.IsDirect ? destination : hop.Gateway, packet, ip);
+            ForwardOverMtu(iface, packet, ip, output, hop.IsDirect ? destination : hop.Gateway);
             return;
         }
         // RFC 1812 5.3.1 and RFC 1624: one less hop, and the checksum updated for it.
@@ -250,20 +241,43 @@ internal sealed class Ipv4Layer
             _output.Ipv4SendToGateway(output, routes.Ipv4, index, hop.Gateway, packet);
     }
 
+    /// <summary>A packet longer than the next hop's MTU: refused with its MTU when it may not be cut (RFC 1191 4), else one hop less and fragmented.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ForwardOverMtu(NetInterface iface, PacketBuffer packet, Ipv4Packet ip, NetInterface output, Ipv4Address nextHop)
+    {
+        if (ip.HasFlags(Ipv4Flags.DontFragment))
+        {
+            Refuse(iface, packet, ip, IpCounter.CantFragment, Icmpv4Type.DestinationUnreachable, IcmpUnreachable.FragmentationNeeded, (uint)output.Mtu);
+            return;
+        }
+        ip.DecrementTimeToLive();
+        _counters.Count(IpCounter.Forwarded);
+        _output.CompletePartialChecksum(packet); // the pieces go out with no offload request to finish it
+        _output.Ipv4Fragment(output, nextHop, packet, ip);
+    }
+
+    /// <summary>A packet not forwarded: counted under <paramref name="reason"/>, answered with an ICMP error, released.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Refuse(NetInterface iface, PacketBuffer packet, Ipv4Packet ip, IpCounter reason, Icmpv4Type type, byte code, uint info)
+    {
+        _counters.Count(reason);
+        _icmp.SendError(iface, ip, type, code, info);
+        _packets.Drop(packet);
+    }
+
     /// <summary>
     /// Forwards a super-frame (its TTL checked, its route found): judged by the length of one
     /// segment, not its own (Linux's skb_gso_validate_network_len), so a segment above the MTU with
     /// DF is answered with fragmentation needed and the MTU (RFC 1191 4), and one without DF is cut
     /// and fragmented. One hop less on the super-frame, which every segment copies.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void ForwardSuperFrame(NetInterface iface, PacketBuffer packet, Ipv4Packet ip, NetInterface output, Ipv4Address nextHop)
     {
         SuperFrame layout = SuperFrame.Read(_pool, packet);
         if (layout.SegmentNetworkLength > output.Mtu && ip.HasFlags(Ipv4Flags.DontFragment))
         {
-            _counters.Count(IpCounter.CantFragment);
-            _icmp.SendError(iface, ip, Icmpv4Type.DestinationUnreachable, IcmpUnreachable.FragmentationNeeded, (uint)output.Mtu);
-            _packets.Drop(packet);
+            Refuse(iface, packet, ip, IpCounter.CantFragment, Icmpv4Type.DestinationUnreachable, IcmpUnreachable.FragmentationNeeded, (uint)output.Mtu);
             return;
         }
         ip.DecrementTimeToLive();
@@ -282,6 +296,7 @@ internal sealed class Ipv4Layer
         return false;
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)] // a refusal: out of the forwarding body
     private void Drop(PacketBuffer packet, IpCounter reason)
     {
         _counters.Count(reason);

@@ -257,33 +257,31 @@ internal sealed class Ipv6Layer
     }
 
     /// <summary>Forwards a packet not for us: one hop less, along the route, never fragmented (RFC 8200 5).</summary>
+    /// <remarks>
+    /// Inlined into <see cref="Input{TFacts}"/>, its one caller, with every refusal and the
+    /// super-frame's way in methods of their own: what a packet that is simply forwarded runs is
+    /// one body, and the compiler's room for inlining goes to that.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Forward(NetInterface iface, PacketBuffer packet, in Ipv6Packet ip)
     {
         if (ip.HopLimit <= 1)
         {
-            _counters.Count(Ip6Counter.HopLimitExceeded);
-            _icmp.SendError(iface, ip, Icmpv6Type.TimeExceeded, 0, 0);
-            _packets.Drop(packet);
+            Refuse(iface, packet, ip, Ip6Counter.HopLimitExceeded, Icmpv6Type.TimeExceeded, 0, 0);
             return;
         }
         Ipv6Address destination = ip.Destination;
         Ipv6Address source = ip.Source;
         if (destination.IsLinkLocal || source.IsLinkLocal || source.IsUnspecified)
         {
-            // RFC 4291 2.5.6: link-local packets stay on their link; code 2 is "beyond scope of source address".
-            _counters.Count(Ip6Counter.BeyondScope);
-            if (!destination.IsLinkLocal)
-                _icmp.SendError(iface, ip, Icmpv6Type.DestinationUnreachable, 2, 0);
-            _packets.Drop(packet);
+            BeyondScope(iface, packet, ip);
             return;
         }
         Ipv6LpmTable routes = _stack.Routes.Current.Ipv6;
         int index = routes.Lookup(destination);
         if (index == 0)
         {
-            _counters.Count(Ip6Counter.NoRoute);
-            _icmp.SendError(iface, ip, Icmpv6Type.DestinationUnreachable, 0, 0);
-            _packets.Drop(packet);
+            Refuse(iface, packet, ip, Ip6Counter.NoRoute, Icmpv6Type.DestinationUnreachable, 0, 0);
             return;
         }
         ref readonly NextHop6 hop = ref routes.NextHop(index); // in place: 32 bytes not copied
@@ -311,6 +309,7 @@ internal sealed class Ipv6Layer
     /// segment, not its own (Linux's skb_gso_validate_network_len). One hop less on the
     /// super-frame, which every segment copies.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void ForwardSuperFrame(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, NetInterface output, in Ipv6Address nextHop)
     {
         SuperFrame layout = SuperFrame.Read(_pool, packet);
@@ -325,13 +324,30 @@ internal sealed class Ipv6Layer
     }
 
     /// <summary>RFC 8200 5: routers never fragment; the source learns the MTU (RFC 8201).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void TooBig(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, NetInterface output)
+        => Refuse(iface, packet, ip, Ip6Counter.TooBig, Icmpv6Type.PacketTooBig, 0, (uint)output.Mtu);
+
+    /// <summary>RFC 4291 2.5.6: link-local packets stay on their link; code 2 is "beyond scope of source address".</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void BeyondScope(NetInterface iface, PacketBuffer packet, Ipv6Packet ip)
     {
-        _counters.Count(Ip6Counter.TooBig);
-        _icmp.SendError(iface, ip, Icmpv6Type.PacketTooBig, 0, (uint)output.Mtu);
+        _counters.Count(Ip6Counter.BeyondScope);
+        if (!ip.Destination.IsLinkLocal)
+            _icmp.SendError(iface, ip, Icmpv6Type.DestinationUnreachable, 2, 0);
         _packets.Drop(packet);
     }
 
+    /// <summary>A packet not forwarded: counted under <paramref name="reason"/>, answered with an ICMPv6 error, released.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Refuse(NetInterface iface, PacketBuffer packet, Ipv6Packet ip, Ip6Counter reason, Icmpv6Type type, byte code, uint info)
+    {
+        _counters.Count(reason);
+        _icmp.SendError(iface, ip, type, code, info);
+        _packets.Drop(packet);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)] // a refusal: out of the forwarding body
     private void Drop(PacketBuffer packet, Ip6Counter reason)
     {
         _counters.Count(reason);

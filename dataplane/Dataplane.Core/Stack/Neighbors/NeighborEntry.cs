@@ -54,7 +54,11 @@ internal sealed class NeighborEntry<TAddress>(TAddress address) where TAddress :
     }
 
     /// <summary>The link-layer address; valid when <see cref="HasMac"/>.</summary>
-    public MacAddress Mac => MacAddress.FromUInt64((ulong)(Volatile.Read(ref _mac) & ~HasMacBit));
+    public MacAddress Mac
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // read for every packet sent to a neighbour
+        get => MacAddress.FromUInt64((ulong)(Volatile.Read(ref _mac) & ~HasMacBit));
+    }
 
     /// <summary>When the address was last confirmed, in engine-clock nanoseconds.</summary>
     public long Confirmed => Volatile.Read(ref _confirmed);

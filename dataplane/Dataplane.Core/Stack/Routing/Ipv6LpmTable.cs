@@ -111,6 +111,7 @@ internal sealed partial class Ipv6LpmTable
     /// <paramref name="destination"/> (1 to <see cref="NextHops"/>; <see cref="NextHop"/> reads it
     /// in place), or 0 when none does.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // into the forwarding body: one call less a packet
     public int Lookup(in Ipv6Address destination)
     {
         Ipv6Key address = Ipv6Key.From(destination);
