@@ -287,6 +287,7 @@ internal sealed class StackWorker : IIcmpErrorSink
     }
 
     /// <summary>Releases <paramref name="packet"/> and counts the drop under <paramref name="reason"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // a refusal: out of the receive loop
     private void Drop(PacketBuffer packet, EtherCounter reason)
     {
         Counters.Count(reason);
