@@ -36,6 +36,8 @@ APT_PACKAGES=(
 # What bench-forwarding adds: DPDK's testpmd (in dpdk-dev on Debian 12), its net_null and net_ring
 # ports and the ring mempool driver, as the reference the dataplane's forwarding is compared with.
 BENCH_APT_PACKAGES=(dpdk-dev librte-net-null23 librte-net-ring23 librte-mempool-ring23 python3)
+# What bench-instructions adds: callgrind, and objcopy to strip the DWARF 5 valgrind cannot read.
+BENCH_INSTRUCTIONS_APT_PACKAGES=(valgrind binutils python3)
 # What bench-veth adds: testpmd as the generator (af_packet) and as a DUT (af_xdp, af_packet).
 BENCH_VETH_APT_PACKAGES=(dpdk-dev librte-net-af-xdp23 librte-net-af-packet23 librte-mempool-ring23 iproute2 python3)
 
@@ -89,6 +91,10 @@ usage: ./build.sh VERB [ARGS]
                         ('dataplane bench forward') against DPDK testpmd io and mac forwarding over
                         net_null, in one run, as one table (perf/forwarding-vs-testpmd.sh; ARGS go to
                         'bench forward', e.g. --runs 3; installs DPDK's Debian packages as root)
+  bench-instructions    instructions per forwarded packet of the shipped binary, IPv4 and IPv6, counted by
+                        callgrind inside the timed loop of 'bench forward', with the functions they are spent in:
+                        a figure the machine's load does not move (perf/forwarding-instructions.sh;
+                        PACKETS=N per family, default 2000000; installs valgrind)
   bench-veth            as root: deps, publish, then Mpps forwarded through veth pairs in namespaces
                         (generator -> DUT -> sink, testpmd txonly as the generator) by the dataplane
                         on afxdp and afpacket, testpmd on af_xdp (mac, io) and af_packet, and Linux,
@@ -251,6 +257,13 @@ cmd_bench_forwarding() {
     perf/forwarding-vs-testpmd.sh "$@"
 }
 
+cmd_bench_instructions() {
+    [ $# -eq 0 ] || die "bench-instructions: no arguments; the settings are environment variables (perf/forwarding-instructions.sh)"
+    cmd_deps "${BENCH_INSTRUCTIONS_APT_PACKAGES[@]}"
+    step "instructions per forwarded packet (perf/forwarding-instructions.sh)"
+    OUT="$OUT/bench-instructions" perf/forwarding-instructions.sh
+}
+
 cmd_bench_veth() {
     [ $# -eq 0 ] || die "bench-veth: no arguments; the settings are environment variables (perf/veth-forwarding.sh)"
     as_root bench-veth # before a minute of publishing
@@ -316,6 +329,7 @@ case "$verb" in
     conformance) cmd_conformance "$@" ;;
     bench) cmd_bench "$@" ;;
     bench-forwarding) cmd_bench_forwarding "$@" ;;
+    bench-instructions) cmd_bench_instructions "$@" ;;
     bench-veth) cmd_bench_veth "$@" ;;
     fuzz) cmd_fuzz "$@" ;;
     guest) cmd_guest "$@" ;;
