@@ -90,15 +90,9 @@ internal sealed partial class Ipv6LpmTable
     internal object SnapshotKey => _hops;
 
     /// <summary>The next hop of the longest prefix that contains <paramref name="destination"/>; false when none does.</summary>
-    public bool TryLookup(in Ipv6Address destination, out NextHop6 hop) => TryLookup(destination, out hop, out _);
-
-    /// <summary>
-    /// As <see cref="TryLookup(in Ipv6Address, out NextHop6)"/>, with the next hop's index in this
-    /// snapshot (1 to <see cref="NextHops"/>): the key of what a worker keeps per next hop.
-    /// </summary>
-    public bool TryLookup(in Ipv6Address destination, out NextHop6 hop, out int index)
+    public bool TryLookup(in Ipv6Address destination, out NextHop6 hop)
     {
-        index = Lookup(destination);
+        int index = Lookup(destination);
         hop = _hops[index];
         return index != 0;
     }

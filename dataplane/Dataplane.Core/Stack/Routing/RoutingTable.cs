@@ -58,8 +58,4 @@ internal sealed class RoutingTable
     /// <summary>As <see cref="TryLookup(Ipv4Address, out NextHop4)"/>, with the next hop's index in <see cref="Ipv4"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryLookup(Ipv4Address destination, out NextHop4 hop, out int index) => _ipv4.TryLookup(destination, out hop, out index);
-
-    /// <summary>As <see cref="TryLookup(in Ipv6Address, out NextHop6)"/>, with the next hop's index in <see cref="Ipv6"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryLookup(in Ipv6Address destination, out NextHop6 hop, out int index) => _ipv6.TryLookup(in destination, out hop, out index);
 }
