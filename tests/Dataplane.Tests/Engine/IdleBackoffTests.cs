@@ -44,15 +44,9 @@ public class IdleBackoffTests
     public void Sleeps_that_end_within_200_us_double_the_spin_up_to_200_us()
     {
         var idle = new IdleBackoff();
-        long now = 1_000_000;
-        var spins = new List<long>();
-        for (int i = 0; i < 6; i++)
-        {
-            spins.Add(SpinOf(ref idle, now));
-            // Woken by traffic 10 us into the sleep: a longer spin would have caught it.
-            idle.Slept(now + idle.Spin + 10 * Microsecond, preempted: false, woken: true);
-            now += 1_000_000;
-        }
+
+        // Woken by traffic 10 us into each sleep: a longer spin would have caught it.
+        List<long> spins = Spells(ref idle, 1_000_000, 6, sleep: 10 * Microsecond);
 
         Assert.Equal(new[] { 20 * Microsecond, 40 * Microsecond, 80 * Microsecond, 160 * Microsecond, 200 * Microsecond, 200 * Microsecond }, spins);
     }
@@ -61,14 +55,8 @@ public class IdleBackoffTests
     public void Sleeps_longer_than_200_us_halve_the_spin_down_to_20_us()
     {
         var idle = Grown();
-        long now = 10_000_000;
-        var spins = new List<long>();
-        for (int i = 0; i < 5; i++)
-        {
-            spins.Add(SpinOf(ref idle, now));
-            idle.Slept(now + idle.Spin + 201 * Microsecond, preempted: false, woken: true);
-            now += 1_000_000;
-        }
+
+        List<long> spins = Spells(ref idle, 10_000_000, 5, sleep: 201 * Microsecond);
 
         Assert.Equal(new[] { 200 * Microsecond, 100 * Microsecond, 50 * Microsecond, 25 * Microsecond, 20 * Microsecond }, spins);
     }
@@ -137,15 +125,25 @@ public class IdleBackoffTests
         return t - start;
     }
 
+    /// <summary>
+    /// <paramref name="count"/> idle spells a millisecond apart from <paramref name="start"/>, each
+    /// a spin and then a sleep of <paramref name="sleep"/> that traffic ends: the spin of each.
+    /// </summary>
+    private static List<long> Spells(ref IdleBackoff idle, long start, int count, long sleep)
+    {
+        var spins = new List<long>();
+        for (long now = start; spins.Count < count; now += 1_000_000)
+        {
+            spins.Add(SpinOf(ref idle, now));
+            idle.Slept(now + idle.Spin + sleep, preempted: false, woken: true);
+        }
+        return spins;
+    }
+
     private static IdleBackoff Grown()
     {
         var idle = new IdleBackoff();
-        for (int i = 0; i < 8; i++)
-        {
-            long start = 1_000_000 + i * 1_000_000L;
-            SpinOf(ref idle, start);
-            idle.Slept(start + idle.Spin + Microsecond, preempted: false, woken: true);
-        }
+        Spells(ref idle, 1_000_000, 8, sleep: Microsecond);
         Assert.Equal(200 * Microsecond, idle.Spin);
         return idle;
     }

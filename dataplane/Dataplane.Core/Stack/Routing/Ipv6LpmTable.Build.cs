@@ -62,7 +62,7 @@ internal sealed partial class Ipv6LpmTable
         var tables = new LengthTable[lengths.Length];
         for (int k = 0; k < lengths.Length; k++)
         {
-            var table = new LengthTable(lengths[k], Ipv6Key.Mask(lengths[k]), new Slot[LengthTable.Capacity(real[k].Count + markers[k].Count)]);
+            var table = new LengthTable(Ipv6Key.Mask(lengths[k]), new Slot[LengthTable.Capacity(real[k].Count + markers[k].Count)]);
             foreach ((Ipv6Key key, int hop) in real[k])
                 Place(table, new Slot(key, SlotKind.Route, hop));
             foreach (Ipv6Key key in markers[k])

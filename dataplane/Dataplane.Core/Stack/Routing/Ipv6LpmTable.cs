@@ -186,18 +186,15 @@ internal sealed partial class Ipv6LpmTable
     {
         private readonly int _shift; // the hash's top log2(Slots.Length) bits are the home slot
 
-        public LengthTable(int length, Ipv6Key mask, Slot[] slots)
+        public LengthTable(Ipv6Key mask, Slot[] slots)
         {
-            Length = length;
             Mask = mask;
             Slots = slots;
             _shift = 64 - BitOperations.Log2((uint)slots.Length);
         }
 
-        /// <summary>The prefix length.</summary>
-        public int Length { get; }
 
-        /// <summary>Its netmask.</summary>
+        /// <summary>The netmask of its prefix length.</summary>
         public Ipv6Key Mask { get; }
 
         /// <summary>The slots, a power of two of them (<see cref="Capacity"/>).</summary>
