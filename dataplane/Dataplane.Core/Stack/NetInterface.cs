@@ -76,6 +76,7 @@ internal sealed class NetInterface
         Index = index;
         Name = name;
         Mac = mac;
+        MacBits = mac.Bits;
         Mtu = mtu;
         Capabilities = capabilities;
         Ipv4 = ipv4;
@@ -97,6 +98,9 @@ internal sealed class NetInterface
 
     /// <summary>The MAC address frames are sent from.</summary>
     public MacAddress Mac { get; }
+
+    /// <summary><see cref="Mac"/>'s bytes as one number (<see cref="MacAddress.Bits"/>), for the receive path's compares.</summary>
+    public readonly ulong MacBits;
 
     /// <summary>The IP MTU: the largest IP packet sent in one frame.</summary>
     public int Mtu { get; }

@@ -126,12 +126,13 @@ internal sealed class StackWorker : IIcmpErrorSink
             return;
         }
         MacAddress destination = eth.Destination;
-        if (!destination.IsMulticast && destination != iface.Mac)
+        ulong ours = iface.MacBits;
+        if (!destination.IsMulticast && destination.Bits != ours)
         {
             Drop(packet, EtherCounter.NotForUs);
             return;
         }
-        if (eth.Source == iface.Mac)
+        if (eth.Source.Bits == ours)
         {
             Drop(packet, EtherCounter.FromSelf);
             return;

@@ -103,7 +103,7 @@ public static class InternetChecksum
     public static bool IsValid(ReadOnlySpan<byte> data)
     {
         // An IPv4 header without options, checked once a forwarded packet: five 32-bit words added
-        // in native order and folded, no byte swap (RFC 1071 2(B): all ones reads the same either
+        // in native order, no byte swap (RFC 1071 2(B): all ones reads the same either
         // way), where the general sum cost about three times the instructions.
         if (data.Length == 20)
         {
@@ -113,7 +113,11 @@ public static class InternetChecksum
                 + Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref p, 8))
                 + Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref p, 12))
                 + Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref p, 16));
-            return FoldToUInt16(sum) == 0xFFFF;
+            // Folding with end-around carry keeps a sum's value modulo 0xFFFF (2^16 = 1 there) and
+            // never makes 0 of a sum that is not 0: the fold is 0xFFFF exactly when the sum is a
+            // non-zero multiple of 0xFFFF, which a multiply by the reciprocal tells in fewer
+            // instructions than the four folds.
+            return sum != 0 && sum % 0xFFFF == 0;
         }
         return FoldToUInt16(Add(0, data)) == 0xFFFF;
     }

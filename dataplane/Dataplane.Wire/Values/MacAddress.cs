@@ -51,10 +51,21 @@ public readonly struct MacAddress : IEquatable<MacAddress>, ISpanFormattable
     public bool IsMulticast
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => (BigEndian(_high) & 0x0100_0000) != 0; // the first byte's low bit
+        get => (_high & (BitConverter.IsLittleEndian ? 1u : 0x0100_0000u)) != 0; // the first byte's low bit
     }
 
     /// <summary>The address is ff:ff:ff:ff:ff:ff.</summary>
+    /// <summary>
+    /// The six bytes as they lie in memory, in the low 48 bits of a number (not the address's value:
+    /// <see cref="ToUInt64"/>): two addresses are equal when these are, which is one compare where
+    /// the hot path asks.
+    /// </summary>
+    public ulong Bits
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _high | (ulong)_low << 32;
+    }
+
     public bool IsBroadcast => _high == uint.MaxValue && _low == ushort.MaxValue;
 
     /// <summary>Parses six hexadecimal pairs separated by ':' or '-'.</summary>

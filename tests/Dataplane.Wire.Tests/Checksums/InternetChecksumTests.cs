@@ -172,6 +172,42 @@ public class InternetChecksumTests
         }
     }
 
+    [Theory]
+    [InlineData(0x00, 0x00, 0x00, false)] // a sum of 0: no fold makes 0xFFFF of it
+    [InlineData(0x00, 0xFF, 0xFF, true)] // only the checksum: 0xFFFF itself
+    [InlineData(0xFF, 0xFF, 0xFF, true)] // all ones: the largest sum, five times 0xFFFFFFFF
+    [InlineData(0xFF, 0x00, 0x00, true)] // the other words sum to a multiple of 0xFFFF, checksum 0 (RFC 1624's -0)
+    [InlineData(0x01, 0x00, 0x00, false)]
+    public void The_twenty_byte_check_agrees_with_the_general_sum_at_the_edges(byte fill, byte checksumHigh, byte checksumLow, bool valid)
+    {
+        // The twenty-byte check asks whether the 32-bit words' sum is a non-zero multiple of 0xFFFF:
+        // the sums where that and a fold differ would be 0 and the multiples, so each is here.
+        byte[] header = new byte[20];
+        header.AsSpan().Fill(fill);
+        header[10] = checksumHigh;
+        header[11] = checksumLow;
+        Assert.Equal(valid, InternetChecksum.IsValid(header));
+        Assert.Equal(valid, InternetChecksum.IsValid([.. header, 0]));
+    }
+
+    [Fact]
+    public void The_twenty_byte_check_agrees_with_the_general_sum_on_random_bytes()
+    {
+        var random = new Random(1141);
+        byte[] header = new byte[20];
+        int valid = 0;
+        for (int round = 0; round < 200_000; round++)
+        {
+            random.NextBytes(header);
+            if (round % 2 == 0)
+                header.AsSpan(0, random.Next(1, 19)).Clear(); // small sums too
+            bool expected = InternetChecksum.IsValid([.. header, 0]);
+            Assert.Equal(expected, InternetChecksum.IsValid(header));
+            valid += expected ? 1 : 0;
+        }
+        Assert.InRange(valid, 1, 20); // about 200,000 / 65,535 headers happen to be valid
+    }
+
     [Fact]
     public void Rfc1624_section_4_example_gives_0000_not_ffff()
     {

@@ -110,6 +110,27 @@ public class MacAddressTests
         Assert.Equal(a.GetHashCode(), new MacAddress(1, 2, 3, 4, 5, 6).GetHashCode());
         Assert.False(a.Equals((object)"01:02:03:04:05:06"));
     }
+
+    [Fact]
+    public void Bits_are_equal_exactly_when_the_addresses_are_and_use_48_bits()
+    {
+        var a = new MacAddress(0x52, 0x54, 0x00, 0x12, 0x34, 0x56);
+        Assert.True(a.Bits < 1UL << 48);
+        Assert.Equal(new MacAddress(0x52, 0x54, 0x00, 0x12, 0x34, 0x56).Bits, a.Bits);
+        for (int octet = 0; octet < MacAddress.Length; octet++)
+        {
+            // One bit of one octet apart, the lowest and the highest: the receive path's compare sees it.
+            foreach (int bit in (int[])[0, 7])
+            {
+                byte[] bytes = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
+                bytes[octet] ^= (byte)(1 << bit);
+                var b = new MacAddress(bytes);
+                Assert.NotEqual(a.Bits, b.Bits);
+                Assert.True(b.Bits < 1UL << 48);
+            }
+        }
+        Assert.Equal(0xFFFF_FFFF_FFFFUL, MacAddress.Broadcast.Bits);
+    }
 }
 
 public class MacAddressGroupBitTests
