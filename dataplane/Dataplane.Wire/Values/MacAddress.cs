@@ -66,6 +66,10 @@ public readonly struct MacAddress : IEquatable<MacAddress>, ISpanFormattable
         get => _high | (ulong)_low << 32;
     }
 
+    /// <summary>The address whose <see cref="Bits"/> are the low 48 bits of <paramref name="bits"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static MacAddress FromBits(ulong bits) => new((uint)bits, (ushort)(bits >> 32));
+
     public bool IsBroadcast => _high == uint.MaxValue && _low == ushort.MaxValue;
 
     /// <summary>Parses six hexadecimal pairs separated by ':' or '-'.</summary>

@@ -48,6 +48,27 @@ public class CounterNamesTests
     }
 
     [Fact]
+    public void Count_increments_its_own_counter_only_and_ignores_a_value_outside_the_group()
+    {
+        // Count writes without a bounds check once its range test folds away: the first and last
+        // members land in their own elements, and a value no member has (a cast) writes nothing.
+        var counters = new StackCounters();
+        counters.Count(IpCounter.Received);
+        counters.Count(IpCounter.Forwarded);
+        counters.Count(IpCounter.Forwarded);
+        IpCounter last = Enum.GetValues<IpCounter>().Max();
+        counters.Count(last);
+        counters.Count((IpCounter)((int)last + 1));
+        counters.Count((IpCounter)(-1));
+        long[] ip = counters.Of(CounterGroup.Ip);
+        Assert.Equal(1, ip[(int)IpCounter.Received]);
+        Assert.Equal(2, ip[(int)IpCounter.Forwarded]);
+        Assert.Equal(1, ip[(int)last]);
+        Assert.Equal(4, ip.Sum());
+        Assert.All(CounterNames.Groups.Where(g => g != CounterGroup.Ip), g => Assert.All(counters.Of(g), v => Assert.Equal(0, v)));
+    }
+
+    [Fact]
     public void Every_group_has_an_error_counter_and_one_that_is_not()
     {
         var counters = new StackCounters();

@@ -130,6 +130,8 @@ public class MacAddressTests
             }
         }
         Assert.Equal(0xFFFF_FFFF_FFFFUL, MacAddress.Broadcast.Bits);
+        Assert.Equal(a, MacAddress.FromBits(a.Bits));
+        Assert.Equal(a, MacAddress.FromBits(a.Bits | 1UL << 62)); // bits above 48 are not part of an address
     }
 }
 

@@ -30,7 +30,7 @@ internal sealed class NeighborEntry<TAddress>(TAddress address) where TAddress :
     /// <summary>Packets that may wait for one neighbour (OpenBSD's LA_HOLD_QUEUE).</summary>
     public const int HoldLimit = 10;
 
-    private long _mac; // the MAC as ToUInt64, with HasMacBit set once known
+    private long _mac; // the MAC's Bits (its bytes as they lie in a frame, so sending writes them without a swap), with HasMacBit set once known
     private long _confirmed; // nanoseconds of the engine clock
     private long _lastRequest = long.MinValue / 2;
     private readonly PacketBuffer[] _held = new PacketBuffer[HoldLimit];
@@ -57,7 +57,7 @@ internal sealed class NeighborEntry<TAddress>(TAddress address) where TAddress :
     public MacAddress Mac
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)] // read for every packet sent to a neighbour
-        get => MacAddress.FromUInt64((ulong)(Volatile.Read(ref _mac) & ~HasMacBit));
+        get => MacAddress.FromBits((ulong)(Volatile.Read(ref _mac) & ~HasMacBit));
     }
 
     /// <summary>When the address was last confirmed, in engine-clock nanoseconds.</summary>
@@ -104,7 +104,7 @@ internal sealed class NeighborEntry<TAddress>(TAddress address) where TAddress :
     /// <summary>Sets the link-layer address, confirmed at <paramref name="now"/>.</summary>
     public void Confirm(MacAddress mac, long now)
     {
-        Volatile.Write(ref _mac, (long)mac.ToUInt64() | HasMacBit);
+        Volatile.Write(ref _mac, (long)mac.Bits | HasMacBit);
         Volatile.Write(ref _confirmed, now);
         Volatile.Write(ref _requests, 0);
     }
