@@ -1,6 +1,7 @@
 using System.Collections.ObjectModel;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Dataplane.Wire;
 
 namespace Dataplane.Stack.Routing;
@@ -113,9 +114,12 @@ internal sealed partial class Ipv6LpmTable
         int best = 0; // the best match of the last hit; 0: none
         if (lengths.Length <= LongestFirstUpTo)
         {
+            // k runs over the array's indexes only: read without a bounds check (the JIT keeps one
+            // in a loop that counts down).
+            ref LengthTable shortest = ref MemoryMarshal.GetArrayDataReference(lengths);
             for (int k = lengths.Length - 1; k >= 0; k--)
             {
-                if (Probe(in lengths[k], address, out best))
+                if (Probe(in Unsafe.Add(ref shortest, k), address, out best))
                     break;
             }
         }
@@ -146,9 +150,12 @@ internal sealed partial class Ipv6LpmTable
         Ipv6Key key = address.And(table.Mask);
         Slot[] slots = table.Slots;
         int mask = slots.Length - 1;
+        // The home slot is the hash's top log2(Length) bits and every later one is masked, so each
+        // index lies in the array: the slots are read without a bounds check.
+        ref Slot first = ref MemoryMarshal.GetArrayDataReference(slots);
         for (int i = table.Home(key); ; i = (i + 1) & mask)
         {
-            ref readonly Slot slot = ref slots[i];
+            ref readonly Slot slot = ref Unsafe.Add(ref first, i);
             if (slot.Kind == SlotKind.Empty)
             {
                 best = 0;
