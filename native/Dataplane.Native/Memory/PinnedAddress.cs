@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Dataplane.Native;
 
@@ -12,6 +13,13 @@ public static unsafe class PinnedAddress
     /// <summary><paramref name="length"/> bytes at <paramref name="address"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Span<byte> Span(nint address, int length) => new((void*)address, length);
+
+    /// <summary>
+    /// <paramref name="length"/> bytes at <paramref name="address"/>: a length that cannot be negative,
+    /// so the span is made without the test for one (a buffer's data length, on every packet's way).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Span<byte> Span(nint address, ushort length) => MemoryMarshal.CreateSpan(ref *(byte*)address, length);
 
     /// <summary>The <typeparamref name="T"/> at <paramref name="address"/>, by reference.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
