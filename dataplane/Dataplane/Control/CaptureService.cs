@@ -71,8 +71,10 @@ internal sealed class CaptureService
         }
 
         var tap = new CaptureTap(port, _workers.Count);
+        CapturesChanged(+1); // before the slot fills: a worker looks at the slots only while this is not 0
         if (Interlocked.CompareExchange(ref _slots[port], tap, null) is not null)
         {
+            CapturesChanged(-1);
             stream.Dispose();
             return new(ControlStatus.Error, $"port {portName} is already being captured\n");
         }
@@ -101,6 +103,7 @@ internal sealed class CaptureService
             {
                 Volatile.Write(ref _files[port], null);
                 Volatile.Write(ref _slots[port], null);
+                CapturesChanged(-1);
                 WaitForWorkersToLetGo();
                 // What was queued before the workers saw the slot empty: written up to COUNT, the rest released.
                 while (Drain(tap, buffer, cache, writer, epochOffset, ref captured, count, ref failure) > 0)
@@ -170,6 +173,13 @@ internal sealed class CaptureService
             index = _pool.Metadata(piece).Next;
         }
         writer.EndPacket(c.Outbound);
+    }
+
+    /// <summary>Tells every worker that a capture is being armed (+1) or was disarmed (-1).</summary>
+    private void CapturesChanged(int by)
+    {
+        foreach (WorkerContext worker in _workers)
+            worker.CapturesChanged(by);
     }
 
     /// <summary>

@@ -23,6 +23,7 @@ public sealed class CaptureTapTests
         (WorkerContext context, MemoryPort port) = Worker(pool);
         var tap = new CaptureTap(0, workers: 1, ringSize: 4);
         context.CaptureSlots[0] = tap;
+        context.CapturesChanged(+1);
         context.Now = 12345;
         Assert.True(context.Cache.TryAllocate(out PacketBuffer frame));
 
@@ -48,6 +49,7 @@ public sealed class CaptureTapTests
         (WorkerContext context, MemoryPort port) = Worker(pool);
         var tap = new CaptureTap(0, workers: 1, ringSize: 1);
         context.CaptureSlots[0] = tap;
+        context.CapturesChanged(+1);
         Assert.True(context.Cache.TryAllocate(out PacketBuffer a));
         Assert.True(context.Cache.TryAllocate(out PacketBuffer b));
 
@@ -74,5 +76,42 @@ public sealed class CaptureTapTests
         context.FlushAll();
 
         Assert.Equal(1, pool.Metadata(a).ReferenceCount);
+    }
+
+    [Fact]
+    public void A_worker_looks_at_the_slots_only_while_a_capture_is_counted_armed()
+    {
+        // CaptureService raises the count before it fills a slot and lowers it once the slot is
+        // empty: a slot filled without it is not seen, and a count back at 0 stops the copies.
+        var pool = new BufferPool(64);
+        (WorkerContext context, MemoryPort port) = Worker(pool);
+        var tap = new CaptureTap(0, workers: 1, ringSize: 8);
+        context.CaptureSlots[0] = tap;
+        var burst = new PacketBuffer[8];
+        int Send()
+        {
+            Assert.True(context.Cache.TryAllocate(out PacketBuffer frame));
+            context.Transmit(0, frame);
+            context.FlushAll();
+            int n = port.Queue(0).Receive(burst);
+            for (int i = 0; i < n; i++)
+                context.Cache.Release(burst[i]);
+            int copies = 0;
+            while (tap.Rings[0].TryDequeue(out CapturedPacket c))
+            {
+                context.Cache.Release(c.Buffer);
+                copies++;
+            }
+            return copies;
+        }
+
+        Assert.Equal(0, Send());
+        context.CapturesChanged(+1);
+        Assert.Equal(1, Send());
+        context.CapturesChanged(+1); // a second port's capture
+        context.CapturesChanged(-1);
+        Assert.Equal(1, Send());
+        context.CapturesChanged(-1);
+        Assert.Equal(0, Send());
     }
 }
