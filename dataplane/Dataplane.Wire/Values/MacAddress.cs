@@ -54,7 +54,6 @@ public readonly struct MacAddress : IEquatable<MacAddress>, ISpanFormattable
         get => (_high & (BitConverter.IsLittleEndian ? 1u : 0x0100_0000u)) != 0; // the first byte's low bit
     }
 
-    /// <summary>The address is ff:ff:ff:ff:ff:ff.</summary>
     /// <summary>
     /// The six bytes as they lie in memory, in the low 48 bits of a number (not the address's value:
     /// <see cref="ToUInt64"/>): two addresses are equal when these are, which is one compare where
@@ -70,6 +69,7 @@ public readonly struct MacAddress : IEquatable<MacAddress>, ISpanFormattable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static MacAddress FromBits(ulong bits) => new((uint)bits, (ushort)(bits >> 32));
 
+    /// <summary>The address is ff:ff:ff:ff:ff:ff.</summary>
     public bool IsBroadcast => _high == uint.MaxValue && _low == ushort.MaxValue;
 
     /// <summary>Parses six hexadecimal pairs separated by ':' or '-'.</summary>
