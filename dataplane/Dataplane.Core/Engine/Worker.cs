@@ -37,6 +37,8 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
     private SpscRing<PacketBuffer>?[] _inbound = [];
     private SpscRing<PacketBuffer>?[] _outbound = [];
     private Worker<TProcessor>[] _peers = [];
+    private bool _alone = true; // no peers: every flow is this worker's, and no owner is looked up
+    private readonly int _index; // Context.Index, one load nearer
     private bool[] _wakeOwed = []; // peers handed packets this turn, by index
     private bool _anyWakeOwed;
     private IdleBackoff _idle; // when to stop polling and sleep
@@ -48,6 +50,7 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
     internal Worker(WorkerContext context, QueuePoller[] receive, RssIndirectionTable owners, ToeplitzHash hash, TProcessor processor)
     {
         Context = context;
+        _index = context.Index;
         _queues = receive;
         // Each queue's emitted receive path, compiled for this worker's processor.
         _receive = Array.ConvertAll(receive, q => q.BindReceive<TProcessor>());
@@ -74,6 +77,7 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
     internal void Connect(Worker<TProcessor>[] peers, SpscRing<PacketBuffer>?[] inbound, SpscRing<PacketBuffer>?[] outbound)
     {
         _peers = peers;
+        _alone = peers.Length <= 1;
         _wakeOwed = new bool[peers.Length];
         _inbound = inbound;
         _outbound = outbound;
@@ -199,14 +203,17 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void Deliver<TFacts>(int port, PacketBuffer packet, uint hash) where TFacts : struct, IReceiveFacts
     {
-        int owner = _peers.Length <= 1 ? Context.Index : _owners.OwnerOf(hash);
-        if (owner == Context.Index)
+        if (!_alone)
         {
-            Context.Counters.Processed++;
-            _processor.Process<TFacts>(Context, port, packet);
-            return;
+            int owner = _owners.OwnerOf(hash);
+            if (owner != _index)
+            {
+                HandOff(owner, packet);
+                return;
+            }
         }
-        HandOff(owner, packet);
+        Context.Counters.Processed++;
+        _processor.Process<TFacts>(Context, port, packet);
     }
 
     private void HandOff(int owner, PacketBuffer packet)
