@@ -99,8 +99,8 @@ internal sealed class NetInterface
     /// <summary>The MAC address frames are sent from.</summary>
     public MacAddress Mac { get; }
 
-    /// <summary><see cref="Mac"/>'s bytes as one number (<see cref="MacAddress.Bits"/>), for the receive path's compares.</summary>
-    public readonly ulong MacBits;
+    /// <summary><see cref="Mac"/> as one number (<see cref="MacAddress.Bits"/>), worked out once for the receive path's compares.</summary>
+    public ulong MacBits { get; }
 
     /// <summary>The IP MTU: the largest IP packet sent in one frame.</summary>
     public int Mtu { get; }

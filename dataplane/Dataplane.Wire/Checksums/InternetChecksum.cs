@@ -103,8 +103,10 @@ public static class InternetChecksum
     public static bool IsValid(ReadOnlySpan<byte> data)
     {
         // An IPv4 header without options, checked once a forwarded packet: five 32-bit words added
-        // in native order, no byte swap (RFC 1071 2(B): all ones reads the same either
-        // way), where the general sum cost about three times the instructions.
+        // in native order, no byte swap, where the general sum cost about three times the
+        // instructions. Byte order does not matter (RFC 1071 2(B)): swapping the bytes of every word
+        // multiplies the sum by 256 modulo 0xFFFF, and 256 has an inverse there, so the sum is a
+        // multiple of 0xFFFF in one order exactly when it is in the other.
         if (data.Length == 20)
         {
             ref byte p = ref MemoryMarshal.GetReference(data);

@@ -55,9 +55,10 @@ public readonly struct MacAddress : IEquatable<MacAddress>, ISpanFormattable
     }
 
     /// <summary>
-    /// The six bytes as they lie in memory, in the low 48 bits of a number (not the address's value:
-    /// <see cref="ToUInt64"/>): two addresses are equal when these are, which is one compare where
-    /// the hot path asks.
+    /// The address as one number of 48 bits, two addresses being equal exactly when these are: one
+    /// compare where the hot path asks. On a little-endian machine these are the six bytes as they
+    /// lie in a frame, so writing one back needs no byte swap; it is not the address's value
+    /// (<see cref="ToUInt64"/>), which reads the first byte as the most significant.
     /// </summary>
     public ulong Bits
     {

@@ -70,12 +70,30 @@ internal sealed class CaptureService
             return new(ControlStatus.Error, $"cannot create {file}: {Reason(e, file)}\n");
         }
 
+        // The file's headers before the tap is armed: a writer that fails arms nothing that would stay armed.
+        CapturePcapng writer;
+        try
+        {
+            writer = new CapturePcapng(stream, portName);
+        }
+        catch (IOException e)
+        {
+            stream.Dispose();
+            return new(ControlStatus.Error, $"cannot write {file}: {e.Message}\n");
+        }
+
         var tap = new CaptureTap(port, _workers.Count);
         CapturesChanged(+1); // before the slot fills: a worker looks at the slots only while this is not 0
         if (Interlocked.CompareExchange(ref _slots[port], tap, null) is not null)
         {
             CapturesChanged(-1);
-            stream.Dispose();
+            try
+            {
+                writer.Dispose(); // the refused request's file keeps its headers: a valid, empty capture
+            }
+            catch (IOException)
+            {
+            }
             return new(ControlStatus.Error, $"port {portName} is already being captured\n");
         }
 
@@ -84,7 +102,7 @@ internal sealed class CaptureService
         IOException? failure = null;
         try
         {
-            using var writer = new CapturePcapng(stream, portName);
+            using CapturePcapng owned = writer;
             // Workers stamp frames with the monotonic clock in ns; the file wants the Unix epoch.
             long epochOffset = UnixNanoseconds() - EngineClock.Nanoseconds();
             var buffer = new CapturedPacket[64];

@@ -51,6 +51,9 @@ internal sealed class DataplaneHost
     /// <summary>The opened ports of the running host, for tests (a test may feed a memory port's receive ring).</summary>
     internal IReadOnlyList<IPort>? Ports { get; private set; }
 
+    /// <summary>The workers' contexts, once the control socket serves (tests look at what they count).</summary>
+    internal IReadOnlyList<WorkerContext>? Workers { get; private set; }
+
     /// <summary>The watch over the running host's links and devices, for tests (null until <see cref="Run"/> opened the ports).</summary>
     internal PortWatch? Watch { get; private set; }
 
@@ -163,6 +166,7 @@ internal sealed class DataplaneHost
             var capture = new CaptureService(pool, view.Ports, engine.CaptureSlots, [.. engine.Workers.Select(w => w.Context)], stopped.Token) { Timeout = CaptureTimeout };
             Pool = pool;
             Ports = view.Ports;
+            Workers = [.. engine.Workers.Select(w => w.Context)];
             try
             {
                 // ctl iperf3 hands its test to worker 0 through the worker's mailbox.

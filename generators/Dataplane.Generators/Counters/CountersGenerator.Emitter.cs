@@ -84,7 +84,12 @@ public sealed partial class CountersGenerator
                 w.Close();
                 w.Line();
                 w.Line($"/// <summary>Adds <paramref name=\"n\"/> to one <see cref=\"{g.EnumType}\"/>.</summary>");
-                w.Line($"public void Add({g.EnumType} c, long n) => {g.Member}[(int)c] += n;");
+                w.Line($"public void Add({g.EnumType} c, long n)");
+                w.Open();
+                w.Line("// As Count: a value outside the group writes nothing.");
+                w.Line($"if ((uint)c < {g.Counters.Count}u)");
+                w.Line($"    global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference({g.Member}), (int)c) += n;");
+                w.Close();
             }
             w.Close();
         }

@@ -247,6 +247,7 @@ public sealed class CaptureTests : IDisposable
             Assert.Equal("", stderr);
             Assert.Equal(0, code);
             Assert.Equal($"captured 5 packets on m0 to {file} (0 dropped)\n", stdout);
+            Assert.All(host.Instance.Workers!, w => Assert.Equal(0, w.ArmedCaptures)); // disarmed: one compare a packet again
 
             Assert.Equal(0, host.Stop());
             // Every buffer is back: the workers', the test's and the capture writer's caches were emptied.
@@ -382,6 +383,7 @@ public sealed class CaptureTests : IDisposable
         Assert.Equal(1, code);
         Assert.Equal("", stdout);
         Assert.EndsWith(": port m0 is already being captured\n", stderr, StringComparison.Ordinal);
+        Assert.All(host.Instance.Workers!, w => Assert.Equal(1, w.ArmedCaptures)); // the first only
         Assert.Equal(first, CapturingTo(Socket, "m0"));
         Assert.Null(CapturingTo(Socket, "m1"));
 
@@ -391,6 +393,7 @@ public sealed class CaptureTests : IDisposable
         Assert.True(capture.Wait(TimeSpan.FromSeconds(60)));
         Assert.Equal((0, $"captured 1 packets on m0 to {first} (0 dropped)\n", ""), capture.Result);
         Assert.Null(CapturingTo(Socket, "m0")); // disarmed: ifconfig no longer says so
+        Assert.All(host.Instance.Workers!, w => Assert.Equal(0, w.ArmedCaptures));
     }
 
     [Fact]

@@ -48,7 +48,7 @@ public class CounterNamesTests
     }
 
     [Fact]
-    public void Count_increments_its_own_counter_only_and_ignores_a_value_outside_the_group()
+    public void Count_and_Add_change_their_own_counter_only_and_ignore_a_value_outside_the_group()
     {
         // Count writes without a bounds check once its range test folds away: the first and last
         // members land in their own elements, and a value no member has (a cast) writes nothing.
@@ -60,11 +60,13 @@ public class CounterNamesTests
         counters.Count(last);
         counters.Count((IpCounter)((int)last + 1));
         counters.Count((IpCounter)(-1));
+        counters.Add(IpCounter.Received, 10);
+        counters.Add((IpCounter)((int)last + 1), 100);
         long[] ip = counters.Of(CounterGroup.Ip);
-        Assert.Equal(1, ip[(int)IpCounter.Received]);
+        Assert.Equal(11, ip[(int)IpCounter.Received]);
         Assert.Equal(2, ip[(int)IpCounter.Forwarded]);
         Assert.Equal(1, ip[(int)last]);
-        Assert.Equal(4, ip.Sum());
+        Assert.Equal(14, ip.Sum());
         Assert.All(CounterNames.Groups.Where(g => g != CounterGroup.Ip), g => Assert.All(counters.Of(g), v => Assert.Equal(0, v)));
     }
 

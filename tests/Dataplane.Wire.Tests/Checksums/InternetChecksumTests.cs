@@ -199,13 +199,22 @@ public class InternetChecksumTests
         for (int round = 0; round < 200_000; round++)
         {
             random.NextBytes(header);
-            if (round % 2 == 0)
+            if (round % 3 == 0)
                 header.AsSpan(0, random.Next(1, 19)).Clear(); // small sums too
+            if (round % 2 == 0)
+            {
+                // A right checksum (a sum that is a multiple of 0xFFFF), then perhaps one bit wrong.
+                header[10] = 0;
+                header[11] = 0;
+                BinaryPrimitives.WriteUInt16BigEndian(header.AsSpan(10), InternetChecksum.Compute(header));
+                if (round % 4 == 0)
+                    header[random.Next(20)] ^= (byte)(1 << random.Next(8));
+            }
             bool expected = InternetChecksum.IsValid([.. header, 0]);
             Assert.Equal(expected, InternetChecksum.IsValid(header));
             valid += expected ? 1 : 0;
         }
-        Assert.InRange(valid, 1, 20); // about 200,000 / 65,535 headers happen to be valid
+        Assert.InRange(valid, 45_000, 55_000); // the rounds with a right checksum left as it was
     }
 
     [Fact]

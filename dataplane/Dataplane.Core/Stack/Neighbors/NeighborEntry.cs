@@ -30,7 +30,7 @@ internal sealed class NeighborEntry<TAddress>(TAddress address) where TAddress :
     /// <summary>Packets that may wait for one neighbour (OpenBSD's LA_HOLD_QUEUE).</summary>
     public const int HoldLimit = 10;
 
-    private long _mac; // the MAC's Bits (its bytes as they lie in a frame, so sending writes them without a swap), with HasMacBit set once known
+    private long _mac; // the MAC's Bits (on little-endian its bytes as they lie in a frame: sending writes them without a swap), with HasMacBit set once known
     private long _confirmed; // nanoseconds of the engine clock
     private long _lastRequest = long.MinValue / 2;
     private readonly PacketBuffer[] _held = new PacketBuffer[HoldLimit];

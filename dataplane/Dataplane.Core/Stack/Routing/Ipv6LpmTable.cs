@@ -195,6 +195,10 @@ internal sealed partial class Ipv6LpmTable
 
         public LengthTable(Ipv6Key mask, Slot[] slots)
         {
+            // Probe reads slots without bounds checks on this: a power of two of at least two slots
+            // makes the shift 63 or less, so Home lies in the array (a shift of 64 would be 0 in C#).
+            if (slots.Length < 2 || !BitOperations.IsPow2(slots.Length))
+                throw new ArgumentException($"{slots.Length} slots: a length's table has a power of two of at least 2", nameof(slots));
             Mask = mask;
             Slots = slots;
             _shift = 64 - BitOperations.Log2((uint)slots.Length);
