@@ -114,7 +114,7 @@ internal sealed class Worker<TProcessor> : IFlowHandOff where TProcessor : struc
     {
         WorkerContext context = Context;
         context.Now = EngineClock.Nanoseconds(); // once per batch
-        context.Counters.Loops++;
+        Volatile.Write(ref context.Counters.Loops, context.Counters.Loops + 1); // with release: CaptureService's grace period reads it
         int work = context.BeginTurn(); // what the last turn put off (TCP connections past their share)
         bool saturated = false;
         for (int q = 0; q < _receive.Length; q++)

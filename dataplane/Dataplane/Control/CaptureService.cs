@@ -201,8 +201,12 @@ internal sealed class CaptureService
     }
 
     /// <summary>
-    /// Waits until every worker has begun a turn after the slot was emptied, so none still holds the
-    /// tap from the turn before (a grace period, as RCU's); bounded, for workers that are stopped.
+    /// Waits until every worker has ended the turns that may still hold the tap (a grace period, as
+    /// RCU's); bounded, for workers that are stopped or asleep (which hold nothing). Two turns, not
+    /// one: a worker's count of turn N can become visible after its read of the slot in turn N (a
+    /// store may wait in the store buffer while a later load goes ahead), so seeing N does not say
+    /// the read came after the slot was emptied; seeing N + 1 says turn N is over, and its copies
+    /// are in the rings (stores become visible in order, and the count is written with release).
     /// </summary>
     private void WaitForWorkersToLetGo()
     {
@@ -212,7 +216,7 @@ internal sealed class CaptureService
         long deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 2;
         for (int w = 0; w < seen.Length; w++)
         {
-            while (Volatile.Read(ref _workers[w].Counters.Loops) == seen[w] && Stopwatch.GetTimestamp() < deadline)
+            while (Volatile.Read(ref _workers[w].Counters.Loops) - seen[w] < 2 && Stopwatch.GetTimestamp() < deadline)
                 Thread.Sleep(1);
         }
     }
