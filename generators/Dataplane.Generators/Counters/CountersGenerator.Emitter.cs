@@ -72,6 +72,9 @@ public sealed partial class CountersGenerator
             w.Line("public long[] Of(CounterGroup group) => _groups[(int)group];");
             foreach (GroupModel g in m.Groups)
             {
+                // Count and Add write the element without a bounds check, behind a test of the value.
+                string inGroup = $"if ((uint)c < {g.Counters.Count}u)";
+                string element = $"    global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference({g.Member}), (int)c)";
                 w.Line();
                 w.Line($"/// <summary>Counts one <see cref=\"{g.EnumType}\"/> event.</summary>");
                 w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // an increment, on every packet's way");
@@ -79,16 +82,16 @@ public sealed partial class CountersGenerator
                 w.Open();
                 w.Line("// The array has this length from the constructor on, and a caller names its counter, so the");
                 w.Line("// test folds away and the increment is one instruction on the array, with no bounds check.");
-                w.Line($"if ((uint)c < {g.Counters.Count}u)");
-                w.Line($"    global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference({g.Member}), (int)c)++;");
+                w.Line(inGroup);
+                w.Line(element + "++;");
                 w.Close();
                 w.Line();
                 w.Line($"/// <summary>Adds <paramref name=\"n\"/> to one <see cref=\"{g.EnumType}\"/>.</summary>");
                 w.Line($"public void Add({g.EnumType} c, long n)");
                 w.Open();
                 w.Line("// As Count: a value outside the group writes nothing.");
-                w.Line($"if ((uint)c < {g.Counters.Count}u)");
-                w.Line($"    global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference({g.Member}), (int)c) += n;");
+                w.Line(inGroup);
+                w.Line(element + " += n;");
                 w.Close();
             }
             w.Close();

@@ -16,14 +16,21 @@ public sealed class CaptureTapTests
         return (context, port);
     }
 
+    /// <summary>A worker whose port 0 is captured, as CaptureService arms it: the count raised, the slot filled.</summary>
+    private static (WorkerContext Context, MemoryPort Port, CaptureTap Tap) Armed(BufferPool pool, int ringSize)
+    {
+        (WorkerContext context, MemoryPort port) = Worker(pool);
+        var tap = new CaptureTap(0, workers: 1, ringSize: ringSize);
+        context.CapturesChanged(+1);
+        context.CaptureSlots[0] = tap;
+        return (context, port, tap);
+    }
+
     [Fact]
     public void A_transmitted_frame_is_offered_outbound_with_a_reference_that_outlives_the_queue()
     {
         var pool = new BufferPool(64);
-        (WorkerContext context, MemoryPort port) = Worker(pool);
-        var tap = new CaptureTap(0, workers: 1, ringSize: 4);
-        context.CaptureSlots[0] = tap;
-        context.CapturesChanged(+1);
+        (WorkerContext context, MemoryPort port, CaptureTap tap) = Armed(pool, ringSize: 4);
         context.Now = 12345;
         Assert.True(context.Cache.TryAllocate(out PacketBuffer frame));
 
@@ -46,10 +53,7 @@ public sealed class CaptureTapTests
     public void A_full_ring_drops_the_copy_only_and_counts_it()
     {
         var pool = new BufferPool(64);
-        (WorkerContext context, MemoryPort port) = Worker(pool);
-        var tap = new CaptureTap(0, workers: 1, ringSize: 1);
-        context.CaptureSlots[0] = tap;
-        context.CapturesChanged(+1);
+        (WorkerContext context, MemoryPort port, CaptureTap tap) = Armed(pool, ringSize: 1);
         Assert.True(context.Cache.TryAllocate(out PacketBuffer a));
         Assert.True(context.Cache.TryAllocate(out PacketBuffer b));
 
