@@ -165,7 +165,7 @@ internal sealed partial class StackLab : IDisposable
         return stdout;
     }
 
-    /// <summary>Every protocol counter of <c>ctl stats --json</c>, as <c>"group.key"</c> (<c>"ip.bad_checksum"</c>).</summary>
+    /// <summary>Every protocol counter of <c>ctl stats --json</c>, as <c>"group.key"</c> (<c>"ip.bad_checksum"</c>), and the ports' and workers' drops of its errors (<c>"port.left.tx_drops"</c>).</summary>
     public Dictionary<string, long> Counters()
     {
         using JsonDocument json = JsonDocument.Parse(Ctl("stats", "--json"));
@@ -174,6 +174,13 @@ internal sealed partial class StackLab : IDisposable
         {
             foreach (JsonProperty counter in group.Value.EnumerateObject())
                 counters[$"{group.Name}.{counter.Name}"] = counter.Value.GetInt64();
+        }
+        // The ports' and workers' drops too (port.left.tx_drops, worker.1.hand_off_drops, ...), so a
+        // failure message that lists what moved says where a packet went that the stack passed on.
+        foreach (JsonProperty counter in json.RootElement.GetProperty("errors").EnumerateObject())
+        {
+            if (counter.Name.StartsWith("port.", StringComparison.Ordinal) || counter.Name.StartsWith("worker.", StringComparison.Ordinal))
+                counters[counter.Name] = counter.Value.GetInt64();
         }
         return counters;
     }
