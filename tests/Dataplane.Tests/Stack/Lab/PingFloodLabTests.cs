@@ -13,6 +13,17 @@ public class PingFloodLabTests
 {
     private const int Count = 10_000;
 
+    /// <summary>
+    /// ping's <c>-w</c> for a flood of <paramref name="requests"/>, in seconds. With <c>-c</c> alone,
+    /// iputils' ping waits twice its slowest round trip so far after its last request and then
+    /// exits: on a loaded machine a last reply that the dataplane forwarded a little late counted
+    /// as lost (once in CI, and 1 of 18 runs here beside a busy loop, the dataplane's counters showing
+    /// every reply forwarded). With a deadline it waits until every request is answered or the
+    /// deadline passes, so a loss still fails. ping -f sends at least 100 requests a second, so
+    /// the deadline leaves 100 s beyond the slowest flood.
+    /// </summary>
+    private static string Deadline(int requests) => (requests / 100 + 100).ToString(CultureInfo.InvariantCulture);
+
     [SkippableTheory]
     [InlineData(LabDriver.Tap)]
     [InlineData(LabDriver.AfPacket)]
@@ -24,20 +35,21 @@ public class PingFloodLabTests
         string count = Count.ToString(CultureInfo.InvariantCulture);
 
         // The four floods at once: each waits for its reply before the next request (ping -f), so
-        // they take the time of one.
+        // they take the time of one. Each with a deadline (Deadline): without one, ping stops
+        // waiting for the last reply twice its slowest round trip after the last request.
         (string What, LabProcess Ping)[] floods =
         [
-            ($"to {StackLab.DataplaneLeft}", lab.StartInLeft("ping", "-4", "-n", "-q", "-f", "-c", count, StackLab.DataplaneLeft)),
-            ($"to {StackLab.DataplaneLeft6}", lab.StartInLeft("ping", "-6", "-n", "-q", "-f", "-c", count, StackLab.DataplaneLeft6)),
-            ($"through to {StackLab.RightHost}", lab.StartInLeft("ping", "-4", "-n", "-q", "-f", "-c", count, StackLab.RightHost)),
-            ($"through to {StackLab.RightHost6}", lab.StartInLeft("ping", "-6", "-n", "-q", "-f", "-c", count, StackLab.RightHost6)),
+            ($"to {StackLab.DataplaneLeft}", lab.StartInLeft("ping", "-4", "-n", "-q", "-f", "-c", count, "-w", Deadline(Count), StackLab.DataplaneLeft)),
+            ($"to {StackLab.DataplaneLeft6}", lab.StartInLeft("ping", "-6", "-n", "-q", "-f", "-c", count, "-w", Deadline(Count), StackLab.DataplaneLeft6)),
+            ($"through to {StackLab.RightHost}", lab.StartInLeft("ping", "-4", "-n", "-q", "-f", "-c", count, "-w", Deadline(Count), StackLab.RightHost)),
+            ($"through to {StackLab.RightHost6}", lab.StartInLeft("ping", "-6", "-n", "-q", "-f", "-c", count, "-w", Deadline(Count), StackLab.RightHost6)),
         ];
 
         var failures = new List<string>();
         foreach ((string what, LabProcess ping) in floods)
         {
-            // A bound, not a measure: ping -f sends at least 100 a second, so 10,000 take 100 s
-            // at most however slow the replies; a loaded machine gets the time it needs.
+            // A bound, not a measure, behind ping's own deadline: a loaded machine gets the time
+            // it needs.
             int exit = ping.WaitForExit(TimeSpan.FromSeconds(300));
             Match summary = Regex.Match(ping.Output, @"(\d+) packets transmitted, (\d+) received(.*?), ([\d.]+)% packet loss");
             if (exit != 0 || !summary.Success || summary.Groups[1].Value != count || summary.Groups[2].Value != count || summary.Groups[3].Value != "")
@@ -74,8 +86,8 @@ public class PingFloodLabTests
         {
             // The neighbours are learned and the workers awake before the measured flood.
             lab.InLeft("ping", family, "-n", "-q", "-c", "3", "-i", "0.01", host);
-            LabProcess ping = lab.StartInLeft("ping", family, "-n", "-q", "-f", "-c", "2000", host);
-            int exit = ping.WaitForExit(TimeSpan.FromSeconds(120));
+            LabProcess ping = lab.StartInLeft("ping", family, "-n", "-q", "-f", "-c", "2000", "-w", Deadline(2000), host);
+            int exit = ping.WaitForExit(TimeSpan.FromSeconds(180)); // behind ping's deadline of 120 s
             Match rtt = Regex.Match(ping.Output, @"rtt min/avg/max/mdev = ([\d.]+)/([\d.]+)/([\d.]+)");
             Assert.True(exit == 0 && rtt.Success, $"ping -f {family} {host}: exit {exit}: {ping.Output} {ping.Error}");
             double average = double.Parse(rtt.Groups[2].Value, CultureInfo.InvariantCulture);
