@@ -69,7 +69,10 @@ usage: ./build.sh VERB [ARGS]
 
   deps                  install the Linux tools the tests and `run` need (apt-get; quiet when present)
   build                 dotnet build Dataplane.sln -c Release
-  publish               NativeAOT publish of the dataplane binary to out/dataplane (no warnings allowed)
+  publish               NativeAOT publish of the dataplane binary to out/dataplane (no warnings allowed),
+                        compiled with the static profile of pgo (PGO=off: without)
+  pgo                   the static profile: the JIT build forwards ('dataplane bench forward') with the
+                        runtime writing its PGO counts, made into out/pgo/dataplane.mibc for NativeAOT
   test                  deps, build, every test project, a short fuzz smoke; ends with `N passed, N failed`
   run [CONFIG]          deps, publish, then the lab: ping and iperf3 from a left to a right host
                         through the dataplane and through Linux as the router, side by side
@@ -168,13 +171,34 @@ cmd_build() {
     dotnet build "$SOLUTION" -c "$CONFIGURATION" "${MSBUILD_ARGS[@]}" "$@"
 }
 
+# The static profile the binary is compiled with (out/pgo/dataplane.mibc): the JIT build forwards
+# under tiered PGO and its counts become NativeAOT's, so that the shipped binary gets the layout
+# and inlining the JIT's dynamic PGO gives (build/Dataplane.Build/Pgo/). PGO=off publishes without.
+cmd_pgo() {
+    mkdir -p "$OUT"
+    step "dotnet build the dataplane (the JIT build that makes the profile)"
+    dotnet build dataplane/Dataplane/Dataplane.csproj -c "$CONFIGURATION" "${MSBUILD_ARGS[@]}" >"$OUT/pgo-build.log" 2>&1 || {
+        tail -n 20 "$OUT/pgo-build.log" >&2
+        die "pgo: the dataplane does not build (log: out/pgo-build.log)"
+    }
+    build_quietly build-tool "$BUILD_TOOL_PROJECT" || exit 1
+    dotnet "$BUILD_TOOL" pgo "$OUT/pgo" || die "pgo: no profile (out/pgo/); PGO=off ./build.sh publish publishes without one"
+}
+
 cmd_publish() {
+    local profile=()
+    if [ "${PGO:-on}" = off ]; then
+        note "PGO=off: publishing without the static profile"
+    else
+        cmd_pgo
+        profile=(-p:DataplaneMibc="$OUT/pgo/dataplane.mibc")
+    fi
     step "NativeAOT publish -> out/dataplane"
     mkdir -p "$OUT"
     rm -rf "$OUT/publish"
     # A trim or AOT warning is a runtime failure waiting to happen: -warnaserror refuses it.
     dotnet publish dataplane/Dataplane/Dataplane.csproj -c "$CONFIGURATION" -r linux-x64 -o "$OUT/publish" \
-        "${MSBUILD_ARGS[@]}" -warnaserror 2>&1 | tee "$OUT/publish.log" ||
+        "${MSBUILD_ARGS[@]}" "${profile[@]}" -warnaserror 2>&1 | tee "$OUT/publish.log" ||
         die "publish failed or printed warnings (log: out/publish.log); the binary must publish clean"
     cp "$OUT/publish/dataplane" "$OUT/dataplane"
     printf 'out/dataplane: %s bytes\n' "$(stat -c %s "$OUT/dataplane")"
@@ -323,6 +347,7 @@ case "$verb" in
     deps) cmd_deps ;;
     build) cmd_build "$@" ;;
     publish) cmd_publish ;;
+    pgo) cmd_pgo ;;
     test) cmd_test ;;
     run) cmd_run "$@" ;;
     relay-bench) cmd_relay_bench "$@" ;;

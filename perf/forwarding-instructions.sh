@@ -7,14 +7,16 @@
 #   the per-core loop, the whole stack, 1,000 routes, 64-byte frames). callgrind collects only inside
 #   the timed loop (ForwardingRig.Forward), so the rig's time-bounded warm-up is not counted, and the
 #   total divided by N is the cost of one packet, receive to transmit, bursts included.
-#   The binary: published like out/dataplane, but with its symbols (-p:StripSymbols=false) and then
-#   'objcopy --strip-debug' (valgrind 3.19 cannot read the DWARF 5 the build writes).
+#   The binary: published like out/dataplane (with the static profile of './build.sh pgo' unless
+#   PGO=off), but with its symbols (-p:StripSymbols=false) and then 'objcopy --strip-debug'
+#   (valgrind 3.19 cannot read the DWARF 5 the build writes).
 #
 # usage: perf/forwarding-instructions.sh        (or ./build.sh bench-instructions)
 # Environment:
 #   PACKETS  packets forwarded under callgrind per family (default 2000000; about a minute each)
 #   TOP      functions listed per family, by their own instructions a packet (default 6)
 #   OUT      where results go (default out/bench-instructions): the callgrind files and the table
+#   PGO      off: the binary without the static profile, as './build.sh publish' makes it with PGO=off
 # Exit status: 0 with the table; 1 when a part failed.
 set -euo pipefail
 
@@ -39,9 +41,14 @@ mkdir -p "$OUT"
 NATIVE_OBJ=dataplane/Dataplane/obj/Release/net10.0/linux-x64/native
 rm -rf "$NATIVE_OBJ" "$OUT/publish"
 trap 'rm -rf "$ROOT/$NATIVE_OBJ"' EXIT
+PROFILE=()
+if [ "${PGO:-on}" != off ]; then
+    "$ROOT/build.sh" pgo >&2 || { note "no static profile (./build.sh pgo failed)"; exit 1; }
+    PROFILE=(-p:DataplaneMibc="$ROOT/out/pgo/dataplane.mibc")
+fi
 note "==> publish with symbols -> $OUT/publish"
 dotnet publish dataplane/Dataplane/Dataplane.csproj -c Release -r linux-x64 -o "$OUT/publish" \
-    -p:StripSymbols=false >"$OUT/publish.log" 2>&1 || { tail -n 20 "$OUT/publish.log" >&2; note "publish failed (log: $OUT/publish.log)"; exit 1; }
+    -p:StripSymbols=false "${PROFILE[@]}" >"$OUT/publish.log" 2>&1 || { tail -n 20 "$OUT/publish.log" >&2; note "publish failed (log: $OUT/publish.log)"; exit 1; }
 BINARY=$OUT/dataplane
 objcopy --strip-debug "$OUT/publish/dataplane" "$BINARY"
 

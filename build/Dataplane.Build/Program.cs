@@ -1,4 +1,5 @@
 using Dataplane.Build.Fuzzing;
+using Dataplane.Build.Pgo;
 using Dataplane.Build.Testing;
 
 namespace Dataplane.Build;
@@ -7,7 +8,8 @@ namespace Dataplane.Build;
 /// <c>dataplane-build</c>: what <c>./build.sh</c> hands over to code once the machine has its
 /// packages. <c>test</c> runs every test project, the binary's checks, the labs' quick runs and a
 /// fuzz smoke, and prints the summary whose last line is <c>N passed, N failed[, N skipped]</c>;
-/// <c>fuzz</c> runs AFL++ on the fuzz targets. It runs in the repository's root (build.sh's
+/// <c>fuzz</c> runs AFL++ on the fuzz targets; <c>pgo</c> makes the static profile the binary is
+/// published with. It runs in the repository's root (build.sh's
 /// folder). Exit codes: 0 all passed, 1 something failed, 2 usage.
 /// </summary>
 internal static class Program
@@ -16,6 +18,7 @@ internal static class Program
         usage: dataplane-build test [--deps ok|failed|skipped] [--only PART,...]
                dataplane-build fuzz [SECONDS] [TARGET...]
                dataplane-build guest [--before-bind SCRIPT] [COMMAND...]
+               dataplane-build pgo [FOLDER]
 
         test: restore and build the solution, publish and check out/dataplane, the VFIO test guest's kernel
         and initramfs (.qemu/, out/guest/), every test project
@@ -30,6 +33,9 @@ internal static class Program
         guest: the QEMU test guest (q35, emulated IOMMU, e1000e, vmxnet3, virtio-net on taps), its NICs
         bound to vfio-pci, COMMAND run in it (default: dataplane version); the console as it comes;
         exit: the command's status in the guest.
+        pgo: the static profile the published binary is compiled with: the JIT build (dotnet build's) runs
+        dataplane bench forward with the runtime writing its PGO counts, which become FOLDER/dataplane.mibc
+        (default out/pgo/) for the NativeAOT compiler; run by ./build.sh publish.
         Run by ./build.sh test, ./build.sh fuzz and ./build.sh guest, which install the packages first.
         """;
 
@@ -43,6 +49,7 @@ internal static class Program
                 ["test", .. var rest] => Test(terminal, rest),
                 ["fuzz", .. var rest] => Fuzz(terminal, rest),
                 ["guest", .. var rest] => GuestBoot.Run(terminal, rest),
+                ["pgo", .. var rest] => ProfileTraining.Run(terminal, rest),
                 ["-h" or "--help" or "help"] => Help(),
                 _ => throw new UsageException(args.Length == 0 ? "no verb" : $"unknown verb '{args[0]}'"),
             };
