@@ -68,6 +68,40 @@ internal static partial class PgoText
         return methods;
     }
 
+    /// <summary>
+    /// The records of several runs as one: a method in more than one, with the same probes, gets the
+    /// sums of their counts (each run weighs by what it ran); with different probes (another build),
+    /// the first run's record stands.
+    /// </summary>
+    public static List<PgoMethod> Merge(IEnumerable<List<PgoMethod>> runs)
+    {
+        var merged = new List<PgoMethod>();
+        var byKey = new Dictionary<(string, string, int), PgoMethod>();
+        foreach (List<PgoMethod> run in runs)
+        {
+            foreach (PgoMethod method in run)
+            {
+                if (!byKey.TryGetValue((method.Name, method.Signature, method.IlSize), out PgoMethod? first))
+                {
+                    byKey[(method.Name, method.Signature, method.IlSize)] = method;
+                    merged.Add(method);
+                }
+                else if (first.Schemas.Count == method.Schemas.Count && first.Schemas.Zip(method.Schemas).All(p => p.First.SameProbe(p.Second)))
+                {
+                    foreach ((PgoSchema into, PgoSchema from) in first.Schemas.Zip(method.Schemas))
+                    {
+                        if (into.IsCount)
+                        {
+                            for (int i = 0; i < into.Data.Count; i++)
+                                into.Data[i] += from.Data[i];
+                        }
+                    }
+                }
+            }
+        }
+        return merged;
+    }
+
     [GeneratedRegex(@"ilSize 0x([0-9A-Fa-f]+)")]
     private static partial Regex IlSize();
 
@@ -115,4 +149,8 @@ internal sealed class PgoSchema(int kind, int ilOffset, int count, int other)
     /// alignment bits): the probes whose values are numbers, not type or method handles.
     /// </summary>
     public bool IsCount => (Kind >> 6) is 1 or 6 && (Kind & 0x30) == 0 && (Kind & 0xF) is 1 or 2;
+
+    /// <summary>The same probe (kind, place, size, other field) with as many values read.</summary>
+    public bool SameProbe(PgoSchema other) =>
+        Kind == other.Kind && IlOffset == other.IlOffset && Count == other.Count && Other == other.Other && Data.Count == other.Data.Count;
 }

@@ -63,6 +63,22 @@ public class StaticProfileTests
     }
 
     [Fact]
+    public void Runs_merge_into_one_profile_summing_the_counts_of_a_method_both_ran()
+    {
+        List<PgoMethod> inet = PgoText.Parse(Sample.Split('\n'));
+        List<PgoMethod> inet6 = PgoText.Parse(Sample.Split('\n'));
+        inet6[0].Schemas[0].Data[0] = 5;
+        // Another build of Home: different probes, so its counts are not added to the first run's.
+        inet6[1].Schemas[0] = new PgoSchema(65, 3, 1, 0) { Data = { 9 } };
+
+        List<PgoMethod> merged = PgoText.Merge([inet, inet6]);
+
+        Assert.Equal(2, merged.Count);
+        Assert.Equal(new[] { 22L, 0L }, merged[0].Counts.Select(s => s.Data.Single()));
+        Assert.Equal(4_000_000, merged[1].Counts.Single().Data.Single());
+    }
+
+    [Fact]
     public void A_truncated_record_carries_no_counts()
     {
         List<PgoMethod> methods = PgoText.Parse([
