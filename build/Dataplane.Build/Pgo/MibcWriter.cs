@@ -2,14 +2,13 @@ using System.Reflection;
 using System.Reflection.Metadata;
 using System.Reflection.Metadata.Ecma335;
 using System.Reflection.PortableExecutable;
-using System.Runtime.Loader;
 
 namespace Dataplane.Build.Pgo;
 
 /// <summary>
-/// Writes a runtime text profile (<see cref="PgoText"/>) as a <c>.mibc</c>, the static profile the
-/// NativeAOT compiler reads (<c>--mibc</c>, the <c>MibcFile</c> item): an IL-only assembly whose
-/// code is data, in the layout of dotnet/runtime's MIbcProfileParser.
+/// Writes a static profile as a <c>.mibc</c>, what the NativeAOT compiler reads (<c>--mibc</c>, the
+/// <c>MibcFile</c> item): an IL-only assembly whose code is data, in the layout of dotnet/runtime's
+/// MIbcProfileParser.
 /// <list type="bullet">
 /// <item>A global method <c>AssemblyDictionary</c>: <c>ldstr</c> a group's name, <c>ldtoken</c> the
 /// group's method, <c>pop</c>; here one group.</item>
@@ -19,84 +18,52 @@ namespace Dataplane.Build.Pgo;
 /// 0xF (all four fields follow), its IL offset, kind, count and other field, then its values
 /// (PgoProcessor's uncompressed stream; the parser ends it itself).</item>
 /// </list>
-/// Only block and edge counts are carried: what lays out the code and guides inlining. The methods
-/// are found by reflection over the assemblies the profiled program was built into: by type (with a
-/// generic type's arguments), name, parameter count, IL size and, between overloads, the parameter
-/// types the signature names. A generic method's record does not say which instantiation ran, so
-/// its counts go to every instantiation over the program's value types that meets its constraints:
-/// the compiler keeps those it compiles.
+/// Each reference carries its definition's signature, modifiers included, so that the compiler
+/// finds the method; shared generic code (<c>System.__Canon</c>) is referenced in the assembly the
+/// parser maps to the compiler's canonical type, <c>System.Private.Canon</c>. Only block and edge
+/// counts are written: what lays the code out and guides inlining, never what it does.
 /// </summary>
 internal sealed class MibcWriter
 {
-    private readonly List<Assembly> _assemblies;
-    private readonly List<Type> _valueTypes;
+    // Rows of <Module>'s methods, in the order Write adds them: the dictionary names the group by its row.
+    private const int GroupRow = 2;
+    private static readonly Guid Mvid = new("5d2f8a5e-1b7c-4e59-9a55-3c1f0e6b2d41");
+
     private readonly MetadataBuilder _metadata = new();
     private readonly Dictionary<Type, EntityHandle> _typeReferences = [];
     private readonly Dictionary<string, AssemblyReferenceHandle> _assemblyReferences = [];
-    private readonly List<(EntityHandle Method, PgoSchema[] Counts)> _entries = [];
+    private readonly List<(EntityHandle Method, IReadOnlyList<PgoSchema> Counts)> _entries = [];
 
-    /// <summary>A writer for methods of <paramref name="assemblies"/> and the core library.</summary>
-    public MibcWriter(IEnumerable<Assembly> assemblies)
-    {
-        _assemblies = [typeof(object).Assembly, .. assemblies];
-        _valueTypes = [.. assemblies.SelectMany(LoadableTypes).Where(t => t.IsValueType && !t.IsGenericTypeDefinition && !t.IsEnum && !t.IsByRefLike)];
-    }
-
-    /// <summary>Profiled methods written (instantiations of a generic method counted one by one).</summary>
+    /// <summary>Profiled methods written, each instantiation of a generic method one.</summary>
     public int Methods => _entries.Count;
 
-    /// <summary>Records not written: no counts, or no single method that matches them.</summary>
-    public List<string> Unresolved { get; } = [];
-
     /// <summary>
-    /// The program's assemblies from <paramref name="directory"/> (the <c>Dataplane*</c> ones and
-    /// <c>dataplane.dll</c>), loaded for reflection in a context of their own.
+    /// Adds the counts of <paramref name="definition"/> on <paramref name="type"/> (as instantiated);
+    /// a generic method's go to each of <paramref name="instantiations"/>. False when a type in its
+    /// signature cannot be said here (a function pointer, a typed reference), or a generic method has
+    /// no instantiation.
     /// </summary>
-    public static List<Assembly> LoadProgram(string directory)
+    public bool Add(Type type, MethodBase definition, IReadOnlyList<PgoSchema> counts, IEnumerable<Type> instantiations)
     {
-        var context = new AssemblyLoadContext("mibc", isCollectible: true);
-        context.Resolving += (c, name) => File.Exists(Path.Combine(directory, name.Name + ".dll")) ? c.LoadFromAssemblyPath(Path.Combine(directory, name.Name + ".dll")) : null;
-        return [.. Directory.GetFiles(directory, "*.dll")
-            .Where(f => Path.GetFileName(f).StartsWith("Dataplane", StringComparison.Ordinal) || Path.GetFileName(f) == "dataplane.dll")
-            .Order(StringComparer.Ordinal)
-            .Select(context.LoadFromAssemblyPath)];
-    }
-
-    /// <summary>Adds the counts of <paramref name="method"/>; false (and noted in <see cref="Unresolved"/>) when it has none or is not found.</summary>
-    public bool Add(PgoMethod method)
-    {
-        string? why = Carry(method);
-        if (why is null)
-            return true;
-        Unresolved.Add($"{method.Name} {method.Signature}: {why}");
-        return false;
-    }
-
-    // Adds the method's entries; null, or why not.
-    private string? Carry(PgoMethod method)
-    {
-        PgoSchema[] counts = [.. method.Counts];
-        if (counts.Length == 0)
-            return "no block or edge counts";
-        if (Resolve(method, out Type? type, out MethodBase? definition) is string why)
-            return why;
-        if (MemberReference(type!, definition!) is not MemberReferenceHandle reference)
-            return "a parameter type a signature cannot say here";
-        if (!definition!.IsGenericMethodDefinition)
+        if (Reference(type, definition) is not MemberReferenceHandle reference)
+            return false;
+        if (!definition.IsGenericMethodDefinition)
         {
             _entries.Add((reference, counts));
-            return null;
+            return true;
         }
         int added = 0;
-        foreach (Type argument in _valueTypes)
+        foreach (Type argument in instantiations)
         {
-            if (Instantiation(reference, (MethodInfo)definition, argument) is EntityHandle instance)
+            var blob = new BlobBuilder();
+            GenericTypeArgumentsEncoder arguments = new BlobEncoder(blob).MethodSpecificationSignature(1);
+            if (Encode(arguments.AddArgument(), argument))
             {
-                _entries.Add((instance, counts));
+                _entries.Add((_metadata.AddMethodSpecification(reference, _metadata.GetOrAddBlob(blob)), counts));
                 added++;
             }
         }
-        return added > 0 ? null : "no instantiation over the program's value types";
+        return added > 0;
     }
 
     /// <summary>The .mibc, as bytes of a PE file.</summary>
@@ -106,7 +73,7 @@ internal sealed class MibcWriter
         var encoder = new MethodBodyStreamEncoder(bodies);
 
         var group = new InstructionEncoder(new BlobBuilder());
-        foreach ((EntityHandle method, PgoSchema[] counts) in _entries)
+        foreach ((EntityHandle method, IReadOnlyList<PgoSchema> counts) in _entries)
         {
             group.OpCode(ILOpCode.Ldtoken);
             group.Token(method);
@@ -131,7 +98,7 @@ internal sealed class MibcWriter
         var dictionary = new InstructionEncoder(new BlobBuilder());
         dictionary.LoadString(_metadata.GetOrAddUserString("Dataplane"));
         dictionary.OpCode(ILOpCode.Ldtoken);
-        dictionary.Token(MetadataTokens.MethodDefinitionHandle(2)); // the group: <Module>'s second method
+        dictionary.Token(MetadataTokens.MethodDefinitionHandle(GroupRow));
         dictionary.OpCode(ILOpCode.Pop);
         dictionary.OpCode(ILOpCode.Ret);
         int dictionaryBody = encoder.AddMethodBody(dictionary, maxStack: 8);
@@ -141,7 +108,7 @@ internal sealed class MibcWriter
         BlobHandle voidSignature = _metadata.GetOrAddBlob(signature);
 
         StringHandle name = _metadata.GetOrAddString("dataplane-profile");
-        _metadata.AddModule(0, _metadata.GetOrAddString("dataplane-profile.dll"), _metadata.GetOrAddGuid(new Guid("5d2f8a5e-1b7c-4e59-9a55-3c1f0e6b2d41")), default, default);
+        _metadata.AddModule(0, _metadata.GetOrAddString("dataplane-profile.dll"), _metadata.GetOrAddGuid(Mvid), default, default);
         _metadata.AddAssembly(name, new Version(1, 0, 0, 0), default, default, 0, AssemblyHashAlgorithm.None);
         MethodDefinitionHandle first = _metadata.AddMethodDefinition(MethodAttributes.Public | MethodAttributes.Static, MethodImplAttributes.IL,
             _metadata.GetOrAddString("AssemblyDictionary"), voidSignature, dictionaryBody, default);
@@ -150,127 +117,14 @@ internal sealed class MibcWriter
         _metadata.AddTypeDefinition(default, default, _metadata.GetOrAddString("<Module>"), default, MetadataTokens.FieldDefinitionHandle(1), first);
 
         var pe = new ManagedPEBuilder(PEHeaderBuilder.CreateLibraryHeader(), new MetadataRootBuilder(_metadata), bodies,
-            deterministicIdProvider: content => new BlobContentId(new Guid("5d2f8a5e-1b7c-4e59-9a55-3c1f0e6b2d41"), 0x4d494243));
+            deterministicIdProvider: content => new BlobContentId(Mvid, 0x4d494243));
         var image = new BlobBuilder();
         pe.Serialize(image);
         return image.ToArray();
     }
 
-    // Finds the one method a record names; null, or why not.
-    private string? Resolve(PgoMethod method, out Type? type, out MethodBase? definition)
-    {
-        definition = null;
-        string name = method.Name;
-        // The method's name follows the last dot outside the type's brackets (".ctor" keeps its own).
-        int end = name.EndsWith("..ctor", StringComparison.Ordinal) || name.EndsWith("..cctor", StringComparison.Ordinal) ? name.LastIndexOf("..", StringComparison.Ordinal) : name.LastIndexOf('.');
-        type = end > 0 ? FindType(name[..end]) : null;
-        if (type is null)
-            return "type not found";
-        string methodName = name[(end + 1)..];
-        string[] parameters = Parameters(method.Signature);
-        Type declaring = type.IsGenericType ? type.GetGenericTypeDefinition() : type;
-        const BindingFlags all = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
-        List<MethodBase> found = [.. declaring.GetMethods(all).Cast<MethodBase>().Concat(declaring.GetConstructors(all))
-            .Where(m => m.Name == methodName && m.GetParameters().Length == parameters.Length && m.IsGenericMethodDefinition == method.IsGenericMethod
-                && m.GetMethodBody()?.GetILAsByteArray()?.Length == method.IlSize)];
-        if (found.Count > 1)
-            found = [.. found.Where(m => ParametersMatch(m, parameters))];
-        if (found.Count != 1)
-            return found.Count == 0 ? "no such method" : $"{found.Count} methods match";
-        definition = found[0];
-        return null;
-    }
-
-    // Ns.Outer+Inner`1[Argument,Argument]: the type, its arguments resolved the same way.
-    private Type? FindType(string name)
-    {
-        int bracket = name.IndexOf('[', StringComparison.Ordinal);
-        if (bracket < 0)
-            return _assemblies.Select(a => a.GetType(name)).FirstOrDefault(t => t is not null);
-        if (!name.EndsWith(']') || FindType(name[..bracket]) is not Type definition)
-            return null;
-        var arguments = new List<Type>();
-        foreach (string argument in SplitTopLevel(name[(bracket + 1)..^1]))
-        {
-            if (FindType(argument.Trim()) is not Type t)
-                return null;
-            arguments.Add(t);
-        }
-        try
-        {
-            return definition.MakeGenericType([.. arguments]);
-        }
-        catch (ArgumentException)
-        {
-            return null; // the arguments break a constraint: not this type
-        }
-    }
-
-    // The parameters of a printed signature: "instance bool  (class A,value class B`1<int32>&)".
-    private static string[] Parameters(string signature)
-    {
-        int open = signature.IndexOf('(', StringComparison.Ordinal);
-        if (open < 0 || !signature.EndsWith(')'))
-            return [];
-        string inner = signature[(open + 1)..^1];
-        return inner.Length == 0 ? [] : [.. SplitTopLevel(inner.Replace('<', '[').Replace('>', ']'))];
-    }
-
-    // Overloads of one name, count and size: each parameter's printed type ends with its full name.
-    private static bool ParametersMatch(MethodBase method, string[] printed)
-    {
-        ParameterInfo[] parameters = method.GetParameters();
-        for (int i = 0; i < parameters.Length; i++)
-        {
-            Type t = parameters[i].ParameterType;
-            if (t.IsByRef)
-                t = t.GetElementType()!;
-            string expected = t.IsEnum || t.IsGenericType || t.IsGenericParameter || t.IsArray || t.IsPointer ? (t.IsEnum ? t.FullName! : "") : Type.GetTypeCode(t) switch
-            {
-                TypeCode.Boolean => "bool",
-                TypeCode.Char => "char",
-                TypeCode.SByte => "int8",
-                TypeCode.Byte => "unsigned int8",
-                TypeCode.Int16 => "int16",
-                TypeCode.UInt16 => "unsigned int16",
-                TypeCode.Int32 => "int32",
-                TypeCode.UInt32 => "unsigned int32",
-                TypeCode.Int64 => "int64",
-                TypeCode.UInt64 => "unsigned int64",
-                TypeCode.Single => "float32",
-                TypeCode.Double => "float64",
-                _ => t.FullName ?? "",
-            };
-            // A nested type is printed by its own name ("value class LengthTable&").
-            if (t.IsNested && expected.Length > 0)
-                expected = " " + t.Name;
-            string text = printed[i].Trim().TrimEnd('&');
-            if (expected.Length > 0 && !text.EndsWith(expected, StringComparison.Ordinal))
-                return false;
-        }
-        return true;
-    }
-
-    private static IEnumerable<string> SplitTopLevel(string text)
-    {
-        int depth = 0, start = 0;
-        for (int i = 0; i < text.Length; i++)
-        {
-            if (text[i] == '[')
-                depth++;
-            else if (text[i] == ']')
-                depth--;
-            else if (text[i] == ',' && depth == 0)
-            {
-                yield return text[start..i];
-                start = i + 1;
-            }
-        }
-        yield return text[start..];
-    }
-
     // A reference to the method as declared, on its type as instantiated; null when a type in its signature cannot be encoded.
-    private MemberReferenceHandle? MemberReference(Type type, MethodBase definition)
+    private MemberReferenceHandle? Reference(Type type, MethodBase definition)
     {
         var signature = new BlobBuilder();
         MethodSignatureEncoder method = new BlobEncoder(signature).MethodSignature(SignatureCallingConvention.Default,
@@ -280,13 +134,14 @@ internal sealed class MibcWriter
         method.Parameters(definition.GetParameters().Length,
             r =>
             {
+                if (returned is not null)
+                    Modifiers(r.CustomModifiers(), returned);
                 if (returned is null || returned.ParameterType == typeof(void))
                 {
                     r.Void();
                     return;
                 }
                 Type t = returned.ParameterType;
-                Modifiers(r.CustomModifiers(), returned);
                 encoded &= Encode(r.Type(t.IsByRef), t.IsByRef ? t.GetElementType()! : t);
             },
             p =>
@@ -325,24 +180,7 @@ internal sealed class MibcWriter
             encoder = encoder.AddModifier(TypeReference(modifier), isOptional: true);
     }
 
-    private EntityHandle? Instantiation(MemberReferenceHandle method, MethodInfo definition, Type argument)
-    {
-        if (definition.GetGenericArguments().Length != 1)
-            return null;
-        try
-        {
-            definition.MakeGenericMethod(argument);
-        }
-        catch (ArgumentException)
-        {
-            return null; // a constraint it does not meet
-        }
-        var blob = new BlobBuilder();
-        GenericTypeArgumentsEncoder arguments = new BlobEncoder(blob).MethodSpecificationSignature(1);
-        return Encode(arguments.AddArgument(), argument) ? _metadata.AddMethodSpecification(method, _metadata.GetOrAddBlob(blob)) : null;
-    }
-
-    // A type in a signature (ECMA-335 II.23.2.12); false for what none here needs (function pointers, arrays of rank > 1).
+    // A type in a signature (ECMA-335 II.23.2.12); false for what none here needs (function pointers, arrays of rank > 1, typed references).
     private bool Encode(SignatureTypeEncoder encoder, Type t)
     {
         if (t.IsGenericParameter)
@@ -353,8 +191,13 @@ internal sealed class MibcWriter
                 encoder.GenericTypeParameter(t.GenericParameterPosition);
             return true;
         }
-        if (t.IsByRef || t.IsFunctionPointer || (t.IsArray && !t.IsSZArray))
+        if (t.IsByRef || t.IsFunctionPointer || (t.IsArray && !t.IsSZArray) || t == typeof(TypedReference))
             return false;
+        if (t.IsPointer && t.GetElementType() == typeof(void))
+        {
+            encoder.VoidPointer();
+            return true;
+        }
         if (t.IsPointer)
             return Encode(encoder.Pointer(), t.GetElementType()!);
         if (t.IsSZArray)
@@ -408,32 +251,22 @@ internal sealed class MibcWriter
     {
         if (_typeReferences.TryGetValue(t, out EntityHandle handle))
             return handle;
-        EntityHandle scope = t.IsNested ? TypeReference(t.DeclaringType!) : AssemblyReference(t.Assembly);
+        // Shared generic code: the parser maps this assembly's System.__Canon to the compiler's canonical type.
+        EntityHandle scope = t.IsNested ? TypeReference(t.DeclaringType!)
+            : t.FullName == "System.__Canon" ? AssemblyReference("System.Private.Canon")
+            : AssemblyReference(t.Assembly.GetName().Name!);
         handle = _metadata.AddTypeReference(scope, t.IsNested ? default : _metadata.GetOrAddString(t.Namespace ?? ""), _metadata.GetOrAddString(t.Name));
         _typeReferences[t] = handle;
         return handle;
     }
 
-    private AssemblyReferenceHandle AssemblyReference(Assembly assembly)
+    private AssemblyReferenceHandle AssemblyReference(string name)
     {
-        string name = assembly.GetName().Name!;
         if (!_assemblyReferences.TryGetValue(name, out AssemblyReferenceHandle handle))
         {
             handle = _metadata.AddAssemblyReference(_metadata.GetOrAddString(name), new Version(0, 0, 0, 0), default, default, default, default);
             _assemblyReferences[name] = handle;
         }
         return handle;
-    }
-
-    private static IEnumerable<Type> LoadableTypes(Assembly assembly)
-    {
-        try
-        {
-            return assembly.GetTypes();
-        }
-        catch (ReflectionTypeLoadException e)
-        {
-            return e.Types.OfType<Type>();
-        }
     }
 }

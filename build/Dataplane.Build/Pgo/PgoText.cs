@@ -64,6 +64,11 @@ internal static partial class PgoText
             {
                 schema.Data.Add(value);
             }
+            else if (schema is not null && line.Split(' ') is [string low, string high]
+                && uint.TryParse(low, NumberStyles.None, CultureInfo.InvariantCulture, out uint lo) && uint.TryParse(high, NumberStyles.None, CultureInfo.InvariantCulture, out uint hi))
+            {
+                schema.Data.Add((long)((ulong)hi << 32 | lo)); // an eight-byte count, printed as its low and high halves
+            }
         }
         return methods;
     }
@@ -144,9 +149,10 @@ internal sealed class PgoSchema(int kind, int ilOffset, int count, int other)
     public List<long> Data { get; } = [];
 
     /// <summary>
-    /// A block or edge count of four or eight bytes (corjit.h's kinds: the descriptor in the bits
-    /// above 6 is 1 for a basic block, 6 for an edge; the low four bits 1 or 2 bytes-wise, no
-    /// alignment bits): the probes whose values are numbers, not type or method handles.
+    /// A block or edge count of four or eight bytes, the probes whose values are numbers, not type or
+    /// method handles. In corjit.h's kinds the bits from 6 up name the probe (1 a basic block, 6 an
+    /// edge), bits 4 and 5 an alignment (none for counts) and the low four bits the value's size
+    /// (1: four bytes, 2: eight).
     /// </summary>
     public bool IsCount => (Kind >> 6) is 1 or 6 && (Kind & 0x30) == 0 && (Kind & 0xF) is 1 or 2;
 

@@ -1,15 +1,16 @@
+using System.Reflection;
+
 namespace Dataplane.Build.Pgo;
 
 /// <summary>
 /// <c>dataplane-build pgo [FOLDER]</c>: the static profile <c>./build.sh publish</c> compiles the
-/// binary with (the issue's AOT at least as fast as the JIT). The JIT build forwards under tiered
-/// PGO (<c>dataplane bench forward</c>, one worker), one process a family, and the runtime writes
-/// the counts it gathered when each process ends; merged, they become <c>FOLDER/dataplane.mibc</c>
-/// (default <c>out/pgo/</c>), which NativeAOT's compiler reads. One process a family, because a
-/// method counts only until tier 1 replaces it: in one process the IPv6 frames would come after
-/// the code the families share had stopped counting, and its IPv6 branches would look cold. The dynamic PGO the JIT does at run time,
-/// done once at build time: hot paths laid out straight, rare blocks moved out, inlining where the
-/// counts are. The profile is made from the same build it is applied to, so its IL always matches.
+/// binary with, so that the shipped binary is laid out as the JIT lays out the code it has watched
+/// run. The JIT build forwards under tiered PGO (<c>dataplane bench forward</c>, one worker), one
+/// process a family, and the runtime writes the counts its instrumented code gathered (while it
+/// warmed up, before tier 1 replaced it) when each process ends; summed, they become
+/// <c>FOLDER/dataplane.mibc</c> (default <c>out/pgo/</c>), which NativeAOT's compiler reads. One
+/// process a family: in one process the IPv6 frames would come after the code the families share
+/// had stopped counting, and its IPv6 branches would look cold.
 /// </summary>
 internal static class ProfileTraining
 {
@@ -44,6 +45,8 @@ internal static class ProfileTraining
         string unresolved = Path.Combine(folder, "unresolved.txt");
         File.Delete(log);
         File.Delete(mibc);
+        foreach (string old in Directory.GetFiles(folder, "dataplane-*.mibc"))
+            File.Delete(old); // build.sh's content-named copies of earlier profiles
         string program = Path.Combine(ProgramDirectory, "dataplane.dll");
         if (!File.Exists(program))
             return terminal.Die($"pgo: no {program}: build the solution first (./build.sh build)");
@@ -63,20 +66,43 @@ internal static class ProfileTraining
         }
 
         List<PgoMethod> methods = PgoText.Merge(runs);
-        var writer = new MibcWriter(MibcWriter.LoadProgram(ProgramDirectory));
-        var carried = new HashSet<string>(StringComparer.Ordinal);
-        foreach (PgoMethod method in methods)
-        {
-            if (writer.Add(method))
-                carried.Add(method.IsGenericMethod ? method.Name + "<>" : method.Name);
-        }
-        File.WriteAllLines(unresolved, writer.Unresolved);
-        string[] missing = [.. Required.Where(r => !carried.Contains(r))];
+        var writer = new MibcWriter();
+        (int carried, List<string> notCarried, HashSet<string> names) = Carry(methods, new MethodResolver(MethodResolver.LoadProgram(ProgramDirectory)), writer);
+        File.WriteAllLines(unresolved, notCarried);
+        string[] missing = [.. Required.Where(r => !names.Contains(r))];
         if (missing.Length > 0)
             return terminal.Die($"pgo: the profile lacks {string.Join(", ", missing)} (see {unresolved})");
         File.WriteAllBytes(mibc, writer.Write());
-        Console.Out.WriteLine($"{Path.GetRelativePath(Commands.Root, mibc)}: {carried.Count} of {methods.Count} profiled methods carried " +
+        Console.Out.WriteLine($"{Path.GetRelativePath(Commands.Root, mibc)}: {carried} of {methods.Count} profiled methods carried " +
             $"({writer.Methods} with a generic method's instantiations); the rest, without counts or not found: {Path.GetRelativePath(Commands.Root, unresolved)}");
         return 0;
+    }
+
+    /// <summary>
+    /// Writes each record's counts into <paramref name="writer"/>: how many records it carried, why
+    /// each other was not, and the carried methods' names (<c>&lt;&gt;</c> after a generic method's).
+    /// </summary>
+    public static (int Carried, List<string> NotCarried, HashSet<string> Names) Carry(IEnumerable<PgoMethod> methods, MethodResolver resolver, MibcWriter writer)
+    {
+        int carried = 0;
+        var notCarried = new List<string>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (PgoMethod method in methods)
+        {
+            PgoSchema[] counts = [.. method.Counts];
+            Type? type = null;
+            MethodBase? definition = null;
+            string? why = counts.Length == 0 ? "no block or edge counts" : resolver.Resolve(method, out type, out definition);
+            if (why is null && !writer.Add(type!, definition!, counts, definition is MethodInfo { IsGenericMethodDefinition: true } generic ? resolver.Instantiations(generic) : []))
+                why = "a type its signature has that a profile cannot say, or no instantiation";
+            if (why is not null)
+            {
+                notCarried.Add($"{method.Name} {method.Signature}: {why}");
+                continue;
+            }
+            carried++;
+            names.Add(method.IsGenericMethod ? method.Name + "<>" : method.Name);
+        }
+        return (carried, notCarried, names);
     }
 }
