@@ -33,6 +33,10 @@ internal sealed class BinaryChecks(Terminal terminal, Tally tally)
         Check("--help exits 0", () => Run(Binary, "--help").ExitCode == 0);
         Check("check --help exits 0", () => Run(Binary, "check", "--help").ExitCode == 0);
         Check("version exits 0", () => Run(Binary, "version").ExitCode == 0);
+        // ./build.sh publish compiles with the static profile (build/Dataplane.Build/Pgo/) unless PGO=off.
+        Check("version names the static profile the binary was compiled with", () => Environment.GetEnvironmentVariable("PGO") == "off"
+            ? Run(Binary, "version").Output.Contains("\npgo: none", StringComparison.Ordinal)
+            : Regex.IsMatch(Run(Binary, "version").Output, "\npgo: static profile dataplane-[0-9a-f]{16}\n"));
         Check("the example config checks clean", () => Run(Binary, "check", "-c", ExampleConfig).ExitCode == 0);
 
         string bad = Path.Combine(Out, "three-mistakes.conf");

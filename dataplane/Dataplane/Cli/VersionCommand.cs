@@ -17,8 +17,10 @@ internal static class VersionCommand
         usage: dataplane version
                dataplane --version
 
-        Print three lines: the dataplane version, the .NET runtime it was built with (and whether
-        it is the NativeAOT binary), and the operating system and architecture.
+        Print four lines: the dataplane version, the .NET runtime it was built with (and whether
+        it is the NativeAOT binary), the operating system and architecture, and what guided the
+        compiler's layout and inlining: the static profile the binary was published with
+        (./build.sh publish names it by its content), none (PGO=off), or the JIT's own counts.
 
         Options:
         {CommandOptions.Describe([])}
@@ -40,14 +42,28 @@ internal static class VersionCommand
         if (options.Operands.Count > 0)
             return CommandOptions.WriteUsageError(stderr, Name, $"unexpected argument '{options.Operands[0]}'");
         stdout.WriteLine($"dataplane {Version}");
-        // PublishAot turns IsDynamicCodeSupported off even under the JIT, so ask the JIT instead:
-        // the NativeAOT binary has none and reports no compiled methods.
-        string engine = System.Runtime.JitInfo.GetCompiledMethodCount() == 0 ? "NativeAOT" : "JIT";
-        stdout.WriteLine($"runtime: {RuntimeInformation.FrameworkDescription}, {engine}");
+        stdout.WriteLine($"runtime: {RuntimeInformation.FrameworkDescription}, {(IsNativeAot ? "NativeAOT" : "JIT")}");
         string kernel = KernelRelease() is { } release ? $", Linux {release}" : "";
         stdout.WriteLine($"os: {RuntimeInformation.OSDescription}{kernel}, {RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant()}");
+        stdout.WriteLine($"pgo: {Pgo}");
         return ExitCodes.Ok;
     }
+
+    /// <summary>Whether this is the NativeAOT binary: it has no JIT, so no method was compiled at run time.</summary>
+    // PublishAot turns IsDynamicCodeSupported off even under the JIT, so the JIT is asked instead.
+    public static bool IsNativeAot => System.Runtime.JitInfo.GetCompiledMethodCount() == 0;
+
+    /// <summary>
+    /// What guided the compiler's layout and inlining: the static profile the binary was published
+    /// with (its content-named file, from the build's AssemblyMetadata), none, or the JIT's own counts.
+    /// </summary>
+    public static string Pgo =>
+        !IsNativeAot ? "dynamic (the JIT's own counts)"
+        : StaticProfile is { } profile ? $"static profile {profile}"
+        : "none (published with PGO=off)";
+
+    private static string? StaticProfile { get; } =
+        typeof(VersionCommand).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "StaticProfile")?.Value;
 
     /// <summary>uname -r, which Environment.OSVersion turns into a four-part number.</summary>
     private static string? KernelRelease()
