@@ -83,8 +83,7 @@ internal static class BenchCommand
         if (cpus is not null && cpus.Length < workers.Max())
             return CommandOptions.WriteUsageError(stderr, Name, $"--cores: {cpus.Length} CPUs for {workers.Max()} workers");
 
-        string engine = VersionCommand.IsNativeAot ? "NativeAOT" : "JIT";
-        stdout.WriteLine($"dataplane {VersionCommand.Version} bench forward: {engine} (pgo: {VersionCommand.Pgo}), 64-byte frames, whole stack, 1,000 routes, memory ports, {runs} runs of {packets:N0} packets");
+        stdout.WriteLine($"dataplane {VersionCommand.Version} bench forward: {VersionCommand.Engine}, 64-byte frames, whole stack, 1,000 routes, memory ports, {runs} runs of {packets:N0} packets");
         stdout.WriteLine($"{"family",-7}{"workers",8}{"Mpps/core median",18}{"Mpps/core best",16}{"B/packet",10}");
         foreach (ForwardingFamily family in families)
         {

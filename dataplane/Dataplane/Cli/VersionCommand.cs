@@ -62,6 +62,12 @@ internal static class VersionCommand
         : StaticProfile is { } profile ? $"static profile {profile}"
         : "none (published with PGO=off)";
 
+    /// <summary>The engine and what guided it, for a benchmark's first line: "NativeAOT with static profile dataplane-…", "NativeAOT without a profile", "JIT with dynamic PGO".</summary>
+    public static string Engine =>
+        !IsNativeAot ? "JIT with dynamic PGO"
+        : StaticProfile is { } profile ? $"NativeAOT with static profile {profile}"
+        : "NativeAOT without a profile";
+
     private static string? StaticProfile { get; } =
         typeof(VersionCommand).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "StaticProfile")?.Value;
 

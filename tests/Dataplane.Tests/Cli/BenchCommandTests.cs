@@ -25,7 +25,7 @@ public sealed class BenchCommandTests
         var (code, stdout, stderr) = Run("bench", "forward", "--workers", "1,2", "--runs", "2", "--packets", "400000");
         Assert.True(code == 0, $"exit {code}: {stderr}\n{stdout}");
         Assert.Equal("", stderr);
-        Assert.Contains("bench forward: JIT, 64-byte frames, whole stack, 1,000 routes", stdout, StringComparison.Ordinal);
+        Assert.Contains("bench forward: JIT with dynamic PGO, 64-byte frames, whole stack, 1,000 routes", stdout, StringComparison.Ordinal);
         MatchCollection rows = Regex.Matches(stdout, @"(?m)^(inet6?)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$");
         Assert.Equal(["inet 1", "inet 2", "inet6 1", "inet6 2"], rows.Select(r => $"{r.Groups[1].Value} {r.Groups[2].Value}"));
         foreach (Match row in rows)
